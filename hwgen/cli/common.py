@@ -1,0 +1,52 @@
+"""Argument helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from hwgen.errors import HwgenError
+from hwgen.ir.graph import Graph
+from hwgen.ir.printer import print_graph
+
+
+def add_dump_ir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dump-ir", metavar="DIR", type=Path, default=None,
+                        help="write the printed IR after import and after each pass into DIR")
+
+
+def dump_ir(directory: Optional[Path], step: int, label: str, graph: Graph) -> None:
+    """Write `graph` as DIR/NN-label.ir when --dump-ir is given."""
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{step:02d}-{label}.ir").write_text(print_graph(graph))
+
+
+def load_npy(path: str) -> np.ndarray:
+    if not os.path.exists(path):
+        raise HwgenError(f"{path}: no such input file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as err:
+        raise HwgenError(f"{path}: not a readable .npy array ({type(err).__name__}: {err})") from None
+
+
+def parse_inputs(specs: list[str], graph: Graph) -> dict[str, np.ndarray]:
+    """`--input FILE` (one-input models) or `--input NAME=FILE` repeated."""
+    names = [v.name for v in graph.inputs]
+    feeds: dict[str, np.ndarray] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or name not in names and os.path.exists(spec):
+            if len(names) != 1:
+                raise HwgenError(f"the model has {len(names)} inputs ({', '.join(names)}): use --input NAME=FILE for each")
+            name, path = names[0], spec
+        if name not in names:
+            raise HwgenError(f"--input {spec}: the model has no input {name!r} (it has {', '.join(names)})")
+        feeds[name] = load_npy(path)
+    return feeds

@@ -1,0 +1,44 @@
+"""`hwgen run model.onnx --input x.npy -o y.npy`: run a model on the reference interpreter
+(or a compiled artefact directory, once its backend registers a runner)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from hwgen.cli.common import add_dump_ir, dump_ir, parse_inputs
+from hwgen.errors import HwgenError
+from hwgen.frontend import load_graph
+from hwgen.reference import run as interpret
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a model on inputs (.npy) with the reference interpreter",
+                       description="Run an ONNX model with hwgen's numpy reference interpreter.")
+    p.add_argument("model", help="an .onnx file")
+    p.add_argument("--input", "-i", action="append", default=[], metavar="[NAME=]FILE",
+                   help="input .npy; NAME=FILE (repeat) for models with several inputs")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="write the output to this .npy (several outputs: a .npz)")
+    add_dump_ir(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    graph = load_graph(args.model)
+    dump_ir(args.dump_ir, 0, "import", graph)
+    if not args.input:
+        raise HwgenError(f"no --input given; the model takes {', '.join(f'{v.name} {v.type}' for v in graph.inputs)}")
+    outputs = interpret(graph, parse_inputs(args.input, graph))
+    ordered = {v.name: outputs[v.name] for v in graph.outputs}
+    for name, value in ordered.items():
+        print(f"{name}: {value.dtype}{list(value.shape)}")
+    if args.output is not None:
+        if len(ordered) == 1:
+            np.save(args.output, next(iter(ordered.values())))
+        else:
+            np.savez(args.output, **ordered)
+        print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,135 @@
+"""The state of one ONNX → IR conversion.
+
+Converters never build `Graph`s themselves: they read ONNX attributes and typed values
+from here and `emit` IR nodes. `emit` infers output types at once (so a shape error
+names the ONNX node) and folds nodes whose inputs are all constants — that is how
+`Shape → Gather → Concat → Reshape` chains collapse into a static Reshape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from hwgen.errors import HwgenError, IRError
+from hwgen.ir.graph import Constant, Node
+from hwgen.ir.ops import LSTMAttrs, OpAttrs
+from hwgen.ir.types import DType, TensorType
+from hwgen.reference.kernels import KERNELS
+
+#: Ops never folded even with constant inputs (they carry the model's compute).
+_NEVER_FOLD: tuple[type[OpAttrs], ...] = (LSTMAttrs,)
+#: Constants larger than this are not produced by folding (keeps weights where they are).
+_FOLD_LIMIT = 1 << 22
+
+
+class ConversionError(HwgenError):
+    """A problem with one ONNX node; the message names it."""
+
+
+def describe(node: onnx.NodeProto) -> str:
+    return f"node {node.name or '(unnamed)'!r} ({node.domain + '.' if node.domain else ''}{node.op_type})"
+
+
+@dataclass
+class ConvertContext:
+    opset: int
+    path: str = "model"
+    nodes: list[Node] = field(default_factory=list)
+    constants: dict[str, Constant] = field(default_factory=dict)
+    types: dict[str, TensorType] = field(default_factory=dict)
+    functions: dict[tuple[str, str], onnx.FunctionProto] = field(default_factory=dict)
+    _counter: int = 0
+
+    # ---- values ------------------------------------------------------------------------
+    def type(self, name: str) -> TensorType:
+        if name not in self.types:
+            raise ConversionError(f"value {name!r} is used before it is defined")
+        return self.types[name]
+
+    def const(self, name: str) -> Optional[np.ndarray]:
+        """The value's array if it is a constant, else None ('' is None)."""
+        c = self.constants.get(name) if name else None
+        return c.array if c is not None else None
+
+    def require_const(self, node: onnx.NodeProto, index: int, what: str) -> np.ndarray:
+        name = node.input[index] if index < len(node.input) else ""
+        value = self.const(name)
+        if value is None:
+            raise ConversionError(f"{describe(node)}: {what} (input {index}, {name!r}) must be a constant; "
+                                  "hwgen needs static shapes and quantization parameters")
+        return value
+
+    def add_const(self, name: str, array: np.ndarray, dtype: Optional[DType] = None) -> str:
+        c = Constant.of(name, np.asarray(array), dtype)
+        self.constants[name] = c
+        self.types[name] = c.type
+        return name
+
+    def fresh(self, hint: str) -> str:
+        self._counter += 1
+        name = f"{hint}__{self._counter}"
+        while name in self.types:
+            self._counter += 1
+            name = f"{hint}__{self._counter}"
+        return name
+
+    # ---- nodes -----------------------------------------------------------------------------
+    def emit(self, attrs: OpAttrs, inputs: list[str], outputs: list[str], name: str, onnx_node: Any = None) -> list[str]:
+        """Append one IR node (or fold it to constants); returns its output names."""
+        in_types = [self.type(i) if i else None for i in inputs]
+        try:
+            out_types = attrs.infer(in_types)
+        except IRError as err:
+            where = describe(onnx_node) if onnx_node is not None else f"node {name!r}"
+            raise ConversionError(f"{self.path}: {where}: {err}") from None
+        values = [self.const(i) if i else None for i in inputs]
+        foldable = (
+            not isinstance(attrs, _NEVER_FOLD)
+            and all(v is not None for v, i in zip(values, inputs) if i)
+            and all(t.is_static and t.numel <= _FOLD_LIMIT for t in out_types)
+        )
+        if foldable:
+            results = KERNELS[type(attrs)](attrs, values)
+            for out, t, array in zip(outputs, out_types, results):
+                if out:
+                    self.add_const(out, np.asarray(array, dtype=t.dtype.numpy).reshape(tuple(int(d) for d in t.shape)), t.dtype)
+            return outputs
+        self.nodes.append(Node(self._unique_node_name(name), attrs, tuple(inputs), tuple(outputs)))
+        for out, t in zip(outputs, out_types):
+            if out:
+                self.types[out] = t
+        return outputs
+
+    def _unique_node_name(self, name: str) -> str:
+        taken = {n.name for n in self.nodes}
+        if name and name not in taken:
+            return name
+        base = name or "node"
+        k = 1
+        while f"{base}_{k}" in taken:
+            k += 1
+        return f"{base}_{k}"
+
+
+def attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
+    """An ONNX attribute's Python value (lists as tuples), or `default` when absent."""
+    for a in node.attribute:
+        if a.name == name:
+            value = helper.get_attribute_value(a)
+            if isinstance(value, bytes):
+                return value.decode()
+            if isinstance(value, list):
+                return tuple(v.decode() if isinstance(v, bytes) else v for v in value)
+            if isinstance(value, onnx.TensorProto):
+                return numpy_helper.to_array(value)
+            return value
+    return default
+
+
+def input_name(node: onnx.NodeProto, index: int) -> str:
+    return node.input[index] if index < len(node.input) else ""

@@ -1,0 +1,3 @@
+"""Importing this package registers every converter (one module per op family)."""
+
+from hwgen.frontend.converters import elementwise, nn, quant, recurrent, shape  # noqa: F401

@@ -1,0 +1,43 @@
+"""QCDQ (QuantizeLinear/DequantizeLinear) → IR.
+
+An int8 initializer feeding DequantizeLinear is re-typed by its values: all in {-1,+1}
+is a Binary weight, all in {-1,0,+1} Ternary; the (per-row) scale is kept exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from hwgen.frontend.context import ConversionError, ConvertContext, attr, describe, input_name
+from hwgen.frontend.registry import converter
+from hwgen.ir import ops
+from hwgen.ir.types import Int, weight_kind
+
+
+def _axis(ctx: ConvertContext, node: onnx.NodeProto) -> int | None:
+    scale = ctx.require_const(node, 1, "scale")
+    return None if scale.size == 1 else int(attr(node, "axis", 1))
+
+
+@converter("DequantizeLinear", since=10)
+def dequantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    x_name = node.input[0]
+    codes = ctx.const(x_name)
+    zp = ctx.const(input_name(node, 2))
+    if codes is not None and codes.dtype == np.int8 and (zp is None or not np.any(zp)):
+        kind = weight_kind(codes)
+        if not isinstance(kind, Int):
+            x_name = ctx.add_const(ctx.fresh(x_name), codes, kind)
+    inputs = [x_name, node.input[1]] + ([input_name(node, 2)] if input_name(node, 2) else [])
+    ctx.emit(ops.DequantizeAttrs(_axis(ctx, node)), inputs, list(node.output), node.name, node)
+
+
+@converter("QuantizeLinear", since=10)
+def quantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    zp = ctx.const(input_name(node, 2))
+    if zp is not None and zp.dtype not in (np.int8, np.uint8):
+        raise ConversionError(f"{describe(node)}: QuantizeLinear to {zp.dtype} is not supported (int8, uint8 are)")
+    signed = zp is None or zp.dtype == np.int8
+    inputs = [node.input[0], node.input[1]] + ([input_name(node, 2)] if input_name(node, 2) else [])
+    ctx.emit(ops.QuantizeAttrs(_axis(ctx, node), 8, signed), inputs, list(node.output), node.name, node)

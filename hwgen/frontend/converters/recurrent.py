@@ -1,0 +1,72 @@
+"""ONNX LSTM → IR LSTM.
+
+Supported: forward/reverse/bidirectional, layout 0 and 1, initial_h/initial_c, clip,
+default activations (Sigmoid, Tanh, Tanh). Rejected by name: other activations,
+input_forget=1, non-zero peepholes, sequence_lens shorter than the sequence.
+Layout 1 (batch first) becomes IR Transposes around a layout-0 LSTM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+
+from hwgen.frontend.context import ConversionError, ConvertContext, attr, describe, input_name
+from hwgen.frontend.registry import converter
+from hwgen.ir import ops
+
+_DEFAULT_ACTS = ("Sigmoid", "Tanh", "Tanh")
+
+
+@converter("LSTM", since=7)
+def lstm(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    where = f"{ctx.path}: {describe(node)}"
+    hidden = attr(node, "hidden_size")
+    if hidden is None:
+        raise ConversionError(f"{where}: hidden_size attribute is required")
+    direction = attr(node, "direction", "forward")
+    acts = attr(node, "activations")
+    dirs = 2 if direction == "bidirectional" else 1
+    if acts is not None and tuple(acts) != _DEFAULT_ACTS * dirs:
+        raise ConversionError(f"{where}: activations {list(acts)} are not supported (only the default Sigmoid, Tanh, Tanh)")
+    if attr(node, "activation_alpha") is not None or attr(node, "activation_beta") is not None:
+        raise ConversionError(f"{where}: activation_alpha/activation_beta are not supported")
+    if int(attr(node, "input_forget", 0)):
+        raise ConversionError(f"{where}: input_forget=1 (coupled input/forget gates) is not supported")
+    layout = int(attr(node, "layout", 0))
+    clip = attr(node, "clip")
+
+    x = node.input[0]
+    if layout == 1:
+        x = ctx.emit(ops.TransposeAttrs((1, 0, 2)), [x], [ctx.fresh(f"{x}_seq_first")], f"{node.name}_layout_in", node)[0]
+    seq = ctx.type(x).shape[0]
+    seq_lens = input_name(node, 4)
+    if seq_lens:
+        lens = ctx.const(seq_lens)
+        if lens is None or not isinstance(seq, int) or np.any(lens != seq):
+            raise ConversionError(f"{where}: sequence_lens must be a constant equal to the sequence length "
+                                  "(variable-length sequences are not supported)")
+    peep = input_name(node, 7)
+    if peep:
+        p = ctx.const(peep)
+        if p is None or np.any(p != 0):
+            raise ConversionError(f"{where}: peephole weights (input P) are not supported")
+
+    h0, c0 = input_name(node, 5), input_name(node, 6)
+    if layout == 1:
+        h0 = ctx.emit(ops.TransposeAttrs((1, 0, 2)), [h0], [ctx.fresh(f"{h0}_dir_first")], f"{node.name}_h0", node)[0] if h0 else ""
+        c0 = ctx.emit(ops.TransposeAttrs((1, 0, 2)), [c0], [ctx.fresh(f"{c0}_dir_first")], f"{node.name}_c0", node)[0] if c0 else ""
+    inputs = [x, node.input[1], node.input[2], input_name(node, 3), h0, c0]
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    attrs = ops.LSTMAttrs(hidden=int(hidden), direction=direction, clip=None if clip is None else float(clip))
+    outs = [node.output[i] if i < len(node.output) else "" for i in range(3)]
+    if layout == 0:
+        ctx.emit(attrs, inputs, outs, node.name, node)
+        return
+    inner = [ctx.fresh(o or f"{node.name}_out{i}") for i, o in enumerate(outs)]
+    ctx.emit(attrs, inputs, inner, node.name, node)
+    perms = [(2, 0, 1, 3), (1, 0, 2), (1, 0, 2)]  # Y -> [batch, seq, dirs, H]; Y_h/Y_c -> [batch, dirs, H]
+    for i, (o, perm) in enumerate(zip(outs, perms)):
+        if o:
+            ctx.emit(ops.TransposeAttrs(perm), [inner[i]], [o], f"{node.name}_layout_out{i}", node)

@@ -1,0 +1,51 @@
+"""Converter registry: one function per ONNX op, versioned by the opset it applies from.
+
+    @converter("Gemm", since=7)
+    def gemm(ctx: ConvertContext, node: onnx.NodeProto) -> None: ...
+
+`lookup` picks the highest `since` not above the model's opset for that domain
+(like TVM's `_impl_vN`), so a new opset version is a new function, not an `if`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import onnx
+
+from hwgen.frontend.context import ConvertContext
+
+ConvertFn = Callable[[ConvertContext, onnx.NodeProto], None]
+_REGISTRY: dict[tuple[str, str], list[tuple[int, ConvertFn]]] = {}
+
+#: Domains hwgen reads, with the spellings exporters use for them.
+QONNX_DOMAINS = ("qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general")
+HWGEN_DOMAIN = "hwgen"
+
+
+def converter(op_type: str, since: int = 1, domains: tuple[str, ...] = ("",)) -> Callable[[ConvertFn], ConvertFn]:
+    def register(fn: ConvertFn) -> ConvertFn:
+        for domain in domains:
+            entries = _REGISTRY.setdefault((domain, op_type), [])
+            entries.append((since, fn))
+            entries.sort(key=lambda e: e[0])
+        return fn
+
+    return register
+
+
+def lookup(domain: str, op_type: str, opset: int) -> Optional[ConvertFn]:
+    domain = "" if domain == "ai.onnx" else domain
+    found = None
+    for since, fn in _REGISTRY.get((domain, op_type), []):
+        if since <= opset:
+            found = fn
+    return found
+
+
+def supported_ops() -> list[str]:
+    """'Op' for the default domain, 'domain.Op' otherwise, with the first opset each applies from."""
+    out = []
+    for (domain, op), entries in sorted(_REGISTRY.items()):
+        out.append(f"{domain + '.' if domain else ''}{op}(>={entries[0][0]})")
+    return out

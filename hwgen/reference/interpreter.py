@@ -1,0 +1,48 @@
+"""Run any IR graph in numpy: the oracle every backend is tested against."""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import numpy as np
+
+from hwgen.errors import HwgenError
+from hwgen.ir.graph import Graph
+from hwgen.ir.types import TensorType
+from hwgen.reference.kernels import KERNELS
+
+
+def check_feed(name: str, array: np.ndarray, expected: TensorType) -> np.ndarray:
+    """The input array in the graph's dtype, or a HwgenError naming the mismatch."""
+    shape = tuple(array.shape)
+    ok = len(shape) == expected.rank and all(not isinstance(d, int) or d == s for d, s in zip(expected.shape, shape))
+    if not ok:
+        raise HwgenError(f"input {name!r} has shape {list(shape)}, the model expects {list(expected.shape)}")
+    if np.issubdtype(array.dtype, np.floating) != np.issubdtype(expected.dtype.numpy, np.floating):
+        raise HwgenError(f"input {name!r} has dtype {array.dtype}, the model expects {expected.dtype}")
+    return array.astype(expected.dtype.numpy, copy=False)
+
+
+def run(graph: Graph, feeds: Mapping[str, np.ndarray], keep: Optional[set[str]] = None) -> dict[str, np.ndarray]:
+    """Evaluate `graph`; returns the graph outputs (and any value named in `keep`)."""
+    missing = [v.name for v in graph.inputs if v.name not in feeds]
+    if missing:
+        raise HwgenError(f"missing input(s): {', '.join(missing)} (the model takes {', '.join(v.name for v in graph.inputs)})")
+    unknown = sorted(set(feeds) - {v.name for v in graph.inputs})
+    if unknown:
+        raise HwgenError(f"unknown input(s): {', '.join(unknown)} (the model takes {', '.join(v.name for v in graph.inputs)})")
+    env: dict[str, np.ndarray] = {n: c.array for n, c in graph.constants.items()}
+    for v in graph.inputs:
+        env[v.name] = check_feed(v.name, np.asarray(feeds[v.name]), v.type)
+    wanted = {v.name for v in graph.outputs} | (keep or set())
+    last_use = {name: i for i, node in enumerate(graph.nodes) for name in node.inputs}
+    for i, node in enumerate(graph.nodes):
+        args = [env[name] if name else None for name in node.inputs]
+        results = KERNELS[type(node.attrs)](node.attrs, args)
+        for name, value in zip(node.outputs, results):
+            if name:
+                env[name] = value
+        for name in node.inputs:  # free intermediates early: big LSTM sequences add up
+            if name and last_use.get(name) == i and name not in wanted and name not in graph.constants:
+                env.pop(name, None)
+    return {name: env[name] for name in wanted}

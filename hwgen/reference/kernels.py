@@ -1,0 +1,318 @@
+"""numpy kernels, one per IR op: the executable specification of each op's semantics.
+
+`KERNELS[attrs_type](attrs, inputs)` returns the list of outputs; absent optional
+inputs are None. Float math is done in float32 as ONNX does; LSTM accumulates in
+float32 step by step like onnxruntime.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from hwgen.ir import ops
+from hwgen.ir.ops import OpAttrs
+
+Arrays = Sequence[Optional[np.ndarray]]
+Kernel = Callable[[OpAttrs, Arrays], list[np.ndarray]]
+KERNELS: dict[type[OpAttrs], Kernel] = {}
+
+
+def kernel(*types: type[OpAttrs]) -> Callable[[Kernel], Kernel]:
+    def register(fn: Kernel) -> Kernel:
+        for t in types:
+            KERNELS[t] = fn
+        return fn
+
+    return register
+
+
+def _f32(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float32, copy=False)
+
+
+_BINARY = {
+    ops.AddAttrs: np.add, ops.SubAttrs: np.subtract, ops.MulAttrs: np.multiply, ops.PowAttrs: np.power,
+    ops.EqualAttrs: np.equal,
+}
+
+
+@kernel(*_BINARY)
+def _binary(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    out = _BINARY[type(attrs)](x[0], x[1])  # type: ignore[index]
+    return [out.astype(x[0].dtype if not isinstance(attrs, ops.EqualAttrs) else np.uint8)]  # type: ignore[union-attr]
+
+
+@kernel(ops.DivAttrs)
+def _div(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    a, b = x
+    assert a is not None and b is not None
+    if np.issubdtype(a.dtype, np.integer):
+        return [np.trunc(a / b).astype(a.dtype)]
+    return [np.divide(a, b).astype(a.dtype)]
+
+
+@kernel(ops.WhereAttrs)
+def _where(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    return [np.where(np.asarray(x[0]).astype(bool), x[1], x[2])]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    x = _f32(x)
+    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))).astype(np.float32)
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+_UNARY: dict[type[OpAttrs], Callable[[np.ndarray], np.ndarray]] = {
+    ops.IdentityAttrs: lambda v: v.copy(),
+    ops.NegAttrs: np.negative,
+    ops.SqrtAttrs: np.sqrt,
+    ops.SigmoidAttrs: sigmoid,
+    ops.TanhAttrs: np.tanh,
+    ops.ReluAttrs: lambda v: np.maximum(v, 0).astype(v.dtype),
+    ops.ErfAttrs: lambda v: _erf(v).astype(v.dtype),
+}
+
+
+@kernel(*_UNARY)
+def _unary(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    return [_UNARY[type(attrs)](x[0])]  # type: ignore[arg-type]
+
+
+@kernel(ops.GeluAttrs)
+def _gelu(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.GeluAttrs) and x[0] is not None
+    v = x[0].astype(np.float64)
+    if attrs.approximate == "tanh":
+        out = 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v**3)))
+    else:
+        out = 0.5 * v * (1 + _erf(v / math.sqrt(2)))
+    return [out.astype(np.float32)]
+
+
+@kernel(ops.CastAttrs)
+def _cast(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.CastAttrs) and x[0] is not None
+    return [x[0].astype(attrs.to.numpy)]
+
+
+# ---- shapes --------------------------------------------------------------------------
+
+
+@kernel(ops.ReshapeAttrs)
+def _reshape(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ReshapeAttrs) and x[0] is not None
+    shape = [d if isinstance(d, int) else -1 for d in attrs.shape]
+    return [x[0].reshape(shape)]
+
+
+@kernel(ops.FlattenAttrs)
+def _flatten(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.FlattenAttrs) and x[0] is not None
+    a = x[0]
+    axis = attrs.axis % (a.ndim + 1) if attrs.axis < 0 else attrs.axis
+    return [a.reshape(int(np.prod(a.shape[:axis])), -1)]
+
+
+@kernel(ops.SqueezeAttrs)
+def _squeeze(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.SqueezeAttrs) and x[0] is not None
+    return [np.squeeze(x[0], axis=tuple(attrs.axes)) if attrs.axes else np.squeeze(x[0])]
+
+
+@kernel(ops.UnsqueezeAttrs)
+def _unsqueeze(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.UnsqueezeAttrs) and x[0] is not None
+    rank = x[0].ndim + len(attrs.axes)
+    return [np.expand_dims(x[0], axis=tuple(sorted(a % rank for a in attrs.axes)))]
+
+
+@kernel(ops.TransposeAttrs)
+def _transpose(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.TransposeAttrs) and x[0] is not None
+    return [np.transpose(x[0], attrs.perm)]
+
+
+@kernel(ops.ConcatAttrs)
+def _concat(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ConcatAttrs)
+    return [np.concatenate([a for a in x if a is not None], axis=attrs.axis)]
+
+
+@kernel(ops.SliceAttrs)
+def _slice(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.SliceAttrs) and x[0] is not None
+    index = [slice(None)] * x[0].ndim
+    for start, end, axis, step in zip(attrs.starts, attrs.ends, attrs.axes, attrs.steps):
+        index[axis] = slice(start, end, step)
+    return [x[0][tuple(index)]]
+
+
+@kernel(ops.GatherAttrs)
+def _gather(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.GatherAttrs) and x[0] is not None and x[1] is not None
+    axis = attrs.axis % x[0].ndim
+    idx = np.where(x[1] < 0, x[1] + x[0].shape[axis], x[1])
+    return [np.take(x[0], idx, axis=axis)]
+
+
+@kernel(ops.SplitAttrs)
+def _split(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.SplitAttrs) and x[0] is not None
+    return list(np.split(x[0], np.cumsum(attrs.sizes)[:-1], axis=attrs.axis))
+
+
+@kernel(ops.ExpandAttrs)
+def _expand(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ExpandAttrs) and x[0] is not None
+    shape = np.broadcast_shapes(x[0].shape, tuple(int(d) for d in attrs.shape))
+    return [np.broadcast_to(x[0], shape).copy()]
+
+
+# ---- dense algebra -----------------------------------------------------------------------
+
+
+@kernel(ops.MatMulAttrs)
+def _matmul(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    return [np.matmul(x[0], x[1])]
+
+
+@kernel(ops.GemmAttrs)
+def _gemm(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.GemmAttrs) and x[0] is not None and x[1] is not None
+    a = x[0].T if attrs.trans_a else x[0]
+    b = x[1].T if attrs.trans_b else x[1]
+    y = np.float32(attrs.alpha) * (a @ b)
+    if len(x) > 2 and x[2] is not None:
+        y = y + np.float32(attrs.beta) * x[2]
+    return [_f32(y)]
+
+
+@kernel(ops.SoftmaxAttrs)
+def _softmax(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.SoftmaxAttrs) and x[0] is not None
+    shifted = x[0] - x[0].max(axis=attrs.axis, keepdims=True)
+    e = np.exp(shifted)
+    s = e.sum(axis=attrs.axis, keepdims=True)
+    if isinstance(attrs, ops.LogSoftmaxAttrs):
+        return [_f32(shifted - np.log(s))]
+    return [_f32(e / s)]
+
+
+KERNELS[ops.LogSoftmaxAttrs] = _softmax
+
+
+@kernel(ops.LayerNormAttrs)
+def _layernorm(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.LayerNormAttrs) and x[0] is not None
+    v = x[0]
+    axes = tuple(range(attrs.axis % v.ndim, v.ndim))
+    mean = v.mean(axis=axes, keepdims=True)
+    var = ((v - mean) ** 2).mean(axis=axes, keepdims=True)
+    y = (v - mean) / np.sqrt(var + np.float32(attrs.epsilon)) * x[1]
+    if len(x) > 2 and x[2] is not None:
+        y = y + x[2]
+    return [_f32(y)]
+
+
+@kernel(ops.ReduceMeanAttrs)
+def _reduce_mean(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ReduceMeanAttrs) and x[0] is not None
+    axes = tuple(attrs.axes) if attrs.axes else None
+    return [_f32(x[0].mean(axis=axes, keepdims=attrs.keepdims))]
+
+
+# ---- quantization ---------------------------------------------------------------------
+
+
+def _per_axis(param: np.ndarray, rank: int, axis: Optional[int]) -> np.ndarray:
+    if axis is None or param.size == 1:
+        return param.reshape(())
+    shape = [1] * rank
+    shape[axis % rank] = -1
+    return param.reshape(shape)
+
+
+@kernel(ops.DequantizeAttrs)
+def _dequantize(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.DequantizeAttrs) and x[0] is not None and x[1] is not None
+    codes = x[0].astype(np.int32)
+    zp = _per_axis(x[2], codes.ndim, attrs.axis).astype(np.int32) if len(x) > 2 and x[2] is not None else np.int32(0)
+    scale = _per_axis(x[1], codes.ndim, attrs.axis).astype(np.float32)
+    return [_f32((codes - zp).astype(np.float32) * scale)]
+
+
+@kernel(ops.QuantizeAttrs)
+def _quantize(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.QuantizeAttrs) and x[0] is not None and x[1] is not None
+    from hwgen.ir.types import Int
+
+    t = Int(attrs.bits, attrs.signed)
+    scale = _per_axis(x[1], x[0].ndim, attrs.axis).astype(np.float32)
+    zp = _per_axis(x[2], x[0].ndim, attrs.axis).astype(np.int64) if len(x) > 2 and x[2] is not None else 0
+    q = np.rint(x[0] / scale).astype(np.int64) + zp
+    return [np.clip(q, t.min, t.max).astype(t.numpy)]
+
+
+def _round(v: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "ROUND":
+        return np.rint(v)
+    if mode == "CEIL":
+        return np.ceil(v)
+    if mode == "FLOOR":
+        return np.floor(v)
+    return np.trunc(v)
+
+
+@kernel(ops.FakeQuantAttrs)
+def _fake_quant(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.FakeQuantAttrs) and x[0] is not None and x[1] is not None and x[2] is not None
+    bits = attrs.bits
+    if attrs.signed:
+        lo, hi = -(2 ** (bits - 1)) + int(attrs.narrow), 2 ** (bits - 1) - 1
+    else:
+        lo, hi = 0, 2**bits - 1 - int(attrs.narrow)
+    q = np.clip(_round(x[0] / x[1] + x[2], attrs.rounding), lo, hi)
+    return [_f32((q - x[2]) * x[1])]
+
+
+@kernel(ops.BipolarQuantAttrs)
+def _bipolar(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert x[0] is not None and x[1] is not None
+    return [_f32(np.where(x[0] >= 0, 1.0, -1.0) * x[1])]
+
+
+# ---- recurrent ----------------------------------------------------------------------------
+
+
+@kernel(ops.LSTMAttrs)
+def _lstm(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.LSTMAttrs)
+    arr = list(x) + [None] * (8 - len(x))
+    xs, w, r, b, h0, c0, cscale, cshift = arr
+    assert xs is not None and w is not None and r is not None
+    seq, batch, _ = xs.shape
+    hid, dirs = attrs.hidden, attrs.num_directions
+    y = np.zeros((seq, dirs, batch, hid), np.float32)
+    y_h = np.zeros((dirs, batch, hid), np.float32)
+    y_c = np.zeros((dirs, batch, hid), np.float32)
+    for d in range(dirs):
+        bias = b[d, : 4 * hid] + b[d, 4 * hid :] if b is not None else np.zeros(4 * hid, np.float32)
+        h = h0[d].copy() if h0 is not None else np.zeros((batch, hid), np.float32)
+        c = c0[d].copy() if c0 is not None else np.zeros((batch, hid), np.float32)
+        reverse = attrs.direction == "reverse" or d == 1
+        xw = xs @ w[d].T + bias  # the input projection, batched over all steps
+        for t in (range(seq - 1, -1, -1) if reverse else range(seq)):
+            gates = _f32(xw[t] + h @ r[d].T)
+            if attrs.clip is not None:
+                gates = np.clip(gates, -attrs.clip, attrs.clip)
+            i, o, f, g = np.split(gates, 4, axis=1)
+            c = _f32(sigmoid(f) * c + sigmoid(i) * np.tanh(g))
+            cn = c * cscale[d] + cshift[d] if cscale is not None and cshift is not None else c
+            h = _f32(sigmoid(o) * np.tanh(cn))
+            y[t, d] = h
+        y_h[d], y_c[d] = h, c
+    return [y, y_h, y_c]
