@@ -1,0 +1,8 @@
+"""FPGA flow: the accelerator behind a UART host link, built to a bitstream with the open toolchain.
+
+Modules, in the order data flows: uart (8N1 byte streams) → protocol (frame format) →
+link (UART + frame engine + accelerator) → boards (iCE40 UP5K / ECP5 definitions) →
+board_top (pins, clock) → toolchain (yowasp build with progress) → reports (utilisation,
+timing, plot); driver (pyserial host side) and hostsim (the top level in Verilator
+behind a pty, so the driver is tested without a board).
+"""

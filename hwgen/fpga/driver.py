@@ -1,0 +1,131 @@
+"""Host driver for a board running the hwgen FPGA top level (pyserial).
+
+One :class:`Device` per serial port; each method is one framed command from
+:mod:`hwgen.fpga.protocol`, and :meth:`Device.infer` is the usual sequence:
+load the inputs, run, read the outputs back.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import serial
+
+from hwgen.errors import HwgenError
+from hwgen.fpga.protocol import (DEVICE_SYNC, MAX_PAYLOAD, Command, DeviceInfo, ErrorCode, checksum,
+                                 encode_frame, pack_words, unpack_words, word_bytes)
+
+
+class DeviceError(HwgenError):
+    """The board did not answer, or answered with an error frame."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    cycles: int      # clock cycles from the first input beat to the last output beat
+    outputs: int     # output words captured
+
+
+class Device:
+    """A board on a serial port; use as a context manager or call :meth:`close`."""
+
+    def __init__(self, port: str, *, baud: int = 115200, timeout: float = 10.0, retries: int = 2):
+        try:
+            self._serial = serial.Serial(port, baudrate=baud, timeout=timeout)
+        except serial.SerialException as err:
+            raise DeviceError(f"{port}: cannot open the serial port ({err})") from None
+        self.port = port
+        self.retries = retries
+        self._info: DeviceInfo | None = None
+
+    def close(self) -> None:
+        self._serial.close()
+
+    def __enter__(self) -> "Device":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- framing ---
+    def _read_exact(self, n: int) -> bytes:
+        data = self._serial.read(n)
+        if len(data) != n:
+            raise DeviceError(f"{self.port}: the board stopped answering (timeout after {len(data)} of {n} bytes)")
+        return data
+
+    def transact(self, cmd: Command, payload: bytes = b"") -> bytes:
+        """Send one frame and return the reply's payload; retry after a bad checksum."""
+        for attempt in range(self.retries + 1):
+            self._serial.write(encode_frame(cmd, payload))
+            self._serial.flush()
+            while self._read_exact(1)[0] != DEVICE_SYNC:
+                pass
+            header = self._read_exact(3)
+            length = struct.unpack("<H", header[1:])[0]
+            body = self._read_exact(length + 1)
+            if checksum(header + body[:-1]) != body[-1]:
+                raise DeviceError(f"{self.port}: reply to {cmd.name} has a bad checksum")
+            reply_cmd, reply = header[0], body[:-1]
+            if reply_cmd == Command.ERROR:
+                code = ErrorCode(reply[0]) if reply and reply[0] in ErrorCode._value2member_map_ else reply
+                if code == ErrorCode.BAD_CHECKSUM and attempt < self.retries:
+                    continue
+                raise DeviceError(f"{self.port}: the board refused {cmd.name}: {getattr(code, 'name', code)}")
+            if reply_cmd != cmd:
+                raise DeviceError(f"{self.port}: sent {cmd.name}, the board answered command {reply_cmd:#x}")
+            return reply
+        raise AssertionError("unreachable")
+
+    # --- commands ---
+    def info(self) -> DeviceInfo:
+        if self._info is None:
+            try:
+                self._info = DeviceInfo.unpack(self.transact(Command.INFO))
+            except ValueError as err:
+                raise DeviceError(f"{self.port}: {err}") from None
+        return self._info
+
+    def load_inputs(self, x_int: np.ndarray) -> None:
+        info = self.info()
+        flat = np.asarray(x_int).ravel()
+        if flat.size > info.input_depth:
+            raise DeviceError(f"{flat.size} input words do not fit the board's input buffer "
+                              f"({info.input_depth} words); send a shorter sequence")
+        try:
+            payload = pack_words(flat, info.in_width)
+        except ValueError as err:
+            raise DeviceError(f"inputs: {err} (the board takes {info.in_width}-bit signed codes)") from None
+        self.transact(Command.LOAD_INPUTS, payload)
+
+    def run(self) -> RunResult:
+        cycles, outputs = struct.unpack("<IH", self.transact(Command.RUN))
+        return RunResult(cycles, outputs)
+
+    def read_outputs(self) -> np.ndarray:
+        return unpack_words(self.transact(Command.READ_OUTPUTS), self.info().out_width)
+
+    def write_weights(self, words: np.ndarray, start: int = 0, progress=None) -> None:
+        """Write weight-memory words from address ``start`` in frames of at most 64 KiB."""
+        info = self.info()
+        if not info.weight_width:
+            raise DeviceError(f"{self.port}: this design keeps its weights in the bitstream; nothing to upload")
+        words = np.asarray(words).ravel()
+        if start + words.size > info.weight_depth:
+            raise DeviceError(f"{words.size} weight words from address {start} overflow the board's "
+                              f"weight memory ({info.weight_depth} words)")
+        per_frame = (MAX_PAYLOAD - 4) // word_bytes(info.weight_width)
+        for first in range(0, words.size, per_frame):
+            chunk = words[first:first + per_frame]
+            payload = struct.pack("<I", start + first) + pack_words(chunk, info.weight_width)
+            self.transact(Command.WRITE_WEIGHTS, payload)
+            if progress is not None:
+                progress(first + chunk.size, words.size)
+
+    def infer(self, x_int: np.ndarray) -> tuple[np.ndarray, RunResult]:
+        """Run one sequence: returns the output words and the cycle count."""
+        self.load_inputs(x_int)
+        result = self.run()
+        return self.read_outputs(), result

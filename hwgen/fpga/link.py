@@ -1,0 +1,308 @@
+"""The FPGA top level without the board: UART + frame engine + the accelerator.
+
+:class:`HostLink` is the whole design a board carries, minus pins and clocking, so the
+same module is synthesised for a board (:mod:`hwgen.fpga.board_top`) and simulated
+in Verilator with a host speaking the frame protocol over ``rx``/``tx``
+(:mod:`hwgen.fpga.hostsim`). The frame format is in :mod:`hwgen.fpga.protocol`.
+
+The accelerator is any Amaranth component with the ports of
+``docs/accelerator-interface.md`` (``in_valid/in_ready/in_data/in_last``,
+``out_valid/out_ready/out_data/out_last``), plus ``wmem_we/wmem_addr/wmem_data``
+when its weights sit in RAM that the bitstream cannot preload (SPRAM).
+"""
+
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hwgen.fpga.protocol import DEVICE_SYNC, HOST_SYNC, Command, DeviceInfo, ErrorCode, word_bytes
+from hwgen.fpga.uart import UARTRx, UARTTx
+
+
+@dataclass(frozen=True)
+class AcceleratorPorts:
+    """Widths read off an accelerator component's ports (the contract's flat names)."""
+
+    in_width: int
+    out_width: int
+    weight_width: int   # 0 when the accelerator has no weight-write port
+    weight_addr_width: int
+
+    @classmethod
+    def of(cls, accel) -> "AcceleratorPorts":
+        missing = [n for n in ("in_valid", "in_ready", "in_data", "in_last",
+                               "out_valid", "out_ready", "out_data", "out_last") if not hasattr(accel, n)]
+        if missing:
+            raise ValueError(f"accelerator {type(accel).__name__} lacks ports {', '.join(missing)} "
+                             f"(see docs/accelerator-interface.md)")
+        has_w = hasattr(accel, "wmem_we")
+        return cls(len(accel.in_data), len(accel.out_data),
+                   len(accel.wmem_data) if has_w else 0, len(accel.wmem_addr) if has_w else 0)
+
+
+class HostLink(wiring.Component):
+    """UART host link wrapped around an accelerator.
+
+    Ports:
+      rx (in, 1): serial line from the host (8N1, ``divisor`` clocks per bit).
+      tx (out, 1): serial line to the host.
+      busy (out, 1): high while a RUN is in progress (drive an LED with it).
+
+    Parameters:
+      accelerator: the component to drive (added as submodule ``accel``).
+      divisor: clock cycles per UART bit (clock Hz / baud rate).
+      input_depth / output_depth: words the input and output buffers hold (block RAM).
+    """
+
+    rx: In(1, init=1)
+    tx: Out(1, init=1)
+    busy: Out(1)
+
+    def __init__(self, accelerator, *, divisor: int, input_depth: int = 2048, output_depth: int = 256):
+        if input_depth < 1 or input_depth > 0xFFFF or output_depth < 1 or output_depth > 0xFFFF:
+            raise ValueError(f"buffer depths must be 1..65535, not {input_depth} / {output_depth}")
+        self.accelerator = accelerator
+        self.ports = AcceleratorPorts.of(accelerator)
+        self.divisor = divisor
+        self.input_depth = input_depth
+        self.output_depth = output_depth
+        super().__init__()
+
+    @property
+    def info(self) -> DeviceInfo:
+        p = self.ports
+        return DeviceInfo(p.in_width, p.out_width, p.weight_width, self.input_depth,
+                          self.output_depth, (1 << p.weight_addr_width) if p.weight_width else 0)
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.ports
+        acc = self.accelerator
+        m.submodules.accel = acc
+        m.submodules.uart_rx = urx = UARTRx(self.divisor)
+        m.submodules.uart_tx = utx = UARTTx(self.divisor)
+        m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
+
+        in_bytes, out_bytes = word_bytes(p.in_width), word_bytes(p.out_width)
+        w_bytes = word_bytes(p.weight_width) if p.weight_width else 1
+
+        m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[])
+        m.submodules.out_mem = out_mem = Memory(shape=p.out_width, depth=self.output_depth, init=[])
+        in_wr, in_rd = in_mem.write_port(), in_mem.read_port()
+        out_wr, out_rd = out_mem.write_port(), out_mem.read_port()
+
+        # --- receive state ---
+        byte = urx.data
+        cmd = Signal(8)
+        length = Signal(16)
+        remaining = Signal(16)
+        csum = Signal(8)
+        too_long = Signal()
+        word = Signal(8 * max(in_bytes, w_bytes, 4))
+        word_pos = Signal(range(max(in_bytes, w_bytes, 4) + 1))
+        wr_ptr = Signal(16)
+        n_inputs = Signal(16)
+        w_addr = Signal(32)
+        w_addr_done = Signal()
+        w_last = Signal()
+
+        # --- run state ---
+        rd_ptr = Signal(16)
+        out_ptr = Signal(16)
+        n_outputs = Signal(16)
+        cycles = Signal(32)
+
+        # --- transmit state ---
+        resp_cmd = Signal(8)
+        resp_len = Signal(16)
+        resp_err = Signal(8)
+        tx_idx = Signal(16)
+        tx_sum = Signal(8)
+        tx_word = Signal(16)
+        tx_byte_in_word = Signal(range(out_bytes))
+
+        info_rom = Array(Const(b, 8) for b in self.info.pack())
+        run_word = Cat(cycles, n_outputs)
+        run_bytes = Array(run_word[8 * i:8 * i + 8] for i in range(6))
+        out_word = Signal(8 * out_bytes)
+        m.d.comb += out_word.eq(out_rd.data.as_signed())  # sign-extended to whole bytes
+        out_byte = out_word.word_select(tx_byte_in_word, 8)
+
+        payload_byte = Signal(8)
+        with m.Switch(resp_cmd):
+            with m.Case(Command.INFO):
+                m.d.comb += payload_byte.eq(info_rom[tx_idx[:5]])
+            with m.Case(Command.RUN):
+                m.d.comb += payload_byte.eq(run_bytes[tx_idx[:3]])
+            with m.Case(Command.READ_OUTPUTS):
+                m.d.comb += payload_byte.eq(out_byte)
+            with m.Case(Command.ERROR):
+                m.d.comb += payload_byte.eq(resp_err)
+
+        def respond(command, nbytes, err=0):
+            m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err),
+                         tx_idx.eq(0), tx_sum.eq(0), tx_word.eq(0), tx_byte_in_word.eq(0)]
+            m.next = "TX_SYNC"
+
+        def error(code):
+            respond(Command.ERROR, 1, code)
+
+        def send(value, next_state, count=True):
+            m.d.comb += [utx.data.eq(value), utx.valid.eq(1)]
+            with m.If(utx.ready):
+                if count:
+                    m.d.sync += tx_sum.eq(tx_sum + value)
+                m.next = next_state
+
+        has_w = bool(p.weight_width)
+        if has_w:
+            m.d.comb += [acc.wmem_addr.eq(w_addr), acc.wmem_data.eq(word[-8 * w_bytes:])]
+
+        m.d.comb += out_rd.addr.eq(tx_word)
+        # Streaming the input buffer: the read port always shows in_mem[rd_ptr].
+        advance = acc.in_valid & acc.in_ready
+        next_ptr = Signal(16)
+        m.d.comb += [next_ptr.eq(rd_ptr + advance), in_rd.addr.eq(next_ptr),
+                     acc.in_data.eq(in_rd.data), acc.in_last.eq(rd_ptr == n_inputs - 1)]
+
+        with m.FSM():
+            with m.State("RX_SYNC"):
+                m.d.comb += urx.ready.eq(1)
+                with m.If(urx.valid & (byte == HOST_SYNC)):
+                    m.next = "RX_CMD"
+            with m.State("RX_CMD"):
+                m.d.comb += urx.ready.eq(1)
+                with m.If(urx.valid):
+                    m.d.sync += [cmd.eq(byte), csum.eq(byte), too_long.eq(0), word_pos.eq(0),
+                                 wr_ptr.eq(0), w_addr_done.eq(0)]
+                    m.next = "RX_LEN0"
+            with m.State("RX_LEN0"):
+                m.d.comb += urx.ready.eq(1)
+                with m.If(urx.valid):
+                    m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte)]
+                    m.next = "RX_LEN1"
+            with m.State("RX_LEN1"):
+                m.d.comb += urx.ready.eq(1)
+                with m.If(urx.valid):
+                    m.d.sync += [length[8:].eq(byte), remaining.eq(Cat(length[:8], byte)),
+                                 csum.eq(csum + byte)]
+                    with m.If(Cat(length[:8], byte) == 0):
+                        m.next = "RX_CHECK"
+                    with m.Else():
+                        m.next = "RX_PAYLOAD"
+            with m.State("RX_PAYLOAD"):
+                m.d.comb += urx.ready.eq(1)
+                with m.If(urx.valid):
+                    shifted = Cat(word[8:], byte)
+                    m.d.sync += [csum.eq(csum + byte), remaining.eq(remaining - 1)]
+                    with m.If(remaining == 1):
+                        m.next = "RX_CHECK"
+                    with m.Switch(cmd):
+                        with m.Case(Command.LOAD_INPUTS):
+                            m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
+                            with m.If(word_pos == in_bytes - 1):
+                                m.d.sync += word_pos.eq(0)
+                                with m.If(wr_ptr < self.input_depth):
+                                    m.d.comb += [in_wr.en.eq(1), in_wr.addr.eq(wr_ptr),
+                                                 in_wr.data.eq(shifted[-8 * in_bytes:])]
+                                    m.d.sync += wr_ptr.eq(wr_ptr + 1)
+                                with m.Else():
+                                    m.d.sync += too_long.eq(1)
+                        with m.Case(Command.WRITE_WEIGHTS):
+                            m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
+                            with m.If(~w_addr_done & (word_pos == 3)):
+                                m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]
+                            if has_w:
+                                with m.If(w_addr_done & (word_pos == w_bytes - 1)):
+                                    m.d.sync += [word_pos.eq(0), w_last.eq(remaining == 1)]
+                                    m.next = "RX_WEIGHT_WRITE"
+            with m.State("RX_WEIGHT_WRITE"):
+                # One cycle with the assembled word on wmem_data; the UART is far slower.
+                if has_w:
+                    m.d.comb += acc.wmem_we.eq(1)
+                m.d.sync += w_addr.eq(w_addr + 1)
+                with m.If(w_last):
+                    m.next = "RX_CHECK"
+                with m.Else():
+                    m.next = "RX_PAYLOAD"
+            with m.State("RX_CHECK"):
+                m.d.comb += urx.ready.eq(1)
+                with m.If(urx.valid):
+                    with m.If((csum + byte)[:8] != 0):
+                        with m.If(cmd == Command.LOAD_INPUTS):
+                            m.d.sync += n_inputs.eq(0)
+                        error(ErrorCode.BAD_CHECKSUM)
+                    with m.Else():
+                        with m.Switch(cmd):
+                            with m.Case(Command.INFO):
+                                respond(Command.INFO, len(self.info.pack()))
+                            with m.Case(Command.LOAD_INPUTS):
+                                with m.If(too_long):
+                                    m.d.sync += n_inputs.eq(0)
+                                    error(ErrorCode.TOO_LONG)
+                                with m.Else():
+                                    m.d.sync += n_inputs.eq(wr_ptr)
+                                    respond(Command.LOAD_INPUTS, 0)
+                            with m.Case(Command.RUN):
+                                with m.If(n_inputs == 0):
+                                    error(ErrorCode.NO_INPUTS)
+                                with m.Else():
+                                    m.d.sync += [rd_ptr.eq(0), out_ptr.eq(0), cycles.eq(0)]
+                                    m.next = "RUN_START"
+                            with m.Case(Command.READ_OUTPUTS):
+                                respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
+                            with m.Case(Command.WRITE_WEIGHTS):
+                                if has_w:
+                                    respond(Command.WRITE_WEIGHTS, 0)
+                                else:
+                                    error(ErrorCode.NO_WEIGHT_MEMORY)
+                            with m.Default():
+                                error(ErrorCode.UNKNOWN_COMMAND)
+            with m.State("RUN_START"):
+                # in_rd.addr is 0 this cycle, so in_mem[0] shows next cycle.
+                m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += [self.busy.eq(1), acc.in_valid.eq(rd_ptr < n_inputs), acc.out_ready.eq(1)]
+                m.d.sync += [rd_ptr.eq(next_ptr), cycles.eq(cycles + 1)]
+                with m.If(acc.out_valid):
+                    with m.If(out_ptr < self.output_depth):
+                        m.d.comb += [out_wr.en.eq(1), out_wr.addr.eq(out_ptr), out_wr.data.eq(acc.out_data)]
+                        m.d.sync += out_ptr.eq(out_ptr + 1)
+                    with m.If(acc.out_last):
+                        m.d.sync += n_outputs.eq(_min(out_ptr + 1, self.output_depth))
+                        respond(Command.RUN, 6)
+            with m.State("TX_SYNC"):
+                send(DEVICE_SYNC, "TX_CMD", count=False)
+            with m.State("TX_CMD"):
+                send(resp_cmd, "TX_LEN0")
+            with m.State("TX_LEN0"):
+                send(resp_len[:8], "TX_LEN1")
+            with m.State("TX_LEN1"):
+                send(resp_len[8:], "TX_CHECK")
+                with m.If(utx.ready & (resp_len != 0)):
+                    m.next = "TX_PREP"
+            with m.State("TX_PREP"):
+                # One cycle for the output buffer's read port to show out_mem[tx_word].
+                m.next = "TX_PAYLOAD"
+            with m.State("TX_PAYLOAD"):
+                send(payload_byte, "TX_PREP")
+                with m.If(utx.ready):
+                    m.d.sync += tx_idx.eq(tx_idx + 1)
+                    with m.If(tx_byte_in_word == out_bytes - 1):
+                        m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
+                    with m.Else():
+                        m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
+                    with m.If(tx_idx == resp_len - 1):
+                        m.next = "TX_CHECK"
+            with m.State("TX_CHECK"):
+                send(-tx_sum, "RX_SYNC", count=False)
+        return m
+
+
+def _min(value, limit: int):
+    """``min(value, limit)`` as a hardware expression."""
+    return Mux(value > limit, limit, value)
