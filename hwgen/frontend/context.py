@@ -17,12 +17,13 @@ from onnx import helper, numpy_helper
 
 from hwgen.errors import HwgenError, IRError
 from hwgen.ir.graph import Constant, Node
-from hwgen.ir.ops import LSTMAttrs, OpAttrs
+from hwgen.ir.ops import DequantizeAttrs, LSTMAttrs, OpAttrs
 from hwgen.ir.types import DType, TensorType
 from hwgen.reference.kernels import KERNELS
 
-#: Ops never folded even with constant inputs (they carry the model's compute).
-_NEVER_FOLD: tuple[type[OpAttrs], ...] = (LSTMAttrs,)
+#: Ops never folded even with constant inputs: LSTM carries the model's compute, and
+#: Dequantize keeps the exact integer weights (codes + scale) visible to backends.
+_NEVER_FOLD: tuple[type[OpAttrs], ...] = (LSTMAttrs, DequantizeAttrs)
 #: Constants larger than this are not produced by folding (keeps weights where they are).
 _FOLD_LIMIT = 1 << 22
 

@@ -10,25 +10,20 @@ from __future__ import annotations
 import os
 from typing import Union
 
-import numpy as np
 import onnx
 from onnx import numpy_helper
 
 from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.frontend import converters  # noqa: F401  (registers converters)
 from hwgen.frontend.context import ConversionError, ConvertContext, describe
+from hwgen.frontend.onnx_types import elem_name, ir_dtype, supported_elem_names
 from hwgen.frontend.registry import HWGEN_DOMAIN, QONNX_DOMAINS, lookup, supported_ops
 from hwgen.ir.graph import Graph, Value
-from hwgen.ir.types import Dim, DType, Float32, Int, TensorType
+from hwgen.ir.types import Dim, TensorType
 from hwgen.ir.verify import verify
 
 MIN_OPSET = 7
 
-_ELEM_TYPES: dict[int, DType] = {
-    onnx.TensorProto.FLOAT: Float32(), onnx.TensorProto.DOUBLE: Float32(), onnx.TensorProto.FLOAT16: Float32(),
-    onnx.TensorProto.INT8: Int(8), onnx.TensorProto.UINT8: Int(8, False), onnx.TensorProto.INT16: Int(16),
-    onnx.TensorProto.INT32: Int(32), onnx.TensorProto.INT64: Int(64), onnx.TensorProto.BOOL: Int(1, False),
-}
 
 
 def load_onnx(path: Union[str, os.PathLike]) -> onnx.ModelProto:
@@ -46,7 +41,26 @@ def load_onnx(path: Union[str, os.PathLike]) -> onnx.ModelProto:
         raise HwgenError(f"{path}: not a readable ONNX model (truncated or not ONNX: {type(err).__name__})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise HwgenError(f"{path}: not an ONNX model (no graph nodes; truncated or another file type?)")
+    dangling = _first_undefined(model.graph)
+    if dangling:
+        raise HwgenError(f"{path}: malformed or truncated ONNX model: {dangling}")
     return model
+
+
+def _first_undefined(graph: onnx.GraphProto) -> str:
+    """A description of the first value used but never defined ('' if none): what a cut-off file looks like."""
+    defined = {i.name for i in graph.initializer} | {i.name for i in graph.input} | {""}
+    for node in graph.node:
+        for name in node.input:
+            if name not in defined:
+                return f"node {node.name or node.op_type!r} reads {name!r}, which nothing defines"
+        defined.update(node.output)
+    for out in graph.output:
+        if out.name not in defined:
+            return f"graph output {out.name!r} is never computed"
+    if not graph.output:
+        return "the graph has no outputs"
+    return ""
 
 
 def _opset(model: onnx.ModelProto, path: str) -> int:
@@ -61,14 +75,19 @@ def _opset(model: onnx.ModelProto, path: str) -> int:
 
 
 def _value_type(vi: onnx.ValueInfoProto, path: str) -> TensorType:
+    if not vi.type.HasField("tensor_type"):
+        raise HwgenError(f"{path}: input {vi.name!r} is not a tensor (sequences, maps and optionals are not supported)")
     tt = vi.type.tensor_type
-    if tt.elem_type not in _ELEM_TYPES:
-        raise HwgenError(f"{path}: input {vi.name!r} has element type "
-                         f"{onnx.TensorProto.DataType.Name(tt.elem_type)}, not supported")
+    dtype = ir_dtype(tt.elem_type)
+    if dtype is None:
+        raise HwgenError(f"{path}: input {vi.name!r} has element type {elem_name(tt.elem_type)}, not supported "
+                         f"(supported: {supported_elem_names()})")
+    if not tt.HasField("shape"):
+        raise HwgenError(f"{path}: input {vi.name!r} has no shape; export with input shapes")
     dims: list[Dim] = []
     for i, d in enumerate(tt.shape.dim):
         dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or f"{vi.name}_d{i}"))
-    return TensorType(tuple(dims), _ELEM_TYPES[tt.elem_type])
+    return TensorType(tuple(dims), dtype)
 
 
 def _check_supported(model: onnx.ModelProto, opset: int, path: str) -> None:
@@ -115,10 +134,11 @@ def import_onnx(model: onnx.ModelProto, path: str = "model") -> Graph:
         if vi.name in ctx.constants:
             raise HwgenError(f"{path}: output {vi.name!r} is a constant; nothing to compute")
         outputs.append(Value(vi.name, ctx.type(vi.name)))
-    used = {i for n in ctx.nodes for i in n.inputs}
+    used = {i for n in ctx.nodes for i in n.inputs if i}
     constants = {k: v for k, v in ctx.constants.items() if k in used}
-    graph = Graph(model.graph.name or "model", tuple(ctx.nodes), tuple(inputs), tuple(outputs), constants, dict(ctx.types))
-    graph = graph.replace(types={k: v for k, v in graph.types.items() if k in used or k in {o.name for o in outputs} or k in {n for nd in ctx.nodes for n in nd.outputs} or k in {i.name for i in inputs}})
+    live = used | {v.name for v in inputs} | {o for n in ctx.nodes for o in n.outputs if o}
+    types = {k: t for k, t in ctx.types.items() if k in live}
+    graph = Graph(model.graph.name or "model", tuple(ctx.nodes), tuple(inputs), tuple(outputs), constants, types)
     verify(graph)
     return graph
 
@@ -128,4 +148,4 @@ def load_graph(path: Union[str, os.PathLike]) -> Graph:
     return import_onnx(load_onnx(path), os.fspath(path))
 
 
-__all__ = ["load_onnx", "import_onnx", "load_graph", "QONNX_DOMAINS", "HWGEN_DOMAIN", "np"]
+__all__ = ["load_onnx", "import_onnx", "load_graph", "QONNX_DOMAINS", "HWGEN_DOMAIN"]

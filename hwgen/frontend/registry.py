@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import onnx
@@ -17,18 +18,37 @@ from hwgen.frontend.context import ConvertContext
 
 ConvertFn = Callable[[ConvertContext, onnx.NodeProto], None]
 _REGISTRY: dict[tuple[str, str], list[tuple[int, ConvertFn]]] = {}
+_NOTES: dict[tuple[str, str], list[str]] = {}
+
+
+@dataclass(frozen=True)
+class OpCoverage:
+    """One row of the op coverage table: which opsets of an ONNX op hwgen reads, and its limits."""
+
+    domain: str
+    op_type: str
+    since: tuple[int, ...]  # the opset each converter version applies from
+    notes: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.domain}.{self.op_type}" if self.domain else self.op_type
 
 #: Domains hwgen reads, with the spellings exporters use for them.
 QONNX_DOMAINS = ("qonnx.custom_op.general", "onnx.brevitas", "finn.custom_op.general")
 HWGEN_DOMAIN = "hwgen"
 
 
-def converter(op_type: str, since: int = 1, domains: tuple[str, ...] = ("",)) -> Callable[[ConvertFn], ConvertFn]:
+def converter(op_type: str, since: int = 1, domains: tuple[str, ...] = ("",), notes: str = "") -> Callable[[ConvertFn], ConvertFn]:
+    """Register `fn` for `op_type` from opset `since`; `notes` (limits, folding) go in the coverage table."""
+
     def register(fn: ConvertFn) -> ConvertFn:
         for domain in domains:
             entries = _REGISTRY.setdefault((domain, op_type), [])
             entries.append((since, fn))
             entries.sort(key=lambda e: e[0])
+            if notes:
+                _NOTES.setdefault((domain, op_type), []).append(notes)
         return fn
 
     return register
@@ -49,3 +69,11 @@ def supported_ops() -> list[str]:
     for (domain, op), entries in sorted(_REGISTRY.items()):
         out.append(f"{domain + '.' if domain else ''}{op}(>={entries[0][0]})")
     return out
+
+
+def coverage() -> list[OpCoverage]:
+    """Every registered op, sorted by domain then name: the data behind `hwgen inspect --ops`."""
+    return [
+        OpCoverage(domain, op, tuple(since for since, _ in entries), "; ".join(_NOTES.get((domain, op), [])))
+        for (domain, op), entries in sorted(_REGISTRY.items())
+    ]

@@ -14,6 +14,7 @@ import numpy as np
 
 from hwgen.ir import ops
 from hwgen.ir.ops import OpAttrs
+from hwgen.ir.types import Int
 
 Arrays = Sequence[Optional[np.ndarray]]
 Kernel = Callable[[OpAttrs, Arrays], list[np.ndarray]]
@@ -54,17 +55,41 @@ def _div(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     return [np.divide(a, b).astype(a.dtype)]
 
 
+@kernel(ops.ModAttrs)
+def _mod(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ModAttrs) and x[0] is not None and x[1] is not None
+    out = np.fmod(x[0], x[1]) if attrs.fmod else np.mod(x[0], x[1])
+    return [out.astype(x[0].dtype)]
+
+
+@kernel(ops.ClipAttrs)
+def _clip(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ClipAttrs) and x[0] is not None
+    v = x[0]
+    lo = None if attrs.min is None else np.asarray(attrs.min).astype(v.dtype)
+    hi = None if attrs.max is None else np.asarray(attrs.max).astype(v.dtype)
+    if lo is None and hi is None:
+        return [v.copy()]
+    return [np.clip(v, lo, hi).astype(v.dtype)]
+
+
 @kernel(ops.WhereAttrs)
 def _where(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     return [np.where(np.asarray(x[0]).astype(bool), x[1], x[2])]
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) in float32, stable for large |x| (one exp, no overflow warnings)."""
     x = _f32(x)
-    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))).astype(np.float32)
+    e = np.exp(-np.abs(x))
+    r = np.float32(1) / (np.float32(1) + e)
+    return np.where(x >= 0, r, e * r)
 
 
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+def _erf(v: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return erf(v)
 
 _UNARY: dict[type[OpAttrs], Callable[[np.ndarray], np.ndarray]] = {
     ops.IdentityAttrs: lambda v: v.copy(),
@@ -96,7 +121,12 @@ def _gelu(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 @kernel(ops.CastAttrs)
 def _cast(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     assert isinstance(attrs, ops.CastAttrs) and x[0] is not None
-    return [x[0].astype(attrs.to.numpy)]
+    to = attrs.to
+    if isinstance(to, Int) and to.bits == 1:  # bool: non-zero is true
+        return [(x[0] != 0).astype(to.numpy)]
+    if isinstance(to, Int) and np.issubdtype(x[0].dtype, np.floating):  # ONNX truncates toward zero
+        return [np.trunc(x[0]).astype(to.numpy)]
+    return [x[0].astype(to.numpy)]
 
 
 # ---- shapes --------------------------------------------------------------------------
@@ -248,8 +278,6 @@ def _dequantize(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 @kernel(ops.QuantizeAttrs)
 def _quantize(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     assert isinstance(attrs, ops.QuantizeAttrs) and x[0] is not None and x[1] is not None
-    from hwgen.ir.types import Int
-
     t = Int(attrs.bits, attrs.signed)
     scale = _per_axis(x[1], x[0].ndim, attrs.axis).astype(np.float32)
     zp = _per_axis(x[2], x[0].ndim, attrs.axis).astype(np.int64) if len(x) > 2 and x[2] is not None else 0

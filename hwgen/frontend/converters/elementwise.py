@@ -2,31 +2,95 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
+import numpy as np
 import onnx
 
-from hwgen.frontend.context import ConvertContext, attr
+from hwgen.frontend.context import ConversionError, ConvertContext, attr, describe, input_name
+from hwgen.frontend.onnx_types import elem_name, ir_dtype, supported_elem_names
 from hwgen.frontend.registry import converter
 from hwgen.ir import ops
 
-_SIMPLE = {
-    "Add": ops.AddAttrs, "Sub": ops.SubAttrs, "Mul": ops.MulAttrs, "Div": ops.DivAttrs, "Pow": ops.PowAttrs,
-    "Equal": ops.EqualAttrs, "Where": ops.WhereAttrs, "Identity": ops.IdentityAttrs, "Neg": ops.NegAttrs,
-    "Sqrt": ops.SqrtAttrs, "Sigmoid": ops.SigmoidAttrs, "Tanh": ops.TanhAttrs, "Relu": ops.ReluAttrs,
-    "Erf": ops.ErfAttrs,
+#: ONNX op → (IR attrs class, first opset, coverage note). Same inputs, same outputs, no attributes.
+_SIMPLE: dict[str, tuple[type[ops.OpAttrs], int, str]] = {
+    "Add": (ops.AddAttrs, 7, "numpy broadcasting"),
+    "Sub": (ops.SubAttrs, 7, "numpy broadcasting"),
+    "Mul": (ops.MulAttrs, 7, "numpy broadcasting"),
+    "Div": (ops.DivAttrs, 7, "integer division truncates"),
+    "Pow": (ops.PowAttrs, 7, "base and exponent of one dtype"),
+    "Equal": (ops.EqualAttrs, 7, "bool out"),
+    "Where": (ops.WhereAttrs, 9, ""),
+    "Identity": (ops.IdentityAttrs, 1, "tensors only"),
+    "Neg": (ops.NegAttrs, 6, ""),
+    "Sqrt": (ops.SqrtAttrs, 6, ""),
+    "Sigmoid": (ops.SigmoidAttrs, 6, ""),
+    "Tanh": (ops.TanhAttrs, 6, ""),
+    "Relu": (ops.ReluAttrs, 6, ""),
+    "Erf": (ops.ErfAttrs, 9, ""),
 }
 
 
-def _simple(attrs_type: type[ops.OpAttrs]):  # type: ignore[no-untyped-def]
+def _simple(attrs_type: type[ops.OpAttrs]) -> Callable[[ConvertContext, onnx.NodeProto], None]:
     def convert(ctx: ConvertContext, node: onnx.NodeProto) -> None:
         ctx.emit(attrs_type(), list(node.input), list(node.output), node.name, node)
 
     return convert
 
 
-for _op, _cls in _SIMPLE.items():
-    converter(_op, since=1)(_simple(_cls))
+for _op, (_cls, _since, _notes) in _SIMPLE.items():
+    converter(_op, since=_since, notes=_notes)(_simple(_cls))
 
 
-@converter("Gelu", since=20)
+@converter("Gelu", since=20, notes="approximate none|tanh")
 def gelu(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.GeluAttrs(attr(node, "approximate", "none")), list(node.input), list(node.output), node.name, node)
+
+
+@converter("Mod", since=10, notes="fmod 0|1")
+def mod(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    ctx.emit(ops.ModAttrs(bool(attr(node, "fmod", 0))), list(node.input), list(node.output), node.name, node)
+
+
+@converter("Cast", since=6, notes="to float/int/bool types; float→int truncates")
+def cast(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    to = int(attr(node, "to"))
+    dtype = ir_dtype(to)
+    if dtype is None:
+        raise ConversionError(f"{describe(node)}: Cast to {elem_name(to)} is not supported "
+                              f"(supported: {supported_elem_names()})")
+    ctx.emit(ops.CastAttrs(dtype), [node.input[0]], list(node.output), node.name, node)
+
+
+def _bound(ctx: ConvertContext, node: onnx.NodeProto, index: int, what: str) -> float | None:
+    if not input_name(node, index):
+        return None
+    value = ctx.require_const(node, index, what)
+    if value.size != 1:
+        raise ConversionError(f"{describe(node)}: Clip {what} must be a scalar, got shape {list(value.shape)}")
+    return float(value.reshape(()))
+
+
+@converter("Clip", since=6, notes="bounds as attributes")
+def clip_v6(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    lo, hi = attr(node, "min"), attr(node, "max")
+    attrs = ops.ClipAttrs(None if lo is None else float(lo), None if hi is None else float(hi))
+    ctx.emit(attrs, [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("Clip", since=11, notes="bounds as constant inputs")
+def clip_v11(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    attrs = ops.ClipAttrs(_bound(ctx, node, 1, "min"), _bound(ctx, node, 2, "max"))
+    ctx.emit(attrs, [node.input[0]], [node.output[0]], node.name, node)
+
+
+@converter("Dropout", since=7, notes="inference only: identity; the mask output is rejected")
+def dropout(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    if len(node.output) > 1 and node.output[1]:
+        raise ConversionError(f"{describe(node)}: Dropout's mask output is not supported (export in eval mode)")
+    training = input_name(node, 2)
+    if training:
+        mode = ctx.const(training)
+        if mode is None or bool(np.any(mode)):
+            raise ConversionError(f"{describe(node)}: Dropout in training mode is not supported (export in eval mode)")
+    ctx.emit(ops.IdentityAttrs(), [node.input[0]], [node.output[0]], node.name, node)

@@ -11,7 +11,7 @@ from hwgen.ir import ops
 from hwgen.ir.types import Int
 
 
-@converter("Constant", since=1)
+@converter("Constant", since=1, notes="tensor/float(s)/int(s) values")
 def constant(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
         value = attr(node, key)
@@ -22,7 +22,7 @@ def constant(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     raise ConversionError(f"{describe(node)}: only tensor/float/int Constant values are supported")
 
 
-@converter("Shape", since=1)
+@converter("Shape", since=1, notes="static shapes; folded with its chain (Gather, Concat, ...)")
 def shape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     t = ctx.type(node.input[0])
     start, end = int(attr(node, "start", 0)), attr(node, "end", None)
@@ -32,7 +32,7 @@ def shape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.add_const(node.output[0], np.asarray(dims, dtype=np.int64), Int(64))
 
 
-@converter("Reshape", since=5)
+@converter("Reshape", since=5, notes="constant shape; 0 and -1 resolved")
 def reshape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     x = ctx.type(node.input[0])
     target = [int(d) for d in ctx.require_const(node, 1, "shape")]
@@ -48,24 +48,24 @@ def reshape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.ReshapeAttrs(tuple(out)), [node.input[0]], list(node.output), node.name, node)
 
 
-@converter("Squeeze", since=1)
+@converter("Squeeze", since=1, notes="axes attribute")
 def squeeze_v1(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     axes = tuple(attr(node, "axes", ()))
     ctx.emit(ops.SqueezeAttrs(axes), [node.input[0]], list(node.output), node.name, node)
 
 
-@converter("Squeeze", since=13)
+@converter("Squeeze", since=13, notes="axes as constant input")
 def squeeze_v13(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     axes = tuple(int(a) for a in ctx.require_const(node, 1, "axes")) if input_name(node, 1) else ()
     ctx.emit(ops.SqueezeAttrs(axes), [node.input[0]], list(node.output), node.name, node)
 
 
-@converter("Unsqueeze", since=1)
+@converter("Unsqueeze", since=1, notes="axes attribute")
 def unsqueeze_v1(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.UnsqueezeAttrs(tuple(attr(node, "axes", ()))), [node.input[0]], list(node.output), node.name, node)
 
 
-@converter("Unsqueeze", since=13)
+@converter("Unsqueeze", since=13, notes="axes as constant input")
 def unsqueeze_v13(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     axes = tuple(int(a) for a in ctx.require_const(node, 1, "axes"))
     ctx.emit(ops.UnsqueezeAttrs(axes), [node.input[0]], list(node.output), node.name, node)
@@ -78,17 +78,106 @@ def transpose(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.TransposeAttrs(perm), [node.input[0]], list(node.output), node.name, node)
 
 
-@converter("Concat", since=4)
+@converter("Concat", since=4, notes="")
 def concat(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.ConcatAttrs(int(attr(node, "axis"))), list(node.input), list(node.output), node.name, node)
 
 
-@converter("Gather", since=1)
+@converter("Gather", since=1, notes="negative indices")
 def gather(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.GatherAttrs(int(attr(node, "axis", 0))), list(node.input), list(node.output), node.name, node)
 
 
-@converter("Expand", since=8)
+@converter("Expand", since=8, notes="constant shape")
 def expand(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     target = tuple(int(d) for d in ctx.require_const(node, 1, "shape"))
     ctx.emit(ops.ExpandAttrs(target), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("Flatten", since=1, notes="static shapes")
+def flatten(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    ctx.emit(ops.FlattenAttrs(int(attr(node, "axis", 1))), [node.input[0]], list(node.output), node.name, node)
+
+
+def _emit_slice(ctx: ConvertContext, node: onnx.NodeProto, starts: list[int], ends: list[int],
+                axes: list[int] | None, steps: list[int] | None) -> None:
+    rank = ctx.type(node.input[0]).rank
+    axes = list(range(len(starts))) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise ConversionError(f"{describe(node)}: Slice starts/ends/axes/steps have lengths "
+                              f"{len(starts)}/{len(ends)}/{len(axes)}/{len(steps)}; they must match")
+    norm = [a + rank if a < 0 else a for a in axes]
+    ctx.emit(ops.SliceAttrs(tuple(starts), tuple(ends), tuple(norm), tuple(steps)),
+             [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("Slice", since=1, notes="starts/ends/axes attributes")
+def slice_v1(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    axes = attr(node, "axes")
+    _emit_slice(ctx, node, list(attr(node, "starts")), list(attr(node, "ends")), None if axes is None else list(axes), None)
+
+
+@converter("Slice", since=10, notes="starts/ends/axes/steps as constant inputs")
+def slice_v10(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    def ints(index: int, what: str) -> list[int] | None:
+        return [int(v) for v in ctx.require_const(node, index, what).reshape(-1)] if input_name(node, index) else None
+
+    starts, ends = ints(1, "starts"), ints(2, "ends")
+    assert starts is not None and ends is not None
+    _emit_slice(ctx, node, starts, ends, ints(3, "axes"), ints(4, "steps"))
+
+
+def _emit_split(ctx: ConvertContext, node: onnx.NodeProto, sizes: list[int] | None) -> None:
+    x = ctx.type(node.input[0])
+    axis = int(attr(node, "axis", 0))
+    a = axis + x.rank if axis < 0 else axis
+    if not 0 <= a < x.rank:
+        raise ConversionError(f"{describe(node)}: Split axis {axis} out of range for {x}")
+    dim = x.shape[a]
+    parts = len(node.output)
+    if sizes is None:
+        if not isinstance(dim, int):
+            raise ConversionError(f"{describe(node)}: Split of symbolic axis {a} of {x} needs explicit sizes")
+        num = attr(node, "num_outputs")
+        parts = int(num) if num is not None else parts
+        chunk = -(-dim // parts)  # ceil: ONNX puts the remainder in the last output
+        sizes = [min(chunk, dim - k * chunk) for k in range(parts)]
+        if any(s <= 0 for s in sizes) or (num is None and dim % parts):
+            raise ConversionError(f"{describe(node)}: cannot split axis {a} of {x} into {parts} equal parts")
+    if len(sizes) != len(node.output):
+        raise ConversionError(f"{describe(node)}: Split gives {len(sizes)} parts for {len(node.output)} outputs")
+    ctx.emit(ops.SplitAttrs(a, tuple(sizes)), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("Split", since=2, notes="split sizes attribute or equal parts")
+def split_v2(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    sizes = attr(node, "split")
+    _emit_split(ctx, node, None if sizes is None else [int(s) for s in sizes])
+
+
+@converter("Split", since=13, notes="split sizes as constant input")
+def split_v13(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    sizes = [int(s) for s in ctx.require_const(node, 1, "split")] if input_name(node, 1) else None
+    _emit_split(ctx, node, sizes)
+
+
+@converter("Split", since=18, notes="num_outputs (uneven last part)")
+def split_v18(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    split_v13(ctx, node)
+
+
+@converter("Range", since=11, notes="constant inputs only (folded)")
+def range_(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    start, limit, delta = (ctx.require_const(node, i, what) for i, what in enumerate(("start", "limit", "delta")))
+    if not delta.reshape(()):
+        raise ConversionError(f"{describe(node)}: Range delta must not be 0")
+    ctx.add_const(node.output[0], np.arange(start.reshape(()), limit.reshape(()), delta.reshape(()), dtype=start.dtype))
+
+
+@converter("ConstantOfShape", since=9, notes="constant shape only (folded)")
+def constant_of_shape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    shape_value = [int(d) for d in ctx.require_const(node, 0, "shape")]
+    value = attr(node, "value")
+    fill = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
+    ctx.add_const(node.output[0], np.full(shape_value, fill[0], dtype=fill.dtype))

@@ -2,7 +2,7 @@
 
 from hwgen.ir.ops.base import OpAttrs
 from hwgen.ir.ops.elementwise import (
-    AddAttrs, CastAttrs, DivAttrs, EqualAttrs, ErfAttrs, GeluAttrs, IdentityAttrs, MulAttrs, NegAttrs,
+    AddAttrs, CastAttrs, ClipAttrs, DivAttrs, EqualAttrs, ErfAttrs, GeluAttrs, IdentityAttrs, ModAttrs, MulAttrs, NegAttrs,
     PowAttrs, ReluAttrs, SigmoidAttrs, SqrtAttrs, SubAttrs, TanhAttrs, WhereAttrs,
 )
 from hwgen.ir.ops.nn import GemmAttrs, LayerNormAttrs, LogSoftmaxAttrs, MatMulAttrs, ReduceMeanAttrs, SoftmaxAttrs
@@ -28,9 +28,9 @@ def _all_ops() -> dict[str, type[OpAttrs]]:
 ALL_OPS = _all_ops()
 
 __all__ = [
-    "ALL_OPS", "OpAttrs", "AddAttrs", "BipolarQuantAttrs", "CastAttrs", "ConcatAttrs", "DequantizeAttrs", "DivAttrs",
+    "ALL_OPS", "OpAttrs", "AddAttrs", "BipolarQuantAttrs", "CastAttrs", "ClipAttrs", "ConcatAttrs", "DequantizeAttrs", "DivAttrs",
     "EqualAttrs", "ErfAttrs", "ExpandAttrs", "FakeQuantAttrs", "FlattenAttrs", "GatherAttrs", "GeluAttrs", "GemmAttrs",
-    "IdentityAttrs", "LayerNormAttrs", "LogSoftmaxAttrs", "LSTMAttrs", "MatMulAttrs", "MulAttrs", "NegAttrs",
+    "IdentityAttrs", "LayerNormAttrs", "LogSoftmaxAttrs", "LSTMAttrs", "MatMulAttrs", "ModAttrs", "MulAttrs", "NegAttrs",
     "PowAttrs", "QuantizeAttrs", "ReduceMeanAttrs", "ReluAttrs", "ReshapeAttrs", "SigmoidAttrs", "SliceAttrs",
     "SoftmaxAttrs", "SplitAttrs", "SqrtAttrs", "SqueezeAttrs", "SubAttrs", "TanhAttrs", "TransposeAttrs",
     "UnsqueezeAttrs", "WhereAttrs",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from hwgen.ir.ops.base import InTypes, OpAttrs, broadcast_shapes, require, same_dtype
 from hwgen.ir.types import DType, Float32, Int, TensorType
@@ -43,6 +44,14 @@ class DivAttrs(BinaryElementwise):
 @dataclass(frozen=True)
 class PowAttrs(BinaryElementwise):
     op = "Pow"
+
+
+@dataclass(frozen=True)
+class ModAttrs(BinaryElementwise):
+    """ONNX Mod: sign of the divisor (Python %) unless `fmod` (sign of the dividend, C fmod)."""
+
+    op = "Mod"
+    fmod: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,19 @@ class GeluAttrs(UnaryElementwise):
 
     def __post_init__(self) -> None:
         require(self.approximate in ("none", "tanh"), f"Gelu approximate must be none|tanh, not {self.approximate!r}")
+
+
+@dataclass(frozen=True)
+class ClipAttrs(UnaryElementwise):
+    """Clamp to [min, max] (either bound may be absent); ONNX gives them as constant inputs."""
+
+    op = "Clip"
+    min: Optional[float] = None
+    max: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        require(self.min is None or self.max is None or self.min <= self.max,
+                f"Clip min {self.min} is above max {self.max}")
 
 
 @dataclass(frozen=True)
