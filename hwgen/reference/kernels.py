@@ -14,6 +14,7 @@ import numpy as np
 
 from hwgen.ir import ops
 from hwgen.ir.ops import OpAttrs
+from hwgen.ir.ops.shape import slice_bounds
 from hwgen.ir.types import Int
 
 Arrays = Sequence[Optional[np.ndarray]]
@@ -143,7 +144,7 @@ def _reshape(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 def _flatten(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     assert isinstance(attrs, ops.FlattenAttrs) and x[0] is not None
     a = x[0]
-    axis = attrs.axis % (a.ndim + 1) if attrs.axis < 0 else attrs.axis
+    axis = attrs.axis + a.ndim if attrs.axis < 0 else attrs.axis
     return [a.reshape(int(np.prod(a.shape[:axis])), -1)]
 
 
@@ -177,7 +178,7 @@ def _slice(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     assert isinstance(attrs, ops.SliceAttrs) and x[0] is not None
     index = [slice(None)] * x[0].ndim
     for start, end, axis, step in zip(attrs.starts, attrs.ends, attrs.axes, attrs.steps):
-        index[axis] = slice(start, end, step)
+        index[axis] = slice_bounds(start, end, step, x[0].shape[axis])
     return [x[0][tuple(index)]]
 
 

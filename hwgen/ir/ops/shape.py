@@ -44,7 +44,7 @@ class FlattenAttrs(OpAttrs):
         (x,) = inputs
         assert x is not None
         shape = _static(x, self.op)
-        axis = self.axis % (len(shape) + 1) if self.axis < 0 else self.axis
+        axis = self.axis + len(shape) if self.axis < 0 else self.axis
         require(0 <= axis <= len(shape), f"Flatten axis {self.axis} out of range for rank {len(shape)}")
         return [TensorType((int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))), x.dtype)]
 
@@ -115,9 +115,25 @@ class ConcatAttrs(OpAttrs):
         return [TensorType(tuple(shape), first.dtype)]
 
 
+def slice_bounds(start: int, end: int, step: int, dim: int) -> slice:
+    """ONNX Slice bounds on an axis of size `dim` as a Python slice.
+
+    ONNX adds `dim` to negative starts/ends, then clamps them to [0, dim] (step > 0) or
+    start to [0, dim-1] and end to [-1, dim-1] (step < 0), where -1 means "past index 0".
+    Python differs for a negative step with start < -dim (it gives nothing, ONNX starts at 0).
+    """
+    start = start + dim if start < 0 else start
+    end = end + dim if end < 0 else end
+    if step > 0:
+        return slice(min(max(start, 0), dim), min(max(end, 0), dim), step)
+    start = min(max(start, 0), dim - 1)
+    end = min(max(end, -1), dim - 1)
+    return slice(start, None if end < 0 else end, step)
+
+
 @dataclass(frozen=True)
 class SliceAttrs(OpAttrs):
-    """numpy slicing per axis: x[starts[i]:ends[i]:steps[i]] along axes[i] (ONNX clamping rules)."""
+    """x[starts[i]:ends[i]:steps[i]] along axes[i], with ONNX's clamping rules (see `slice_bounds`)."""
 
     op = "Slice"
     starts: tuple[int, ...] = ()
@@ -136,7 +152,7 @@ class SliceAttrs(OpAttrs):
             d = shape[a]
             require(isinstance(d, int), f"Slice along symbolic axis {a} of {x}")
             assert isinstance(d, int)
-            shape[a] = len(range(*slice(start, end, step).indices(d)))
+            shape[a] = len(range(*slice_bounds(start, end, step, d).indices(d)))
         return [TensorType(tuple(shape), x.dtype)]
 
 
