@@ -9,9 +9,6 @@ upload, the accelerator — runs as RTL; only bits cross the pty.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import subprocess
 from importlib import resources
 from pathlib import Path
@@ -20,7 +17,7 @@ from amaranth.back import verilog
 
 from hwgen.errors import HwgenError
 from hwgen.fpga.link import HostLink
-from hwgen.fpga.verilator_env import verilator_env
+from hwgen.sim.verilator import cached_build, find_verilator, run_checked
 
 TOP_NAME = "hwgen_fpga_top"
 
@@ -29,29 +26,23 @@ def emit_verilog(link: HostLink) -> str:
     return verilog.convert(link, name=TOP_NAME, emit_src=False)
 
 
-def build_simulator(link: HostLink, build_dir: Path) -> Path:
-    """Compile ``link`` with its C++ pty harness; reuse an earlier build of the same Verilog."""
+def build_simulator(link: HostLink) -> Path:
+    """Compile ``link`` with its C++ pty harness (cached by content in hwgen.sim's build cache)."""
     source = emit_verilog(link)
     harness = resources.files("hwgen.fpga").joinpath("hostsim_main.cpp").read_text()
-    digest = hashlib.sha256((source + harness).encode()).hexdigest()[:16]
-    work = Path(build_dir) / f"hostsim-{digest}"
-    exe = work / "obj_dir" / "hostsim"
-    if exe.exists():
-        return exe
-    work.mkdir(parents=True, exist_ok=True)
-    (work / f"{TOP_NAME}.v").write_text(source)
-    (work / "hostsim_main.cpp").write_text(harness)
-    env = verilator_env()
-    cmd = [str(Path(env["VERILATOR_ROOT"]) / "bin" / "verilator"), "--cc", "--exe", "--build",
-           "-j", "2", "-O2", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint",
-           "--top-module", TOP_NAME, "-o", "hostsim",
-           "-CFLAGS", f"-O1 -DTOP_HEADER='\"V{TOP_NAME}.h\"' -DTOP_CLASS=V{TOP_NAME}",
-           f"{TOP_NAME}.v", "hostsim_main.cpp"]
-    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        shutil.rmtree(work / "obj_dir", ignore_errors=True)
-        raise HwgenError(f"Verilator could not build the FPGA top level in {work}:\n{proc.stderr[-3000:]}")
-    return exe
+
+    def build(work: Path) -> None:
+        (work / f"{TOP_NAME}.v").write_text(source)
+        (work / "hostsim_main.cpp").write_text(harness)
+        (work / "hostsim_top.h").write_text(f'#include "V{TOP_NAME}.h"\n#define TOP_CLASS V{TOP_NAME}\n')
+        verilator = find_verilator()
+        run_checked([str(verilator.executable), "--cc", "--exe", "--build", "-j", "2", "-O2",
+                     "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint",
+                     "--top-module", TOP_NAME, "-o", "hostsim", "--Mdir", "obj_dir",
+                     "-CFLAGS", "-O1",
+                     f"{TOP_NAME}.v", "hostsim_main.cpp"], work, "verilator-hostsim")
+
+    return cached_build("fpga-hostsim", [source, harness], "obj_dir/hostsim", build) / "obj_dir" / "hostsim"
 
 
 class SimulatedBoard:
@@ -91,7 +82,6 @@ class SimulatedBoard:
         self.close()
 
 
-def simulate(link: HostLink, build_dir: Path | None = None) -> SimulatedBoard:
+def simulate(link: HostLink) -> SimulatedBoard:
     """Build (or reuse) the simulator for ``link`` and return a board to enter."""
-    build_dir = Path(build_dir or os.environ.get("HWGEN_CACHE", ".hwgen-cache")) / "fpga"
-    return SimulatedBoard(build_simulator(link, build_dir), link.divisor)
+    return SimulatedBoard(build_simulator(link), link.divisor)

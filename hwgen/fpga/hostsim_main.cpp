@@ -16,7 +16,7 @@
 #include <memory>
 
 #include "verilated.h"
-#include TOP_HEADER
+#include "hostsim_top.h"  // written by hostsim.py: the model header and TOP_CLASS
 
 int main(int argc, char** argv) {
     if (argc < 2) {

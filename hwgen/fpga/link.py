@@ -112,6 +112,10 @@ class HostLink(wiring.Component):
 
         # --- run state ---
         rd_ptr = Signal(16)
+        rd_next = Signal(16)   # rd_ptr + 1, kept in a register so no adder sits behind in_ready
+        left = Signal(16)      # input words not yet accepted by the accelerator
+        have = Signal()        # left != 0 (registered: drives in_valid)
+        one_left = Signal()    # left == 1 (registered: drives in_last)
         out_ptr = Signal(16)
         n_outputs = Signal(16)
         cycles = Signal(32)
@@ -163,11 +167,11 @@ class HostLink(wiring.Component):
             m.d.comb += [acc.wmem_addr.eq(w_addr), acc.wmem_data.eq(word[-8 * w_bytes:])]
 
         m.d.comb += out_rd.addr.eq(tx_word)
-        # Streaming the input buffer: the read port always shows in_mem[rd_ptr].
+        # Streaming the input buffer: the read port always shows in_mem[rd_ptr]. Only a
+        # multiplexer (no carry chain) sits between the accelerator's in_ready and RADDR.
         advance = acc.in_valid & acc.in_ready
-        next_ptr = Signal(16)
-        m.d.comb += [next_ptr.eq(rd_ptr + advance), in_rd.addr.eq(next_ptr),
-                     acc.in_data.eq(in_rd.data), acc.in_last.eq(rd_ptr == n_inputs - 1)]
+        m.d.comb += [in_rd.addr.eq(Mux(advance, rd_next, rd_ptr)),
+                     acc.in_data.eq(in_rd.data), acc.in_last.eq(one_left)]
 
         with m.FSM():
             with m.State("RX_SYNC"):
@@ -251,7 +255,8 @@ class HostLink(wiring.Component):
                                 with m.If(n_inputs == 0):
                                     error(ErrorCode.NO_INPUTS)
                                 with m.Else():
-                                    m.d.sync += [rd_ptr.eq(0), out_ptr.eq(0), cycles.eq(0)]
+                                    m.d.sync += [rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs), have.eq(1),
+                                                 one_left.eq(n_inputs == 1), out_ptr.eq(0), cycles.eq(0)]
                                     m.next = "RUN_START"
                             with m.Case(Command.READ_OUTPUTS):
                                 respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
@@ -266,8 +271,11 @@ class HostLink(wiring.Component):
                 # in_rd.addr is 0 this cycle, so in_mem[0] shows next cycle.
                 m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += [self.busy.eq(1), acc.in_valid.eq(rd_ptr < n_inputs), acc.out_ready.eq(1)]
-                m.d.sync += [rd_ptr.eq(next_ptr), cycles.eq(cycles + 1)]
+                m.d.comb += [self.busy.eq(1), acc.in_valid.eq(have), acc.out_ready.eq(1)]
+                m.d.sync += cycles.eq(cycles + 1)
+                with m.If(advance):
+                    m.d.sync += [rd_ptr.eq(rd_next), rd_next.eq(rd_next + 1), left.eq(left - 1),
+                                 have.eq(~one_left), one_left.eq(left == 2)]
                 with m.If(acc.out_valid):
                     with m.If(out_ptr < self.output_depth):
                         m.d.comb += [out_wr.en.eq(1), out_wr.addr.eq(out_ptr), out_wr.data.eq(acc.out_data)]
