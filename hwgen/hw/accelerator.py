@@ -1,0 +1,165 @@
+"""The whole accumulate-only LSTM accelerator: the top module of the contract.
+
+Data path, one chunk per cycle (see `hwgen.hw.schedule` for the timing):
+
+    controller ─► weight memory ─┐
+         │                       ├─► lanes (add/sub/skip | MAC) ─► adder tree ─► accumulator
+         └──► x / h memories ────┘                                                   │
+    output unit ◄── h memory ◄── state update ◄── activation unit ◄── row affine ◄───┘
+
+Ports (flat, see docs/accelerator-interface.md): `in_valid`, `in_ready`, `in_data`
+(signed act_bits), `in_last`; `out_valid`, `out_ready`, `out_data` (signed out_bits),
+`out_last`; with SPRAM weights also `wmem_we`, `wmem_addr`, `wmem_data` (load the
+weight words of `hwgen.hw.images.weight_words` before the first sequence).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hwgen.hw import images
+from hwgen.hw.accumulator import Accumulator
+from hwgen.hw.activation import ActivationUnit
+from hwgen.hw.adder_tree import AdderTree
+from hwgen.hw.affine import RowAffine
+from hwgen.hw.config import AccelConfig
+from hwgen.hw.controller import Controller
+from hwgen.hw.lanes import Lanes
+from hwgen.hw.output_unit import OutputUnit
+from hwgen.hw.pipeline import clog2, delay
+from hwgen.hw.schedule import acc_offset, tree_leaves
+from hwgen.hw.state_update import StateUpdate
+from hwgen.hw.weight_memory import WeightMemory
+from hwgen.passes.integer_model import IntegerModel
+
+
+class Accelerator(wiring.Component):
+    def __init__(self, config: AccelConfig, model: IntegerModel, simulate: bool = False) -> None:
+        self.config, self.model, self.simulate = config, model, simulate
+        ports = {
+            "in_valid": In(1), "in_ready": Out(1), "in_data": In(signed(config.act_bits)), "in_last": In(1),
+            "out_valid": Out(1), "out_ready": In(1), "out_data": Out(signed(config.out_bits)), "out_last": Out(1),
+        }
+        if config.weight_memory == "spram":
+            ports.update({"wmem_we": In(1), "wmem_addr": In(unsigned(clog2(config.weight_words))),
+                          "wmem_data": In(unsigned(config.word_bits))})
+        super().__init__(ports)
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        cfg, model = self.config, self.model
+        L, H, X, lanes, a = cfg.layers, cfg.hidden, cfg.input, cfg.lanes, cfg.act_bits
+        xc, hc = X // lanes, H // lanes
+
+        m.submodules.ctrl = ctrl = Controller(cfg)
+        tag = ctrl.tag
+
+        # ---- input stream into the double-buffered x memory ----------------------------------
+        m.submodules.xmem = xmem = Memory(shape=unsigned(lanes * a), depth=2 * xc, init=[])
+        x_wr, x_rd = xmem.write_port(granularity=a), xmem.read_port()
+        full, last = Signal(2), Signal(2)
+        fill = Signal()
+        in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
+        m.d.comb += [self.in_ready.eq(~full.bit_select(fill, 1)), ctrl.full.eq(full), ctrl.last.eq(last)]
+        beat = self.in_valid & self.in_ready
+        m.d.comb += [x_wr.addr.eq(fill * xc + in_chunk), x_wr.data.eq(self.in_data.as_unsigned().replicate(lanes)),
+                     x_wr.en.eq(Mux(beat, 1 << in_lane, 0))]
+        set_full, clear_full = Signal(2), Signal(2)
+        with m.If(beat):
+            m.d.sync += in_lane.eq(in_lane + 1)
+            with m.If(in_lane == lanes - 1):
+                m.d.sync += [in_lane.eq(0), in_chunk.eq(in_chunk + 1)]
+                with m.If(in_chunk == xc - 1):
+                    m.d.sync += [in_chunk.eq(0), fill.eq(~fill)]
+                    m.d.comb += set_full.eq(1 << fill)
+                    with m.If(fill):
+                        m.d.sync += last[1].eq(self.in_last)
+                    with m.Else():
+                        m.d.sync += last[0].eq(self.in_last)
+        with m.If(ctrl.x_release):
+            m.d.comb += clear_full.eq(1 << ctrl.xsel)
+        m.d.sync += full.eq((full | set_full) & ~clear_full)
+
+        # ---- issue: weight word and vector chunk ------------------------------------------------
+        m.submodules.wmem = wmem = WeightMemory(cfg.weight_memory, cfg.word_bits, cfg.weight_words,
+                                                images.weight_words(cfg, model), simulate=self.simulate)
+        m.d.comb += wmem.addr.eq(ctrl.waddr)
+        if cfg.weight_memory == "spram":
+            m.d.comb += [wmem.we.eq(self.wmem_we), wmem.waddr.eq(self.wmem_addr), wmem.wdata.eq(self.wmem_data)]
+        m.submodules.hmem = hmem = Memory(shape=unsigned(lanes * a), depth=2 * L * hc, init=[])
+        h_wr, h_rd = hmem.write_port(granularity=a), hmem.read_port()
+        hchunk = Signal(range(max(hc, 2)))
+        with m.Switch(tag.layer):
+            for i in range(L):
+                with m.Case(i):
+                    m.d.comb += hchunk.eq(ctrl.chunk - cfg.x_chunks(i))
+        issue_h_addr = Signal.like(h_rd.addr)
+        with m.If(ctrl.is_h):
+            m.d.comb += issue_h_addr.eq((tag.layer * 2 + tag.bank) * hc + hchunk)
+        with m.Else():
+            m.d.comb += issue_h_addr.eq(((tag.layer - 1) * 2 + ~tag.bank) * hc + ctrl.chunk)
+        m.d.comb += x_rd.addr.eq(ctrl.xsel * xc + ctrl.chunk)
+
+        src_x = delay(m, (tag.layer == 0) & ~ctrl.is_h, 1, "src_x")
+        mask = delay(m, ctrl.is_h & tag.first, 1, "mask")
+        vec = Signal(lanes * a)
+        m.d.comb += vec.eq(Mux(mask, 0, Mux(src_x, x_rd.data, h_rd.data)))
+
+        m.submodules.lanes = lane_unit = Lanes(lanes, a, cfg.weights_kind)
+        for i in range(lanes):
+            m.d.comb += [lane_unit.values[i].eq(vec[i * a:(i + 1) * a].as_signed()),
+                         lane_unit.codes[i].eq(wmem.data[i * cfg.weight_bits:(i + 1) * cfg.weight_bits])]
+        leaves = tree_leaves(cfg)
+        m.submodules.tree = tree = AdderTree(leaves, lane_unit.term_bits)
+        for i in range(lanes):
+            m.d.comb += tree.inputs[i].eq(lane_unit.terms[i])
+        if leaves > lanes:
+            m.d.comb += tree.inputs[lanes].eq(lane_unit.carries)
+
+        off = acc_offset(cfg)
+        m.submodules.acc = acc = Accumulator(len(tree.sum), cfg.acc_bits, len(tag.as_value()))
+        m.d.comb += [
+            acc.valid_in.eq(delay(m, ctrl.issue, off, "v_issue")), acc.first.eq(delay(m, ctrl.first, off, "f_issue")),
+            acc.is_h.eq(delay(m, ctrl.is_h, off, "h_issue")), acc.first_h.eq(delay(m, ctrl.first_h, off, "fh_issue")),
+            acc.last.eq(delay(m, ctrl.last_chunk, off, "l_issue")), acc.tag_in.eq(delay(m, tag.as_value(), off, "t_issue")),
+            acc.value.eq(tree.sum),
+        ]
+
+        # ---- per-row affine, activation, state update ---------------------------------------------
+        shifts = [layer.gate.shift for layer in model.layers]
+        m.submodules.affine = affine = RowAffine(images.row_params(model), shifts, cfg.acc_bits, cfg.mult_bits,
+                                                 cfg.bias_bits, cfg.sum_bits, cfg.gate_bits, len(tag.as_value()))
+        acc_tag = ctrl.layout(acc.tag_out)
+        m.d.comb += [affine.valid_in.eq(acc.valid_out), affine.acc_x.eq(acc.acc_x), affine.acc_h.eq(acc.acc_h),
+                     affine.row.eq(acc_tag.row), affine.layer.eq(acc_tag.layer), affine.tag_in.eq(acc.tag_out)]
+        m.submodules.act = act = ActivationUnit(model.sigmoid, model.tanh)
+        aff_tag = ctrl.layout(affine.tag_out)
+        m.d.comb += [act.a_value.eq(affine.gate), act.a_tanh.eq(aff_tag.gate == 2)]
+        m.submodules.state = state = StateUpdate(
+            ctrl.layout, L, H, images.cell_params(model), [layer.cell.shift for layer in model.layers],
+            model.hidden_format, model.gate_format, model.cell_format, cfg.mult_bits, cfg.bias_bits)
+        m.d.comb += [state.valid_in.eq(delay(m, affine.valid_out, 1, "v_act")), state.value.eq(act.a_out),
+                     state.tag.eq(delay(m, affine.tag_out, 1, "t_act")),
+                     act.b_value.eq(state.tanh_value), state.tanh_out.eq(act.b_out)]
+        ht = state.h_tag
+        m.d.comb += [h_wr.addr.eq((ht.layer * 2 + ~ht.bank) * hc + ht.uchunk),
+                     h_wr.data.eq(state.h_value.as_unsigned().replicate(lanes)),
+                     h_wr.en.eq(Mux(state.h_we, 1 << ht.ulane, 0))]
+
+        # ---- output -----------------------------------------------------------------------------------
+        head = model.head
+        m.submodules.out = out = OutputUnit(
+            H, lanes, a, cfg.out_bits, len(h_rd.addr), cfg.acc_bits, cfg.mult_bits,
+            [list(map(int, row)) for row in head.weights] if head is not None else [],
+            [int(b) for b in head.bias] if head is not None else [])
+        m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(((L - 1) * 2 + tag.bank) * hc), out.h_data.eq(h_rd.data),
+                     affine.ext_a.eq(out.mul_a), affine.ext_b.eq(out.mul_b), out.product.eq(affine.product),
+                     ctrl.out_done.eq(out.done),
+                     self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
+                     out.out_ready.eq(self.out_ready)]
+        m.d.comb += h_rd.addr.eq(Mux(ctrl.output, out.h_addr, issue_h_addr))
+        _ = Cat
+        return m

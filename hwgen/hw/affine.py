@@ -1,0 +1,101 @@
+"""Per-row affine on the accumulators, on one shared multiplier (one DSP).
+
+gate = sat_G((mult_x·acc_x + mult_h·acc_h + bias) >> shift[layer]), the integer form of
+the folded batch norm / dequantization scale. The two products of a row go through the
+same registered multiplier in consecutive cycles, so a new row may enter every 2 cycles
+(the controller guarantees rows at least 2 cycles apart). When no row uses it, the
+multiplier serves the `ext_*` operands (the dense head), with the product on `product`
+one cycle later.
+
+Row constants live in a ROM (`rows` = [(mult_x, mult_h, bias)] in hardware row order).
+
+Ports: `valid_in` in, 1; `acc_x`, `acc_h` in, signed(acc_bits); `row` in (ROM address);
+`layer` in; `tag_in` in; `gate` out, signed(gate_bits); `valid_out` out; `tag_out` out;
+`ext_a` in, signed(acc_bits); `ext_b` in, signed(mult_bits); `product` out. Latency 5.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hwgen.hw.pipeline import clog2
+
+
+def saturate(m: Module, value: object, bits: int, name: str) -> Signal:
+    """A comb signal: `value` clamped to signed(bits)."""
+    out = Signal(signed(bits), name=name)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    with m.If(value > hi):  # type: ignore[operator]
+        m.d.comb += out.eq(hi)
+    with m.Elif(value < lo):  # type: ignore[operator]
+        m.d.comb += out.eq(lo)
+    with m.Else():
+        m.d.comb += out.eq(value)
+    return out
+
+
+class RowAffine(wiring.Component):
+    latency = 5
+
+    def __init__(self, rows: Sequence[tuple[int, int, int]], shifts: Sequence[int], acc_bits: int, mult_bits: int,
+                 bias_bits: int, sum_bits: int, gate_bits: int, tag_bits: int) -> None:
+        self.rows, self.shifts = list(rows), list(shifts)
+        self.acc_bits, self.mult_bits, self.bias_bits, self.sum_bits, self.gate_bits = acc_bits, mult_bits, bias_bits, sum_bits, gate_bits
+        super().__init__({
+            "valid_in": In(1), "acc_x": In(signed(acc_bits)), "acc_h": In(signed(acc_bits)),
+            "row": In(unsigned(clog2(len(self.rows)))), "layer": In(unsigned(clog2(len(self.shifts)))),
+            "tag_in": In(unsigned(tag_bits)),
+            "gate": Out(signed(gate_bits)), "valid_out": Out(1), "tag_out": Out(unsigned(tag_bits)),
+            "ext_a": In(signed(acc_bits)), "ext_b": In(signed(mult_bits)),
+            "product": Out(signed(acc_bits + mult_bits)),
+        })
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        mb, bb = self.mult_bits, self.bias_bits
+        word = [(mx & ((1 << mb) - 1)) | ((mh & ((1 << mb) - 1)) << mb) | ((b & ((1 << bb) - 1)) << (2 * mb)) for mx, mh, b in self.rows]
+        m.submodules.rom = rom = Memory(shape=unsigned(2 * mb + bb), depth=len(word), init=word)
+        rd = rom.read_port()
+        m.d.comb += rd.addr.eq(self.row)
+        mx, mh, bias = rd.data[:mb].as_signed(), rd.data[mb:2 * mb].as_signed(), rd.data[2 * mb:].as_signed()
+
+        v = [Signal(name=f"v{i}") for i in range(5)]
+        m.d.sync += [v[0].eq(self.valid_in)] + [v[i].eq(v[i - 1]) for i in range(1, 5)]
+        m.d.comb += self.valid_out.eq(v[4])
+        tags = [Signal.like(self.tag_in, name=f"tag{i}") for i in range(5)]
+        m.d.sync += [tags[0].eq(self.tag_in)] + [tags[i].eq(tags[i - 1]) for i in range(1, 5)]
+        m.d.comb += self.tag_out.eq(tags[4])
+        layers = [Signal.like(self.layer, name=f"layer{i}") for i in range(4)]
+        m.d.sync += [layers[0].eq(self.layer)] + [layers[i].eq(layers[i - 1]) for i in range(1, 4)]
+
+        ax1, ah1 = Signal(signed(self.acc_bits)), Signal(signed(self.acc_bits))
+        m.d.sync += [ax1.eq(self.acc_x), ah1.eq(self.acc_h)]  # c1: stage-1 copies
+        ah2, mh2, b2 = Signal(signed(self.acc_bits)), Signal(signed(mb)), Signal(signed(bb))
+        m.d.sync += [ah2.eq(ah1), mh2.eq(mh), b2.eq(bias)]  # c2
+        a, b = Signal(signed(self.acc_bits)), Signal(signed(mb))
+        with m.If(v[0]):
+            m.d.comb += [a.eq(ax1), b.eq(mx)]
+        with m.Elif(v[1]):
+            m.d.comb += [a.eq(ah2), b.eq(mh2)]
+        with m.Else():
+            m.d.comb += [a.eq(self.ext_a), b.eq(self.ext_b)]
+        m.d.sync += self.product.eq(a * b)
+        s1 = Signal(signed(self.sum_bits))
+        s2 = Signal(signed(self.sum_bits))
+        m.d.sync += s1.eq(self.product + b2)  # c2: acc_x·mult_x + bias
+        m.d.sync += s2.eq(s1 + self.product)  # c3: + acc_h·mult_h
+        shifted = Signal(signed(self.sum_bits))
+        with m.Switch(layers[3]):
+            for i, s in enumerate(self.shifts):
+                with m.Case(i):
+                    m.d.comb += shifted.eq(s2 >> s)
+            with m.Default():
+                m.d.comb += shifted.eq(s2)
+        m.d.sync += self.gate.eq(saturate(m, shifted, self.gate_bits, "gate_sat"))  # c4
+        _ = Cat, Mux
+        return m

@@ -1,0 +1,237 @@
+"""`AccelConfig`: one object gives the accelerator's hardware, reference model and cycle count.
+
+Like `amaranth.lib.crc.Parameters`, the config is plain data; `create()` builds the
+Amaranth component, `reference()` runs the bit-exact integer model, `expected_cycles()`
+counts cycles analytically from the same schedule the controller follows
+(see `hwgen.hw.schedule`). Every constraint is checked on construction, and a
+violation names the constraint and the nearest valid choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Optional
+
+import numpy as np
+
+from hwgen.errors import HwgenError
+from hwgen.hw.lanes import WEIGHT_BITS
+from hwgen.hw.weight_memory import MEMORY_KINDS, SPRAM_COUNT, SPRAM_WIDTH, SPRAM_WORDS
+from hwgen.passes.fixed import bits_for
+from hwgen.passes.integer_model import IntegerModel
+
+#: Weight bits a logic ROM ("registers") may hold before it is better placed in EBR.
+REGISTER_WEIGHT_BITS = 16384
+#: iCE40 UP5K: 30 EBR blocks of 4 Kb; the activation tables and row constants need a few.
+EBR_BLOCKS = 30
+EBR_BLOCKS_RESERVED = 6
+
+
+class ConfigError(HwgenError):
+    """An accelerator configuration that cannot be built."""
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _nearest(value: int, choices: list[int]) -> str:
+    if not choices:
+        return "none"
+    best = sorted(choices, key=lambda c: (abs(c - value), -c))[:2]
+    return " or ".join(str(c) for c in sorted(set(best)))
+
+
+@dataclass(frozen=True)
+class AccelConfig:
+    hidden: int
+    input: int
+    layers: int = 1
+    lanes: int = 4
+    outputs: int = 0  # dense-head outputs (logits); 0: output the last hidden state
+    weights_kind: str = "ternary"  # binary | ternary | int8
+    weight_memory: str = "ebr"  # registers | ebr | spram
+    act_bits: int = 8
+    acc_bits: int = 16
+    gate_bits: int = 12
+    cell_bits: int = 16
+    mult_bits: int = 16
+    bias_bits: int = 32
+    sum_bits: int = 40
+    out_bits: int = 24
+    top: str = "hwgen_accel"
+    #: The integer model whose weights fill the ROMs (None: a config for cycle/size analysis only).
+    model: Optional[IntegerModel] = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        errs: list[str] = []
+        if self.weights_kind not in WEIGHT_BITS:
+            errs.append(f"weights_kind {self.weights_kind!r} is not one of {', '.join(WEIGHT_BITS)}")
+        if self.weight_memory not in MEMORY_KINDS:
+            errs.append(f"weight_memory {self.weight_memory!r} is not one of {', '.join(MEMORY_KINDS)}")
+        for name in ("hidden", "input", "layers", "lanes"):
+            if getattr(self, name) < 1:
+                errs.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if errs:
+            raise ConfigError("; ".join(errs))
+        common = [d for d in _divisors(self.hidden) if self.input % d == 0]
+        if self.input % self.lanes or self.hidden % self.lanes:
+            raise ConfigError(f"lanes={self.lanes} must divide input={self.input} and hidden={self.hidden} "
+                              f"(each row is read in whole chunks of lanes codes); nearest valid lanes: {_nearest(self.lanes, common)}")
+        min_chunks = min(self.chunks(layer) for layer in range(self.layers))
+        if min_chunks < 2:
+            ok = [d for d in common if min((self.input + self.hidden) // d, 2 * self.hidden // d if self.layers > 1 else 1 << 30) >= 2]
+            raise ConfigError(f"lanes={self.lanes} leaves {min_chunks} chunk per row; the shared affine multiplier needs >= 2 "
+                              f"cycles per row (lanes <= (input + hidden) / 2); nearest valid lanes: {_nearest(self.lanes, ok)}")
+        if self.act_bits < 3 or self.act_bits > 16:
+            raise ConfigError(f"act_bits={self.act_bits} must be in 3..16")
+        need = self.required_acc_bits()
+        if self.acc_bits < need:
+            raise ConfigError(f"acc_bits={self.acc_bits} is too small for the worst-case accumulator bound "
+                              f"{self.acc_bound()} ({self.weights_kind} weights × |activation| <= {1 << (self.act_bits - 1)}); "
+                              f"nearest valid acc_bits: {need}")
+        self._check_memory()
+        if self.model is not None:
+            self._check_model(self.model)
+
+    # ---- derived sizes ---------------------------------------------------------------------
+    @property
+    def weight_bits(self) -> int:
+        return WEIGHT_BITS[self.weights_kind]
+
+    def layer_input(self, layer: int) -> int:
+        return self.input if layer == 0 else self.hidden
+
+    def chunks(self, layer: int) -> int:
+        """Cycles per row of `layer`: (input + hidden) / lanes."""
+        return (self.layer_input(layer) + self.hidden) // self.lanes
+
+    def x_chunks(self, layer: int) -> int:
+        return self.layer_input(layer) // self.lanes
+
+    @property
+    def h_chunks(self) -> int:
+        return self.hidden // self.lanes
+
+    @property
+    def word_bits(self) -> int:
+        return self.lanes * self.weight_bits
+
+    @property
+    def weight_words(self) -> int:
+        return sum(4 * self.hidden * self.chunks(layer) for layer in range(self.layers))
+
+    def acc_bound(self) -> int:
+        """Worst case |accumulator|: every code at its largest magnitude on the widest row."""
+        code = 127 if self.weights_kind == "int8" else 1
+        widest = max(self.layer_input(layer) for layer in range(self.layers))
+        return widest * code * (1 << (self.act_bits - 1))
+
+    def required_acc_bits(self) -> int:
+        if self.model is not None:
+            return self.model.accumulator_bits()
+        return bits_for(self.acc_bound())
+
+    def _check_memory(self) -> None:
+        bits = self.weight_words * self.word_bits
+        if self.weight_memory == "registers" and bits > REGISTER_WEIGHT_BITS:
+            raise ConfigError(f"{bits} weight bits are too many for weight_memory='registers' (at most {REGISTER_WEIGHT_BITS}); "
+                              "nearest valid choice: weight_memory='ebr'")
+        if self.weight_memory == "ebr":
+            blocks = self.ebr_blocks()
+            if blocks > EBR_BLOCKS - EBR_BLOCKS_RESERVED:
+                raise ConfigError(f"weights need {blocks} EBR blocks of 4 Kb ({bits} bits as {self.weight_words} words of "
+                                  f"{self.word_bits} bits); an iCE40 UP5K has {EBR_BLOCKS - EBR_BLOCKS_RESERVED} free for weights; "
+                                  "nearest valid choice: weight_memory='spram'")
+        if self.weight_memory == "spram":
+            if self.word_bits > SPRAM_COUNT * SPRAM_WIDTH:
+                ok = [d for d in _divisors(self.hidden) if self.input % d == 0 and d * self.weight_bits <= SPRAM_COUNT * SPRAM_WIDTH]
+                raise ConfigError(f"lanes={self.lanes} × {self.weight_bits}-bit codes = {self.word_bits}-bit words, wider than "
+                                  f"{SPRAM_COUNT} SPRAMs × {SPRAM_WIDTH} bits; nearest valid lanes: {_nearest(self.lanes, ok)}")
+            if self.weight_words > SPRAM_WORDS:
+                raise ConfigError(f"{self.weight_words} weight words exceed the SPRAM depth {SPRAM_WORDS}; "
+                                  f"use more lanes (fewer, wider words) or a smaller model")
+
+    def ebr_blocks(self) -> int:
+        """4 Kb blocks for the weights (256 × 16 mode per block column)."""
+        return -(-self.word_bits // 16) * -(-self.weight_words // 256)
+
+    def _check_model(self, model: IntegerModel) -> None:
+        want = (model.hidden, model.input_size, len(model.layers), model.output_size if model.head is not None else 0)
+        have = (self.hidden, self.input, self.layers, self.outputs)
+        if want != have:
+            raise ConfigError(f"config (hidden, input, layers, outputs) = {have} does not match the model's {want}")
+        if model.weights_kind != self.weights_kind and not (self.weights_kind == "int8"):
+            raise ConfigError(f"the model has {model.weights_kind} weights but the config is for {self.weights_kind}; "
+                              f"nearest valid choice: weights_kind={model.weights_kind!r} (or 'int8' for the MAC baseline)")
+        if self.weights_kind == "binary":
+            for layer in model.layers:
+                if np.any(layer.w_codes == 0) or np.any(layer.r_codes == 0):
+                    raise ConfigError("weights_kind='binary' cannot hold zero codes; nearest valid choice: weights_kind='ternary'")
+        widths = {
+            "act_bits": (self.act_bits, model.hidden_format.bits), "gate_bits": (self.gate_bits, model.gate_format.bits),
+            "cell_bits": (self.cell_bits, model.cell_format.bits),
+        }
+        for name, (have_bits, want_bits) in widths.items():
+            if have_bits != want_bits:
+                raise ConfigError(f"{name}={have_bits} differs from the model's format ({want_bits} bits); nearest valid: {want_bits}")
+        if model.multiplier_bits() > self.mult_bits:
+            raise ConfigError(f"mult_bits={self.mult_bits} cannot hold the model's multipliers; nearest valid: {model.multiplier_bits()}")
+        if model.affine_bits() > self.sum_bits:
+            raise ConfigError(f"sum_bits={self.sum_bits} is below the affine bound; nearest valid: {model.affine_bits()}")
+
+    # ---- construction ------------------------------------------------------------------------
+    @staticmethod
+    def for_model(model: IntegerModel, lanes: int = 4, weight_memory: str = "ebr", weights_kind: Optional[str] = None,
+                  top: str = "hwgen_accel") -> "AccelConfig":
+        """The smallest config that runs `model` bit-exactly with `lanes` lanes."""
+        kind = weights_kind or model.weights_kind
+        biases = [np.abs(layer.gate.bias).max() for layer in model.layers] + [np.abs(layer.cell.bias).max() for layer in model.layers]
+        cell_sum = max(bits_for(int(np.abs(layer.cell.mult).max()) * -model.cell_format.min + int(np.abs(layer.cell.bias).max()))
+                       for layer in model.layers)
+        return AccelConfig(
+            hidden=model.hidden, input=model.input_size, layers=len(model.layers), lanes=lanes,
+            outputs=model.output_size if model.head is not None else 0, weights_kind=kind, weight_memory=weight_memory,
+            act_bits=model.hidden_format.bits, acc_bits=max(model.accumulator_bits(), bits_for(-model.hidden_format.min * 127)),
+            gate_bits=model.gate_format.bits, cell_bits=model.cell_format.bits, mult_bits=max(model.multiplier_bits(), 9),
+            bias_bits=bits_for(int(max(biases))), sum_bits=max(model.affine_bits(), cell_sum),
+            out_bits=model.output_bits, top=top, model=model,
+        )
+
+    def with_model(self, model: IntegerModel) -> "AccelConfig":
+        return replace(self, model=model)
+
+    def create(self, simulate: bool = False) -> "object":
+        """The Amaranth `wiring.Component` of the whole accelerator (flat ports of the contract)."""
+        if self.model is None:
+            raise ConfigError("this config has no model to put in its ROMs; use AccelConfig.for_model(model, ...)")
+        from hwgen.hw.accelerator import Accelerator
+
+        return Accelerator(self, self.model, simulate=simulate)
+
+    # ---- reference and timing ----------------------------------------------------------------------
+    def reference(self, model: IntegerModel, x_int: np.ndarray) -> np.ndarray:
+        """Bit-exact outputs of the hardware for one sequence [T, X] (or a batch [N, T, X])."""
+        self._check_model(model)
+        return model.run(x_int)
+
+    def schedule(self) -> "object":
+        from hwgen.hw.schedule import Schedule
+
+        return Schedule.of(self)
+
+    def cycles_per_step(self) -> int:
+        """Steady-state cycles of one time step (all layers), state update overlapped with the next pass."""
+        return self.schedule().cycles_per_step  # type: ignore[attr-defined]
+
+    def expected_cycles(self, steps: int) -> int:
+        """Cycles from the first input beat to the last output beat (inclusive) for one sequence of
+        `steps` steps, with inputs always valid and the output always ready."""
+        return self.schedule().sequence_cycles(steps)  # type: ignore[attr-defined]
+
+    def ideal_cycles_per_step(self) -> float:
+        """Weight operations per step / lanes: the bound a perfectly busy datapath reaches."""
+        return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.lanes
+
+    def utilisation(self) -> float:
+        return self.ideal_cycles_per_step() / self.cycles_per_step()

@@ -1,0 +1,147 @@
+"""The controller FSM: issues one chunk read per cycle, following `hwgen.hw.schedule`.
+
+States: WAIT (for a full input bank), ISSUE (one chunk of one row per cycle; rows in
+unit order i, f, g, o; layers one after another), GAP (the schedule's hazard wait before
+a pass), DRAIN (let the last state update land), OUTPUT (hand over to the output unit
+until `out_done`). Input vectors are double-buffered (`xsel` picks the bank being
+computed on); `x_release` frees it at the end of the layer-0 pass.
+
+Ports: `full` in, 2 (input bank b is full), `last` in, 2 (bank b ends a sequence);
+`out_done` in, 1; issue outputs `issue`, `waddr`, `row`, `tag` (layer, unit, unit chunk,
+lane, gate, first step, bank), `chunk`, `is_h`, `first`, `first_h`, `last_chunk`, `xsel`;
+`x_release` out, 1 (pulse); `output` out, 1 (in OUTPUT state).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from hwgen.hw.pipeline import clog2
+
+
+def tag_layout(layers: int, hidden: int, lanes: int) -> data.StructLayout:
+    """What travels with each row through the pipeline."""
+    return data.StructLayout({
+        "layer": unsigned(clog2(layers)), "unit": unsigned(clog2(hidden)), "uchunk": unsigned(clog2(hidden // lanes)),
+        "ulane": unsigned(clog2(lanes)), "gate": unsigned(2), "first": unsigned(1), "bank": unsigned(1),
+        "row": unsigned(clog2(layers * 4 * hidden)),
+    })
+
+
+class Controller(wiring.Component):
+    def __init__(self, config: "object") -> None:
+        from hwgen.hw.config import AccelConfig
+
+        assert isinstance(config, AccelConfig)
+        self.config = config
+        self.sched = config.schedule()
+        self.layout = tag_layout(config.layers, config.hidden, config.lanes)
+        kmax = max(config.chunks(layer) for layer in range(config.layers))
+        super().__init__({
+            "full": In(2), "last": In(2), "out_done": In(1),
+            "issue": Out(1), "waddr": Out(unsigned(clog2(config.weight_words))), "tag": Out(self.layout),
+            "chunk": Out(unsigned(clog2(kmax))), "is_h": Out(1), "first": Out(1), "first_h": Out(1), "last_chunk": Out(1),
+            "xsel": Out(1), "x_release": Out(1), "output": Out(1),
+        })
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        cfg, sched = self.config, self.sched
+        L, H, lanes = cfg.layers, cfg.hidden, cfg.lanes
+        layer = Signal(range(max(L, 2)))
+        unit = Signal(range(max(H, 2)))
+        uchunk = Signal(range(max(H // lanes, 2)))
+        ulane = Signal(range(max(lanes, 2)))
+        gate = Signal(2)
+        chunk = Signal.like(self.chunk)
+        row = Signal.like(self.tag.row)
+        bank = Signal()
+        first_step = Signal(init=1)
+        seq_last = Signal()
+        count = Signal(range(max(max(sched.gaps) + 1, sched.write_offset + 1, 2)))
+
+        kl = Signal.like(chunk)  # chunks of the current layer - 1
+        kx = Signal.like(chunk)  # x chunks of the current layer
+        with m.Switch(layer):
+            for i in range(L):
+                with m.Case(i):
+                    m.d.comb += [kl.eq(cfg.chunks(i) - 1), kx.eq(cfg.x_chunks(i))]
+
+        tag = self.tag
+        m.d.comb += [
+            tag.layer.eq(layer), tag.unit.eq(unit), tag.uchunk.eq(uchunk), tag.ulane.eq(ulane), tag.gate.eq(gate),
+            tag.first.eq(first_step), tag.bank.eq(bank), tag.row.eq(row),
+            self.chunk.eq(chunk), self.is_h.eq(chunk >= kx), self.first.eq(chunk == 0), self.first_h.eq(chunk == kx),
+            self.last_chunk.eq(chunk == kl),
+        ]
+        end_row = chunk == kl
+        end_pass = end_row & (gate == 3) & (unit == H - 1)
+        next_sel = self.xsel ^ self.x_release
+        ready = Mux(next_sel, self.full[1], self.full[0])
+
+        def begin_step() -> None:
+            m.d.sync += seq_last.eq(Mux(next_sel, self.last[1], self.last[0]))
+
+        with m.FSM(init="WAIT"):
+            with m.State("WAIT"):
+                with m.If(ready):
+                    begin_step()
+                    m.next = "ISSUE"
+            with m.State("ISSUE"):
+                m.d.comb += self.issue.eq(1)
+                m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1)]
+                with m.If(end_row):
+                    m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1)]
+                    with m.If(gate == 3):
+                        m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1)]
+                        with m.If(ulane == lanes - 1):
+                            m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
+                with m.If(end_pass):
+                    m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0)]
+                    with m.If(layer == 0):
+                        m.d.comb += self.x_release.eq(1)
+                    with m.If(layer != L - 1):
+                        m.d.sync += layer.eq(layer + 1)
+                        with m.Switch(layer):
+                            for i in range(L - 1):
+                                with m.Case(i):
+                                    if sched.gaps[i + 1]:
+                                        m.d.sync += count.eq(sched.gaps[i + 1] - 1)
+                                        m.next = "GAP"
+                    with m.Else():
+                        m.d.sync += [layer.eq(0), row.eq(0), self.waddr.eq(0), bank.eq(~bank), first_step.eq(0)]
+                        with m.If(seq_last):
+                            m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(1)]
+                            m.next = "DRAIN"
+                        with m.Else():
+                            if sched.gaps[0]:
+                                m.d.sync += count.eq(sched.gaps[0] - 1)
+                                m.next = "GAP"
+                            else:
+                                with m.If(ready):
+                                    begin_step()
+                                with m.Else():
+                                    m.next = "WAIT"
+            with m.State("GAP"):
+                m.d.sync += count.eq(count - 1)
+                with m.If(count == 0):
+                    with m.If(layer != 0):
+                        m.next = "ISSUE"
+                    with m.Elif(ready):
+                        begin_step()
+                        m.next = "ISSUE"
+                    with m.Else():
+                        m.next = "WAIT"
+            with m.State("DRAIN"):
+                m.d.sync += count.eq(count - 1)
+                with m.If(count == 0):
+                    m.next = "OUTPUT"
+            with m.State("OUTPUT"):
+                m.d.comb += self.output.eq(1)
+                with m.If(self.out_done):
+                    m.next = "WAIT"
+        with m.If(self.x_release):
+            m.d.sync += self.xsel.eq(~self.xsel)
+        return m

@@ -1,0 +1,60 @@
+"""Memory images: how the integer model's numbers are laid out in the accelerator's memories.
+
+Rows run in hardware order — unit-major, gates i, f, g, o (ONNX rows j, 2H+j, 3H+j, H+j)
+— so a unit's state update can start as soon as its o row is done. A weight word holds
+`lanes` codes of one row (lane i at bits [i·b, (i+1)·b)), input-part chunks first, then
+hidden-part chunks; layer after layer. The same lists fill the Amaranth ROM `init`s and
+the `$readmemh` files of `hwgen build --target rtl`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hwgen.hw.lanes import WEIGHT_BITS, encode_code
+from hwgen.passes.integer_model import IntegerModel
+
+if TYPE_CHECKING:
+    from hwgen.hw.config import AccelConfig
+
+
+def onnx_rows(hidden: int) -> np.ndarray:
+    """ONNX row index of each hardware row (unit j: i, f, g, o)."""
+    j = np.arange(hidden)
+    return np.stack([j, 2 * hidden + j, 3 * hidden + j, hidden + j], axis=1).reshape(-1)
+
+
+def weight_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
+    kind, lanes = config.weights_kind, config.lanes
+    b = WEIGHT_BITS[kind]
+    words = []
+    for layer in model.layers:
+        codes = np.concatenate([layer.w_codes, layer.r_codes], axis=1)[onnx_rows(layer.hidden)].astype(np.int64)
+        for row in codes:
+            for k in range(0, row.size, lanes):
+                word = 0
+                for i, c in enumerate(row[k:k + lanes]):
+                    word |= encode_code(int(c), kind) << (i * b)
+                words.append(word)
+    return words
+
+
+def row_params(model: IntegerModel) -> list[tuple[int, int, int]]:
+    """(mult_x, mult_h, bias) per hardware row, layer after layer."""
+    out = []
+    for layer in model.layers:
+        order = onnx_rows(layer.hidden)
+        g = layer.gate
+        out += [(int(g.mult_x[r]), int(g.mult_h[r]), int(g.bias[r])) for r in order]
+    return out
+
+
+def cell_params(model: IntegerModel) -> list[tuple[int, int]]:
+    return [(int(m), int(b)) for layer in model.layers for m, b in zip(layer.cell.mult, layer.cell.bias)]
+
+
+def pack(values: list[int], bits: int) -> list[int]:
+    mask = (1 << bits) - 1
+    return [int(v) & mask for v in values]

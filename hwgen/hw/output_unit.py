@@ -1,0 +1,129 @@
+"""The output unit: after a sequence's last step, streams logits (dense head) or h out.
+
+Dense head: for each output k, H multiply-accumulates of h_j × W[k, j] (int8 ROM) on the
+affine unit's shared multiplier (`mul_a`/`mul_b` → `product` a cycle later), then
+`out_data = acc + bias[k]`. Per output: H issue cycles, 3 pipeline cycles, 1 handshake
+cycle (more while `out_ready` is low). Without a head the last hidden state is sent,
+3 cycles per element. Leaving IDLE after `start` takes one cycle.
+
+Ports: `start` in, 1 (the controller is in OUTPUT); `h_addr` out, `h_data` in (the
+h memory's read port, one word of `lanes` elements, latency 1); `h_base` in (word
+address of the final hidden state); `mul_a`, `mul_b` out; `product` in; the output stream
+`out_valid`, `out_ready`, `out_data`, `out_last`; `done` out, 1 (pulse after the last beat).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hwgen.hw.pipeline import delay
+
+
+class OutputUnit(wiring.Component):
+    def __init__(self, hidden: int, lanes: int, act_bits: int, out_bits: int, addr_bits: int, acc_bits: int, mult_bits: int,
+                 weights: Sequence[Sequence[int]] = (), bias: Sequence[int] = ()) -> None:
+        self.hidden, self.lanes, self.act_bits, self.out_bits = hidden, lanes, act_bits, out_bits
+        self.weights, self.bias = [list(w) for w in weights], list(bias)
+        super().__init__({
+            "start": In(1), "h_addr": Out(unsigned(addr_bits)), "h_data": In(unsigned(lanes * act_bits)),
+            "h_base": In(unsigned(addr_bits)),
+            "mul_a": Out(signed(acc_bits)), "mul_b": Out(signed(mult_bits)), "product": In(signed(acc_bits + mult_bits)),
+            "out_valid": Out(1), "out_ready": In(1), "out_data": Out(signed(out_bits)), "out_last": Out(1),
+            "done": Out(1),
+        })
+
+    def _lane(self, m: Module, j_lane: Signal) -> Signal:
+        v = Signal(signed(self.act_bits))
+        with m.Switch(j_lane):
+            for i in range(self.lanes):
+                with m.Case(i):
+                    m.d.comb += v.eq(self.h_data[i * self.act_bits:(i + 1) * self.act_bits].as_signed())
+        return v
+
+    def elaborate(self, platform: object) -> Module:
+        m = Module()
+        H, lanes = self.hidden, self.lanes
+        k_out = len(self.weights)
+        j = Signal(range(max(H, 2)))
+        jc = Signal(range(max(H // lanes, 2)))
+        jl = Signal(range(max(lanes, 2)))
+        k = Signal(range(max(k_out, H, 2)))
+        count = Signal(2)
+        m.d.comb += self.h_addr.eq(self.h_base + jc)
+        lane = self._lane(m, delay(m, jl, 1, "jl_d"))
+
+        def advance_j() -> None:
+            m.d.sync += [j.eq(j + 1), jl.eq(jl + 1)]
+            with m.If(jl == lanes - 1):
+                m.d.sync += [jl.eq(0), jc.eq(jc + 1)]
+
+        def reset_j() -> None:
+            m.d.sync += [j.eq(0), jl.eq(0), jc.eq(0)]
+
+        if k_out:
+            flat = [w & 0xFF for row in self.weights for w in row]
+            m.submodules.wrom = wrom = Memory(shape=unsigned(8), depth=len(flat), init=flat)
+            m.submodules.brom = brom = Memory(shape=signed(self.out_bits), depth=k_out, init=self.bias)
+            wr, br = wrom.read_port(), brom.read_port()
+            m.d.comb += [wr.addr.eq(k * H + j), br.addr.eq(k)]
+            issuing = Signal()
+            first = Signal()
+            v1, f1 = delay(m, issuing, 1, "iss"), delay(m, first, 1, "first")
+            m.d.comb += [self.mul_a.eq(lane), self.mul_b.eq(wr.data.as_signed())]
+            v2, f2 = delay(m, v1, 1, "iss2"), delay(m, f1, 1, "first2")
+            acc = Signal(signed(self.out_bits))
+            with m.If(v2):
+                with m.If(f2):
+                    m.d.sync += acc.eq(self.product)
+                with m.Else():
+                    m.d.sync += acc.eq(acc + self.product)
+            with m.FSM(init="IDLE"):
+                with m.State("IDLE"):
+                    with m.If(self.start):
+                        m.next = "ISSUE"
+                with m.State("ISSUE"):
+                    m.d.comb += [issuing.eq(1), first.eq(j == 0)]
+                    advance_j()
+                    with m.If(j == H - 1):
+                        reset_j()
+                        m.d.sync += count.eq(2)
+                        m.next = "PIPE"
+                with m.State("PIPE"):
+                    m.d.sync += count.eq(count - 1)
+                    with m.If(count == 0):
+                        m.d.sync += self.out_data.eq(acc + br.data)
+                        m.next = "OUT"
+                with m.State("OUT"):
+                    m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k == k_out - 1)]
+                    with m.If(self.out_ready):
+                        m.d.sync += k.eq(k + 1)
+                        m.next = "ISSUE"
+                        with m.If(k == k_out - 1):
+                            m.d.sync += k.eq(0)
+                            m.d.comb += self.done.eq(1)
+                            m.next = "IDLE"
+            return m
+        with m.FSM(init="IDLE"):
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.next = "READ"
+            with m.State("READ"):
+                m.next = "SELECT"
+            with m.State("SELECT"):
+                m.d.sync += self.out_data.eq(lane)
+                m.next = "OUT"
+            with m.State("OUT"):
+                m.d.comb += [self.out_valid.eq(1), self.out_last.eq(j == H - 1)]
+                with m.If(self.out_ready):
+                    advance_j()
+                    m.next = "READ"
+                    with m.If(j == H - 1):
+                        reset_j()
+                        m.d.comb += self.done.eq(1)
+                        m.next = "IDLE"
+        return m

@@ -1,0 +1,106 @@
+"""The controller's schedule as data: pipeline latencies, pass lengths, hazard gaps, cycle counts.
+
+The accelerator issues one chunk read per cycle: a *pass* computes one layer for one
+time step (4H rows × (X_l + H)/lanes chunks, rows in unit order i, f, g, o). The state
+update of the last units finishes `write_offset` cycles after their last issue, and
+the next pass starts at once — reading the input part first — unless a chunk it reads
+in its first row would still be in flight: then the controller waits `gaps[l]` cycles
+before layer l's pass. Gaps are constants computed here and built into the hardware,
+so `expected_cycles` is exact, not an estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hwgen.hw.pipeline import clog2
+
+if TYPE_CHECKING:
+    from hwgen.hw.config import AccelConfig
+
+MEM_LATENCY = 1  # weight / vector memory read
+LANE_LATENCY = 1  # add/sub/skip or MAC register
+ACC_LATENCY = 1
+AFFINE_LATENCY = 5
+ACT_LATENCY = 1
+STATE_LATENCY = 6
+HEAD_LATENCY = 3  # dense head: memory, multiplier, accumulator registers
+HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
+
+
+def tree_leaves(config: "AccelConfig") -> int:
+    return config.lanes + (0 if config.weights_kind == "int8" else 1)
+
+
+def tree_depth(config: "AccelConfig") -> int:
+    n = tree_leaves(config)
+    return clog2(n) if n > 1 else 0
+
+
+def acc_offset(config: "AccelConfig") -> int:
+    """Cycles from a chunk's issue to its sum entering the accumulator."""
+    return MEM_LATENCY + LANE_LATENCY + tree_depth(config)
+
+
+def write_offset(config: "AccelConfig") -> int:
+    """Cycles from the issue of a unit's last chunk (o row) to the cycle its h and c are written."""
+    return acc_offset(config) + ACC_LATENCY + AFFINE_LATENCY + ACT_LATENCY + STATE_LATENCY
+
+
+def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
+    """Smallest constant gap before each layer's pass so no read overtakes its write (steady state)."""
+    layers, hidden, lanes = config.layers, config.hidden, config.lanes
+    gaps = [0] * layers
+    for _ in range(64):
+        need = [0] * layers
+        t = 0
+        written: dict[tuple[int, int], int] = {}
+        for step in range(3):
+            for layer in range(layers):
+                if step or layer:
+                    t += gaps[layer]
+                k, kx = config.chunks(layer), config.x_chunks(layer)
+                for p in range(k):
+                    key = (layer - 1, p) if p < kx and layer > 0 else (layer, p - kx) if p >= kx else None
+                    if key is not None and key in written:
+                        need[layer] = max(need[layer], written[key] + 1 - (t + p))
+                for u in range(hidden):
+                    key = (layer, u // lanes)
+                    written[key] = max(written.get(key, -1), t + 4 * (u + 1) * k - 1 + w)
+                t += 4 * hidden * k
+        if not any(need):
+            return tuple(gaps)
+        gaps = [g + n for g, n in zip(gaps, need)]
+    raise AssertionError("gap computation did not converge")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    start: int  # cycle of the first issue (the first input beat is cycle 0)
+    pass_cycles: tuple[int, ...]
+    gaps: tuple[int, ...]
+    write_offset: int
+    output_cycles: int
+
+    @staticmethod
+    def of(config: "AccelConfig") -> "Schedule":
+        w = write_offset(config)
+        passes = tuple(4 * config.hidden * config.chunks(layer) for layer in range(config.layers))
+        if config.outputs:
+            out = 1 + config.outputs * (config.hidden + HEAD_LATENCY + 1)
+        else:
+            out = 1 + config.hidden * HIDDEN_OUT_CYCLES
+        return Schedule(config.input + 1, passes, _gaps(config, w), w, out)
+
+    @property
+    def cycles_per_step(self) -> int:
+        return sum(self.pass_cycles) + sum(self.gaps)
+
+    def last_issue(self, steps: int) -> int:
+        return self.start + steps * self.cycles_per_step - self.gaps[0] - 1
+
+    def sequence_cycles(self, steps: int) -> int:
+        if steps < 1:
+            raise ValueError(f"a sequence has at least one step, got {steps}")
+        return self.last_issue(steps) + self.write_offset + 1 + self.output_cycles

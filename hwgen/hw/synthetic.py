@@ -1,0 +1,84 @@
+"""Random binary/ternary LSTM models, for tests and benchmarks of the accelerator.
+
+`random_stack` gives an `LSTMStack` directly (any size, with the BN cell affine);
+`write_onnx` writes the same kind of model as a standard ONNX file (DequantizeLinear
+weights with per-row scales, LSTM, Gather of the last step, Gemm), the way an exporter
+would, so the whole `hwgen build` path can be exercised without training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from hwgen.passes.match_lstm_stack import FloatHead, FloatLayer, LSTMStack
+
+
+def _codes(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.ndarray:
+    if kind == "binary":
+        return rng.choice(np.array([-1, 1], np.int8), size=shape)
+    if kind == "ternary":
+        return rng.choice(np.array([-1, 0, 1], np.int8), size=shape, p=[0.3, 0.4, 0.3])
+    return rng.integers(-127, 128, size=shape).astype(np.int8)
+
+
+def random_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0, kind: str = "ternary",
+                 cell_bn: bool = True, seed: int = 0) -> LSTMStack:
+    """A random LSTM stack with weights scaled like a trained BN-LSTM (gates of order 1)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for index in range(layers):
+        x = input_size if index == 0 else hidden
+        div = 127.0 if kind == "int8" else 1.0
+        w_scale = rng.uniform(0.5, 1.5, 4 * hidden) / np.sqrt(x) / div
+        r_scale = rng.uniform(0.5, 1.5, 4 * hidden) / np.sqrt(hidden) / div
+        bias = rng.normal(0, 0.3, 4 * hidden)
+        bias[2 * hidden:3 * hidden] += 1.0  # forget gate bias
+        cs = rng.uniform(0.5, 1.5, hidden) if cell_bn else np.ones(hidden)
+        csh = rng.normal(0, 0.1, hidden) if cell_bn else np.zeros(hidden)
+        out.append(FloatLayer(_codes(rng, (4 * hidden, x), kind), w_scale, _codes(rng, (4 * hidden, hidden), kind), r_scale,
+                              bias, cs, csh, kind))
+    head = FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
+    return LSTMStack(tuple(out), head, batch_first=False, input_name="x", output_name="y", final_softmax=False, name="random")
+
+
+def write_onnx(path: Union[str, Path], hidden: int, input_size: int, steps: int = 6, layers: int = 1, classes: int = 10,
+               kind: str = "ternary", seed: int = 0) -> Path:
+    """Write a random ternary/binary LSTM classifier as ONNX ([steps, 1, input] → [1, classes])."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    stack = random_stack(hidden, input_size, layers, classes, kind, cell_bn=False, seed=seed)
+    inits, nodes = [], []
+    x = "x"
+    for i, layer in enumerate(stack.layers):
+        for nm, codes, scale in (("W", layer.w_codes, layer.w_scale), ("R", layer.r_codes, layer.r_scale)):
+            inits.append(numpy_helper.from_array(codes[None].astype(np.int8), f"{nm}{i}_q"))
+            inits.append(numpy_helper.from_array(scale.astype(np.float32), f"{nm}{i}_s"))
+            nodes.append(helper.make_node("DequantizeLinear", [f"{nm}{i}_q", f"{nm}{i}_s"], [f"{nm}{i}"], axis=1))
+        b = np.concatenate([layer.bias, np.zeros(4 * hidden)])[None].astype(np.float32)
+        inits.append(numpy_helper.from_array(b, f"B{i}"))
+        nodes.append(helper.make_node("LSTM", [x, f"W{i}", f"R{i}", f"B{i}"], [f"Y{i}", f"Yh{i}"], hidden_size=hidden,
+                                      name=f"lstm{i}"))
+        if i + 1 < layers:
+            inits.append(numpy_helper.from_array(np.array([1], np.int64), f"ax{i}"))
+            nodes.append(helper.make_node("Squeeze", [f"Y{i}", f"ax{i}"], [f"X{i + 1}"]))
+            x = f"X{i + 1}"
+    inits.append(numpy_helper.from_array(np.array([-1], np.int64), "last"))
+    nodes.append(helper.make_node("Gather", [f"Y{layers - 1}", "last"], ["y_last"], axis=0))  # [1, 1, 1, H]
+    inits.append(numpy_helper.from_array(np.array([1, hidden], np.int64), "flat"))
+    nodes.append(helper.make_node("Reshape", ["y_last", "flat"], ["h_last"]))
+    assert stack.head is not None
+    inits.append(numpy_helper.from_array(stack.head.weight.astype(np.float32), "Wd"))
+    inits.append(numpy_helper.from_array(stack.head.bias.astype(np.float32), "bd"))
+    nodes.append(helper.make_node("Gemm", ["h_last", "Wd", "bd"], ["y"], transB=1, name="dense"))
+    graph = helper.make_graph(nodes, "random_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, input_size])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, classes])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, path)
+    return path

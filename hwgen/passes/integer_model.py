@@ -1,0 +1,280 @@
+"""The integer LSTM model: the bit-exact numpy specification of the accelerator.
+
+An `IntegerModel` holds everything the hardware computes with — weight codes, per-row
+integer affines (multiplier + shared shift, rounding folded into the bias), number
+formats and activation tables — and `run()` executes it with int64 numpy exactly as
+the RTL does. The RTL, the Verilator runs and the TVM integer kernels are all checked
+against `run()`.
+
+One time step of layer l (rows in ONNX gate order i, o, f, c; `>>` is arithmetic):
+    acc_x = W · x            acc_h = R · h                 (add / subtract / skip for ternary)
+    g     = sat_G((mult_x·acc_x + mult_h·acc_h + bias) >> shift)
+    c     = sat_C((σ(f)·c + (σ(i)·tanh(g_c) << (C.frac - A.frac)) + 2**(A.frac-1)) >> A.frac)
+    cn    = sat_G((cell_mult·c + cell_bias) >> cell_shift)      (BN on c; identity without it)
+    h     = (σ(o)·tanh(cn) + 2**(A.frac-1)) >> A.frac
+with σ/tanh the `ActivationTable`s (output format A = hidden format). The dense head
+(optional) gives logits = Wd · h_T + bd with int8 Wd; float logits = logits · head.scale.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from hwgen.errors import HwgenError
+from hwgen.passes.fixed import ActivationTable, FixedFormat, bits_for
+
+WEIGHT_KINDS = ("binary", "ternary", "int8")
+OUTPUT_MODES = ("logits", "hidden")
+
+
+@dataclass(frozen=True, eq=False)
+class GateAffine:
+    """Per-row a·acc_x + a'·acc_h + b as integers: (mult_x·acc_x + mult_h·acc_h + bias) >> shift."""
+
+    mult_x: np.ndarray  # [4H] int64
+    mult_h: np.ndarray  # [4H] int64
+    bias: np.ndarray  # [4H] int64, includes the rounding constant 2**(shift-1)
+    shift: int
+
+
+@dataclass(frozen=True, eq=False)
+class CellAffine:
+    """Per-unit affine on the cell state before tanh: (mult·c + bias) >> shift."""
+
+    mult: np.ndarray  # [H] int64
+    bias: np.ndarray  # [H] int64, includes the rounding constant
+    shift: int
+
+
+@dataclass(frozen=True, eq=False)
+class IntegerLayer:
+    w_codes: np.ndarray  # [4H, X] int8, ONNX gate order (i, o, f, c)
+    r_codes: np.ndarray  # [4H, H] int8
+    input_format: FixedFormat
+    gate: GateAffine
+    cell: CellAffine
+
+    @property
+    def hidden(self) -> int:
+        return int(self.r_codes.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.w_codes.shape[1])
+
+    def acc_bounds(self, hidden_format: FixedFormat) -> tuple[int, int]:
+        """Worst-case |acc_x|, |acc_h|: max row sum of |codes| times the largest |activation|."""
+        bx = int(np.abs(self.w_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -self.input_format.min
+        bh = int(np.abs(self.r_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -hidden_format.min
+        return bx, bh
+
+    def affine_bound(self, hidden_format: FixedFormat) -> int:
+        """Worst-case |mult_x·acc_x + mult_h·acc_h + bias| over rows (the affine adder's range)."""
+        bx, bh = self.acc_bounds(hidden_format)
+        g = self.gate
+        return int((np.abs(g.mult_x) * bx + np.abs(g.mult_h) * bh + np.abs(g.bias)).max(initial=0))
+
+
+@dataclass(frozen=True, eq=False)
+class DenseHead:
+    weights: np.ndarray  # [K, H] int64 codes in [-127, 127]
+    bias: np.ndarray  # [K] int64, in units of scale
+    scale: float  # float logit = integer logit * scale
+
+    @property
+    def outputs(self) -> int:
+        return int(self.weights.shape[0])
+
+    def bound(self, hidden_format: FixedFormat) -> int:
+        return int((np.abs(self.weights).sum(axis=1) * -hidden_format.min + np.abs(self.bias)).max(initial=0))
+
+
+@dataclass(frozen=True)
+class SaturationReport:
+    """Where the model saturates by choice (gate and cell formats) rather than by bound."""
+
+    gate_bits: int
+    cell_bits: int
+    gate_range: float
+    cell_range: float
+
+    def __str__(self) -> str:
+        return (f"saturating: gate pre-activations to ±{self.gate_range:g} ({self.gate_bits} bits), "
+                f"cell state to ±{self.cell_range:g} ({self.cell_bits} bits); all accumulators sized by worst-case bound")
+
+
+@dataclass(frozen=True, eq=False)
+class IntegerModel:
+    layers: tuple[IntegerLayer, ...]
+    head: Optional[DenseHead]
+    input_format: FixedFormat
+    hidden_format: FixedFormat
+    gate_format: FixedFormat
+    cell_format: FixedFormat
+    sigmoid: ActivationTable
+    tanh: ActivationTable
+    weights_kind: str
+    name: str = "model"
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.weights_kind not in WEIGHT_KINDS:
+            raise HwgenError(f"weights kind {self.weights_kind!r} is not one of {', '.join(WEIGHT_KINDS)}")
+        if self.cell_format.frac < self.hidden_format.frac:
+            raise HwgenError(f"cell format {self.cell_format} needs at least {self.hidden_format.frac} fraction bits "
+                             f"(the activation output's)")
+
+    # ---- shape -----------------------------------------------------------------------------
+    @property
+    def hidden(self) -> int:
+        return self.layers[0].hidden
+
+    @property
+    def input_size(self) -> int:
+        return self.layers[0].input_size
+
+    @property
+    def output(self) -> str:
+        return "logits" if self.head is not None else "hidden"
+
+    @property
+    def output_size(self) -> int:
+        return self.head.outputs if self.head is not None else self.hidden
+
+    @property
+    def output_bits(self) -> int:
+        return bits_for(self.head.bound(self.hidden_format)) if self.head is not None else self.hidden_format.bits
+
+    @property
+    def output_scale(self) -> float:
+        return self.head.scale if self.head is not None else self.hidden_format.step
+
+    def accumulator_bits(self) -> int:
+        """Width that holds every acc_x / acc_h of every layer (worst case, overflow impossible)."""
+        return max(bits_for(max(layer.acc_bounds(self.hidden_format))) for layer in self.layers)
+
+    def affine_bits(self) -> int:
+        return max(bits_for(layer.affine_bound(self.hidden_format)) for layer in self.layers)
+
+    def multiplier_bits(self) -> int:
+        """Signed width of the per-row multiplier constants (and dense weights)."""
+        m = [int(np.abs(np.concatenate([layer.gate.mult_x, layer.gate.mult_h, layer.cell.mult])).max()) for layer in self.layers]
+        if self.head is not None:
+            m.append(int(np.abs(self.head.weights).max(initial=0)))
+        return bits_for(max(m))
+
+    def saturation(self) -> SaturationReport:
+        g, c = self.gate_format, self.cell_format
+        return SaturationReport(g.bits, c.bits, -g.min * g.step, -c.min * c.step)
+
+    # ---- execution -------------------------------------------------------------------------
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """Float inputs [..., T, X] → integer codes in the input format (int64)."""
+        x = np.asarray(x)
+        if x.shape[-1] != self.input_size:
+            raise HwgenError(f"input has {x.shape[-1]} features per step; the model takes {self.input_size}")
+        return self.input_format.quantize(x)
+
+    def dequantize_output(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, np.float64) * self.output_scale
+
+    def run(self, x_int: np.ndarray) -> np.ndarray:
+        """Integer inputs [T, X] (or [N, T, X]) → integer outputs [K] (or [N, K]): logits or last hidden state."""
+        x = np.asarray(x_int)
+        if not np.issubdtype(x.dtype, np.integer):
+            raise HwgenError(f"IntegerModel.run takes integer codes (use quantize_input), got {x.dtype}")
+        single = x.ndim == 2
+        if single:
+            x = x[None]
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise HwgenError(f"IntegerModel.run takes [T, {self.input_size}] or [N, T, {self.input_size}], got {list(x.shape)}")
+        f = self.input_format
+        if x.min(initial=0) < f.min or x.max(initial=0) > f.max:
+            raise HwgenError(f"input codes outside the {f.bits}-bit input format [{f.min}, {f.max}]")
+        seq = x.astype(np.int64)
+        for layer in self.layers:
+            seq = self._run_layer(layer, seq)
+        h = seq[:, -1]
+        out = h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
+        return out[0] if single else out
+
+    def _run_layer(self, layer: IntegerLayer, xs: np.ndarray) -> np.ndarray:
+        n, steps, _ = xs.shape
+        hid = layer.hidden
+        a = self.hidden_format.frac
+        rnd = 1 << (a - 1)
+        w = layer.w_codes.T.astype(np.int64)
+        r = layer.r_codes.T.astype(np.int64)
+        g_aff, c_aff = layer.gate, layer.cell
+        h = np.zeros((n, hid), np.int64)
+        c = np.zeros((n, hid), np.int64)
+        ys = np.zeros((n, steps, hid), np.int64)
+        for t in range(steps):
+            pre = g_aff.mult_x * (xs[:, t] @ w) + g_aff.mult_h * (h @ r) + g_aff.bias
+            g = self.gate_format.saturate(pre >> g_aff.shift)
+            gi, go, gf, gc = np.split(g, 4, axis=1)
+            si, so, sf = self.sigmoid.lookup(gi), self.sigmoid.lookup(go), self.sigmoid.lookup(gf)
+            tg = self.tanh.lookup(gc)
+            c = self.cell_format.saturate((sf * c + ((si * tg) << (self.cell_format.frac - a)) + rnd) >> a)
+            cn = self.gate_format.saturate((c_aff.mult * c + c_aff.bias) >> c_aff.shift)
+            h = (so * self.tanh.lookup(cn) + rnd) >> a
+            ys[:, t] = h
+        return ys
+
+    # ---- persistence -----------------------------------------------------------------------
+    def save(self, path: Union[str, Path]) -> None:
+        """Write as .npz (arrays + a JSON header); `IntegerModel.load` reads it back exactly."""
+        arrays: dict[str, np.ndarray] = {"sigmoid": self.sigmoid.values, "tanh": self.tanh.values}
+        meta: dict[str, object] = {
+            "name": self.name, "weights_kind": self.weights_kind, "notes": list(self.notes),
+            "formats": {k: [fmt.bits, fmt.frac] for k, fmt in self._formats().items()},
+            "table": [self.sigmoid.index_shift, self.sigmoid.index_bits],
+            "layers": [], "head": None,
+        }
+        for i, layer in enumerate(self.layers):
+            p = f"layer{i}_"
+            arrays.update({p + "w": layer.w_codes, p + "r": layer.r_codes, p + "mult_x": layer.gate.mult_x,
+                           p + "mult_h": layer.gate.mult_h, p + "bias": layer.gate.bias,
+                           p + "cell_mult": layer.cell.mult, p + "cell_bias": layer.cell.bias})
+            meta["layers"].append({"input_format": [layer.input_format.bits, layer.input_format.frac],  # type: ignore[union-attr]
+                                   "shift": layer.gate.shift, "cell_shift": layer.cell.shift})
+        if self.head is not None:
+            arrays.update({"head_w": self.head.weights, "head_b": self.head.bias})
+            meta["head"] = {"scale": self.head.scale}
+        np.savez(path, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+
+    def _formats(self) -> dict[str, FixedFormat]:
+        return {"input": self.input_format, "hidden": self.hidden_format, "gate": self.gate_format, "cell": self.cell_format}
+
+    @staticmethod
+    def load(path: Union[str, Path]) -> "IntegerModel":
+        try:
+            z = np.load(path, allow_pickle=False)
+            meta = json.loads(bytes(z["meta"]).decode())
+        except Exception as err:
+            raise HwgenError(f"{path}: not an hwgen integer model (.npz) ({type(err).__name__}: {err})") from None
+        fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
+        shift, bits = meta["table"]
+        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"])
+        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"])
+        layers = []
+        for i, lm in enumerate(meta["layers"]):
+            p = f"layer{i}_"
+            layers.append(IntegerLayer(
+                _ro(z[p + "w"]), _ro(z[p + "r"]), FixedFormat(*lm["input_format"]),
+                GateAffine(_ro(z[p + "mult_x"]), _ro(z[p + "mult_h"]), _ro(z[p + "bias"]), int(lm["shift"])),
+                CellAffine(_ro(z[p + "cell_mult"]), _ro(z[p + "cell_bias"]), int(lm["cell_shift"]))))
+        head = DenseHead(_ro(z["head_w"]), _ro(z["head_b"]), float(meta["head"]["scale"])) if meta["head"] else None
+        return IntegerModel(tuple(layers), head, fm["input"], fm["hidden"], fm["gate"], fm["cell"], sig, tanh,
+                            meta["weights_kind"], meta["name"], tuple(meta["notes"]))
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a = np.array(a)
+    a.setflags(write=False)
+    return a

@@ -1,0 +1,160 @@
+"""Lower a binary/ternary LSTM stack (+ dense head) to an integer model (the hardware's spec).
+
+Choices, and why:
+- Activations (inputs, hidden state, σ/tanh outputs) are `act_bits` signed; the hidden
+  state is Q0.(act_bits-1) because h = σ·tanh lies in (-1, 1). The input fraction comes
+  from calibration data (largest |x|), or `input_frac`.
+- Each row's BN/scale affine a·acc_x + a'·acc_h + b becomes integer multipliers with one
+  shift per layer (a wire shift in hardware) chosen as large as the `multiplier_bits`
+  multiplier allows; the rounding constant is folded into the integer bias.
+- Gate pre-activations saturate to the gate format (its range covers the σ/tanh tables'
+  whole domain, so saturation changes nothing the table could see); the cell state
+  saturates to the cell format. Everything else is sized from worst-case bounds, so it
+  cannot overflow: accumulators hold max-row-sum(|codes|)·max|activation|.
+- The dense head uses int8 weights with one per-tensor scale, and a wide integer bias.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import numpy as np
+
+from hwgen.errors import HwgenError, UnsupportedError
+from hwgen.ir.graph import Graph
+from hwgen.passes.fixed import ActivationTable, FixedFormat
+from hwgen.passes.integer_model import CellAffine, DenseHead, GateAffine, IntegerLayer, IntegerModel
+from hwgen.passes.match_lstm_stack import LSTMStack, match_lstm_stack
+
+__all__ = ["LoweringOptions", "lower_fixed_point", "lower_stack", "IntegerModel", "FixedFormat"]
+
+
+@dataclass(frozen=True)
+class LoweringOptions:
+    act_bits: int = 8
+    gate_bits: int = 12
+    gate_frac: int = 8  # gate range ±8: σ/tanh are flat beyond it
+    cell_bits: int = 16
+    cell_frac: int = 11  # cell range ±16
+    table_index_bits: int = 9  # 512-entry tables: 1/32 resolution over ±8 (one 4 Kb EBR each)
+    multiplier_bits: int = 16  # iCE40 SB_MAC16 / ECP5 MULT18 operand width
+    input_frac: Optional[int] = None  # None: from calibration data (or 5 without it: range ±4)
+    weights: str = "auto"  # "auto": the model's own codes; "int8": force int8 codes (the MAC baseline)
+
+    def __post_init__(self) -> None:
+        if not 3 <= self.act_bits <= 16:
+            raise HwgenError(f"act_bits must be in 3..16, got {self.act_bits}")
+        if self.cell_frac < self.act_bits - 1:
+            raise HwgenError(f"cell_frac {self.cell_frac} must be >= act_bits-1 = {self.act_bits - 1}")
+        if self.table_index_bits > self.gate_bits:
+            raise HwgenError(f"table_index_bits {self.table_index_bits} must not exceed gate_bits {self.gate_bits}")
+        if self.weights not in ("auto", "int8"):
+            raise HwgenError(f"weights must be 'auto' or 'int8', got {self.weights!r}")
+        if self.multiplier_bits < 8:
+            raise HwgenError(f"multiplier_bits must be >= 8 (int8 dense weights), got {self.multiplier_bits}")
+
+
+def _choose_shift(max_real: float, mult_bits: int) -> int:
+    """Largest shift s (0..40) with round(max_real * 2**s) inside a signed mult_bits multiplier."""
+    limit = (1 << (mult_bits - 1)) - 1
+    if max_real <= 0:
+        return 0
+    s = int(math.floor(math.log2(limit / max_real)))
+    while s > 0 and round(max_real * 2.0**s) > limit:
+        s -= 1
+    return max(0, min(s, 40))
+
+
+def _rounded(values: np.ndarray, exp: int) -> np.ndarray:
+    return np.floor(np.asarray(values, np.float64) * 2.0**exp + 0.5).astype(np.int64)
+
+
+def _input_frac(opts: LoweringOptions, calibration: Optional[np.ndarray]) -> int:
+    if opts.input_frac is not None:
+        return opts.input_frac
+    if calibration is None:
+        return opts.act_bits - 3
+    peak = float(np.abs(np.asarray(calibration, np.float64)).max(initial=0.0))
+    if peak == 0:
+        return opts.act_bits - 1
+    return int(math.floor(math.log2(((1 << (opts.act_bits - 1)) - 1) / peak)))
+
+
+def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
+                options: LoweringOptions = LoweringOptions()) -> IntegerModel:
+    """The integer model of an already matched LSTM stack."""
+    o = options
+    kind = "int8" if o.weights == "int8" else stack.weights_kind
+    if kind == "float" and o.weights != "int8":
+        raise UnsupportedError("float LSTM weights: the multiplier-free design needs binary/ternary codes "
+                               "(or lower with weights='int8' for the MAC baseline)")
+    hidden_fmt = FixedFormat(o.act_bits, o.act_bits - 1)
+    gate_fmt = FixedFormat(o.gate_bits, o.gate_frac)
+    cell_fmt = FixedFormat(o.cell_bits, o.cell_frac)
+    input_fmt = FixedFormat(o.act_bits, _input_frac(o, calibration))
+    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits)
+    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits)
+    fg, fh, fc = gate_fmt.frac, hidden_fmt.frac, cell_fmt.frac
+    layers = []
+    for index, fl in enumerate(stack.layers):
+        w_codes, w_scale, r_codes, r_scale = fl.w_codes, fl.w_scale, fl.r_codes, fl.r_scale
+        if fl.kind == "float":  # only reachable for the int8 baseline: quantize per row
+            w_codes, w_scale = _int8_rows(fl.w_codes * fl.w_scale[:, None])
+            r_codes, r_scale = _int8_rows(fl.r_codes * fl.r_scale[:, None])
+        fin = input_fmt.frac if index == 0 else fh
+        mx_real = np.asarray(w_scale, np.float64) * 2.0 ** (fg - fin)
+        mh_real = np.asarray(r_scale, np.float64) * 2.0 ** (fg - fh)
+        s = _choose_shift(float(max(np.abs(mx_real).max(), np.abs(mh_real).max())), o.multiplier_bits)
+        bias = _rounded(fl.bias, fg + s) + ((1 << (s - 1)) if s > 0 else 0)
+        gate = GateAffine(_rounded(mx_real, s), _rounded(mh_real, s), bias, s)
+        mc_real = np.asarray(fl.cell_scale, np.float64) * 2.0 ** (fg - fc)
+        sc = _choose_shift(float(np.abs(mc_real).max()), o.multiplier_bits)
+        cell = CellAffine(_rounded(mc_real, sc), _rounded(fl.cell_shift, fg + sc) + ((1 << (sc - 1)) if sc > 0 else 0), sc)
+        layers.append(IntegerLayer(_ro(np.asarray(w_codes, np.int8)), _ro(np.asarray(r_codes, np.int8)),
+                                   FixedFormat(o.act_bits, fin), _ro_affine(gate), _ro_cell(cell)))
+    head = None
+    if stack.head is not None:
+        wd = stack.head.weight
+        sd = float(np.abs(wd).max()) / 127 or 1.0
+        scale = sd * hidden_fmt.step
+        head = DenseHead(_ro(np.rint(wd / sd).astype(np.int64)), _ro(np.rint(stack.head.bias / scale).astype(np.int64)), scale)
+    notes = (f"input format {input_fmt} (frac {'given' if o.input_frac is not None else 'from calibration' if calibration is not None else 'default'})",)
+    model = IntegerModel(tuple(layers), head, input_fmt, hidden_fmt, gate_fmt, cell_fmt, sig, tanh, kind, stack.name, notes)
+    return model
+
+
+def lower_fixed_point(graph: Union[Graph, LSTMStack], calibration: Optional[np.ndarray] = None,
+                      options: LoweringOptions = LoweringOptions(), **overrides: object) -> IntegerModel:
+    """IR graph of a binary/ternary LSTM stack (+ dense head) → bit-exact IntegerModel.
+
+    `calibration`: representative float inputs [..., X] (sets the input format);
+    keyword overrides replace fields of `options` (e.g. ``weights="int8"``).
+    """
+    if overrides:
+        from dataclasses import replace
+
+        options = replace(options, **overrides)  # type: ignore[arg-type]
+    stack = graph if isinstance(graph, LSTMStack) else match_lstm_stack(graph)
+    return lower_stack(stack, calibration, options)
+
+
+def _int8_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scale = np.abs(w).max(axis=1) / 127
+    scale = np.where(scale > 0, scale, 1.0)
+    return np.rint(w / scale[:, None]).astype(np.int8), scale
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a = np.array(a)
+    a.setflags(write=False)
+    return a
+
+
+def _ro_affine(g: GateAffine) -> GateAffine:
+    return GateAffine(_ro(g.mult_x), _ro(g.mult_h), _ro(g.bias), g.shift)
+
+
+def _ro_cell(c: CellAffine) -> CellAffine:
+    return CellAffine(_ro(c.mult), _ro(c.bias), c.shift)
