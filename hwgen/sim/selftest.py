@@ -22,6 +22,9 @@ from hwgen.errors import HwgenError
 from hwgen.sim.design import Design, ModelSpec
 
 
+FAULTS = ("", "output", "reset")
+
+
 @dataclass(frozen=True)
 class StepSumConfig:
     """elements: X beats per step; in_width/out_width: signed data widths; latency: busy cycles."""
@@ -30,8 +33,13 @@ class StepSumConfig:
     in_width: int = 8
     out_width: int = 20
     latency: int = 5
+    #: Deliberate bug for testing the checkers: "" (none), "output" (an odd output element 1 comes out
+    #: one too high), "reset" (reset does not clear the sums).
+    fault: str = ""
 
     def __post_init__(self) -> None:
+        if self.fault not in FAULTS:
+            raise HwgenError(f"StepSumConfig.fault {self.fault!r} is not one of {FAULTS}")
         if self.elements < 1:
             raise HwgenError(f"StepSumConfig.elements must be >= 1, not {self.elements}")
         if not 2 <= self.in_width <= self.out_width <= 32:
@@ -81,7 +89,8 @@ class StepSum(wiring.Component):
     def elaborate(self, platform) -> Module:
         cfg = self.config
         m = Module()
-        acc = Array(Signal(signed(cfg.out_width), name=f"acc{j}") for j in range(cfg.elements))
+        acc = Array(Signal(signed(cfg.out_width), name=f"acc{j}", reset_less=cfg.fault == "reset")
+                    for j in range(cfg.elements))
         index = Signal(range(cfg.elements))
         wait = Signal(range(cfg.latency + 1))
 
@@ -100,7 +109,10 @@ class StepSum(wiring.Component):
                     m.next = "OUT"
             with m.State("OUT"):
                 last = index == cfg.elements - 1
-                m.d.comb += [self.out_valid.eq(1), self.out_data.eq(acc[index]), self.out_last.eq(last)]
+                data = acc[index]
+                if cfg.fault == "output":
+                    data = Mux((index == min(1, cfg.elements - 1)) & data[0], data + 1, data)
+                m.d.comb += [self.out_valid.eq(1), self.out_data.eq(data), self.out_last.eq(last)]
                 with m.If(self.out_ready):
                     m.d.sync += acc[index].eq(0)
                     m.d.sync += index.eq(Mux(last, 0, index + 1))

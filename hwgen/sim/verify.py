@@ -1,0 +1,165 @@
+"""Verify a design against its bit-exact model: stream sequences, compare every output.
+
+`verify()` is what `hwgen sim` calls. It runs the C++ harness (fast, whole test sets) or
+the cocotb bench (back-pressure, mid-sequence resets), compares every output element of
+every sequence with the model, measures cycles against `expected_cycles()`, and on the
+first mismatch re-runs the tracing build to write a VCD waveform around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from hwgen.errors import HwgenError
+from hwgen.sim.cpp import SimRun, Stalls, run_cpp
+from hwgen.sim.design import Design, SequenceModel
+
+ENGINES = ("cpp", "cocotb")
+#: Cycles of waveform kept before and after a mismatching output beat.
+VCD_BEFORE, VCD_AFTER = 400, 40
+#: A full-run waveform (--vcd without a mismatch) stops after this many cycles.
+VCD_FULL_LIMIT = 200_000
+
+
+class MismatchError(HwgenError):
+    """The RTL's outputs differ from the model's (message: first sequence, step, neuron, values)."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """The first output that differs: where, what was expected, what came out, and when."""
+
+    sequence: int
+    step: int
+    neuron: int
+    index: int
+    expected: Optional[int]
+    actual: Optional[int]
+    cycle: int
+    vcd: Optional[Path] = None
+
+    def describe(self) -> str:
+        exp = "no output" if self.expected is None else str(self.expected)
+        act = "no output" if self.actual is None else str(self.actual)
+        where = f" (waveform around cycle {self.cycle}: {self.vcd})" if self.vcd else ""
+        return (f"mismatch in sequence {self.sequence}, step {self.step}, neuron {self.neuron} "
+                f"(output element {self.index}): expected {exp}, RTL gave {act} at cycle {self.cycle}{where}")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Outcome of one verification run."""
+
+    design: str
+    engine: str
+    run: SimRun
+    expected: tuple[np.ndarray, ...]
+    steps: np.ndarray
+    expected_cycles: np.ndarray
+    mismatch: Optional[Mismatch]
+    bench_errors: tuple[str, ...] = field(default=())
+    resets_checked: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatch is None and not self.bench_errors and self.run.status == "ok"
+
+    @property
+    def outputs_checked(self) -> int:
+        return int(sum(len(e) for e in self.expected))
+
+    @property
+    def measured_cycles(self) -> np.ndarray:
+        return self.run.sequence_cycles
+
+    @property
+    def cycles_match(self) -> bool:
+        """Every sequence took exactly expected_cycles(steps) (meaningful without back-pressure)."""
+        return bool(np.array_equal(self.measured_cycles, self.expected_cycles))
+
+    def predictions(self) -> np.ndarray:
+        """argmax of each sequence's outputs as the RTL produced them (classifier heads)."""
+        return np.array([int(np.argmax(o)) if len(o) else -1 for o in self.run.outputs])
+
+
+def expected_outputs(model: SequenceModel, sequences: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """The model's outputs per sequence; equal-length sequences go through in one batch."""
+    lengths = {s.shape[0] for s in sequences}
+    if len(lengths) == 1 and len(sequences) > 1:
+        try:
+            batch = np.asarray(model.run(np.stack(sequences)), dtype=np.int64)
+            if batch.shape[0] == len(sequences):
+                return tuple(row.reshape(-1) for row in batch)
+        except (HwgenError, ValueError):
+            pass  # a model without batch support: fall back to one sequence at a time
+    return tuple(np.asarray(model.run(s), dtype=np.int64).reshape(-1) for s in sequences)
+
+
+def first_mismatch(design: Design, sequences: list[np.ndarray], expected: tuple[np.ndarray, ...],
+                   run: SimRun) -> Optional[Mismatch]:
+    """Compare bit-exactly, sequence by sequence; the first differing (or missing) element."""
+    for i, (want, got) in enumerate(zip(expected, run.outputs)):
+        if len(got) == len(want) and np.array_equal(got, want):
+            continue
+        n = min(len(got), len(want))
+        diff = np.nonzero(got[:n] != want[:n])[0]
+        k = int(diff[0]) if len(diff) else n
+        cycles = run.out_cycles[i]
+        if k < len(cycles):
+            cycle = int(cycles[k])
+        else:  # missing output: point at the last thing that happened in that sequence
+            cycle = int(max(run.last_out[i], run.last_in[i], run.first_in[i], cycles[-1] if len(cycles) else 0))
+        step, neuron = design.locate(k, sequences[i].shape[0])
+        return Mismatch(sequence=i, step=step, neuron=neuron, index=k,
+                        expected=int(want[k]) if k < len(want) else None,
+                        actual=int(got[k]) if k < len(got) else None, cycle=max(cycle, 0))
+    return None
+
+
+def verify(design: Design, sequences: list[np.ndarray], engine: str = "cpp", stalls: Stalls = Stalls(),
+           vcd: Optional[Path] = None, reset_mid_sequence: bool = False,
+           model: Optional[SequenceModel] = None) -> Verification:
+    """Stream `sequences` through `design` and check every output against its model.
+
+    `stalls` adds random back-pressure (per mille) on both streams. With `vcd`, a waveform
+    is written there (around the first mismatch if there is one, else from the start);
+    on a mismatch without `vcd`, it goes to `<workdir>/mismatch.vcd`.
+    """
+    if engine not in ENGINES:
+        raise HwgenError(f"unknown simulation engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if not sequences:
+        raise HwgenError("no input sequences to simulate")
+    design.check_inputs(sequences)
+    model = model or design.model.load()
+    expected = expected_outputs(model, sequences)
+    steps = np.array([s.shape[0] for s in sequences])
+    idle_limit = 20 * max(model.expected_cycles(int(t)) for t in set(steps.tolist())) + 10_000
+    bench_errors: tuple[str, ...] = ()
+    resets: tuple[str, ...] = ()
+    if engine == "cpp":
+        run = run_cpp(design, sequences, stalls, idle_limit=idle_limit)
+    else:
+        from hwgen.sim.cocotb_run import CocotbOptions, run_cocotb
+
+        options = CocotbOptions(stall_in=stalls.input / 1000, stall_out=stalls.output / 1000, seed=stalls.seed,
+                                reset_mid_sequence=reset_mid_sequence, drain_cycles=idle_limit,
+                                waves=vcd is not None)
+        run, report = run_cocotb(design, sequences, options, vcd=vcd)
+        bench_errors, resets = tuple(report["errors"]), tuple(report["resets"])
+    mismatch = first_mismatch(design, sequences, expected, run)
+    if mismatch is not None and engine == "cpp":
+        path = Path(vcd) if vcd is not None else design.workdir / "mismatch.vcd"
+        window = (max(0, mismatch.cycle - VCD_BEFORE), mismatch.cycle + VCD_AFTER)
+        run_cpp(design, sequences, stalls, idle_limit=idle_limit, vcd=path, vcd_window=window)
+        mismatch = Mismatch(**{**mismatch.__dict__, "vcd": path})
+    elif vcd is not None and engine == "cpp":
+        run_cpp(design, sequences, stalls, idle_limit=idle_limit, vcd=Path(vcd),
+                vcd_window=(0, min(run.cycles + 2, VCD_FULL_LIMIT)))
+    exp_cycles = np.array([model.expected_cycles(int(t)) for t in steps])
+    return Verification(design=design.top, engine=engine, run=run, expected=expected, steps=steps,
+                        expected_cycles=exp_cycles, mismatch=mismatch, bench_errors=bench_errors,
+                        resets_checked=resets)
