@@ -48,7 +48,7 @@ def converter(op_type: str, since: int = 1, domains: tuple[str, ...] = ("",), no
             entries.append((since, fn))
             entries.sort(key=lambda e: e[0])
             if notes:
-                _NOTES.setdefault((domain, op_type), []).append(notes)
+                _NOTES.setdefault((domain, op_type), []).append(f"{since}+: {notes}")
         return fn
 
     return register
@@ -74,6 +74,13 @@ def supported_ops() -> list[str]:
 def coverage() -> list[OpCoverage]:
     """Every registered op, sorted by domain then name: the data behind `hwgen inspect --ops`."""
     return [
-        OpCoverage(domain, op, tuple(since for since, _ in entries), "; ".join(_NOTES.get((domain, op), [])))
+        OpCoverage(domain, op, tuple(since for since, _ in entries), _notes(domain, op, len(entries)))
         for (domain, op), entries in sorted(_REGISTRY.items())
     ]
+
+
+def _notes(domain: str, op: str, versions: int) -> str:
+    notes = sorted(_NOTES.get((domain, op), []), key=lambda n: int(n.split("+", 1)[0]))
+    if versions == 1 and len(notes) == 1:  # one version: the opset is in its own column
+        return notes[0].split(": ", 1)[1]
+    return "; ".join(notes)

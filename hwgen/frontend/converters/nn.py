@@ -33,12 +33,12 @@ def log_softmax(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.LogSoftmaxAttrs(axis=int(attr(node, "axis", -1))), list(node.input), list(node.output), node.name, node)
 
 
-@converter("Softmax", since=1, notes="opset < 13: over the flattened dims from axis")
+@converter("Softmax", since=1, notes="x viewed as 2-D at axis")
 def softmax_v1(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     _coerced_softmax(ctx, node, ops.SoftmaxAttrs)
 
 
-@converter("LogSoftmax", since=1, notes="opset < 13: over the flattened dims from axis")
+@converter("LogSoftmax", since=1, notes="x viewed as 2-D at axis")
 def log_softmax_v1(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     _coerced_softmax(ctx, node, ops.LogSoftmaxAttrs)
 

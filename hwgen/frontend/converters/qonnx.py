@@ -41,7 +41,7 @@ def _emit_codes(ctx: ConvertContext, node: onnx.NodeProto, codes: np.ndarray, dt
     if layout is None:
         return False
     axis, flat = layout
-    codes_name = ctx.add_const(ctx.fresh(f"{node.input[0]}_codes"), codes.astype(dtype.numpy), dtype)
+    codes_name = ctx.add_const(ctx.fresh(f"{node.input[0]}_q"), codes.astype(dtype.numpy), dtype)
     scale_name = ctx.add_const(ctx.fresh(f"{node.input[0]}_scale"), flat.astype(np.float32))
     ctx.emit(ops.DequantizeAttrs(axis), [codes_name, scale_name], [node.output[0]], node.name, node)
     return True

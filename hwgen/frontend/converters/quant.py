@@ -20,7 +20,7 @@ def _axis(ctx: ConvertContext, node: onnx.NodeProto) -> int | None:
     return None if scale.size == 1 else int(attr(node, "axis", 1))
 
 
-@converter("DequantizeLinear", since=10)
+@converter("DequantizeLinear", since=10, notes="per-tensor/per-axis; int8 weights in {-1,0,1} → Ternary, {-1,1} → Binary")
 def dequantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     x_name = node.input[0]
     codes = ctx.const(x_name)
@@ -28,12 +28,13 @@ def dequantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     if codes is not None and codes.dtype == np.int8 and (zp is None or not np.any(zp)):
         kind = weight_kind(codes)
         if not isinstance(kind, Int):
-            x_name = ctx.add_const(ctx.fresh(x_name), codes, kind)
+            read = any(x_name in n.inputs for n in ctx.nodes)  # re-type in place unless already read as int8
+            x_name = ctx.add_const(ctx.fresh(x_name) if read else x_name, codes, kind)
     inputs = [x_name, node.input[1]] + ([input_name(node, 2)] if input_name(node, 2) else [])
     ctx.emit(ops.DequantizeAttrs(_axis(ctx, node)), inputs, list(node.output), node.name, node)
 
 
-@converter("QuantizeLinear", since=10)
+@converter("QuantizeLinear", since=10, notes="int8/uint8, per-tensor/per-axis; folded on constants")
 def quantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     zp = ctx.const(input_name(node, 2))
     if zp is not None and zp.dtype not in (np.int8, np.uint8):

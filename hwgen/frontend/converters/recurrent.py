@@ -18,7 +18,8 @@ from hwgen.ir import ops
 _DEFAULT_ACTS = ("Sigmoid", "Tanh", "Tanh")
 
 
-@converter("LSTM", since=7)
+@converter("LSTM", since=7, notes="forward/reverse/bidirectional, layout 0|1, initial h/c, clip, full-length sequences; "
+           "rejected by name: other activations, input_forget, peepholes, variable sequence_lens")
 def lstm(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     where = f"{ctx.path}: {describe(node)}"
     hidden = attr(node, "hidden_size")
