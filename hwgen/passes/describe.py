@@ -1,0 +1,38 @@
+"""Readable summaries of the lowering's intermediate results (for --dump-ir and reports)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwgen.passes.integer_model import IntegerModel
+from hwgen.passes.match_lstm_stack import LSTMStack
+
+
+def describe_stack(stack: LSTMStack) -> str:
+    lines = [f"lstm_stack {stack.name}: input {stack.input_name!r} ({'batch' if stack.batch_first else 'seq'}-first), "
+             f"output {stack.output_name!r}{' (softmax dropped: argmax unchanged)' if stack.final_softmax else ''}"]
+    for i, layer in enumerate(stack.layers):
+        zeros = float(np.mean(layer.w_codes == 0)), float(np.mean(layer.r_codes == 0))
+        lines.append(f"  layer {i}: LSTM {layer.input_size} -> {layer.hidden}, {layer.kind} weights "
+                     f"(zeros W {zeros[0]:.0%}, R {zeros[1]:.0%}), W scale [{layer.w_scale.min():.4g}, {layer.w_scale.max():.4g}], "
+                     f"R scale [{layer.r_scale.min():.4g}, {layer.r_scale.max():.4g}], "
+                     f"cell affine {'yes' if np.any(layer.cell_scale != 1) or np.any(layer.cell_shift) else 'identity'}")
+    if stack.head is not None:
+        lines.append(f"  head: dense {stack.head.weight.shape[1]} -> {stack.head.weight.shape[0]}")
+    return "\n".join(lines) + "\n"
+
+
+def describe_model(model: IntegerModel) -> str:
+    lines = [f"integer_model {model.name}: {model.weights_kind} weights, output {model.output} [{model.output_size}] "
+             f"({model.output_bits} bits, scale {model.output_scale:.6g})",
+             f"  formats: input {model.input_format}, hidden {model.hidden_format}, gate {model.gate_format}, cell {model.cell_format}",
+             f"  tables: sigmoid/tanh {len(model.sigmoid.values)} entries, index = gate >> {model.sigmoid.index_shift}",
+             f"  widths: accumulator {model.accumulator_bits()} bits, affine sum {model.affine_bits()} bits, "
+             f"multiplier {model.multiplier_bits()} bits",
+             f"  {model.saturation()}"]
+    for i, layer in enumerate(model.layers):
+        bx, bh = layer.acc_bounds(model.hidden_format)
+        lines.append(f"  layer {i}: |acc_x| <= {bx}, |acc_h| <= {bh}, gate shift {layer.gate.shift}, "
+                     f"cell shift {layer.cell.shift}, input {layer.input_format}")
+    lines += [f"  note: {n}" for n in model.notes]
+    return "\n".join(lines) + "\n"
