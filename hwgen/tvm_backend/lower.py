@@ -1,0 +1,524 @@
+"""hwgen IR -> a TVM Relax IRModule with one function "main".
+
+One small converter per op type (dispatch on the attrs class, never on op names). Nodes
+whose inputs are all constants are folded with the reference interpreter's own kernels, so
+weight subgraphs (Dequantize of codes, per-direction Concat, ...) become constants before
+any kernel sees them; the fold remembers which constants came from Ternary/Binary codes.
+LSTMs become calls to the scheduled TIR kernels of `lstm_kernels` (packed weights when the
+weights are ternary/binary, float panels otherwise); everything else maps onto Relax's own
+operators and is legalised by TVM's default pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Optional, Sequence, Union
+
+import numpy as np
+import tvm
+from tvm import relax
+
+from hwgen.ir import ops
+from hwgen.ir.graph import Graph, Node
+from hwgen.ir.ops import OpAttrs
+from hwgen.ir.types import Binary, DType, Int, TensorType, Ternary
+from hwgen.reference.kernels import KERNELS
+from hwgen.tvm_backend import lstm_kernels, packing
+from hwgen.tvm_backend.errors import TVMUnsupportedError
+from hwgen.tvm_backend.weights import split_rows
+
+Operand = Union[np.ndarray, relax.Expr, None]
+WeightsMode = Literal["auto", "float"]
+
+
+@dataclass(frozen=True)
+class LSTMKernel:
+    """What one LSTM node became: recorded in the build manifest."""
+
+    node: str
+    direction: str
+    steps: int
+    batch: int
+    input: int
+    hidden: int
+    input_weights: str  # float | ternary | binary
+    recurrent_weights: str
+    weight_bytes: int  # bytes of the W and R panels actually stored
+
+
+@dataclass(frozen=True, eq=False)
+class Lowered:
+    module: tvm.IRModule
+    graph: Graph
+    kernels: tuple[LSTMKernel, ...]
+
+    @property
+    def variant(self) -> str:
+        """"float" for float weights only, else the packed kinds used with float activations."""
+        kinds = sorted({k.recurrent_weights for k in self.kernels} | {k.input_weights for k in self.kernels})
+        packed = [k for k in kinds if k != "float"]
+        return f"{'+'.join(packed)}-f32act" if packed else "float"
+
+
+def relax_dtype(dtype: DType) -> str:
+    if isinstance(dtype, Int) and dtype.bits == 1:
+        return "bool"
+    return str(dtype.numpy)
+
+
+@dataclass
+class _Context:
+    graph: Graph
+    bb: relax.BlockBuilder
+    weights: WeightsMode
+    env: dict[str, Operand] = field(default_factory=dict)
+    #: Constants that are (shape ops of) Dequantize over Ternary/Binary codes.
+    kinds: dict[str, str] = field(default_factory=dict)
+    kernels: list[LSTMKernel] = field(default_factory=list)
+    kernel_cache: dict[tuple, tvm.ir.GlobalVar] = field(default_factory=dict)
+
+    def type(self, name: str) -> TensorType:
+        return self.graph.types[name]
+
+    def expr(self, name: str) -> relax.Expr:
+        value = self.env[name]
+        if isinstance(value, np.ndarray):
+            dtype = relax_dtype(self.type(name).dtype)
+            return relax.const(value.astype(dtype) if dtype == "bool" else value, dtype)
+        assert isinstance(value, relax.Expr), name
+        return value
+
+    def emit(self, expr: relax.Expr) -> relax.Expr:
+        return self.bb.emit(expr)
+
+    def prim_func(self, key: tuple, make: Callable[[], tvm.tirx.PrimFunc], name: str) -> tvm.ir.GlobalVar:
+        if key not in self.kernel_cache:
+            name = f"{name}_{len(self.kernel_cache)}"
+            self.kernel_cache[key] = self.bb.add_func(make().with_attr("global_symbol", name), name)
+        return self.kernel_cache[key]
+
+
+Converter = Callable[[_Context, Node], Sequence[relax.Expr]]
+_CONVERTERS: dict[type[OpAttrs], Converter] = {}
+
+
+def converts(*types: type[OpAttrs]) -> Callable[[Converter], Converter]:
+    def register(fn: Converter) -> Converter:
+        for t in types:
+            _CONVERTERS[t] = fn
+        return fn
+
+    return register
+
+
+def supported_ops() -> set[type[OpAttrs]]:
+    return set(_CONVERTERS)
+
+
+# ---- elementwise ----------------------------------------------------------------------
+
+_BINARY = {
+    ops.AddAttrs: relax.op.add, ops.SubAttrs: relax.op.subtract, ops.MulAttrs: relax.op.multiply,
+    ops.DivAttrs: relax.op.divide, ops.PowAttrs: relax.op.power, ops.EqualAttrs: relax.op.equal,
+}
+_UNARY = {
+    ops.NegAttrs: relax.op.negative, ops.SqrtAttrs: relax.op.sqrt, ops.SigmoidAttrs: relax.op.sigmoid,
+    ops.TanhAttrs: relax.op.tanh, ops.ReluAttrs: relax.op.nn.relu, ops.ErfAttrs: relax.op.erf,
+}
+
+
+@converts(*_BINARY)
+def _binary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    a, b = (ctx.expr(n) for n in node.inputs)
+    if isinstance(node.attrs, ops.DivAttrs) and isinstance(ctx.type(node.inputs[0]).dtype, Int):
+        quotient = relax.op.trunc(relax.op.divide(relax.op.astype(a, "float64"), relax.op.astype(b, "float64")))
+        return [relax.op.astype(quotient, relax_dtype(ctx.type(node.outputs[0]).dtype))]
+    return [_BINARY[type(node.attrs)](a, b)]
+
+
+@converts(*_UNARY)
+def _unary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return [_UNARY[type(node.attrs)](ctx.expr(node.inputs[0]))]
+
+
+@converts(ops.IdentityAttrs)
+def _identity(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return [ctx.expr(node.inputs[0])]
+
+
+@converts(ops.GeluAttrs)
+def _gelu(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.GeluAttrs)
+    fn = relax.op.nn.gelu_tanh if node.attrs.approximate == "tanh" else relax.op.nn.gelu
+    return [fn(ctx.expr(node.inputs[0]))]
+
+
+@converts(ops.WhereAttrs)
+def _where(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    cond, a, b = (ctx.expr(n) for n in node.inputs)
+    return [relax.op.where(relax.op.astype(cond, "bool"), a, b)]
+
+
+@converts(ops.CastAttrs)
+def _cast(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.CastAttrs)
+    return [relax.op.astype(ctx.expr(node.inputs[0]), relax_dtype(node.attrs.to))]
+
+
+# ---- shapes ---------------------------------------------------------------------------------
+
+
+def _static(t: TensorType) -> tuple[int, ...]:
+    return tuple(int(d) for d in t.shape)
+
+
+@converts(ops.ReshapeAttrs, ops.FlattenAttrs)
+def _reshape(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return [relax.op.reshape(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+
+
+@converts(ops.SqueezeAttrs)
+def _squeeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return [relax.op.reshape(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+
+
+@converts(ops.UnsqueezeAttrs)
+def _unsqueeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return [relax.op.reshape(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+
+
+@converts(ops.TransposeAttrs)
+def _transpose(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.TransposeAttrs)
+    return [relax.op.permute_dims(ctx.expr(node.inputs[0]), list(node.attrs.perm))]
+
+
+@converts(ops.ConcatAttrs)
+def _concat(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.ConcatAttrs)
+    parts = [ctx.expr(n) for n in node.inputs if n]
+    axis = node.attrs.axis % ctx.type(node.outputs[0]).rank
+    return [relax.op.concat(parts, axis=axis)]
+
+
+@converts(ops.SliceAttrs)
+def _slice(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.SliceAttrs)
+    x = ctx.expr(node.inputs[0])
+    shape = _static(ctx.type(node.inputs[0]))
+    for start, end, axis, step in zip(node.attrs.starts, node.attrs.ends, node.attrs.axes, node.attrs.steps):
+        a = axis % len(shape)
+        index = range(*slice(start, end, step).indices(shape[a]))
+        if step > 0:
+            x = ctx.emit(relax.op.strided_slice(x, [a], [index.start], [max(index.stop, index.start)], [step]))
+        else:  # explicit indices: no end-clamping ambiguity for negative steps
+            x = ctx.emit(relax.op.take(x, relax.const(np.array(list(index), np.int64)), axis=a))
+    return [x]
+
+
+@converts(ops.GatherAttrs)
+def _gather(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.GatherAttrs)
+    data = ctx.expr(node.inputs[0])
+    axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
+    indices = ctx.env[node.inputs[1]]
+    if isinstance(indices, np.ndarray):
+        size = int(ctx.type(node.inputs[0]).shape[axis])
+        indices = relax.const(np.where(indices < 0, indices + size, indices).astype(np.int64))
+    return [relax.op.take(data, indices, axis=axis)]
+
+
+@converts(ops.SplitAttrs)
+def _split(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.SplitAttrs)
+    axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
+    cuts = [int(c) for c in np.cumsum(node.attrs.sizes)[:-1]]
+    parts = ctx.emit(relax.op.split(ctx.expr(node.inputs[0]), cuts, axis=axis))
+    return [relax.TupleGetItem(parts, i) for i in range(len(node.attrs.sizes))]
+
+
+@converts(ops.ExpandAttrs)
+def _expand(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return [relax.op.broadcast_to(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+
+
+# ---- dense algebra and normalisation ---------------------------------------------------------------------
+
+
+@converts(ops.MatMulAttrs)
+def _matmul(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return [relax.op.matmul(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]))]
+
+
+@converts(ops.GemmAttrs)
+def _gemm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.GemmAttrs)
+    a, b = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
+    a = relax.op.permute_dims(a, [1, 0]) if attrs.trans_a else a
+    b = relax.op.permute_dims(b, [1, 0]) if attrs.trans_b else b
+    y = relax.op.matmul(a, b)
+    if attrs.alpha != 1.0:
+        y = relax.op.multiply(y, relax.const(np.float32(attrs.alpha)))
+    if len(node.inputs) > 2 and node.inputs[2]:
+        c = ctx.expr(node.inputs[2])
+        if attrs.beta != 1.0:
+            c = relax.op.multiply(c, relax.const(np.float32(attrs.beta)))
+        y = relax.op.add(y, c)
+    return [y]
+
+
+@converts(ops.SoftmaxAttrs, ops.LogSoftmaxAttrs)
+def _softmax(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.SoftmaxAttrs)
+    fn = relax.op.nn.log_softmax if isinstance(node.attrs, ops.LogSoftmaxAttrs) else relax.op.nn.softmax
+    return [fn(ctx.expr(node.inputs[0]), axis=node.attrs.axis)]
+
+
+@converts(ops.LayerNormAttrs)
+def _layer_norm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.LayerNormAttrs)
+    x_type = ctx.type(node.inputs[0])
+    axis = node.attrs.axis % x_type.rank
+    norm_shape = _static(x_type)[axis:]
+
+    def param(index: int, fill: float) -> relax.Expr:
+        if index < len(node.inputs) and node.inputs[index]:
+            value = ctx.env[node.inputs[index]]
+            if isinstance(value, np.ndarray):
+                return relax.const(np.broadcast_to(value, norm_shape).astype(np.float32).copy())
+            return relax.op.broadcast_to(value, norm_shape)
+        return relax.const(np.full(norm_shape, fill, np.float32))
+
+    axes = list(range(axis, x_type.rank))
+    return [relax.op.nn.layer_norm(ctx.expr(node.inputs[0]), param(1, 1.0), param(2, 0.0), axes, node.attrs.epsilon)]
+
+
+@converts(ops.ReduceMeanAttrs)
+def _reduce_mean(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.ReduceMeanAttrs)
+    rank = ctx.type(node.inputs[0]).rank
+    axes = [a % rank for a in node.attrs.axes] if node.attrs.axes else list(range(rank))
+    return [relax.op.mean(ctx.expr(node.inputs[0]), axes, keepdims=node.attrs.keepdims)]
+
+
+# ---- quantization (activations; constant weights are folded before they get here) ----------------
+
+
+def _per_axis(ctx: _Context, node: Node, index: int, axis: Optional[int]) -> Optional[relax.Expr]:
+    if index >= len(node.inputs) or not node.inputs[index]:
+        return None
+    value = ctx.env[node.inputs[index]]
+    assert isinstance(value, np.ndarray), "quantization parameters are constants (IR const_inputs)"
+    rank = ctx.type(node.inputs[0]).rank
+    if axis is not None and value.size > 1:
+        shape = [1] * rank
+        shape[axis % rank] = -1
+        value = value.reshape(shape)
+    else:
+        value = value.reshape(())
+    return relax.const(value.astype(np.float32))
+
+
+@converts(ops.DequantizeAttrs)
+def _dequantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.DequantizeAttrs)
+    x = relax.op.astype(ctx.expr(node.inputs[0]), "float32")
+    zp = _per_axis(ctx, node, 2, node.attrs.axis)
+    if zp is not None:
+        x = relax.op.subtract(x, zp)
+    scale = _per_axis(ctx, node, 1, node.attrs.axis)
+    assert scale is not None
+    return [relax.op.multiply(x, scale)]
+
+
+@converts(ops.QuantizeAttrs)
+def _quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.QuantizeAttrs)
+    t = Int(attrs.bits, attrs.signed)
+    scale = _per_axis(ctx, node, 1, attrs.axis)
+    assert scale is not None
+    q = relax.op.round(relax.op.divide(ctx.expr(node.inputs[0]), scale))  # round half to even, like np.rint
+    zp = _per_axis(ctx, node, 2, attrs.axis)
+    if zp is not None:
+        q = relax.op.add(q, zp)
+    return [relax.op.astype(relax.op.clip(q, t.min, t.max), relax_dtype(t))]
+
+
+_ROUNDING = {"ROUND": relax.op.round, "CEIL": relax.op.ceil, "FLOOR": relax.op.floor, "ROUND_TO_ZERO": relax.op.trunc}
+
+
+@converts(ops.FakeQuantAttrs)
+def _fake_quant(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.FakeQuantAttrs)
+    if attrs.signed:
+        lo, hi = -(2 ** (attrs.bits - 1)) + int(attrs.narrow), 2 ** (attrs.bits - 1) - 1
+    else:
+        lo, hi = 0, 2**attrs.bits - 1 - int(attrs.narrow)
+    scale, zp = ctx.expr(node.inputs[1]), ctx.expr(node.inputs[2])
+    q = _ROUNDING[attrs.rounding](relax.op.add(relax.op.divide(ctx.expr(node.inputs[0]), scale), zp))
+    q = relax.op.clip(q, lo, hi)
+    return [relax.op.multiply(relax.op.subtract(q, zp), scale)]
+
+
+@converts(ops.BipolarQuantAttrs)
+def _bipolar(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    x = ctx.expr(node.inputs[0])
+    sign = relax.op.where(relax.op.greater_equal(x, relax.const(np.float32(0))), relax.const(np.float32(1)),
+                          relax.const(np.float32(-1)))
+    return [relax.op.multiply(sign, ctx.expr(node.inputs[1]))]
+
+
+# ---- LSTM ------------------------------------------------------------------------------------
+
+
+def _const(ctx: _Context, node: Node, index: int, what: str) -> Optional[np.ndarray]:
+    if index >= len(node.inputs) or not node.inputs[index]:
+        return None
+    value = ctx.env[node.inputs[index]]
+    if not isinstance(value, np.ndarray):
+        raise TVMUnsupportedError(f"node {node.name!r} (LSTM): {what} must be a constant for the TVM target "
+                                  "(it is computed at run time)")
+    return value
+
+
+def _panels(ctx: _Context, weights: np.ndarray, source_kind: Optional[str]) -> packing.Panels:
+    if ctx.weights == "auto" and source_kind in ("ternary", "binary"):
+        split = split_rows(weights, source_kind)  # type: ignore[arg-type]
+        if split is not None:
+            return packing.pack_codes(split.codes, split.scale, split.kind)
+    return packing.pack_float(weights)
+
+
+def _state(ctx: _Context, node: Node, index: int, d: int, batch: int, hidden: int) -> relax.Expr:
+    if index >= len(node.inputs) or not node.inputs[index]:
+        return relax.const(np.zeros((batch, hidden), np.float32))
+    value = ctx.env[node.inputs[index]]
+    if isinstance(value, np.ndarray):
+        return relax.const(np.ascontiguousarray(value[d], np.float32))
+    return ctx.emit(relax.op.squeeze(relax.op.strided_slice(value, [0], [d], [d + 1]), [0]))
+
+
+@converts(ops.LSTMAttrs)
+def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.LSTMAttrs)
+    steps, batch, size = _static(ctx.type(node.inputs[0]))
+    hid, dirs = attrs.hidden, attrs.num_directions
+    w = _const(ctx, node, attrs.W, "W")
+    r = _const(ctx, node, attrs.R, "R")
+    b = _const(ctx, node, attrs.B, "B")
+    cscale = _const(ctx, node, attrs.CELL_SCALE, "cell_scale")
+    cshift = _const(ctx, node, attrs.CELL_SHIFT, "cell_shift")
+    assert w is not None and r is not None
+    x = ctx.emit(relax.op.reshape(ctx.expr(node.inputs[0]), (steps * batch, size)))
+    rows = packing.padded_rows(4 * hid)
+    ys, hs, cs = [], [], []
+    for d in range(dirs):
+        wp = _panels(ctx, w[d], ctx.kinds.get(node.inputs[attrs.W]))
+        rp = _panels(ctx, r[d], ctx.kinds.get(node.inputs[attrs.R]))
+        bias = np.zeros(rows, np.float32)
+        if b is not None:
+            bias[: 4 * hid] = b[d, : 4 * hid] + b[d, 4 * hid :]
+        proj = ctx.prim_func(("proj", rows, size, steps * batch, wp.kind),
+                             lambda: lstm_kernels.projection(rows, size, steps * batch, wp.kind),
+                             f"lstm_projection_{wp.kind}_{size}x{rows}")
+        xw = ctx.emit(relax.call_tir(proj, [x, relax.const(wp.data), relax.const(wp.scale), relax.const(bias)],
+                                     relax.TensorType((steps * batch, rows), "float32")))
+        xw = ctx.emit(relax.op.reshape(xw, (steps, batch, rows)))
+        reverse = attrs.direction == "reverse" or d == 1
+        affine = cscale is not None and cshift is not None
+        shape = lstm_kernels.LSTMShape(steps, batch, size, hid)
+        rec = ctx.prim_func(("rec", shape, rows, rp.kind, reverse, attrs.clip, affine),
+                            lambda: lstm_kernels.recurrence(shape, rows, rp.kind, reverse, attrs.clip, affine),
+                            f"lstm_recurrence_{rp.kind}_{'rev' if reverse else 'fwd'}_h{hid}")
+        cs_d = relax.const(np.asarray(cscale[d] if affine else np.ones(hid), np.float32))  # type: ignore[index]
+        sh_d = relax.const(np.asarray(cshift[d] if affine else np.zeros(hid), np.float32))  # type: ignore[index]
+        state = (batch, hid)
+        out = ctx.emit(relax.call_tir(
+            rec, [xw, relax.const(rp.data), relax.const(rp.scale), cs_d, sh_d,
+                  _state(ctx, node, attrs.INITIAL_H, d, batch, hid), _state(ctx, node, attrs.INITIAL_C, d, batch, hid)],
+            [relax.TensorType((steps, batch, hid), "float32"), relax.TensorType(state, "float32"),
+             relax.TensorType(state, "float32")]))
+        ys.append(relax.op.expand_dims(relax.TupleGetItem(out, 0), 1))
+        hs.append(relax.op.expand_dims(relax.TupleGetItem(out, 1), 0))
+        cs.append(relax.op.expand_dims(relax.TupleGetItem(out, 2), 0))
+        ctx.kernels.append(LSTMKernel(node.name, "reverse" if reverse else "forward", steps, batch, size, hid,
+                                      wp.kind, rp.kind, wp.nbytes + rp.nbytes))
+    return [relax.op.concat(ys, axis=1), relax.op.concat(hs, axis=0), relax.op.concat(cs, axis=0)]
+
+
+# ---- the graph --------------------------------------------------------------------------------------
+
+#: Ops that move weights around without changing values: a Ternary/Binary origin survives them.
+_WEIGHT_MOVES = (ops.ReshapeAttrs, ops.FlattenAttrs, ops.SqueezeAttrs, ops.UnsqueezeAttrs, ops.TransposeAttrs,
+                 ops.ConcatAttrs, ops.SliceAttrs, ops.GatherAttrs, ops.SplitAttrs, ops.IdentityAttrs)
+
+
+def _fold(ctx: _Context, node: Node) -> bool:
+    """Evaluate a node whose inputs are all constants with the reference kernels."""
+    if isinstance(node.attrs, ops.LSTMAttrs):
+        return False
+    args = [ctx.env[n] if n else None for n in node.inputs]
+    if not all(a is None or isinstance(a, np.ndarray) for a in args):
+        return False
+    results = KERNELS[type(node.attrs)](node.attrs, args)  # type: ignore[arg-type]
+    origin = None
+    if isinstance(node.attrs, ops.DequantizeAttrs):
+        dtype = ctx.type(node.inputs[0]).dtype
+        origin = "binary" if isinstance(dtype, Binary) else "ternary" if isinstance(dtype, Ternary) else None
+    elif isinstance(node.attrs, _WEIGHT_MOVES):
+        marks = {ctx.kinds.get(n) for n in node.inputs if n}
+        origin = "ternary" if "ternary" in marks else "binary" if marks == {"binary"} else None
+    for name, value in zip(node.outputs, results):
+        if name:
+            ctx.env[name] = np.asarray(value)
+            if origin:
+                ctx.kinds[name] = origin
+    return True
+
+
+def unsupported(graph: Graph) -> list[str]:
+    """Why the graph cannot be lowered (empty when it can): unknown ops and symbolic shapes."""
+    reasons = [f"node {n.name!r}: op {n.op} has no TVM lowering" for n in graph.nodes if type(n.attrs) not in _CONVERTERS]
+    for value in graph.inputs:
+        if not value.type.is_static:
+            reasons.append(f"input {value.name!r} has symbolic shape {list(value.type.shape)} "
+                           "(give it a size with --input-shape NAME=D0,D1,...)")
+    return reasons
+
+
+def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
+    """Lower a typed, static-shape IR graph to a Relax module whose "main" takes the graph inputs."""
+    if not graph.types:
+        graph = graph.with_types()
+    problems = unsupported(graph)
+    if problems:
+        raise TVMUnsupportedError(f"graph {graph.name!r} cannot be compiled for TVM: " + "; ".join(problems))
+    bb = relax.BlockBuilder()
+    params = [relax.Var(v.name, relax.TensorType(_static(v.type), relax_dtype(v.type.dtype))) for v in graph.inputs]
+    ctx = _Context(graph, bb, weights)
+    ctx.env.update({name: c.array for name, c in graph.constants.items()})
+    ctx.kinds.update({name: ("binary" if isinstance(c.type.dtype, Binary) else "ternary")
+                      for name, c in graph.constants.items() if isinstance(c.type.dtype, (Binary, Ternary))})
+    with bb.function("main", params):
+        with bb.dataflow():
+            for var, value in zip(params, graph.inputs):
+                ctx.env[value.name] = var
+            for node in graph.nodes:
+                if _fold(ctx, node):
+                    continue
+                results = _CONVERTERS[type(node.attrs)](ctx, node)
+                for name, expr in zip(node.outputs, results):
+                    if name:
+                        ctx.env[name] = bb.emit(expr)
+            outs = []
+            for value in graph.outputs:
+                expr = ctx.expr(value.name)
+                if relax_dtype(ctx.type(value.name).dtype) == "bool":
+                    expr = relax.op.astype(expr, "uint8")
+                outs.append(bb.emit_output(expr))
+        bb.emit_func_output(outs[0] if len(outs) == 1 else relax.Tuple(outs))
+    return Lowered(bb.get(), graph, tuple(ctx.kernels))

@@ -1,0 +1,227 @@
+"""Scheduled TIR kernels of one LSTM direction (float activations).
+
+Two kernels per direction, chosen for what is fast at batch 1:
+
+* `projection`: the input projection of *all* time steps at once,
+  XW[n, j] = wscale[j] * sum_k X[n, k] W[j, k] + bias[j] with n = (t, b). Looping
+  panel -> k -> n -> lanes decodes each packed weight vector once and reuses it for
+  every step, so decoding costs nothing per step.
+* `recurrence`: the whole time loop in one kernel (no per-step calls, state stays in
+  cache): gates = XW[t] + rscale * (R h) with R packed in panels, then the cell update
+  with vectorised exp/tanh (`mathfns`).
+
+Both matrix loops are written once as TIR blocks and scheduled with `tvm.s_tir.Schedule`:
+the k loop is split by the codes per word and unrolled (shifts become constants), the
+PANEL rows are split into vectors of `VECTOR` lanes (vectorised) and
+unrolled chains (independent FMA chains hide latency), the accumulators live in a
+local cache written back once per panel, and the reduction init is hoisted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import tvm
+from tvm import tirx
+from tvm.script import tirx as T
+
+from hwgen.tvm_backend import mathfns
+from hwgen.tvm_backend.packing import BITS, PANEL, WeightKind
+
+#: float32 lanes per vector the schedules aim at (AVX2: 8; NEON splits into 2x4).
+VECTOR = 8
+
+
+@dataclass(frozen=True)
+class LSTMShape:
+    steps: int
+    batch: int
+    input: int
+    hidden: int
+
+    @property
+    def gates(self) -> int:
+        return 4 * self.hidden
+
+
+def codes_per_word(kind: WeightKind) -> int:
+    return 1 if kind == "float" else 32 // BITS[kind]
+
+
+def decode(kind: WeightKind, w: tirx.PrimExpr, sub: tirx.PrimExpr) -> tirx.PrimExpr:
+    """The float value (-1, 0, +1 or the float weight) of code `sub` inside word `w`."""
+    if kind == "float":
+        return w
+    bits = BITS[kind]
+    field = tirx.shift_right(tirx.shift_left(w, tirx.const(32 - bits, "int32") - sub * bits), tirx.const(32 - bits, "int32"))
+    if kind == "binary":
+        field = tirx.bitwise_or(field, tirx.const(1, "int32"))
+    return tirx.Cast("float32", field)
+
+
+def _words(k: int, kind: WeightKind) -> int:
+    per = codes_per_word(kind)
+    return -(-k // per)
+
+
+def projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
+    """PrimFunc(x[n, k], w panels, wscale[rows_p], bias[rows_p], out[n, rows_p])."""
+    per = codes_per_word(kind)
+    words = _words(k, kind)
+    kp = words * per
+    panels = rows // PANEL
+    wdtype = "float32" if kind == "float" else "int32"
+
+    @T.prim_func(s_tir=True)
+    def proj(x: T.Buffer((n, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
+             wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
+             out: T.Buffer((n, rows), "float32")):
+        T.func_attr({"tir.noalias": True})
+        acc = T.alloc_buffer((n, rows), "float32")
+        for p, kk, i, lane in T.grid(panels, kp, n, PANEL):
+            with T.sblock("matmul"):
+                vp, vk, vi, vl = T.axis.remap("SRSS", [p, kk, i, lane])
+                with T.init():
+                    acc[vi, vp * PANEL + vl] = T.float32(0)
+                acc[vi, vp * PANEL + vl] = acc[vi, vp * PANEL + vl] + T.if_then_else(
+                    vk < k, x[vi, T.min(vk, k - 1)], T.float32(0)) * decode(kind, w[vp, vk // per, vl], vk % per)
+        for i, j in T.grid(n, rows):
+            with T.sblock("epilogue"):
+                vi, vj = T.axis.remap("SS", [i, j])
+                out[vi, vj] = acc[vi, vj] * wscale[vj] + bias[vj]
+
+    sch = tvm.s_tir.Schedule(proj)
+    block = sch.get_sblock("matmul")
+    p, kk, i, lane = sch.get_loops(block)
+    kw, ks = sch.split(kk, [None, per])
+    chain, vec = sch.split(lane, [None, VECTOR])
+    sch.reorder(p, kw, ks, i, chain, vec)
+    sch.vectorize(vec)
+    sch.unroll(chain)
+    if per > 1:
+        sch.unroll(ks)
+    sch.decompose_reduction(block, kw)
+    epi = sch.get_sblock("epilogue")
+    i2, j2 = sch.get_loops(epi)
+    jo, ji = sch.split(j2, [None, VECTOR])
+    sch.vectorize(ji)
+    return sch.mod["main"].with_attr("global_symbol", f"lstm_projection_{kind}")
+
+
+def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, clip: Optional[float],
+               cell_affine: bool) -> tirx.PrimFunc:
+    """PrimFunc(xw[T, B, rows_p], r panels, rscale[rows_p], cscale[H], cshift[H], h0[B, H], c0[B, H],
+    y[T, B, H], h_n[B, H], c_n[B, H]): the full time loop of one direction."""
+    steps, batch, hid = shape.steps, shape.batch, shape.hidden
+    per = codes_per_word(kind)
+    words = _words(hid, kind)
+    kp = words * per
+    panels = rows // PANEL
+    wdtype = "float32" if kind == "float" else "int32"
+    lo = -(clip if clip is not None else 3.0e38)
+    hi = clip if clip is not None else 3.0e38
+
+    def step(t: tirx.PrimExpr) -> tirx.PrimExpr:
+        return steps - 1 - t if reverse else t
+
+    def cell(c: tirx.PrimExpr, scale: tirx.PrimExpr, shift: tirx.PrimExpr) -> tirx.PrimExpr:
+        return c * scale + shift if cell_affine else c
+
+    def gate(acc: tirx.PrimExpr, pre: tirx.PrimExpr) -> tirx.PrimExpr:
+        value = acc + pre
+        if clip is None:
+            return value
+        return tirx.max(tirx.min(value, tirx.const(hi, "float32")), tirx.const(lo, "float32"))
+
+    # The hidden state lives in a history buffer hist[t] (h before step t, zero-padded to the packed
+    # K). Each step is two opaque blocks, "step_gates" (per panel) and "step_cell", so that the blocks
+    # the schedule touches sit in scopes without the time loop's write-after-read dependency.
+    @T.prim_func(s_tir=True)
+    def rec(xw: T.Buffer((steps, batch, rows), "float32"), r: T.Buffer((panels, words, PANEL), wdtype),
+            rscale: T.Buffer((rows,), "float32"), cscale: T.Buffer((hid,), "float32"), cshift: T.Buffer((hid,), "float32"),
+            h0: T.Buffer((batch, hid), "float32"), c0: T.Buffer((batch, hid), "float32"),
+            y: T.Buffer((steps, batch, hid), "float32"), h_n: T.Buffer((batch, hid), "float32"),
+            c_n: T.Buffer((batch, hid), "float32")):
+        T.func_attr({"tir.noalias": True})
+        hist = T.alloc_buffer((steps + 1, batch, kp), "float32")
+        g = T.alloc_buffer((batch, rows), "float32")
+        for t, b, u in T.grid(steps + 1, batch, kp):
+            with T.sblock("init_h"):
+                vt, vb, vu = T.axis.remap("SSS", [t, b, u])
+                hist[vt, vb, vu] = T.if_then_else(vt == 0 and vu < hid, h0[vb, T.min(vu, hid - 1)], T.float32(0))
+        for b, u in T.grid(batch, hid):
+            with T.sblock("init_c"):
+                vb, vu = T.axis.remap("SS", [b, u])
+                c_n[vb, vu] = c0[vb, vu]
+        for t in range(steps):
+            for b, p in T.grid(batch, panels):
+                with T.sblock("step_gates"):
+                    st = T.axis.opaque(steps, t)
+                    sb, sp = T.axis.remap("SS", [b, p])
+                    acc = T.sblock_alloc_buffer((PANEL,), "float32", scope="local")
+                    for kk, lane in T.grid(kp, PANEL):
+                        with T.sblock("gates"):
+                            vt = T.axis.spatial(steps, st)
+                            vb = T.axis.spatial(batch, sb)
+                            vp = T.axis.spatial(panels, sp)
+                            vk, vl = T.axis.remap("RS", [kk, lane])
+                            with T.init():
+                                acc[vl] = T.float32(0)
+                            acc[vl] = acc[vl] + hist[vt, vb, vk] * decode(kind, r[vp, vk // per, vl], vk % per)
+                    for lane in range(PANEL):
+                        with T.sblock("store"):
+                            vb = T.axis.spatial(batch, sb)
+                            vp = T.axis.spatial(panels, sp)
+                            vl = T.axis.remap("S", [lane])
+                            g[vb, vp * PANEL + vl] = acc[vl] * rscale[vp * PANEL + vl]
+            for b in range(batch):
+                with T.sblock("step_cell"):
+                    st = T.axis.opaque(steps, t)
+                    sb = T.axis.remap("S", [b])
+                    ctmp = T.sblock_alloc_buffer((hid,), "float32")
+                    for u in range(hid):
+                        with T.sblock("cell_c"):
+                            vt = T.axis.spatial(steps, st)
+                            vb = T.axis.spatial(batch, sb)
+                            vu = T.axis.remap("S", [u])
+                            ctmp[vu] = (mathfns.sigmoid(gate(g[vb, 2 * hid + vu], xw[step(vt), vb, 2 * hid + vu])) * c_n[vb, vu]
+                                        + mathfns.sigmoid(gate(g[vb, vu], xw[step(vt), vb, vu]))
+                                        * mathfns.tanh(gate(g[vb, 3 * hid + vu], xw[step(vt), vb, 3 * hid + vu])))
+                    for u in range(hid):
+                        with T.sblock("cell_h"):
+                            vt = T.axis.spatial(steps, st)
+                            vb = T.axis.spatial(batch, sb)
+                            vu = T.axis.remap("S", [u])
+                            hist[vt + 1, vb, vu] = mathfns.sigmoid(gate(g[vb, hid + vu], xw[step(vt), vb, hid + vu])) * mathfns.tanh(
+                                cell(ctmp[vu], cscale[vu], cshift[vu]))
+                            c_n[vb, vu] = ctmp[vu]
+                    for u in range(hid):
+                        with T.sblock("cell_y"):
+                            vt = T.axis.spatial(steps, st)
+                            vb = T.axis.spatial(batch, sb)
+                            vu = T.axis.remap("S", [u])
+                            y[step(vt), vb, vu] = hist[vt + 1, vb, vu]
+        for b, u in T.grid(batch, hid):
+            with T.sblock("final_h"):
+                vb, vu = T.axis.remap("SS", [b, u])
+                h_n[vb, vu] = hist[steps, vb, vu]
+
+    sch = tvm.s_tir.Schedule(rec)
+    block = sch.get_sblock("gates")
+    kk, lane = sch.get_loops(block)[-2:]
+    kw, ks = sch.split(kk, [None, per])
+    chain, vec = sch.split(lane, [None, VECTOR])
+    sch.vectorize(vec)
+    sch.unroll(chain)
+    if per > 1:
+        sch.unroll(ks)
+    sch.decompose_reduction(block, kw)
+    store = sch.get_sblock("store")
+    _, sv = sch.split(sch.get_loops(store)[-1], [None, VECTOR])
+    sch.vectorize(sv)
+    for name in ("cell_c", "cell_h", "cell_y"):
+        _, cv = sch.split(sch.get_loops(sch.get_sblock(name))[-1], [None, VECTOR])
+        sch.vectorize(cv)
+    name = f"lstm_recurrence_{kind}_{'rev' if reverse else 'fwd'}"
+    return sch.mod["main"].with_attr("global_symbol", name)

@@ -1,0 +1,96 @@
+"""Weight panels: the memory layout the LSTM kernels read.
+
+A weight matrix [rows, K] is cut into panels of `PANEL` consecutive rows and stored as
+[rows/PANEL, K_words, PANEL]: for a fixed input index the PANEL row values sit next to
+each other, so the kernel loads them as vectors and accumulates PANEL outputs at once
+without any horizontal reduction. Ternary codes take 2 bits each (16 per int32 word:
+00 = 0, 01 = +1, 11 = -1, so a shift left then an arithmetic shift right sign-extends a
+code); binary codes 1 bit (0 = +1, 1 = -1, decoded as (sign-extended bit) | 1). Float
+weights use the same panel order with one float per element.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+#: Rows per panel: 4 AVX2 (or 8 NEON) float vectors, i.e. 4 independent accumulator chains.
+PANEL = 32
+
+WeightKind = Literal["float", "ternary", "binary"]
+BITS = {"ternary": 2, "binary": 1}
+
+
+@dataclass(frozen=True, eq=False)
+class Panels:
+    """One weight matrix in panel layout plus the per-row scale (1.0 for float weights)."""
+
+    kind: WeightKind
+    rows: int  # logical rows (4H)
+    cols: int  # logical input size K
+    data: np.ndarray  # [rows_padded/PANEL, words, PANEL], int32 (packed) or float32
+    scale: np.ndarray  # [rows_padded] float32
+
+    @property
+    def rows_padded(self) -> int:
+        return int(self.data.shape[0]) * PANEL
+
+    @property
+    def codes_per_word(self) -> int:
+        return 1 if self.kind == "float" else 32 // BITS[self.kind]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+
+def padded_rows(rows: int) -> int:
+    return -(-rows // PANEL) * PANEL
+
+
+def _panel_order(matrix: np.ndarray) -> np.ndarray:
+    """[rows_padded, words] -> [rows_padded/PANEL, words, PANEL]."""
+    rows, words = matrix.shape
+    return np.ascontiguousarray(matrix.reshape(rows // PANEL, PANEL, words).transpose(0, 2, 1))
+
+
+def pack_float(weights: np.ndarray) -> Panels:
+    rows, cols = weights.shape
+    padded = np.zeros((padded_rows(rows), cols), np.float32)
+    padded[:rows] = weights
+    return Panels("float", rows, cols, _panel_order(padded), np.ones(padded_rows(rows), np.float32))
+
+
+def pack_codes(codes: np.ndarray, scale: np.ndarray, kind: WeightKind) -> Panels:
+    """Pack integer codes [rows, K] ({-1,0,+1} or {-1,+1}) with per-row float scales."""
+    rows, cols = codes.shape
+    allowed = {-1, 1} if kind == "binary" else {-1, 0, 1}
+    if not set(np.unique(codes).tolist()) <= allowed:
+        raise ValueError(f"{kind} codes must lie in {sorted(allowed)}")
+    bits = BITS[kind]
+    per = 32 // bits
+    words = -(-cols // per)
+    padded = np.zeros((padded_rows(rows), words * per), np.int64)
+    if kind == "binary":
+        padded[:rows, :cols] = (codes < 0).astype(np.int64)  # pad columns see h = 0, so their +1 adds nothing
+    else:
+        padded[:rows, :cols] = codes.astype(np.int64) & 3
+    fields = padded.reshape(padded.shape[0], words, per) << (bits * np.arange(per, dtype=np.int64))
+    packed = fields.sum(axis=-1).astype(np.uint32).view(np.int32)
+    full_scale = np.zeros(padded_rows(rows), np.float32)
+    full_scale[:rows] = scale
+    return Panels(kind, rows, cols, _panel_order(packed), full_scale)
+
+
+def unpack_codes(panels: Panels) -> np.ndarray:
+    """Inverse of `pack_codes` (codes only), for tests and debugging."""
+    bits = BITS[panels.kind]
+    per = 32 // bits
+    words = panels.data.transpose(0, 2, 1).reshape(panels.rows_padded, -1).view(np.uint32).astype(np.int64)
+    fields = (words[:, :, None] >> (bits * np.arange(per))) & ((1 << bits) - 1)
+    fields = fields.reshape(panels.rows_padded, -1)[: panels.rows, : panels.cols]
+    if panels.kind == "binary":
+        return np.where(fields == 1, -1, 1).astype(np.int8)
+    return np.where(fields == 3, -1, fields).astype(np.int8)

@@ -1,0 +1,22 @@
+"""The "tvm" entry of `hwgen inspect`'s target table."""
+
+from __future__ import annotations
+
+from hwgen.ir.graph import Graph
+from hwgen.targets import Target, register_target
+
+
+def check(graph: Graph) -> list[str]:
+    """Reasons the TVM lowering cannot take `graph` (ops without a converter, symbolic input shapes)."""
+    from hwgen.tvm_backend.lower import unsupported
+
+    if not graph.types:
+        graph = graph.with_types()
+    return unsupported(graph)
+
+
+TVM_TARGET = register_target(Target(
+    name="tvm",
+    description="TVM Relax/TIR shared library for CPUs (host x86-64 or aarch64), packed binary/ternary LSTM kernels",
+    check=check,
+))
