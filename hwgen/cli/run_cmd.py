@@ -23,10 +23,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="write the output to this .npy (several outputs: a .npz)")
     add_dump_ir(p)
+    from hwgen.fpga.cli import add_run_arguments  # --device: run on a board (hwgen.fpga)
+
+    add_run_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "device", None):
+        from hwgen.fpga.cli import run_on_device
+
+        return run_on_device(args)
     graph = load_graph(args.model)
     dump_ir(args.dump_ir, 0, "import", graph)
     if not args.input:

@@ -104,20 +104,20 @@ class HostLink(wiring.Component):
         too_long = Signal()
         word = Signal(8 * max(in_bytes, w_bytes, 4))
         word_pos = Signal(range(max(in_bytes, w_bytes, 4) + 1))
-        wr_ptr = Signal(16)
-        n_inputs = Signal(16)
-        w_addr = Signal(32)
+        wr_ptr = Signal(range(self.input_depth + 2))
+        n_inputs = Signal(range(self.input_depth + 2))
+        w_addr = Signal(max(p.weight_addr_width, 1))
         w_addr_done = Signal()
         w_last = Signal()
 
         # --- run state ---
-        rd_ptr = Signal(16)
-        rd_next = Signal(16)   # rd_ptr + 1, kept in a register so no adder sits behind in_ready
-        left = Signal(16)      # input words not yet accepted by the accelerator
+        rd_ptr = Signal(range(self.input_depth + 2))
+        rd_next = Signal(range(self.input_depth + 2))   # rd_ptr + 1, kept in a register so no adder sits behind in_ready
+        left = Signal(range(self.input_depth + 2))      # input words not yet accepted by the accelerator
         have = Signal()        # left != 0 (registered: drives in_valid)
         one_left = Signal()    # left == 1 (registered: drives in_last)
-        out_ptr = Signal(16)
-        n_outputs = Signal(16)
+        out_ptr = Signal(range(self.output_depth + 2))
+        n_outputs = Signal(range(self.output_depth + 2))
         cycles = Signal(32)
 
         # --- transmit state ---
@@ -126,11 +126,12 @@ class HostLink(wiring.Component):
         resp_err = Signal(8)
         tx_idx = Signal(16)
         tx_sum = Signal(8)
-        tx_word = Signal(16)
+        tx_word = Signal(range(self.output_depth + 2))
         tx_byte_in_word = Signal(range(out_bytes))
 
         info_rom = Array(Const(b, 8) for b in self.info.pack())
-        run_word = Cat(cycles, n_outputs)
+        run_word = Signal(48)
+        m.d.comb += run_word.eq(Cat(cycles, n_outputs))
         run_bytes = Array(run_word[8 * i:8 * i + 8] for i in range(6))
         out_word = Signal(8 * out_bytes)
         m.d.comb += out_word.eq(out_rd.data.as_signed())  # sign-extended to whole bytes
@@ -219,7 +220,7 @@ class HostLink(wiring.Component):
                         with m.Case(Command.WRITE_WEIGHTS):
                             m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
                             with m.If(~w_addr_done & (word_pos == 3)):
-                                m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]
+                                m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]  # truncated to the port
                             if has_w:
                                 with m.If(w_addr_done & (word_pos == w_bytes - 1)):
                                     m.d.sync += [word_pos.eq(0), w_last.eq(remaining == 1)]
@@ -236,37 +237,41 @@ class HostLink(wiring.Component):
             with m.State("RX_CHECK"):
                 m.d.comb += urx.ready.eq(1)
                 with m.If(urx.valid):
-                    with m.If((csum + byte)[:8] != 0):
-                        with m.If(cmd == Command.LOAD_INPUTS):
-                            m.d.sync += n_inputs.eq(0)
-                        error(ErrorCode.BAD_CHECKSUM)
-                    with m.Else():
-                        with m.Switch(cmd):
-                            with m.Case(Command.INFO):
-                                respond(Command.INFO, len(self.info.pack()))
-                            with m.Case(Command.LOAD_INPUTS):
-                                with m.If(too_long):
-                                    m.d.sync += n_inputs.eq(0)
-                                    error(ErrorCode.TOO_LONG)
-                                with m.Else():
-                                    m.d.sync += n_inputs.eq(wr_ptr)
-                                    respond(Command.LOAD_INPUTS, 0)
-                            with m.Case(Command.RUN):
-                                with m.If(n_inputs == 0):
-                                    error(ErrorCode.NO_INPUTS)
-                                with m.Else():
-                                    m.d.sync += [rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs), have.eq(1),
-                                                 one_left.eq(n_inputs == 1), out_ptr.eq(0), cycles.eq(0)]
-                                    m.next = "RUN_START"
-                            with m.Case(Command.READ_OUTPUTS):
-                                respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
-                            with m.Case(Command.WRITE_WEIGHTS):
-                                if has_w:
-                                    respond(Command.WRITE_WEIGHTS, 0)
-                                else:
-                                    error(ErrorCode.NO_WEIGHT_MEMORY)
-                            with m.Default():
-                                error(ErrorCode.UNKNOWN_COMMAND)
+                    m.d.sync += csum.eq(csum + byte)
+                    m.next = "EXEC"
+            with m.State("EXEC"):
+                # The checksum byte was added last cycle: only a compare with zero here.
+                with m.If(csum != 0):
+                    with m.If(cmd == Command.LOAD_INPUTS):
+                        m.d.sync += n_inputs.eq(0)
+                    error(ErrorCode.BAD_CHECKSUM)
+                with m.Else():
+                    with m.Switch(cmd):
+                        with m.Case(Command.INFO):
+                            respond(Command.INFO, len(self.info.pack()))
+                        with m.Case(Command.LOAD_INPUTS):
+                            with m.If(too_long):
+                                m.d.sync += n_inputs.eq(0)
+                                error(ErrorCode.TOO_LONG)
+                            with m.Else():
+                                m.d.sync += n_inputs.eq(wr_ptr)
+                                respond(Command.LOAD_INPUTS, 0)
+                        with m.Case(Command.RUN):
+                            with m.If(n_inputs == 0):
+                                error(ErrorCode.NO_INPUTS)
+                            with m.Else():
+                                m.d.sync += [rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs), have.eq(1),
+                                             one_left.eq(n_inputs == 1), out_ptr.eq(0), cycles.eq(0)]
+                                m.next = "RUN_START"
+                        with m.Case(Command.READ_OUTPUTS):
+                            respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
+                        with m.Case(Command.WRITE_WEIGHTS):
+                            if has_w:
+                                respond(Command.WRITE_WEIGHTS, 0)
+                            else:
+                                error(ErrorCode.NO_WEIGHT_MEMORY)
+                        with m.Default():
+                            error(ErrorCode.UNKNOWN_COMMAND)
             with m.State("RUN_START"):
                 # in_rd.addr is 0 this cycle, so in_mem[0] shows next cycle.
                 m.next = "RUN"

@@ -1,0 +1,130 @@
+"""`hwgen build --target fpga`: IR → integer model → accelerator + host link → bitstream + reports.
+
+Writes into the output folder:
+
+- ``top.bin`` (iCE40) or ``top.bit`` (ECP5): the bitstream
+- ``report.txt`` (read this first), ``report.json``, ``utilisation.png``
+- ``fpga.json``: board, clock, baud, device info (the protocol's INFO), accelerator config,
+  expected cycles — what ``hwgen run --device`` needs
+- ``model.npz`` (the IntegerModel: the reference), ``weights.npy`` (words to upload when the
+  weights sit in SPRAM), ``build/`` (the toolchain's files and logs)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from hwgen.fpga.board_top import DEFAULT_BAUD, BoardTop, ClockPlan, plan_clock
+from hwgen.fpga.boards import Board, get_board
+from hwgen.fpga.fit import choose_config, largest_fitting_hidden
+from hwgen.fpga.link import HostLink
+from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
+                                read_report, usage_from_log)
+from hwgen.fpga.toolchain import ToolchainError, run_build
+from hwgen.hw.config import AccelConfig
+from hwgen.passes.integer_model import IntegerModel
+
+#: Longest sequence (time steps) the input buffer holds by default.
+DEFAULT_MAX_STEPS = 32
+
+
+@dataclass(frozen=True)
+class FpgaDesign:
+    """Everything that goes onto the board, before any tool runs."""
+
+    board: Board
+    model: IntegerModel
+    config: AccelConfig
+    clock: ClockPlan
+    input_depth: int
+    output_depth: int
+
+    def link(self, simulate: bool = False, divisor: Optional[int] = None) -> HostLink:
+        """The top level without pins. ``simulate=True`` swaps SPRAM for a simulatable memory;
+        ``divisor`` overrides the UART clocks per bit (a fast simulated serial line)."""
+        return HostLink(self.config.create(simulate=simulate), divisor=divisor or self.clock.divisor,
+                        input_depth=self.input_depth, output_depth=self.output_depth)
+
+    def top(self) -> BoardTop:
+        return BoardTop(self.board, self.link(), self.clock)
+
+    def weight_words(self) -> Optional[np.ndarray]:
+        if self.config.weight_memory != "spram":
+            return None
+        from hwgen.hw.images import weight_words
+
+        return np.array(weight_words(self.config, self.model), dtype=np.uint64)
+
+
+def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[float] = None,
+               lanes: Optional[int] = None, weights_kind: Optional[str] = None,
+               max_steps: int = DEFAULT_MAX_STEPS, baud: int = DEFAULT_BAUD) -> FpgaDesign:
+    board = get_board(board) if isinstance(board, str) else board
+    config = choose_config(board, model, lanes, weights_kind)
+    clock = plan_clock(board, clock_mhz, baud)
+    input_depth = 1 << max(0, (max_steps * config.input - 1).bit_length())
+    output_depth = max(config.outputs, config.hidden)
+    return FpgaDesign(board, model, config, clock, input_depth, output_depth)
+
+
+def _manifest(design: FpgaDesign, link: HostLink, report: BuildReport, bitstream: str) -> dict:
+    cfg = {k: v for k, v in dataclasses.asdict(dataclasses.replace(design.config, model=None)).items() if k != "model"}
+    return {
+        "board": design.board.name, "clock_hz": design.clock.hz, "baud": design.clock.baud,
+        "pll": dataclasses.asdict(design.clock.pll) if design.clock.pll else None,
+        "device_info": dataclasses.asdict(link.info), "accelerator": cfg,
+        "cycles_per_step": design.config.cycles_per_step(),
+        "bitstream": bitstream, "weights": "weights.npy" if design.config.weight_memory == "spram" else None,
+        "model": "model.npz", "fmax_mhz": report.fmax_mhz,
+    }
+
+
+def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed: int = 1) -> BuildReport:
+    """Run the toolchain for ``design`` into ``out`` and write every report; raise on overflow or failed timing."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    board = design.board
+    build_dir = out / "build"
+    top = design.top()
+    try:
+        products = run_build(board, top, build_dir, seed=seed, quiet=quiet)
+    except ToolchainError:
+        usage = usage_from_log(board, build_dir / "top.tim")
+        best = largest_fitting_hidden(board, design.config.hidden, design.config.input, design.config.layers,
+                                      design.config.weights_kind)
+        hint = (f"try fewer lanes (now {design.config.lanes}) or a smaller model"
+                + (f" (weights alone allow hidden={best[0]})" if best else ""))
+        check_resources(board, usage, hint)
+        raise
+    suffix = products.bitstream.suffix
+    bitstream = out / f"top{suffix}"
+    shutil.copyfile(products.bitstream, bitstream)
+    report = read_report(board, products.report_json, design.clock.hz / 1e6, products.seconds, bitstream.name)
+    cfg = design.config
+    steps_note = {
+        "accelerator": f"{cfg.weights_kind} LSTM hidden={cfg.hidden} input={cfg.input} layers={cfg.layers} "
+                       f"lanes={cfg.lanes}, weights in {cfg.weight_memory.upper()}",
+        "cycles per step": cfg.cycles_per_step(),
+        "time per step": f"{cfg.cycles_per_step() / design.clock.hz * 1e6:.2f} us at {design.clock.hz / 1e6:g} MHz",
+        "host link": f"UART {design.clock.baud} baud 8N1, input buffer {design.input_depth} words, "
+                     f"output buffer {design.output_depth} words",
+    }
+    report = dataclasses.replace(report, details={k.replace(" ", "_"): v for k, v in steps_note.items()})
+    (out / "report.txt").write_text(format_report(report, steps_note))
+    (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    plot_utilisation(report, out / "utilisation.png")
+    design.model.save(out / "model.npz")
+    words = design.weight_words()
+    if words is not None:
+        np.save(out / "weights.npy", words)
+    (out / "fpga.json").write_text(json.dumps(_manifest(design, top.link, report, bitstream.name), indent=2) + "\n")
+    check_resources(board, report.usage)
+    check_timing(report)
+    return report
