@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	@# TVM aarch64 cross-compile (hwgen build --target tvm --cpu aarch64): Debian's cross gcc + qemu-user, as root, only if missing
+	@command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64-static >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user-static; } || \
+	  echo "note: gcc-aarch64-linux-gnu/qemu-user-static not installed; --cpu aarch64 builds are skipped"
 	@touch $(STAMP)
 
 demo: $(STAMP)

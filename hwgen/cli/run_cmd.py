@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
         from hwgen.fpga.cli import run_on_device
 
         return run_on_device(args)
+    if Path(args.model).is_dir():  # a `hwgen build --target tvm` directory (hwgen.tvm_backend)
+        from hwgen.tvm_backend.cli import run_artifact
+
+        return run_artifact(args)
     graph = load_graph(args.model)
     dump_ir(args.dump_ir, 0, "import", graph)
     if not args.input:
