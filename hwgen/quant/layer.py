@@ -1,0 +1,213 @@
+"""One LSTM layer with binary/ternary weights and the paper's in-cell batch norm.
+
+Weights are float shadow matrices quantized on every forward pass (straight-through).
+Gate order inside torch is nn.LSTM's (i, f, g, o); the ONNX export reorders rows.
+
+Without batch norm the layer calls torch's fused LSTM kernel with the quantized
+weights, so float mode *is* `nn.LSTM` (same parameters, same kernel) and the
+quantized modes cost one quantization per step. With batch norm (Ardakani et al.):
+
+    gates = BN(Wx·x; γx) + BN(Wh·h; γh, βh)       βh is the gate bias (forget gate starts at 1)
+    h     = σ(o) ⊙ tanh(BN(c; γc, βc))             all γ start at 0.1
+
+BN(Wx·x) is one matmul plus a per-step normalisation over all steps at once; the
+recurrence is :mod:`hwgen.quant.recurrence`. Training uses per-step batch statistics;
+the layer keeps per-step running statistics (`steps` of them). In eval mode it uses
+either those per-step statistics or their pooled, time-shared version — the latter is
+what the ONNX export and the hardware use (one affine per row for all steps).
+Training with per-step statistics and evaluating with shared ones costs accuracy, so
+training ends with a few "fold" epochs (`fold_bn = True`) that normalise with the
+time-shared running statistics: the inference cell itself, trained.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+
+from hwgen.quant.errors import QuantConfigError
+from hwgen.quant.recurrence import EPS, bn_lstm_recurrence
+from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize
+
+BN_STATS = ("shared", "per_step")
+#: Training-time statistics of BN(Wx·x): over batch and time ("shared", what inference uses) or per step.
+BN_X_MODES = ("shared", "per_step")
+MOMENTUM = 0.1
+GAMMA_INIT = 0.1
+
+
+@dataclass(frozen=True)
+class RowAffines:
+    """Eval-mode BN as per-row affines: scale/shift [steps, F] for x-gates, h-gates and the cell."""
+
+    x_scale: torch.Tensor
+    x_shift: torch.Tensor
+    h_scale: torch.Tensor
+    h_shift: torch.Tensor
+    c_scale: torch.Tensor
+    c_shift: torch.Tensor
+
+
+def _affine(mean: torch.Tensor, var: torch.Tensor, gamma: torch.Tensor, beta: Optional[torch.Tensor]):
+    scale = gamma * torch.rsqrt(var + EPS)
+    shift = -mean * scale if beta is None else beta - mean * scale
+    return scale, shift
+
+
+def pooled(mean: torch.Tensor, var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Statistics of all steps together from per-step ones (equal counts per step)."""
+    m = mean.mean(0, keepdim=True)
+    v = (var + mean * mean).mean(0, keepdim=True) - m * m
+    return m, v.clamp_min(0)
+
+
+class QuantLSTMLayer(nn.Module):
+    def __init__(self, input_size: int, hidden: int, weights: str = "float", bn: bool = False,
+                 quantizer: str = "deterministic", steps: int = 1, bn_x: str = "shared") -> None:
+        super().__init__()
+        check_kind(weights)
+        if quantizer not in QUANTIZERS:
+            raise QuantConfigError(f"unknown quantizer {quantizer!r}; choose one of {', '.join(QUANTIZERS)}")
+        if input_size < 1 or hidden < 1 or steps < 1:
+            raise QuantConfigError(f"LSTM sizes must be >= 1, got input {input_size}, hidden {hidden}, steps {steps}")
+        self.input_size, self.hidden, self.weights, self.bn = input_size, hidden, weights, bn
+        if bn_x not in BN_X_MODES:
+            raise QuantConfigError(f"unknown BN(Wx·x) statistics {bn_x!r}; choose one of {', '.join(BN_X_MODES)}")
+        self.quantizer, self.steps, self.bn_x = quantizer, steps, bn_x
+        self.bn_stats = "shared"
+        #: Train with the time-shared running statistics instead of batch statistics (export fine-tuning).
+        self.fold_bn = False
+        four = 4 * hidden
+        self.weight_ih = nn.Parameter(torch.empty(four, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(four, hidden))
+        self.w0_ih = glorot_w0(input_size, four)
+        self.w0_hh = glorot_w0(hidden, four)
+        if bn:
+            self.gamma_x = nn.Parameter(torch.full((four,), GAMMA_INIT))
+            self.gamma_h = nn.Parameter(torch.full((four,), GAMMA_INIT))
+            beta = torch.zeros(four)
+            beta[hidden:2 * hidden] = 1.0  # forget gate
+            self.beta_h = nn.Parameter(beta)
+            self.gamma_c = nn.Parameter(torch.full((hidden,), GAMMA_INIT))
+            self.beta_c = nn.Parameter(torch.zeros(hidden))
+            for name, size in (("x", four), ("h", four), ("c", hidden)):
+                self.register_buffer(f"mean_{name}", torch.zeros(steps, size))
+                self.register_buffer(f"var_{name}", torch.ones(steps, size))
+        else:
+            self.bias_ih = nn.Parameter(torch.empty(four))
+            self.bias_hh = nn.Parameter(torch.empty(four))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.weights == "float":
+            bound = 1.0 / math.sqrt(self.hidden)  # nn.LSTM's initialisation
+            nn.init.uniform_(self.weight_ih, -bound, bound)
+            nn.init.uniform_(self.weight_hh, -bound, bound)
+        else:
+            nn.init.uniform_(self.weight_ih, -self.w0_ih, self.w0_ih)
+            nn.init.uniform_(self.weight_hh, -self.w0_hh, self.w0_hh)
+        if not self.bn:
+            bound = 1.0 / math.sqrt(self.hidden)
+            nn.init.uniform_(self.bias_ih, -bound, bound)
+            nn.init.uniform_(self.bias_hh, -bound, bound)
+
+    # ---- weights ---------------------------------------------------------------------------
+    def quantized_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        stochastic = self.training and self.quantizer == "stochastic"
+        return (quantize(self.weight_ih, self.weights, self.w0_ih, stochastic),
+                quantize(self.weight_hh, self.weights, self.w0_hh, stochastic))
+
+    @torch.no_grad()
+    def clip_shadow_weights(self) -> None:
+        """Keep shadow weights in [-W0, W0] (BinaryConnect): beyond it a weight could never flip back."""
+        if self.weights != "float":
+            self.weight_ih.clamp_(-self.w0_ih, self.w0_ih)
+            self.weight_hh.clamp_(-self.w0_hh, self.w0_hh)
+
+    @torch.no_grad()
+    def freeze(self, stochastic: bool = False, generator: Optional[torch.Generator] = None) -> None:
+        """Replace the shadow weights by one quantized sample; quantizing them again gives the same codes."""
+        if self.weights == "float":
+            return
+        from hwgen.quant.ste import weight_codes
+
+        for w, w0 in ((self.weight_ih, self.w0_ih), (self.weight_hh, self.w0_hh)):
+            w.copy_(weight_codes(w, self.weights, w0, stochastic, generator).to(w.dtype) * w0)
+
+    # ---- batch norm --------------------------------------------------------------------------
+    def row_affines(self, mode: Optional[str] = None) -> RowAffines:
+        """Eval-mode BN as affines from running statistics, per step or pooled over steps."""
+        mode = mode or self.bn_stats
+        if mode not in BN_STATS:
+            raise QuantConfigError(f"unknown BN statistics mode {mode!r}; choose one of {', '.join(BN_STATS)}")
+        stats = {}
+        for name in ("x", "h", "c"):
+            m, v = getattr(self, f"mean_{name}"), getattr(self, f"var_{name}")
+            stats[name] = pooled(m, v) if mode == "shared" else (m, v)
+        xs, xb = _affine(*stats["x"], self.gamma_x, None)
+        hs, hb = _affine(*stats["h"], self.gamma_h, self.beta_h)
+        cs, cb = _affine(*stats["c"], self.gamma_c, self.beta_c)
+        return RowAffines(xs, xb, hs, hb, cs, cb)
+
+    @torch.no_grad()
+    def _track(self, name: str, step_means: torch.Tensor, step_vars: torch.Tensor, batch: int) -> None:
+        n = min(step_means.shape[0], self.steps)
+        unbiased = step_vars[:n] * (batch / max(batch - 1, 1))
+        getattr(self, f"mean_{name}")[:n].lerp_(step_means[:n], MOMENTUM)
+        getattr(self, f"var_{name}")[:n].lerp_(unbiased, MOMENTUM)
+
+    # ---- forward -----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [T, B, X] -> y [T, B, H] (zero initial state)."""
+        steps, batch, size = x.shape
+        if size != self.input_size:
+            raise QuantConfigError(f"layer expects {self.input_size} input features, got {size}")
+        w, r = self.quantized_weights()
+        if not self.bn:
+            zeros = x.new_zeros(1, batch, self.hidden)
+            return torch._VF.lstm(x, (zeros, zeros), (w, r, self.bias_ih, self.bias_hh),
+                                  True, 1, 0.0, self.training, False, False)[0]
+        z = torch.mm(x.reshape(steps * batch, size), w.t()).view(steps, batch, 4 * self.hidden)
+        if self.training:
+            if batch < 2:
+                raise QuantConfigError("batch norm needs at least 2 sequences per batch in training")
+            dims = (0, 1) if self.bn_x == "shared" else 1
+            var, mean = torch.var_mean(z, dims, unbiased=False, keepdim=True)
+            fixed = None
+            if self.fold_bn:  # normalise with the time-shared running statistics, as inference will
+                (mx, vx), (mh, vh), (mc, vc) = (pooled(getattr(self, f"mean_{n}"), getattr(self, f"var_{n}"))
+                                                for n in ("x", "h", "c"))
+                xg = self.gamma_x * (z - mx) * torch.rsqrt(vx + EPS)
+                fixed = (mh[0], torch.rsqrt(vh[0] + EPS), mc[0], torch.rsqrt(vc[0] + EPS))
+            else:
+                xg = self.gamma_x * (z - mean) * torch.rsqrt(var + EPS)
+            y, mz, vz, mc_, vc_ = bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed)
+            mean, var = mean.expand(steps, 1, -1), var.expand(steps, 1, -1)
+            self._track("x", mean.squeeze(1), var.squeeze(1), batch if self.bn_x == "per_step" else batch * steps)
+            self._track("h", mz, vz, batch)
+            self._track("c", mc_, vc_, batch)
+            return y
+        return self._eval_forward(z, r)
+
+    def _eval_forward(self, z: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        aff = self.row_affines()
+        steps, batch, _ = z.shape
+
+        def at(p: torch.Tensor, t: int) -> torch.Tensor:
+            return p[min(t, p.shape[0] - 1)]
+
+        hid = self.hidden
+        h = z.new_zeros(batch, hid)
+        c = z.new_zeros(batch, hid)
+        ys = []
+        for t in range(steps):
+            a = z[t] * at(aff.x_scale, t) + at(aff.x_shift, t) + (h @ r.t()) * at(aff.h_scale, t) + at(aff.h_shift, t)
+            i, f, g, o = a.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c * at(aff.c_scale, t) + at(aff.c_shift, t))
+            ys.append(h)
+        return torch.stack(ys)

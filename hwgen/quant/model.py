@@ -1,0 +1,90 @@
+"""A stack of quantized LSTM layers and a float dense head, described by one `ModelConfig`.
+
+The config is the model's identity: it is saved in every checkpoint and checked on load,
+so a checkpoint from another model is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from hwgen.quant.errors import QuantConfigError
+from hwgen.quant.layer import BN_STATS, QuantLSTMLayer
+from hwgen.quant.ste import QUANTIZERS, check_kind
+
+#: digits: logits from the last step (sequence classification); charlm: logits every step.
+TASKS = ("digits", "charlm")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    task: str
+    input_size: int
+    hidden: int
+    layers: int
+    outputs: int
+    weights: str = "float"
+    bn: bool = False
+    quantizer: str = "deterministic"
+    steps: int = 8  # per-step BN statistics kept for this many steps
+    bn_x: str = "shared"  # training statistics of BN(Wx·x): over batch and time, or per step
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise QuantConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        check_kind(self.weights)
+        if self.quantizer not in QUANTIZERS:
+            raise QuantConfigError(f"unknown quantizer {self.quantizer!r}; choose one of {', '.join(QUANTIZERS)}")
+        for name in ("input_size", "hidden", "layers", "outputs", "steps"):
+            if getattr(self, name) < 1:
+                raise QuantConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        return cls(**d)
+
+
+class QuantLSTMModel(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        sizes = [config.input_size] + [config.hidden] * config.layers
+        self.layers = nn.ModuleList(
+            QuantLSTMLayer(sizes[k], config.hidden, config.weights, config.bn, config.quantizer, config.steps, config.bn_x)
+            for k in range(config.layers))
+        self.head = nn.Linear(config.hidden, config.outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [B, T, X] -> logits [B, C] (digits) or [B, T, V] (charlm)."""
+        y = x.transpose(0, 1)
+        for layer in self.layers:
+            y = layer(y)
+        if self.config.task == "digits":
+            return self.head(y[-1])
+        return self.head(y).transpose(0, 1)
+
+    def set_bn_stats(self, mode: str) -> None:
+        if mode not in BN_STATS:
+            raise QuantConfigError(f"unknown BN statistics mode {mode!r}; choose one of {', '.join(BN_STATS)}")
+        for layer in self.layers:
+            layer.bn_stats = mode
+
+    def set_fold_bn(self, on: bool) -> None:
+        for layer in self.layers:
+            layer.fold_bn = on
+
+    def clip_shadow_weights(self) -> None:
+        for layer in self.layers:
+            layer.clip_shadow_weights()
+
+    def freeze(self, stochastic: bool = False, seed: int = 0) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        for layer in self.layers:
+            layer.freeze(stochastic, gen)

@@ -1,0 +1,224 @@
+"""Training loop for binary/ternary LSTMs (Adam on float shadow weights, straight-through).
+
+`train(TrainConfig(...), run_dir)` is what `hwgen train lstm` calls. Runs are
+deterministic on CPU for a given seed and thread count (seeded generators,
+`torch.use_deterministic_algorithms`). A checkpoint is written before the first step
+and after every epoch; if the loss becomes NaN/inf training stops with a
+TrainingError and the last good checkpoint stays in place.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from hwgen.quant.checkpoint import CONFIG, METRICS, save_checkpoint, write_json
+from hwgen.quant.data import CharCorpus, DigitsData, build_corpus, corpus_from_bytes, digits_dataset
+from hwgen.quant.errors import QuantConfigError, TrainingError
+from hwgen.quant.evaluate import bits_per_char, digits_accuracy, one_hot
+from hwgen.quant.model import TASKS, ModelConfig, QuantLSTMModel
+from hwgen.quant.ste import QUANTIZERS, check_kind
+
+DIGITS_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    task: str = "digits"
+    weights: str = "ternary"
+    hidden: int = 32
+    layers: int = 1
+    bn: Optional[bool] = None  # None: batch norm for binary/ternary, none for float (the nn.LSTM baseline)
+    quantizer: str = "deterministic"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 5e-3
+    grad_clip: float = 5.0
+    seed: int = 0
+    threads: int = 1  # more threads only pay off for large hidden sizes (and hurt on a busy machine)
+    bn_x: str = "shared"  # training statistics of BN(Wx·x): "shared" over batch and time, or "per_step"
+    seq_len: int = 100  # char-LM only
+    corpus: tuple[str, ...] = ()  # char-LM files/folders; empty: Linux source if installed, else Python stdlib
+    corpus_bytes: int = 2_000_000
+    steps_per_epoch: Optional[int] = None  # char-LM; None: one pass over the training text
+    fold_epochs: Optional[int] = None  # final epochs trained with time-shared BN statistics; None: epochs // 4
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise QuantConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        check_kind(self.weights)
+        if self.quantizer not in QUANTIZERS:
+            raise QuantConfigError(f"unknown quantizer {self.quantizer!r}; choose one of {', '.join(QUANTIZERS)}")
+        if self.fold_epochs is not None and self.fold_epochs < 0:
+            raise QuantConfigError(f"fold_epochs must be >= 0, got {self.fold_epochs}")
+        for name in ("hidden", "layers", "epochs", "batch_size", "threads", "seq_len", "corpus_bytes"):
+            if getattr(self, name) < 1:
+                raise QuantConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.use_bn and self.batch_size < 2:
+            raise QuantConfigError("batch norm needs --batch-size >= 2")
+        if not self.lr > 0:
+            raise QuantConfigError(f"learning rate must be > 0, got {self.lr}")
+
+    @property
+    def fold_epochs_used(self) -> int:
+        if not self.use_bn:
+            return 0
+        return min(self.epochs, self.epochs // 4 if self.fold_epochs is None else self.fold_epochs)
+
+    @property
+    def use_bn(self) -> bool:
+        return self.weights != "float" if self.bn is None else self.bn
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["corpus"] = list(self.corpus)
+        d["bn"] = self.use_bn
+        d["fold_epochs"] = self.fold_epochs_used
+        return d
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    model: QuantLSTMModel
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def set_determinism(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % (1 << 32))
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+
+
+def load_task_data(config: TrainConfig) -> Union[DigitsData, CharCorpus]:
+    if config.task == "digits":
+        return digits_dataset(config.seed)
+    text, source = build_corpus(config.corpus_bytes, config.corpus)
+    return corpus_from_bytes(text, config.seq_len, source)
+
+
+def model_config_for(config: TrainConfig, data: Union[DigitsData, CharCorpus]) -> ModelConfig:
+    if isinstance(data, DigitsData):
+        return ModelConfig("digits", 8, config.hidden, config.layers, DIGITS_CLASSES, config.weights,
+                           config.use_bn, config.quantizer, steps=8, bn_x=config.bn_x)
+    return ModelConfig("charlm", data.vocab_size, config.hidden, config.layers, data.vocab_size, config.weights,
+                       config.use_bn, config.quantizer, steps=config.seq_len, bn_x=config.bn_x)
+
+
+def _batches(config: TrainConfig, data: Union[DigitsData, CharCorpus], gen: torch.Generator):
+    """(inputs, targets) batches for one epoch."""
+    if isinstance(data, DigitsData):
+        order = torch.randperm(len(data.x_train), generator=gen).numpy()
+        for k in range(0, len(order) - config.batch_size + 1, config.batch_size):  # full batches only (BN)
+            idx = order[k:k + config.batch_size]
+            yield torch.from_numpy(data.x_train[idx]), torch.from_numpy(data.y_train[idx])
+        return
+    ids = torch.from_numpy(data.train)
+    seq, batch = config.seq_len, config.batch_size
+    steps = config.steps_per_epoch or max(1, len(ids) // (seq * batch))
+    offsets = torch.arange(seq + 1)
+    for _ in range(steps):
+        starts = torch.randint(0, len(ids) - seq - 1, (batch,), generator=gen)
+        window = ids[starts[:, None] + offsets]
+        yield one_hot(window[:, :-1], data.vocab_size), window[:, 1:]
+
+
+def _loss(model: QuantLSTMModel, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    logits = model(x)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+
+def evaluate(model: QuantLSTMModel, data: Union[DigitsData, CharCorpus], config: TrainConfig,
+             split: str = "test", bn_stats: str = "shared") -> float:
+    """Accuracy (%) for digits, BPC for char-LM, with time-shared or per-step BN statistics."""
+    model.set_bn_stats(bn_stats)
+    try:
+        if isinstance(data, DigitsData):
+            return digits_accuracy(model, data.x_test, data.y_test)
+        return bits_per_char(model, data.test if split == "test" else data.valid, config.seq_len)
+    finally:
+        model.set_bn_stats("shared")
+
+
+def final_metrics(model: QuantLSTMModel, data: Union[DigitsData, CharCorpus], config: TrainConfig) -> dict[str, Any]:
+    name = "accuracy" if isinstance(data, DigitsData) else "bpc"
+    out: dict[str, Any] = {"metric": name, "test": evaluate(model, data, config)}
+    if model.config.bn:
+        per_step = evaluate(model, data, config, bn_stats="per_step")
+        out["test_per_step_bn"] = per_step
+        out["shared_minus_per_step"] = out["test"] - per_step
+    return out
+
+
+def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsData, CharCorpus, None] = None) -> TrainResult:
+    """Train, checkpoint every epoch into `run`, and write metrics.json; returns the eval-mode model."""
+    run = Path(run)
+    set_determinism(config.seed, config.threads)
+    data = data if data is not None else load_task_data(config)
+    mconf = model_config_for(config, data)
+    model = QuantLSTMModel(mconf)
+    vocab = data.vocab if isinstance(data, CharCorpus) else None
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    gen = torch.Generator().manual_seed(config.seed)
+    run.mkdir(parents=True, exist_ok=True)
+    write_json(run / CONFIG, config.to_dict())
+    tconf = config.to_dict()
+    save_checkpoint(run, model, 0, tconf, vocab)
+    history: list[dict[str, Any]] = []
+    metric_name = "accuracy" if isinstance(data, DigitsData) else "valid_bpc"
+    metrics: dict[str, Any] = {"task": config.task, "weights": config.weights, "bn": config.use_bn,
+                               "hidden": config.hidden, "layers": config.layers, "status": "training",
+                               "data": "sklearn digits" if vocab is None else data.source, "history": history}
+    steps_done, t0 = 0, time.perf_counter()
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), disable=not config.progress)
+    with progress:
+        bar = progress.add_task(f"train {config.task} {config.weights}", total=config.epochs, loss=float("nan"))
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            model.set_fold_bn(epoch > config.epochs - config.fold_epochs_used)
+            total, count = 0.0, 0
+            for step, (x, y) in enumerate(_batches(config, data, gen), 1):
+                opt.zero_grad(set_to_none=True)
+                loss = _loss(model, x, y)
+                if not torch.isfinite(loss):
+                    metrics.update(status="diverged", diverged_at={"epoch": epoch, "step": step})
+                    write_json(run / METRICS, metrics)
+                    raise TrainingError(
+                        f"loss became {float(loss)} at epoch {epoch}, step {step}; training stopped. "
+                        f"The last good checkpoint (epoch {epoch - 1}) stays in {run / 'checkpoint.pt'}; "
+                        f"try a smaller --lr (now {config.lr}) or --grad-clip")
+                loss.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                opt.step()
+                model.clip_shadow_weights()
+                total += float(loss.detach())
+                count += 1
+                steps_done += 1
+            model.eval()
+            score = evaluate(model, data, config, split="valid")
+            history.append({"epoch": epoch, "train_loss": total / max(count, 1), metric_name: score})
+            save_checkpoint(run, model, epoch, tconf, vocab)
+            progress.update(bar, advance=1, loss=total / max(count, 1))
+    seconds = time.perf_counter() - t0
+    metrics.update(status="done", train_seconds=seconds, steps=steps_done,
+                   step_ms=1000 * seconds / max(steps_done, 1), **final_metrics(model, data, config))
+    if vocab is not None:
+        metrics["vocab_size"] = len(vocab)
+        metrics["train_chars"] = int(len(data.train))
+    write_json(run / METRICS, metrics)
+    if not math.isfinite(float(metrics["test"])):
+        raise TrainingError(f"test metric is {metrics['test']}; the model in {run} is not usable")
+    return TrainResult(run, model, metrics)
