@@ -1,0 +1,108 @@
+"""The test models of the TVM backend, exported with torch.onnx.export (legacy exporter,
+dynamo=False: it writes ONNX `LSTM` nodes) or built with onnx.helper for QCDQ ternary/binary
+LSTMs. Sizes are tiny: every model here is compiled by TVM once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+IR_VERSION = 9  # onnxruntime 1.31 reads at most IR 13; onnx 1.23 would write 14
+
+
+def _export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str]) -> Path:
+    module.eval()
+    torch.onnx.export(module, args, str(path), dynamo=False, opset_version=17, input_names=inputs, output_names=outputs)
+    model = onnx.load(str(path))
+    model.ir_version = IR_VERSION
+    onnx.save(model, str(path))
+    return path
+
+
+class LSTMHead(torch.nn.Module):
+    """LSTM (+ optional Linear on the last step's features)."""
+
+    def __init__(self, size: int, hidden: int, layers: int, batch_first: bool, bidirectional: bool, head: int = 0):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(size, hidden, num_layers=layers, batch_first=batch_first, bidirectional=bidirectional)
+        self.batch_first = batch_first
+        self.head = torch.nn.Linear(hidden * (2 if bidirectional else 1), head) if head else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.lstm(x)
+        if self.head is None:
+            return y
+        return self.head(y[:, -1] if self.batch_first else y[-1])
+
+
+class LSTMWithState(torch.nn.Module):
+    def __init__(self, size: int, hidden: int):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(size, hidden)
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        y, (h, c) = self.lstm(x, (h0, c0))
+        return y, h, c
+
+
+class EncoderClassifier(torch.nn.Module):
+    def __init__(self, d_model: int = 16, heads: int = 2, layers: int = 2, classes: int = 4):
+        super().__init__()
+        layer = torch.nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=2 * d_model, dropout=0.0, batch_first=True)
+        self.encoder = torch.nn.TransformerEncoder(layer, num_layers=layers, enable_nested_tensor=False)
+        self.head = torch.nn.Linear(d_model, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x).mean(dim=1))
+
+
+def torch_models(directory: Path) -> dict[str, tuple[Path, dict[str, np.ndarray]]]:
+    """name -> (onnx path, feeds) for every float model of the frontend test set."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    out: dict[str, tuple[Path, dict[str, np.ndarray]]] = {}
+
+    def add(name: str, module: torch.nn.Module, feeds: dict[str, np.ndarray], outputs: list[str]) -> None:
+        args = tuple(torch.from_numpy(v) for v in feeds.values())
+        out[name] = (_export(module, args, directory / f"{name}.onnx", list(feeds), outputs), feeds)
+
+    x = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    add("lstm1", LSTMHead(5, 8, 1, False, False), {"x": x(6, 2, 5)}, ["y"])
+    add("lstm2_batch_first", LSTMHead(4, 6, 2, True, False), {"x": x(3, 5, 4)}, ["y"])
+    add("lstm_bidirectional", LSTMHead(4, 7, 1, False, True), {"x": x(5, 1, 4)}, ["y"])
+    add("lstm_state", LSTMWithState(3, 5), {"x": x(4, 2, 3), "h0": x(1, 2, 5), "c0": x(1, 2, 5)}, ["y", "h", "c"])
+    add("lstm_linear", LSTMHead(6, 12, 2, True, True, head=3), {"x": x(2, 7, 6)}, ["logits"])
+    add("transformer", EncoderClassifier(), {"x": x(2, 5, 16)}, ["logits"])
+    return out
+
+
+def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: int, direction: str = "forward",
+              seed: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
+    """An ONNX LSTM whose W and R are DequantizeLinear(int8 codes, per-row scale): ternary or binary."""
+    rng = np.random.default_rng(seed)
+    dirs = 2 if direction == "bidirectional" else 1
+    levels = [-1, 0, 1] if kind == "ternary" else [-1, 1]
+    nodes, inits = [], []
+    for name, cols in (("W", size), ("R", hidden)):
+        parts = []
+        for d in range(dirs):
+            codes = rng.choice(levels, (4 * hidden, cols)).astype(np.int8)
+            scale = rng.uniform(0.05, 0.4, 4 * hidden).astype(np.float32)
+            inits += [numpy_helper.from_array(codes, f"{name}{d}_codes"), numpy_helper.from_array(scale, f"{name}{d}_scale")]
+            nodes.append(helper.make_node("DequantizeLinear", [f"{name}{d}_codes", f"{name}{d}_scale"], [f"{name}{d}"], axis=0))
+            nodes.append(helper.make_node("Unsqueeze", [f"{name}{d}", "axis0"], [f"{name}{d}_u"]))
+            parts.append(f"{name}{d}_u")
+        nodes.append(helper.make_node("Concat", parts, [name], axis=0))
+    inits.append(numpy_helper.from_array(np.array([0], np.int64), "axis0"))
+    inits.append(numpy_helper.from_array(rng.normal(0, 0.3, (dirs, 8 * hidden)).astype(np.float32), "B"))
+    nodes.append(helper.make_node("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=hidden, direction=direction))
+    graph = helper.make_graph(nodes, f"{kind}_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, batch, size])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = IR_VERSION
+    onnx.save(model, str(path))
+    return path, {"x": rng.standard_normal((steps, batch, size)).astype(np.float32)}
