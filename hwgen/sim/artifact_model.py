@@ -73,7 +73,8 @@ def design_from_artifact(out: Path) -> tuple[Design, ArtifactModel]:
     if getattr(config, "weight_memory", "") == "spram":
         raise HwgenError(f"{out}: weights in SPRAM arrive over the wmem_* ports at start-up; `hwgen sim` simulates "
                          "designs whose weights are in the bitstream (weight_memory 'ebr' or 'registers')")
-    sources = tuple(sorted(out.glob("*.v")))
+    named = out / str(artifact.manifest.get("verilog", ""))
+    sources = (named,) if named.is_file() else tuple(sorted(out.glob("*.v")))
     if not sources:
         raise HwgenError(f"{out}: no Verilog (*.v) files")
     text = next((p.read_text() for p in sources if re.search(rf"^module\s+\\?{re.escape(top)}\b", p.read_text(), re.M)),

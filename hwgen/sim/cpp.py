@@ -81,11 +81,12 @@ def split_beats(beats: np.ndarray, count: int) -> tuple[tuple[np.ndarray, ...], 
 
 
 def run_cpp(design: Design, sequences: list[np.ndarray], stalls: Stalls = Stalls(),
-            idle_limit: int = 10_000_000, vcd: Optional[Path] = None,
+            idle_limit: int = 10_000_000, isolate: bool = False, vcd: Optional[Path] = None,
             vcd_window: Optional[tuple[int, int]] = None) -> SimRun:
     """Stream `sequences` (each (steps, elements) int) through `design` with the C++ harness.
 
-    With `vcd`, uses the tracing build and dumps cycles in `vcd_window` (default: all) and
+    `isolate` starts each sequence only after the previous one's outputs are out (each then
+    takes exactly expected_cycles); otherwise sequences follow back to back. With `vcd`, uses the tracing build and dumps cycles in `vcd_window` (default: all) and
     stops right after the window.
     """
     design.check_inputs(sequences)
@@ -95,7 +96,7 @@ def run_cpp(design: Design, sequences: list[np.ndarray], stalls: Stalls = Stalls
         write_inputs(tmp / "inputs.bin", sequences, design.step_elements)
         cmd = [str(exe), str(tmp / "inputs.bin"), str(tmp / "outputs.bin"), str(tmp / "timing.bin"),
                "--stall-in", str(stalls.input), "--stall-out", str(stalls.output),
-               "--seed", str(stalls.seed), "--idle-limit", str(idle_limit)]
+               "--seed", str(stalls.seed), "--idle-limit", str(idle_limit), "--isolate", str(int(isolate))]
         if vcd is not None:
             cmd += ["--vcd", str(Path(vcd).resolve())]
             if vcd_window is not None:

@@ -5,7 +5,8 @@ sequence from one binary file, drives the input stream, drains the output stream
 writes each output beat with the cycle it moved on, plus per-sequence timing. Python
 does no per-cycle work. Random stalls on both streams (valid held once raised, as the
 stream protocol demands; ready toggling freely) come from a seeded xorshift generator.
-A VCD build (`--trace`) is separate and cached on its own; it dumps only the cycle
+With `--isolate 1` each sequence starts only after the previous one's last output, so each
+one's cycle count can be held against `expected_cycles(steps)`. A VCD build (`--trace`) is separate and cached on its own; it dumps only the cycle
 window asked for, so a waveform around a mismatch stays small.
 
 File formats (little-endian), written and read by :mod:`hwgen.sim.cpp`:
@@ -17,13 +18,16 @@ File formats (little-endian), written and read by :mod:`hwgen.sim.cpp`:
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from pathlib import Path
+from typing import Optional, Sequence
 
 from hwgen.sim.design import Design
-from hwgen.sim.verilator import cached_build, find_verilator, run_checked
+from hwgen.sim.verilator import cache_dir, cached_build, content_hash, find_verilator, run_checked
 
-HARNESS_VERSION = "3"
+HARNESS_VERSION = "4"
 
 #: Verilator flags for speed: no assertions, X's resolved fast, one thread.
 FAST_FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "--threads", "1",
@@ -65,13 +69,14 @@ static bool read_u32(FILE* f, uint32_t* v) { return fread(v, 4, 1, f) == 1; }
 int main(int argc, char** argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s inputs outputs timing [options]\n", argv[0]); return 64; }
     const char* in_path = argv[1]; const char* out_path = argv[2]; const char* timing_path = argv[3];
-    int stall_in = 0, stall_out = 0; int64_t idle_limit = 100000000, stop_at = -1;
+    int stall_in = 0, stall_out = 0, isolate = 0; int64_t idle_limit = 100000000, stop_at = -1;
     int64_t vcd_from = 0, vcd_to = INT64_MAX; std::string vcd_path;
     for (int i = 4; i + 1 < argc; i += 2) {
         std::string k = argv[i]; const char* v = argv[i + 1];
         if (k == "--stall-in") stall_in = atoi(v);
         else if (k == "--stall-out") stall_out = atoi(v);
         else if (k == "--seed") rng_state ^= strtoull(v, nullptr, 10) * 0x2545F4914F6CDD1Dull;
+        else if (k == "--isolate") isolate = atoi(v);
         else if (k == "--idle-limit") idle_limit = strtoll(v, nullptr, 10);
         else if (k == "--stop-at") stop_at = strtoll(v, nullptr, 10);
         else if (k == "--vcd") vcd_path = v;
@@ -129,7 +134,9 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     while (seq_out < nseq) {
         if (stop_at >= 0 && cycle >= stop_at) { status = "stopped"; break; }
-        if (!valid && pos < total) valid = stall_in == 0 || (int)(next_rand() % 1000) >= stall_in;
+        // --isolate: a sequence's first beat waits until every earlier sequence's output is out
+        bool may_start = !isolate || pos != start[seq_in] || seq_out >= seq_in;
+        if (!valid && pos < total && may_start) valid = stall_in == 0 || (int)(next_rand() % 1000) >= stall_in;
         bool ready = stall_out == 0 || (int)(next_rand() % 1000) >= stall_out;
         top->clk = 0;
         top->in_valid = valid;
@@ -181,8 +188,28 @@ def harness_source(design: Design) -> str:
             .replace("@IN_WIDTH@", str(design.in_width)).replace("@OUT_WIDTH@", str(design.out_width)))
 
 
+def _runtime_objects(obj: Path) -> tuple[list[str], str]:
+    """Names of Verilator's runtime objects (verilated.o, ...) and the settings they depend on."""
+    classes = (obj / "Vdut_classes.mk").read_text()
+    names: list[str] = []
+    for block in re.findall(r"^VM_GLOBAL_(?:FAST|SLOW) \+= \\\n((?:  \S+ \\\n)*)", classes, re.M):
+        names += [line.strip(" \\") for line in block.splitlines() if line.strip(" \\")]
+    settings = "\n".join(re.findall(r"^VM_\w+ = \S*$", classes, re.M))
+    return sorted(set(names)), settings
+
+
+def _make(tmp: Path, what: str, targets: Sequence[str] = ()) -> None:
+    run_checked(["make", "-C", str(tmp / "obj"), "-f", "Vdut.mk", "-j", "2", f"OPT_FAST={CXX_OPT}",
+                 "OPT_SLOW=-O1", f"OPT_GLOBAL={CXX_OPT}", *targets], tmp, what)
+
+
 def build_harness(design: Design, trace: bool = False) -> Path:
-    """Compile (or fetch from the cache) the harness executable for `design`."""
+    """Compile (or fetch from the cache) the harness executable for `design`.
+
+    Verilator's runtime (verilated.cpp & co., ~70% of a small design's compile time) is
+    compiled once per Verilator version and flag set and cached as objects; each design
+    then compiles only its own model and main.cpp.
+    """
     source = harness_source(design)
     cflags = f"{CXX_OPT} -DHWGEN_TRACE={int(trace)}"
     flags = [*FAST_FLAGS, *(["--trace"] if trace else [])]
@@ -190,14 +217,36 @@ def build_harness(design: Design, trace: bool = False) -> Path:
     def build(tmp: Path) -> None:
         (tmp / "main.cpp").write_text(source)
         tool = find_verilator()
-        cmd = [str(tool.executable), "--cc", "--exe", "--build", "-j", "2", *flags,
-               "--top-module", design.top, "--prefix", "Vdut", "-Mdir", str(tmp / "obj"),
-               "-CFLAGS", cflags, "-MAKEFLAGS", f"OPT_FAST={CXX_OPT} OPT_SLOW=-O1 OPT_GLOBAL=-O1",
-               "-o", str(tmp / "hwgen_sim"), str(tmp / "main.cpp"), *map(str, design.verilog)]
-        run_checked(cmd, tmp, "verilator")
+        run_checked([str(tool.executable), "--cc", "--exe", *flags, "--top-module", design.top, "--prefix", "Vdut",
+                     "-Mdir", str(tmp / "obj"), "-CFLAGS", cflags, "-o", str(tmp / "hwgen_sim"),
+                     str(tmp / "main.cpp"), *map(str, design.verilog)], tmp, "verilator")
+        names, settings = _runtime_objects(tmp / "obj")
+        key = ["runtime", CXX_OPT, cflags, settings, *names]
+        cached = cached_runtime(key)
+        if cached is not None:
+            for name in names:  # newer than Vdut.mk, so make takes them as built
+                for suffix in (".o", ".d"):
+                    if (cached / f"{name}{suffix}").exists():
+                        shutil.copy(cached / f"{name}{suffix}", tmp / "obj" / f"{name}{suffix}")
+                        os.utime(tmp / "obj" / f"{name}{suffix}")
+        _make(tmp, "make")
+        if cached is None:
+            def keep(dest: Path) -> None:
+                for name in names:
+                    for suffix in (".o", ".d"):
+                        if (tmp / "obj" / f"{name}{suffix}").exists():
+                            shutil.copy(tmp / "obj" / f"{name}{suffix}", dest / f"{name}{suffix}")
+                (dest / "ok").write_text("\n".join(names))
+            cached_build("vlruntime", key, "ok", keep)
         shutil.rmtree(tmp / "obj", ignore_errors=True)
 
     folder = cached_build("harness", [source, " ".join(flags), cflags, design.top,
                                       *[p.name for p in design.verilog], *design.verilog],
                           "hwgen_sim", build)
     return folder / "hwgen_sim"
+
+
+def cached_runtime(key: Sequence[str]) -> Optional[Path]:
+    """The cached runtime objects for `key`, or None when not built yet."""
+    folder = cache_dir() / "vlruntime" / content_hash([ "vlruntime", find_verilator().version_text, *key])
+    return folder if (folder / "ok").exists() else None

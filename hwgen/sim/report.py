@@ -15,22 +15,25 @@ def summary_rows(result: Verification, wall_seconds: Optional[float] = None,
                  accuracy: Optional[tuple[float, float]] = None) -> list[tuple[str, str]]:
     run = result.run
     steps = result.steps
-    measured = result.measured_cycles
-    valid = measured > 0
-    per_step = (measured[valid] / steps[valid]) if valid.any() else np.zeros(0)
-    expected_per_step = result.expected_cycles / steps
+    measured, expected = result.measured_cycles, result.expected_cycles
+    n = result.cycles_compared
     ok = "[green]bit-exact[/]" if result.mismatch is None else "[red]MISMATCH[/]"
+    scope = "every sequence (isolated)" if result.isolated else "first sequence (empty pipeline)"
+    if result.stalls.input or result.stalls.output:
+        timing = "n/a (random back-pressure on)"
+    elif result.cycles_match:
+        timing = f"yes, {scope}: {int(measured[0])} cycles for {int(steps[0])} steps"
+    else:
+        bad = int(np.argmax(measured[:n] != expected[:n]))
+        timing = f"[red]no[/], {scope}: sequence {bad} took {int(measured[bad])}, expected {int(expected[bad])}"
     rows = [
         ("engine", result.engine),
         ("sequences", f"{len(steps)} (steps {steps.min()}–{steps.max()})"),
         ("outputs checked", f"{result.outputs_checked} — {ok}"),
-        ("cycles / step (measured)", f"{per_step.mean():.2f}" if per_step.size else "—"),
-        ("cycles / step (expected_cycles)", f"{expected_per_step.mean():.2f}"),
-        ("cycles / sequence = expected", "n/a (random back-pressure on)" if result.stalls.input or result.stalls.output
-         else "yes, every sequence" if result.cycles_match else
-         f"no: {int(np.sum(measured != result.expected_cycles))} of {len(steps)} differ"
-         f" (first: {int(measured[np.argmax(measured != result.expected_cycles)])} vs "
-         f"{int(result.expected_cycles[np.argmax(measured != result.expected_cycles)])})"),
+        ("cycles / step, run (back to back)" if not result.isolated else "cycles / step, run",
+         f"{result.cycles_per_step:.2f}"),
+        ("cycles / step, expected_cycles(T)/T", f"{float(np.mean(expected / steps)):.2f}"),
+        ("latency = expected_cycles(T)", timing),
         ("simulated cycles", f"{run.cycles:,}"),
         ("simulation time", f"{run.seconds:.3f} s"),
         ("simulated cycles / s", f"{run.cycles_per_second:,.0f}"),
