@@ -56,8 +56,9 @@ class Device:
             raise DeviceError(f"{self.port}: the board stopped answering (timeout after {len(data)} of {n} bytes)")
         return data
 
-    def transact(self, cmd: Command, payload: bytes = b"") -> bytes:
+    def transact(self, cmd: int, payload: bytes = b"") -> bytes:
         """Send one frame and return the reply's payload; retry after a bad checksum."""
+        name = Command(cmd).name if cmd in Command._value2member_map_ else f"command {cmd:#04x}"
         for attempt in range(self.retries + 1):
             self._serial.write(encode_frame(cmd, payload))
             self._serial.flush()
@@ -67,15 +68,15 @@ class Device:
             length = struct.unpack("<H", header[1:])[0]
             body = self._read_exact(length + 1)
             if checksum(header + body[:-1]) != body[-1]:
-                raise DeviceError(f"{self.port}: reply to {cmd.name} has a bad checksum")
+                raise DeviceError(f"{self.port}: reply to {name} has a bad checksum")
             reply_cmd, reply = header[0], body[:-1]
             if reply_cmd == Command.ERROR:
                 code = ErrorCode(reply[0]) if reply and reply[0] in ErrorCode._value2member_map_ else reply
                 if code == ErrorCode.BAD_CHECKSUM and attempt < self.retries:
                     continue
-                raise DeviceError(f"{self.port}: the board refused {cmd.name}: {getattr(code, 'name', code)}")
+                raise DeviceError(f"{self.port}: the board refused {name}: {getattr(code, 'name', code)}")
             if reply_cmd != cmd:
-                raise DeviceError(f"{self.port}: sent {cmd.name}, the board answered command {reply_cmd:#x}")
+                raise DeviceError(f"{self.port}: sent {name}, the board answered command {reply_cmd:#x}")
             return reply
         raise AssertionError("unreachable")
 

@@ -74,7 +74,21 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
     return FpgaDesign(board, model, config, clock, input_depth, output_depth)
 
 
-def _manifest(design: FpgaDesign, link: HostLink, report: BuildReport, bitstream: str) -> dict:
+def write_run_files(design: FpgaDesign, link: HostLink, out: Path, bitstream: str = "",
+                    fmax_mhz: Optional[float] = None) -> Path:
+    """fpga.json, model.npz and (SPRAM) weights.npy: what `hwgen run --device` reads."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    design.model.save(out / "model.npz")
+    words = design.weight_words()
+    if words is not None:
+        np.save(out / "weights.npy", words)
+    manifest = _manifest(design, link, bitstream, fmax_mhz)
+    (out / "fpga.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return out / "fpga.json"
+
+
+def _manifest(design: FpgaDesign, link: HostLink, bitstream: str, fmax_mhz: Optional[float]) -> dict:
     cfg = {k: v for k, v in dataclasses.asdict(dataclasses.replace(design.config, model=None)).items() if k != "model"}
     return {
         "board": design.board.name, "clock_hz": design.clock.hz, "baud": design.clock.baud,
@@ -82,7 +96,7 @@ def _manifest(design: FpgaDesign, link: HostLink, report: BuildReport, bitstream
         "device_info": dataclasses.asdict(link.info), "accelerator": cfg,
         "cycles_per_step": design.config.cycles_per_step(),
         "bitstream": bitstream, "weights": "weights.npy" if design.config.weight_memory == "spram" else None,
-        "model": "model.npz", "fmax_mhz": report.fmax_mhz,
+        "model": "model.npz", "fmax_mhz": fmax_mhz,
     }
 
 
@@ -120,11 +134,7 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
     (out / "report.txt").write_text(format_report(report, steps_note))
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     plot_utilisation(report, out / "utilisation.png")
-    design.model.save(out / "model.npz")
-    words = design.weight_words()
-    if words is not None:
-        np.save(out / "weights.npy", words)
-    (out / "fpga.json").write_text(json.dumps(_manifest(design, top.link, report, bitstream.name), indent=2) + "\n")
+    write_run_files(design, top.link, out, bitstream.name, report.fmax_mhz)
     check_resources(board, report.usage)
     check_timing(report)
     return report

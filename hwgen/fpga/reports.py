@@ -120,10 +120,10 @@ def format_report(report: BuildReport, extra: Optional[dict] = None) -> str:
     for u in report.usage:
         bar = "#" * round(20 * min(u.fraction, 1.0))
         lines.append(f"{u.name:<8} {u.used:>7} {u.available:>10} {u.fraction:>7.1%}  {bar}")
-    for key, value in (extra or {}).items():
-        if not lines[-1] == "":
-            lines.append("")
-        lines.append(f"{key}: {value}")
+    if extra:
+        lines.append("")
+        width = max(len(k) for k in extra)
+        lines += [f"{key:<{width}}  {value}" for key, value in extra.items()]
     if report.bitstream:
         lines += ["", f"bitstream  {report.bitstream}"]
     return "\n".join(lines) + "\n"

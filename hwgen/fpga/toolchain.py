@@ -82,7 +82,9 @@ def run_build(board: Board, top, build_dir: Path, *, seed: int = 1, quiet: bool 
     env = board.toolchain_env()
     platform = board.platform()
     start = time.monotonic()
-    plan = platform.prepare(top, name=TOP,
+    # iCE40: map multipliers to SB_MAC16 (synth_ice40 leaves them in LUTs without -dsp).
+    synth_opts = "-dsp" if board.family == "ice40" else ""
+    plan = platform.prepare(top, name=TOP, synth_opts=synth_opts,
                             nextpnr_opts=f"--report {TOP}.report.json --timing-allow-fail --seed {seed}",
                             verbose=False)
     _write_plan(plan, build_dir)
