@@ -49,13 +49,13 @@ def write_offset(config: "AccelConfig") -> int:
 
 
 def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
-    """Smallest constant gap before each layer's pass so no read overtakes its write (steady state)."""
+    """Smallest constant gap before each layer's pass so no read of h or c overtakes its write (steady state)."""
     layers, hidden, lanes = config.layers, config.hidden, config.lanes
     gaps = [0] * layers
     for _ in range(64):
         need = [0] * layers
         t = 0
-        written: dict[tuple[int, int], int] = {}
+        written: dict[tuple, int] = {}
         for step in range(3):
             for layer in range(layers):
                 if step or layer:
@@ -65,9 +65,15 @@ def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
                     key = (layer - 1, p) if p < kx and layer > 0 else (layer, p - kx) if p >= kx else None
                     if key is not None and key in written:
                         need[layer] = max(need[layer], written[key] + 1 - (t + p))
+                for u in range(hidden):  # the cell state of unit u is read when its i gate arrives
+                    key = ("c", layer, u)
+                    if key in written:
+                        need[layer] = max(need[layer], written[key] + 1 - (t + 4 * u * k + k - 1 + w - STATE_LATENCY))
                 for u in range(hidden):
+                    done = t + 4 * (u + 1) * k - 1 + w
                     key = (layer, u // lanes)
-                    written[key] = max(written.get(key, -1), t + 4 * (u + 1) * k - 1 + w)
+                    written[key] = max(written.get(key, -1), done)
+                    written[("c", layer, u)] = done
                 t += 4 * hidden * k
         if not any(need):
             return tuple(gaps)
