@@ -1,0 +1,64 @@
+"""`hwgen train lstm --task digits|charlm --weights float|binary|ternary ... -o RUN/`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hwgen.quant.model import TASKS
+from hwgen.quant.ste import QUANTIZERS, WEIGHT_KINDS
+from hwgen.quant.layer import BN_X_MODES
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a binary/ternary model (RUN/ gets checkpoint + metrics.json)",
+                       description="Train models with binary/ternary weights on data already on this machine.")
+    kinds = p.add_subparsers(dest="family", metavar="FAMILY", required=True)
+    q = kinds.add_parser("lstm", help="LSTM with binary/ternary weights and in-cell batch norm (Ardakani et al. 2019)",
+                         description="Train an LSTM classifier (8x8 digits, rows as time steps) or a character-level "
+                                     "language model; RUN/ holds checkpoint.pt, config.json and metrics.json.")
+    q.add_argument("--task", choices=TASKS, default="digits", help="digits: sklearn 8x8 digits; charlm: char-level LM (BPC)")
+    q.add_argument("--weights", choices=WEIGHT_KINDS, default="ternary", help="LSTM weight kind (default ternary)")
+    q.add_argument("--hidden", type=int, default=32, help="hidden units per layer (default 32)")
+    q.add_argument("--layers", type=int, default=1, help="stacked LSTM layers (default 1)")
+    q.add_argument("--epochs", type=int, default=30)
+    q.add_argument("--batch-size", type=int, default=64)
+    q.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
+    q.add_argument("--grad-clip", type=float, default=5.0, help="gradient norm clip (0: off)")
+    q.add_argument("--bn", action=argparse.BooleanOptionalAction, default=None,
+                   help="in-cell batch norm (default: on for binary/ternary, off for float = nn.LSTM)")
+    q.add_argument("--bn-x", choices=BN_X_MODES, default="shared",
+                   help="training statistics of BN(Wx.x): over batch and time (default) or per step")
+    q.add_argument("--fold-epochs", type=int, default=None,
+                   help="final epochs trained with the time-shared BN statistics the export uses (default epochs/4)")
+    q.add_argument("--quantizer", choices=QUANTIZERS, default="deterministic")
+    q.add_argument("--seq-len", type=int, default=100, help="charlm: characters per training sequence")
+    q.add_argument("--corpus", action="append", default=[], metavar="PATH",
+                   help="charlm: text file or folder (repeat); default: Linux kernel source from Debian's "
+                        "linux-source-6.1 if installed, else this Python's standard library sources")
+    q.add_argument("--corpus-bytes", type=int, default=2_000_000, help="charlm: corpus size cap in bytes")
+    q.add_argument("--steps-per-epoch", type=int, default=None, help="charlm: batches per epoch (default: one pass)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int, default=1, help="CPU threads (results are deterministic per seed and thread count)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.add_argument("-o", "--output", type=Path, required=True, metavar="RUN", help="run directory to write")
+    q.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hwgen.quant.train import TrainConfig, train
+
+    config = TrainConfig(task=args.task, weights=args.weights, hidden=args.hidden, layers=args.layers, bn=args.bn,
+                         quantizer=args.quantizer, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         grad_clip=args.grad_clip, seed=args.seed, threads=args.threads, seq_len=args.seq_len,
+                         corpus=tuple(args.corpus), corpus_bytes=args.corpus_bytes,
+                         steps_per_epoch=args.steps_per_epoch, fold_epochs=args.fold_epochs, bn_x=args.bn_x,
+                         progress=not args.quiet)
+    m = train(config, args.output).metrics
+    unit = "% accuracy" if m["metric"] == "accuracy" else " BPC"
+    line = f"{config.task} {config.weights} LSTM (hidden {config.hidden}, {config.layers} layer(s)): test {m['test']:.3f}{unit}"
+    if "test_per_step_bn" in m:
+        line += f" with time-shared BN (per-step statistics: {m['test_per_step_bn']:.3f})"
+    print(line)
+    print(f"wrote {args.output}/checkpoint.pt, config.json, metrics.json ({m['train_seconds']:.1f} s, {m['step_ms']:.1f} ms/step)")
+    return 0
