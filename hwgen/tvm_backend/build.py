@@ -12,13 +12,16 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import tvm
 
 from hwgen.ir.graph import Graph
 from hwgen.tvm_backend.errors import TVMBackendError
 from hwgen.tvm_backend.lower import Lowered, WeightsMode, lower_graph, relax_dtype
+
+if TYPE_CHECKING:
+    from hwgen.tvm_backend.integer import LoweredInteger
 
 CPU = Literal["host", "aarch64"]
 CPUS: tuple[str, ...] = ("host", "aarch64")
@@ -43,12 +46,18 @@ def _host_triple() -> str:
     return f"{arch}-linux-gnu" if "linux" in triple else triple
 
 
+ACTIVATIONS: tuple[str, ...] = ("f32", "int8")
+INTEGER_MODEL = "model.npz"
+
+
 @dataclass(frozen=True)
 class BuildPlan:
     graph: Graph
     out: Path
     cpu: str = "host"
     weights: WeightsMode = "auto"
+    #: f32: float activations (any model); int8: the RTL path's fixed-point model, bit-exact (LSTM stacks)
+    activations: str = "f32"
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,52 @@ def manifest_for(lowered: Lowered, cpu: str) -> dict[str, Any]:
     }
 
 
+def integer_manifest(lowered: "LoweredInteger", cpu: str) -> dict[str, Any]:
+    model = lowered.model
+    return {
+        "target": "tvm", "format": 1, "model": model.name, "cpu": cpu, "llvm_target": llvm_target(cpu),
+        "tvm_version": tvm.__version__, "library": LIBRARY, "entry": "main",
+        "inputs": [{"name": "x_int", "shape": [lowered.batch, lowered.steps, model.input_size], "dtype": "int32"}],
+        "outputs": [{"name": model.output, "shape": [lowered.batch, model.output_size], "dtype": "int64"}],
+        "kernel_variant": lowered.variant,
+        "lstm_kernels": [asdict(k) for k in lowered.kernels],
+        "integer_model": INTEGER_MODEL,
+        "fixed_point": {"input_format": [model.input_format.bits, model.input_format.frac],
+                        "output_scale": model.output_scale,
+                        "note": "inputs are integer codes [N, T, X] (IntegerModel.quantize_input); outputs are "
+                                "IntegerModel.run's integer codes (float = code * output_scale)"},
+    }
+
+
+def _lower_integer(plan: BuildPlan) -> tuple["LoweredInteger", dict[str, Any]]:
+    from hwgen.ir.ops import LSTMAttrs
+    from hwgen.passes.lower_fixed_point import lower_fixed_point
+    from hwgen.tvm_backend.integer import lower_integer
+
+    graph = plan.graph if plan.graph.types else plan.graph.with_types()
+    lstm = next(graph.nodes_of(LSTMAttrs), None)
+    if lstm is None:
+        raise TVMBackendError(f"--tvm-activations int8 needs an LSTM model; graph {graph.name!r} has no LSTM")
+    steps, batch, _ = graph.types[lstm.inputs[0]].shape
+    if not isinstance(steps, int) or not isinstance(batch, int):
+        raise TVMBackendError(f"LSTM {lstm.name!r} input has symbolic shape {graph.types[lstm.inputs[0]]}: "
+                              "give the model input a size with --tvm-shape")
+    lowered = lower_integer(lower_fixed_point(graph), batch, steps)
+    return lowered, integer_manifest(lowered, plan.cpu)
+
+
 def execute(plan: BuildPlan) -> BuildResult:
-    """Lower, compile and export; writes plan.out/model.so and plan.out/manifest.json."""
-    lowered = lower_graph(plan.graph, plan.weights)
-    executable = compile_lowered(lowered, plan.cpu)
+    """Lower, compile and export; writes plan.out/model.so and plan.out/manifest.json
+    (and plan.out/model.npz, the IntegerModel, for --tvm-activations int8)."""
+    if plan.activations not in ACTIVATIONS:
+        raise TVMBackendError(f"activations {plan.activations!r}: choose one of {', '.join(ACTIVATIONS)}")
+    if plan.activations == "int8":
+        lowered_int, manifest = _lower_integer(plan)
+        executable = tvm.compile(lowered_int.module, target=tvm.target.Target(llvm_target(plan.cpu)))
+    else:
+        lowered = lower_graph(plan.graph, plan.weights)
+        executable = compile_lowered(lowered, plan.cpu)
+        manifest = manifest_for(lowered, plan.cpu)
     plan.out.mkdir(parents=True, exist_ok=True)
     library = plan.out / LIBRARY
     if plan.cpu == "aarch64":
@@ -102,6 +153,7 @@ def execute(plan: BuildPlan) -> BuildResult:
         executable.export_library(str(library), fcompile=cc.cross_compiler(CROSS_GCC))
     else:
         executable.export_library(str(library))
-    manifest = manifest_for(lowered, plan.cpu)
+    if plan.activations == "int8":
+        lowered_int.model.save(plan.out / INTEGER_MODEL)
     (plan.out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return BuildResult(plan.out, library, manifest)

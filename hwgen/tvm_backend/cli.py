@@ -10,7 +10,7 @@ import numpy as np
 
 from hwgen.ir.graph import Graph, Value
 from hwgen.ir.types import TensorType
-from hwgen.tvm_backend.build import CPUS, BuildPlan
+from hwgen.tvm_backend.build import ACTIVATIONS, CPUS, BuildPlan
 from hwgen.tvm_backend.errors import TVMBackendError
 
 
@@ -19,6 +19,9 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
                        help="host: this machine's CPU; aarch64: cross-compile for 64-bit Arm boards (default host)")
     group.add_argument("--tvm-weights", choices=("auto", "float"), default="auto",
                        help="auto: packed 2-bit/1-bit kernels for ternary/binary LSTM weights; float: float kernels")
+    group.add_argument("--tvm-activations", choices=ACTIVATIONS, default="f32",
+                       help="f32: float activations (any model); int8: the RTL path's fixed-point LSTM, bit-exact "
+                            "with IntegerModel.run (binary/ternary LSTM stacks)")
     group.add_argument("--tvm-shape", action="append", default=[], metavar="NAME=D0,D1,...",
                        help="fix the shape of an input with symbolic dimensions (repeat per input)")
 
@@ -48,7 +51,7 @@ def build(graph: Graph, args: argparse.Namespace) -> None:
     from hwgen.tvm_backend.build import execute
 
     graph = with_input_shapes(graph, args.tvm_shape)
-    result = execute(BuildPlan(graph, Path(args.out), args.cpu, args.tvm_weights))
+    result = execute(BuildPlan(graph, Path(args.out), args.cpu, args.tvm_weights, args.tvm_activations))
     m = result.manifest
     print(f"wrote {result.library} ({result.library.stat().st_size:,} bytes, {m['llvm_target']['mtriple']}, "
           f"kernels {m['kernel_variant']}) and {result.out / 'manifest.json'}")

@@ -46,18 +46,24 @@ class LSTMShape:
 
 
 def codes_per_word(kind: WeightKind) -> int:
-    return 1 if kind == "float" else 32 // BITS[kind]
+    return 32 // BITS[kind] if kind in BITS else 1
 
 
-def decode(kind: WeightKind, w: tirx.PrimExpr, sub: tirx.PrimExpr) -> tirx.PrimExpr:
-    """The float value (-1, 0, +1 or the float weight) of code `sub` inside word `w`."""
+def panel_dtype(kind: WeightKind) -> str:
+    return {"float": "float32", "int8": "int8"}.get(kind, "int32")
+
+
+def decode(kind: WeightKind, w: tirx.PrimExpr, sub: tirx.PrimExpr, dtype: str = "float32") -> tirx.PrimExpr:
+    """The value (-1, 0, +1, the float weight or the int8 code) of code `sub` inside word `w`, as `dtype`."""
     if kind == "float":
         return w
+    if kind == "int8":
+        return tirx.Cast(dtype, w)
     bits = BITS[kind]
     field = tirx.shift_right(tirx.shift_left(w, tirx.const(32 - bits, "int32") - sub * bits), tirx.const(32 - bits, "int32"))
     if kind == "binary":
         field = tirx.bitwise_or(field, tirx.const(1, "int32"))
-    return tirx.Cast("float32", field)
+    return field if dtype == "int32" else tirx.Cast(dtype, field)
 
 
 def _words(k: int, kind: WeightKind) -> int:
@@ -71,7 +77,7 @@ def projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
     words = _words(k, kind)
     kp = words * per
     panels = rows // PANEL
-    wdtype = "float32" if kind == "float" else "int32"
+    wdtype = panel_dtype(kind)
 
     @T.prim_func(s_tir=True)
     def proj(x: T.Buffer((n, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
@@ -109,6 +115,20 @@ def projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
     return sch.mod["main"].with_attr("global_symbol", f"lstm_projection_{kind}")
 
 
+def schedule_panel_matmul(sch: tvm.s_tir.Schedule, name: str, per: int) -> None:
+    """The recurrent matvec schedule: k split by codes per word (inner part unrolled, so every shift
+    is a constant), PANEL lanes split into unrolled chains of VECTOR-wide vectors, init hoisted."""
+    block = sch.get_sblock(name)
+    kk, lane = sch.get_loops(block)[-2:]
+    kw, ks = sch.split(kk, [None, per])
+    chain, vec = sch.split(lane, [None, VECTOR])
+    sch.vectorize(vec)
+    sch.unroll(chain)
+    if per > 1:
+        sch.unroll(ks)
+    sch.decompose_reduction(block, kw)
+
+
 def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, clip: Optional[float],
                cell_affine: bool) -> tirx.PrimFunc:
     """PrimFunc(xw[T, B, rows_p], r panels, rscale[rows_p], cscale[H], cshift[H], h0[B, H], c0[B, H],
@@ -118,7 +138,7 @@ def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, cli
     words = _words(hid, kind)
     kp = words * per
     panels = rows // PANEL
-    wdtype = "float32" if kind == "float" else "int32"
+    wdtype = panel_dtype(kind)
     lo = -(clip if clip is not None else 3.0e38)
     hi = clip if clip is not None else 3.0e38
 
@@ -208,15 +228,7 @@ def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, cli
                 h_n[vb, vu] = hist[steps, vb, vu]
 
     sch = tvm.s_tir.Schedule(rec)
-    block = sch.get_sblock("gates")
-    kk, lane = sch.get_loops(block)[-2:]
-    kw, ks = sch.split(kk, [None, per])
-    chain, vec = sch.split(lane, [None, VECTOR])
-    sch.vectorize(vec)
-    sch.unroll(chain)
-    if per > 1:
-        sch.unroll(ks)
-    sch.decompose_reduction(block, kw)
+    schedule_panel_matmul(sch, "gates", per)
     store = sch.get_sblock("store")
     _, sv = sch.split(sch.get_loops(store)[-1], [None, VECTOR])
     sch.vectorize(sv)

@@ -6,7 +6,7 @@ each other, so the kernel loads them as vectors and accumulates PANEL outputs at
 without any horizontal reduction. Ternary codes take 2 bits each (16 per int32 word:
 00 = 0, 01 = +1, 11 = -1, so a shift left then an arithmetic shift right sign-extends a
 code); binary codes 1 bit (0 = +1, 1 = -1, decoded as (sign-extended bit) | 1). Float
-weights use the same panel order with one float per element.
+weights (and int8 codes) use the same panel order with one element per weight.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 #: Rows per panel: 4 AVX2 (or 8 NEON) float vectors, i.e. 4 independent accumulator chains.
 PANEL = 32
 
-WeightKind = Literal["float", "ternary", "binary"]
+WeightKind = Literal["float", "ternary", "binary", "int8"]
 BITS = {"ternary": 2, "binary": 1}
 
 
@@ -39,7 +39,7 @@ class Panels:
 
     @property
     def codes_per_word(self) -> int:
-        return 1 if self.kind == "float" else 32 // BITS[self.kind]
+        return 32 // BITS[self.kind] if self.kind in BITS else 1
 
     @property
     def nbytes(self) -> int:
@@ -61,6 +61,14 @@ def pack_float(weights: np.ndarray) -> Panels:
     padded = np.zeros((padded_rows(rows), cols), np.float32)
     padded[:rows] = weights
     return Panels("float", rows, cols, _panel_order(padded), np.ones(padded_rows(rows), np.float32))
+
+
+def pack_int8(codes: np.ndarray) -> Panels:
+    """int8 codes (the multiplier baseline of the integer model) in panel order, one byte each."""
+    rows, cols = codes.shape
+    padded = np.zeros((padded_rows(rows), cols), np.int8)
+    padded[:rows] = codes
+    return Panels("int8", rows, cols, _panel_order(padded), np.ones(padded_rows(rows), np.float32))
 
 
 def pack_codes(codes: np.ndarray, scale: np.ndarray, kind: WeightKind) -> Panels:

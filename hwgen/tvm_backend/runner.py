@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 import tvm
@@ -32,6 +32,7 @@ class Compiled:
 
     manifest: dict[str, Any]
     vm: relax.VirtualMachine
+    quantize: Optional[Callable[[np.ndarray], np.ndarray]] = None
 
     @property
     def input_names(self) -> list[str]:
@@ -43,6 +44,8 @@ class Compiled:
             if spec["name"] not in feeds:
                 raise TVMBackendError(f"missing input {spec['name']!r} (the model takes {', '.join(self.input_names)})")
             array = np.asarray(feeds[spec["name"]])
+            if np.issubdtype(array.dtype, np.floating) and self.quantize is not None:
+                array = self.quantize(array)  # float data into an integer build: the model's own input quantizer
             if list(array.shape) != spec["shape"]:
                 raise TVMBackendError(f"input {spec['name']!r} has shape {list(array.shape)}; the library was "
                                       f"compiled for {spec['shape']} (rebuild with --input-shape to change it)")
@@ -68,7 +71,12 @@ def load(directory: Path | str) -> Compiled:
     library = directory / manifest.get("library", LIBRARY)
     if not library.is_file():
         raise TVMBackendError(f"{directory}: the library {library.name} is missing")
-    return Compiled(manifest, relax.VirtualMachine(tvm.runtime.load_module(str(library)), tvm.cpu()))
+    quantize = None
+    if manifest.get("integer_model"):
+        from hwgen.passes.integer_model import IntegerModel
+
+        quantize = IntegerModel.load(directory / manifest["integer_model"]).quantize_input
+    return Compiled(manifest, relax.VirtualMachine(tvm.runtime.load_module(str(library)), tvm.cpu()), quantize)
 
 
 def run_directory(directory: Path | str, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

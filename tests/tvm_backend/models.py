@@ -81,14 +81,21 @@ def torch_models(directory: Path) -> dict[str, tuple[Path, dict[str, np.ndarray]
 
 
 def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: int, direction: str = "forward",
-              seed: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
-    """An ONNX LSTM whose W and R are DequantizeLinear(int8 codes, per-row scale): ternary or binary."""
+              seed: int = 0, head: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
+    """An ONNX LSTM whose W and R are DequantizeLinear(int8 codes, per-row scale): ternary or binary.
+    Output: Y, or with `head` classes the logits of a float Linear on the last hidden state."""
     rng = np.random.default_rng(seed)
     dirs = 2 if direction == "bidirectional" else 1
     levels = [-1, 0, 1] if kind == "ternary" else [-1, 1]
     nodes, inits = [], []
     for name, cols in (("W", size), ("R", hidden)):
-        parts = []
+        if dirs == 1:  # the usual export: codes [1, 4H, K] with per-row scales along axis 1
+            codes = rng.choice(levels, (1, 4 * hidden, cols)).astype(np.int8)
+            scale = rng.uniform(0.05, 0.4, 4 * hidden).astype(np.float32)
+            inits += [numpy_helper.from_array(codes, f"{name}_codes"), numpy_helper.from_array(scale, f"{name}_scale")]
+            nodes.append(helper.make_node("DequantizeLinear", [f"{name}_codes", f"{name}_scale"], [name], axis=1))
+            continue
+        parts = []  # per-direction scales need one Dequantize per direction, stacked
         for d in range(dirs):
             codes = rng.choice(levels, (4 * hidden, cols)).astype(np.int8)
             scale = rng.uniform(0.05, 0.4, 4 * hidden).astype(np.float32)
@@ -99,7 +106,14 @@ def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: 
         nodes.append(helper.make_node("Concat", parts, [name], axis=0))
     inits.append(numpy_helper.from_array(np.array([0], np.int64), "axis0"))
     inits.append(numpy_helper.from_array(rng.normal(0, 0.3, (dirs, 8 * hidden)).astype(np.float32), "B"))
-    nodes.append(helper.make_node("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=hidden, direction=direction))
+    if head:
+        nodes.append(helper.make_node("LSTM", ["x", "W", "R", "B"], ["", "y_h"], hidden_size=hidden, direction=direction))
+        nodes.append(helper.make_node("Squeeze", ["y_h", "axis0"], ["h_last"]))
+        inits.append(numpy_helper.from_array(rng.normal(0, 0.5, (head, hidden)).astype(np.float32), "head_w"))
+        inits.append(numpy_helper.from_array(rng.normal(0, 0.1, head).astype(np.float32), "head_b"))
+        nodes.append(helper.make_node("Gemm", ["h_last", "head_w", "head_b"], ["y"], transB=1))
+    else:
+        nodes.append(helper.make_node("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=hidden, direction=direction))
     graph = helper.make_graph(nodes, f"{kind}_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, batch, size])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
