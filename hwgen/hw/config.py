@@ -36,10 +36,11 @@ def _divisors(n: int) -> list[int]:
 
 
 def _nearest(value: int, choices: list[int]) -> str:
-    if not choices:
-        return "none"
-    best = sorted(choices, key=lambda c: (abs(c - value), -c))[:2]
-    return " or ".join(str(c) for c in sorted(set(best)))
+    """The closest valid choice below and above `value` ("4 or 8"), or the one that exists."""
+    below = [c for c in choices if c <= value]
+    above = [c for c in choices if c > value]
+    picks = ([max(below)] if below else []) + ([min(above)] if above else [])
+    return " or ".join(str(c) for c in picks) if picks else "none"
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,8 @@ class AccelConfig:
         common = [d for d in _divisors(self.hidden) if self.input % d == 0]
         if self.input % self.lanes or self.hidden % self.lanes:
             raise ConfigError(f"lanes={self.lanes} must divide input={self.input} and hidden={self.hidden} "
-                              f"(each row is read in whole chunks of lanes codes); nearest valid lanes: {_nearest(self.lanes, common)}")
-        min_chunks = min(self.chunks(layer) for layer in range(self.layers))
-        if min_chunks < 2:
-            ok = [d for d in common if min((self.input + self.hidden) // d, 2 * self.hidden // d if self.layers > 1 else 1 << 30) >= 2]
-            raise ConfigError(f"lanes={self.lanes} leaves {min_chunks} chunk per row; the shared affine multiplier needs >= 2 "
-                              f"cycles per row (lanes <= (input + hidden) / 2); nearest valid lanes: {_nearest(self.lanes, ok)}")
+                              f"(each row is read in whole chunks of lanes codes, so a row takes >= 2 cycles and the "
+                              f"shared affine multiplier keeps up); nearest valid lanes: {_nearest(self.lanes, common)}")
         if self.act_bits < 3 or self.act_bits > 16:
             raise ConfigError(f"act_bits={self.act_bits} must be in 3..16")
         need = self.required_acc_bits()

@@ -1,0 +1,62 @@
+"""Configs that cannot be built fail with the constraint and the nearest valid choice."""
+
+import numpy as np
+import pytest
+
+from hwgen.hw.config import AccelConfig, ConfigError
+from hwgen.hw.synthetic import random_stack
+from hwgen.passes.lower_fixed_point import lower_stack
+
+
+def test_lanes_must_divide_input_and_hidden():
+    with pytest.raises(ConfigError, match=r"lanes=6 must divide input=8 and hidden=16.*nearest valid lanes: 4 or 8"):
+        AccelConfig(hidden=16, input=8, lanes=6)
+
+
+def test_accumulator_too_narrow_for_the_bound():
+    with pytest.raises(ConfigError, match=r"acc_bits=8 is too small for the worst-case accumulator bound 8192.*nearest valid acc_bits: 15"):
+        AccelConfig(hidden=64, input=64, lanes=8, acc_bits=8)
+
+
+def test_weights_too_large_for_registers_and_ebr():
+    with pytest.raises(ConfigError, match=r"too many for weight_memory='registers'.*nearest valid choice: weight_memory='ebr'"):
+        AccelConfig(hidden=64, input=64, lanes=8, weight_memory="registers")
+    with pytest.raises(ConfigError, match=r"EBR blocks.*nearest valid choice: weight_memory='spram'"):
+        AccelConfig(hidden=256, input=256, lanes=16, weight_memory="ebr", acc_bits=20)
+
+
+def test_spram_word_width_limits_lanes():
+    with pytest.raises(ConfigError, match=r"wider than 4 SPRAMs × 16 bits; nearest valid lanes: 32"):
+        AccelConfig(hidden=128, input=128, lanes=64, weight_memory="spram")
+
+
+def test_model_and_config_must_agree():
+    model = lower_stack(random_stack(4, 4, 1, 2, seed=0))
+    with pytest.raises(ConfigError, match=r"ternary weights but the config is for binary; nearest valid choice: weights_kind='ternary'"):
+        AccelConfig.for_model(model, lanes=2, weights_kind="binary")
+    with pytest.raises(ConfigError, match="does not match the model"):
+        AccelConfig(hidden=8, input=4, lanes=2, outputs=2, model=model)
+    with pytest.raises(ConfigError, match="no model"):
+        AccelConfig(hidden=4, input=4, lanes=2).create()
+
+
+def test_bad_kinds_are_listed():
+    with pytest.raises(ConfigError, match=r"weights_kind 'int4' is not one of binary, ternary, int8"):
+        AccelConfig(hidden=4, input=4, weights_kind="int4")
+    with pytest.raises(ConfigError, match=r"weight_memory 'flash' is not one of registers, ebr, spram"):
+        AccelConfig(hidden=4, input=4, weight_memory="flash")
+
+
+@pytest.mark.parametrize("hidden,lanes", [(64, 8), (64, 16), (128, 16), (128, 32)])
+def test_utilisation_at_paper_sizes(hidden, lanes):
+    """Ideal 4H(X+H)/lanes over the scheduled cycles per step (validated in sim at small sizes)."""
+    config = AccelConfig(hidden=hidden, input=hidden, lanes=lanes, outputs=10, weight_memory="spram")
+    assert config.utilisation() >= 0.9
+    assert config.expected_cycles(5) - config.expected_cycles(4) == config.cycles_per_step()
+
+
+def test_binary_config_rejects_zero_codes():
+    model = lower_stack(random_stack(4, 4, 1, 2, kind="ternary", seed=0))
+    assert np.any(model.layers[0].w_codes == 0)
+    with pytest.raises(ConfigError):
+        AccelConfig.for_model(model, lanes=2, weights_kind="binary")
