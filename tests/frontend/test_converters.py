@@ -165,3 +165,28 @@ def test_broadcasting_elementwise_over_random_shapes(a: list[int], b: list[int],
     if op == "Where":
         feeds = {"c": np.asarray(R.standard_normal(a) > 0), **feeds}
     assert_matches_ort(single_node_model(op, feeds, ("y",), {}, 17), feeds)
+
+
+@pytest.mark.parametrize("rank,mask,attrs", [
+    (4, None, {}),
+    (4, "bool", {"scale": 0.3}),
+    (4, "float", {"is_causal": 1}),
+    (4, None, {"is_causal": 1, "softcap": 2.0}),
+    (3, "bool", {"q_num_heads": 2, "kv_num_heads": 2}),
+], ids=["plain", "bool-mask-scale", "float-mask-causal", "causal-softcap", "3d-heads"])
+def test_attention_matches_onnxruntime(rank: int, mask: str | None, attrs: dict) -> None:
+    batch, heads, q_len, kv_len, size = 2, 2, 3, 4, 5
+    if rank == 4:
+        q, k, v = f32(batch, heads, q_len, size), f32(batch, heads, kv_len, size), f32(batch, heads, kv_len, size)
+    else:
+        q, k, v = f32(batch, q_len, heads * size), f32(batch, kv_len, heads * size), f32(batch, kv_len, heads * size)
+    feeds = {"q": q, "k": k, "v": v}
+    if mask == "bool":
+        m = R.random((q_len, kv_len)) > 0.3
+        m[:, 0] = True  # no fully masked row
+        feeds["mask"] = m
+    elif mask == "float":
+        feeds["mask"] = f32(batch, 1, q_len, kv_len)
+    model = single_node_model("Attention", feeds, ("y",), {}, 23, **attrs)
+    graph = assert_matches_ort(model, feeds)
+    assert {"MatMul", "Softmax"} <= {n.op for n in graph.nodes}

@@ -68,16 +68,33 @@ def test_lstm_classifier_matches():
     assert graph.outputs[0].type == TensorType((2, 5), graph.outputs[0].type.dtype)
 
 
-@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy", "dynamo"])
-@pytest.mark.parametrize("pool,activation", [("mean", "relu"), ("first", "gelu")])
-def test_transformer_classifier_matches(dynamo, pool, activation):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("dynamo,opset,pool,activation", [
+    (False, 17, "mean", "relu"), (False, 17, "first", "gelu"),
+    (True, 18, "mean", "relu"),
+    (True, 23, "first", "gelu"),  # opset 23: the exporter fuses attention into ONNX Attention
+], ids=["legacy-mean-relu", "legacy-first-gelu", "dynamo18-mean-relu", "dynamo23-first-gelu"])
+def test_transformer_classifier_matches(dynamo, opset, pool, activation):  # type: ignore[no-untyped-def]
     torch.manual_seed(1)
     m = TransformerClassifier(pool=pool, activation=activation).eval()
     x = torch.randn(2, 7, 16)
-    model = export(m, (x,), ["x"], ["logits"], dynamo=dynamo, opset=None if dynamo else 17)
+    model = export(m, (x,), ["x"], ["logits"], dynamo=dynamo, opset=opset)
+    assert any(n.op_type == "Attention" for n in model.graph.node) == (opset >= 23)
     with torch.no_grad():
         expected = (m(x),)
     graph = _compare(model, {"x": x.numpy()}, expected, rtol=1e-4, atol=1e-5)
     ops = {n.op for n in graph.nodes}
     assert {"LayerNorm", "Softmax", "MatMul"} <= ops
     assert ("ReduceMean" in ops) == (pool == "mean")
+
+
+def test_transformer_with_padding_mask_and_pre_norm_matches():
+    """norm_first + src_key_padding_mask (a bool input): the exporter's Where/Equal/Expand mask arithmetic."""
+    torch.manual_seed(2)
+    m = TransformerClassifier(activation="gelu", norm_first=True).eval()
+    x = torch.randn(2, 5, 16)
+    mask = torch.tensor([[False] * 5, [False, False, False, True, True]])
+    model = export(m, (x, mask), ["x", "mask"], ["logits"], opset=17)
+    with torch.no_grad():
+        expected = (m(x, mask),)
+    graph = _compare(model, {"x": x.numpy(), "mask": mask.numpy()}, expected, rtol=1e-4, atol=1e-5)
+    assert "Where" in {n.op for n in graph.nodes}

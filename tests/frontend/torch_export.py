@@ -62,16 +62,17 @@ class LSTMClassifier(torch.nn.Module):
 
 
 class TransformerClassifier(torch.nn.Module):
-    """2-layer nn.TransformerEncoder (batch_first) + mean-pool or first-token + Linear head."""
+    """2-layer nn.TransformerEncoder (batch_first) + mean-pool or first-token + Linear head; optional padding mask."""
 
     def __init__(self, d_model: int = 16, heads: int = 2, ff: int = 32, classes: int = 3, pool: str = "mean",
-                 activation: str = "relu") -> None:
+                 activation: str = "relu", norm_first: bool = False) -> None:
         super().__init__()
-        layer = torch.nn.TransformerEncoderLayer(d_model, heads, ff, dropout=0.1, batch_first=True, activation=activation)
+        layer = torch.nn.TransformerEncoderLayer(d_model, heads, ff, dropout=0.1, batch_first=True, activation=activation,
+                                                 norm_first=norm_first)
         self.encoder = torch.nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
         self.head = torch.nn.Linear(d_model, classes)
         self.pool = pool
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.encoder(x)
+    def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+        y = self.encoder(x, src_key_padding_mask=padding_mask)
         return self.head(y.mean(dim=1) if self.pool == "mean" else y[:, 0])
