@@ -149,6 +149,7 @@ def onnxruntime_diff(model: QuantLSTMModel, onnx_model: onnx.ModelProto, x: np.n
 @dataclass(frozen=True)
 class ExportReport:
     path: Path
+    run: Path
     weights: str
     bn: bool
     frozen: str  # "deterministic" or "stochastic sample (seed N)"
@@ -182,7 +183,7 @@ def export_run(run: Union[str, os.PathLike], path: Union[str, os.PathLike], samp
     if evaluate_metric:
         metric, folded, per_step = _metrics(model, ckpt.train_config)
     out, diff = export_model(model, path)
-    return ExportReport(out, model.config.weights, model.config.bn,
+    return ExportReport(out, Path(run), model.config.weights, model.config.bn,
                         f"stochastic sample (seed {sample_seed})" if stochastic else "deterministic",
                         diff, metric, folded, per_step)
 
