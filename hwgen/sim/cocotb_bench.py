@@ -182,6 +182,12 @@ async def check_design(dut: Any) -> None:
     driver = StreamDriver(dut, job["in_width"], job["stall_in"], rng)
     monitor = StreamMonitor(dut, job["out_width"], job["stall_out"], rng, scoreboard)
     await _reset(dut)
+    for address, word in enumerate(job["upload"]):  # SPRAM weights: written before the first sequence
+        dut.wmem_we.value, dut.wmem_addr.value, dut.wmem_data.value = 1, address, word
+        await RisingEdge(dut.clk)
+    if job["upload"]:
+        dut.wmem_we.value = 0
+        await RisingEdge(dut.clk)
     monitor_task = cocotb.start_soon(monitor.run())
     resets: list[str] = []
 
@@ -206,7 +212,7 @@ async def check_design(dut: Any) -> None:
         scoreboard.checked = 0
 
     scoreboard.target = len(sequences)
-    start_cycle, start_wall = _cycle(), time.perf_counter()
+    start_cycle, start_wall, start_cpu = _cycle(), time.perf_counter(), time.process_time()
     for index, sequence in enumerate(sequences):
         await driver.send(index, sequence)
         scoreboard.expect(index, model.predict(sequence))
@@ -218,6 +224,7 @@ async def check_design(dut: Any) -> None:
                                      f"after {job['drain_cycles']} idle cycles")
     await RisingEdge(dut.clk)
     cycles, seconds = _cycle() - start_cycle, time.perf_counter() - start_wall
+    cpu_seconds = time.process_time() - start_cpu
     monitor_task.cancel()
 
     out: dict[str, np.ndarray] = {"count": np.array(len(monitor.sequences))}
@@ -227,6 +234,6 @@ async def check_design(dut: Any) -> None:
     out["first_in"] = np.array([driver.first_in.get(i, -1) for i in range(len(sequences))], dtype=np.int64)
     np.savez(job_dir / "outputs.npz", **out)
     (job_dir / "result.json").write_text(json.dumps({
-        "cycles": cycles, "seconds": seconds, "start_cycle": start_cycle, "errors": scoreboard.errors,
+        "cycles": cycles, "seconds": seconds, "cpu_seconds": cpu_seconds, "start_cycle": start_cycle, "errors": scoreboard.errors,
         "resets": resets, "checked": scoreboard.checked}))
     assert not scoreboard.errors, "; ".join(scoreboard.errors[:5])

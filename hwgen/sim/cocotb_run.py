@@ -44,7 +44,7 @@ def build_cocotb(design: Design, waves: bool = False) -> Path:
         with verilator_environment():
             runner = get_runner("verilator")
             try:
-                runner.build(sources=list(design.verilog), hdl_toplevel=design.top, build_dir=tmp,
+                runner.build(sources=list(design.sources), hdl_toplevel=design.top, build_dir=tmp,
                              build_args=list(BUILD_ARGS), waves=waves, log_file=tmp / "build.log",
                              timescale=("1ns", "1ps"))
             except (RuntimeError, SystemExit) as err:
@@ -53,7 +53,7 @@ def build_cocotb(design: Design, waves: bool = False) -> Path:
                 raise SimulatorError(f"cocotb build of {design.top} failed ({err}):\n{tail}") from None
 
     return cached_build("cocotb", ["cocotb-2", " ".join(BUILD_ARGS), str(waves), design.top,
-                                   *[p.name for p in design.verilog], *design.verilog],
+                                   *[p.name for p in design.sources], *design.sources],
                         design.top, build)
 
 
@@ -72,7 +72,8 @@ def run_cocotb(design: Design, sequences: list[np.ndarray], options: CocotbOptio
             "seed": options.seed, "stall_in": options.stall_in, "stall_out": options.stall_out,
             "reset_mid_sequence": options.reset_mid_sequence, "drain_cycles": options.drain_cycles,
             "in_width": design.in_width, "out_width": design.out_width,
-            "model_module": design.model.module, "model_argument": design.model.argument}))
+            "model_module": design.model.module, "model_argument": design.model.argument,
+            "upload": [int(w) for w in design.upload_words()]}))
         np.savez(job / "inputs.npz", count=np.array(len(sequences)),
                  **{f"s{i}": np.asarray(s, dtype=np.int64) for i, s in enumerate(sequences)})
         run_dir = job / "run"
@@ -107,5 +108,5 @@ def run_cocotb(design: Design, sequences: list[np.ndarray], options: CocotbOptio
     run = SimRun(outputs=values, out_cycles=tuple(c - start for c in cycles), first_in=first_in,
                  last_in=np.full(count, -1, np.int64), last_out=last_out, cycles=int(report["cycles"]),
                  seconds=float(report["seconds"]), status="ok" if not report["errors"] else "failed",
-                 engine="cocotb")
+                 engine="cocotb", cpu_seconds=float(report["cpu_seconds"]))
     return run, report

@@ -51,6 +51,7 @@ class SimRun:
     seconds: float
     status: str
     engine: str
+    cpu_seconds: float = 0.0
 
     @property
     def sequence_cycles(self) -> np.ndarray:
@@ -59,7 +60,13 @@ class SimRun:
 
     @property
     def cycles_per_second(self) -> float:
+        """Simulated cycles per wall-clock second of the simulation loop."""
         return self.cycles / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def cycles_per_cpu_second(self) -> float:
+        """Simulated cycles per CPU second (what the simulator reaches on an unloaded core)."""
+        return self.cycles / self.cpu_seconds if self.cpu_seconds > 0 else self.cycles_per_second
 
 
 def write_inputs(path: Path, sequences: list[np.ndarray], elements: int) -> None:
@@ -94,9 +101,13 @@ def run_cpp(design: Design, sequences: list[np.ndarray], stalls: Stalls = Stalls
     with tempfile.TemporaryDirectory(prefix="hwgen-sim-") as tmp_name:
         tmp = Path(tmp_name)
         write_inputs(tmp / "inputs.bin", sequences, design.step_elements)
+        upload = []
+        if design.upload is not None:
+            design.upload_words().astype("<u8").tofile(tmp / "upload.bin")
+            upload = ["--upload", str(tmp / "upload.bin")]
         cmd = [str(exe), str(tmp / "inputs.bin"), str(tmp / "outputs.bin"), str(tmp / "timing.bin"),
                "--stall-in", str(stalls.input), "--stall-out", str(stalls.output),
-               "--seed", str(stalls.seed), "--idle-limit", str(idle_limit), "--isolate", str(int(isolate))]
+               "--seed", str(stalls.seed), "--idle-limit", str(idle_limit), "--isolate", str(int(isolate)), *upload]
         if vcd is not None:
             cmd += ["--vcd", str(Path(vcd).resolve())]
             if vcd_window is not None:
@@ -113,4 +124,4 @@ def run_cpp(design: Design, sequences: list[np.ndarray], stalls: Stalls = Stalls
     outputs, out_cycles = split_beats(beats, len(sequences))
     return SimRun(outputs=outputs, out_cycles=out_cycles, first_in=timing[:, 0], last_in=timing[:, 1],
                   last_out=timing[:, 2], cycles=int(summary["cycles"]), seconds=float(summary["seconds"]),
-                  status=summary["status"], engine="cpp")
+                  status=summary["status"], engine="cpp", cpu_seconds=float(summary["cpu_seconds"]))

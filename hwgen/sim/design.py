@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -69,6 +69,27 @@ class Design:
     model: ModelSpec
     output_mode: str = "final"
     outputs_per_step: int = 0
+    #: Simulation models of vendor primitives the Verilog instantiates (e.g. SB_SPRAM256KA).
+    extra_sources: tuple[Path, ...] = ()
+    #: Words written through wmem_we/wmem_addr/wmem_data before the first sequence (SPRAM
+    #: weights, which a bitstream cannot preload); `$readmemh` format, line i = address i.
+    upload: Optional[Path] = None
+    upload_width: int = 0
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        return (*self.verilog, *self.extra_sources)
+
+    def upload_words(self) -> np.ndarray:
+        """The upload image as uint64 words (empty without one)."""
+        if self.upload is None:
+            return np.zeros(0, np.uint64)
+        words: list[int] = []
+        for line in self.upload.read_text().splitlines():
+            line = line.split("//")[0].strip()
+            if line and not line.startswith("@"):
+                words += [int(token, 16) for token in line.split()]
+        return np.array(words, dtype=np.uint64)
 
     def locate(self, index: int, steps: int) -> tuple[int, int]:
         """(step, neuron) of output element `index` of a sequence of `steps` steps."""

@@ -12,8 +12,9 @@ window asked for, so a waveform around a mismatch stays small.
 File formats (little-endian), written and read by :mod:`hwgen.sim.cpp`:
   inputs:  "HWGI", u32 version=1, u32 sequences, u32 elements; per sequence u32 steps, i32[steps*elements]
   outputs: records {i64 value, i64 cycle, i32 sequence, i32 last} per output beat
+  upload:  u64 words written through wmem_* before the first sequence (SPRAM weights)
   timing:  i64[sequences][3] = first input beat cycle, last input beat cycle, last output beat cycle
-  stdout:  one JSON line {"status", "cycles", "seconds", "sequences_out"}
+  stdout:  one JSON line {"status", "cycles", "reset_cycles", "seconds", "cpu_seconds", "sequences_out"}
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Optional, Sequence
 from hwgen.sim.design import Design
 from hwgen.sim.verilator import cache_dir, cached_build, content_hash, find_verilator, run_checked
 
-HARNESS_VERSION = "4"
+HARNESS_VERSION = "6"
 
 #: Verilator flags for speed: no assertions, X's resolved fast, one thread.
 FAST_FLAGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "--threads", "1",
@@ -42,6 +43,7 @@ MAIN_CPP = r"""
 #include "verilated_vcd_c.h"
 #endif
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -70,7 +72,7 @@ int main(int argc, char** argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s inputs outputs timing [options]\n", argv[0]); return 64; }
     const char* in_path = argv[1]; const char* out_path = argv[2]; const char* timing_path = argv[3];
     int stall_in = 0, stall_out = 0, isolate = 0; int64_t idle_limit = 100000000, stop_at = -1;
-    int64_t vcd_from = 0, vcd_to = INT64_MAX; std::string vcd_path;
+    int64_t vcd_from = 0, vcd_to = INT64_MAX; std::string vcd_path, upload_path;
     for (int i = 4; i + 1 < argc; i += 2) {
         std::string k = argv[i]; const char* v = argv[i + 1];
         if (k == "--stall-in") stall_in = atoi(v);
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
         else if (k == "--idle-limit") idle_limit = strtoll(v, nullptr, 10);
         else if (k == "--stop-at") stop_at = strtoll(v, nullptr, 10);
         else if (k == "--vcd") vcd_path = v;
+        else if (k == "--upload") upload_path = v;
         else if (k == "--vcd-from") vcd_from = strtoll(v, nullptr, 10);
         else if (k == "--vcd-to") vcd_to = strtoll(v, nullptr, 10);
         else { fprintf(stderr, "unknown option %s\n", k.c_str()); return 64; }
@@ -126,12 +129,25 @@ int main(int argc, char** argv) {
     };
     top->in_valid = 0; top->out_ready = 0; top->in_last = 0; top->in_data = 0;
     top->rst = 1; tick(); tick(); top->rst = 0;
+#if HWGEN_WMEM
+    // weights that no bitstream can preload (SPRAM): one word per cycle before the first sequence
+    if (!upload_path.empty()) {
+        FILE* u = fopen(upload_path.c_str(), "rb");
+        if (!u) { fprintf(stderr, "cannot open %s\n", upload_path.c_str()); return 66; }
+        uint64_t word; uint64_t addr = 0;
+        while (fread(&word, 8, 1, u) == 1) {
+            top->wmem_we = 1; top->wmem_addr = addr++; top->wmem_data = word; tick();
+        }
+        fclose(u); top->wmem_we = 0; tick();
+    }
+#endif
     int64_t reset_cycles = cycle;
 
     uint64_t pos = 0; uint32_t seq_in = 0, seq_out = 0; int64_t idle = 0;
     bool valid = false; const uint64_t total = data.size();
     const char* status = "ok";
     auto t0 = std::chrono::steady_clock::now();
+    std::clock_t c0 = std::clock();
     while (seq_out < nseq) {
         if (stop_at >= 0 && cycle >= stop_at) { status = "stopped"; break; }
         // --isolate: a sequence's first beat waits until every earlier sequence's output is out
@@ -163,6 +179,7 @@ int main(int argc, char** argv) {
         if (idle > idle_limit) { status = "stalled"; break; }
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double cpu_seconds = double(std::clock() - c0) / CLOCKS_PER_SEC;
 #if HWGEN_TRACE
     if (tfp) tfp->close();
 #endif
@@ -175,8 +192,8 @@ int main(int argc, char** argv) {
     if (!t || fwrite(timing.data(), 8, timing.size(), t) != timing.size()) return 73;
     fclose(t);
     printf("{\"status\": \"%s\", \"cycles\": %lld, \"reset_cycles\": %lld, \"seconds\": %.6f, "
-           "\"sequences_out\": %u}\n", status, (long long)(cycle - reset_cycles), (long long)reset_cycles,
-           seconds, seq_out);
+           "\"cpu_seconds\": %.6f, \"sequences_out\": %u}\n", status, (long long)(cycle - reset_cycles),
+           (long long)reset_cycles, seconds, cpu_seconds, seq_out);
     return 0;
 }
 """
@@ -211,7 +228,7 @@ def build_harness(design: Design, trace: bool = False) -> Path:
     then compiles only its own model and main.cpp.
     """
     source = harness_source(design)
-    cflags = f"{CXX_OPT} -DHWGEN_TRACE={int(trace)}"
+    cflags = f"{CXX_OPT} -DHWGEN_TRACE={int(trace)} -DHWGEN_WMEM={int(design.upload is not None)}"
     flags = [*FAST_FLAGS, *(["--trace"] if trace else [])]
 
     def build(tmp: Path) -> None:
@@ -219,7 +236,7 @@ def build_harness(design: Design, trace: bool = False) -> Path:
         tool = find_verilator()
         run_checked([str(tool.executable), "--cc", "--exe", *flags, "--top-module", design.top, "--prefix", "Vdut",
                      "-Mdir", str(tmp / "obj"), "-CFLAGS", cflags, "-o", str(tmp / "hwgen_sim"),
-                     str(tmp / "main.cpp"), *map(str, design.verilog)], tmp, "verilator")
+                     str(tmp / "main.cpp"), *map(str, design.sources)], tmp, "verilator")
         names, settings = _runtime_objects(tmp / "obj")
         key = ["runtime", CXX_OPT, cflags, settings, *names]
         cached = cached_runtime(key)
@@ -241,7 +258,7 @@ def build_harness(design: Design, trace: bool = False) -> Path:
         shutil.rmtree(tmp / "obj", ignore_errors=True)
 
     folder = cached_build("harness", [source, " ".join(flags), cflags, design.top,
-                                      *[p.name for p in design.verilog], *design.verilog],
+                                      *[p.name for p in design.sources], *design.sources],
                           "hwgen_sim", build)
     return folder / "hwgen_sim"
 

@@ -36,7 +36,7 @@ def summary_rows(result: Verification, wall_seconds: Optional[float] = None,
         ("latency = expected_cycles(T)", timing),
         ("simulated cycles", f"{run.cycles:,}"),
         ("simulation time", f"{run.seconds:.3f} s"),
-        ("simulated cycles / s", f"{run.cycles_per_second:,.0f}"),
+        ("simulated cycles / s (wall, CPU)", f"{run.cycles_per_second:,.0f}, {run.cycles_per_cpu_second:,.0f}"),
     ]
     if result.resets_checked:
         rows.append(("resets checked", "; ".join(result.resets_checked)))
