@@ -486,7 +486,7 @@ def unsupported(graph: Graph) -> list[str]:
     for value in graph.inputs:
         if not value.type.is_static:
             reasons.append(f"input {value.name!r} has symbolic shape {list(value.type.shape)} "
-                           "(give it a size with --input-shape NAME=D0,D1,...)")
+                           "(give it a size with --tvm-shape NAME=D0,D1,...)")
     return reasons
 
 

@@ -81,9 +81,12 @@ def torch_models(directory: Path) -> dict[str, tuple[Path, dict[str, np.ndarray]
 
 
 def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: int, direction: str = "forward",
-              seed: int = 0, head: int = 0) -> tuple[Path, dict[str, np.ndarray]]:
+              seed: int = 0, head: int = 0, layers: int = 1) -> tuple[Path, dict[str, np.ndarray]]:
     """An ONNX LSTM whose W and R are DequantizeLinear(int8 codes, per-row scale): ternary or binary.
-    Output: Y, or with `head` classes the logits of a float Linear on the last hidden state."""
+    Output: Y, or with `head` classes the logits of a float Linear on the last hidden state.
+    `layers` > 1 stacks forward layers (Y squeezed between them)."""
+    if layers > 1:
+        return _stacked(path, kind, steps, batch, size, hidden, seed, head, layers)
     rng = np.random.default_rng(seed)
     dirs = 2 if direction == "bidirectional" else 1
     levels = [-1, 0, 1] if kind == "ternary" else [-1, 1]
@@ -115,6 +118,42 @@ def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: 
     else:
         nodes.append(helper.make_node("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=hidden, direction=direction))
     graph = helper.make_graph(nodes, f"{kind}_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, batch, size])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = IR_VERSION
+    onnx.save(model, str(path))
+    return path, {"x": rng.standard_normal((steps, batch, size)).astype(np.float32)}
+
+
+def _stacked(path: Path, kind: str, steps: int, batch: int, size: int, hidden: int, seed: int, head: int,
+             layers: int) -> tuple[Path, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    levels = [-1, 0, 1] if kind == "ternary" else [-1, 1]
+    nodes, inits = [], [numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+                        numpy_helper.from_array(np.array([0], np.int64), "axis0")]
+    x = "x"
+    for layer in range(layers):
+        cols_in = size if layer == 0 else hidden
+        for name, cols in (("W", cols_in), ("R", hidden)):
+            codes = rng.choice(levels, (1, 4 * hidden, cols)).astype(np.int8)
+            scale = rng.uniform(0.05, 0.4, 4 * hidden).astype(np.float32)
+            inits += [numpy_helper.from_array(codes, f"{name}{layer}_codes"), numpy_helper.from_array(scale, f"{name}{layer}_scale")]
+            nodes.append(helper.make_node("DequantizeLinear", [f"{name}{layer}_codes", f"{name}{layer}_scale"], [f"{name}{layer}"], axis=1))
+        inits.append(numpy_helper.from_array(rng.normal(0, 0.3, (1, 8 * hidden)).astype(np.float32), f"B{layer}"))
+        last = layer == layers - 1
+        outs = ["", "y_h"] if last and head else [f"y{layer}"]
+        nodes.append(helper.make_node("LSTM", [x, f"W{layer}", f"R{layer}", f"B{layer}"], outs, hidden_size=hidden))
+        if not (last and head):
+            nodes.append(helper.make_node("Squeeze", [f"y{layer}", "axis1"], [f"seq{layer}"]))
+            x = f"seq{layer}"
+    if head:
+        nodes.append(helper.make_node("Squeeze", ["y_h", "axis0"], ["h_last"]))
+        inits.append(numpy_helper.from_array(rng.normal(0, 0.5, (head, hidden)).astype(np.float32), "head_w"))
+        inits.append(numpy_helper.from_array(rng.normal(0, 0.1, head).astype(np.float32), "head_b"))
+        nodes.append(helper.make_node("Gemm", ["h_last", "head_w", "head_b"], ["y"], transB=1))
+    else:
+        nodes.append(helper.make_node("Identity", [x], ["y"]))
+    graph = helper.make_graph(nodes, f"{kind}_lstm{layers}", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, batch, size])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = IR_VERSION

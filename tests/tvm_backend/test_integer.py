@@ -1,0 +1,65 @@
+"""The int8-activation TVM kernels are bit-exact with IntegerModel.run, the RTL path's spec."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tvm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tvm import relax
+
+from hwgen.frontend import load_graph
+from hwgen.passes.lower_fixed_point import lower_fixed_point
+from hwgen.tvm_backend.build import llvm_target
+from hwgen.tvm_backend.integer import lower_integer
+from tests.tvm_backend import models
+
+CASES = {
+    # name: (kind, steps, batch, size, hidden, layers, fixed-point weights override)
+    "ternary_head": ("ternary", 7, 2, 12, 20, 1, "auto"),
+    "binary_2layer": ("binary", 5, 1, 9, 16, 2, "auto"),
+    "int8_baseline": ("ternary", 4, 1, 6, 10, 1, "int8"),
+}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tvm_int")
+    out = {}
+    for name, (kind, steps, batch, size, hidden, layers, weights) in CASES.items():
+        path, _ = models.qcdq_lstm(directory / f"{name}.onnx", kind, steps, batch, size, hidden, head=4, layers=layers, seed=3)
+        model = lower_fixed_point(load_graph(path), weights=weights)
+        lowered = lower_integer(model, batch, steps)
+        vm = relax.VirtualMachine(tvm.compile(lowered.module, target=tvm.target.Target(llvm_target("host"))), tvm.cpu())
+        out[name] = (model, lowered, vm)
+    return out
+
+
+def _run(vm, x):
+    return vm["main"](tvm.runtime.tensor(np.ascontiguousarray(x, np.int32))).numpy()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_integer_kernels_are_bit_exact(compiled, name):
+    model, lowered, vm = compiled[name]
+    kind, steps, batch, size, *_ = CASES[name]
+    f = model.input_format
+    rng = np.random.default_rng(1)
+    for x in (rng.integers(f.min, f.max + 1, (batch, steps, size)),  # full range: saturating gates and cells
+              np.full((batch, steps, size), f.max), np.full((batch, steps, size), f.min),
+              model.quantize_input(rng.standard_normal((batch, steps, size)))):
+        got = _run(vm, x)
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, model.run(x))
+    assert lowered.variant == f"{model.weights_kind}-int{model.hidden_format.bits}act"
+    assert all(k.recurrent_weights == model.weights_kind for k in lowered.kernels)
+
+
+@settings(deadline=None, max_examples=15)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_integer_kernels_random_inputs(compiled, seed):
+    model, _, vm = compiled["ternary_head"]
+    _, steps, batch, size, *_ = CASES["ternary_head"]
+    x = np.random.default_rng(seed).integers(model.input_format.min, model.input_format.max + 1, (batch, steps, size))
+    np.testing.assert_array_equal(_run(vm, x), model.run(x))
