@@ -12,6 +12,7 @@ from typing import Union
 
 import onnx
 from onnx import numpy_helper
+from onnx.external_data_helper import load_external_data_for_model
 
 from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.frontend import converters  # noqa: F401  (registers converters)
@@ -36,9 +37,14 @@ def load_onnx(path: Union[str, os.PathLike]) -> onnx.ModelProto:
     if os.path.getsize(path) == 0:
         raise HwgenError(f"{path}: file is empty, expected an ONNX model")
     try:
-        model = onnx.load(path)
+        model = onnx.load(path, load_external_data=False)
     except Exception as err:  # protobuf raises DecodeError/RuntimeError for junk and truncation
         raise HwgenError(f"{path}: not a readable ONNX model (truncated or not ONNX: {type(err).__name__})") from None
+    try:
+        load_external_data_for_model(model, os.path.dirname(os.path.abspath(path)))
+    except Exception as err:
+        detail = " ".join(str(err).split())
+        raise HwgenError(f"{path}: cannot read the model's external weight data: {detail}") from None
     if not model.HasField("graph") or not model.graph.node:
         raise HwgenError(f"{path}: not an ONNX model (no graph nodes; truncated or another file type?)")
     dangling = _first_undefined(model.graph)

@@ -121,3 +121,17 @@ def test_console_script_exit_code_and_debug_traceback(tmp_path: Path) -> None:
     assert plain.stderr.strip() == f"hwgen inspect: error: {missing}: no such file"
     with pytest.raises(HwgenError, match="no such file"):  # --debug lets the error (and its traceback) through
         main(["--debug", "inspect", missing])
+
+
+def test_external_weight_data_is_read_and_its_absence_reported(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import onnx
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    model = onnx.load(models.lstm_model(tmp_path / "inline.onnx"))
+    convert_model_to_external_data(model, all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    (tmp_path / "ext").mkdir()
+    onnx.save(model, tmp_path / "ext" / "m.onnx")
+    assert main(["inspect", str(tmp_path / "ext" / "m.onnx")]) == 0
+    assert "LSTM" in capsys.readouterr().out
+    (tmp_path / "ext" / "weights.bin").unlink()
+    assert "external weight data" in _fails(capsys, ["inspect", str(tmp_path / "ext" / "m.onnx")])
