@@ -45,6 +45,7 @@ class ConvertContext:
     types: dict[str, TensorType] = field(default_factory=dict)
     functions: dict[tuple[str, str], onnx.FunctionProto] = field(default_factory=dict)
     _counter: int = 0
+    _node_names: set[str] = field(default_factory=set)
 
     # ---- values ------------------------------------------------------------------------
     def type(self, name: str) -> TensorType:
@@ -107,14 +108,15 @@ class ConvertContext:
         return outputs
 
     def _unique_node_name(self, name: str) -> str:
-        taken = {n.name for n in self.nodes}
-        if name and name not in taken:
-            return name
-        base = name or "node"
-        k = 1
-        while f"{base}_{k}" in taken:
-            k += 1
-        return f"{base}_{k}"
+        taken = self._node_names
+        unique = name
+        if not name or name in taken:
+            base, k = name or "node", 1
+            while f"{base}_{k}" in taken:
+                k += 1
+            unique = f"{base}_{k}"
+        taken.add(unique)
+        return unique
 
 
 def attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
