@@ -130,8 +130,9 @@ def stdlib_text(max_bytes: int) -> bytes:
     return _read_files(files, max_bytes)
 
 
-def linux_text(max_bytes: int, tarball: Path = LINUX_TARBALL) -> Optional[bytes]:
+def linux_text(max_bytes: int, tarball: Optional[Path] = None) -> Optional[bytes]:
     """C sources of the Linux kernel from Debian's linux-source-6.1 tarball, in archive order; None if absent."""
+    tarball = tarball or LINUX_TARBALL
     if not tarball.exists():
         return None
     chunks, total = [], 0

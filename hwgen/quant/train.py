@@ -196,7 +196,7 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
                     metrics.update(status="diverged", diverged_at={"epoch": epoch, "step": step})
                     write_json(run / METRICS, metrics)
                     raise TrainingError(
-                        f"loss became {float(loss)} at epoch {epoch}, step {step}; training stopped. "
+                        f"loss became {float(loss.detach())} at epoch {epoch}, step {step}; training stopped. "
                         f"The last good checkpoint (epoch {epoch - 1}) stays in {run / 'checkpoint.pt'}; "
                         f"try a smaller --lr (now {config.lr}) or --grad-clip")
                 loss.backward()
