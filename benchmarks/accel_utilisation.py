@@ -1,0 +1,61 @@
+"""Accelerator utilisation: ideal cycles 4H(X+H)/lanes ÷ cycles per step, at H = 64 and 128.
+
+The cycles per step come from `AccelConfig.cycles_per_step()` (the controller's schedule);
+this script first validates that count against amaranth.sim at small sizes — measured
+cycles per step = cycles(T+1 steps) − cycles(T steps) of whole sequences — then prints the
+utilisation table side by side with a no-overlap baseline (the state update of a step's
+last units finishing before the next step starts: + write_offset cycles per pass).
+
+    .venv/bin/python benchmarks/accel_utilisation.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from hwgen.hw.amaranth_sim import simulate
+from hwgen.hw.config import AccelConfig
+from hwgen.hw.synthetic import random_stack
+from hwgen.passes.lower_fixed_point import lower_stack
+
+
+def measured_cycles_per_step(hidden: int, input_size: int, lanes: int, layers: int = 1) -> tuple[int, int]:
+    model = lower_stack(random_stack(hidden, input_size, layers, 4, seed=0))
+    config = AccelConfig.for_model(model, lanes=lanes)
+    rng = np.random.default_rng(0)
+    counts = []
+    for steps in (2, 3):
+        seq = model.quantize_input(rng.uniform(-1, 1, (steps, input_size)))
+        result = simulate(config, [seq])
+        assert np.array_equal(result.outputs[0], model.run(seq)), "simulation is not bit-exact"
+        counts.append(result.cycles[0])
+    return counts[1] - counts[0], config.cycles_per_step()
+
+
+def main() -> None:
+    print("validation in amaranth.sim (cycles per step: measured vs expected_cycles)")
+    print(f"{'H':>4} {'X':>4} {'L':>2} {'lanes':>5} {'measured':>9} {'expected':>9} {'sim s':>6}")
+    for h, x, lanes, layers in ((8, 8, 2, 1), (8, 8, 4, 1), (16, 8, 8, 1), (8, 4, 4, 2)):
+        t0 = time.time()
+        got, want = measured_cycles_per_step(h, x, lanes, layers)
+        print(f"{h:4d} {x:4d} {layers:2d} {lanes:5d} {got:9d} {want:9d} {time.time() - t0:6.1f}" + ("" if got == want else "  MISMATCH"))
+    print()
+    print("utilisation = 4H(X+H)/lanes / cycles per step (overlapped schedule vs no-overlap baseline)")
+    print(f"{'H':>4} {'X':>4} {'lanes':>5} {'ideal':>7} {'cycles':>7} {'util':>6} {'no-overlap':>10} {'util':>6} {'ratio':>6}")
+    for h in (64, 128):
+        for x in (h, 16):
+            for lanes in (8, 16, 32):
+                if h % lanes or x % lanes:
+                    continue
+                cfg = AccelConfig(hidden=h, input=x, lanes=lanes, outputs=10, weight_memory="spram")
+                sched = cfg.schedule()
+                base = sum(sched.pass_cycles) + sched.write_offset + 1
+                ideal = cfg.ideal_cycles_per_step()
+                print(f"{h:4d} {x:4d} {lanes:5d} {ideal:7.0f} {sched.cycles_per_step:7d} {ideal / sched.cycles_per_step:6.3f} "
+                      f"{base:10d} {ideal / base:6.3f} {base / sched.cycles_per_step:6.3f}")
+
+
+if __name__ == "__main__":
+    main()
