@@ -8,7 +8,7 @@ names and the supported list), inconsistent shapes.
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Optional, Union
 
 import onnx
 from onnx import numpy_helper
@@ -18,13 +18,12 @@ from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.frontend import converters  # noqa: F401  (registers converters)
 from hwgen.frontend.context import ConversionError, ConvertContext, describe
 from hwgen.frontend.onnx_types import elem_name, ir_dtype, supported_elem_names
-from hwgen.frontend.registry import HWGEN_DOMAIN, QONNX_DOMAINS, lookup, supported_ops
+from hwgen.frontend.registry import HWGEN_DOMAIN, QONNX_DOMAINS, ConvertFn, lookup, supported_ops
 from hwgen.ir.graph import Graph, Value
 from hwgen.ir.types import Dim, TensorType
 from hwgen.ir.verify import verify
 
 MIN_OPSET = 7
-
 
 
 def load_onnx(path: Union[str, os.PathLike]) -> onnx.ModelProto:
@@ -96,10 +95,17 @@ def _value_type(vi: onnx.ValueInfoProto, path: str) -> TensorType:
     return TensorType(tuple(dims), dtype)
 
 
+def _converter_of(model: onnx.ModelProto, node: onnx.NodeProto, opset: int) -> Optional[ConvertFn]:
+    """The converter for `node` at the opset its domain is imported with (the default opset if undeclared)."""
+    domain = "" if node.domain == "ai.onnx" else node.domain
+    versions = {("" if o.domain == "ai.onnx" else o.domain): o.version for o in model.opset_import}
+    return lookup(domain, node.op_type, versions.get(domain, opset))
+
+
 def _check_supported(model: onnx.ModelProto, opset: int, path: str) -> None:
     missing: dict[str, list[str]] = {}
     for node in model.graph.node:
-        if lookup(node.domain, node.op_type, opset) is None:
+        if _converter_of(model, node, opset) is None:
             key = f"{node.domain + '.' if node.domain else ''}{node.op_type}"
             missing.setdefault(key, []).append(node.name or "(unnamed)")
     if missing:
@@ -124,7 +130,7 @@ def import_onnx(model: onnx.ModelProto, path: str = "model") -> Graph:
         ctx.types[vi.name] = t
         inputs.append(Value(vi.name, t))
     for node in model.graph.node:
-        fn = lookup(node.domain, node.op_type, opset)
+        fn = _converter_of(model, node, opset)
         assert fn is not None
         try:
             fn(ctx, node)
