@@ -52,6 +52,12 @@ class FpgaDesign:
         return HostLink(self.config.create(simulate=simulate), divisor=divisor or self.clock.divisor,
                         input_depth=self.input_depth, output_depth=self.output_depth)
 
+    def device_info(self):
+        """The INFO the built board reports (widths and depths), without elaborating anything."""
+        link = self.link(simulate=True)
+        link._MustUse__silence = link.accelerator._MustUse__silence = True  # built only to read widths
+        return link.info
+
     def top(self) -> BoardTop:
         return BoardTop(self.board, self.link(), self.clock)
 
@@ -74,7 +80,7 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
     return FpgaDesign(board, model, config, clock, input_depth, output_depth)
 
 
-def write_run_files(design: FpgaDesign, link: HostLink, out: Path, bitstream: str = "",
+def write_run_files(design: FpgaDesign, out: Path, bitstream: str = "",
                     fmax_mhz: Optional[float] = None) -> Path:
     """fpga.json, model.npz and (SPRAM) weights.npy: what `hwgen run --device` reads."""
     out = Path(out)
@@ -83,17 +89,17 @@ def write_run_files(design: FpgaDesign, link: HostLink, out: Path, bitstream: st
     words = design.weight_words()
     if words is not None:
         np.save(out / "weights.npy", words)
-    manifest = _manifest(design, link, bitstream, fmax_mhz)
+    manifest = _manifest(design, bitstream, fmax_mhz)
     (out / "fpga.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out / "fpga.json"
 
 
-def _manifest(design: FpgaDesign, link: HostLink, bitstream: str, fmax_mhz: Optional[float]) -> dict:
+def _manifest(design: FpgaDesign, bitstream: str, fmax_mhz: Optional[float]) -> dict:
     cfg = {k: v for k, v in dataclasses.asdict(dataclasses.replace(design.config, model=None)).items() if k != "model"}
     return {
         "board": design.board.name, "clock_hz": design.clock.hz, "baud": design.clock.baud,
         "pll": dataclasses.asdict(design.clock.pll) if design.clock.pll else None,
-        "device_info": dataclasses.asdict(link.info), "accelerator": cfg,
+        "device_info": dataclasses.asdict(design.device_info()), "accelerator": cfg,
         "cycles_per_step": design.config.cycles_per_step(),
         "bitstream": bitstream, "weights": "weights.npy" if design.config.weight_memory == "spram" else None,
         "model": "model.npz", "fmax_mhz": fmax_mhz,
@@ -134,7 +140,7 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
     (out / "report.txt").write_text(format_report(report, steps_note))
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     plot_utilisation(report, out / "utilisation.png")
-    write_run_files(design, top.link, out, bitstream.name, report.fmax_mhz)
+    write_run_files(design, out, bitstream.name, report.fmax_mhz)
     check_resources(board, report.usage)
     check_timing(report)
     return report

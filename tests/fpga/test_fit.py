@@ -1,0 +1,35 @@
+import pytest
+
+from hwgen.fpga.boards import get_board
+from hwgen.fpga.fit import ModelTooLarge, choose_config, largest_fitting_hidden
+from hwgen.hw.synthetic import random_stack
+from hwgen.passes.lower_fixed_point import lower_stack
+
+
+def test_ternary_h256_fits_the_up5k_in_spram():
+    model = lower_stack(random_stack(256, 256, classes=10, kind="ternary"))
+    config = choose_config(get_board("icebreaker"), model)
+    assert config.weight_memory == "spram"
+    assert config.weight_words * config.word_bits <= 4 * 256 * 1024
+
+
+def test_too_large_names_the_resource_and_the_largest_fit():
+    model = lower_stack(random_stack(320, 256, classes=10, kind="ternary"))
+    with pytest.raises(ModelTooLarge) as err:
+        choose_config(get_board("icebreaker"), model)
+    message = str(err.value)
+    assert "SPRAM" in message and "1474560 bits" in message
+    assert "hidden=256" in message
+
+
+def test_largest_fitting_hidden_is_tight():
+    board = get_board("icebreaker")
+    h, lanes = largest_fitting_hidden(board, 1000, 256, 1, "ternary")
+    assert h == 256 and lanes == 32
+    # binary codes take half the bits: a larger hidden size fits
+    assert largest_fitting_hidden(board, 1000, 256, 1, "binary")[0] > 256
+
+
+def test_small_model_uses_preferred_lanes():
+    model = lower_stack(random_stack(16, 8, classes=4, kind="ternary"))
+    assert choose_config(get_board("icebreaker"), model).lanes == 4
