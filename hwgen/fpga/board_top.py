@@ -57,7 +57,7 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         if self.clock.pll is not None:
-            self._pll_domain(m, platform)
+            add_pll_domain(m, platform, self.clock)
         m.submodules.link = link = self.link
         uart = platform.request("uart", 0)
         m.d.comb += [link.rx.eq(uart.rx.i), uart.tx.o.eq(link.tx)]
@@ -65,36 +65,37 @@ class BoardTop(Elaboratable):
         m.d.comb += led.o.eq(link.busy)
         return m
 
-    def _pll_domain(self, m: Module, platform) -> None:
-        """A sync domain on the PLL output, held in reset until the PLL locks and ~15 us after."""
-        pll = self.clock.pll
-        clk_in = platform.request(platform.default_clk, dir="-")
-        clk = Signal()
-        lock = Signal()
-        if isinstance(pll, ICE40PLL):
-            m.submodules.pll = Instance(
-                "SB_PLL40_PAD", p_FEEDBACK_PATH="SIMPLE", p_DIVR=pll.divr, p_DIVF=pll.divf, p_DIVQ=pll.divq,
-                p_FILTER_RANGE=pll.filter_range, i_PACKAGEPIN=clk_in.io, i_RESETB=1, i_BYPASS=0,
-                o_PLLOUTGLOBAL=clk, o_LOCK=lock)
-        else:
-            m.submodules.clk_buf = clk_buf = io.Buffer("i", clk_in)
-            m.submodules.pll = Instance(
-                "EHXPLLL", p_CLKI_DIV=pll.clki_div, p_CLKFB_DIV=pll.clkfb_div, p_CLKOP_DIV=pll.clkop_div,
-                p_CLKOP_CPHASE=pll.clkop_cphase, p_CLKOP_FPHASE=0, p_CLKOP_ENABLE="ENABLED",
-                p_FEEDBK_PATH="CLKOP", p_OUTDIVIDER_MUXA="DIVA", p_PLLRST_ENA="DISABLED",
-                p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED", p_DPHASE_SOURCE="DISABLED",
-                i_CLKI=clk_buf.i, i_CLKFB=clk, i_RST=0, i_STDBY=0, i_PHASESEL0=0, i_PHASESEL1=0,
-                i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0,
-                o_CLKOP=clk, o_LOCK=lock)
-        # Block RAM on iCE40 reads as zero for ~3 us after configuration: count past it.
-        delay = int(15e-6 * self.clock.hz)
-        timer = Signal(range(delay + 1))
-        m.domains.sync = ClockDomain("sync")
-        m.domains.por = ClockDomain("por", reset_less=True, local=True)
-        m.d.comb += [ClockSignal("sync").eq(clk), ClockSignal("por").eq(clk),
-                     ResetSignal("sync").eq(timer != delay)]
-        with m.If(~lock):
-            m.d.por += timer.eq(0)
-        with m.Elif(timer != delay):
-            m.d.por += timer.eq(timer + 1)
-        platform.add_clock_constraint(clk, self.clock.hz)
+
+def add_pll_domain(m: Module, platform, clock: ClockPlan) -> None:
+    """A sync domain on the PLL output, held in reset until the PLL locks and ~15 us after."""
+    pll = clock.pll
+    clk_in = platform.request(platform.default_clk, dir="-")
+    clk = Signal()
+    lock = Signal()
+    if isinstance(pll, ICE40PLL):
+        m.submodules.pll = Instance(
+            "SB_PLL40_PAD", p_FEEDBACK_PATH="SIMPLE", p_DIVR=pll.divr, p_DIVF=pll.divf, p_DIVQ=pll.divq,
+            p_FILTER_RANGE=pll.filter_range, i_PACKAGEPIN=clk_in.io, i_RESETB=1, i_BYPASS=0,
+            o_PLLOUTGLOBAL=clk, o_LOCK=lock)
+    else:
+        m.submodules.clk_buf = clk_buf = io.Buffer("i", clk_in)
+        m.submodules.pll = Instance(
+            "EHXPLLL", p_CLKI_DIV=pll.clki_div, p_CLKFB_DIV=pll.clkfb_div, p_CLKOP_DIV=pll.clkop_div,
+            p_CLKOP_CPHASE=pll.clkop_cphase, p_CLKOP_FPHASE=0, p_CLKOP_ENABLE="ENABLED",
+            p_FEEDBK_PATH="CLKOP", p_OUTDIVIDER_MUXA="DIVA", p_PLLRST_ENA="DISABLED",
+            p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED", p_DPHASE_SOURCE="DISABLED",
+            i_CLKI=clk_buf.i, i_CLKFB=clk, i_RST=0, i_STDBY=0, i_PHASESEL0=0, i_PHASESEL1=0,
+            i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1, i_PLLWAKESYNC=0, i_ENCLKOP=0,
+            o_CLKOP=clk, o_LOCK=lock)
+    # Block RAM on iCE40 reads as zero for ~3 us after configuration: count past it.
+    delay = int(15e-6 * clock.hz)
+    timer = Signal(range(delay + 1))
+    m.domains.sync = ClockDomain("sync")
+    m.domains.por = ClockDomain("por", reset_less=True, local=True)
+    m.d.comb += [ClockSignal("sync").eq(clk), ClockSignal("por").eq(clk),
+                 ResetSignal("sync").eq(timer != delay)]
+    with m.If(~lock):
+        m.d.por += timer.eq(0)
+    with m.Elif(timer != delay):
+        m.d.por += timer.eq(timer + 1)
+    platform.add_clock_constraint(clk, clock.hz)

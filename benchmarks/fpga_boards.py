@@ -1,0 +1,141 @@
+"""Whole board designs (UART host link + accelerator) on the iCE40 UP5K: ternary vs int8-MAC.
+
+For H = 64, 128, 256 (input = H, one layer, 10-class head), both weight kinds go through
+`hwgen.fpga`'s flow exactly as `hwgen build --target fpga --board icebreaker` does (weights in
+SPRAM, lanes chosen by the fit check, same seed), with the clock from the PLL at --clock MHz
+so nextpnr is pushed to a real target. In the same run a 24-bit accumulator (the narrowest
+thing an LSTM accelerator must clock: LFSR input, one carry chain) is built the same way;
+its Fmax is the baseline for the ratio `Fmax / Fmax(acc24)`.
+
+Printed per design: LCs, Fmax, cycles per step, time per step at Fmax, steps/s per LC, and
+ratios against the ternary design of the same H and against the accumulator.
+
+    .venv/bin/python benchmarks/fpga_boards.py [--hidden 64 128 256] [--clock 48] [--board icebreaker]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from amaranth.hdl import Elaboratable, Module, Signal
+
+from hwgen.errors import HwgenError
+from hwgen.fpga.board_top import add_pll_domain, plan_clock
+from hwgen.fpga.boards import get_board
+from hwgen.fpga.flow import design_for
+from hwgen.fpga.reports import read_report
+from hwgen.fpga.toolchain import run_build
+from hwgen.hw.synthetic import random_stack
+from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
+
+
+class Accumulator24(Elaboratable):
+    """acc += sign-extended 8-bit LFSR value, every cycle; the MSB drives an LED so nothing is removed."""
+
+    def __init__(self, clock):
+        self.clock = clock
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.clock.pll is not None:
+            add_pll_domain(m, platform, self.clock)  # same clocking as the accelerator designs
+        lfsr = Signal(16, init=1)
+        acc = Signal(24)
+        m.d.sync += lfsr.eq((lfsr << 1) | (lfsr[15] ^ lfsr[14] ^ lfsr[12] ^ lfsr[3]))
+        m.d.sync += acc.eq(acc + lfsr[:8].as_signed())
+        m.d.comb += platform.request("led", 0).o.eq(acc[23])
+        return m
+
+
+@dataclass
+class Row:
+    name: str
+    lcs: int = 0
+    fmax: float = 0.0
+    cycles: int = 0
+    lanes: int = 0
+    ebr: int = 0
+    spram: int = 0
+    dsp: int = 0
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def step_us(self) -> float:
+        return self.cycles / self.fmax if self.fmax and self.cycles else float("nan")
+
+    @property
+    def steps_per_s_per_lc(self) -> float:
+        return 1e6 / self.step_us / self.lcs if self.lcs and self.cycles else float("nan")
+
+
+def _build(board, top, clock, work: Path, name: str) -> Row:
+    products = run_build(board, top, work / name, quiet=True)
+    report = read_report(board, products.report_json, clock.hz / 1e6, products.seconds)
+    u = {x.name: x.used for x in report.usage}
+    return Row(name, u["LC"], report.fmax_mhz, ebr=u["EBR"], spram=u.get("SPRAM", 0), dsp=u["DSP"],
+               seconds=products.seconds)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64, 128, 256])
+    parser.add_argument("--clock", type=float, default=48.0, help="PLL clock the designs are constrained to")
+    parser.add_argument("--board", default="icebreaker")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    board = get_board(args.board)
+    clock = plan_clock(board, args.clock)
+    rows: list[Row] = []
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="hwgen-fpga-bench-") as tmp:
+        work = Path(tmp)
+        acc = _build(board, Accumulator24(clock), clock, work, "acc24")
+        print(f"acc24: {acc.lcs} LCs, Fmax {acc.fmax:.1f} MHz ({acc.seconds:.0f} s)", flush=True)
+        for hidden in args.hidden:
+            stack = random_stack(hidden, hidden, classes=10, kind="ternary", seed=0)
+            for kind in ("ternary", "int8"):
+                name = f"H={hidden} {kind}"
+                try:
+                    model = lower_stack(stack, None, LoweringOptions(weights="int8" if kind == "int8" else "auto"))
+                    design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind, max_steps=16)
+                    row = _build(board, design.top(), clock, work, name.replace(" ", "_").replace("=", ""))
+                    row.name, row.cycles, row.lanes = name, design.config.cycles_per_step(), design.config.lanes
+                except HwgenError as err:
+                    row = Row(name, note=f"does not fit: {str(err)[:160]}")
+                rows.append(row)
+                print(f"{name}: " + (row.note or f"{row.lcs} LCs, Fmax {row.fmax:.1f} MHz, lanes {row.lanes}, "
+                                     f"{row.cycles} cycles/step ({row.seconds:.0f} s)"), flush=True)
+
+    print()
+    print(f"{board.description}, clock constraint {clock.hz / 1e6:g} MHz (PLL), one run "
+          f"({time.monotonic() - start:.0f} s). Baseline: 24-bit accumulator Fmax {acc.fmax:.1f} MHz, {acc.lcs} LCs.")
+    head = (f"{'design':<15}{'lanes':>6}{'LCs':>7}{'EBR':>5}{'SPRAM':>6}{'DSP':>5}{'Fmax MHz':>10}{'cyc/step':>10}"
+            f"{'us/step':>9}{'steps/s/LC':>12}{'Fmax/acc24':>11}{'LC vs tern':>11}{'thr/LC vs tern':>15}")
+    print(head)
+    print("-" * len(head))
+    ternary = {r.name.split()[0]: r for r in rows if r.name.endswith("ternary") and not r.note}
+    for r in rows:
+        if r.note:
+            print(f"{r.name:<15}  {r.note}")
+            continue
+        base = ternary.get(r.name.split()[0])
+        lc_ratio = r.lcs / base.lcs if base else float("nan")
+        thr_ratio = r.steps_per_s_per_lc / base.steps_per_s_per_lc if base else float("nan")
+        print(f"{r.name:<15}{r.lanes:>6}{r.lcs:>7}{r.ebr:>5}{r.spram:>6}{r.dsp:>5}{r.fmax:>10.1f}{r.cycles:>10}"
+              f"{r.step_us:>9.2f}{r.steps_per_s_per_lc:>12.2f}{r.fmax / acc.fmax:>11.2f}{lc_ratio:>11.2f}"
+              f"{thr_ratio:>15.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({"acc24": acc.__dict__, "rows": [r.__dict__ for r in rows]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
