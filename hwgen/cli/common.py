@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -36,9 +36,8 @@ def load_npy(path: str) -> np.ndarray:
         raise HwgenError(f"{path}: not a readable .npy array ({type(err).__name__}: {err})") from None
 
 
-def parse_inputs(specs: list[str], graph: Graph) -> dict[str, np.ndarray]:
-    """`--input FILE` (one-input models) or `--input NAME=FILE` repeated."""
-    names = [v.name for v in graph.inputs]
+def parse_inputs(specs: list[str], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """`--input FILE` (one-input models) or `--input NAME=FILE` repeated; `names` are the model's inputs."""
     feeds: dict[str, np.ndarray] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
@@ -50,3 +49,27 @@ def parse_inputs(specs: list[str], graph: Graph) -> dict[str, np.ndarray]:
             raise HwgenError(f"--input {spec}: the model has no input {name!r} (it has {', '.join(names)})")
         feeds[name] = load_npy(path)
     return feeds
+
+
+def add_shape_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shape", action="append", default=[], metavar="[NAME=]D0,D1,...",
+                        help="sizes for an input exported with symbolic (dynamic) dims; NAME= for models with several inputs")
+
+
+def parse_shapes(specs: list[str], names: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """`--shape 1,100,64` (one-input models) or `--shape NAME=1,100,64` repeated."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for spec in specs:
+        name, sep, dims = spec.rpartition("=")
+        if not sep:
+            if len(names) != 1:
+                raise HwgenError(f"the model has {len(names)} inputs ({', '.join(names)}): use --shape NAME=D0,D1,...")
+            name = names[0]
+        try:
+            shape = tuple(int(d) for d in dims.split(",") if d.strip())
+        except ValueError:
+            raise HwgenError(f"--shape {spec}: sizes must be integers separated by commas, e.g. 1,100,64") from None
+        if not shape or any(d < 1 for d in shape):
+            raise HwgenError(f"--shape {spec}: give one or more positive sizes, e.g. 1,100,64")
+        shapes[name] = shape
+    return shapes

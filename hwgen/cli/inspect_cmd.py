@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from hwgen.cli.common import add_dump_ir, dump_ir
+from hwgen.cli.common import add_dump_ir, add_shape_option, dump_ir, parse_shapes
 from hwgen.errors import HwgenError
-from hwgen.frontend import load_graph
+from hwgen.frontend import import_onnx, input_names, load_onnx
 from hwgen.inspect import format_op_coverage, format_report, inspect_graph
 
 
@@ -17,6 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", nargs="?", help="path to an .onnx file")
     p.add_argument("--ir", action="store_true", help="also print the imported IR")
     p.add_argument("--ops", action="store_true", help="print the ONNX op coverage table (no model needed)")
+    add_shape_option(p)
     add_dump_ir(p)
     p.set_defaults(func=run)
 
@@ -28,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
             return 0
     if args.model is None:
         raise HwgenError("give a model to inspect (hwgen inspect model.onnx), or --ops for the op coverage table")
-    graph = load_graph(args.model)
+    model = load_onnx(args.model)
+    graph = import_onnx(model, args.model, parse_shapes(args.shape, input_names(model)))
     dump_ir(args.dump_ir, 0, "import", graph)
     print(format_report(inspect_graph(graph), show_ir=args.ir, graph=graph))
     return 0

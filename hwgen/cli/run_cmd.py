@@ -10,7 +10,7 @@ import numpy as np
 
 from hwgen.cli.common import add_dump_ir, dump_ir, parse_inputs
 from hwgen.errors import HwgenError
-from hwgen.frontend import load_graph
+from hwgen.frontend import import_onnx, input_names, load_onnx
 from hwgen.reference import run as interpret
 
 
@@ -38,11 +38,15 @@ def run(args: argparse.Namespace) -> int:
         from hwgen.tvm_backend.cli import run_artifact
 
         return run_artifact(args)
-    graph = load_graph(args.model)
-    dump_ir(args.dump_ir, 0, "import", graph)
+    model = load_onnx(args.model)
     if not args.input:
+        graph = import_onnx(model, args.model)
         raise HwgenError(f"no --input given; the model takes {', '.join(f'{v.name} {v.type}' for v in graph.inputs)}")
-    outputs = interpret(graph, parse_inputs(args.input, graph))
+    feeds = parse_inputs(args.input, input_names(model))
+    # the arrays' shapes fix any symbolic (dynamic-axis) dims, so dynamic exports run too
+    graph = import_onnx(model, args.model, {name: a.shape for name, a in feeds.items()})
+    dump_ir(args.dump_ir, 0, "import", graph)
+    outputs = interpret(graph, feeds)
     ordered = {v.name: outputs[v.name] for v in graph.outputs}
     for name, value in ordered.items():
         print(f"{name}: {value.dtype}{list(value.shape)}")

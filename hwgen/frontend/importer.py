@@ -8,7 +8,7 @@ names and the supported list), inconsistent shapes.
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 import onnx
 from onnx import numpy_helper
@@ -114,8 +114,31 @@ def _check_supported(model: onnx.ModelProto, opset: int, path: str) -> None:
                                f"Supported: {', '.join(supported_ops())}")
 
 
-def import_onnx(model: onnx.ModelProto, path: str = "model") -> Graph:
-    """Convert a loaded ONNX model to a verified, typed IR graph."""
+def input_names(model: onnx.ModelProto) -> list[str]:
+    """The model's real inputs (graph inputs that are not initializers), in order."""
+    inits = {i.name for i in model.graph.initializer}
+    return [vi.name for vi in model.graph.input if vi.name not in inits]
+
+
+def _bind(t: TensorType, shape: Sequence[int], name: str, path: str) -> TensorType:
+    """`t` with its dims set to `shape`: symbolic dims take the given size, static ones must equal it."""
+    given = tuple(int(d) for d in shape)
+    if len(given) != t.rank or any(isinstance(d, int) and d != g for d, g in zip(t.shape, given)):
+        raise HwgenError(f"{path}: input {name!r} has shape {list(given)}, the model expects {list(t.shape)}")
+    return TensorType(given, t.dtype)
+
+
+def import_onnx(model: onnx.ModelProto, path: str = "model",
+                input_shapes: Optional[Mapping[str, Sequence[int]]] = None) -> Graph:
+    """Convert a loaded ONNX model to a verified, typed IR graph.
+
+    `input_shapes` fixes the sizes of inputs exported with symbolic dims (dynamic batch or
+    sequence): their Shape chains then fold like those of a static export.
+    """
+    shapes = dict(input_shapes or {})
+    unknown = sorted(set(shapes) - set(input_names(model)))
+    if unknown:
+        raise HwgenError(f"{path}: no input(s) {', '.join(map(repr, unknown))}; the model takes {', '.join(input_names(model))}")
     opset = _opset(model, path)
     _check_supported(model, opset, path)
     ctx = ConvertContext(opset=opset, path=path)
@@ -127,6 +150,8 @@ def import_onnx(model: onnx.ModelProto, path: str = "model") -> Graph:
         if vi.name in ctx.constants:
             continue
         t = _value_type(vi, path)
+        if vi.name in shapes:
+            t = _bind(t, shapes[vi.name], vi.name, path)
         ctx.types[vi.name] = t
         inputs.append(Value(vi.name, t))
     for node in model.graph.node:
@@ -155,9 +180,9 @@ def import_onnx(model: onnx.ModelProto, path: str = "model") -> Graph:
     return graph
 
 
-def load_graph(path: Union[str, os.PathLike]) -> Graph:
+def load_graph(path: Union[str, os.PathLike], input_shapes: Optional[Mapping[str, Sequence[int]]] = None) -> Graph:
     """load_onnx + import_onnx: the one call most users and backends need."""
-    return import_onnx(load_onnx(path), os.fspath(path))
+    return import_onnx(load_onnx(path), os.fspath(path), input_shapes)
 
 
-__all__ = ["load_onnx", "import_onnx", "load_graph", "QONNX_DOMAINS", "HWGEN_DOMAIN"]
+__all__ = ["load_onnx", "import_onnx", "input_names", "load_graph", "QONNX_DOMAINS", "HWGEN_DOMAIN"]

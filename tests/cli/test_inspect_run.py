@@ -61,3 +61,29 @@ def test_run_with_several_inputs_by_name(tmp_path: Path, named: bool, capsys) ->
         return
     assert main(argv) == 0
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), np.maximum(a + b, 0))
+
+
+def test_dynamic_axes_export_runs_with_the_input_shapes(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A torch export with dynamic batch/time: `run` takes the sizes from the arrays, `inspect` from --shape."""
+    import torch
+
+    from tests.frontend.torch_export import export_dynamic
+
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(4, 6, num_layers=2, batch_first=True)
+    path = export_dynamic(lstm, torch.randn(2, 5, 4), tmp_path / "dyn.onnx", {"x": {0: "batch", 1: "time"}})
+    x = np.random.default_rng(1).standard_normal((3, 7, 4)).astype(np.float32)  # not the export's sizes
+    np.save(tmp_path / "x.npy", x)
+    assert main(["run", str(path), "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "out.npz")]) == 0
+    out = np.load(tmp_path / "out.npz")
+    for name, ref in zip(("y", "h", "c"), ort_run(onnx.load(path), {"x": x})):
+        np.testing.assert_allclose(out[name], ref, rtol=1e-5, atol=1e-6)
+    capsys.readouterr()
+    assert main(["inspect", str(path)]) == 2
+    assert "symbolic dimensions" in capsys.readouterr().err
+    assert main(["inspect", str(path), "--shape", "1,9,4"]) == 0
+    assert "f32[1, 9, 6]" in capsys.readouterr().out
+    for bad, message in (("1,9,5", "the model expects ['batch', 'time', 4]"), ("1,x,4", "must be integers"),
+                         ("z=1,9,4", "no input(s) 'z'")):
+        assert main(["inspect", str(path), "--shape", bad]) == 2
+        assert message in capsys.readouterr().err

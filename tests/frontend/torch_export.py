@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 from typing import Sequence
 
 import onnx
@@ -76,3 +77,16 @@ class TransformerClassifier(torch.nn.Module):
     def forward(self, x: torch.Tensor, padding_mask: torch.Tensor | None = None) -> torch.Tensor:
         y = self.encoder(x, src_key_padding_mask=padding_mask)
         return self.head(y.mean(dim=1) if self.pool == "mean" else y[:, 0])
+
+
+def export_dynamic(module: torch.nn.Module, x: torch.Tensor, path: Path, dynamic_axes: dict) -> Path:
+    """Legacy export of a one-input module with dynamic axes on input 'x' (outputs y, h, c for an LSTM)."""
+    module.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (x,), str(path), dynamo=False, input_names=["x"], output_names=["y", "h", "c"],
+                          dynamic_axes=dynamic_axes)
+    model = onnx.load(path)
+    model.ir_version = min(model.ir_version, ORT_IR_VERSION)
+    onnx.save(model, path)
+    return path

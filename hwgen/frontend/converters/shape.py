@@ -28,7 +28,8 @@ def shape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     start, end = int(attr(node, "start", 0)), attr(node, "end", None)
     dims = t.shape[start:end]
     if not all(isinstance(d, int) for d in dims):
-        raise ConversionError(f"{describe(node)}: Shape of {t} has symbolic dimensions; export with static shapes")
+        raise ConversionError(f"{describe(node)}: Shape of {t} has symbolic dimensions; export with static shapes "
+                              "or fix the input sizes (import_onnx(input_shapes=...), hwgen inspect --shape)")
     ctx.add_const(node.output[0], np.asarray(dims, dtype=np.int64), Int(64))
 
 
