@@ -91,6 +91,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "Expand": lambda: ("Expand", {"x": f32(3, 1)}, {"s": i64(2, 3, 4)}, {}, 17, ("y",)),
     "Where": lambda: ("Where", {"c": np.asarray([True, False, True]), "a": f32(2, 3), "b": f32(3)}, {}, {}, 17, ("y",)),
     "QuantizeLinear": lambda: ("QuantizeLinear", {"x": f32(4, 3) * 3}, {"s": np.float32(0.02), "z": np.int8(3)}, {}, 13, ("y",)),
+    "QuantizeLinear_no_zero_point": lambda: ("QuantizeLinear", {"x": pos(4, 3) * 2}, {"s": np.float32(0.02)}, {}, 13, ("y",)),
     "QuantizeLinear_uint8_axis": lambda: ("QuantizeLinear", {"x": f32(4, 3)}, {"s": pos(3) / 50, "z": np.uint8([128, 100, 0])},
                                           {"axis": 1}, 13, ("y",)),
     "DequantizeLinear": lambda: ("DequantizeLinear", {"x": R.integers(-128, 127, (4, 3)).astype(np.int8)},

@@ -167,3 +167,15 @@ def test_brevitas_quant_linear_imports_with_exact_weights(brevitas_layers, layer
     codes, _, _ = _weight_of(graph)
     assert codes.type.dtype == (Ternary() if layer == "ternary" else Int(8))
     np.testing.assert_array_equal(codes.array, int_weight)
+
+
+def test_blocked_quantization_is_rejected_by_name():
+    from hwgen.errors import HwgenError
+
+    codes = R.choice(np.asarray([-1, 0, 1], np.int8), size=(4, 4))
+    nodes = [helper.make_node("DequantizeLinear", ["w_q", "w_scale"], ["w"], name="dq", axis=1, block_size=2),
+             helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")]
+    graph = helper.make_graph(nodes, "blocked", [tensor_info("x", [2, 4])], [helper.make_empty_tensor_value_info("y")],
+                              [numpy_helper.from_array(codes, "w_q"), numpy_helper.from_array(np.ones((4, 2), np.float32), "w_scale")])
+    with pytest.raises(HwgenError, match=r"'dq' \(DequantizeLinear\): blocked quantization \(block_size\) is not supported"):
+        import_onnx(make_model(graph, 21), "blocked.onnx")

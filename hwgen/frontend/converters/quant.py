@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+from onnx import TensorProto, helper
 
 from hwgen.frontend.context import ConversionError, ConvertContext, attr, describe, input_name
 from hwgen.frontend.registry import converter
@@ -16,7 +17,12 @@ from hwgen.ir.types import Int, weight_kind
 
 
 def _axis(ctx: ConvertContext, node: onnx.NodeProto) -> int | None:
+    if int(attr(node, "block_size", 0)):
+        raise ConversionError(f"{ctx.path}: {describe(node)}: blocked quantization (block_size) is not supported "
+                              "(per-tensor and per-axis are)")
     scale = ctx.require_const(node, 1, "scale")
+    if scale.ndim > 1:
+        raise ConversionError(f"{ctx.path}: {describe(node)}: scale must be a scalar or 1-D, got shape {list(scale.shape)}")
     return None if scale.size == 1 else int(attr(node, "axis", 1))
 
 
@@ -37,8 +43,10 @@ def dequantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
 @converter("QuantizeLinear", since=10, notes="int8/uint8, per-tensor/per-axis; folded on constants")
 def quantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     zp = ctx.const(input_name(node, 2))
-    if zp is not None and zp.dtype not in (np.int8, np.uint8):
-        raise ConversionError(f"{describe(node)}: QuantizeLinear to {zp.dtype} is not supported (int8, uint8 are)")
-    signed = zp is None or zp.dtype == np.int8
+    # the output type: the zero point's, else output_dtype (opset 21), else uint8 (ONNX's default)
+    to = zp.dtype if zp is not None else np.dtype(helper.tensor_dtype_to_np_dtype(int(attr(node, "output_dtype", TensorProto.UINT8))))
+    if to not in (np.int8, np.uint8):
+        raise ConversionError(f"{ctx.path}: {describe(node)}: QuantizeLinear to {to} is not supported (int8, uint8 are)")
+    signed = to == np.int8
     inputs = [node.input[0], node.input[1]] + ([input_name(node, 2)] if input_name(node, 2) else [])
     ctx.emit(ops.QuantizeAttrs(_axis(ctx, node), 8, signed), inputs, list(node.output), node.name, node)
