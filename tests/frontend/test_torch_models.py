@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hwgen.frontend import import_onnx
 from hwgen.ir import TensorType, print_graph
@@ -99,3 +101,16 @@ def test_transformer_with_padding_mask_and_pre_norm_matches():
         expected = (m(x, mask),)
     graph = _compare(model, {"x": x.numpy(), "mask": mask.numpy()}, expected, rtol=1e-4, atol=1e-5)
     assert "Where" in {n.op for n in graph.nodes}
+
+
+@settings(deadline=None, max_examples=5)
+@given(hidden=st.integers(1, 256), layers=st.integers(1, 2), batch_first=st.booleans(), bidir=st.booleans(),
+       seq=st.integers(1, 5), batch=st.integers(1, 3), inp=st.integers(1, 6))
+def test_lstm_over_random_shapes(hidden, layers, batch_first, bidir, seq, batch, inp):  # type: ignore[no-untyped-def]
+    torch.manual_seed(hidden)
+    m = LSTMModel(inp, hidden, layers, batch_first, bidir)
+    x = torch.randn(batch, seq, inp) if batch_first else torch.randn(seq, batch, inp)
+    model = export(m, (x,), ["x"], ["y", "h", "c"])
+    with torch.no_grad():
+        expected = m(x)
+    _compare(model, {"x": x.numpy()}, expected)
