@@ -5,4 +5,10 @@ link (UART + frame engine + accelerator) → boards (iCE40 UP5K / ECP5 definitio
 board_top (pins, clock) → toolchain (yowasp build with progress) → reports (utilisation,
 timing, plot); driver (pyserial host side) and hostsim (the top level in Verilator
 behind a pty, so the driver is tested without a board).
+
+Importing this package registers the `fpga` target (see `hwgen.targets`).
 """
+
+from hwgen.fpga.target import FPGA_TARGET
+
+__all__ = ["FPGA_TARGET"]

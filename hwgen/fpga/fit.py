@@ -29,8 +29,8 @@ def _lane_choices(hidden: int, inputs: int) -> list[int]:
     return [d for d in range(1, g + 1) if g % d == 0]
 
 
-def _weight_bits(hidden: int, inputs: int, layers: int, kind: str) -> int:
-    bits = {"binary": 1, "ternary": 2, "int8": 8}[kind]
+def weight_bits(hidden: int, inputs: int, layers: int, kind: str) -> int:
+    bits = {"binary": 1, "ternary": 2}.get(kind, 8)  # int8 codes (the MAC baseline, or lowered floats)
     return sum(4 * hidden * ((inputs if layer == 0 else hidden) + hidden) for layer in range(layers)) * bits
 
 
@@ -43,7 +43,7 @@ def _analysis_config(board: Board, hidden: int, inputs: int, layers: int, lanes:
 def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, kind: str) -> Optional[tuple[int, int]]:
     """(hidden, lanes) of the largest model with this input size, layer count and weight kind that fits."""
     for h in range(hidden - 1, 0, -1):
-        if _weight_bits(h, inputs, layers, kind) > board.weight_bits:
+        if weight_bits(h, inputs, layers, kind) > board.weight_bits:
             continue
         for lanes in _lane_choices(h, inputs):
             try:
@@ -73,7 +73,7 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
     if valid:
         wide = [c for c in valid if c.lanes >= PREFERRED_LANES]
         return wide[0] if wide else valid[-1]
-    need = _weight_bits(H, X, L, kind)
+    need = weight_bits(H, X, L, kind)
     memory = board.resource(board.weight_memory.upper())
     best = largest_fitting_hidden(board, H, X, L, kind)
     suggestion = (f"the largest {kind} LSTM with input {X} and {L} layer(s) that fits is hidden={best[0]} "

@@ -117,6 +117,9 @@ class HostLink(wiring.Component):
         have = Signal()        # left != 0 (registered: drives in_valid)
         one_left = Signal()    # left == 1 (registered: drives in_last)
         out_ptr = Signal(range(self.output_depth + 2))
+        out_room = Signal()    # out_ptr < output_depth
+        running = Signal()
+        run_done = Signal()
         n_outputs = Signal(range(self.output_depth + 2))
         cycles = Signal(32)
 
@@ -173,6 +176,22 @@ class HostLink(wiring.Component):
         advance = acc.in_valid & acc.in_ready
         m.d.comb += [in_rd.addr.eq(Mux(advance, rd_next, rd_ptr)),
                      acc.in_data.eq(in_rd.data), acc.in_last.eq(one_left)]
+
+        # The run engine: its own registered flags, so no path runs from the protocol FSM's
+        # state decoding through the accelerator's handshakes.
+        m.d.comb += [self.busy.eq(running), acc.in_valid.eq(running & have), acc.out_ready.eq(running)]
+        with m.If(running):
+            m.d.sync += cycles.eq(cycles + 1)
+            with m.If(advance):
+                m.d.sync += [rd_ptr.eq(rd_next), rd_next.eq(rd_next + 1), left.eq(left - 1),
+                             have.eq(~one_left), one_left.eq(left == 2)]
+            with m.If(acc.out_valid):
+                with m.If(out_room):
+                    m.d.comb += [out_wr.en.eq(1), out_wr.addr.eq(out_ptr), out_wr.data.eq(acc.out_data)]
+                    m.d.sync += [out_ptr.eq(out_ptr + 1), out_room.eq(out_ptr != self.output_depth - 1)]
+                with m.If(acc.out_last):
+                    m.d.sync += [n_outputs.eq(Mux(out_room, out_ptr + 1, out_ptr)), running.eq(0),
+                                 run_done.eq(1)]
 
         with m.FSM():
             with m.State("RX_SYNC"):
@@ -261,7 +280,8 @@ class HostLink(wiring.Component):
                                 error(ErrorCode.NO_INPUTS)
                             with m.Else():
                                 m.d.sync += [rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs), have.eq(1),
-                                             one_left.eq(n_inputs == 1), out_ptr.eq(0), cycles.eq(0)]
+                                             one_left.eq(n_inputs == 1), out_ptr.eq(0), out_room.eq(1),
+                                             cycles.eq(0)]
                                 m.next = "RUN_START"
                         with m.Case(Command.READ_OUTPUTS):
                             respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
@@ -274,20 +294,12 @@ class HostLink(wiring.Component):
                             error(ErrorCode.UNKNOWN_COMMAND)
             with m.State("RUN_START"):
                 # in_rd.addr is 0 this cycle, so in_mem[0] shows next cycle.
+                m.d.sync += running.eq(1)
                 m.next = "RUN"
             with m.State("RUN"):
-                m.d.comb += [self.busy.eq(1), acc.in_valid.eq(have), acc.out_ready.eq(1)]
-                m.d.sync += cycles.eq(cycles + 1)
-                with m.If(advance):
-                    m.d.sync += [rd_ptr.eq(rd_next), rd_next.eq(rd_next + 1), left.eq(left - 1),
-                                 have.eq(~one_left), one_left.eq(left == 2)]
-                with m.If(acc.out_valid):
-                    with m.If(out_ptr < self.output_depth):
-                        m.d.comb += [out_wr.en.eq(1), out_wr.addr.eq(out_ptr), out_wr.data.eq(acc.out_data)]
-                        m.d.sync += out_ptr.eq(out_ptr + 1)
-                    with m.If(acc.out_last):
-                        m.d.sync += n_outputs.eq(_min(out_ptr + 1, self.output_depth))
-                        respond(Command.RUN, 6)
+                with m.If(run_done):
+                    m.d.sync += run_done.eq(0)
+                    respond(Command.RUN, 6)
             with m.State("TX_SYNC"):
                 send(DEVICE_SYNC, "TX_CMD", count=False)
             with m.State("TX_CMD"):
@@ -314,8 +326,3 @@ class HostLink(wiring.Component):
             with m.State("TX_CHECK"):
                 send(-tx_sum, "RX_SYNC", count=False)
         return m
-
-
-def _min(value, limit: int):
-    """``min(value, limit)`` as a hardware expression."""
-    return Mux(value > limit, limit, value)
