@@ -103,7 +103,7 @@ def int_recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: 
                 with T.sblock("step_gates"):
                     st = T.axis.opaque(steps, t)
                     sb, sp = T.axis.remap("SS", [b, p])
-                    acc = T.sblock_alloc_buffer((PANEL,), "int32", scope="local")
+                    acc = T.sblock_alloc_buffer((PANEL,), "int32")
                     for kk, lane in T.grid(kp, PANEL):
                         with T.sblock("gates"):
                             vt = T.axis.spatial(steps, st)

@@ -129,6 +129,43 @@ def schedule_panel_matmul(sch: tvm.s_tir.Schedule, name: str, per: int) -> None:
     sch.decompose_reduction(block, kw)
 
 
+def matvec(rows: int, k: int, kind: WeightKind) -> tirx.PrimFunc:
+    """PrimFunc(h[k], w panels, scale[rows_p], out[rows_p]): one recurrent matvec, scheduled exactly as
+    inside `recurrence` (the benchmark compares it with a hand-written C microkernel)."""
+    per = codes_per_word(kind)
+    words = -(-k // per)
+    kp = words * per
+    panels = rows // PANEL
+    wdtype = panel_dtype(kind)
+
+    @T.prim_func(s_tir=True)
+    def mv(h: T.Buffer((kp,), "float32"), w: T.Buffer((panels, words, PANEL), wdtype), scale: T.Buffer((rows,), "float32"),
+           out: T.Buffer((rows,), "float32")):
+        T.func_attr({"tir.noalias": True})
+        for p in range(panels):
+            with T.sblock("panel"):
+                sp = T.axis.remap("S", [p])
+                acc = T.sblock_alloc_buffer((PANEL,), "float32")
+                for kk, lane in T.grid(kp, PANEL):
+                    with T.sblock("gates"):
+                        vp = T.axis.spatial(panels, sp)
+                        vk, vl = T.axis.remap("RS", [kk, lane])
+                        with T.init():
+                            acc[vl] = T.float32(0)
+                        acc[vl] = acc[vl] + h[vk] * decode(kind, w[vp, vk // per, vl], vk % per)
+                for lane in range(PANEL):
+                    with T.sblock("store"):
+                        vp = T.axis.spatial(panels, sp)
+                        vl = T.axis.remap("S", [lane])
+                        out[vp * PANEL + vl] = acc[vl] * scale[vp * PANEL + vl]
+
+    sch = tvm.s_tir.Schedule(mv)
+    schedule_panel_matmul(sch, "gates", per)
+    _, sv = sch.split(sch.get_loops(sch.get_sblock("store"))[-1], [None, VECTOR])
+    sch.vectorize(sv)
+    return sch.mod["main"].with_attr("global_symbol", f"matvec_{kind}")
+
+
 def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, clip: Optional[float],
                cell_affine: bool) -> tirx.PrimFunc:
     """PrimFunc(xw[T, B, rows_p], r panels, rscale[rows_p], cscale[H], cshift[H], h0[B, H], c0[B, H],
@@ -179,7 +216,7 @@ def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, cli
                 with T.sblock("step_gates"):
                     st = T.axis.opaque(steps, t)
                     sb, sp = T.axis.remap("SS", [b, p])
-                    acc = T.sblock_alloc_buffer((PANEL,), "float32", scope="local")
+                    acc = T.sblock_alloc_buffer((PANEL,), "float32")
                     for kk, lane in T.grid(kp, PANEL):
                         with T.sblock("gates"):
                             vt = T.axis.spatial(steps, st)
