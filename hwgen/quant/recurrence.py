@@ -29,92 +29,89 @@ EPS = 1e-5
 
 
 class BNLSTMRecurrence(torch.autograd.Function):
+    """Forward and backward loops with few, fused elementwise ops per step.
+
+    Everything that does not depend on the recurrence (the gate-activation derivatives,
+    the output-tanh factor) is computed for all steps at once after the forward loop,
+    so the backward loop only carries dh, dc through the two batch norms and R.
+    """
+
     @staticmethod
     def forward(ctx, xg, r, gamma_h, beta_h, gamma_c, beta_c, fixed=None):  # type: ignore[override]
         steps, batch, four_h = xg.shape
         hid = four_h // 4
-        dt = xg.dtype
-        h = xg.new_zeros(batch, hid)
-        c = xg.new_zeros(batch, hid)
-        hs = xg.new_empty(steps + 1, batch, hid)  # h_{t-1} for t = 0..T (hs[0] = 0)
-        cs = xg.new_empty(steps + 1, batch, hid)
-        hs[0] = h
-        cs[0] = c
+        g0, g1 = 2 * hid, 3 * hid
+        hs = xg.new_zeros(steps + 1, batch, hid)  # hs[t] = h_{t-1}; hs[0] = 0
+        cs = xg.new_zeros(steps + 1, batch, hid)
         zn_all = xg.new_empty(steps, batch, four_h)
         act = xg.new_empty(steps, batch, four_h)  # σ(i), σ(f), tanh(g), σ(o)
-        inv_z = xg.new_empty(steps, four_h)
         cn_all = xg.new_empty(steps, batch, hid)
-        inv_c = xg.new_empty(steps, hid)
         th_all = xg.new_empty(steps, batch, hid)
-        mean_z = xg.new_empty(steps, four_h)
-        var_z = xg.new_empty(steps, four_h)
-        mean_c = xg.new_empty(steps, hid)
-        var_c = xg.new_empty(steps, hid)
+        stats_z: list[tuple[torch.Tensor, torch.Tensor]] = []
+        stats_c: list[tuple[torch.Tensor, torch.Tensor]] = []
+        inv_z: list[torch.Tensor] = []
+        inv_c: list[torch.Tensor] = []
+        xgb = xg + beta_h
         rt = r.t()
-        g0, g1 = 2 * hid, 3 * hid
         for t in range(steps):
-            z = torch.mm(h, rt)
-            var_z[t], mean_z[t] = torch.var_mean(z, 0, unbiased=False)
-            m, s = (mean_z[t], torch.rsqrt(var_z[t] + EPS)) if fixed is None else (fixed[0], fixed[1])
-            zn = (z - m) * s
-            a = torch.addcmul(xg[t] + beta_h, zn, gamma_h)
-            acts = torch.sigmoid(a)
-            acts[:, g0:g1] = torch.tanh(a[:, g0:g1])
-            c = torch.addcmul(acts[:, hid:g0] * c, acts[:, :hid], acts[:, g0:g1])
-            var_c[t], mean_c[t] = torch.var_mean(c, 0, unbiased=False)
-            mc, sc = (mean_c[t], torch.rsqrt(var_c[t] + EPS)) if fixed is None else (fixed[2], fixed[3])
-            cn = (c - mc) * sc
-            th = torch.tanh(torch.addcmul(beta_c, cn, gamma_c))
-            h = acts[:, g1:] * th
-            hs[t + 1] = h
-            cs[t + 1] = c
-            zn_all[t] = zn
-            act[t] = acts
-            inv_z[t] = s
-            cn_all[t] = cn
-            inv_c[t] = sc
-            th_all[t] = th
-        ctx.save_for_backward(r, gamma_h, gamma_c, hs, cs, zn_all, act, inv_z, cn_all, inv_c, th_all)
+            z = torch.mm(hs[t], rt)
+            vz, mz = torch.var_mean(z, 0, unbiased=False)
+            stats_z.append((mz, vz))
+            m, s = (mz, torch.rsqrt(vz + EPS)) if fixed is None else (fixed[0], fixed[1])
+            zn = torch.mul(z - m, s, out=zn_all[t])
+            a = torch.addcmul(xgb[t], zn, gamma_h)
+            acts = torch.sigmoid(a, out=act[t])
+            torch.tanh(a[:, g0:g1], out=acts[:, g0:g1])
+            c = torch.addcmul(acts[:, hid:g0] * cs[t], acts[:, :hid], acts[:, g0:g1], out=cs[t + 1])
+            vc, mc = torch.var_mean(c, 0, unbiased=False)
+            stats_c.append((mc, vc))
+            mcn, sc = (mc, torch.rsqrt(vc + EPS)) if fixed is None else (fixed[2], fixed[3])
+            cn = torch.mul(c - mcn, sc, out=cn_all[t])
+            th = torch.tanh(torch.addcmul(beta_c, cn, gamma_c), out=th_all[t])
+            torch.mul(acts[:, g1:], th, out=hs[t + 1])
+            inv_z.append(s)
+            inv_c.append(sc)
+        # gate-activation derivatives for all steps at once: da = [dc, dc, dc, dh] * factors
+        i, f, g, o = act[..., :hid], act[..., hid:g0], act[..., g0:g1], act[..., g1:]
+        factors = torch.cat([g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g * g), th_all * o * (1 - o)], 2)
+        k_u = o * (1 - th_all * th_all)  # dh -> du, u = γc·cn + βc
+        mean_z = torch.stack([m for m, _ in stats_z])
+        var_z = torch.stack([v for _, v in stats_z])
+        mean_c = torch.stack([m for m, _ in stats_c])
+        var_c = torch.stack([v for _, v in stats_c])
+        if fixed is None:
+            inv_z_t, inv_c_t = torch.stack(inv_z), torch.stack(inv_c)
+        else:
+            inv_z_t, inv_c_t = fixed[1].expand(steps, -1), fixed[3].expand(steps, -1)
+        ctx.save_for_backward(r, gamma_h, gamma_c, hs, zn_all, f.contiguous(), inv_z_t, cn_all, inv_c_t, factors, k_u)
         ctx.mark_non_differentiable(mean_z, var_z, mean_c, var_c)
         ctx.batch_stats = fixed is None
-        del dt
         return hs[1:], mean_z, var_z, mean_c, var_c
 
     @staticmethod
     def backward(ctx, dy, *_stats):  # type: ignore[override]
-        r, gamma_h, gamma_c, hs, cs, zn_all, act, inv_z, cn_all, inv_c, th_all = ctx.saved_tensors
+        r, gamma_h, gamma_c, hs, zn_all, f_all, inv_z, cn_all, inv_c, factors, k_u = ctx.saved_tensors
         steps, batch, hid = dy.shape
-        g0, g1 = 2 * hid, 3 * hid
+        batch_stats = ctx.batch_stats
         dh = dy.new_zeros(batch, hid)
         dc = dy.new_zeros(batch, hid)
         da_all = dy.new_empty(steps, batch, 4 * hid)
         dz_all = dy.new_empty(steps, batch, 4 * hid)
         du_all = dy.new_empty(steps, batch, hid)
         for t in range(steps - 1, -1, -1):
-            acts = act[t]
-            i, f, g, o = acts[:, :hid], acts[:, hid:g0], acts[:, g0:g1], acts[:, g1:]
-            th, cn = th_all[t], cn_all[t]
             dh = dh + dy[t]
-            du = dh * o * (1 - th * th)
-            du_all[t] = du
-            dcn = du * gamma_c
-            if ctx.batch_stats:
-                dc = dc + inv_c[t] * (dcn - dcn.mean(0) - cn * (dcn * cn).mean(0))
-            else:
-                dc = dc + inv_c[t] * dcn
-            da = da_all[t]
-            da[:, :hid] = dc * g * i * (1 - i)
-            da[:, hid:g0] = dc * cs[t] * f * (1 - f)
-            da[:, g0:g1] = dc * i * (1 - g * g)
-            da[:, g1:] = dh * th * o * (1 - o)
-            dc = dc * f
-            zn = zn_all[t]
+            dcn = torch.mul(dh, k_u[t], out=du_all[t]) * gamma_c
+            if batch_stats:
+                cn = cn_all[t]
+                dcn = (dcn - dcn.mean(0)).addcmul_(cn, (dcn * cn).mean(0), value=-1)
+            dc = dc.addcmul_(dcn, inv_c[t])
+            da = torch.mul(torch.cat([dc, dc, dc, dh], 1), factors[t], out=da_all[t])
+            dc = dc * f_all[t]
             dzn = da * gamma_h
-            if ctx.batch_stats:
-                dz = inv_z[t] * (dzn - dzn.mean(0) - zn * (dzn * zn).mean(0))
-            else:
-                dz = inv_z[t] * dzn
-            dz_all[t] = dz
+            if batch_stats:
+                zn = zn_all[t]
+                dzn = (dzn - dzn.mean(0)).addcmul_(zn, (dzn * zn).mean(0), value=-1)
+            dz = torch.mul(dzn, inv_z[t], out=dz_all[t])
             dh = torch.mm(dz, r)
         flat = steps * batch
         dr = torch.mm(dz_all.reshape(flat, 4 * hid).t(), hs[:-1].reshape(flat, hid))
