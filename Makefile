@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user-static; } || \
 	  echo "note: gcc-aarch64-linux-gnu/qemu-user-static not installed; --cpu aarch64 builds are skipped"
+	@# char-LM corpus (hwgen train lstm --task charlm): Debian's Linux kernel source, as root, only if missing
+	@test -f /usr/src/linux-source-6.1.tar.xz || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-source-6.1; } || \
+	  echo "note: linux-source-6.1 not installed; the char-LM corpus falls back to Python's own sources"
 	@touch $(STAMP)
 
 demo: $(STAMP)
