@@ -3,7 +3,7 @@
 The bench runs in the simulator's own process; this side writes the job (inputs, model
 spec, back-pressure) into a temporary folder, runs it, and turns what the bench wrote back
 into the same :class:`~hwgen.sim.cpp.SimRun` the C++ harness gives, so one checker serves
-both engines. The cocotb build is cached like the harness (hash of Verilog and flags).
+both engines. The cocotb build is cached like the harness (hash of Verilog, flags and cocotb's main).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from hwgen.sim.cpp import SimRun
 from hwgen.sim.design import Design
-from hwgen.sim.verilator import SimulatorError, cached_build, verilator_environment
+from hwgen.sim.verilator import CXX_OPT, SimulatorError, cached_build, verilate, verilator_environment
 
 BENCH_MODULE = "hwgen.sim.cocotb_bench"
 BUILD_ARGS = ("-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint", "-Wno-style")
@@ -37,23 +37,25 @@ class CocotbOptions:
 
 
 def build_cocotb(design: Design, waves: bool = False) -> Path:
-    """The cached build folder holding the cocotb-enabled simulator executable."""
-    from cocotb_tools.runner import get_runner
+    """The cached build folder holding the cocotb-enabled simulator executable.
+
+    Same command as `cocotb_tools.runner`'s Verilator build (cocotb's verilator.cpp main,
+    VPI, `--prefix Vtop`, linked to libcocotbvpi_verilator) but through :func:`verilate`,
+    so Verilator's runtime objects come from the cache; `runner.test` then runs it.
+    """
+    import cocotb_tools.config as cocotb_config
+
+    libs = cocotb_config.libs_dir
+    main = cocotb_config.share_dir / "lib" / "verilator" / "verilator.cpp"
+    args = [*BUILD_ARGS, "--top-module", design.top, "--vpi", "--public-flat-rw", "-o", design.top,
+            "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+            *(["--trace"] if waves else []), "--timescale", "1ns/1ps", str(main), *map(str, design.sources)]
 
     def build(tmp: Path) -> None:
-        with verilator_environment():
-            runner = get_runner("verilator")
-            try:
-                runner.build(sources=list(design.sources), hdl_toplevel=design.top, build_dir=tmp,
-                             build_args=list(BUILD_ARGS), waves=waves, log_file=tmp / "build.log",
-                             timescale=("1ns", "1ps"))
-            except (RuntimeError, SystemExit) as err:
-                log = (tmp / "build.log").read_text() if (tmp / "build.log").exists() else ""
-                tail = "\n".join(log.strip().splitlines()[-25:])
-                raise SimulatorError(f"cocotb build of {design.top} failed ({err}):\n{tail}") from None
+        verilate(args, tmp, "Vtop", CXX_OPT, tmp)
 
-    return cached_build("cocotb", ["cocotb-2", " ".join(BUILD_ARGS), str(waves), design.top,
-                                   *[p.name for p in design.sources], *design.sources],
+    return cached_build("cocotb", ["cocotb-2.1", *args[:-len(design.sources)], design.top,
+                                   *[p.name for p in design.sources], *design.sources, main],
                         design.top, build)
 
 

@@ -204,3 +204,52 @@ def run_checked(cmd: Sequence[str], cwd: Path, what: str, env: Optional[Mapping[
         tail = "\n".join(log.strip().splitlines()[-25:])
         raise SimulatorError(f"{what} failed (exit {proc.returncode}) in {cwd}:\n{tail}")
     return log
+
+
+#: C++ optimisation for the design model and Verilator's runtime.
+CXX_OPT = "-O2"
+
+
+def runtime_objects(mdir: Path, prefix: str) -> tuple[list[str], str]:
+    """Names of Verilator's runtime objects (verilated, verilated_vpi, ...) in a generated
+    build and the settings (VM_TRACE, VM_COVERAGE, ...) they are compiled with."""
+    classes = (mdir / f"{prefix}_classes.mk").read_text()
+    names: list[str] = []
+    for block in re.findall(r"^VM_GLOBAL_(?:FAST|SLOW) \+= \\\n((?:  \S+ \\\n)*)", classes, re.M):
+        names += [line.strip(" \\") for line in block.splitlines() if line.strip(" \\")]
+    settings = "\n".join(re.findall(r"^VM_\w+ = \S*$", classes, re.M))
+    return sorted(set(names)), settings
+
+
+def _copy_objects(names: Sequence[str], source: Path, dest: Path) -> None:
+    for name in names:
+        for suffix in (".o", ".d"):
+            if (source / f"{name}{suffix}").exists():
+                shutil.copy(source / f"{name}{suffix}", dest / f"{name}{suffix}")
+                os.utime(dest / f"{name}{suffix}")  # newer than the generated makefile: make skips it
+
+
+def verilate(args: Sequence[str], mdir: Path, prefix: str, cflags: str, log_dir: Path) -> None:
+    """`verilator --cc --exe ARGS` into `mdir`, then make, reusing cached runtime objects.
+
+    Verilator's runtime (verilated.cpp & co.) is ~70% of a small design's compile time and
+    the same for every design: it is compiled once per Verilator version, flag set and
+    object list, cached, and copied into later builds so make takes it as up to date.
+    """
+    tool = find_verilator()
+    run_checked([str(tool.executable), "--cc", "--exe", "--prefix", prefix, "-Mdir", str(mdir),
+                 "-CFLAGS", cflags, *args], log_dir, "verilator")
+    names, settings = runtime_objects(mdir, prefix)
+    key = ["runtime", CXX_OPT, cflags, settings, *names]
+    cached = cache_dir() / "vlruntime" / content_hash(["vlruntime", tool.version_text, *key])
+    have = (cached / "ok").exists()
+    if have:
+        _copy_objects(names, cached, mdir)
+    run_checked(["make", "-C", str(mdir), "-f", f"{prefix}.mk", "-j", "2", f"OPT_FAST={CXX_OPT}",
+                 "OPT_SLOW=-O1", f"OPT_GLOBAL={CXX_OPT}"], log_dir, "make")
+    if not have:
+        def keep(dest: Path) -> None:
+            _copy_objects(names, mdir, dest)
+            (dest / "ok").write_text("\n".join(names))
+
+        cached_build("vlruntime", key, "ok", keep)
