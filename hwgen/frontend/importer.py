@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Mapping, Optional, Sequence, Union
 
+import numpy as np
 import onnx
 from onnx import numpy_helper
 from onnx.external_data_helper import load_external_data_for_model
@@ -54,6 +55,10 @@ def load_onnx(path: Union[str, os.PathLike]) -> onnx.ModelProto:
 
 def _first_undefined(graph: onnx.GraphProto) -> str:
     """A description of the first value used but never defined ('' if none): what a cut-off file looks like."""
+    for what, texts in (("node", [t for n in graph.node for t in (n.name, n.op_type, n.domain, *n.input, *n.output)]),
+                        ("value", [v.name for v in (*graph.input, *graph.output, *graph.initializer)])):
+        if any(not isinstance(t, str) for t in texts):  # protobuf hands back bytes for invalid UTF-8
+            return f"a {what} name is not valid UTF-8"
     defined = {i.name for i in graph.initializer} | {i.name for i in graph.input} | {""}
     for node in graph.node:
         for name in node.input:
@@ -102,6 +107,19 @@ def _converter_of(model: onnx.ModelProto, node: onnx.NodeProto, opset: int) -> O
     return lookup(domain, node.op_type, versions.get(domain, opset))
 
 
+def _initializer(init: onnx.TensorProto, path: str) -> np.ndarray:
+    """An initializer's array, or one error naming it when its data is corrupt or of an unsupported type."""
+    try:
+        array = numpy_helper.to_array(init)
+    except Exception as err:
+        raise HwgenError(f"{path}: initializer {init.name!r} is corrupt or of an unknown type "
+                         f"({type(err).__name__}: {' '.join(str(err).split())})") from None
+    if ir_dtype(init.data_type) is None:
+        raise HwgenError(f"{path}: initializer {init.name!r} has element type {elem_name(init.data_type)}, not supported "
+                         f"(supported: {supported_elem_names()})")
+    return array
+
+
 def _check_supported(model: onnx.ModelProto, opset: int, path: str) -> None:
     missing: dict[str, list[str]] = {}
     for node in model.graph.node:
@@ -144,7 +162,7 @@ def import_onnx(model: onnx.ModelProto, path: str = "model",
     ctx = ConvertContext(opset=opset, path=path)
     ctx.functions = {(f.domain, f.name): f for f in model.functions}
     for init in model.graph.initializer:
-        ctx.add_const(init.name, numpy_helper.to_array(init))
+        ctx.add_const(init.name, _initializer(init, path))
     inputs = []
     for vi in model.graph.input:
         if vi.name in ctx.constants:
