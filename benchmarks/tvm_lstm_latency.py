@@ -42,7 +42,7 @@ from hwgen.tvm_backend.lower import lower_graph  # noqa: E402
 C_SOURCE = Path(__file__).parent / "c_microkernel" / "ternary_matvec.c"
 
 
-def best(fn, number: int, repeat: int = 5) -> float:
+def best(fn, number: int, repeat: int = 9) -> float:
     """Seconds per call: the best over `repeat` rounds of the mean of `number` calls."""
     fn()
     rounds = []
@@ -93,7 +93,7 @@ def tvm_step(model: onnx.ModelProto, x: np.ndarray, number: int) -> tuple[float,
     lowered = lower_graph(import_onnx(model))
     vm = relax.VirtualMachine(compile_lowered(lowered, "host"), tvm.cpu())
     args = [tvm.runtime.tensor(x)]
-    timer = vm.time_evaluator("main", tvm.cpu(), number=number, repeat=5)
+    timer = vm.time_evaluator("main", tvm.cpu(), number=number, repeat=9)
     return min(timer(*args).results) / x.shape[0], lowered.variant
 
 
@@ -123,7 +123,7 @@ def microkernel(c: ctypes.CDLL, hidden: int, kind: str, rng: np.random.Generator
     lib = tvm.compile(tvm.IRModule({func.attrs["global_symbol"]: func}), target=tvm.target.Target(llvm_target("host")))
     out_t = tvm.runtime.tensor(np.zeros(panels.rows_padded, np.float32))
     args = [tvm.runtime.tensor(h), tvm.runtime.tensor(panels.data), tvm.runtime.tensor(panels.scale), out_t]
-    timer = lib.mod.time_evaluator(func.attrs["global_symbol"], tvm.cpu(), number=reps, repeat=5)
+    timer = lib.mod.time_evaluator(func.attrs["global_symbol"], tvm.cpu(), number=reps, repeat=9)
     tvm_time = min(timer(*args).results)
     reference = (codes.astype(np.float64) @ h[:hidden]) * panels.scale[:rows]
     diff = max(float(np.abs(out_c[:rows] - reference).max()), float(np.abs(out_t.numpy()[:rows] - reference).max()))

@@ -414,6 +414,9 @@ def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     cshift = _const(ctx, node, attrs.CELL_SHIFT, "cell_shift")
     assert w is not None and r is not None
     x = ctx.emit(relax.op.reshape(ctx.expr(node.inputs[0]), (steps * batch, size)))
+    n_p = lstm_kernels.padded_steps(steps * batch)  # the projection works on whole row tiles
+    x_tiles = x if n_p == steps * batch else ctx.emit(
+        relax.op.concat([x, relax.const(np.zeros((n_p - steps * batch, size), np.float32))], axis=0))
     rows = packing.padded_rows(4 * hid)
     ys, hs, cs = [], [], []
     for d in range(dirs):
@@ -425,8 +428,10 @@ def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
         proj = ctx.prim_func(("proj", rows, size, steps * batch, wp.kind),
                              lambda: lstm_kernels.projection(rows, size, steps * batch, wp.kind),
                              f"lstm_projection_{wp.kind}_{size}x{rows}")
-        xw = ctx.emit(relax.call_tir(proj, [x, relax.const(wp.data), relax.const(wp.scale), relax.const(bias)],
-                                     relax.TensorType((steps * batch, rows), "float32")))
+        xw = ctx.emit(relax.call_tir(proj, [x_tiles, relax.const(wp.data), relax.const(wp.scale), relax.const(bias)],
+                                     relax.TensorType((n_p, rows), "float32")))
+        if n_p != steps * batch:
+            xw = ctx.emit(relax.op.strided_slice(xw, [0], [0], [steps * batch]))
         xw = ctx.emit(relax.op.reshape(xw, (steps, batch, rows)))
         reverse = attrs.direction == "reverse" or d == 1
         affine = cscale is not None and cshift is not None

@@ -3,9 +3,9 @@
 Two kernels per direction, chosen for what is fast at batch 1:
 
 * `projection`: the input projection of *all* time steps at once,
-  XW[n, j] = wscale[j] * sum_k X[n, k] W[j, k] + bias[j] with n = (t, b). Looping
-  panel -> k -> n -> lanes decodes each packed weight vector once and reuses it for
-  every step, so decoding costs nothing per step.
+  XW[n, j] = wscale[j] * sum_k X[n, k] W[j, k] + bias[j] with n = (t, b): each weight
+  panel is decoded once per sequence into a small float scratch, then a register-tiled
+  GEMM runs over it, so decoding costs nothing per step.
 * `recurrence`: the whole time loop in one kernel (no per-step calls, state stays in
   cache): gates = XW[t] + rscale * (R h) with R packed in panels, then the cell update
   with vectorised exp/tanh (`mathfns`).
@@ -71,47 +71,78 @@ def _words(k: int, kind: WeightKind) -> int:
     return -(-k // per)
 
 
+#: Rows of X per register tile of the projection: 3 rows x PANEL lanes = 12 AVX2 accumulators.
+ROW_TILE = 3
+
+
+def padded_steps(n: int) -> int:
+    """Rows the projection kernel computes: `n` rounded up to whole row tiles (the caller pads X)."""
+    return -(-n // ROW_TILE) * ROW_TILE
+
+
 def projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
-    """PrimFunc(x[n, k], w panels, wscale[rows_p], bias[rows_p], out[n, rows_p])."""
+    """PrimFunc(x[n_p, k], w panels, wscale[rows_p], bias[rows_p], out[n_p, rows_p]) with n_p = padded_steps(n).
+
+    Per panel the packed weights are decoded once into a float [k, PANEL] scratch (reused by
+    every step), then a register-tiled GEMM (ROW_TILE rows x PANEL lanes of accumulators)
+    runs over it: the decode cost is paid once per sequence, the inner loop is pure FMAs."""
     per = codes_per_word(kind)
-    words = _words(k, kind)
-    kp = words * per
+    words = -(-k // per)
     panels = rows // PANEL
     wdtype = panel_dtype(kind)
+    n_p = padded_steps(n)
+    tiles = n_p // ROW_TILE
 
     @T.prim_func(s_tir=True)
-    def proj(x: T.Buffer((n, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
+    def proj(x: T.Buffer((n_p, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
              wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
-             out: T.Buffer((n, rows), "float32")):
+             out: T.Buffer((n_p, rows), "float32")):
         T.func_attr({"tir.noalias": True})
-        acc = T.alloc_buffer((n, rows), "float32")
-        for p, kk, i, lane in T.grid(panels, kp, n, PANEL):
-            with T.sblock("matmul"):
-                vp, vk, vi, vl = T.axis.remap("SRSS", [p, kk, i, lane])
-                with T.init():
-                    acc[vi, vp * PANEL + vl] = T.float32(0)
-                acc[vi, vp * PANEL + vl] = acc[vi, vp * PANEL + vl] + T.if_then_else(
-                    vk < k, x[vi, T.min(vk, k - 1)], T.float32(0)) * decode(kind, w[vp, vk // per, vl], vk % per)
-        for i, j in T.grid(n, rows):
-            with T.sblock("epilogue"):
-                vi, vj = T.axis.remap("SS", [i, j])
-                out[vi, vj] = acc[vi, vj] * wscale[vj] + bias[vj]
+        for p in range(panels):
+            with T.sblock("panel"):
+                sp = T.axis.remap("S", [p])
+                wdec = T.sblock_alloc_buffer((k, PANEL), "float32")
+                for kk, lane in T.grid(k, PANEL):
+                    with T.sblock("decode"):
+                        vp = T.axis.spatial(panels, sp)
+                        vk, vl = T.axis.remap("SS", [kk, lane])
+                        wdec[vk, vl] = decode(kind, w[vp, vk // per, vl], vk % per)
+                for io in range(tiles):
+                    with T.sblock("tile"):
+                        si = T.axis.remap("S", [io])
+                        acc = T.sblock_alloc_buffer((ROW_TILE, PANEL), "float32")
+                        for kk, ii, lane in T.grid(k, ROW_TILE, PANEL):
+                            with T.sblock("matmul"):
+                                vio = T.axis.spatial(tiles, si)
+                                vk, vi, vl = T.axis.remap("RSS", [kk, ii, lane])
+                                with T.init():
+                                    acc[vi, vl] = T.float32(0)
+                                acc[vi, vl] = acc[vi, vl] + x[vio * ROW_TILE + vi, vk] * wdec[vk, vl]
+                        for ii, lane in T.grid(ROW_TILE, PANEL):
+                            with T.sblock("epilogue"):
+                                vio = T.axis.spatial(tiles, si)
+                                vp = T.axis.spatial(panels, sp)
+                                vi, vl = T.axis.remap("SS", [ii, lane])
+                                out[vio * ROW_TILE + vi, vp * PANEL + vl] = acc[vi, vl] * wscale[vp * PANEL + vl] + bias[vp * PANEL + vl]
 
     sch = tvm.s_tir.Schedule(proj)
+    dec = sch.get_sblock("decode")
+    kk, lane = sch.get_loops(dec)[-2:]
+    if per > 1 and k % per == 0:
+        _, ks = sch.split(kk, [None, per])
+        sch.unroll(ks)
+    _, dv = sch.split(lane, [None, VECTOR])
+    sch.vectorize(dv)
     block = sch.get_sblock("matmul")
-    p, kk, i, lane = sch.get_loops(block)
-    kw, ks = sch.split(kk, [None, per])
+    kk, ii, lane = sch.get_loops(block)[-3:]
     chain, vec = sch.split(lane, [None, VECTOR])
-    sch.reorder(p, kw, ks, i, chain, vec)
     sch.vectorize(vec)
     sch.unroll(chain)
-    if per > 1:
-        sch.unroll(ks)
-    sch.decompose_reduction(block, kw)
+    sch.unroll(ii)
+    sch.decompose_reduction(block, kk)
     epi = sch.get_sblock("epilogue")
-    i2, j2 = sch.get_loops(epi)
-    jo, ji = sch.split(j2, [None, VECTOR])
-    sch.vectorize(ji)
+    _, ev = sch.split(sch.get_loops(epi)[-1], [None, VECTOR])
+    sch.vectorize(ev)
     return sch.mod["main"].with_attr("global_symbol", f"lstm_projection_{kind}")
 
 
