@@ -8,7 +8,7 @@ from io import StringIO
 from typing import Optional
 
 from hwgen.ir.graph import Graph
-from hwgen.ir.ops import DequantizeAttrs, FakeQuantAttrs
+from hwgen.ir.ops import BipolarQuantAttrs, DequantizeAttrs, FakeQuantAttrs, QuantizeAttrs
 from hwgen.ir.printer import print_graph
 from hwgen.targets import target_report
 
@@ -82,6 +82,18 @@ def _weights(graph: Graph) -> list[WeightInfo]:
     return out
 
 
+def activation_quantizers(graph: Graph) -> list[tuple[str, str]]:
+    """(node, number format) of every quantizer on a computed value: QCDQ Quantize, QONNX Quant/BipolarQuant."""
+    out = []
+    for n in graph.nodes:
+        a = n.attrs
+        if isinstance(a, (FakeQuantAttrs, QuantizeAttrs)):
+            out.append((n.name, f"{'i' if a.signed else 'u'}{a.bits}"))
+        elif isinstance(a, BipolarQuantAttrs):
+            out.append((n.name, "bipolar"))
+    return out
+
+
 def inspect_graph(graph: Graph) -> ModelReport:
     return ModelReport(
         name=graph.name,
@@ -121,11 +133,9 @@ def format_report(report: ModelReport, show_ir: bool = False, graph: Optional[Gr
     for wi in report.weights:
         w.add_row(wi.name, str(list(wi.shape)), wi.kind, str(wi.bits), wi.scale or "-", wi.used_by)
     console.print(w)
-    if graph is not None:
-        fq = [n for n in graph.nodes_of(FakeQuantAttrs)]
-        if fq:
-            console.print("activation quantizers: " + ", ".join(
-                f"{n.name} ({'i' if n.attrs.signed else 'u'}{n.attrs.bits})" for n in fq), markup=False)  # type: ignore[attr-defined]
+    if graph is not None and activation_quantizers(graph):
+        console.print("activation quantizers: " + ", ".join(f"{name} ({kind})" for name, kind in activation_quantizers(graph)),
+                      markup=False)
     t = Table("target", "can compile", "why not", title="targets", title_justify="left")
     for name, reasons in report.targets.items():
         t.add_row(name, "yes" if not reasons else "no", "; ".join(reasons))

@@ -7,6 +7,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from hwgen.frontend import import_onnx
+from hwgen.inspect import activation_quantizers
 from hwgen.ir import Binary, Int, Ternary
 from hwgen.ir.ops import BipolarQuantAttrs, DequantizeAttrs, FakeQuantAttrs
 from hwgen.reference import run
@@ -167,6 +168,7 @@ def test_brevitas_quant_linear_imports_with_exact_weights(brevitas_layers, layer
     codes, _, _ = _weight_of(graph)
     assert codes.type.dtype == (Ternary() if layer == "ternary" else Int(8))
     np.testing.assert_array_equal(codes.array, int_weight)
+    assert [kind for _, kind in activation_quantizers(graph)] == (["i8"] if layer == "int8" else [])
 
 
 def test_blocked_quantization_is_rejected_by_name():
