@@ -31,7 +31,7 @@ from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
 from hwgen.quant.recurrence import EPS, bn_lstm_recurrence
-from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize
+from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize, weight_codes
 
 BN_STATS = ("shared", "per_step")
 #: Training-time statistics of BN(Wx·x): over batch and time ("shared", what inference uses) or per step.
@@ -133,8 +133,6 @@ class QuantLSTMLayer(nn.Module):
         """Replace the shadow weights by one quantized sample; quantizing them again gives the same codes."""
         if self.weights == "float":
             return
-        from hwgen.quant.ste import weight_codes
-
         for w, w0 in ((self.weight_ih, self.w0_ih), (self.weight_hh, self.w0_hh)):
             w.copy_(weight_codes(w, self.weights, w0, stochastic, generator).to(w.dtype) * w0)
 
