@@ -97,7 +97,11 @@ class HostLink(wiring.Component):
 
         # --- receive state ---
         byte = urx.data
-        cmd = Signal(8)
+        op_info, op_load, op_run, op_read, op_write = (Signal(name=f"op_{n}") for n in
+                                                        ("info", "load", "run", "read", "write"))
+        loaded = Signal()      # a LOAD_INPUTS succeeded (n_inputs > 0)
+        single = Signal()      # n_inputs == 1
+        start = Signal()       # one-cycle pulse: EXEC accepted a RUN
         length = Signal(16)
         remaining = Signal(16)
         csum = Signal(8)
@@ -141,6 +145,7 @@ class HostLink(wiring.Component):
         out_byte = out_word.word_select(tx_byte_in_word, 8)
 
         payload_byte = Signal(8)
+        payload_reg = Signal(8)
         with m.Switch(resp_cmd):
             with m.Case(Command.INFO):
                 m.d.comb += payload_byte.eq(info_rom[tx_idx[:5]])
@@ -174,12 +179,16 @@ class HostLink(wiring.Component):
         # Streaming the input buffer: the read port always shows in_mem[rd_ptr]. Only a
         # multiplexer (no carry chain) sits between the accelerator's in_ready and RADDR.
         advance = acc.in_valid & acc.in_ready
-        m.d.comb += [in_rd.addr.eq(Mux(advance, rd_next, rd_ptr)),
+        m.d.comb += [in_rd.addr.eq(Mux(start, 0, Mux(advance, rd_next, rd_ptr))),
                      acc.in_data.eq(in_rd.data), acc.in_last.eq(one_left)]
 
         # The run engine: its own registered flags, so no path runs from the protocol FSM's
         # state decoding through the accelerator's handshakes.
         m.d.comb += [self.busy.eq(running), acc.in_valid.eq(running & have), acc.out_ready.eq(running)]
+        with m.If(start):
+            # One cycle with in_rd.addr = 0, so in_mem[0] shows when running starts.
+            m.d.sync += [start.eq(0), running.eq(1), rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs),
+                         have.eq(1), one_left.eq(single), out_ptr.eq(0), out_room.eq(1), cycles.eq(0)]
         with m.If(running):
             m.d.sync += cycles.eq(cycles + 1)
             with m.If(advance):
@@ -201,8 +210,11 @@ class HostLink(wiring.Component):
             with m.State("RX_CMD"):
                 m.d.comb += urx.ready.eq(1)
                 with m.If(urx.valid):
-                    m.d.sync += [cmd.eq(byte), csum.eq(byte), too_long.eq(0), word_pos.eq(0),
-                                 wr_ptr.eq(0), w_addr_done.eq(0)]
+                    m.d.sync += [csum.eq(byte), too_long.eq(0), word_pos.eq(0),
+                                 wr_ptr.eq(0), w_addr_done.eq(0),
+                                 op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
+                                 op_run.eq(byte == Command.RUN), op_read.eq(byte == Command.READ_OUTPUTS),
+                                 op_write.eq(byte == Command.WRITE_WEIGHTS)]
                     m.next = "RX_LEN0"
             with m.State("RX_LEN0"):
                 m.d.comb += urx.ready.eq(1)
@@ -225,25 +237,24 @@ class HostLink(wiring.Component):
                     m.d.sync += [csum.eq(csum + byte), remaining.eq(remaining - 1)]
                     with m.If(remaining == 1):
                         m.next = "RX_CHECK"
-                    with m.Switch(cmd):
-                        with m.Case(Command.LOAD_INPUTS):
-                            m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
-                            with m.If(word_pos == in_bytes - 1):
-                                m.d.sync += word_pos.eq(0)
-                                with m.If(wr_ptr < self.input_depth):
-                                    m.d.comb += [in_wr.en.eq(1), in_wr.addr.eq(wr_ptr),
-                                                 in_wr.data.eq(shifted[-8 * in_bytes:])]
-                                    m.d.sync += wr_ptr.eq(wr_ptr + 1)
-                                with m.Else():
-                                    m.d.sync += too_long.eq(1)
-                        with m.Case(Command.WRITE_WEIGHTS):
-                            m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
-                            with m.If(~w_addr_done & (word_pos == 3)):
-                                m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]  # truncated to the port
-                            if has_w:
-                                with m.If(w_addr_done & (word_pos == w_bytes - 1)):
-                                    m.d.sync += [word_pos.eq(0), w_last.eq(remaining == 1)]
-                                    m.next = "RX_WEIGHT_WRITE"
+                    with m.If(op_load):
+                        m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
+                        with m.If(word_pos == in_bytes - 1):
+                            m.d.sync += word_pos.eq(0)
+                            with m.If(wr_ptr < self.input_depth):
+                                m.d.comb += [in_wr.en.eq(1), in_wr.addr.eq(wr_ptr),
+                                             in_wr.data.eq(shifted[-8 * in_bytes:])]
+                                m.d.sync += wr_ptr.eq(wr_ptr + 1)
+                            with m.Else():
+                                m.d.sync += too_long.eq(1)
+                    with m.If(op_write):
+                        m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
+                        with m.If(~w_addr_done & (word_pos == 3)):
+                            m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]  # truncated to the port
+                        if has_w:
+                            with m.If(w_addr_done & (word_pos == w_bytes - 1)):
+                                m.d.sync += [word_pos.eq(0), w_last.eq(remaining == 1)]
+                                m.next = "RX_WEIGHT_WRITE"
             with m.State("RX_WEIGHT_WRITE"):
                 # One cycle with the assembled word on wmem_data; the UART is far slower.
                 if has_w:
@@ -259,43 +270,36 @@ class HostLink(wiring.Component):
                     m.d.sync += csum.eq(csum + byte)
                     m.next = "EXEC"
             with m.State("EXEC"):
-                # The checksum byte was added last cycle: only a compare with zero here.
+                # The checksum byte was added last cycle and the command decoded into one-hot
+                # flags at RX_CMD: only single-bit tests here.
                 with m.If(csum != 0):
-                    with m.If(cmd == Command.LOAD_INPUTS):
-                        m.d.sync += n_inputs.eq(0)
+                    with m.If(op_load):
+                        m.d.sync += loaded.eq(0)
                     error(ErrorCode.BAD_CHECKSUM)
+                with m.Elif(op_info):
+                    respond(Command.INFO, len(self.info.pack()))
+                with m.Elif(op_load):
+                    with m.If(too_long):
+                        m.d.sync += loaded.eq(0)
+                        error(ErrorCode.TOO_LONG)
+                    with m.Else():
+                        m.d.sync += [n_inputs.eq(wr_ptr), loaded.eq(wr_ptr != 0), single.eq(wr_ptr == 1)]
+                        respond(Command.LOAD_INPUTS, 0)
+                with m.Elif(op_run):
+                    with m.If(~loaded):
+                        error(ErrorCode.NO_INPUTS)
+                    with m.Else():
+                        m.d.sync += start.eq(1)
+                        m.next = "RUN"
+                with m.Elif(op_read):
+                    respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
+                with m.Elif(op_write):
+                    if has_w:
+                        respond(Command.WRITE_WEIGHTS, 0)
+                    else:
+                        error(ErrorCode.NO_WEIGHT_MEMORY)
                 with m.Else():
-                    with m.Switch(cmd):
-                        with m.Case(Command.INFO):
-                            respond(Command.INFO, len(self.info.pack()))
-                        with m.Case(Command.LOAD_INPUTS):
-                            with m.If(too_long):
-                                m.d.sync += n_inputs.eq(0)
-                                error(ErrorCode.TOO_LONG)
-                            with m.Else():
-                                m.d.sync += n_inputs.eq(wr_ptr)
-                                respond(Command.LOAD_INPUTS, 0)
-                        with m.Case(Command.RUN):
-                            with m.If(n_inputs == 0):
-                                error(ErrorCode.NO_INPUTS)
-                            with m.Else():
-                                m.d.sync += [rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs), have.eq(1),
-                                             one_left.eq(n_inputs == 1), out_ptr.eq(0), out_room.eq(1),
-                                             cycles.eq(0)]
-                                m.next = "RUN_START"
-                        with m.Case(Command.READ_OUTPUTS):
-                            respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
-                        with m.Case(Command.WRITE_WEIGHTS):
-                            if has_w:
-                                respond(Command.WRITE_WEIGHTS, 0)
-                            else:
-                                error(ErrorCode.NO_WEIGHT_MEMORY)
-                        with m.Default():
-                            error(ErrorCode.UNKNOWN_COMMAND)
-            with m.State("RUN_START"):
-                # in_rd.addr is 0 this cycle, so in_mem[0] shows next cycle.
-                m.d.sync += running.eq(1)
-                m.next = "RUN"
+                    error(ErrorCode.UNKNOWN_COMMAND)
             with m.State("RUN"):
                 with m.If(run_done):
                     m.d.sync += run_done.eq(0)
@@ -312,9 +316,13 @@ class HostLink(wiring.Component):
                     m.next = "TX_PREP"
             with m.State("TX_PREP"):
                 # One cycle for the output buffer's read port to show out_mem[tx_word].
+                m.next = "TX_LATCH"
+            with m.State("TX_LATCH"):
+                # Register the selected byte: keeps the byte multiplexer out of the checksum path.
+                m.d.sync += payload_reg.eq(payload_byte)
                 m.next = "TX_PAYLOAD"
             with m.State("TX_PAYLOAD"):
-                send(payload_byte, "TX_PREP")
+                send(payload_reg, "TX_PREP")
                 with m.If(utx.ready):
                     m.d.sync += tx_idx.eq(tx_idx + 1)
                     with m.If(tx_byte_in_word == out_bytes - 1):
