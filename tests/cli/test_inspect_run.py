@@ -43,8 +43,10 @@ def test_run_writes_the_interpreter_output(tmp_path: Path, capsys) -> None:  # t
     path = models.lstm_model(tmp_path / "m.onnx", hidden=6, inp=3, seq=5, batch=2)
     x = np.random.default_rng(0).standard_normal((5, 2, 3)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    assert main(["run", str(path), "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy")]) == 0
+    assert main(["run", str(path), "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"),
+                 "--dump-ir", str(tmp_path / "ir")]) == 0
     assert "logits: float32[2, 2]" in capsys.readouterr().out
+    assert "= LSTM[hidden=6" in (tmp_path / "ir" / "00-import.ir").read_text()
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), ort_run(onnx.load(path), {"X": x})[0], rtol=1e-5, atol=1e-6)
 
 
