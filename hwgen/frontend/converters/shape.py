@@ -79,7 +79,7 @@ def transpose(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.TransposeAttrs(perm), [node.input[0]], list(node.output), node.name, node)
 
 
-@converter("Concat", since=4, notes="")
+@converter("Concat", since=4, notes="any axis, any number of inputs")
 def concat(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.ConcatAttrs(int(attr(node, "axis"))), list(node.input), list(node.output), node.name, node)
 
