@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	@# TVM aarch64 cross-compile (hwgen build --target tvm --cpu aarch64): Debian's cross gcc + qemu-user, as root, only if missing
-	@command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64-static >/dev/null || \
+	@# TVM aarch64 cross-compile (hwgen build --target tvm --cpu aarch64): Debian's cross gcc/g++ + qemu-user, as root, only if missing
+	@command -v aarch64-linux-gnu-gcc >/dev/null && command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64-static >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user-static; } || \
-	  echo "note: gcc-aarch64-linux-gnu/qemu-user-static not installed; --cpu aarch64 builds are skipped"
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static; } || \
+	  echo "note: aarch64 cross tools/qemu-user-static not installed; --cpu aarch64 builds are skipped"
+	@# ... and the aarch64 TVM runtime (from PyPI's aarch64 wheels) so `hwgen run` can run those builds under qemu-user
+	@$(PY) -m hwgen.tvm_backend.qemu --fetch >/dev/null || echo "note: aarch64 TVM runtime not fetched; aarch64 builds are not run here"
 	@# char-LM corpus (hwgen train lstm --task charlm): Debian's Linux kernel source, as root, only if missing
 	@test -f /usr/src/linux-source-6.1.tar.xz || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \

@@ -59,12 +59,14 @@ def from_executable(executable: tvm.runtime.Executable, manifest: dict[str, Any]
     return Compiled(manifest, relax.VirtualMachine(executable, tvm.cpu()))
 
 
-def load(directory: Path | str) -> Compiled:
-    """Load the shared library of an artefact directory built for the host CPU."""
+def load(directory: Path | str) -> "Compiled | QemuCompiled":
+    """Load an artefact directory: host builds in-process, aarch64 builds under qemu-user."""
     directory = Path(directory)
     if not is_artifact(directory):
         raise TVMBackendError(f"{directory}: not a TVM build directory (no {MANIFEST} with target \"tvm\")")
     manifest = json.loads((directory / MANIFEST).read_text())
+    if manifest["cpu"] == "aarch64":
+        return _under_qemu(directory, manifest)
     if manifest["cpu"] != "host" or manifest["llvm_target"]["mtriple"] != llvm_target("host")["mtriple"]:
         raise TVMBackendError(f"{directory}: built for {manifest['cpu']} ({manifest['llvm_target']['mtriple']}); "
                               "it runs on that board with a TVM runtime, not on this machine")
@@ -77,6 +79,39 @@ def load(directory: Path | str) -> Compiled:
 
         quantize = IntegerModel.load(directory / manifest["integer_model"]).quantize_input
     return Compiled(manifest, relax.VirtualMachine(tvm.runtime.load_module(str(library)), tvm.cpu()), quantize)
+
+
+@dataclass(eq=False)
+class QemuCompiled:
+    """An aarch64 build run under qemu-user with the aarch64 TVM runtime (see `hwgen.tvm_backend.qemu`)."""
+
+    manifest: dict[str, Any]
+    directory: Path
+
+    @property
+    def input_names(self) -> list[str]:
+        return [v["name"] for v in self.manifest["inputs"]]
+
+    def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from hwgen.tvm_backend import qemu
+
+        for spec in self.manifest["inputs"]:
+            if spec["name"] not in feeds:
+                raise TVMBackendError(f"missing input {spec['name']!r} (the model takes {', '.join(self.input_names)})")
+            if list(np.shape(feeds[spec["name"]])) != spec["shape"]:
+                raise TVMBackendError(f"input {spec['name']!r} has shape {list(np.shape(feeds[spec['name']]))}; "
+                                      f"the library was compiled for {spec['shape']}")
+        return qemu.run_directory(self.directory, self.manifest, feeds)
+
+
+def _under_qemu(directory: Path, manifest: dict[str, Any]) -> QemuCompiled:
+    from hwgen.tvm_backend import qemu
+
+    problems = qemu.missing()
+    if problems:
+        raise TVMBackendError(f"{directory}: built for aarch64 ({manifest['llvm_target']['mtriple']}); running it here "
+                              f"under qemu-user needs {'; '.join(problems)} — or copy it to the board")
+    return QemuCompiled(manifest, directory)
 
 
 def run_directory(directory: Path | str, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
