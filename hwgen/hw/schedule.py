@@ -24,7 +24,7 @@ LANE_LATENCY = 1  # add/sub/skip or MAC register
 ACC_LATENCY = 1
 AFFINE_LATENCY = 5
 ACT_LATENCY = 1
-STATE_LATENCY = 6
+STATE_LATENCY = 7
 HEAD_LATENCY = 3  # dense head: memory, multiplier, accumulator registers
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 

@@ -1,11 +1,12 @@
-"""The LSTM state update of one unit, fully pipelined, on four small multipliers.
+"""The LSTM state update of one unit: a fixed 7-cycle program on one shared multiplier.
 
 Gates arrive one per row, in hardware order i, f, g, o (activated by the shared
-activation unit). When o arrives the unit runs, one stage per cycle:
+activation unit). When o arrives the unit computes, in order:
     c  = sat_C((σf·c + (σi·tanh g << (C.frac - A.frac)) + round) >> A.frac)
     cn = sat_G((cell_mult·c + cell_bias) >> cell_shift)       (BN on the cell)
     h  = (σo·tanh(cn) + round) >> A.frac                       (tanh through port B)
-and writes c back and h out (`h_we`) 6 cycles after o arrived. The cell state of unit j
+and writes c back and h out (`h_we`) 7 cycles after o arrived. Rows arrive at least 2 cycles
+apart, so units are at least 8 cycles apart and one multiplier does all four products. The cell state of unit j
 is read when its i gate arrives (zero on the first step of a sequence).
 
 Ports: `valid_in` in, 1; `value` in, signed(act_bits); `tag` in (`hwgen.hw.controller.tag_layout`: layer, unit, gate, first step, ...);
@@ -27,7 +28,7 @@ from hwgen.passes.fixed import FixedFormat
 
 
 class StateUpdate(wiring.Component):
-    latency = 6  # from the o gate's arrival to h_we
+    latency = 7  # from the o gate's arrival to h_we
 
     def __init__(self, layout: data.StructLayout, layers: int, hidden: int, cells: Sequence[tuple[int, int]],
                  shifts: Sequence[int], act: FixedFormat, gate: FixedFormat, cell: FixedFormat, mult_bits: int,
@@ -74,33 +75,48 @@ class StateUpdate(wiring.Component):
         with m.If(gate_is[2]):
             m.d.sync += tg.eq(self.value)
 
-        def stage(n: int, **fields: object) -> dict[str, Signal]:
-            regs = {}
-            for name, value in fields.items():
-                shape = value.shape() if hasattr(value, "shape") else None  # type: ignore[union-attr]
-                reg = Signal(shape, name=f"s{n}_{name}") if not isinstance(value, data.View) else Signal(self.layout, name=f"s{n}_{name}")
-                m.d.sync += reg.eq(value)
-                regs[name] = reg
-            return regs
-
-        s1 = stage(1, v=gate_is[3], p1=sf * c_old, p2=si * tg, so=self.value, mc=mc, bc=bc, tag=tag)
+        # From o's arrival (cycle a0) the unit runs a fixed 7-cycle program on ONE multiplier, used at
+        # a0, a1, a3 and a6; the next unit's o arrives >= 8 cycles later (rows are >= 2 cycles apart).
+        # sf, si, tg and c_old are still valid when read (the next unit's i/f/g overwrite them later).
+        width = max(cb, self.mult_bits, a)
+        ma, mb_ = Signal(signed(width)), Signal(signed(width))
+        product = Signal(signed(2 * width))
+        m.d.sync += product.eq(ma * mb_)
+        step = [Signal(name=f"a{i}") for i in range(8)]
+        m.d.comb += step[0].eq(gate_is[3])
+        m.d.sync += [step[i].eq(step[i - 1]) for i in range(1, 8)]
+        so_h, mc_h, bc_h = Signal(signed(a)), Signal(signed(mb)), Signal(signed(bb))
+        tag_h = Signal(self.layout)
+        with m.If(step[0]):
+            m.d.sync += [so_h.eq(self.value), mc_h.eq(mc), bc_h.eq(bc), tag_h.eq(tag)]
+        p1 = Signal(signed(cb + a))
+        c_new = Signal(signed(cb))
+        cn = Signal(signed(self.gate_fmt.bits))
         mix = Signal(signed(cb + a + 2))
-        m.d.comb += mix.eq((s1["p1"] + (s1["p2"] << (self.cell_fmt.frac - fh)) + (1 << (fh - 1))) >> fh)
-        s2 = stage(2, v=s1["v"], c=saturate(m, mix, cb, "c_sat"), so=s1["so"], mc=s1["mc"], bc=s1["bc"], tag=s1["tag"])
-        s3 = stage(3, v=s2["v"], p3=s2["mc"] * s2["c"], c=s2["c"], so=s2["so"], bc=s2["bc"], tag=s2["tag"])
+        m.d.comb += mix.eq((p1 + (product << (self.cell_fmt.frac - fh)) + (1 << (fh - 1))) >> fh)
         shifted = Signal(signed(max(cb + mb, bb) + 1))
-        with m.Switch(s3["tag"].layer):
+        with m.Switch(tag_h.layer):
             for i, s in enumerate(self.shifts):
                 with m.Case(i):
-                    m.d.comb += shifted.eq((s3["p3"] + s3["bc"]) >> s)
+                    m.d.comb += shifted.eq((product + bc_h) >> s)
             with m.Default():
-                m.d.comb += shifted.eq(s3["p3"] + s3["bc"])
-        s4 = stage(4, v=s3["v"], cn=saturate(m, shifted, self.gate_fmt.bits, "cn_sat"), c=s3["c"], so=s3["so"], tag=s3["tag"])
-        m.d.comb += self.tanh_value.eq(s4["cn"])
-        s5 = stage(5, v=s4["v"], c=s4["c"], so=s4["so"], tag=s4["tag"])
-        s6 = stage(6, v=s5["v"], p4=s5["so"] * self.tanh_out, c=s5["c"], tag=s5["tag"])
+                m.d.comb += shifted.eq(product + bc_h)
+        with m.If(step[0]):
+            m.d.comb += [ma.eq(sf), mb_.eq(c_old)]
+        with m.Elif(step[1]):
+            m.d.comb += [ma.eq(si), mb_.eq(tg)]
+            m.d.sync += p1.eq(product)  # σf·c
+        with m.Elif(step[2]):
+            m.d.sync += c_new.eq(saturate(m, mix, cb, "c_sat"))  # product = σi·tanh g
+        with m.Elif(step[3]):
+            m.d.comb += [ma.eq(mc_h), mb_.eq(c_new)]
+        with m.Elif(step[4]):
+            m.d.sync += cn.eq(saturate(m, shifted, self.gate_fmt.bits, "cn_sat"))
+        with m.Elif(step[6]):
+            m.d.comb += [ma.eq(so_h), mb_.eq(self.tanh_out)]  # tanh(cn) read at a5 arrives at a6
+        m.d.comb += self.tanh_value.eq(cn)
         m.d.comb += [
-            self.h_we.eq(s6["v"]), self.h_value.eq((s6["p4"] + (1 << (fh - 1))) >> fh), self.h_tag.eq(s6["tag"]),
-            c_wr.en.eq(s6["v"]), c_wr.addr.eq(s6["tag"].layer * self.hidden + s6["tag"].unit), c_wr.data.eq(s6["c"]),
+            self.h_we.eq(step[7]), self.h_value.eq((product + (1 << (fh - 1))) >> fh), self.h_tag.eq(tag_h),
+            c_wr.en.eq(step[7]), c_wr.addr.eq(tag_h.layer * self.hidden + tag_h.unit), c_wr.data.eq(c_new),
         ]
         return m
