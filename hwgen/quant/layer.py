@@ -174,7 +174,8 @@ class QuantLSTMLayer(nn.Module):
             if batch < 2:
                 raise QuantConfigError("batch norm needs at least 2 sequences per batch in training")
             dims = (0, 1) if self.bn_x == "shared" else 1
-            var, mean = torch.var_mean(z, dims, unbiased=False, keepdim=True)
+            mean = z.mean(dims, keepdim=True)
+            var = (z - mean).square().mean(dims, keepdim=True)  # not torch.var_mean: slow over outer dims on CPU
             fixed = None
             if self.fold_bn:  # normalise with the time-shared running statistics, as inference will
                 (mx, vx), (mh, vh), (mc, vc) = (pooled(getattr(self, f"mean_{n}"), getattr(self, f"var_{n}"))

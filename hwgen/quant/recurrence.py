@@ -28,6 +28,13 @@ import torch
 EPS = 1e-5
 
 
+def batch_moments(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean over dim 0, z - mean). Two passes instead of `torch.var_mean(z, 0)`, which is
+    ~10x slower on CPU when reducing over the outer dimension of a [batch, features] matrix."""
+    m = z.mean(0)
+    return m, z - m
+
+
 class BNLSTMRecurrence(torch.autograd.Function):
     """Forward and backward loops with few, fused elementwise ops per step.
 
@@ -55,18 +62,28 @@ class BNLSTMRecurrence(torch.autograd.Function):
         rt = r.t()
         for t in range(steps):
             z = torch.mm(hs[t], rt)
-            vz, mz = torch.var_mean(z, 0, unbiased=False)
+            mz, dz = batch_moments(z)
+            vz = (dz * dz).mean(0)
             stats_z.append((mz, vz))
-            m, s = (mz, torch.rsqrt(vz + EPS)) if fixed is None else (fixed[0], fixed[1])
-            zn = torch.mul(z - m, s, out=zn_all[t])
+            if fixed is None:
+                s = torch.rsqrt(vz + EPS)
+                zn = torch.mul(dz, s, out=zn_all[t])
+            else:
+                s = fixed[1]
+                zn = torch.mul(z - fixed[0], s, out=zn_all[t])
             a = torch.addcmul(xgb[t], zn, gamma_h)
             acts = torch.sigmoid(a, out=act[t])
             torch.tanh(a[:, g0:g1], out=acts[:, g0:g1])
             c = torch.addcmul(acts[:, hid:g0] * cs[t], acts[:, :hid], acts[:, g0:g1], out=cs[t + 1])
-            vc, mc = torch.var_mean(c, 0, unbiased=False)
+            mc, dc = batch_moments(c)
+            vc = (dc * dc).mean(0)
             stats_c.append((mc, vc))
-            mcn, sc = (mc, torch.rsqrt(vc + EPS)) if fixed is None else (fixed[2], fixed[3])
-            cn = torch.mul(c - mcn, sc, out=cn_all[t])
+            if fixed is None:
+                sc = torch.rsqrt(vc + EPS)
+                cn = torch.mul(dc, sc, out=cn_all[t])
+            else:
+                sc = fixed[3]
+                cn = torch.mul(c - fixed[2], sc, out=cn_all[t])
             th = torch.tanh(torch.addcmul(beta_c, cn, gamma_c), out=th_all[t])
             torch.mul(acts[:, g1:], th, out=hs[t + 1])
             inv_z.append(s)
