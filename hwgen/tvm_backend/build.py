@@ -1,9 +1,17 @@
 """Compile a lowered module for a CPU and write the artefact directory.
 
-A build is data first (`BuildPlan`: the graph, the CPU, where to write), then one function
-executes it. The directory holds the shared library, `manifest.json` (target "tvm", the
-CPU and LLVM target, inputs/outputs with names, shapes and dtypes, and what each LSTM
-became), and nothing else; `runner.load` reads it back.
+A build is data first (`BuildPlan`: the graph, the CPU, where to write), then `execute`
+runs it. The directory `out/` holds:
+
+* `model.so` — the Relax VM executable as a shared library (x86-64 host or AArch64 ELF);
+* `manifest.json` — `"target": "tvm"`, `"cpu"` (host | aarch64), `"llvm_target"` (the TVM
+  target dict), `"inputs"`/`"outputs"` (name, shape, dtype in call order), `"entry"`
+  ("main"), `"kernel_variant"` ("float", "ternary-f32act", "binary-f32act",
+  "ternary-int8act", ...) and `"lstm_kernels"` (per LSTM direction: sizes, weight kinds,
+  packed bytes); int8 builds add `"integer_model"` and `"fixed_point"`;
+* `model.npz` — int8 builds only: the `IntegerModel` the library is bit-exact with.
+
+`runner.load(out)` reads it back (`hwgen run out/`).
 """
 
 from __future__ import annotations
