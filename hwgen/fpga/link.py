@@ -96,7 +96,21 @@ class HostLink(wiring.Component):
         out_wr, out_rd = out_mem.write_port(), out_mem.read_port()
 
         # --- receive state ---
-        byte = urx.data
+        # A one-byte stage after the UART with precomputed flags, so the protocol FSM's
+        # next-state logic never waits on a byte compare.
+        byte = Signal(8)
+        rx_valid = Signal()
+        rx_is_sync = Signal()
+        rx_is_zero = Signal()
+        take = Signal()        # the FSM consumes `byte` this cycle
+        len_lo_zero = Signal()
+        last_byte = Signal()   # remaining == 1
+        m.d.comb += urx.ready.eq(~rx_valid | take)
+        with m.If(urx.valid & urx.ready):
+            m.d.sync += [byte.eq(urx.data), rx_valid.eq(1), rx_is_sync.eq(urx.data == HOST_SYNC),
+                         rx_is_zero.eq(urx.data == 0)]
+        with m.Elif(take):
+            m.d.sync += rx_valid.eq(0)
         op_info, op_load, op_run, op_read, op_write = (Signal(name=f"op_{n}") for n in
                                                         ("info", "load", "run", "read", "write"))
         loaded = Signal()      # a LOAD_INPUTS succeeded (n_inputs > 0)
@@ -204,12 +218,12 @@ class HostLink(wiring.Component):
 
         with m.FSM():
             with m.State("RX_SYNC"):
-                m.d.comb += urx.ready.eq(1)
-                with m.If(urx.valid & (byte == HOST_SYNC)):
+                m.d.comb += take.eq(rx_valid)
+                with m.If(rx_valid & rx_is_sync):
                     m.next = "RX_CMD"
             with m.State("RX_CMD"):
-                m.d.comb += urx.ready.eq(1)
-                with m.If(urx.valid):
+                m.d.comb += take.eq(rx_valid)
+                with m.If(rx_valid):
                     m.d.sync += [csum.eq(byte), too_long.eq(0), word_pos.eq(0),
                                  wr_ptr.eq(0), w_addr_done.eq(0),
                                  op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
@@ -217,25 +231,25 @@ class HostLink(wiring.Component):
                                  op_write.eq(byte == Command.WRITE_WEIGHTS)]
                     m.next = "RX_LEN0"
             with m.State("RX_LEN0"):
-                m.d.comb += urx.ready.eq(1)
-                with m.If(urx.valid):
-                    m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte)]
+                m.d.comb += take.eq(rx_valid)
+                with m.If(rx_valid):
+                    m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte), len_lo_zero.eq(rx_is_zero)]
                     m.next = "RX_LEN1"
             with m.State("RX_LEN1"):
-                m.d.comb += urx.ready.eq(1)
-                with m.If(urx.valid):
+                m.d.comb += take.eq(rx_valid)
+                with m.If(rx_valid):
                     m.d.sync += [length[8:].eq(byte), remaining.eq(Cat(length[:8], byte)),
-                                 csum.eq(csum + byte)]
-                    with m.If(Cat(length[:8], byte) == 0):
+                                 csum.eq(csum + byte), last_byte.eq(Cat(length[:8], byte) == 1)]
+                    with m.If(len_lo_zero & rx_is_zero):
                         m.next = "RX_CHECK"
                     with m.Else():
                         m.next = "RX_PAYLOAD"
             with m.State("RX_PAYLOAD"):
-                m.d.comb += urx.ready.eq(1)
-                with m.If(urx.valid):
+                m.d.comb += take.eq(rx_valid)
+                with m.If(rx_valid):
                     shifted = Cat(word[8:], byte)
-                    m.d.sync += [csum.eq(csum + byte), remaining.eq(remaining - 1)]
-                    with m.If(remaining == 1):
+                    m.d.sync += [csum.eq(csum + byte), remaining.eq(remaining - 1), last_byte.eq(remaining == 2)]
+                    with m.If(last_byte):
                         m.next = "RX_CHECK"
                     with m.If(op_load):
                         m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
@@ -253,7 +267,7 @@ class HostLink(wiring.Component):
                             m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]  # truncated to the port
                         if has_w:
                             with m.If(w_addr_done & (word_pos == w_bytes - 1)):
-                                m.d.sync += [word_pos.eq(0), w_last.eq(remaining == 1)]
+                                m.d.sync += [word_pos.eq(0), w_last.eq(last_byte)]
                                 m.next = "RX_WEIGHT_WRITE"
             with m.State("RX_WEIGHT_WRITE"):
                 # One cycle with the assembled word on wmem_data; the UART is far slower.
@@ -265,8 +279,8 @@ class HostLink(wiring.Component):
                 with m.Else():
                     m.next = "RX_PAYLOAD"
             with m.State("RX_CHECK"):
-                m.d.comb += urx.ready.eq(1)
-                with m.If(urx.valid):
+                m.d.comb += take.eq(rx_valid)
+                with m.If(rx_valid):
                     m.d.sync += csum.eq(csum + byte)
                     m.next = "EXEC"
             with m.State("EXEC"):
