@@ -87,3 +87,21 @@ def test_checkpoint_from_another_program_or_model(tmp_path, digits_runs):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="not a readable hwgen checkpoint"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_training_learns(digits_runs):
+    for name in ("float", "ternary"):
+        m = digits_runs[name].metrics
+        assert m["history"][-1]["train_loss"] < m["history"][0]["train_loss"] < 2.4, name  # ln(10) = 2.30 at chance
+        assert m["test"] > 20, name  # chance is 10 %
+
+
+def test_stochastic_quantizer_trains_and_exports_one_sample(tmp_path):
+    from hwgen.quant.export import export_run
+
+    result = train(tiny_config(quantizer="stochastic", epochs=1, fold_epochs=0, hidden=4), tmp_path / "run")
+    assert result.metrics["status"] == "done"
+    a = export_run(tmp_path / "run", tmp_path / "a.onnx", sample_seed=1, evaluate_metric=False)
+    b = export_run(tmp_path / "run", tmp_path / "b.onnx", sample_seed=2, evaluate_metric=False)
+    assert a.max_abs_diff <= 1e-5 and b.max_abs_diff <= 1e-5
+    assert a.path.read_bytes() != b.path.read_bytes()  # two different weight samples
