@@ -102,3 +102,14 @@ def test_charlm_two_layer_bn_model_exports_exactly():
     m = to_onnx(model)
     x = sample_input(model, batch=3, steps=7)  # longer than the training sequence: shared statistics still apply
     assert onnxruntime_diff(model, m, x) <= 1e-5
+
+
+def test_frontend_refuses_bnlstm_with_initial_state(exported, tmp_path):
+    from hwgen.errors import HwgenError
+    from hwgen.frontend import import_onnx
+
+    m = onnx.load(exported["ternary"].path)
+    node = next(n for n in m.graph.node if n.op_type == OP)
+    node.input[4] = "lstm0.B"  # any value: the position is reserved
+    with pytest.raises(HwgenError, match="initial_h/initial_c are not supported on BNLSTM"):
+        import_onnx(m, "bad.onnx")
