@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Optional
 
 from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.lib import io
 
 from hwgen.errors import HwgenError
 from hwgen.fpga.board_top import add_pll_domain, plan_clock
 from hwgen.fpga.boards import get_board
 from hwgen.fpga.flow import design_for
-from hwgen.fpga.reports import read_report
-from hwgen.fpga.toolchain import run_build
+from hwgen.fpga.reports import read_report, usage_from_log
+from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
@@ -50,7 +51,8 @@ class Accumulator24(Elaboratable):
         acc = Signal(24)
         m.d.sync += lfsr.eq((lfsr << 1) | (lfsr[15] ^ lfsr[14] ^ lfsr[12] ^ lfsr[3]))
         m.d.sync += acc.eq(acc + lfsr[:8].as_signed())
-        m.d.comb += platform.request("led", 0).o.eq(acc[23])
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += led.o.eq(acc[23])
         return m
 
 
@@ -77,7 +79,16 @@ class Row:
 
 
 def _build(board, top, clock, work: Path, name: str) -> Row:
-    products = run_build(board, top, work / name, quiet=True)
+    try:
+        products = run_build(board, top, work / name, quiet=True)
+    except ToolchainError:
+        usage = usage_from_log(board, work / name / "top.tim")
+        over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
+        if not over:
+            raise
+        u = {x.name: x.used for x in usage}
+        return Row(name, u["LC"], ebr=u["EBR"], spram=u.get("SPRAM", 0), dsp=u["DSP"],
+                   note=f"does not fit the device: {', '.join(over)}")
     report = read_report(board, products.report_json, clock.hz / 1e6, products.seconds)
     u = {x.name: x.used for x in report.usage}
     return Row(name, u["LC"], report.fmax_mhz, ebr=u["EBR"], spram=u.get("SPRAM", 0), dsp=u["DSP"],
@@ -90,13 +101,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--clock", type=float, default=48.0, help="PLL clock the designs are constrained to")
     parser.add_argument("--board", default="icebreaker")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
+    parser.add_argument("--work", type=Path, default=None, help="keep the build folders here (default: a temp dir)")
     args = parser.parse_args(argv)
     board = get_board(args.board)
     clock = plan_clock(board, args.clock)
     rows: list[Row] = []
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hwgen-fpga-bench-") as tmp:
-        work = Path(tmp)
+        work = args.work or Path(tmp)
         acc = _build(board, Accumulator24(clock), clock, work, "acc24")
         print(f"acc24: {acc.lcs} LCs, Fmax {acc.fmax:.1f} MHz ({acc.seconds:.0f} s)", flush=True)
         for hidden in args.hidden:
@@ -108,8 +120,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                     design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind, max_steps=16)
                     row = _build(board, design.top(), clock, work, name.replace(" ", "_").replace("=", ""))
                     row.name, row.cycles, row.lanes = name, design.config.cycles_per_step(), design.config.lanes
+                    row.note = row.note and f"lanes {row.lanes}, {row.note}"
                 except HwgenError as err:
-                    row = Row(name, note=f"does not fit: {str(err)[:160]}")
+                    row = Row(name, note=f"does not fit: {str(err)[:240]}")
                 rows.append(row)
                 print(f"{name}: " + (row.note or f"{row.lcs} LCs, Fmax {row.fmax:.1f} MHz, lanes {row.lanes}, "
                                      f"{row.cycles} cycles/step ({row.seconds:.0f} s)"), flush=True)

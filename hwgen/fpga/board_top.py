@@ -59,10 +59,11 @@ class BoardTop(Elaboratable):
         if self.clock.pll is not None:
             add_pll_domain(m, platform, self.clock)
         m.submodules.link = link = self.link
-        uart = platform.request("uart", 0)
-        m.d.comb += [link.rx.eq(uart.rx.i), uart.tx.o.eq(link.tx)]
-        led = platform.request("led", 0)
-        m.d.comb += led.o.eq(link.busy)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.d.comb += [link.rx.eq(rx.i), tx.o.eq(link.tx), led.o.eq(link.busy)]
         return m
 
 
