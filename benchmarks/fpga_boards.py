@@ -117,7 +117,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 name = f"H={hidden} {kind}"
                 try:
                     model = lower_stack(stack, None, LoweringOptions(weights="int8" if kind == "int8" else "auto"))
-                    design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind, max_steps=16)
+                    design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind)
                     row = _build(board, design.top(), clock, work, name.replace(" ", "_").replace("=", ""))
                     row.name, row.cycles, row.lanes = name, design.config.cycles_per_step(), design.config.lanes
                     row.note = row.note and f"lanes {row.lanes}, {row.note}"

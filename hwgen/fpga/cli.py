@@ -26,7 +26,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--clock", type=float, default=None, metavar="MHZ",
                        help="clock in MHz (default: the board's oscillator, 12 / 25 MHz; others use the PLL); "
                             "a design slower than this is an error")
-    group.add_argument("--max-steps", type=int, default=32, help="longest sequence the input buffer holds (default 32)")
+    group.add_argument("--input-buffer", type=int, default=512, metavar="WORDS",
+                       help="input words the board buffers (default 512: one EBR); longer sequences go in chunks")
     group.add_argument("--baud", type=int, default=115200, help="host-link UART baud rate (default 115200)")
     group.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
 
@@ -39,15 +40,13 @@ def build(graph: Graph, args: argparse.Namespace) -> None:
 
     if args.board is None:
         raise HwgenError(f"--target fpga needs --board ({' or '.join(sorted(BOARDS))})")
-    if args.max_steps < 1:
-        raise HwgenError(f"--max-steps must be >= 1, got {args.max_steps}")
     calibrate = getattr(args, "calibrate", None)
     calibration = load_npy(calibrate) if calibrate else None
     weights = getattr(args, "weights_kind", "auto")
     options = LoweringOptions(act_bits=getattr(args, "act_bits", 8), weights=weights)
     model = lower_for_accelerator(graph, calibration, options, dump=getattr(args, "dump_ir", None))
     design = design_for(model, args.board, clock_mhz=args.clock, lanes=getattr(args, "lanes", None),
-                        weights_kind="int8" if weights == "int8" else None, max_steps=args.max_steps, baud=args.baud)
+                        weights_kind="int8" if weights == "int8" else None, input_words=args.input_buffer, baud=args.baud)
     report = build_bitstream(design, Path(args.out), seed=args.seed)
     usage = ", ".join(f"{u.name} {u.used}/{u.available}" for u in report.usage)
     print(f"wrote {args.out}/{report.bitstream} for {args.board}: Fmax {report.fmax_mhz:.1f} MHz "

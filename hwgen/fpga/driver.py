@@ -90,6 +90,7 @@ class Device:
         return self._info
 
     def load_inputs(self, x_int: np.ndarray) -> None:
+        """Load one chunk (at most the input buffer's depth) of input words."""
         info = self.info()
         flat = np.asarray(x_int).ravel()
         if flat.size > info.input_depth:
@@ -101,8 +102,9 @@ class Device:
             raise DeviceError(f"inputs: {err} (the board takes {info.in_width}-bit signed codes)") from None
         self.transact(Command.LOAD_INPUTS, payload)
 
-    def run(self) -> RunResult:
-        cycles, outputs = struct.unpack("<IH", self.transact(Command.RUN))
+    def run(self, final: bool = True) -> RunResult:
+        """Stream the loaded words; ``final=False`` leaves the sequence open for the next chunk."""
+        cycles, outputs = struct.unpack("<IH", self.transact(Command.RUN, bytes([int(final)])))
         return RunResult(cycles, outputs)
 
     def read_outputs(self) -> np.ndarray:
@@ -126,7 +128,14 @@ class Device:
                 progress(first + chunk.size, words.size)
 
     def infer(self, x_int: np.ndarray) -> tuple[np.ndarray, RunResult]:
-        """Run one sequence: returns the output words and the cycle count."""
-        self.load_inputs(x_int)
-        result = self.run()
-        return self.read_outputs(), result
+        """Run one sequence [T, X] (in buffer-sized chunks of whole steps when it is longer than
+        the input buffer): returns the output words and the cycles summed over the chunks."""
+        x = np.asarray(x_int)
+        x = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(1, -1)
+        per_chunk = max(1, self.info().input_depth // x.shape[1])
+        cycles = 0
+        for first in range(0, x.shape[0], per_chunk):
+            self.load_inputs(x[first:first + per_chunk])
+            result = self.run(final=first + per_chunk >= x.shape[0])
+            cycles += result.cycles
+        return self.read_outputs(), RunResult(cycles, result.outputs)

@@ -21,9 +21,10 @@ from typing import Optional
 
 import numpy as np
 
+from hwgen.errors import HwgenError
 from hwgen.fpga.board_top import DEFAULT_BAUD, BoardTop, ClockPlan, plan_clock
 from hwgen.fpga.boards import Board, get_board
-from hwgen.fpga.fit import choose_config, largest_fitting_hidden
+from hwgen.fpga.fit import choose_config
 from hwgen.fpga.link import HostLink
 from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
                                 read_report, usage_from_log)
@@ -31,8 +32,9 @@ from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.config import AccelConfig
 from hwgen.passes.integer_model import IntegerModel
 
-#: Longest sequence (time steps) the input buffer holds by default.
-DEFAULT_MAX_STEPS = 32
+#: Input-buffer words by default: one 4 Kb EBR at 8-bit inputs. Longer sequences go in
+#: chunks (LOAD_INPUTS + RUN(final=0) pairs), so the buffer need not hold a whole sequence.
+DEFAULT_INPUT_WORDS = 512
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,13 @@ class FpgaDesign:
 
 def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[float] = None,
                lanes: Optional[int] = None, weights_kind: Optional[str] = None,
-               max_steps: int = DEFAULT_MAX_STEPS, baud: int = DEFAULT_BAUD) -> FpgaDesign:
+               input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD) -> FpgaDesign:
     board = get_board(board) if isinstance(board, str) else board
     config = choose_config(board, model, lanes, weights_kind)
     clock = plan_clock(board, clock_mhz, baud)
-    input_depth = 1 << max(0, (max_steps * config.input - 1).bit_length())
+    if input_words < 1:
+        raise HwgenError(f"--input-buffer must be >= 1 word, got {input_words}")
+    input_depth = 1 << max(0, (max(input_words, config.input) - 1).bit_length())
     output_depth = max(config.outputs, config.hidden)
     return FpgaDesign(board, model, config, clock, input_depth, output_depth)
 
@@ -106,6 +110,25 @@ def _manifest(design: FpgaDesign, bitstream: str, fmax_mhz: Optional[float]) -> 
     }
 
 
+def _link_ebr(design: FpgaDesign) -> int:
+    """4 Kb blocks the host link's input and output buffers take (16-bit-wide block RAM)."""
+    cfg = design.config
+    return (-(-cfg.act_bits // 16) * -(-design.input_depth * min(cfg.act_bits, 16) // 4096)
+            + -(-cfg.out_bits // 16) * -(-design.output_depth // 256))
+
+
+def _overflow_hint(design: FpgaDesign, usage) -> str:
+    over = {u.name for u in usage if u.used > u.available}
+    cfg = design.config
+    hints = []
+    if "EBR" in over:
+        hints.append(f"the host link's buffers take about {_link_ebr(design)} of them "
+                     f"(--input-buffer {design.input_depth} words: try a smaller one)")
+    if over & {"LC", "DSP"}:
+        hints.append(f"try fewer lanes (now {cfg.lanes}) or a smaller hidden size (now {cfg.hidden})")
+    return "; ".join(hints)
+
+
 def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed: int = 1) -> BuildReport:
     """Run the toolchain for ``design`` into ``out`` and write every report; raise on overflow or failed timing."""
     out = Path(out)
@@ -117,11 +140,7 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
         products = run_build(board, top, build_dir, seed=seed, quiet=quiet)
     except ToolchainError:
         usage = usage_from_log(board, build_dir / "top.tim")
-        best = largest_fitting_hidden(board, design.config.hidden, design.config.input, design.config.layers,
-                                      design.config.weights_kind)
-        hint = (f"try fewer lanes (now {design.config.lanes}) or a smaller model"
-                + (f" (weights alone allow hidden={best[0]})" if best else ""))
-        check_resources(board, usage, hint)
+        check_resources(board, usage, _overflow_hint(design, usage))
         raise
     suffix = products.bitstream.suffix
     bitstream = out / f"top{suffix}"

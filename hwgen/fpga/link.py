@@ -116,6 +116,7 @@ class HostLink(wiring.Component):
         loaded = Signal()      # a LOAD_INPUTS succeeded (n_inputs > 0)
         single = Signal()      # n_inputs == 1
         start = Signal()       # one-cycle pulse: EXEC accepted a RUN
+        final = Signal()       # this RUN ends the sequence (in_last on its last word)
         length = Signal(16)
         remaining = Signal(16)
         csum = Signal(8)
@@ -194,7 +195,7 @@ class HostLink(wiring.Component):
         # multiplexer (no carry chain) sits between the accelerator's in_ready and RADDR.
         advance = acc.in_valid & acc.in_ready
         m.d.comb += [in_rd.addr.eq(Mux(start, 0, Mux(advance, rd_next, rd_ptr))),
-                     acc.in_data.eq(in_rd.data), acc.in_last.eq(one_left)]
+                     acc.in_data.eq(in_rd.data), acc.in_last.eq(one_left & final)]
 
         # The run engine: its own registered flags, so no path runs from the protocol FSM's
         # state decoding through the accelerator's handshakes.
@@ -208,6 +209,9 @@ class HostLink(wiring.Component):
             with m.If(advance):
                 m.d.sync += [rd_ptr.eq(rd_next), rd_next.eq(rd_next + 1), left.eq(left - 1),
                              have.eq(~one_left), one_left.eq(left == 2)]
+                with m.If(one_left & ~final):
+                    # A chunk of a longer sequence: done once the accelerator has taken it all.
+                    m.d.sync += [n_outputs.eq(0), running.eq(0), run_done.eq(1)]
             with m.If(acc.out_valid):
                 with m.If(out_room):
                     m.d.comb += [out_wr.en.eq(1), out_wr.addr.eq(out_ptr), out_wr.data.eq(acc.out_data)]
@@ -228,7 +232,7 @@ class HostLink(wiring.Component):
                                  wr_ptr.eq(0), w_addr_done.eq(0),
                                  op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
                                  op_run.eq(byte == Command.RUN), op_read.eq(byte == Command.READ_OUTPUTS),
-                                 op_write.eq(byte == Command.WRITE_WEIGHTS)]
+                                 op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1)]
                     m.next = "RX_LEN0"
             with m.State("RX_LEN0"):
                 m.d.comb += take.eq(rx_valid)
@@ -261,6 +265,8 @@ class HostLink(wiring.Component):
                                 m.d.sync += wr_ptr.eq(wr_ptr + 1)
                             with m.Else():
                                 m.d.sync += too_long.eq(1)
+                    with m.If(op_run):
+                        m.d.sync += final.eq(byte[0])
                     with m.If(op_write):
                         m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
                         with m.If(~w_addr_done & (word_pos == 3)):

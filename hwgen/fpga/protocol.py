@@ -18,10 +18,17 @@ or with CMD = ``ERROR`` and a one-byte error code):
 ====== ============== =========================================== ================================
  0x01   INFO           (none)                                      see :class:`DeviceInfo`
  0x02   LOAD_INPUTS    N input words (one sequence, step by step)   (none)
- 0x03   RUN            (none)                                      cycles u32, outputs u16
+ 0x03   RUN            (none) or FINAL u8                          cycles u32, outputs u16
  0x04   READ_OUTPUTS   (none)                                      the output words of the last RUN
  0x05   WRITE_WEIGHTS  start address u32, then weight words        (none)
 ====== ============== =========================================== ================================
+
+RUN streams the loaded words into the accelerator. With no payload or FINAL = 1 the last
+word carries ``in_last`` and RUN waits for the outputs (a whole sequence, or its last
+chunk); with FINAL = 0 it returns once the accelerator has taken every word, leaving the
+sequence open — so sequences longer than the input buffer go as LOAD_INPUTS/RUN(0) pairs
+followed by a final LOAD_INPUTS/RUN(1). ``cycles`` counts from the first input beat to the
+last output beat (FINAL) or to the last input beat (FINAL = 0).
 
 A frame with a bad checksum is answered with ERROR/BAD_CHECKSUM; LOAD_INPUTS then
 leaves no inputs loaded and WRITE_WEIGHTS may have written part of its words (both are

@@ -17,7 +17,7 @@ def small_model():
 
 @pytest.fixture(scope="session")
 def small_design(small_model):
-    return design_for(small_model, "icebreaker", max_steps=8)
+    return design_for(small_model, "icebreaker", input_words=32)  # 8 steps: longer ones go in chunks
 
 
 @pytest.fixture(scope="session")

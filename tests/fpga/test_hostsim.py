@@ -32,6 +32,14 @@ def test_sequences_bit_exact_with_cycle_count(device, small_model, small_design,
         assert result.cycles == small_design.config.expected_cycles(steps)
 
 
+def test_sequence_longer_than_the_input_buffer(device, small_model, small_design, rng):
+    steps = 3 * small_design.input_depth // small_model.input_size - 2  # three chunks, the last one short
+    x = small_model.quantize_input(rng.uniform(-2, 2, (steps, small_model.input_size)))
+    y, result = device.infer(x)
+    np.testing.assert_array_equal(y, small_model.run(x).reshape(-1))
+    assert 0 < result.cycles <= small_design.config.expected_cycles(steps)
+
+
 def test_weights_really_come_over_the_link(device, small_model, small_design, rng):
     """Overwrite the SPRAM with zeros: outputs change; upload again: bit-exact again."""
     x = small_model.quantize_input(rng.uniform(-2, 2, (4, small_model.input_size)))
