@@ -1,0 +1,1 @@
+"""The accumulate-only LSTM accelerator in Amaranth: `AccelConfig` (config.py) and one component per file."""

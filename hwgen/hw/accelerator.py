@@ -15,7 +15,7 @@ weight words of `hwgen.hw.images.weight_words` before the first sequence).
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -161,5 +161,4 @@ class Accelerator(wiring.Component):
                      self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
                      out.out_ready.eq(self.out_ready)]
         m.d.comb += h_rd.addr.eq(Mux(ctrl.output, out.h_addr, issue_h_addr))
-        _ = Cat
         return m

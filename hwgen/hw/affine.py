@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -97,5 +97,4 @@ class RowAffine(wiring.Component):
             with m.Default():
                 m.d.comb += shifted.eq(s2)
         m.d.sync += self.gate.eq(saturate(m, shifted, self.gate_bits, "gate_sat"))  # c4
-        _ = Cat, Mux
         return m

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from amaranth.hdl import Cat, Instance, Module, Signal, unsigned
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -74,15 +74,9 @@ class WeightMemory(wiring.Component):
             m.submodules[f"spram{p}"] = Instance(
                 "SB_SPRAM256KA",
                 i_ADDRESS=address, i_DATAIN=wdata[p * SPRAM_WIDTH:(p + 1) * SPRAM_WIDTH], i_MASKWREN=0b1111,
-                i_WREN=self.we, i_CHIPSELECT=1, i_CLOCK=self._clock(), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
+                i_WREN=self.we, i_CHIPSELECT=1, i_CLOCK=ClockSignal("sync"), i_STANDBY=0, i_SLEEP=0, i_POWEROFF=1,
                 o_DATAOUT=dout,
             )
             outs.append(dout)
         m.d.comb += self.data.eq(Cat(*outs))
         return m
-
-    @staticmethod
-    def _clock() -> object:
-        from amaranth.hdl import ClockSignal
-
-        return ClockSignal("sync")

@@ -4,7 +4,6 @@ from hypothesis import Phase, given, settings, strategies as st
 from hwgen.hw.controller import tag_layout
 from hwgen.hw.state_update import StateUpdate
 from hwgen.passes.fixed import ActivationTable, FixedFormat, shift_round
-from tests.hw.simutil import run_cycles
 
 ACT, GATE, CELL = FixedFormat(8, 7), FixedFormat(12, 8), FixedFormat(16, 11)
 TANH = ActivationTable.build("tanh", GATE, ACT, 9)
@@ -46,7 +45,7 @@ def test_state_update_matches_the_integer_model_over_two_steps(gates, mc, bc, sp
 
     # Two passes: the ROM (port B of the activation unit) is modelled in the driver from tanh_value.
     rows = []
-    from amaranth.hdl import Module, Signal
+    from amaranth.hdl import Module
     from amaranth.sim import Simulator
 
     top = Module()
@@ -72,4 +71,3 @@ def test_state_update_matches_the_integer_model_over_two_steps(gates, mc, bc, sp
     assert hs == [h0, h1]
     o_arrival = 3 * spacing
     assert [c for c, (we, _) in enumerate(rows) if we][0] == o_arrival + StateUpdate.latency
-    _ = run_cycles, Signal
