@@ -3,8 +3,9 @@ the packed ternary recurrent kernel vs a hand-written C microkernel (gcc -O3 -ma
 compiled in this run).
 
 One thread everywhere, batch 1, T = 100 steps, input size = hidden size. "per step" is the
-latency of the whole sequence (input projection included) divided by T. Every ratio is
-printed; the issue's targets: TVM ternary <= 0.5x onnxruntime at H=256 and better above,
+latency of the whole sequence (input projection included) divided by T; contenders are timed
+round-robin and the best round counts, so load from other processes hits all alike. Every
+ratio is printed; the issue's targets: TVM ternary <= 0.5x onnxruntime at H=256 and better above,
 TVM kernel >= 0.8x the speed of the C microkernel.
 
     .venv/bin/python benchmarks/tvm_lstm_latency.py [--hidden 128 256 512 1024] [--steps 100]
@@ -23,6 +24,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
@@ -42,16 +44,19 @@ from hwgen.tvm_backend.lower import lower_graph  # noqa: E402
 C_SOURCE = Path(__file__).parent / "c_microkernel" / "ternary_matvec.c"
 
 
-def best(fn, number: int, repeat: int = 9) -> float:
-    """Seconds per call: the best over `repeat` rounds of the mean of `number` calls."""
-    fn()
-    rounds = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        rounds.append((time.perf_counter() - t0) / number)
-    return min(rounds)
+def race(contenders: dict[str, Callable[[], object]], number: int, rounds: int = 15) -> dict[str, float]:
+    """Seconds per call of each contender: the best round, with the contenders interleaved round by
+    round so that load from other processes on the machine hits them all alike."""
+    for fn in contenders.values():
+        fn()
+    best = {name: float("inf") for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / number)
+    return best
 
 
 def lstm_onnx(hidden: int, size: int, steps: int, kind: str, rng: np.random.Generator) -> onnx.ModelProto:
@@ -74,27 +79,31 @@ def lstm_onnx(hidden: int, size: int, steps: int, kind: str, rng: np.random.Gene
     return model
 
 
-def ort_step(model: onnx.ModelProto, x: np.ndarray, number: int) -> float:
+def ort_runner(model: onnx.ModelProto, x: np.ndarray) -> Callable[[], object]:
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return best(lambda: session.run(None, {"x": x}), number) / x.shape[0]
+    return lambda: session.run(None, {"x": x})
 
 
-def torch_step(hidden: int, x: np.ndarray, number: int) -> float:
+def torch_runner(hidden: int, x: np.ndarray) -> Callable[[], object]:
     torch.set_num_threads(1)
     lstm = torch.nn.LSTM(x.shape[2], hidden).eval()
     xt = torch.from_numpy(x)
-    with torch.inference_mode():
-        return best(lambda: lstm(xt), number) / x.shape[0]
+
+    def run() -> object:
+        with torch.inference_mode():
+            return lstm(xt)
+
+    return run
 
 
-def tvm_step(model: onnx.ModelProto, x: np.ndarray, number: int) -> tuple[float, str]:
+def tvm_runner(model: onnx.ModelProto, x: np.ndarray) -> tuple[Callable[[], object], str]:
     lowered = lower_graph(import_onnx(model))
     vm = relax.VirtualMachine(compile_lowered(lowered, "host"), tvm.cpu())
-    args = [tvm.runtime.tensor(x)]
-    timer = vm.time_evaluator("main", tvm.cpu(), number=number, repeat=9)
-    return min(timer(*args).results) / x.shape[0], lowered.variant
+    main = vm["main"]
+    arg = tvm.runtime.tensor(x)
+    return (lambda: main(arg)), lowered.variant
 
 
 def c_library(directory: Path) -> ctypes.CDLL:
@@ -117,14 +126,14 @@ def microkernel(c: ctypes.CDLL, hidden: int, kind: str, rng: np.random.Generator
     c_args = (ctypes.c_int(2 if kind == "ternary" else 1), ptr(h, ctypes.c_float), ptr(panels.data, ctypes.c_int32),
               ptr(panels.scale, ctypes.c_float), ptr(out_c, ctypes.c_float), ctypes.c_int(panels.rows_padded), ctypes.c_int(words))
     reps = max(10, 2_000_000 // (rows * hidden) * 10)
-    c_time = best(lambda: c.matvec_repeat(ctypes.c_int(reps), *c_args), 1) / reps
-
     func = lstm_kernels.matvec(panels.rows_padded, hidden, kind)  # type: ignore[arg-type]
-    lib = tvm.compile(tvm.IRModule({func.attrs["global_symbol"]: func}), target=tvm.target.Target(llvm_target("host")))
+    name = func.attrs["global_symbol"]
+    lib = tvm.compile(tvm.IRModule({name: func}), target=tvm.target.Target(llvm_target("host")))
     out_t = tvm.runtime.tensor(np.zeros(panels.rows_padded, np.float32))
     args = [tvm.runtime.tensor(h), tvm.runtime.tensor(panels.data), tvm.runtime.tensor(panels.scale), out_t]
-    timer = lib.mod.time_evaluator(func.attrs["global_symbol"], tvm.cpu(), number=reps, repeat=9)
-    tvm_time = min(timer(*args).results)
+    timer = lib.mod.time_evaluator(name, tvm.cpu(), number=reps, repeat=1)  # loops inside the runtime, like the C side
+    times = race({"c": lambda: c.matvec_repeat(ctypes.c_int(reps), *c_args), "tvm": lambda: timer(*args)}, 1)
+    c_time, tvm_time = times["c"] / reps, times["tvm"] / reps
     reference = (codes.astype(np.float64) @ h[:hidden]) * panels.scale[:rows]
     diff = max(float(np.abs(out_c[:rows] - reference).max()), float(np.abs(out_t.numpy()[:rows] - reference).max()))
     return c_time, tvm_time, diff
@@ -147,14 +156,15 @@ def main() -> None:
         c = c_library(Path(tmp))
         for hidden in args.hidden:
             x = rng.standard_normal((args.steps, 1, hidden)).astype(np.float32)
-            number = max(3, int(4e6 // (hidden * hidden)))
+            number = max(2, int(1e6 // (hidden * hidden)))
             float_model = lstm_onnx(hidden, hidden, args.steps, "float", rng)
             ternary_model = lstm_onnx(hidden, hidden, args.steps, "ternary", rng)
-            t_ort = ort_step(float_model, x, number)
-            t_torch = torch_step(hidden, x, number)
-            t_fp32, _ = tvm_step(float_model, x, number)
-            t_tern, variant = tvm_step(ternary_model, x, number)
+            fp32_tvm, _ = tvm_runner(float_model, x)
+            ternary_tvm, variant = tvm_runner(ternary_model, x)
             assert variant == "ternary-f32act", variant
+            times = race({"ort": ort_runner(float_model, x), "torch": torch_runner(hidden, x), "fp32": fp32_tvm,
+                          "ternary": ternary_tvm}, number)
+            t_ort, t_torch, t_fp32, t_tern = (times[k] / args.steps for k in ("ort", "torch", "fp32", "ternary"))
             us = lambda s: f"{s * 1e6:.2f}"  # noqa: E731
             seq.add_row(str(hidden), us(t_ort), us(t_torch), us(t_fp32), us(t_tern), f"{t_tern / t_ort:.3f}x",
                         f"{t_tern / t_torch:.3f}x", f"{t_fp32 / t_ort:.3f}x")
