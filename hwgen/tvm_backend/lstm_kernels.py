@@ -10,11 +10,14 @@ Two kernels per direction, chosen for what is fast at batch 1:
   cache): gates = XW[t] + rscale * (R h) with R packed in panels, then the cell update
   with vectorised exp/tanh (`mathfns`).
 
-Both matrix loops are written once as TIR blocks and scheduled with `tvm.s_tir.Schedule`:
-the k loop is split by the codes per word and unrolled (shifts become constants), the
-PANEL rows are split into vectors of `VECTOR` lanes (vectorised) and
-unrolled chains (independent FMA chains hide latency), the accumulators live in a
-local cache written back once per panel, and the reduction init is hoisted.
+The matrix loops are plain TIR blocks scheduled with `tvm.s_tir.Schedule`: the k loop is
+split by the codes per word and unrolled (every shift becomes a constant), the PANEL rows
+are split into `VECTOR`-lane vectors (vectorised) and unrolled chains (independent FMA
+chains hide latency), and the reduction init is hoisted. Accumulators are a PANEL-float
+block buffer in the default ("global") scope: TVM puts small global buffers on the stack,
+where LLVM keeps them in registers ("local" buffers go to the heap workspace and were
+stored back after every FMA). Each step is wrapped in opaque blocks so the time loop's
+write-after-read dependency on the state stays outside the scheduled scopes.
 """
 
 from __future__ import annotations
