@@ -93,8 +93,9 @@ def add_pll_domain(m: Module, platform, clock: ClockPlan) -> None:
     timer = Signal(range(delay + 1))
     m.domains.sync = ClockDomain("sync")
     m.domains.por = ClockDomain("por", reset_less=True, local=True)
-    m.d.comb += [ClockSignal("sync").eq(clk), ClockSignal("por").eq(clk),
-                 ResetSignal("sync").eq(timer != delay)]
+    in_reset = Signal(init=1)  # registered: the reset's fanout starts at a flop, not at a compare
+    m.d.por += in_reset.eq(timer != delay)
+    m.d.comb += [ClockSignal("sync").eq(clk), ClockSignal("por").eq(clk), ResetSignal("sync").eq(in_reset)]
     with m.If(~lock):
         m.d.por += timer.eq(0)
     with m.Elif(timer != delay):

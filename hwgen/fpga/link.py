@@ -120,6 +120,7 @@ class HostLink(wiring.Component):
         length = Signal(16)
         remaining = Signal(16)
         csum = Signal(8)
+        csum_ok = Signal()
         too_long = Signal()
         word = Signal(8 * max(in_bytes, w_bytes, 4))
         word_pos = Signal(range(max(in_bytes, w_bytes, 4) + 1))
@@ -145,6 +146,9 @@ class HostLink(wiring.Component):
         # --- transmit state ---
         resp_cmd = Signal(8)
         resp_len = Signal(16)
+        tx_go = Signal()       # receive FSM -> transmit FSM: a reply is ready in resp_*
+        tx_done = Signal()     # transmit FSM -> receive FSM: the reply has gone out
+        tx_last_idx = Signal(16)
         resp_err = Signal(8)
         tx_idx = Signal(16)
         tx_sum = Signal(8)
@@ -172,9 +176,9 @@ class HostLink(wiring.Component):
                 m.d.comb += payload_byte.eq(resp_err)
 
         def respond(command, nbytes, err=0):
-            m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err),
-                         tx_idx.eq(0), tx_sum.eq(0), tx_word.eq(0), tx_byte_in_word.eq(0)]
-            m.next = "TX_SYNC"
+            """Hand a reply to the transmit FSM and wait for it to go out."""
+            m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err), tx_go.eq(1)]
+            m.next = "WAIT_TX"
 
         def error(code):
             respond(Command.ERROR, 1, code)
@@ -288,11 +292,14 @@ class HostLink(wiring.Component):
                 m.d.comb += take.eq(rx_valid)
                 with m.If(rx_valid):
                     m.d.sync += csum.eq(csum + byte)
-                    m.next = "EXEC"
+                    m.next = "VERIFY"
+            with m.State("VERIFY"):
+                m.d.sync += csum_ok.eq(csum == 0)
+                m.next = "EXEC"
             with m.State("EXEC"):
                 # The checksum byte was added last cycle and the command decoded into one-hot
                 # flags at RX_CMD: only single-bit tests here.
-                with m.If(csum != 0):
+                with m.If(~csum_ok):
                     with m.If(op_load):
                         m.d.sync += loaded.eq(0)
                     error(ErrorCode.BAD_CHECKSUM)
@@ -324,6 +331,19 @@ class HostLink(wiring.Component):
                 with m.If(run_done):
                     m.d.sync += run_done.eq(0)
                     respond(Command.RUN, 6)
+            with m.State("WAIT_TX"):
+                with m.If(tx_done):
+                    m.d.sync += tx_done.eq(0)
+                    m.next = "RX_SYNC"
+
+        # The transmit FSM: sends one reply frame per tx_go; separate from the receive FSM so
+        # each has few states (short next-state logic).
+        with m.FSM(name="tx"):
+            with m.State("TX_IDLE"):
+                with m.If(tx_go):
+                    m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_sum.eq(0),
+                                 tx_word.eq(0), tx_byte_in_word.eq(0)]
+                    m.next = "TX_SYNC"
             with m.State("TX_SYNC"):
                 send(DEVICE_SYNC, "TX_CMD", count=False)
             with m.State("TX_CMD"):
@@ -349,8 +369,10 @@ class HostLink(wiring.Component):
                         m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
                     with m.Else():
                         m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
-                    with m.If(tx_idx == resp_len - 1):
+                    with m.If(tx_idx == tx_last_idx):
                         m.next = "TX_CHECK"
             with m.State("TX_CHECK"):
-                send(-tx_sum, "RX_SYNC", count=False)
+                send(-tx_sum, "TX_IDLE", count=False)
+                with m.If(utx.ready):
+                    m.d.sync += tx_done.eq(1)
         return m
