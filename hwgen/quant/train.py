@@ -116,6 +116,12 @@ def model_config_for(config: TrainConfig, data: Union[DigitsData, CharCorpus]) -
                        config.use_bn, config.quantizer, steps=config.seq_len, bn_x=config.bn_x)
 
 
+def steps_per_epoch(config: TrainConfig, data: Union[DigitsData, CharCorpus]) -> int:
+    if isinstance(data, DigitsData):
+        return len(data.x_train) // config.batch_size
+    return config.steps_per_epoch or max(1, len(data.train) // (config.seq_len * config.batch_size))
+
+
 def _batches(config: TrainConfig, data: Union[DigitsData, CharCorpus], gen: torch.Generator):
     """(inputs, targets) batches for one epoch."""
     if isinstance(data, DigitsData):
@@ -126,7 +132,7 @@ def _batches(config: TrainConfig, data: Union[DigitsData, CharCorpus], gen: torc
         return
     ids = torch.from_numpy(data.train)
     seq, batch = config.seq_len, config.batch_size
-    steps = config.steps_per_epoch or max(1, len(ids) // (seq * batch))
+    steps = steps_per_epoch(config, data)
     offsets = torch.arange(seq + 1)
     for _ in range(steps):
         starts = torch.randint(0, len(ids) - seq - 1, (batch,), generator=gen)
@@ -184,7 +190,9 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), disable=not config.progress)
     with progress:
-        bar = progress.add_task(f"train {config.task} {config.weights}", total=config.epochs, loss=float("nan"))
+        per_epoch = steps_per_epoch(config, data)
+        bar = progress.add_task(f"train {config.task} {config.weights}", total=config.epochs * per_epoch,
+                                loss=float("nan"))
         for epoch in range(1, config.epochs + 1):
             model.train()
             model.set_fold_bn(epoch > config.epochs - config.fold_epochs_used)
@@ -207,11 +215,12 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
                 total += float(loss.detach())
                 count += 1
                 steps_done += 1
+                progress.update(bar, advance=1, loss=total / count,
+                                description=f"train {config.task} {config.weights} epoch {epoch}/{config.epochs}")
             model.eval()
             score = evaluate(model, data, config, split="valid")
             history.append({"epoch": epoch, "train_loss": total / max(count, 1), metric_name: score})
             save_checkpoint(run, model, epoch, tconf, vocab)
-            progress.update(bar, advance=1, loss=total / max(count, 1))
     seconds = time.perf_counter() - t0
     metrics.update(status="done", train_seconds=seconds, steps=steps_done,
                    step_ms=1000 * seconds / max(steps_done, 1), **final_metrics(model, data, config))
