@@ -38,7 +38,7 @@ from tvm import relax  # noqa: E402
 
 from hwgen.frontend import import_onnx  # noqa: E402
 from hwgen.tvm_backend import lstm_kernels, packing  # noqa: E402
-from hwgen.tvm_backend.build import compile_lowered, llvm_target  # noqa: E402
+from hwgen.tvm_backend.build import compile_lowered, compile_module  # noqa: E402
 from hwgen.tvm_backend.lower import lower_graph  # noqa: E402
 
 C_SOURCE = Path(__file__).parent / "c_microkernel" / "ternary_matvec.c"
@@ -128,7 +128,7 @@ def microkernel(c: ctypes.CDLL, hidden: int, kind: str, rng: np.random.Generator
     reps = max(4, 4_000_000 // (rows * hidden))
     func = lstm_kernels.matvec(panels.rows_padded, hidden, kind)  # type: ignore[arg-type]
     name = func.attrs["global_symbol"]
-    lib = tvm.compile(tvm.IRModule({name: func}), target=tvm.target.Target(llvm_target("host")))
+    lib = compile_module(tvm.IRModule({name: func}), "host")
     out_t = tvm.runtime.tensor(np.zeros(panels.rows_padded, np.float32))
     args = [tvm.runtime.tensor(h), tvm.runtime.tensor(panels.data), tvm.runtime.tensor(panels.scale), out_t]
     timer = lib.mod.time_evaluator(name, tvm.cpu(), number=reps, repeat=1)  # loops inside the runtime, like the C side

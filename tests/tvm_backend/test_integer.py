@@ -11,7 +11,7 @@ from tvm import relax
 
 from hwgen.frontend import load_graph
 from hwgen.passes.lower_fixed_point import lower_fixed_point
-from hwgen.tvm_backend.build import llvm_target
+from hwgen.tvm_backend.build import compile_module
 from hwgen.tvm_backend.integer import lower_integer
 from tests.tvm_backend import models
 
@@ -31,7 +31,7 @@ def compiled(tmp_path_factory):
         path, _ = models.qcdq_lstm(directory / f"{name}.onnx", kind, steps, batch, size, hidden, head=4, layers=layers, seed=3)
         model = lower_fixed_point(load_graph(path), weights=weights)
         lowered = lower_integer(model, batch, steps)
-        vm = relax.VirtualMachine(tvm.compile(lowered.module, target=tvm.target.Target(llvm_target("host"))), tvm.cpu())
+        vm = relax.VirtualMachine(compile_module(lowered.module), tvm.cpu())
         out[name] = (model, lowered, vm)
     return out
 
