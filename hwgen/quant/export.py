@@ -27,6 +27,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from hwgen.errors import HwgenError
 from hwgen.quant.checkpoint import load_checkpoint
+from hwgen.quant.errors import CheckpointError
 from hwgen.quant.fold import FoldedLayer, FoldedMatrix, fold_layer
 from hwgen.quant.model import QuantLSTMModel
 from hwgen.quant.onnx_function import DOMAIN, OP, OPSET, bnlstm_function
@@ -181,14 +182,16 @@ def export_run(run: Union[str, os.PathLike], path: Union[str, os.PathLike], samp
     folded = per_step = None
     metric = None
     if evaluate_metric:
-        metric, folded, per_step = _metrics(model, ckpt.train_config)
+        metric, folded, per_step = _metrics(model, ckpt.train_config, ckpt.vocab, Path(run))
     out, diff = export_model(model, path)
     return ExportReport(out, Path(run), model.config.weights, model.config.bn,
                         f"stochastic sample (seed {sample_seed})" if stochastic else "deterministic",
                         diff, metric, folded, per_step)
 
 
-def _metrics(model: QuantLSTMModel, train_config: dict) -> tuple[str, float, Optional[float]]:
+def _metrics(model: QuantLSTMModel, train_config: dict, vocab: Optional[bytes],
+             run: Path) -> tuple[str, float, Optional[float]]:
+    from hwgen.quant.data import CharCorpus
     from hwgen.quant.train import TrainConfig, evaluate, load_task_data
 
     known = {k: v for k, v in train_config.items() if k in TrainConfig.__dataclass_fields__}
@@ -197,6 +200,9 @@ def _metrics(model: QuantLSTMModel, train_config: dict) -> tuple[str, float, Opt
     known.pop("fold_epochs", None)
     config = TrainConfig(**known)
     data = load_task_data(config)
+    if isinstance(data, CharCorpus) and data.vocab != vocab:
+        raise CheckpointError(f"{run}: the corpus found now ({data.source}) is not the one this model was trained on "
+                              "(its vocabulary differs); export with --no-eval, or train with an explicit --corpus")
     name = "accuracy" if model.config.task == "digits" else "bpc"
     folded = evaluate(model, data, config, bn_stats="shared")
     per_step = evaluate(model, data, config, bn_stats="per_step") if model.config.bn else None

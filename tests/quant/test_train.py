@@ -105,3 +105,17 @@ def test_stochastic_quantizer_trains_and_exports_one_sample(tmp_path):
     b = export_run(tmp_path / "run", tmp_path / "b.onnx", sample_seed=2, evaluate_metric=False)
     assert a.max_abs_diff <= 1e-5 and b.max_abs_diff <= 1e-5
     assert a.path.read_bytes() != b.path.read_bytes()  # two different weight samples
+
+
+def test_export_refuses_to_score_on_a_different_corpus(tmp_path):
+    from hwgen.quant.export import export_run
+
+    text = tmp_path / "corpus.txt"
+    text.write_text("abcd efgh. " * 300)
+    cfg = TrainConfig(task="charlm", weights="ternary", hidden=4, epochs=1, seq_len=10, batch_size=4,
+                      steps_per_epoch=2, corpus=(str(text),), progress=False)
+    train(cfg, tmp_path / "lm")
+    text.write_text("0123456789 xyz! " * 300)  # another corpus, another vocabulary
+    with pytest.raises(CheckpointError, match="not the one this model was trained on"):
+        export_run(tmp_path / "lm", tmp_path / "lm.onnx")
+    assert export_run(tmp_path / "lm", tmp_path / "lm.onnx", evaluate_metric=False).max_abs_diff <= 1e-5
