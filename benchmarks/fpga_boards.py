@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from amaranth.hdl import Elaboratable, Module, Signal
-from amaranth.lib import io
+from amaranth.hdl import Elaboratable, Module, Signal, signed
+from amaranth.lib import io, wiring
+from amaranth.lib.wiring import In, Out
 
 from hwgen.errors import HwgenError
-from hwgen.fpga.board_top import add_pll_domain, plan_clock
+from hwgen.fpga.board_top import BoardTop, add_pll_domain, plan_clock
+from hwgen.fpga.link import HostLink
 from hwgen.fpga.boards import get_board
 from hwgen.fpga.flow import design_for
 from hwgen.fpga.reports import read_report, usage_from_log
@@ -53,6 +55,28 @@ class Accumulator24(Elaboratable):
         m.d.sync += acc.eq(acc + lfsr[:8].as_signed())
         m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
         m.d.comb += led.o.eq(acc[23])
+        return m
+
+
+class EchoStub(wiring.Component):
+    """The smallest thing with the accelerator's ports: sums a sequence, outputs the sum.
+    Building the host link around it measures the link's own LCs and Fmax."""
+
+    def __init__(self):
+        super().__init__({"in_valid": In(1), "in_ready": Out(1), "in_data": In(signed(8)), "in_last": In(1),
+                          "out_valid": Out(1), "out_ready": In(1), "out_data": Out(signed(24)),
+                          "out_last": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        total = Signal(signed(24))
+        m.d.comb += [self.in_ready.eq(~self.out_valid), self.out_data.eq(total), self.out_last.eq(1)]
+        with m.If(self.in_valid & self.in_ready):
+            m.d.sync += total.eq(total + self.in_data)
+            with m.If(self.in_last):
+                m.d.sync += self.out_valid.eq(1)
+        with m.If(self.out_valid & self.out_ready):
+            m.d.sync += [self.out_valid.eq(0), total.eq(0)]
         return m
 
 
@@ -111,6 +135,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         work = args.work or Path(tmp)
         acc = _build(board, Accumulator24(clock), clock, work, "acc24")
         print(f"acc24: {acc.lcs} LCs, Fmax {acc.fmax:.1f} MHz ({acc.seconds:.0f} s)", flush=True)
+        link = _build(board, BoardTop(board, HostLink(EchoStub(), divisor=clock.divisor, input_depth=512,
+                                                      output_depth=256), clock), clock, work, "link")
+        link.name = "host link only"
+        rows.append(link)
+        print(f"host link + stub: {link.lcs} LCs, {link.ebr} EBR, Fmax {link.fmax:.1f} MHz", flush=True)
         for hidden in args.hidden:
             stack = random_stack(hidden, hidden, classes=10, kind="ternary", seed=0)
             for kind in ("ternary", "int8"):
@@ -142,7 +171,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         base = ternary.get(r.name.split()[0])
         lc_ratio = r.lcs / base.lcs if base else float("nan")
         thr_ratio = r.steps_per_s_per_lc / base.steps_per_s_per_lc if base else float("nan")
-        print(f"{r.name:<15}{r.lanes:>6}{r.lcs:>7}{r.ebr:>5}{r.spram:>6}{r.dsp:>5}{r.fmax:>10.1f}{r.cycles:>10}"
+        print(f"{r.name:<15}{r.lanes or '-':>6}{r.lcs:>7}{r.ebr:>5}{r.spram:>6}{r.dsp:>5}{r.fmax:>10.1f}{r.cycles:>10}"
               f"{r.step_us:>9.2f}{r.steps_per_s_per_lc:>12.2f}{r.fmax / acc.fmax:>11.2f}{lc_ratio:>11.2f}"
               f"{thr_ratio:>15.2f}")
     if args.json:
