@@ -104,10 +104,10 @@ def run_cocotb(design: Design, sequences: list[np.ndarray], options: CocotbOptio
     received = int(outputs["count"])
     values = tuple(outputs[f"v{i}"] if i < received else np.zeros(0, np.int64) for i in range(count))
     cycles = tuple(outputs[f"c{i}"] if i < received else np.zeros(0, np.int64) for i in range(count))
-    start = int(report["start_cycle"])
-    first_in = outputs["first_in"] - start
-    last_out = np.array([c[-1] - start if len(c) else -1 for c in cycles], dtype=np.int64)
-    run = SimRun(outputs=values, out_cycles=tuple(c - start for c in cycles), first_in=first_in,
+    # cycle numbers stay absolute (clock edges since time 0; VCD time = cycle x 10 ns)
+    first_in = outputs["first_in"]
+    last_out = np.array([c[-1] if len(c) else -1 for c in cycles], dtype=np.int64)
+    run = SimRun(outputs=values, out_cycles=cycles, first_in=first_in,
                  last_in=np.full(count, -1, np.int64), last_out=last_out, cycles=int(report["cycles"]),
                  seconds=float(report["seconds"]), status="ok" if not report["errors"] else "failed",
                  engine="cocotb", cpu_seconds=float(report["cpu_seconds"]))

@@ -8,7 +8,7 @@ first mismatch re-runs the tracing build to write a VCD waveform around it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -163,12 +163,17 @@ def verify(design: Design, sequences: list[np.ndarray], engine: str = "cpp", sta
         run, report = run_cocotb(design, sequences, options, vcd=vcd)
         bench_errors, resets = tuple(report["errors"]), tuple(report["resets"])
     mismatch = first_mismatch(design, sequences, expected, run)
+    if (mismatch is not None or bench_errors) and engine == "cocotb" and vcd is None:
+        # the bench's waveform of the whole (short) run, replayed with the same seed
+        path = design.workdir / "mismatch.vcd"
+        run_cocotb(design, sequences, replace(options, waves=True), vcd=path)
+        mismatch = replace(mismatch, vcd=path) if mismatch is not None else None
     if mismatch is not None and engine == "cpp":
         path = Path(vcd) if vcd is not None else design.workdir / "mismatch.vcd"
         window = (max(0, mismatch.cycle - VCD_BEFORE), mismatch.cycle + VCD_AFTER)
         run_cpp(design, sequences, stalls, idle_limit=idle_limit, isolate=isolate, vcd=path,
                 vcd_window=window)
-        mismatch = Mismatch(**{**mismatch.__dict__, "vcd": path})
+        mismatch = replace(mismatch, vcd=path)
     elif vcd is not None and engine == "cpp":
         run_cpp(design, sequences, stalls, idle_limit=idle_limit, isolate=isolate, vcd=Path(vcd),
                 vcd_window=(0, min(run.cycles + 2, VCD_FULL_LIMIT)))

@@ -36,3 +36,4 @@ def test_state_surviving_a_reset_is_caught(tmp_path_factory):
     assert not result.passed
     assert result.bench_errors and result.bench_errors[0].startswith("sequence 0: output ")
     assert result.mismatch is not None and result.mismatch.sequence == 0
+    assert result.mismatch.vcd == design.workdir / "mismatch.vcd" and result.mismatch.vcd.exists()
