@@ -168,6 +168,8 @@ def verify(design: Design, sequences: list[np.ndarray], engine: str = "cpp", sta
         path = design.workdir / "mismatch.vcd"
         run_cocotb(design, sequences, replace(options, waves=True), vcd=path)
         mismatch = replace(mismatch, vcd=path) if mismatch is not None else None
+    elif mismatch is not None and engine == "cocotb":
+        mismatch = replace(mismatch, vcd=Path(vcd))
     if mismatch is not None and engine == "cpp":
         path = Path(vcd) if vcd is not None else design.workdir / "mismatch.vcd"
         window = (max(0, mismatch.cycle - VCD_BEFORE), mismatch.cycle + VCD_AFTER)
