@@ -77,3 +77,21 @@ def test_cli_bad_input_exits_2(digits, tmp_path, capsys):
     assert main(["sim", str(tmp_path / "missing")]) == 2
     assert main(["sim", str(tmp_path)]) == 2
     assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_spram_weights_are_uploaded_before_the_first_sequence(tmp_path):
+    """SPRAM cannot be preloaded by a bitstream: the simulation writes mem/weights.hex over wmem_* first."""
+    from hwgen.hw.synthetic import write_onnx
+
+    onnx_path = write_onnx(tmp_path / "m.onnx", hidden=8, input_size=8, steps=3, classes=4, seed=2)
+    out = tmp_path / "rtl"
+    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--weights-memory", "spram",
+                 "--lanes", "4", "--vectors", "6"]) == 0
+    design, model = design_from_artifact(out)
+    assert design.upload == out / "mem" / "weights.hex" and len(design.upload_words()) > 0
+    assert [p.name.startswith("SB_SPRAM256KA_") for p in design.extra_sources] == [True]  # yosys' model
+    sequences = as_sequences(np.load(out / "vectors" / "inputs.npy"), design.step_elements)
+    result = verify(design, sequences, model=model, isolate=True)
+    assert result.passed, result.mismatch and result.mismatch.describe()
+    np.testing.assert_array_equal(np.stack(result.run.outputs), np.load(out / "vectors" / "expected.npy"))
+    assert result.cycles_match  # every sequence: exactly expected_cycles(T)
