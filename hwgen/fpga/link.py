@@ -194,6 +194,9 @@ class HostLink(wiring.Component):
         if has_w:
             m.d.comb += [acc.wmem_addr.eq(w_addr), acc.wmem_data.eq(word[-8 * w_bytes:])]
 
+        # n_outputs * out_bytes as shifts and adds: a constant product must not take a DSP.
+        out_len = Signal(16)
+        m.d.comb += out_len.eq(sum(n_outputs << i for i in range(out_bytes.bit_length()) if out_bytes >> i & 1))
         m.d.comb += out_rd.addr.eq(tx_word)
         # Streaming the input buffer: the read port always shows in_mem[rd_ptr]. Only a
         # multiplexer (no carry chain) sits between the accelerator's in_ready and RADDR.
@@ -319,7 +322,7 @@ class HostLink(wiring.Component):
                         m.d.sync += start.eq(1)
                         m.next = "RUN"
                 with m.Elif(op_read):
-                    respond(Command.READ_OUTPUTS, n_outputs * out_bytes)
+                    respond(Command.READ_OUTPUTS, out_len)
                 with m.Elif(op_write):
                     if has_w:
                         respond(Command.WRITE_WEIGHTS, 0)
