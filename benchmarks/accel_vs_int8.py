@@ -172,14 +172,16 @@ def main() -> None:
     print(f"whole accelerators (H={args.hidden}, X={args.input}, {args.lanes} lanes): throughput = Fmax / {cps} cycles per step")
     print(f"{'fpga':12} {'design':8} {'LCs':>7} {'of':>7} {'DSP':>4} {'BRAM':>5} {'Fmax MHz':>9} {'steps/s':>10} {'steps/s/LC':>11} {'tool s':>7}")
     for f in fpgas:
-        if not all((n, f) in by for n in designs):
-            print(f"{FLOWS[f]['label']:12} (a design did not place and route; see above)")
-            continue
         for n in designs:
+            if (n, f) not in by:
+                print(f"{FLOWS[f]['label']:12} {n:8} does not place and route (see above)")
+                continue
             r = by[(n, f)]
             tput = r.fmax * 1e6 / cps
             print(f"{FLOWS[f]['label']:12} {n:8} {r.cells:7d} {r.available:7d} {r.dsps:4d} {r.brams:5d} {r.fmax:9.1f} {tput:10.0f} "
                   f"{tput / r.cells:11.1f} {r.seconds:7.0f}")
+        if ("ternary", f) not in by or ("int8", f) not in by:
+            continue
         t, i = by[("ternary", f)], by[("int8", f)]
         print(f"{FLOWS[f]['label']:12} ternary/int8: LCs {t.cells / i.cells:.2f}x, Fmax {t.fmax / i.fmax:.2f}x, "
               f"throughput per LC {(t.fmax / t.cells) / (i.fmax / i.cells):.2f}x")
@@ -189,6 +191,8 @@ def main() -> None:
     for f in fpgas:
         for lanes in (8, 32):
             if (f"ternary-lanes{lanes}", f) not in by or (f"int8-lanes{lanes}", f) not in by:
+                got = by.get((f"ternary-lanes{lanes}", f))
+                print(f"{FLOWS[f]['label']:12} {lanes:5d} {got.cells if got else '-':>9} {'no fit':>9}")
                 continue
             t, i = by[(f"ternary-lanes{lanes}", f)], by[(f"int8-lanes{lanes}", f)]
             print(f"{FLOWS[f]['label']:12} {lanes:5d} {t.cells:9d} {i.cells:9d} {t.fmax:9.1f} {i.fmax:9.1f} "
