@@ -40,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1, help="seed of the back-pressure patterns")
     p.add_argument("--reset-check", action="store_true",
                    help="(cocotb) also reset in the middle of a sequence and while computing")
+    p.add_argument("--isolate", action="store_true",
+                   help="(cpp) start each sequence only after the previous one's outputs, so every sequence's "
+                        "cycle count is checked against expected_cycles (default: back to back; the first is)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="simulate only the first N sequences")
     p.add_argument("--selftest", action="store_true",
                    help="verify the simulation stack itself on a tiny built-in design (no OUT needed)")
@@ -90,9 +93,11 @@ def run(args: argparse.Namespace) -> int:
         sequences = as_sequences(_inputs(args, model.quantize_input), design.step_elements)
     if args.reset_check and args.engine != "cocotb":
         raise HwgenError("--reset-check needs --engine cocotb")
+    if args.isolate and args.engine != "cpp":
+        raise HwgenError("--isolate needs --engine cpp")
     stalls = Stalls(args.stall_in, args.stall_out, args.seed)
     result = verify(design, sequences, engine=args.engine, stalls=stalls, vcd=args.vcd,
-                    reset_mid_sequence=args.reset_check, model=model)
+                    reset_mid_sequence=args.reset_check, model=model, isolate=args.isolate)
     accuracy = None
     if args.labels:
         labels = load_npy(args.labels).reshape(-1)[:len(sequences)]
