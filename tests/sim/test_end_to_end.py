@@ -55,6 +55,11 @@ def test_cli_reports_bit_exact_and_accuracy(digits, capsys):
     assert "bit-exact" in text and "accuracy (RTL / reference)" in text and "40 (steps 8–8)" in text
 
 
+def test_cli_isolated_sequences_each_take_expected_cycles(digits, capsys):
+    assert main(["sim", str(digits["out"]), "--isolate", "--limit", "3"]) == 0
+    assert "yes, every sequence (isolated)" in " ".join(capsys.readouterr().out.split())
+
+
 def test_cli_mismatch_exits_1_with_location_and_waveform(digits, tmp_path, capsys):
     """Same Verilog, model whose dense bias for class 3 is one higher: every logit 3 differs by one."""
     out = tmp_path / "tampered"
