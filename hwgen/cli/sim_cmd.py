@@ -44,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="(cpp) start each sequence only after the previous one's outputs, so every sequence's "
                         "cycle count is checked against expected_cycles (default: back to back; the first is)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="simulate only the first N sequences")
+    p.add_argument("--report-json", type=Path, default=None, metavar="FILE",
+                   help="also write the figures (bit-exact, cycles, accuracy) as JSON for scripts")
     p.add_argument("--selftest", action="store_true",
                    help="verify the simulation stack itself on a tiny built-in design (no OUT needed)")
     p.set_defaults(func=run)
@@ -105,7 +107,26 @@ def run(args: argparse.Namespace) -> int:
             raise HwgenError(f"{args.labels}: {len(labels)} labels for {len(sequences)} sequences")
         reference = np.array([int(np.argmax(e)) for e in result.expected])
         accuracy = (float(np.mean(result.predictions() == labels)), float(np.mean(reference == labels)))
-    print_report(result, wall_seconds=time.perf_counter() - start, accuracy=accuracy)
+    wall = time.perf_counter() - start
+    print_report(result, wall_seconds=wall, accuracy=accuracy)
+    if args.report_json is not None:
+        _write_json(args.report_json, result, accuracy, wall)
     if args.vcd is not None and result.mismatch is None:
         print(f"wrote {args.vcd}")
     return 0 if result.passed else 1
+
+
+def _write_json(path: Path, result, accuracy, wall: float) -> None:  # type: ignore[no-untyped-def]
+    """The run's figures for scripts (make demo's summary); the rich table stays the human view."""
+    import json
+
+    report = {
+        "design": result.design, "engine": result.engine, "sequences": len(result.steps),
+        "outputs_checked": result.outputs_checked, "bit_exact": result.mismatch is None, "passed": result.passed,
+        "cycles": int(result.run.cycles), "cycles_per_step": result.cycles_per_step,
+        "cycles_match": result.cycles_match, "sequences_cycle_checked": result.cycles_compared,
+        "wall_seconds": wall,
+    }
+    if accuracy is not None:
+        report["accuracy"], report["reference_accuracy"] = 100 * accuracy[0], 100 * accuracy[1]
+    path.write_text(json.dumps(report, indent=2) + "\n")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hwgen.quant.model import TASKS
-from hwgen.quant.ste import QUANTIZERS, WEIGHT_KINDS
-from hwgen.quant.layer import BN_X_MODES
+from hwgen.quant.choices import BN_X_MODES, QUANTIZERS, TASKS, WEIGHT_KINDS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -10,9 +10,9 @@ from hwgen.targets import Target, register_target
 
 def check(graph: Graph) -> list[str]:
     """Reasons `graph` cannot become a bitstream for any board (empty: at least one board takes it)."""
-    from hwgen.passes.match_lstm_stack import match_lstm_stack, why_not
+    from hwgen.passes.match_lstm_stack import accelerator_reasons, match_lstm_stack
 
-    reasons = why_not(graph)
+    reasons = accelerator_reasons(graph)
     if reasons:
         return reasons
     stack = match_lstm_stack(graph)

@@ -313,3 +313,19 @@ def _check_against_interpreter(graph: Graph, stack: LSTMStack) -> None:
         raise UnsupportedError(f"graph {graph.name!r}: the LSTM stack + dense head read from it does not reproduce the "
                                "graph's output (the output is not the last step's hidden state, or ops between the "
                                "layers change values); supported: last step (Y_h, or Y sliced/gathered at -1) into Gemm")
+
+
+def accelerator_reasons(graph: Graph) -> list[str]:
+    """`why_not`, then the full match: every reason the accelerator cannot take `graph` (empty: it can).
+
+    The targets' checks use this so `hwgen inspect` reports a reason instead of failing on a
+    graph that passes the quick checks but not the match (e.g. a per-step output head).
+    """
+    reasons = why_not(graph)
+    if reasons:
+        return reasons
+    try:
+        match_lstm_stack(graph)
+    except HwgenError as err:
+        return [str(err)]
+    return []

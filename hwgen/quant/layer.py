@@ -35,7 +35,7 @@ from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize, weight_
 
 BN_STATS = ("shared", "per_step")
 #: Training-time statistics of BN(Wx·x): over batch and time ("shared", what inference uses) or per step.
-BN_X_MODES = ("shared", "per_step")
+from hwgen.quant.choices import BN_X_MODES  # noqa: E402
 MOMENTUM = 0.1
 GAMMA_INIT = 0.1
 

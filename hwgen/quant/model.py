@@ -17,7 +17,7 @@ from hwgen.quant.layer import BN_STATS, QuantLSTMLayer
 from hwgen.quant.ste import QUANTIZERS, check_kind
 
 #: digits: logits from the last step (sequence classification); charlm: logits every step.
-TASKS = ("digits", "charlm")
+from hwgen.quant.choices import TASKS  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,7 @@ import torch
 from hwgen.quant.errors import QuantConfigError
 
 #: Weight kinds a quantized layer accepts; "float" means no quantization.
-WEIGHT_KINDS = ("float", "binary", "ternary")
-QUANTIZERS = ("deterministic", "stochastic")
+from hwgen.quant.choices import QUANTIZERS, WEIGHT_KINDS  # noqa: E402
 
 
 def glorot_w0(fan_in: int, fan_out: int) -> float:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from hwgen.ir.graph import Graph
-from hwgen.passes.match_lstm_stack import why_not
+from hwgen.passes.match_lstm_stack import accelerator_reasons
 from hwgen.targets import Target, register_target
 
 
 def check(graph: Graph) -> list[str]:
     """Reasons `graph` cannot be built for the accumulate-only accelerator (empty: it can)."""
-    return why_not(graph)
+    return accelerator_reasons(graph)
 
 
 RTL_TARGET = register_target(Target(

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from hwgen.tvm_backend.integer import LoweredInteger
 
 CPU = Literal["host", "aarch64"]
-CPUS: tuple[str, ...] = ("host", "aarch64")
+from hwgen.tvm_backend.options import ACTIVATIONS, CPUS  # noqa: E402
 LIBRARY = "model.so"
 MANIFEST = "manifest.json"
 CROSS_GCC = "aarch64-linux-gnu-gcc"
@@ -65,7 +65,6 @@ def _host_triple() -> str:
     return f"{arch}-linux-gnu" if "linux" in triple else triple
 
 
-ACTIVATIONS: tuple[str, ...] = ("f32", "int8")
 INTEGER_MODEL = "model.npz"
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from hwgen.ir.graph import Graph, Value
 from hwgen.ir.types import TensorType
-from hwgen.tvm_backend.build import ACTIVATIONS, CPUS, BuildPlan
+from hwgen.tvm_backend.options import ACTIVATIONS, CPUS
 from hwgen.tvm_backend.errors import TVMBackendError
 
 
@@ -48,7 +48,7 @@ def with_input_shapes(graph: Graph, specs: list[str]) -> Graph:
 
 
 def build(graph: Graph, args: argparse.Namespace) -> None:
-    from hwgen.tvm_backend.build import execute
+    from hwgen.tvm_backend.build import BuildPlan, execute
 
     graph = with_input_shapes(graph, args.tvm_shape)
     result = execute(BuildPlan(graph, Path(args.out), args.cpu, args.tvm_weights, args.tvm_activations))
