@@ -2,16 +2,18 @@
 
 gate = sat_G((mult_x·acc_x + mult_h·acc_h + bias) >> shift[layer]), the integer form of
 the folded batch norm / dequantization scale. The two products of a row go through the
-same registered multiplier in consecutive cycles, so a new row may enter every 2 cycles
-(the controller guarantees rows at least 2 cycles apart). When no row uses it, the
-multiplier serves the `ext_*` operands (the dense head), with the product on `product`
-one cycle later.
+same multiplier in consecutive cycles, so a new row may enter every 2 cycles
+(the controller guarantees rows at least 2 cycles apart). The multiplier has registered
+inputs and a registered output (nothing but a register between the constant ROM and it, and
+between it and the adders: it maps to one SB_MAC16 / MULT18X18D with both registers inside).
+When no row uses it, the multiplier serves the `ext_*` operands (the dense head), with the
+product on `product` two cycles later.
 
 Row constants live in a ROM (`rows` = [(mult_x, mult_h, bias)] in hardware row order).
 
 Ports: `valid_in` in, 1; `acc_x`, `acc_h` in, signed(acc_bits); `row` in (ROM address);
 `layer` in; `tag_in` in; `gate` out, signed(gate_bits); `valid_out` out; `tag_out` out;
-`ext_a` in, signed(acc_bits); `ext_b` in, signed(mult_bits); `product` out. Latency 5.
+`ext_a` in, signed(acc_bits); `ext_b` in, signed(mult_bits); `product` out. Latency 6.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def saturate(m: Module, value: object, bits: int, name: str) -> Signal:
 
 
 class RowAffine(wiring.Component):
-    latency = 5
+    latency = 6
 
     def __init__(self, rows: Sequence[tuple[int, int, int]], shifts: Sequence[int], acc_bits: int, mult_bits: int,
                  bias_bits: int, sum_bits: int, gate_bits: int, tag_bits: int) -> None:
@@ -64,19 +66,22 @@ class RowAffine(wiring.Component):
         m.d.comb += rd.addr.eq(self.row)
         mx, mh, bias = rd.data[:mb].as_signed(), rd.data[mb:2 * mb].as_signed(), rd.data[2 * mb:].as_signed()
 
-        v = [Signal(name=f"v{i}") for i in range(5)]
-        m.d.sync += [v[0].eq(self.valid_in)] + [v[i].eq(v[i - 1]) for i in range(1, 5)]
-        m.d.comb += self.valid_out.eq(v[4])
-        tags = [Signal.like(self.tag_in, name=f"tag{i}") for i in range(5)]
-        m.d.sync += [tags[0].eq(self.tag_in)] + [tags[i].eq(tags[i - 1]) for i in range(1, 5)]
-        m.d.comb += self.tag_out.eq(tags[4])
-        layers = [Signal.like(self.layer, name=f"layer{i}") for i in range(4)]
-        m.d.sync += [layers[0].eq(self.layer)] + [layers[i].eq(layers[i - 1]) for i in range(1, 4)]
+        n = self.latency
+        v = [Signal(name=f"v{i}") for i in range(n)]
+        m.d.sync += [v[0].eq(self.valid_in)] + [v[i].eq(v[i - 1]) for i in range(1, n)]
+        m.d.comb += self.valid_out.eq(v[n - 1])
+        tags = [Signal.like(self.tag_in, name=f"tag{i}") for i in range(n)]
+        m.d.sync += [tags[0].eq(self.tag_in)] + [tags[i].eq(tags[i - 1]) for i in range(1, n)]
+        m.d.comb += self.tag_out.eq(tags[n - 1])
+        layers = [Signal.like(self.layer, name=f"layer{i}") for i in range(n - 1)]
+        m.d.sync += [layers[0].eq(self.layer)] + [layers[i].eq(layers[i - 1]) for i in range(1, n - 1)]
 
+        # c0: row constants read; c1 (v0): x operands into the multiplier's input registers; c2 (v1): h operands;
+        # c3: product x (+ bias into s1); c4: product h (+ s1 into s2); c5: gate = sat(s2 >> shift), out at c6.
         ax1, ah1 = Signal(signed(self.acc_bits)), Signal(signed(self.acc_bits))
         m.d.sync += [ax1.eq(self.acc_x), ah1.eq(self.acc_h)]  # c1: stage-1 copies
-        ah2, mh2, b2 = Signal(signed(self.acc_bits)), Signal(signed(mb)), Signal(signed(bb))
-        m.d.sync += [ah2.eq(ah1), mh2.eq(mh), b2.eq(bias)]  # c2
+        ah2, mh2, b2, b3 = Signal(signed(self.acc_bits)), Signal(signed(mb)), Signal(signed(bb)), Signal(signed(bb))
+        m.d.sync += [ah2.eq(ah1), mh2.eq(mh), b2.eq(bias), b3.eq(b2)]  # c2, c3
         a, b = Signal(signed(self.acc_bits)), Signal(signed(mb))
         with m.If(v[0]):
             m.d.comb += [a.eq(ax1), b.eq(mx)]
@@ -84,17 +89,18 @@ class RowAffine(wiring.Component):
             m.d.comb += [a.eq(ah2), b.eq(mh2)]
         with m.Else():
             m.d.comb += [a.eq(self.ext_a), b.eq(self.ext_b)]
-        m.d.sync += self.product.eq(a * b)
+        a_r, b_r = Signal(signed(self.acc_bits)), Signal(signed(mb))
+        m.d.sync += [a_r.eq(a), b_r.eq(b), self.product.eq(a_r * b_r)]
         s1 = Signal(signed(self.sum_bits))
         s2 = Signal(signed(self.sum_bits))
-        m.d.sync += s1.eq(self.product + b2)  # c2: acc_x·mult_x + bias
-        m.d.sync += s2.eq(s1 + self.product)  # c3: + acc_h·mult_h
+        m.d.sync += s1.eq(self.product + b3)  # c3
+        m.d.sync += s2.eq(s1 + self.product)  # c4
         shifted = Signal(signed(self.sum_bits))
-        with m.Switch(layers[3]):
+        with m.Switch(layers[n - 2]):
             for i, s in enumerate(self.shifts):
                 with m.Case(i):
                     m.d.comb += shifted.eq(s2 >> s)
             with m.Default():
                 m.d.comb += shifted.eq(s2)
-        m.d.sync += self.gate.eq(saturate(m, shifted, self.gate_bits, "gate_sat"))  # c4
+        m.d.sync += self.gate.eq(saturate(m, shifted, self.gate_bits, "gate_sat"))  # c5
         return m

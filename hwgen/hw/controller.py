@@ -62,22 +62,28 @@ class Controller(wiring.Component):
         seq_last = Signal()
         count = Signal(range(max(max(sched.gaps) + 1, sched.write_offset + 1, 2)))
 
-        kl = Signal.like(chunk)  # chunks of the current layer - 1
-        kx = Signal.like(chunk)  # x chunks of the current layer
+        # Row decodes are registers, updated with `chunk` from the *current* value (never decoded from
+        # `chunk` combinationally): first (chunk == 0), is_h (chunk >= kx), first_h (chunk == kx),
+        # end_row (chunk == kl, the row's last chunk), last_row (gate 3 of the last unit of the pass).
+        kl1 = Signal.like(chunk)  # chunks of the current layer - 2 (the chunk before the last)
+        kx1 = Signal.like(chunk)  # x chunks of the current layer - 1 (the chunk before the first h chunk)
         with m.Switch(layer):
             for i in range(L):
                 with m.Case(i):
-                    m.d.comb += [kl.eq(cfg.chunks(i) - 1), kx.eq(cfg.x_chunks(i))]
+                    m.d.comb += [kl1.eq(cfg.chunks(i) - 2), kx1.eq(cfg.x_chunks(i) - 1)]
+        first_r, is_h_r, first_h_r, end_row, last_row = (Signal(init=1, name="first_r"), Signal(name="is_h_r"),
+                                                          Signal(name="first_h_r"), Signal(name="end_row"),
+                                                          Signal(name="last_row"))
+        last_unit = Signal(init=int(H == 1))  # unit == H - 1
 
         tag = self.tag
         m.d.comb += [
             tag.layer.eq(layer), tag.unit.eq(unit), tag.uchunk.eq(uchunk), tag.ulane.eq(ulane), tag.gate.eq(gate),
             tag.first.eq(first_step), tag.bank.eq(bank), tag.row.eq(row),
-            self.chunk.eq(chunk), self.is_h.eq(chunk >= kx), self.first.eq(chunk == 0), self.first_h.eq(chunk == kx),
-            self.last_chunk.eq(chunk == kl),
+            self.chunk.eq(chunk), self.is_h.eq(is_h_r), self.first.eq(first_r), self.first_h.eq(first_h_r),
+            self.last_chunk.eq(end_row),
         ]
-        end_row = chunk == kl
-        end_pass = end_row & (gate == 3) & (unit == H - 1)
+        end_pass = end_row & last_row
         next_sel = self.xsel ^ self.x_release
         ready = Mux(next_sel, self.full[1], self.full[0])
 
@@ -91,15 +97,18 @@ class Controller(wiring.Component):
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += self.issue.eq(1)
-                m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1)]
+                m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), first_r.eq(0),
+                             is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1)]
                 with m.If(end_row):
-                    m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1)]
+                    m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
+                                 first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0),
+                                 last_row.eq((gate == 2) & last_unit)]
                     with m.If(gate == 3):
-                        m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1)]
+                        m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
                         with m.If(ulane == lanes - 1):
                             m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
                 with m.If(end_pass):
-                    m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0)]
+                    m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0), last_unit.eq(int(H == 1))]
                     with m.If(layer == 0):
                         m.d.comb += self.x_release.eq(1)
                     with m.If(layer != L - 1):

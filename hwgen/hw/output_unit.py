@@ -1,8 +1,8 @@
 """The output unit: after a sequence's last step, streams logits (dense head) or h out.
 
 Dense head: for each output k, H multiply-accumulates of h_j × W[k, j] (int8 ROM) on the
-affine unit's shared multiplier (`mul_a`/`mul_b` → `product` a cycle later), then
-`out_data = acc + bias[k]`. Per output: H issue cycles, 3 pipeline cycles, 1 handshake
+affine unit's shared multiplier (`mul_a`/`mul_b` → `product` two cycles later), then
+`out_data = acc + bias[k]`. Per output: H issue cycles, 4 pipeline cycles, 1 handshake
 cycle (more while `out_ready` is low). Without a head the last hidden state is sent,
 3 cycles per element. Leaving IDLE after `start` takes one cycle.
 
@@ -75,10 +75,10 @@ class OutputUnit(wiring.Component):
             first = Signal()
             v1, f1 = delay(m, issuing, 1, "iss"), delay(m, first, 1, "first")
             m.d.comb += [self.mul_a.eq(lane), self.mul_b.eq(wr.data.as_signed())]
-            v2, f2 = delay(m, v1, 1, "iss2"), delay(m, f1, 1, "first2")
+            v3, f3 = delay(m, v1, 2, "iss2"), delay(m, f1, 2, "first2")  # the multiplier's two registers
             acc = Signal(signed(self.out_bits))
-            with m.If(v2):
-                with m.If(f2):
+            with m.If(v3):
+                with m.If(f3):
                     m.d.sync += acc.eq(self.product)
                 with m.Else():
                     m.d.sync += acc.eq(acc + self.product)
@@ -91,7 +91,7 @@ class OutputUnit(wiring.Component):
                     advance_j()
                     with m.If(j == H - 1):
                         reset_j()
-                        m.d.sync += count.eq(2)
+                        m.d.sync += count.eq(3)
                         m.next = "PIPE"
                 with m.State("PIPE"):
                     m.d.sync += count.eq(count - 1)

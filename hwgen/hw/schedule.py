@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 MEM_LATENCY = 1  # weight / vector memory read
 LANE_LATENCY = 1  # add/sub/skip or MAC register
 ACC_LATENCY = 1
-AFFINE_LATENCY = 5
+AFFINE_LATENCY = 6
 ACT_LATENCY = 1
-STATE_LATENCY = 7
-HEAD_LATENCY = 3  # dense head: memory, multiplier, accumulator registers
+STATE_LATENCY = 12
+HEAD_LATENCY = 4  # dense head: memory, multiplier in and out, accumulator registers
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 
 

@@ -1,13 +1,18 @@
-"""The LSTM state update of one unit: a fixed 7-cycle program on one shared multiplier.
+"""The LSTM state update of one unit: a fixed 12-cycle program on two pipelined multipliers.
 
 Gates arrive one per row, in hardware order i, f, g, o (activated by the shared
 activation unit). When o arrives the unit computes, in order:
     c  = sat_C((σf·c + (σi·tanh g << (C.frac - A.frac)) + round) >> A.frac)
     cn = sat_G((cell_mult·c + cell_bias) >> cell_shift)       (BN on the cell)
     h  = (σo·tanh(cn) + round) >> A.frac                       (tanh through port B)
-and writes c back and h out (`h_we`) 7 cycles after o arrived. Rows arrive at least 2 cycles
-apart, so units are at least 8 cycles apart and one multiplier does all four products. The cell state of unit j
-is read when its i gate arrives (zero on the first step of a sequence).
+and writes c back and h out (`h_we`) 12 cycles after o arrived. Every multiplier has
+registered inputs and a registered output, and every sum, saturation and table read has a
+register of its own, so no path goes through more than one of them. The c multiplier (cell
+width) does σf·c, σi·tanh g and cell_mult·c in cycles 0, 1 and 5 after o; the h multiplier
+(act × act bits, small) does σo·tanh(cn). Rows arrive at least 2 cycles apart, so units are
+at least 8 cycles apart: the c multiplier's uses never overlap the next unit's, and what the
+last cycles need is copied into a second stage at cycle 8. The cell state of unit j is read
+when its i gate arrives (zero on the first step of a sequence).
 
 Ports: `valid_in` in, 1; `value` in, signed(act_bits); `tag` in (`hwgen.hw.controller.tag_layout`: layer, unit, gate, first step, ...);
 `tanh_value` out, signed(gate_bits); `tanh_out` in, signed(act_bits);
@@ -28,7 +33,7 @@ from hwgen.passes.fixed import FixedFormat
 
 
 class StateUpdate(wiring.Component):
-    latency = 7  # from the o gate's arrival to h_we
+    latency = 12  # from the o gate's arrival to h_we
 
     def __init__(self, layout: data.StructLayout, layers: int, hidden: int, cells: Sequence[tuple[int, int]],
                  shifts: Sequence[int], act: FixedFormat, gate: FixedFormat, cell: FixedFormat, mult_bits: int,
@@ -75,16 +80,19 @@ class StateUpdate(wiring.Component):
         with m.If(gate_is[2]):
             m.d.sync += tg.eq(self.value)
 
-        # From o's arrival (cycle a0) the unit runs a fixed 7-cycle program on ONE multiplier, used at
-        # a0, a1, a3 and a6; the next unit's o arrives >= 8 cycles later (rows are >= 2 cycles apart).
-        # sf, si, tg and c_old are still valid when read (the next unit's i/f/g overwrite them later).
+        # From o's arrival (cycle a0) a fixed program; `step[i]` is high in cycle ai. Multiplier 1 (registered
+        # inputs and output: operands chosen in ai give the product in a(i+2)) is used at a0, a1 and a5; the next
+        # unit's o arrives >= 8 cycles later. sf, si, tg and c_old are still valid when read (the next unit's
+        # i/f/g overwrite them later); so, tag and c move to a second stage at a8 for the h product.
         width = max(cb, self.mult_bits, a)
         ma, mb_ = Signal(signed(width)), Signal(signed(width))
+        ma_r, mb_r = Signal(signed(width)), Signal(signed(width))
         product = Signal(signed(2 * width))
-        m.d.sync += product.eq(ma * mb_)
-        step = [Signal(name=f"a{i}") for i in range(8)]
+        m.d.sync += [ma_r.eq(ma), mb_r.eq(mb_), product.eq(ma_r * mb_r)]
+        n = self.latency
+        step = [Signal(name=f"a{i}") for i in range(n + 1)]
         m.d.comb += step[0].eq(gate_is[3])
-        m.d.sync += [step[i].eq(step[i - 1]) for i in range(1, 8)]
+        m.d.sync += [step[i].eq(step[i - 1]) for i in range(1, n + 1)]
         so_h, mc_h, bc_h = Signal(signed(a)), Signal(signed(mb)), Signal(signed(bb))
         tag_h = Signal(self.layout)
         with m.If(step[0]):
@@ -92,31 +100,47 @@ class StateUpdate(wiring.Component):
         p1 = Signal(signed(cb + a))
         c_new = Signal(signed(cb))
         cn = Signal(signed(self.gate_fmt.bits))
+        mix_sum = p1 + (product << (self.cell_fmt.frac - fh)) + (1 << (fh - 1))
+        mix_r = Signal(mix_sum.shape())
         mix = Signal(signed(cb + a + 2))
-        m.d.comb += mix.eq((p1 + (product << (self.cell_fmt.frac - fh)) + (1 << (fh - 1))) >> fh)
+        m.d.comb += mix.eq(mix_r >> fh)
+        cn_sum = product + bc_h
+        cs_r = Signal(cn_sum.shape())
         shifted = Signal(signed(max(cb + mb, bb) + 1))
         with m.Switch(tag_h.layer):
             for i, s in enumerate(self.shifts):
                 with m.Case(i):
-                    m.d.comb += shifted.eq((product + bc_h) >> s)
+                    m.d.comb += shifted.eq(cs_r >> s)
             with m.Default():
-                m.d.comb += shifted.eq(product + bc_h)
+                m.d.comb += shifted.eq(cs_r)
         with m.If(step[0]):
             m.d.comb += [ma.eq(sf), mb_.eq(c_old)]
         with m.Elif(step[1]):
             m.d.comb += [ma.eq(si), mb_.eq(tg)]
-            m.d.sync += p1.eq(product)  # σf·c
-        with m.Elif(step[2]):
-            m.d.sync += c_new.eq(saturate(m, mix, cb, "c_sat"))  # product = σi·tanh g
-        with m.Elif(step[3]):
+        with m.Elif(step[5]):
             m.d.comb += [ma.eq(mc_h), mb_.eq(c_new)]
-        with m.Elif(step[4]):
+        with m.If(step[2]):
+            m.d.sync += p1.eq(product)  # σf·c
+        with m.If(step[3]):
+            m.d.sync += mix_r.eq(mix_sum)  # product = σi·tanh g
+        with m.If(step[4]):
+            m.d.sync += c_new.eq(saturate(m, mix, cb, "c_sat"))
+        with m.If(step[7]):
+            m.d.sync += cs_r.eq(cn_sum)  # product = cell_mult·c
+        with m.If(step[8]):
             m.d.sync += cn.eq(saturate(m, shifted, self.gate_fmt.bits, "cn_sat"))
-        with m.Elif(step[6]):
-            m.d.comb += [ma.eq(so_h), mb_.eq(self.tanh_out)]  # tanh(cn) read at a5 arrives at a6
-        m.d.comb += self.tanh_value.eq(cn)
+        m.d.comb += self.tanh_value.eq(cn)  # tanh(cn): read in a9, on tanh_out in a10
+
+        # Second stage: multiplier 2 (act × act) for h = σo·tanh(cn).
+        so2, c2 = Signal(signed(a)), Signal(signed(cb))
+        tag2 = Signal(self.layout)
+        with m.If(step[8]):
+            m.d.sync += [so2.eq(so_h), c2.eq(c_new), tag2.eq(tag_h)]
+        x2, y2 = Signal(signed(a)), Signal(signed(a))
+        product2 = Signal(signed(2 * a))
+        m.d.sync += [x2.eq(so2), y2.eq(self.tanh_out), product2.eq(x2 * y2)]  # inputs at a10, product in a12
         m.d.comb += [
-            self.h_we.eq(step[7]), self.h_value.eq((product + (1 << (fh - 1))) >> fh), self.h_tag.eq(tag_h),
-            c_wr.en.eq(step[7]), c_wr.addr.eq(tag_h.layer * self.hidden + tag_h.unit), c_wr.data.eq(c_new),
+            self.h_we.eq(step[n]), self.h_value.eq((product2 + (1 << (fh - 1))) >> fh), self.h_tag.eq(tag2),
+            c_wr.en.eq(step[n]), c_wr.addr.eq(tag2.layer * self.hidden + tag2.unit), c_wr.data.eq(c2),
         ]
         return m

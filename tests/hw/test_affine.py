@@ -8,7 +8,7 @@ from tests.hw.simutil import run_cycles
 
 @settings(deadline=None, max_examples=6)
 @given(data=st.data(), spacing=st.integers(2, 3))
-def test_row_affine_is_multiplier_shift_saturate_with_latency_5(data, spacing):
+def test_row_affine_is_multiplier_shift_saturate_with_latency_6(data, spacing):
     rows = data.draw(st.lists(st.tuples(st.integers(-30000, 30000), st.integers(-30000, 30000), st.integers(-(1 << 24), 1 << 24)),
                               min_size=3, max_size=3))
     shifts = [data.draw(st.integers(0, 14)), data.draw(st.integers(0, 14))]
@@ -36,5 +36,5 @@ def test_row_affine_is_multiplier_shift_saturate_with_latency_5(data, spacing):
 
 def test_shared_multiplier_serves_external_operands_when_idle():
     dut = RowAffine([(1, 1, 0)], [0], acc_bits=10, mult_bits=9, bias_bits=8, sum_bits=24, gate_bits=12, tag_bits=1)
-    trace = run_cycles(dut, 3, lambda c: [(dut.ext_a, -100 + c), (dut.ext_b, 77)], [dut.product])
-    assert [p for (p,) in trace[1:]] == [-100 * 77, -99 * 77]
+    trace = run_cycles(dut, 4, lambda c: [(dut.ext_a, -100 + c), (dut.ext_b, 77)], [dut.product])
+    assert [p for (p,) in trace[2:]] == [-100 * 77, -99 * 77]  # registered inputs and output: 2 cycles

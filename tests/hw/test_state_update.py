@@ -54,7 +54,7 @@ def test_state_update_matches_the_integer_model_over_two_steps(gates, mc, bc, sp
     sim.add_clock(1e-8)
 
     async def bench(ctx):  # type: ignore[no-untyped-def]
-        for c in range(spacing * (len(stream) + pause) + 10):
+        for c in range(spacing * (len(stream) + pause) + 16):
             for sig, value in drive(c):
                 ctx.set(sig, value)
             watch_tanh(ctx.get(dut.tanh_value), c)
