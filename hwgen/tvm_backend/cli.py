@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
@@ -57,22 +56,6 @@ def build(graph: Graph, args: argparse.Namespace) -> None:
           f"kernels {m['kernel_variant']}) and {result.out / 'manifest.json'}")
 
 
-def _feeds(specs: list[str], names: list[str]) -> dict[str, np.ndarray]:
-    from hwgen.cli.common import load_npy
-
-    feeds: dict[str, np.ndarray] = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or (name not in names and os.path.exists(spec)):
-            if len(names) != 1:
-                raise TVMBackendError(f"the model has {len(names)} inputs ({', '.join(names)}): use --input NAME=FILE for each")
-            name, path = names[0], spec
-        if name not in names:
-            raise TVMBackendError(f"--input {spec}: the model has no input {name!r} (it has {', '.join(names)})")
-        feeds[name] = load_npy(path)
-    return feeds
-
-
 def run_artifact(args: argparse.Namespace) -> int:
     """`hwgen run out/ --input x.npy [-o y.npy]` for a directory written by `hwgen build --target tvm`."""
     from hwgen.tvm_backend.runner import load
@@ -80,7 +63,9 @@ def run_artifact(args: argparse.Namespace) -> int:
     model = load(args.model)
     if not args.input:
         raise TVMBackendError(f"no --input given; the model takes {', '.join(model.input_names)}")
-    outputs = model(_feeds(args.input, model.input_names))
+    from hwgen.cli.common import parse_inputs
+
+    outputs = model(parse_inputs(args.input, model.input_names))
     for name, value in outputs.items():
         print(f"{name}: {value.dtype}{list(value.shape)}")
     if args.output is not None:
