@@ -63,25 +63,32 @@ class Accelerator(wiring.Component):
         full, last = Signal(2), Signal(2)
         fill = Signal()
         in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
-        m.d.comb += [self.in_ready.eq(~full.bit_select(fill, 1)), ctrl.full.eq(full), ctrl.last.eq(last)]
-        beat = self.in_valid & self.in_ready
+        # Registered decodes: in_ready (= ~full[fill] at all times), the last lane of a chunk, the last chunk of a bank.
+        ready_r, lane_end, chunk_end = Signal(init=1), Signal(init=int(lanes == 1)), Signal(init=int(xc == 1))
+        m.d.comb += [self.in_ready.eq(ready_r), ctrl.full.eq(full), ctrl.last.eq(last)]
+        beat = self.in_valid & ready_r
         m.d.comb += [x_wr.addr.eq(fill * xc + in_chunk), x_wr.data.eq(self.in_data.as_unsigned().replicate(lanes)),
                      x_wr.en.eq(Mux(beat, 1 << in_lane, 0))]
         set_full, clear_full = Signal(2), Signal(2)
+        fill_next = Signal()
+        m.d.comb += fill_next.eq(fill)
         with m.If(beat):
-            m.d.sync += in_lane.eq(in_lane + 1)
-            with m.If(in_lane == lanes - 1):
-                m.d.sync += [in_lane.eq(0), in_chunk.eq(in_chunk + 1)]
-                with m.If(in_chunk == xc - 1):
-                    m.d.sync += [in_chunk.eq(0), fill.eq(~fill)]
-                    m.d.comb += set_full.eq(1 << fill)
+            m.d.sync += [in_lane.eq(in_lane + 1), lane_end.eq(in_lane == lanes - 2)]
+            with m.If(lane_end):
+                m.d.sync += [in_lane.eq(0), lane_end.eq(lanes == 1), in_chunk.eq(in_chunk + 1),
+                             chunk_end.eq(in_chunk == xc - 2)]
+                with m.If(chunk_end):
+                    m.d.sync += [in_chunk.eq(0), chunk_end.eq(xc == 1), fill.eq(~fill)]
+                    m.d.comb += [set_full.eq(1 << fill), fill_next.eq(~fill)]
                     with m.If(fill):
                         m.d.sync += last[1].eq(self.in_last)
                     with m.Else():
                         m.d.sync += last[0].eq(self.in_last)
         with m.If(ctrl.x_release):
             m.d.comb += clear_full.eq(1 << ctrl.xsel)
-        m.d.sync += full.eq((full | set_full) & ~clear_full)
+        full_next = Signal(2)
+        m.d.comb += full_next.eq((full | set_full) & ~clear_full)
+        m.d.sync += [full.eq(full_next), ready_r.eq(~full_next.bit_select(fill_next, 1))]
 
         # ---- issue: weight word and vector chunk ------------------------------------------------
         m.submodules.wmem = wmem = WeightMemory(cfg.weight_memory, cfg.word_bits, cfg.weight_words,
@@ -103,15 +110,17 @@ class Accelerator(wiring.Component):
             m.d.comb += issue_h_addr.eq(((tag.layer - 1) * 2 + ~tag.bank) * hc + ctrl.chunk)
         m.d.comb += x_rd.addr.eq(ctrl.xsel * xc + ctrl.chunk)
 
+        # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,
+        # so no memory output drives the lane logic directly (MEM_LATENCY = read + this register).
         src_x = delay(m, (tag.layer == 0) & ~ctrl.is_h, 1, "src_x")
         mask = delay(m, ctrl.is_h & tag.first, 1, "mask")
-        vec = Signal(lanes * a)
-        m.d.comb += vec.eq(Mux(mask, 0, Mux(src_x, x_rd.data, h_rd.data)))
+        vec, codes = Signal(lanes * a), Signal(cfg.word_bits)
+        m.d.sync += [vec.eq(Mux(mask, 0, Mux(src_x, x_rd.data, h_rd.data))), codes.eq(wmem.data)]
 
         m.submodules.lanes = lane_unit = Lanes(lanes, a, cfg.weights_kind)
         for i in range(lanes):
             m.d.comb += [lane_unit.values[i].eq(vec[i * a:(i + 1) * a].as_signed()),
-                         lane_unit.codes[i].eq(wmem.data[i * cfg.weight_bits:(i + 1) * cfg.weight_bits])]
+                         lane_unit.codes[i].eq(codes[i * cfg.weight_bits:(i + 1) * cfg.weight_bits])]
         leaves = tree_leaves(cfg)
         m.submodules.tree = tree = AdderTree(leaves, lane_unit.term_bits)
         for i in range(lanes):

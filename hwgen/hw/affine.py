@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -29,15 +29,25 @@ from hwgen.hw.pipeline import clog2
 
 
 def saturate(m: Module, value: object, bits: int, name: str) -> Signal:
-    """A comb signal: `value` clamped to signed(bits)."""
+    """A comb signal: `value` (signed) clamped to signed(bits).
+
+    Out of range means the bits above the kept ones are not all copies of the sign: a wide
+    AND/OR in LUTs, not two comparisons on carry chains."""
     out = Signal(signed(bits), name=name)
+    v = Value.cast(value)
+    if not v.shape().signed:
+        v = Cat(v, Const(0, 1)).as_signed()
+    if len(v) <= bits:
+        m.d.comb += out.eq(v)
+        return out
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    with m.If(value > hi):  # type: ignore[operator]
-        m.d.comb += out.eq(hi)
-    with m.Elif(value < lo):  # type: ignore[operator]
+    top = v[bits - 1:]
+    with m.If(top.all() | ~top.any()):
+        m.d.comb += out.eq(v[:bits].as_signed())
+    with m.Elif(v[-1]):
         m.d.comb += out.eq(lo)
     with m.Else():
-        m.d.comb += out.eq(value)
+        m.d.comb += out.eq(hi)
     return out
 
 

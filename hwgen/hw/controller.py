@@ -14,7 +14,7 @@ lane, gate, first step, bank), `chunk`, `is_h`, `first`, `first_h`, `last_chunk`
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -83,25 +83,32 @@ class Controller(wiring.Component):
             self.chunk.eq(chunk), self.is_h.eq(is_h_r), self.first.eq(first_r), self.first_h.eq(first_h_r),
             self.last_chunk.eq(end_row),
         ]
-        end_pass = end_row & last_row
-        next_sel = self.xsel ^ self.x_release
-        ready = Mux(next_sel, self.full[1], self.full[0])
+        end_pass = Signal()  # end_row & last_row, registered too
+        first_layer = Const(1) if L == 1 else (layer == 0)
+        last_layer = Const(1) if L == 1 else (layer == L - 1)
+        # The bank the next step reads: xsel, or at the end of a one-layer pass (where x_release toggles xsel) ~xsel.
+        # Known per FSM branch, so no x_release -> xsel -> full/last mux chain sits in front of the FSM.
+        sel_after = self.xsel ^ int(L == 1)
 
-        def begin_step() -> None:
-            m.d.sync += seq_last.eq(Mux(next_sel, self.last[1], self.last[0]))
+        def ready(sel: object) -> object:
+            return Mux(sel, self.full[1], self.full[0])
+
+        def begin_step(sel: object) -> None:
+            m.d.sync += seq_last.eq(Mux(sel, self.last[1], self.last[0]))
 
         with m.FSM(init="WAIT"):
             with m.State("WAIT"):
-                with m.If(ready):
-                    begin_step()
+                with m.If(ready(self.xsel)):
+                    begin_step(self.xsel)
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += self.issue.eq(1)
                 m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), first_r.eq(0),
-                             is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1)]
+                             is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1),
+                             end_pass.eq((chunk == kl1) & last_row)]
                 with m.If(end_row):
                     m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
-                                 first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0),
+                                 first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
                                  last_row.eq((gate == 2) & last_unit)]
                     with m.If(gate == 3):
                         m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
@@ -109,9 +116,9 @@ class Controller(wiring.Component):
                             m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
                 with m.If(end_pass):
                     m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0), last_unit.eq(int(H == 1))]
-                    with m.If(layer == 0):
+                    with m.If(first_layer):
                         m.d.comb += self.x_release.eq(1)
-                    with m.If(layer != L - 1):
+                    with m.If(~last_layer):
                         m.d.sync += layer.eq(layer + 1)
                         with m.Switch(layer):
                             for i in range(L - 1):
@@ -129,17 +136,17 @@ class Controller(wiring.Component):
                                 m.d.sync += count.eq(sched.gaps[0] - 1)
                                 m.next = "GAP"
                             else:
-                                with m.If(ready):
-                                    begin_step()
+                                with m.If(ready(sel_after)):
+                                    begin_step(sel_after)
                                 with m.Else():
                                     m.next = "WAIT"
             with m.State("GAP"):
                 m.d.sync += count.eq(count - 1)
                 with m.If(count == 0):
-                    with m.If(layer != 0):
+                    with m.If(~first_layer):
                         m.next = "ISSUE"
-                    with m.Elif(ready):
-                        begin_step()
+                    with m.Elif(ready(self.xsel)):
+                        begin_step(self.xsel)
                         m.next = "ISSUE"
                     with m.Else():
                         m.next = "WAIT"

@@ -66,7 +66,11 @@ class Lanes(wiring.Component):
             flipped = (v.as_unsigned() ^ neg.replicate(self.act_bits)).as_signed()  # ~v when negating
             m.d.sync += t.eq(Mux(use, flipped, 0))
             negs.append(use & neg)
-        m.d.sync += self.carries.eq(sum(negs))  # a popcount of lanes-many bits: small
+        # The popcount as a balanced tree of small adds (a chain of `lanes` adds would be the slowest path).
+        level = list(negs)
+        while len(level) > 1:
+            level = [level[i] + level[i + 1] if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+        m.d.sync += self.carries.eq(level[0])
         return m
 
     @staticmethod

@@ -19,7 +19,7 @@ from hwgen.hw.pipeline import clog2
 if TYPE_CHECKING:
     from hwgen.hw.config import AccelConfig
 
-MEM_LATENCY = 1  # weight / vector memory read
+MEM_LATENCY = 2  # weight / vector memory read, then the operand registers
 LANE_LATENCY = 1  # add/sub/skip or MAC register
 ACC_LATENCY = 1
 AFFINE_LATENCY = 6
