@@ -16,15 +16,39 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.hw.lanes import WEIGHT_BITS
-from hwgen.hw.weight_memory import MEMORY_KINDS, SPRAM_COUNT, SPRAM_WIDTH, SPRAM_WORDS
+from hwgen.hw.weight_memory import MEMORY_KINDS, SPRAM_COUNT, SPRAM_WIDTH, SPRAM_WORDS, spram_depth
 from hwgen.passes.fixed import bits_for
 from hwgen.passes.integer_model import IntegerModel
 
 #: Weight bits a logic ROM ("registers") may hold before it is better placed in EBR.
 REGISTER_WEIGHT_BITS = 16384
+
+
+@dataclass(frozen=True)
+class EbrTarget:
+    """A device's block RAM as the weight memory sees it: blocks, how many stay free for the
+    activation tables, row constants and vector memories, and one block's geometry (the mode
+    the weights use: `depth` words of `width` bits)."""
+
+    device: str
+    blocks: int
+    reserved: int
+    depth: int
+    width: int
+
+    def blocks_for(self, words: int, bits: int) -> int:
+        return -(-bits // self.width) * -(-words // self.depth)
+
+
+#: `AccelConfig.ebr_target` choices: an iCE40 UP5K (30 × 4 Kb, 256 × 16 mode) and an ECP5 85F (208 × 18 Kb DP16KD,
+#: 1024 × 18 mode).
+EBR_TARGETS = {
+    "ice40": EbrTarget("iCE40 UP5K", blocks=30, reserved=6, depth=256, width=16),
+    "ecp5": EbrTarget("ECP5 85F", blocks=208, reserved=16, depth=1024, width=18),
+}
 #: iCE40 UP5K: 30 EBR blocks of 4 Kb; the activation tables and row constants need a few.
-EBR_BLOCKS = 30
-EBR_BLOCKS_RESERVED = 6
+EBR_BLOCKS = EBR_TARGETS["ice40"].blocks
+EBR_BLOCKS_RESERVED = EBR_TARGETS["ice40"].reserved
 
 
 class ConfigError(HwgenError):
@@ -61,6 +85,8 @@ class AccelConfig:
     sum_bits: int = 40
     out_bits: int = 24
     top: str = "hwgen_accel"
+    #: Whose block RAM budget `weight_memory='ebr'` is checked against (a key of `EBR_TARGETS`: "ice40" | "ecp5").
+    ebr_target: str = "ice40"
     #: The integer model whose weights fill the ROMs (None: a config for cycle/size analysis only).
     model: Optional[IntegerModel] = field(default=None, compare=False, repr=False)
 
@@ -70,6 +96,8 @@ class AccelConfig:
             errs.append(f"weights_kind {self.weights_kind!r} is not one of {', '.join(WEIGHT_BITS)}")
         if self.weight_memory not in MEMORY_KINDS:
             errs.append(f"weight_memory {self.weight_memory!r} is not one of {', '.join(MEMORY_KINDS)}")
+        if self.ebr_target not in EBR_TARGETS:
+            errs.append(f"ebr_target {self.ebr_target!r} is not one of {', '.join(EBR_TARGETS)}")
         for name in ("hidden", "input", "layers", "lanes"):
             if getattr(self, name) < 1:
                 errs.append(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -135,23 +163,28 @@ class AccelConfig:
             raise ConfigError(f"{bits} weight bits are too many for weight_memory='registers' (at most {REGISTER_WEIGHT_BITS}); "
                               "nearest valid choice: weight_memory='ebr'")
         if self.weight_memory == "ebr":
-            blocks = self.ebr_blocks()
-            if blocks > EBR_BLOCKS - EBR_BLOCKS_RESERVED:
-                raise ConfigError(f"weights need {blocks} EBR blocks of 4 Kb ({bits} bits as {self.weight_words} words of "
-                                  f"{self.word_bits} bits); an iCE40 UP5K has {EBR_BLOCKS - EBR_BLOCKS_RESERVED} free for weights; "
-                                  "nearest valid choice: weight_memory='spram'")
+            blocks, target = self.ebr_blocks(), EBR_TARGETS[self.ebr_target]
+            if blocks > target.blocks - target.reserved:
+                raise ConfigError(f"weights need {blocks} EBR blocks of {target.depth} × {target.width} bits ({bits} bits as "
+                                  f"{self.weight_words} words of {self.word_bits} bits); an {target.device} has "
+                                  f"{target.blocks - target.reserved} free for weights; nearest valid choice: "
+                                  + ("weight_memory='spram'" if self.ebr_target == "ice40" else "a smaller model"))
         if self.weight_memory == "spram":
             if self.word_bits > SPRAM_COUNT * SPRAM_WIDTH:
                 ok = [d for d in _divisors(self.hidden) if self.input % d == 0 and d * self.weight_bits <= SPRAM_COUNT * SPRAM_WIDTH]
                 raise ConfigError(f"lanes={self.lanes} × {self.weight_bits}-bit codes = {self.word_bits}-bit words, wider than "
                                   f"{SPRAM_COUNT} SPRAMs × {SPRAM_WIDTH} bits; nearest valid lanes: {_nearest(self.lanes, ok)}")
-            if self.weight_words > SPRAM_WORDS:
-                raise ConfigError(f"{self.weight_words} weight words exceed the SPRAM depth {SPRAM_WORDS}; "
-                                  f"use more lanes (fewer, wider words) or a smaller model")
+            depth = spram_depth(self.word_bits)
+            if self.weight_words > depth:
+                ok = [d for d in _divisors(self.hidden) if self.input % d == 0 and
+                      self.weight_words * self.lanes // d <= spram_depth(d * self.weight_bits)]
+                raise ConfigError(f"{self.weight_words} weight words of {self.word_bits} bits exceed the SPRAM depth {depth} "
+                                  f"({SPRAM_COUNT} SPRAMs of {SPRAM_WORDS} × {SPRAM_WIDTH}, cascaded in depth as the word width "
+                                  f"allows); nearest valid lanes: {_nearest(self.lanes, ok)} (or a smaller model)")
 
     def ebr_blocks(self) -> int:
-        """4 Kb blocks for the weights (256 × 16 mode per block column)."""
-        return -(-self.word_bits // 16) * -(-self.weight_words // 256)
+        """EBR blocks of `ebr_target` for the weights (one block column per `width` bits of word)."""
+        return EBR_TARGETS[self.ebr_target].blocks_for(self.weight_words, self.word_bits)
 
     def _check_model(self, model: IntegerModel) -> None:
         want = (model.hidden, model.input_size, len(model.layers), model.output_size if model.head is not None else 0)
@@ -180,7 +213,7 @@ class AccelConfig:
     # ---- construction ------------------------------------------------------------------------
     @staticmethod
     def for_model(model: IntegerModel, lanes: int = 4, weight_memory: str = "ebr", weights_kind: Optional[str] = None,
-                  top: str = "hwgen_accel") -> "AccelConfig":
+                  top: str = "hwgen_accel", ebr_target: str = "ice40") -> "AccelConfig":
         """The smallest config that runs `model` bit-exactly with `lanes` lanes."""
         kind = weights_kind or model.weights_kind
         biases = [np.abs(layer.gate.bias).max() for layer in model.layers] + [np.abs(layer.cell.bias).max() for layer in model.layers]
@@ -192,7 +225,7 @@ class AccelConfig:
             act_bits=model.hidden_format.bits, acc_bits=max(model.accumulator_bits(), bits_for(-model.hidden_format.min * 127)),
             gate_bits=model.gate_format.bits, cell_bits=model.cell_format.bits, mult_bits=max(model.multiplier_bits(), 9),
             bias_bits=bits_for(int(max(biases))), sum_bits=max(model.affine_bits(), cell_sum),
-            out_bits=model.output_bits, top=top, model=model,
+            out_bits=model.output_bits, top=top, ebr_target=ebr_target, model=model,
         )
 
     def with_model(self, model: IntegerModel) -> "AccelConfig":

@@ -60,3 +60,21 @@ def test_binary_config_rejects_zero_codes():
     assert np.any(model.layers[0].w_codes == 0)
     with pytest.raises(ConfigError):
         AccelConfig.for_model(model, lanes=2, weights_kind="binary")
+
+
+def test_spram_cascades_in_depth_so_h256_ternary_fits_with_8_lanes():
+    config = AccelConfig(hidden=256, input=256, lanes=8, weight_memory="spram", acc_bits=20)
+    assert config.word_bits == 16 and config.weight_words == 65536  # 4 SPRAMs of 16 K × 16 one after another
+    with pytest.raises(ConfigError, match=r"exceed the SPRAM depth 65536.*nearest valid lanes: 8"):
+        AccelConfig(hidden=256, input=256, lanes=4, weight_memory="spram", acc_bits=20)
+    with pytest.raises(ConfigError, match=r"exceed the SPRAM depth 32768"):  # 32-bit words: 2 banks of 2 side by side
+        AccelConfig(hidden=256, input=256 + 32, lanes=16, weight_memory="spram", acc_bits=20)
+
+
+def test_ebr_budget_follows_the_target():
+    with pytest.raises(ConfigError, match=r"iCE40 UP5K has 24 free"):
+        AccelConfig(hidden=128, input=128, lanes=8, weight_memory="ebr", acc_bits=20)
+    config = AccelConfig(hidden=128, input=128, lanes=8, weight_memory="ebr", acc_bits=20, ebr_target="ecp5")
+    assert config.ebr_blocks() == 16  # 131072 bits as 8192 words of 16 bits, 1024 × 18 blocks
+    with pytest.raises(ConfigError, match=r"ebr_target 'ecp3' is not one of ice40, ecp5"):
+        AccelConfig(hidden=8, input=8, ebr_target="ecp3")
