@@ -96,68 +96,74 @@ class Controller(wiring.Component):
         def begin_step(sel: object) -> None:
             m.d.sync += seq_last.eq(Mux(sel, self.last[1], self.last[0]))
 
-        with m.FSM(init="WAIT"):
-            with m.State("WAIT"):
-                with m.If(ready(self.xsel)):
+        # The FSM as one-hot registers (no state decode in front of the counters' enables).
+        states = ("WAIT", "ISSUE", "GAP", "DRAIN", "OUTPUT")
+        st = {name: Signal(init=int(name == "WAIT"), name=f"st_{name.lower()}") for name in states}
+
+        def goto(name: str) -> None:
+            m.d.sync += [flag.eq(int(other == name)) for other, flag in st.items()]
+
+        with m.If(st["WAIT"]):
+            with m.If(ready(self.xsel)):
+                begin_step(self.xsel)
+                goto("ISSUE")
+        with m.If(st["ISSUE"]):
+            m.d.comb += self.issue.eq(1)
+            m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), first_r.eq(0),
+                         is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1),
+                         end_pass.eq((chunk == kl1) & last_row)]
+            with m.If(end_row):
+                m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
+                             first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
+                             last_row.eq((gate == 2) & last_unit)]
+                with m.If(gate == 3):
+                    m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
+                    with m.If(ulane == lanes - 1):
+                        m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
+            with m.If(end_pass):
+                m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0), last_unit.eq(int(H == 1))]
+                with m.If(first_layer):
+                    m.d.comb += self.x_release.eq(1)
+                with m.If(~last_layer):
+                    m.d.sync += layer.eq(layer + 1)
+                    with m.Switch(layer):
+                        for i in range(L - 1):
+                            with m.Case(i):
+                                if sched.gaps[i + 1]:
+                                    m.d.sync += count.eq(sched.gaps[i + 1] - 1)
+                                    goto("GAP")
+                with m.Else():
+                    m.d.sync += [layer.eq(0), row.eq(0), self.waddr.eq(0), bank.eq(~bank), first_step.eq(0)]
+                    with m.If(seq_last):
+                        m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(1)]
+                        goto("DRAIN")
+                    with m.Else():
+                        if sched.gaps[0]:
+                            m.d.sync += count.eq(sched.gaps[0] - 1)
+                            goto("GAP")
+                        else:
+                            with m.If(ready(sel_after)):
+                                begin_step(sel_after)
+                            with m.Else():
+                                goto("WAIT")
+        with m.If(st["GAP"]):
+            m.d.sync += count.eq(count - 1)
+            with m.If(count == 0):
+                with m.If(~first_layer):
+                    goto("ISSUE")
+                with m.Elif(ready(self.xsel)):
                     begin_step(self.xsel)
-                    m.next = "ISSUE"
-            with m.State("ISSUE"):
-                m.d.comb += self.issue.eq(1)
-                m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), first_r.eq(0),
-                             is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1),
-                             end_pass.eq((chunk == kl1) & last_row)]
-                with m.If(end_row):
-                    m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
-                                 first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
-                                 last_row.eq((gate == 2) & last_unit)]
-                    with m.If(gate == 3):
-                        m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
-                        with m.If(ulane == lanes - 1):
-                            m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
-                with m.If(end_pass):
-                    m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0), last_unit.eq(int(H == 1))]
-                    with m.If(first_layer):
-                        m.d.comb += self.x_release.eq(1)
-                    with m.If(~last_layer):
-                        m.d.sync += layer.eq(layer + 1)
-                        with m.Switch(layer):
-                            for i in range(L - 1):
-                                with m.Case(i):
-                                    if sched.gaps[i + 1]:
-                                        m.d.sync += count.eq(sched.gaps[i + 1] - 1)
-                                        m.next = "GAP"
-                    with m.Else():
-                        m.d.sync += [layer.eq(0), row.eq(0), self.waddr.eq(0), bank.eq(~bank), first_step.eq(0)]
-                        with m.If(seq_last):
-                            m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(1)]
-                            m.next = "DRAIN"
-                        with m.Else():
-                            if sched.gaps[0]:
-                                m.d.sync += count.eq(sched.gaps[0] - 1)
-                                m.next = "GAP"
-                            else:
-                                with m.If(ready(sel_after)):
-                                    begin_step(sel_after)
-                                with m.Else():
-                                    m.next = "WAIT"
-            with m.State("GAP"):
-                m.d.sync += count.eq(count - 1)
-                with m.If(count == 0):
-                    with m.If(~first_layer):
-                        m.next = "ISSUE"
-                    with m.Elif(ready(self.xsel)):
-                        begin_step(self.xsel)
-                        m.next = "ISSUE"
-                    with m.Else():
-                        m.next = "WAIT"
-            with m.State("DRAIN"):
-                m.d.sync += count.eq(count - 1)
-                with m.If(count == 0):
-                    m.next = "OUTPUT"
-            with m.State("OUTPUT"):
-                m.d.comb += self.output.eq(1)
-                with m.If(self.out_done):
-                    m.next = "WAIT"
+                    goto("ISSUE")
+                with m.Else():
+                    goto("WAIT")
+        with m.If(st["DRAIN"]):
+            m.d.sync += count.eq(count - 1)
+            with m.If(count == 0):
+                goto("OUTPUT")
+        with m.If(st["OUTPUT"]):
+            m.d.comb += self.output.eq(1)
+            with m.If(self.out_done):
+                goto("WAIT")
         with m.If(self.x_release):
             m.d.sync += self.xsel.eq(~self.xsel)
         return m

@@ -1,8 +1,8 @@
 """The output unit: after a sequence's last step, streams logits (dense head) or h out.
 
 Dense head: for each output k, H multiply-accumulates of h_j × W[k, j] (int8 ROM) on the
-affine unit's shared multiplier (`mul_a`/`mul_b` → `product` two cycles later), then
-`out_data = acc + bias[k]`. Per output: H issue cycles, 4 pipeline cycles, 1 handshake
+affine unit's shared multiplier (registered `mul_a`/`mul_b` → `product` two cycles later), then
+`out_data = acc + bias[k]`. Per output: H issue cycles, 5 pipeline cycles, 1 handshake
 cycle (more while `out_ready` is low). Without a head the last hidden state is sent,
 3 cycles per element. Leaving IDLE after `start` takes one cycle.
 
@@ -53,7 +53,7 @@ class OutputUnit(wiring.Component):
         jc = Signal(range(max(H // lanes, 2)))
         jl = Signal(range(max(lanes, 2)))
         k = Signal(range(max(k_out, H, 2)))
-        count = Signal(2)
+        count = Signal(3)
         m.d.comb += self.h_addr.eq(self.h_base + jc)
         lane = self._lane(m, delay(m, jl, 1, "jl_d"))
 
@@ -74,8 +74,10 @@ class OutputUnit(wiring.Component):
             issuing = Signal()
             first = Signal()
             v1, f1 = delay(m, issuing, 1, "iss"), delay(m, first, 1, "first")
-            m.d.comb += [self.mul_a.eq(lane), self.mul_b.eq(wr.data.as_signed())]
-            v3, f3 = delay(m, v1, 2, "iss2"), delay(m, f1, 2, "first2")  # the multiplier's two registers
+            lane_r, w_r = Signal(signed(self.act_bits)), Signal(signed(8))  # no memory output drives the multiplier
+            m.d.sync += [lane_r.eq(lane), w_r.eq(wr.data.as_signed())]
+            m.d.comb += [self.mul_a.eq(lane_r), self.mul_b.eq(w_r)]
+            v3, f3 = delay(m, v1, 3, "iss2"), delay(m, f1, 3, "first2")  # operand register, the multiplier's two
             acc = Signal(signed(self.out_bits))
             with m.If(v3):
                 with m.If(f3):
@@ -91,7 +93,7 @@ class OutputUnit(wiring.Component):
                     advance_j()
                     with m.If(j == H - 1):
                         reset_j()
-                        m.d.sync += count.eq(3)
+                        m.d.sync += count.eq(4)
                         m.next = "PIPE"
                 with m.State("PIPE"):
                     m.d.sync += count.eq(count - 1)

@@ -25,7 +25,7 @@ ACC_LATENCY = 1
 AFFINE_LATENCY = 6
 ACT_LATENCY = 1
 STATE_LATENCY = 12
-HEAD_LATENCY = 4  # dense head: memory, multiplier in and out, accumulator registers
+HEAD_LATENCY = 5  # dense head: memory, operand, multiplier in and out, accumulator registers
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 
 

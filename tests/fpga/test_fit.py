@@ -33,3 +33,10 @@ def test_largest_fitting_hidden_is_tight():
 def test_small_model_uses_preferred_lanes():
     model = lower_stack(random_stack(16, 8, classes=4, kind="ternary"))
     assert choose_config(get_board("icebreaker"), model).lanes == 4
+
+
+def test_ecp5_budgets_its_own_block_ram():
+    """The ULX3S 85F's 208 DP16KD blocks hold an H=128 ternary LSTM's weights (the UP5K's 24 free EBRs would not)."""
+    model = lower_stack(random_stack(128, 128, classes=10, kind="ternary"))
+    config = choose_config(get_board("ulx3s-85f"), model)
+    assert config.weight_memory == "ebr" and config.ebr_target == "ecp5" and config.lanes == 4
