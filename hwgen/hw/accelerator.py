@@ -58,17 +58,20 @@ class Accelerator(wiring.Component):
         tag = ctrl.tag
 
         # ---- input stream into the double-buffered x memory ----------------------------------
-        m.submodules.xmem = xmem = Memory(shape=unsigned(lanes * a), depth=2 * xc, init=[])
-        x_wr, x_rd = xmem.write_port(granularity=a), xmem.read_port()
+        # One vector memory holds both the double-buffered x banks (words 0 .. 2·xc-1) and the h banks (from hb):
+        # one block-RAM column set instead of two. Its one write port serves the state update's h writes first; an
+        # input beat waits (in_ready low) in the cycle an h word is written, one cycle per unit, far within a pass.
+        hb = 2 * xc
+        m.submodules.vmem = vmem = Memory(shape=unsigned(lanes * a), depth=hb + 2 * L * hc, init=[])
+        v_wr, v_rd = vmem.write_port(granularity=a), vmem.read_port()
+        h_writing = Signal()
         full, last = Signal(2), Signal(2)
         fill = Signal()
         in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
         # Registered decodes: in_ready (= ~full[fill] at all times), the last lane of a chunk, the last chunk of a bank.
         ready_r, lane_end, chunk_end = Signal(init=1), Signal(init=int(lanes == 1)), Signal(init=int(xc == 1))
-        m.d.comb += [self.in_ready.eq(ready_r), ctrl.full.eq(full), ctrl.last.eq(last)]
-        beat = self.in_valid & ready_r
-        m.d.comb += [x_wr.addr.eq(fill * xc + in_chunk), x_wr.data.eq(self.in_data.as_unsigned().replicate(lanes)),
-                     x_wr.en.eq(Mux(beat, 1 << in_lane, 0))]
+        m.d.comb += [self.in_ready.eq(ready_r & ~h_writing), ctrl.full.eq(full), ctrl.last.eq(last)]
+        beat = self.in_valid & self.in_ready
         set_full, clear_full = Signal(2), Signal(2)
         fill_next = Signal()
         m.d.comb += fill_next.eq(fill)
@@ -96,26 +99,24 @@ class Accelerator(wiring.Component):
         m.d.comb += wmem.addr.eq(ctrl.waddr)
         if cfg.weight_memory == "spram":
             m.d.comb += [wmem.we.eq(self.wmem_we), wmem.waddr.eq(self.wmem_addr), wmem.wdata.eq(self.wmem_data)]
-        m.submodules.hmem = hmem = Memory(shape=unsigned(lanes * a), depth=2 * L * hc, init=[])
-        h_wr, h_rd = hmem.write_port(granularity=a), hmem.read_port()
         hchunk = Signal(range(max(hc, 2)))
         with m.Switch(tag.layer):
             for i in range(L):
                 with m.Case(i):
                     m.d.comb += hchunk.eq(ctrl.chunk - cfg.x_chunks(i))
-        issue_h_addr = Signal.like(h_rd.addr)
+        issue_addr = Signal.like(v_rd.addr)
         with m.If(ctrl.is_h):
-            m.d.comb += issue_h_addr.eq((tag.layer * 2 + tag.bank) * hc + hchunk)
+            m.d.comb += issue_addr.eq(hb + (tag.layer * 2 + tag.bank) * hc + hchunk)
+        with m.Elif(tag.layer == 0):
+            m.d.comb += issue_addr.eq(ctrl.xsel * xc + ctrl.chunk)
         with m.Else():
-            m.d.comb += issue_h_addr.eq(((tag.layer - 1) * 2 + ~tag.bank) * hc + ctrl.chunk)
-        m.d.comb += x_rd.addr.eq(ctrl.xsel * xc + ctrl.chunk)
+            m.d.comb += issue_addr.eq(hb + ((tag.layer - 1) * 2 + ~tag.bank) * hc + ctrl.chunk)
 
         # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,
         # so no memory output drives the lane logic directly (MEM_LATENCY = read + this register).
-        src_x = delay(m, (tag.layer == 0) & ~ctrl.is_h, 1, "src_x")
         mask = delay(m, ctrl.is_h & tag.first, 1, "mask")
         vec, codes = Signal(lanes * a), Signal(cfg.word_bits)
-        m.d.sync += [vec.eq(Mux(mask, 0, Mux(src_x, x_rd.data, h_rd.data))), codes.eq(wmem.data)]
+        m.d.sync += [vec.eq(Mux(mask, 0, v_rd.data)), codes.eq(wmem.data)]
 
         m.submodules.lanes = lane_unit = Lanes(lanes, a, cfg.weights_kind)
         for i in range(lanes):
@@ -154,20 +155,24 @@ class Accelerator(wiring.Component):
                      state.tag.eq(delay(m, affine.tag_out, 1, "t_act")),
                      act.b_value.eq(state.tanh_value), state.tanh_out.eq(act.b_out)]
         ht = state.h_tag
-        m.d.comb += [h_wr.addr.eq((ht.layer * 2 + ~ht.bank) * hc + ht.uchunk),
-                     h_wr.data.eq(state.h_value.as_unsigned().replicate(lanes)),
-                     h_wr.en.eq(Mux(state.h_we, 1 << ht.ulane, 0))]
+        m.d.comb += h_writing.eq(state.h_we)
+        with m.If(state.h_we):
+            m.d.comb += [v_wr.addr.eq(hb + (ht.layer * 2 + ~ht.bank) * hc + ht.uchunk),
+                         v_wr.data.eq(state.h_value.as_unsigned().replicate(lanes)), v_wr.en.eq(1 << ht.ulane)]
+        with m.Else():
+            m.d.comb += [v_wr.addr.eq(fill * xc + in_chunk), v_wr.data.eq(self.in_data.as_unsigned().replicate(lanes)),
+                         v_wr.en.eq(Mux(beat, 1 << in_lane, 0))]
 
         # ---- output -----------------------------------------------------------------------------------
         head = model.head
         m.submodules.out = out = OutputUnit(
-            H, lanes, a, cfg.out_bits, len(h_rd.addr), cfg.acc_bits, cfg.mult_bits,
+            H, lanes, a, cfg.out_bits, len(v_rd.addr), cfg.acc_bits, cfg.mult_bits,
             [list(map(int, row)) for row in head.weights] if head is not None else [],
             [int(b) for b in head.bias] if head is not None else [])
-        m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(((L - 1) * 2 + tag.bank) * hc), out.h_data.eq(h_rd.data),
+        m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + tag.bank) * hc), out.h_data.eq(v_rd.data),
                      affine.ext_a.eq(out.mul_a), affine.ext_b.eq(out.mul_b), out.product.eq(affine.product),
                      ctrl.out_done.eq(out.done),
                      self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
                      out.out_ready.eq(self.out_ready)]
-        m.d.comb += h_rd.addr.eq(Mux(ctrl.output, out.h_addr, issue_h_addr))
+        m.d.comb += v_rd.addr.eq(Mux(ctrl.output, out.h_addr, issue_addr))
         return m

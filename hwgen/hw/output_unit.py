@@ -73,6 +73,7 @@ class OutputUnit(wiring.Component):
             m.d.comb += [wr.addr.eq(k * H + j), br.addr.eq(k)]
             issuing = Signal()
             first = Signal()
+            k_last = Signal(init=int(k_out == 1))  # k == k_out - 1, registered
             v1, f1 = delay(m, issuing, 1, "iss"), delay(m, first, 1, "first")
             lane_r, w_r = Signal(signed(self.act_bits)), Signal(signed(8))  # no memory output drives the multiplier
             m.d.sync += [lane_r.eq(lane), w_r.eq(wr.data.as_signed())]
@@ -101,12 +102,12 @@ class OutputUnit(wiring.Component):
                         m.d.sync += self.out_data.eq(acc + br.data)
                         m.next = "OUT"
                 with m.State("OUT"):
-                    m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k == k_out - 1)]
+                    m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last)]
                     with m.If(self.out_ready):
-                        m.d.sync += k.eq(k + 1)
+                        m.d.sync += [k.eq(k + 1), k_last.eq(k == k_out - 2)]
                         m.next = "ISSUE"
-                        with m.If(k == k_out - 1):
-                            m.d.sync += k.eq(0)
+                        with m.If(k_last):
+                            m.d.sync += [k.eq(0), k_last.eq(k_out == 1)]
                             m.d.comb += self.done.eq(1)
                             m.next = "IDLE"
             return m
