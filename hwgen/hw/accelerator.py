@@ -118,12 +118,13 @@ class Accelerator(wiring.Component):
         vec, codes = Signal(lanes * a), Signal(cfg.word_bits)
         m.d.sync += [vec.eq(Mux(mask, 0, v_rd.data)), codes.eq(wmem.data)]
 
-        m.submodules.lanes = lane_unit = Lanes(lanes, a, cfg.weights_kind)
+        leaves = tree_leaves(cfg)
+        late = leaves > lanes and leaves % 2 == 1 and leaves >= 3  # the carries leaf passes the first tree level alone
+        m.submodules.lanes = lane_unit = Lanes(lanes, a, cfg.weights_kind, carry_latency=2 if late else 1)
         for i in range(lanes):
             m.d.comb += [lane_unit.values[i].eq(vec[i * a:(i + 1) * a].as_signed()),
                          lane_unit.codes[i].eq(codes[i * cfg.weight_bits:(i + 1) * cfg.weight_bits])]
-        leaves = tree_leaves(cfg)
-        m.submodules.tree = tree = AdderTree(leaves, lane_unit.term_bits)
+        m.submodules.tree = tree = AdderTree(leaves, lane_unit.term_bits, late_last=late)
         for i in range(lanes):
             m.d.comb += tree.inputs[i].eq(lane_unit.terms[i])
         if leaves > lanes:

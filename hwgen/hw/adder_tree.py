@@ -4,6 +4,9 @@ Each level adds pairs and registers the result, so the critical path is one adde
 whatever the lane count, and yosys never has to find a `$macc` in a long `sum()`.
 Latency = `depth` = ceil(log2(n)) cycles; a new vector can enter every cycle.
 
+With `late_last`, the last input (unpaired at the first level; n odd) arrives one cycle after
+the others and skips the first level's register.
+
 Ports: `inputs[i]` in, signed(width); `valid_in` in, 1; `sum` out, signed(width + depth);
 `valid_out` out, 1.
 """
@@ -19,10 +22,12 @@ from hwgen.hw.pipeline import clog2
 
 
 class AdderTree(wiring.Component):
-    def __init__(self, n: int, width: int) -> None:
+    def __init__(self, n: int, width: int, late_last: bool = False) -> None:
         if n < 1:
             raise ValueError(f"adder tree needs at least 1 input, got {n}")
-        self.n, self.width = n, width
+        if late_last and (n < 3 or n % 2 == 0):
+            raise ValueError(f"late_last needs an odd number of inputs >= 3 (the last passes level 0 unpaired), got {n}")
+        self.n, self.width, self.late_last = n, width, late_last
         self.depth = clog2(n) if n > 1 else 0
         super().__init__({
             "inputs": In(signed(width)).array(n),
@@ -44,6 +49,9 @@ class AdderTree(wiring.Component):
             w += 1
             nxt = []
             for i in range(0, len(level), 2):
+                if d == 0 and self.late_last and i == len(level) - 1:
+                    nxt.append(level[i])  # arrives a cycle late: its level-0 register is the producer's
+                    continue
                 s = Signal(signed(w), name=f"l{d}_{i // 2}")
                 m.d.sync += s.eq(level[i] + level[i + 1] if i + 1 < len(level) else level[i])
                 nxt.append(s)

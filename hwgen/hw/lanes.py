@@ -8,13 +8,13 @@ subtractor sits in front of the tree. The int8 baseline multiplies (one multipli
 
 Ports: `values` in, lanes × signed(act_bits); `codes` in, lanes × weight bits; registered
 outputs `terms` (lanes × term width) and `carries` (popcount of negated lanes; 0 for int8).
-Latency 1.
+Latency 1 (`carries`: `carry_latency`, 1 or 2; 2 splits the popcount over two registers).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Const, Module, Mux, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,8 +39,10 @@ def encode_code(code: int, kind: str) -> int:
 
 
 class Lanes(wiring.Component):
-    def __init__(self, lanes: int, act_bits: int, kind: str) -> None:
-        self.lanes, self.act_bits, self.kind = lanes, act_bits, kind
+    def __init__(self, lanes: int, act_bits: int, kind: str, carry_latency: int = 1) -> None:
+        if carry_latency not in (1, 2):
+            raise ValueError(f"carry_latency must be 1 or 2, not {carry_latency}")
+        self.lanes, self.act_bits, self.kind, self.carry_latency = lanes, act_bits, kind, carry_latency
         self.wbits = WEIGHT_BITS[kind]
         self.term_bits = act_bits + 8 if kind == "int8" else act_bits
         super().__init__({
@@ -67,10 +69,23 @@ class Lanes(wiring.Component):
             m.d.sync += t.eq(Mux(use, flipped, 0))
             negs.append(use & neg)
         # The popcount as a balanced tree of small adds (a chain of `lanes` adds would be the slowest path).
-        level = list(negs)
-        while len(level) > 1:
-            level = [level[i] + level[i + 1] if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
-        m.d.sync += self.carries.eq(level[0])
+        # With carry_latency=2 it is split: counts of groups of 4 lanes registered, then their sum.
+        def total(bits: list) -> object:
+            level = list(bits)
+            while len(level) > 1:
+                level = [level[i] + level[i + 1] if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+            return level[0]
+
+        if self.carry_latency == 1:
+            m.d.sync += self.carries.eq(total(negs))
+        else:
+            partial = []
+            for k in range(0, len(negs), 4):
+                group = negs[k:k + 4]
+                count = Signal(range(len(group) + 1), name=f"negs{k // 4}")
+                m.d.sync += count.eq(total(group))
+                partial.append(count)
+            m.d.sync += self.carries.eq(total(partial))
         return m
 
     @staticmethod

@@ -33,3 +33,18 @@ def test_encode_code_rejects_codes_outside_the_kind():
         encode_code(2, "ternary")
     with pytest.raises(ValueError, match="binary"):
         encode_code(0, "binary")
+
+
+@settings(deadline=None, max_examples=5)
+@given(data=st.data(), lanes=st.sampled_from([2, 5, 8]))
+def test_split_popcount_gives_the_carries_a_cycle_later(data, lanes):
+    values = data.draw(st.lists(st.integers(-128, 127), min_size=lanes, max_size=lanes))
+    codes = data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=lanes, max_size=lanes))
+    dut = Lanes(lanes, 8, "ternary", carry_latency=2)
+
+    def drive(c):
+        return [*((dut.values[i], v) for i, v in enumerate(values)), *((dut.codes[i], encode_code(w, "ternary")) for i, w in enumerate(codes))]
+
+    trace = run_cycles(dut, 3, drive, [*dut.terms, dut.carries])
+    assert trace[2][lanes] == sum(1 for w in codes if w < 0)
+    assert sum(trace[1][:lanes]) + trace[2][lanes] == Lanes.reference(np.array(values), np.array(codes))
