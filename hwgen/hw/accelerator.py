@@ -99,18 +99,21 @@ class Accelerator(wiring.Component):
         m.d.comb += wmem.addr.eq(ctrl.waddr)
         if cfg.weight_memory == "spram":
             m.d.comb += [wmem.we.eq(self.wmem_we), wmem.waddr.eq(self.wmem_addr), wmem.wdata.eq(self.wmem_data)]
-        hchunk = Signal(range(max(hc, 2)))
+        # Vector address = a constant base picked by (layer, x/h part, bank or xsel) + chunk: one adder.
+        base = Signal.like(v_rd.addr)
         with m.Switch(tag.layer):
             for i in range(L):
+                kx = cfg.x_chunks(i)
                 with m.Case(i):
-                    m.d.comb += hchunk.eq(ctrl.chunk - cfg.x_chunks(i))
+                    with m.If(ctrl.is_h):  # h of this layer, bank `bank`, from chunk kx on
+                        m.d.comb += base.eq(Mux(tag.bank, hb + (2 * i + 1) * hc - kx, hb + 2 * i * hc - kx))
+                    with m.Else():
+                        if i == 0:  # x bank xsel
+                            m.d.comb += base.eq(Mux(ctrl.xsel, xc, 0))
+                        else:  # h of the layer below, the other bank
+                            m.d.comb += base.eq(Mux(tag.bank, hb + 2 * (i - 1) * hc, hb + (2 * (i - 1) + 1) * hc))
         issue_addr = Signal.like(v_rd.addr)
-        with m.If(ctrl.is_h):
-            m.d.comb += issue_addr.eq(hb + (tag.layer * 2 + tag.bank) * hc + hchunk)
-        with m.Elif(tag.layer == 0):
-            m.d.comb += issue_addr.eq(ctrl.xsel * xc + ctrl.chunk)
-        with m.Else():
-            m.d.comb += issue_addr.eq(hb + ((tag.layer - 1) * 2 + ~tag.bank) * hc + ctrl.chunk)
+        m.d.comb += issue_addr.eq(base + ctrl.chunk)
 
         # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,
         # so no memory output drives the lane logic directly (MEM_LATENCY = read + this register).
@@ -156,13 +159,17 @@ class Accelerator(wiring.Component):
                      state.tag.eq(delay(m, affine.tag_out, 1, "t_act")),
                      act.b_value.eq(state.tanh_value), state.tanh_out.eq(act.b_out)]
         ht = state.h_tag
+        # The write port's address, data and enables are registered (VEC_WRITE_LATENCY): nothing combinational
+        # from the state update or the input stream reaches the block RAM (or yosys's read/write collision logic).
         m.d.comb += h_writing.eq(state.h_we)
+        w_addr, w_data, w_en = Signal.like(v_wr.addr), Signal.like(v_wr.data), Signal.like(v_wr.en)
         with m.If(state.h_we):
-            m.d.comb += [v_wr.addr.eq(hb + (ht.layer * 2 + ~ht.bank) * hc + ht.uchunk),
-                         v_wr.data.eq(state.h_value.as_unsigned().replicate(lanes)), v_wr.en.eq(1 << ht.ulane)]
+            m.d.sync += [w_addr.eq(hb + (ht.layer * 2 + ~ht.bank) * hc + ht.uchunk),
+                         w_data.eq(state.h_value.as_unsigned().replicate(lanes)), w_en.eq(1 << ht.ulane)]
         with m.Else():
-            m.d.comb += [v_wr.addr.eq(fill * xc + in_chunk), v_wr.data.eq(self.in_data.as_unsigned().replicate(lanes)),
-                         v_wr.en.eq(Mux(beat, 1 << in_lane, 0))]
+            m.d.sync += [w_addr.eq(fill * xc + in_chunk), w_data.eq(self.in_data.as_unsigned().replicate(lanes)),
+                         w_en.eq(Mux(beat, 1 << in_lane, 0))]
+        m.d.comb += [v_wr.addr.eq(w_addr), v_wr.data.eq(w_data), v_wr.en.eq(w_en)]
 
         # ---- output -----------------------------------------------------------------------------------
         head = model.head

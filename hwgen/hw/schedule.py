@@ -26,6 +26,7 @@ AFFINE_LATENCY = 6
 ACT_LATENCY = 1
 STATE_LATENCY = 12
 HEAD_LATENCY = 5  # dense head: memory, operand, multiplier in and out, accumulator registers
+VEC_WRITE_LATENCY = 1  # h value -> vector memory: the write port's register
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 
 
@@ -45,7 +46,7 @@ def acc_offset(config: "AccelConfig") -> int:
 
 def write_offset(config: "AccelConfig") -> int:
     """Cycles from the issue of a unit's last chunk (o row) to the cycle its h and c are written."""
-    return acc_offset(config) + ACC_LATENCY + AFFINE_LATENCY + ACT_LATENCY + STATE_LATENCY
+    return acc_offset(config) + ACC_LATENCY + AFFINE_LATENCY + ACT_LATENCY + STATE_LATENCY + VEC_WRITE_LATENCY
 
 
 def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
@@ -68,12 +69,13 @@ def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
                 for u in range(hidden):  # the cell state of unit u is read when its i gate arrives
                     key = ("c", layer, u)
                     if key in written:
-                        need[layer] = max(need[layer], written[key] + 1 - (t + 4 * u * k + k - 1 + w - STATE_LATENCY))
+                        i_arrival = t + 4 * u * k + k - 1 + w - VEC_WRITE_LATENCY - STATE_LATENCY
+                        need[layer] = max(need[layer], written[key] + 1 - i_arrival)
                 for u in range(hidden):
                     done = t + 4 * (u + 1) * k - 1 + w
                     key = (layer, u // lanes)
                     written[key] = max(written.get(key, -1), done)
-                    written[("c", layer, u)] = done
+                    written[("c", layer, u)] = done - VEC_WRITE_LATENCY  # c is written with h_we, before the h register
                 t += 4 * hidden * k
         if not any(need):
             return tuple(gaps)
