@@ -73,6 +73,13 @@ class ArtifactModel:
     def run(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.artifact.config.reference(self.artifact.model, x), dtype=np.int64)
 
+    def run_batch(self, xs: np.ndarray) -> np.ndarray:
+        """Equal-length sequences [N, T, X] at once (the reference is vectorised over N)."""
+        out = np.asarray(self.artifact.config.reference(self.artifact.model, xs), dtype=np.int64)
+        if out.shape[0] != xs.shape[0]:
+            raise HwgenError(f"reference gave {out.shape[0]} results for {xs.shape[0]} sequences")
+        return out.reshape(xs.shape[0], -1)
+
     def expected_cycles(self, steps: int) -> int:
         return int(self.artifact.config.expected_cycles(steps))
 
