@@ -14,10 +14,9 @@ from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
 from hwgen.quant.layer import BN_STATS, QuantLSTMLayer
-from hwgen.quant.ste import QUANTIZERS, check_kind
 
 #: digits: logits from the last step (sequence classification); charlm: logits every step.
-from hwgen.quant.choices import TASKS  # noqa: E402
+from hwgen.quant.choices import check_choices  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,7 @@ class ModelConfig:
     bn_x: str = "shared"  # training statistics of BN(Wx·x): over batch and time, or per step
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise QuantConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        check_kind(self.weights)
-        if self.quantizer not in QUANTIZERS:
-            raise QuantConfigError(f"unknown quantizer {self.quantizer!r}; choose one of {', '.join(QUANTIZERS)}")
+        check_choices(self.task, self.weights, self.quantizer)
         for name in ("input_size", "hidden", "layers", "outputs", "steps"):
             if getattr(self, name) < 1:
                 raise QuantConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -25,8 +25,8 @@ from hwgen.quant.checkpoint import CONFIG, METRICS, save_checkpoint, write_json
 from hwgen.quant.data import CharCorpus, DigitsData, build_corpus, corpus_from_bytes, digits_dataset
 from hwgen.quant.errors import QuantConfigError, TrainingError
 from hwgen.quant.evaluate import bits_per_char, digits_accuracy, one_hot
-from hwgen.quant.model import TASKS, ModelConfig, QuantLSTMModel
-from hwgen.quant.ste import QUANTIZERS, check_kind
+from hwgen.quant.choices import check_choices
+from hwgen.quant.model import ModelConfig, QuantLSTMModel
 
 DIGITS_CLASSES = 10
 
@@ -54,11 +54,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise QuantConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
-        check_kind(self.weights)
-        if self.quantizer not in QUANTIZERS:
-            raise QuantConfigError(f"unknown quantizer {self.quantizer!r}; choose one of {', '.join(QUANTIZERS)}")
+        check_choices(self.task, self.weights, self.quantizer)
         if self.fold_epochs is not None and self.fold_epochs < 0:
             raise QuantConfigError(f"fold_epochs must be >= 0, got {self.fold_epochs}")
         for name in ("hidden", "layers", "epochs", "batch_size", "threads", "seq_len", "corpus_bytes"):
