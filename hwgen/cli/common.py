@@ -73,3 +73,16 @@ def parse_shapes(specs: list[str], names: Sequence[str]) -> dict[str, tuple[int,
             raise HwgenError(f"--shape {spec}: give one or more positive sizes, e.g. 1,100,64")
         shapes[name] = shape
     return shapes
+
+
+def write_outputs(outputs: dict[str, np.ndarray], path: Optional[Path]) -> None:
+    """Print each output's type; save to `path` (.npy for one output, .npz for several) when given."""
+    for name, value in outputs.items():
+        print(f"{name}: {value.dtype}{list(value.shape)}")
+    if path is None:
+        return
+    if len(outputs) == 1:
+        np.save(path, next(iter(outputs.values())))
+    else:
+        np.savez(path, **outputs)
+    print(f"wrote {path}")

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 
-from hwgen.cli.common import add_dump_ir, dump_ir, parse_inputs
+from hwgen.cli.common import add_dump_ir, dump_ir, parse_inputs, write_outputs
 from hwgen.errors import HwgenError
 from hwgen.frontend import import_onnx, input_names, load_onnx
 from hwgen.reference import run as interpret
@@ -47,13 +46,5 @@ def run(args: argparse.Namespace) -> int:
     graph = import_onnx(model, args.model, {name: a.shape for name, a in feeds.items()})
     dump_ir(args.dump_ir, 0, "import", graph)
     outputs = interpret(graph, feeds)
-    ordered = {v.name: outputs[v.name] for v in graph.outputs}
-    for name, value in ordered.items():
-        print(f"{name}: {value.dtype}{list(value.shape)}")
-    if args.output is not None:
-        if len(ordered) == 1:
-            np.save(args.output, next(iter(ordered.values())))
-        else:
-            np.savez(args.output, **ordered)
-        print(f"wrote {args.output}")
+    write_outputs({v.name: outputs[v.name] for v in graph.outputs}, args.output)
     return 0

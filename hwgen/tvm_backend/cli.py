@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 
 from hwgen.ir.graph import Graph, Value
 from hwgen.ir.types import TensorType
@@ -63,15 +62,7 @@ def run_artifact(args: argparse.Namespace) -> int:
     model = load(args.model)
     if not args.input:
         raise TVMBackendError(f"no --input given; the model takes {', '.join(model.input_names)}")
-    from hwgen.cli.common import parse_inputs
+    from hwgen.cli.common import parse_inputs, write_outputs
 
-    outputs = model(parse_inputs(args.input, model.input_names))
-    for name, value in outputs.items():
-        print(f"{name}: {value.dtype}{list(value.shape)}")
-    if args.output is not None:
-        if len(outputs) == 1:
-            np.save(args.output, next(iter(outputs.values())))
-        else:
-            np.savez(args.output, **outputs)
-        print(f"wrote {args.output}")
+    write_outputs(model(parse_inputs(args.input, model.input_names)), args.output)
     return 0
