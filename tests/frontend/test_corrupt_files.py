@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hwgen.errors import HwgenError
@@ -31,6 +31,7 @@ def _load_and_run(path: Path) -> None:
 
 @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=4))
+@example(edits=[(0.9609375, 16)])  # X's width loses its size: symbolic, then fed a width W cannot take
 def test_flipped_bytes(model_bytes: bytes, tmp_path: Path, edits: list[tuple[float, int]]) -> None:
     data = bytearray(model_bytes)
     for where, value in edits:
