@@ -129,10 +129,18 @@ class HostLink(wiring.Component):
         remaining = Signal(16)
         csum = Signal(8)
         csum_ok = Signal()
+        cmd = Signal(8)        # the command byte (echoed in the reply)
+        x_err, x_is_err, x_run, x_len = Signal(8), Signal(), Signal(), Signal(16)  # DECIDE's outcome
         too_long = Signal()
         word = Signal(8 * max(in_bytes, w_bytes, 4))
         word_pos = Signal(range(max(in_bytes, w_bytes, 4) + 1))
         wr_ptr = Signal(range(self.input_depth + 2))
+        in_room = Signal()     # wr_ptr < input_depth (registered)
+        # The input buffer's write port is registered: the protocol FSM's next-state logic ends at flops, not at
+        # the block RAM (its words are read only by a later RUN).
+        in_we, in_waddr, in_wdata = Signal(), Signal.like(in_wr.addr), Signal.like(in_wr.data)
+        m.d.sync += in_we.eq(0)
+        m.d.comb += [in_wr.en.eq(in_we), in_wr.addr.eq(in_waddr), in_wr.data.eq(in_wdata)]
         n_inputs = Signal(range(self.input_depth + 2))
         w_addr = Signal(max(p.weight_addr_width, 1))
         w_addr_done = Signal()
@@ -188,9 +196,6 @@ class HostLink(wiring.Component):
             m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err), tx_go.eq(1)]
             m.next = "WAIT_TX"
 
-        def error(code):
-            respond(Command.ERROR, 1, code)
-
         def send(value, next_state, count=True):
             m.d.comb += [utx.data.eq(value), utx.valid.eq(1)]
             with m.If(utx.ready):
@@ -244,10 +249,10 @@ class HostLink(wiring.Component):
                 m.d.comb += take.eq(rx_valid)
                 with m.If(rx_valid):
                     m.d.sync += [csum.eq(byte), too_long.eq(0), word_pos.eq(0),
-                                 wr_ptr.eq(0), w_addr_done.eq(0),
+                                 wr_ptr.eq(0), in_room.eq(1), w_addr_done.eq(0),
                                  op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
                                  op_run.eq(byte == Command.RUN), op_read.eq(byte == Command.READ_OUTPUTS),
-                                 op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1)]
+                                 op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1), cmd.eq(byte)]
                     m.next = "RX_LEN0"
             with m.State("RX_LEN0"):
                 m.d.comb += take.eq(rx_valid)
@@ -274,10 +279,9 @@ class HostLink(wiring.Component):
                         m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
                         with m.If(word_pos == in_bytes - 1):
                             m.d.sync += word_pos.eq(0)
-                            with m.If(wr_ptr < self.input_depth):
-                                m.d.comb += [in_wr.en.eq(1), in_wr.addr.eq(wr_ptr),
-                                             in_wr.data.eq(shifted[-8 * in_bytes:])]
-                                m.d.sync += wr_ptr.eq(wr_ptr + 1)
+                            with m.If(in_room):
+                                m.d.sync += [in_we.eq(1), in_waddr.eq(wr_ptr), in_wdata.eq(shifted[-8 * in_bytes:]),
+                                             wr_ptr.eq(wr_ptr + 1), in_room.eq(wr_ptr != self.input_depth - 1)]
                             with m.Else():
                                 m.d.sync += too_long.eq(1)
                     with m.If(op_run):
@@ -306,38 +310,31 @@ class HostLink(wiring.Component):
                     m.next = "VERIFY"
             with m.State("VERIFY"):
                 m.d.sync += csum_ok.eq(csum == 0)
+                m.next = "DECIDE"
+            with m.State("DECIDE"):
+                # The outcome of the command into registers (the op flags are one-hot, decoded at RX_CMD), so
+                # EXEC's next-state and reply logic read single flops: no priority chain ends at a register.
+                bad_load, no_inputs = op_load & too_long, op_run & ~loaded
+                no_memory = op_write if not has_w else Const(0)
+                unknown = ~(op_info | op_load | op_run | op_read | op_write)
+                m.d.sync += [
+                    x_err.eq(Mux(~csum_ok, ErrorCode.BAD_CHECKSUM, Mux(bad_load, ErrorCode.TOO_LONG,
+                             Mux(no_inputs, ErrorCode.NO_INPUTS, Mux(no_memory, ErrorCode.NO_WEIGHT_MEMORY,
+                                                                     ErrorCode.UNKNOWN_COMMAND))))),
+                    x_is_err.eq(~csum_ok | bad_load | no_inputs | no_memory | unknown),
+                    x_run.eq(csum_ok & op_run & loaded),
+                    x_len.eq(Mux(op_info, len(self.info.pack()), Mux(op_read, out_len, 0))),
+                ]
+                with m.If(op_load):
+                    m.d.sync += [n_inputs.eq(wr_ptr), loaded.eq(csum_ok & ~too_long & (wr_ptr != 0)),
+                                 single.eq(wr_ptr == 1)]
                 m.next = "EXEC"
             with m.State("EXEC"):
-                # The checksum byte was added last cycle and the command decoded into one-hot
-                # flags at RX_CMD: only single-bit tests here.
-                with m.If(~csum_ok):
-                    with m.If(op_load):
-                        m.d.sync += loaded.eq(0)
-                    error(ErrorCode.BAD_CHECKSUM)
-                with m.Elif(op_info):
-                    respond(Command.INFO, len(self.info.pack()))
-                with m.Elif(op_load):
-                    with m.If(too_long):
-                        m.d.sync += loaded.eq(0)
-                        error(ErrorCode.TOO_LONG)
-                    with m.Else():
-                        m.d.sync += [n_inputs.eq(wr_ptr), loaded.eq(wr_ptr != 0), single.eq(wr_ptr == 1)]
-                        respond(Command.LOAD_INPUTS, 0)
-                with m.Elif(op_run):
-                    with m.If(~loaded):
-                        error(ErrorCode.NO_INPUTS)
-                    with m.Else():
-                        m.d.sync += start.eq(1)
-                        m.next = "RUN"
-                with m.Elif(op_read):
-                    respond(Command.READ_OUTPUTS, out_len)
-                with m.Elif(op_write):
-                    if has_w:
-                        respond(Command.WRITE_WEIGHTS, 0)
-                    else:
-                        error(ErrorCode.NO_WEIGHT_MEMORY)
+                with m.If(x_run):
+                    m.d.sync += start.eq(1)
+                    m.next = "RUN"
                 with m.Else():
-                    error(ErrorCode.UNKNOWN_COMMAND)
+                    respond(Mux(x_is_err, Command.ERROR, cmd), Mux(x_is_err, 1, x_len), x_err)
             with m.State("RUN"):
                 with m.If(run_done):
                     m.d.sync += run_done.eq(0)
