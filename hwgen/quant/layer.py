@@ -30,8 +30,8 @@ import torch
 from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
-from hwgen.quant.recurrence import EPS, batch_norm_train, bn_lstm_recurrence, step_moments
-from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize, weight_codes
+from hwgen.quant.recurrence import EPS, batch_norm_train, bn_lstm_recurrence, fold_running, step_moments
+from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize_all, weight_codes
 
 BN_STATS = ("shared", "per_step")
 #: Training-time statistics of BN(Wx·x): over batch and time ("shared", what inference uses) or per step.
@@ -118,8 +118,8 @@ class QuantLSTMLayer(nn.Module):
     # ---- weights ---------------------------------------------------------------------------
     def quantized_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         stochastic = self.training and self.quantizer == "stochastic"
-        return (quantize(self.weight_ih, self.weights, self.w0_ih, stochastic),
-                quantize(self.weight_hh, self.weights, self.w0_hh, stochastic))
+        w, r = quantize_all((self.weight_ih, self.weight_hh), self.weights, (self.w0_ih, self.w0_hh), stochastic)
+        return w, r
 
     @torch.no_grad()
     def clip_shadow_weights(self) -> None:
@@ -151,17 +151,8 @@ class QuantLSTMLayer(nn.Module):
         cs, cb = _affine(*stats["c"], self.gamma_c, self.beta_c)
         return RowAffines(xs, xb, hs, hb, cs, cb)
 
-    @torch.no_grad()
-    def _track(self, stats: dict[str, tuple[torch.Tensor, torch.Tensor]], steps: int) -> None:
-        """Fold batch means and unbiased variances of `steps` steps ([steps or 1, F], 1 = shared by all steps)
-        into the first running statistics, all in one call."""
-        n = min(self.steps, steps)
-        bufs = [getattr(self, f"{kind}_{name}")[:n] for name in stats for kind in ("mean", "var")]
-        targets = [v.expand(steps, -1)[:n] for pair in stats.values() for v in pair]
-        torch._foreach_lerp_(bufs, targets, MOMENTUM)
-
-    def _bn_x(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Training BN(Wx·x) of z [T, B, 4H] with batch statistics: (xg, mean, unbiased var), stats [T or 1, 4H].
+    def _bn_x(self, z: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Training BN(Wx·x) of z [T, B, 4H] with batch statistics: (xg, (mean, unbiased var) [T or 1, 4H]).
 
         One batch-norm call: "shared" normalises the [T·B, 4H] rows, "per_step" the [B, T·4H] rows.
         """
@@ -171,10 +162,10 @@ class QuantLSTMLayer(nn.Module):
         else:
             rows, weight, view = z.transpose(0, 1).reshape(batch, steps * four), self.gamma_x.repeat(steps), (steps, four)
         mean, var = z.new_zeros(rows.shape[1]), z.new_zeros(rows.shape[1])
-        xg = batch_norm_train(rows, weight, None, mean, var)[0]
+        xg = batch_norm_train(rows, weight, None, mean, var, 1.0)[0]
         if self.bn_x == "per_step":
             xg = xg.view(batch, steps, four).transpose(0, 1)
-        return xg.view(steps, batch, four), mean.view(view), var.view(view)
+        return xg.view(steps, batch, four), (mean.view(view), var.view(view))
 
     # ---- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -200,10 +191,10 @@ class QuantLSTMLayer(nn.Module):
                 with torch.no_grad():
                     x_stats = step_moments(z.view(1, steps * batch, -1) if self.bn_x == "shared" else z.detach())
             else:
-                xg, *x_stats = self._bn_x(z)
-            y, mz, vz, mc_, vc_ = bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed)
-            self._track({"x": tuple(x_stats), "h": (mz, vz), "c": (mc_, vc_)}, steps)
-            return y
+                xg, x_stats = self._bn_x(z)
+            fold_running((self.mean_x, self.var_x), x_stats, steps, MOMENTUM)
+            return bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed,
+                                      (self.mean_h, self.var_h, self.mean_c, self.var_c), MOMENTUM)
         return self._eval_forward(z, r)
 
     def _eval_forward(self, z: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
