@@ -21,6 +21,7 @@ CASES = {
     "ternary_head": ("ternary", 7, 2, 12, 20, 1, "auto"),
     "binary_2layer": ("binary", 5, 1, 9, 16, 2, "auto"),
     "int8_baseline": ("ternary", 4, 1, 6, 10, 1, "int8"),
+    "ternary_odd": ("ternary", 6, 3, 5, 13, 1, "auto"),  # H, X not multiples of a vector or block; batch 3
 }
 
 
