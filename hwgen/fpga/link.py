@@ -165,6 +165,8 @@ class HostLink(wiring.Component):
         tx_go = Signal()       # receive FSM -> transmit FSM: a reply is ready in resp_*
         tx_done = Signal()     # transmit FSM -> receive FSM: the reply has gone out
         tx_last_idx = Signal(16)
+        tx_empty = Signal()    # resp_len == 0 (registered)
+        tx_at_last = Signal()  # tx_idx == tx_last_idx (registered in TX_PREP)
         resp_err = Signal(8)
         tx_idx = Signal(16)
         tx_sum = Signal(8)
@@ -350,7 +352,7 @@ class HostLink(wiring.Component):
             with m.State("TX_IDLE"):
                 with m.If(tx_go):
                     m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_sum.eq(0),
-                                 tx_word.eq(0), tx_byte_in_word.eq(0)]
+                                 tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0)]
                     m.next = "TX_SYNC"
             with m.State("TX_SYNC"):
                 send(DEVICE_SYNC, "TX_CMD", count=False)
@@ -360,10 +362,12 @@ class HostLink(wiring.Component):
                 send(resp_len[:8], "TX_LEN1")
             with m.State("TX_LEN1"):
                 send(resp_len[8:], "TX_CHECK")
-                with m.If(utx.ready & (resp_len != 0)):
+                with m.If(utx.ready & ~tx_empty):
                     m.next = "TX_PREP"
             with m.State("TX_PREP"):
-                # One cycle for the output buffer's read port to show out_mem[tx_word].
+                # One cycle for the output buffer's read port to show out_mem[tx_word]; the last-byte test is
+                # registered here (tx_idx is steady) so TX_PAYLOAD's next state reads one flop.
+                m.d.sync += tx_at_last.eq(tx_idx == tx_last_idx)
                 m.next = "TX_LATCH"
             with m.State("TX_LATCH"):
                 # Register the selected byte: keeps the byte multiplexer out of the checksum path.
@@ -377,7 +381,7 @@ class HostLink(wiring.Component):
                         m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
                     with m.Else():
                         m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
-                    with m.If(tx_idx == tx_last_idx):
+                    with m.If(tx_at_last):
                         m.next = "TX_CHECK"
             with m.State("TX_CHECK"):
                 send(-tx_sum, "TX_IDLE", count=False)

@@ -108,16 +108,19 @@ class UARTTx(wiring.Component):
         frame = Signal(10, init=0x3FF)
         left = Signal(range(11))
 
-        m.d.comb += self.ready.eq(left == 0)
-        m.d.comb += self.tx.eq(frame[0])
-        with m.If(left == 0):
+        # `ready` (left == 0) and the bit-time tick (timer == 0) are registered flags: the host link's transmit
+        # FSM decides on `ready`, so no compare sits in front of its next-state logic.
+        idle = Signal(init=1)
+        tick = Signal()
+        m.d.comb += [self.ready.eq(idle), self.tx.eq(frame[0])]
+        with m.If(idle):
             with m.If(self.valid):
                 m.d.sync += [frame.eq((1 << 9) | (self.data << 1)), left.eq(10),
-                             timer.eq(self.divisor - 1)]
+                             timer.eq(self.divisor - 1), tick.eq(0), idle.eq(0)]
         with m.Else():
-            with m.If(timer == 0):
+            with m.If(tick):
                 m.d.sync += [frame.eq((frame >> 1) | (1 << 9)), left.eq(left - 1),
-                             timer.eq(self.divisor - 1)]
+                             timer.eq(self.divisor - 1), tick.eq(0), idle.eq(left == 1)]
             with m.Else():
-                m.d.sync += timer.eq(timer - 1)
+                m.d.sync += [timer.eq(timer - 1), tick.eq(timer == 1)]
         return m
