@@ -66,7 +66,7 @@ def fold_running(running: Sequence[torch.Tensor], stats: Sequence[torch.Tensor],
     """
     n = min(running[0].shape[0], steps)
     for r, s in zip(running, stats):
-        r[:n].lerp_(s[:n], momentum)
+        (r if n == r.shape[0] else r[:n]).lerp_(s if n == s.shape[0] or s.shape[0] == 1 else s[:n], momentum)
 
 
 def _norm_back(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, mean: torch.Tensor,
@@ -90,8 +90,7 @@ class BNLSTMRecurrence(torch.autograd.Function):
         hid = four_h // 4
         hs = xg.new_zeros(steps + 1, batch, hid)  # hs[t] = h_{t-1}; hs[0] = 0
         cs = xg.new_zeros(steps + 1, batch, hid)  # cs[t] = c_{t-1}; cs[0] = 0
-        z_all = xg.new_empty(steps, batch, four_h)
-        z_all[0] = 0
+        z_all = xg.new_empty(steps, batch, four_h)  # z_all[0] (= 0) is only read with fixed statistics
         pre = xg.new_empty(steps, batch, four_h)  # gate pre-activations
         act = xg.new_empty(steps, batch, four_h)  # σ(i), σ(f), tanh(g), σ(o)
         th_all = xg.new_empty(steps, batch, hid)  # tanh(BN(c))
@@ -120,6 +119,7 @@ class BNLSTMRecurrence(torch.autograd.Function):
                 norm[3].append(ic)
                 return cb
         else:
+            z_all[0] = 0
             scale_h, scale_c = gamma_h * fixed[1], gamma_c * fixed[3]
             shift = torch.add(xg, beta_h - scale_h * fixed[0], out=pre)  # step 0's pre-activations
             shift_v = shift.unbind(0)
@@ -137,7 +137,7 @@ class BNLSTMRecurrence(torch.autograd.Function):
             if t == 0:
                 torch.mul(i_v[0], g_v[0], out=c_v[1])
             else:
-                torch.addcmul(f_v[t] * c_v[t], i_v[t], g_v[t], out=c_v[t + 1])
+                torch.addcmul(torch.mul(f_v[t], c_v[t], out=c_v[t + 1]), i_v[t], g_v[t], out=c_v[t + 1])
             torch.mul(o_v[t], torch.tanh(cell(t), out=th_v[t]), out=h_v[t + 1])
         if fixed is None:
             if running is not None:  # step 0's z is 0: batch mean and variance 0

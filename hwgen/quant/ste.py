@@ -62,9 +62,8 @@ def _signs(w: torch.Tensor, kind: str, w0: float, stochastic: bool,
         return torch.where(keep, 1.0, -1.0).to(w.dtype)
     if stochastic:
         keep = torch.rand(w.shape, generator=generator, dtype=w.dtype) < (w.abs() / w0).clamp(0, 1)
-    else:
-        keep = w.abs() > w0 / 3
-    return torch.where(keep, torch.sign(w), 0.0)
+        return torch.where(keep, torch.sign(w), 0.0)
+    return torch.sign(torch.nn.functional.hardshrink(w, w0 / 3))  # |w| > W0/3 keeps w, else +0
 
 
 def weight_codes(w: torch.Tensor, kind: str, w0: float, stochastic: bool = False,
