@@ -181,17 +181,13 @@ class HostLink(wiring.Component):
         m.d.comb += out_word.eq(out_rd.data.as_signed())  # sign-extended to whole bytes
         out_byte = out_word.word_select(tx_byte_in_word, 8)
 
-        payload_byte = Signal(8)
+        # The payload byte in two registered steps: TX_PREP latches the INFO and RUN candidates (tx_idx is steady),
+        # TX_LATCH picks one by registered one-hot flags of the reply kind (an AND-OR, no compare of resp_cmd).
         payload_reg = Signal(8)
-        with m.Switch(resp_cmd):
-            with m.Case(Command.INFO):
-                m.d.comb += payload_byte.eq(info_rom[tx_idx[:5]])
-            with m.Case(Command.RUN):
-                m.d.comb += payload_byte.eq(run_bytes[tx_idx[:3]])
-            with m.Case(Command.READ_OUTPUTS):
-                m.d.comb += payload_byte.eq(out_byte)
-            with m.Case(Command.ERROR):
-                m.d.comb += payload_byte.eq(resp_err)
+        info_r, run_r = Signal(8), Signal(8)
+        is_info, is_run, is_read, is_error = Signal(), Signal(), Signal(), Signal()
+        payload_byte = ((info_r & is_info.replicate(8)) | (run_r & is_run.replicate(8))
+                        | (out_byte & is_read.replicate(8)) | (resp_err & is_error.replicate(8)))
 
         def respond(command, nbytes, err=0):
             """Hand a reply to the transmit FSM and wait for it to go out."""
@@ -352,7 +348,9 @@ class HostLink(wiring.Component):
             with m.State("TX_IDLE"):
                 with m.If(tx_go):
                     m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_sum.eq(0),
-                                 tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0)]
+                                 tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0),
+                                 is_info.eq(resp_cmd == Command.INFO), is_run.eq(resp_cmd == Command.RUN),
+                                 is_read.eq(resp_cmd == Command.READ_OUTPUTS), is_error.eq(resp_cmd == Command.ERROR)]
                     m.next = "TX_SYNC"
             with m.State("TX_SYNC"):
                 send(DEVICE_SYNC, "TX_CMD", count=False)
@@ -367,7 +365,8 @@ class HostLink(wiring.Component):
             with m.State("TX_PREP"):
                 # One cycle for the output buffer's read port to show out_mem[tx_word]; the last-byte test is
                 # registered here (tx_idx is steady) so TX_PAYLOAD's next state reads one flop.
-                m.d.sync += tx_at_last.eq(tx_idx == tx_last_idx)
+                m.d.sync += [tx_at_last.eq(tx_idx == tx_last_idx), info_r.eq(info_rom[tx_idx[:5]]),
+                             run_r.eq(run_bytes[tx_idx[:3]])]
                 m.next = "TX_LATCH"
             with m.State("TX_LATCH"):
                 # Register the selected byte: keeps the byte multiplexer out of the checksum path.
