@@ -91,11 +91,11 @@ class BNLSTMRecurrence(torch.autograd.Function):
         hs = xg.new_zeros(steps + 1, batch, hid)  # hs[t] = h_{t-1}; hs[0] = 0
         cs = xg.new_zeros(steps + 1, batch, hid)  # cs[t] = c_{t-1}; cs[0] = 0
         z_all = xg.new_empty(steps, batch, four_h)  # z_all[0] (= 0) is only read with fixed statistics
-        pre = xg.new_empty(steps, batch, four_h)  # gate pre-activations
+        pre = xg.new_empty(batch, four_h)  # this step's gate pre-activations
+        pre_g = pre[:, 2 * hid:3 * hid]
         act = xg.new_empty(steps, batch, four_h)  # σ(i), σ(f), tanh(g), σ(o)
         th_all = xg.new_empty(steps, batch, hid)  # tanh(BN(c))
         h_v, c_v, z_v, act_v, th_v = hs.unbind(0), cs.unbind(0), z_all.unbind(0), act.unbind(0), th_all.unbind(0)
-        pre_v, pre_g_v = pre.unbind(0), pre[..., 2 * hid:3 * hid].unbind(0)
         i_v, f_v, g_v, o_v = (act[..., k * hid:(k + 1) * hid].unbind(0) for k in range(4))
         rt = r.t()
         if fixed is None:
@@ -106,12 +106,12 @@ class BNLSTMRecurrence(torch.autograd.Function):
 
             def gates(t: int) -> torch.Tensor:
                 if t == 0:
-                    return torch.add(xg_v[0], beta_h, out=pre_v[0])
+                    return torch.add(xg_v[0], beta_h, out=pre)
                 z = torch.mm(h_v[t], rt, out=z_v[t])
                 zb, mz, iz = batch_norm_train(z, gamma_h, beta_h, run_v[0][t], run_v[1][t], momentum)
                 norm[0].append(mz)
                 norm[1].append(iz)
-                return torch.add(zb, xg_v[t], out=pre_v[t])
+                return torch.add(zb, xg_v[t], out=pre)
 
             def cell(t: int) -> torch.Tensor:
                 cb, mc, ic = batch_norm_train(c_v[t + 1], gamma_c, beta_c, run_v[2][t], run_v[3][t], momentum)
@@ -121,19 +121,19 @@ class BNLSTMRecurrence(torch.autograd.Function):
         else:
             z_all[0] = 0
             scale_h, scale_c = gamma_h * fixed[1], gamma_c * fixed[3]
-            shift = torch.add(xg, beta_h - scale_h * fixed[0], out=pre)  # step 0's pre-activations
-            shift_v = shift.unbind(0)
+            shift_v = (xg + (beta_h - scale_h * fixed[0])).unbind(0)  # step 0's pre-activations
             shift_c = beta_c - scale_c * fixed[2]
 
             def gates(t: int) -> torch.Tensor:
-                return shift_v[0] if t == 0 else shift_v[t].addcmul_(torch.mm(h_v[t], rt, out=z_v[t]), scale_h)
+                z = torch.mm(h_v[t], rt, out=z_v[t]) if t else z_v[0]  # z_0 = 0
+                return torch.addcmul(shift_v[t], z, scale_h, out=pre)
 
             def cell(t: int) -> torch.Tensor:
                 return torch.addcmul(shift_c, c_v[t + 1], scale_c)
 
         for t in range(steps):
             torch.sigmoid(gates(t), out=act_v[t])
-            torch.tanh(pre_g_v[t], out=g_v[t])
+            torch.tanh(pre_g, out=g_v[t])
             if t == 0:
                 torch.mul(i_v[0], g_v[0], out=c_v[1])
             else:
