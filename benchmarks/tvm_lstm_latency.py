@@ -132,6 +132,29 @@ def c_library(directory: Path) -> ctypes.CDLL:
     return ctypes.CDLL(str(lib))
 
 
+def kernel_race(c_repeat: Callable[[int], object], func: object, args: list, reps: int) -> tuple[float, float]:
+    """(C seconds, TVM seconds) per call: both loop `reps` times inside native code (the TVM timer costs
+    ~0.1 ms per call, so reps make each timed call last milliseconds), interleaved over 61 rounds."""
+    name = func.attrs["global_symbol"]  # type: ignore[attr-defined]
+    timer = compile_module(tvm.IRModule({name: func}), "host").mod.time_evaluator(name, tvm.cpu(), number=reps, repeat=1)
+    times = race({"c": lambda: c_repeat(reps), "tvm": lambda: timer(*args)}, 1, rounds=61)
+    return times["c"] / reps, times["tvm"] / reps
+
+
+def shared(*arrays: np.ndarray) -> tuple[list, list[np.ndarray]]:
+    """TVM tensors of `arrays` and zero-copy numpy views of them: the C kernel reads the very same bytes."""
+    tensors = [tvm.runtime.tensor(np.ascontiguousarray(a)) for a in arrays]
+    return tensors, [np.from_dlpack(t) for t in tensors]
+
+
+def ptr(a: np.ndarray, ctype: type) -> object:
+    return a.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def repetitions(rows: int, hidden: int) -> int:
+    return max(16, 40_000_000 // (rows * hidden))
+
+
 def quad_microkernel(c: ctypes.CDLL, hidden: int, kind: str, rng: np.random.Generator) -> tuple[float, float, float]:
     """(C seconds, TVM seconds, max |difference|) for one 4H x H packed matvec with int8 activations (quad layout)."""
     rows = 4 * hidden
@@ -139,47 +162,34 @@ def quad_microkernel(c: ctypes.CDLL, hidden: int, kind: str, rng: np.random.Gene
     panels = packing.pack_quads(codes, kind)  # type: ignore[arg-type]
     x = np.zeros((1, panels.cols_padded), np.int8)
     x[0, :hidden] = rng.integers(-128, 128, hidden)
-    out_c = np.zeros(panels.rows_padded, np.int32)
-    ptr = lambda a, t: a.ctypes.data_as(ctypes.POINTER(t))  # noqa: E731
-    c_args = (ctypes.c_int(panels.bits), ptr(x, ctypes.c_int8), ptr(panels.data, ctypes.c_uint8), ptr(out_c, ctypes.c_int32),
+    tensors, (xv, wv, out_c, out_t) = shared(x, panels.data, np.zeros(panels.rows_padded, np.int32),
+                                               np.zeros((1, panels.rows_padded), np.int32))
+    c_args = (ctypes.c_int(panels.bits), ptr(xv, ctypes.c_int8), ptr(wv, ctypes.c_uint8), ptr(out_c, ctypes.c_int32),
               ctypes.c_int(panels.rows_padded), ctypes.c_int(panels.data.shape[1]), ctypes.c_int(quad_kernels.chunk_blocks(panels)))
-    reps = max(16, 40_000_000 // (rows * hidden))  # the TVM timer costs ~0.1 ms per call: amortise it over >= ~2 ms
-    func = quad_kernels.matvec(panels)
-    name = func.attrs["global_symbol"]
-    lib = compile_module(tvm.IRModule({name: func}), "host")
-    out_t = tvm.runtime.tensor(np.zeros((1, panels.rows_padded), np.int32))
-    args = [tvm.runtime.tensor(x), tvm.runtime.tensor(panels.data), out_t]
-    timer = lib.mod.time_evaluator(name, tvm.cpu(), number=reps, repeat=1)
-    times = race({"c": lambda: c.quad_matvec_repeat(ctypes.c_int(reps), *c_args), "tvm": lambda: timer(*args)}, 1, rounds=61)
+    c_time, tvm_time = kernel_race(lambda reps: c.quad_matvec_repeat(ctypes.c_int(reps), *c_args), quad_kernels.matvec(panels),
+                                   [tensors[0], tensors[1], tensors[3]], repetitions(rows, hidden))
     reference = codes.astype(np.int64) @ x[0, :hidden].astype(np.int64)
-    diff = max(float(np.abs(out_c[:rows] - reference).max()), float(np.abs(out_t.numpy()[0, :rows] - reference).max()))
-    return times["c"] / reps, times["tvm"] / reps, diff
+    diff = max(float(np.abs(out_c[:rows] - reference).max()), float(np.abs(out_t[0, :rows] - reference).max()))
+    return c_time, tvm_time, diff
 
 
 def microkernel(c: ctypes.CDLL, hidden: int, kind: str, rng: np.random.Generator) -> tuple[float, float, float]:
-    """(C seconds, TVM seconds, max |difference|) for one 4H x H packed matvec."""
+    """(C seconds, TVM seconds, max |difference|) for one 4H x H packed matvec with float activations."""
     rows = 4 * hidden
     codes = rng.choice([-1, 0, 1] if kind == "ternary" else [-1, 1], (rows, hidden)).astype(np.int8)
     panels = packing.pack_codes(codes, rng.uniform(0.5, 1.5, rows).astype(np.float32), kind)  # type: ignore[arg-type]
-    per = panels.codes_per_word
     words = panels.data.shape[1]
-    h = np.zeros(words * per, np.float32)
+    h = np.zeros(words * panels.codes_per_word, np.float32)
     h[:hidden] = rng.standard_normal(hidden)
-    out_c = np.zeros(panels.rows_padded, np.float32)
-    ptr = lambda a, t: a.ctypes.data_as(ctypes.POINTER(t))  # noqa: E731
-    c_args = (ctypes.c_int(2 if kind == "ternary" else 1), ptr(h, ctypes.c_float), ptr(panels.data, ctypes.c_int32),
-              ptr(panels.scale, ctypes.c_float), ptr(out_c, ctypes.c_float), ctypes.c_int(panels.rows_padded), ctypes.c_int(words))
-    reps = max(16, 40_000_000 // (rows * hidden))  # the TVM timer costs ~0.1 ms per call: amortise it over >= ~2 ms
-    func = lstm_kernels.matvec(panels.rows_padded, hidden, kind)  # type: ignore[arg-type]
-    name = func.attrs["global_symbol"]
-    lib = compile_module(tvm.IRModule({name: func}), "host")
-    out_t = tvm.runtime.tensor(np.zeros(panels.rows_padded, np.float32))
-    args = [tvm.runtime.tensor(h), tvm.runtime.tensor(panels.data), tvm.runtime.tensor(panels.scale), out_t]
-    timer = lib.mod.time_evaluator(name, tvm.cpu(), number=reps, repeat=1)  # loops inside the runtime, like the C side
-    times = race({"c": lambda: c.matvec_repeat(ctypes.c_int(reps), *c_args), "tvm": lambda: timer(*args)}, 1, rounds=61)
-    c_time, tvm_time = times["c"] / reps, times["tvm"] / reps
+    tensors, (hv, wv, sv, out_c, out_t) = shared(h, panels.data, panels.scale, np.zeros(panels.rows_padded, np.float32),
+                                                   np.zeros(panels.rows_padded, np.float32))
+    c_args = (ctypes.c_int(2 if kind == "ternary" else 1), ptr(hv, ctypes.c_float), ptr(wv, ctypes.c_int32),
+              ptr(sv, ctypes.c_float), ptr(out_c, ctypes.c_float), ctypes.c_int(panels.rows_padded), ctypes.c_int(words))
+    c_time, tvm_time = kernel_race(lambda reps: c.matvec_repeat(ctypes.c_int(reps), *c_args),
+                                   lstm_kernels.matvec(panels.rows_padded, hidden, kind),  # type: ignore[arg-type]
+                                   [tensors[0], tensors[1], tensors[2], tensors[4]], repetitions(rows, hidden))
     reference = (codes.astype(np.float64) @ h[:hidden]) * panels.scale[:rows]
-    diff = max(float(np.abs(out_c[:rows] - reference).max()), float(np.abs(out_t.numpy()[:rows] - reference).max()))
+    diff = max(float(np.abs(out_c[:rows] - reference).max()), float(np.abs(out_t[:rows] - reference).max()))
     return c_time, tvm_time, diff
 
 
