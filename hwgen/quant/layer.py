@@ -158,7 +158,7 @@ class QuantLSTMLayer(nn.Module):
         """
         steps, batch, four = z.shape
         if self.bn_x == "shared":
-            rows, weight, view = z.view(steps * batch, four), self.gamma_x, (1, four)
+            rows, weight, view = z.reshape(steps * batch, four), self.gamma_x, (1, four)
         else:
             rows, weight, view = z.transpose(0, 1).reshape(batch, steps * four), self.gamma_x.repeat(steps), (steps, four)
         mean, var = z.new_zeros(rows.shape[1]), z.new_zeros(rows.shape[1])
@@ -178,7 +178,7 @@ class QuantLSTMLayer(nn.Module):
             zeros = x.new_zeros(1, batch, self.hidden)
             return torch._VF.lstm(x, (zeros, zeros), (w, r, self.bias_ih, self.bias_hh),
                                   True, 1, 0.0, self.training, False, False)[0]
-        z = torch.mm(x.reshape(steps * batch, size), w.t()).view(steps, batch, 4 * self.hidden)
+        z = torch.nn.functional.linear(x, w)  # [T, B, 4H]
         if self.training:
             if batch < 2:
                 raise QuantConfigError("batch norm needs at least 2 sequences per batch in training")

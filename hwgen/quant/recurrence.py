@@ -148,6 +148,7 @@ class BNLSTMRecurrence(torch.autograd.Function):
                 fold_running(running, (*step_moments(z_all), *step_moments(cs[1:])), steps, momentum)
             ctx.norm = fixed
         ctx.save_for_backward(r, gamma_h, gamma_c, hs, cs, z_all, act, th_all)
+        ctx.views = (f_v, c_v, z_v)  # per-step views of saved buffers, made once
         ctx.batch_stats = fixed is None
         return hs[1:]
 
@@ -158,7 +159,7 @@ class BNLSTMRecurrence(torch.autograd.Function):
         steps, batch, hid = dy.shape
         four_h = 4 * hid
         # gate-activation derivatives for all steps at once: da = [dc, dc, dc, dh] ⊙ fac, du = dh ⊙ k_u
-        i, f, g, o = (act[..., k * hid:(k + 1) * hid] for k in range(4))
+        i, g, o = (act[..., k * hid:(k + 1) * hid] for k in (0, 2, 3))
         fac = torch.addcmul(act, act, act, value=-1)  # σ' = σ - σ² for i, f, o (the g quarter is replaced)
         for part, other in ((fac[..., :hid], g), (fac[..., hid:2 * hid], cs[:-1]), (fac[..., 3 * hid:], th_all)):
             part.mul_(other)
@@ -170,7 +171,7 @@ class BNLSTMRecurrence(torch.autograd.Function):
         da3_v = da_all.view(steps, batch, 4, hid)[:, :, :3].unbind(0)
         fac_o_v, da_o_v = fac[..., 3 * hid:].unbind(0), da_all[..., 3 * hid:].unbind(0)
         da_v, du_v, ku_v, dy_v = da_all.unbind(0), du_all.unbind(0), k_u.unbind(0), dy.unbind(0)
-        f_v, c_v, z_v = f.unbind(0), cs.unbind(0), z_all.unbind(0)
+        f_v, c_v, z_v = ctx.views
         dgammas: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])  # per step, of γh and γc
         if ctx.batch_stats:
             mean_z, inv_z, mean_c, inv_c = norm  # lists over steps; z's from step 1 on
