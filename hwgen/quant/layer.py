@@ -10,8 +10,10 @@ quantized modes cost one quantization per step. With batch norm (Ardakani et al.
     gates = BN(Wx·x; γx) + BN(Wh·h; γh, βh)       βh is the gate bias (forget gate starts at 1)
     h     = σ(o) ⊙ tanh(BN(c; γc, βc))             all γ start at 0.1
 
-BN(Wx·x) is one matmul plus a per-step normalisation over all steps at once; the
-recurrence is :mod:`hwgen.quant.recurrence`. Training uses per-step batch statistics;
+BN(Wx·x) is one matmul plus one batch-norm call over all steps; the recurrence is
+:mod:`hwgen.quant.recurrence`, and both weight matrices are quantized in one
+straight-through node (a training step at T=8 is dominated by per-call costs; see
+benchmarks/quant_step_time.py). Training uses per-step batch statistics of h and c;
 the layer keeps per-step running statistics (`steps` of them). In eval mode it uses
 either those per-step statistics or their pooled, time-shared version — the latter is
 what the ONNX export and the hardware use (one affine per row for all steps).
@@ -189,7 +191,7 @@ class QuantLSTMLayer(nn.Module):
                 xg = self.gamma_x * (z - mx) * torch.rsqrt(vx + EPS)
                 fixed = (mh[0], torch.rsqrt(vh[0] + EPS), mc[0], torch.rsqrt(vc[0] + EPS))
                 with torch.no_grad():
-                    x_stats = step_moments(z.view(1, steps * batch, -1) if self.bn_x == "shared" else z.detach())
+                    x_stats = step_moments(z.reshape(1, steps * batch, -1) if self.bn_x == "shared" else z)
             else:
                 xg, x_stats = self._bn_x(z)
             fold_running((self.mean_x, self.var_x), x_stats, steps, MOMENTUM)
