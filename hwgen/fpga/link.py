@@ -95,10 +95,12 @@ class HostLink(wiring.Component):
         in_bytes, out_bytes = word_bytes(p.in_width), word_bytes(p.out_width)
         w_bytes = word_bytes(p.weight_width) if p.weight_width else 1
 
-        m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[])
+        # Written by LOAD_INPUTS, read by RUN, never in the same cycle: no read-before-write emulation (no_rw_check).
+        m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[], attrs={"no_rw_check": 1})
         # A small output buffer (a dense head's few logits) is flip-flops, not a block RAM of which it would use a
-        # sliver: on the iCE40 UP5K those blocks are what an H=256 model runs out of.
-        small = {"ram_style": "logic"} if self.output_depth <= REGISTER_BUFFER_WORDS else None
+        # sliver: on the iCE40 UP5K those blocks are what an H=256 model runs out of. A larger one is written by
+        # RUN and read by READ_OUTPUTS, never in the same cycle (no_rw_check).
+        small = {"ram_style": "logic"} if self.output_depth <= REGISTER_BUFFER_WORDS else {"no_rw_check": 1}
         m.submodules.out_mem = out_mem = Memory(shape=p.out_width, depth=self.output_depth, init=[], attrs=small)
         in_wr, in_rd = in_mem.write_port(), in_mem.read_port()
         out_wr, out_rd = out_mem.write_port(), out_mem.read_port()
@@ -183,7 +185,6 @@ class HostLink(wiring.Component):
 
         # The payload byte in two registered steps: TX_PREP latches the INFO and RUN candidates (tx_idx is steady),
         # TX_LATCH picks one by registered one-hot flags of the reply kind (an AND-OR, no compare of resp_cmd).
-        payload_reg = Signal(8)
         info_r, run_r = Signal(8), Signal(8)
         is_info, is_run, is_read, is_error = Signal(), Signal(), Signal(), Signal()
         payload_byte = ((info_r & is_info.replicate(8)) | (run_r & is_run.replicate(8))
@@ -194,11 +195,17 @@ class HostLink(wiring.Component):
             m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err), tx_go.eq(1)]
             m.next = "WAIT_TX"
 
-        def send(value, next_state, count=True):
-            m.d.comb += [utx.data.eq(value), utx.valid.eq(1)]
+        # Every byte goes out of one register, tx_byte, loaded when the byte before it is taken: the UART sees no
+        # multiplexer over the transmit FSM's states.
+        tx_byte = Signal(8)
+
+        def send(next_state, next_byte=None, count=True):
+            m.d.comb += [utx.data.eq(tx_byte), utx.valid.eq(1)]
             with m.If(utx.ready):
                 if count:
-                    m.d.sync += tx_sum.eq(tx_sum + value)
+                    m.d.sync += tx_sum.eq(tx_sum + tx_byte)
+                if next_byte is not None:
+                    m.d.sync += tx_byte.eq(next_byte)
                 m.next = next_state
 
         has_w = bool(p.weight_width)
@@ -350,16 +357,17 @@ class HostLink(wiring.Component):
                     m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_sum.eq(0),
                                  tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0),
                                  is_info.eq(resp_cmd == Command.INFO), is_run.eq(resp_cmd == Command.RUN),
-                                 is_read.eq(resp_cmd == Command.READ_OUTPUTS), is_error.eq(resp_cmd == Command.ERROR)]
+                                 is_read.eq(resp_cmd == Command.READ_OUTPUTS), is_error.eq(resp_cmd == Command.ERROR),
+                                 tx_byte.eq(DEVICE_SYNC)]
                     m.next = "TX_SYNC"
             with m.State("TX_SYNC"):
-                send(DEVICE_SYNC, "TX_CMD", count=False)
+                send("TX_CMD", resp_cmd, count=False)
             with m.State("TX_CMD"):
-                send(resp_cmd, "TX_LEN0")
+                send("TX_LEN0", resp_len[:8])
             with m.State("TX_LEN0"):
-                send(resp_len[:8], "TX_LEN1")
+                send("TX_LEN1", resp_len[8:])
             with m.State("TX_LEN1"):
-                send(resp_len[8:], "TX_CHECK")
+                send("TX_SUM")
                 with m.If(utx.ready & ~tx_empty):
                     m.next = "TX_PREP"
             with m.State("TX_PREP"):
@@ -369,11 +377,10 @@ class HostLink(wiring.Component):
                              run_r.eq(run_bytes[tx_idx[:3]])]
                 m.next = "TX_LATCH"
             with m.State("TX_LATCH"):
-                # Register the selected byte: keeps the byte multiplexer out of the checksum path.
-                m.d.sync += payload_reg.eq(payload_byte)
+                m.d.sync += tx_byte.eq(payload_byte)
                 m.next = "TX_PAYLOAD"
             with m.State("TX_PAYLOAD"):
-                send(payload_reg, "TX_PREP")
+                send("TX_PREP")
                 with m.If(utx.ready):
                     m.d.sync += tx_idx.eq(tx_idx + 1)
                     with m.If(tx_byte_in_word == out_bytes - 1):
@@ -381,9 +388,13 @@ class HostLink(wiring.Component):
                     with m.Else():
                         m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
                     with m.If(tx_at_last):
-                        m.next = "TX_CHECK"
+                        m.next = "TX_SUM"
+            with m.State("TX_SUM"):
+                # The checksum byte from the finished sum (one cycle: the adder is not behind the UART).
+                m.d.sync += tx_byte.eq(-tx_sum)
+                m.next = "TX_CHECK"
             with m.State("TX_CHECK"):
-                send(-tx_sum, "TX_IDLE", count=False)
+                send("TX_IDLE", count=False)
                 with m.If(utx.ready):
                     m.d.sync += tx_done.eq(1)
         return m
