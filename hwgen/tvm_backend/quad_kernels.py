@@ -46,7 +46,7 @@ def available(target: dict[str, Any]) -> bool:
 
 def chunk_blocks(panels: QuadPanels) -> int:
     """Blocks accumulated in int16 before widening: every lane adds 2 products of |u h| <= umax * 128 per sub-step."""
-    umax = (1 << panels.bits) - 1 if panels.kind == "binary" else 2
+    umax = 2 if panels.kind == "ternary" else 1
     return max(1, (32767 // (2 * umax * ACT_MAX)) // panels.per)
 
 
@@ -69,8 +69,8 @@ def _activations(x: tirx.Buffer, index: list) -> tirx.PrimExpr:
 
 
 def matvec_macro(panels: QuadPanels):
-    """T.macro(x, xbase, hsum, w, p, acc32, acc16, out, obase): out[obase + panel rows] = sum_k w[row, k] * x[xbase + k]
-    for row panel p (x: int8, a row of a 2-D buffer at [xbase, 0]; hsum: the sum of that x row)."""
+    """T.macro(x, xrow, hsum, w, p, acc32, acc16, out, orow): out[orow, rows of panel p] = sum_k w[row, k] * x[xrow, k]
+    (x: int8, zero beyond the weights' K; hsum: the sum of x[xrow]; acc32/acc16: VECTORS-long scratch buffers)."""
     blocks = _shape(panels)[1]
     per, bits, mul = panels.per, panels.bits, panels.mul
     chunk = chunk_blocks(panels)
