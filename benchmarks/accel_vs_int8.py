@@ -412,18 +412,18 @@ def plot(points: list[tuple], path: Path) -> None:
 
 
 def plan(fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]], lanes: list[int], parts: list[str],
-         breakdown_lanes: list[int]) -> list[Job]:
+         breakdown_lanes: list[int], designs: tuple[str, ...] = DESIGNS) -> list[Job]:
     """Tool runs in the order given (lanes too: `--lanes 64 8` builds 64 first), the breakdown and the lane
     datapath after the whole accelerators of each FPGA and mapping. A stopped sweep keeps its finished points."""
     jobs: list[Job] = []
     for f in fpgas:
         for mp in mappings:
             if "accel" in parts:
-                jobs += [Job("accel", f, mp, d, h, x, ln) for h, x in sizes for ln in lanes for d in DESIGNS]
+                jobs += [Job("accel", f, mp, d, h, x, ln) for h, x in sizes for ln in lanes for d in designs]
             if "breakdown" in parts and f == "ecp5" and mp == "logic":
-                jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in DESIGNS]
+                jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in designs]
             if "datapath" in parts:
-                jobs += [Job("datapath", f, mp, d, 0, 0, ln) for ln in lanes for d in DESIGNS]
+                jobs += [Job("datapath", f, mp, d, 0, 0, ln) for ln in lanes for d in designs]
     return jobs
 
 
@@ -437,6 +437,8 @@ def main() -> None:
     ap.add_argument("--parts", choices=PARTS, nargs="+", default=["accel", "datapath"],
                     help="whole accelerators, the lane datapath alone, per-module LCs (non-flattened ECP5 synthesis)")
     ap.add_argument("--fresh", action="store_true", help="rebuild every point (ignore the cached results)")
+    ap.add_argument("--designs", choices=DESIGNS, nargs="+", default=list(DESIGNS), help="build only these designs "
+                    "(a later run with both, e.g. --cached-only, prints the pairs)")
     ap.add_argument("--cached-only", action="store_true", help="build nothing: print the tables from the cached results")
     ap.add_argument("--breakdown-lanes", type=int, nargs="+", default=[8, 64], help="lanes of the breakdown runs")
     ap.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="builds at once (at most 2)")
@@ -448,7 +450,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     fpgas = [args.only] if args.only else ["ecp5", "ice40"]
     sizes = [(h, args.input or h) for h in args.hidden]
-    jobs = plan(fpgas, args.mapping, sizes, args.lanes, args.parts, args.breakdown_lanes)
+    jobs = plan(fpgas, args.mapping, sizes, args.lanes, args.parts, args.breakdown_lanes, tuple(args.designs))
     print(f"{len(jobs)} tool runs, {args.jobs} at a time; results cached in {cache_path}; tool runs in {root / 'runs'}",
           flush=True)
     results = run_all(jobs, root / "runs", cache_path, args.fresh, args.jobs, args.cached_only)
