@@ -95,12 +95,10 @@ class HostLink(wiring.Component):
         in_bytes, out_bytes = word_bytes(p.in_width), word_bytes(p.out_width)
         w_bytes = word_bytes(p.weight_width) if p.weight_width else 1
 
-        # Written by LOAD_INPUTS, read by RUN, never in the same cycle: no read-before-write emulation (no_rw_check).
-        m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[], attrs={"no_rw_check": 1})
+        m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[])
         # A small output buffer (a dense head's few logits) is flip-flops, not a block RAM of which it would use a
-        # sliver: on the iCE40 UP5K those blocks are what an H=256 model runs out of. A larger one is written by
-        # RUN and read by READ_OUTPUTS, never in the same cycle (no_rw_check).
-        small = {"ram_style": "logic"} if self.output_depth <= REGISTER_BUFFER_WORDS else {"no_rw_check": 1}
+        # sliver: on the iCE40 UP5K those blocks are what an H=256 model runs out of.
+        small = {"ram_style": "logic"} if self.output_depth <= REGISTER_BUFFER_WORDS else None
         m.submodules.out_mem = out_mem = Memory(shape=p.out_width, depth=self.output_depth, init=[], attrs=small)
         in_wr, in_rd = in_mem.write_port(), in_mem.read_port()
         out_wr, out_rd = out_mem.write_port(), out_mem.read_port()
@@ -115,7 +113,9 @@ class HostLink(wiring.Component):
         take = Signal()        # the FSM consumes `byte` this cycle
         len_lo_zero = Signal()
         last_byte = Signal()   # remaining == 1
-        m.d.comb += urx.ready.eq(~rx_valid | take)
+        # The stage takes a byte only when empty (not in the cycle the FSM empties it): no path runs from the FSM's
+        # state decode through the UART handshake; bytes come thousands of cycles apart, so the bubble costs nothing.
+        m.d.comb += urx.ready.eq(~rx_valid)
         with m.If(urx.valid & urx.ready):
             m.d.sync += [byte.eq(urx.data), rx_valid.eq(1), rx_is_sync.eq(urx.data == HOST_SYNC),
                          rx_is_zero.eq(urx.data == 0)]
@@ -171,7 +171,7 @@ class HostLink(wiring.Component):
         tx_at_last = Signal()  # tx_idx == tx_last_idx (registered in TX_PREP)
         resp_err = Signal(8)
         tx_idx = Signal(16)
-        tx_sum = Signal(8)
+        tx_check = Signal(8)   # minus the byte sum sent so far: the frame's CHECK byte, kept up to date
         tx_word = Signal(range(self.output_depth + 2))
         tx_byte_in_word = Signal(range(out_bytes))
 
@@ -203,7 +203,7 @@ class HostLink(wiring.Component):
             m.d.comb += [utx.data.eq(tx_byte), utx.valid.eq(1)]
             with m.If(utx.ready):
                 if count:
-                    m.d.sync += tx_sum.eq(tx_sum + tx_byte)
+                    m.d.sync += tx_check.eq(tx_check - tx_byte)
                 if next_byte is not None:
                     m.d.sync += tx_byte.eq(next_byte)
                 m.next = next_state
@@ -354,7 +354,7 @@ class HostLink(wiring.Component):
         with m.FSM(name="tx"):
             with m.State("TX_IDLE"):
                 with m.If(tx_go):
-                    m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_sum.eq(0),
+                    m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_check.eq(0),
                                  tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0),
                                  is_info.eq(resp_cmd == Command.INFO), is_run.eq(resp_cmd == Command.RUN),
                                  is_read.eq(resp_cmd == Command.READ_OUTPUTS), is_error.eq(resp_cmd == Command.ERROR),
@@ -377,21 +377,20 @@ class HostLink(wiring.Component):
                              run_r.eq(run_bytes[tx_idx[:3]])]
                 m.next = "TX_LATCH"
             with m.State("TX_LATCH"):
-                m.d.sync += tx_byte.eq(payload_byte)
+                # The byte is captured: step to the next one here, where no handshake gates the counters.
+                m.d.sync += [tx_byte.eq(payload_byte), tx_idx.eq(tx_idx + 1)]
+                with m.If(tx_byte_in_word == out_bytes - 1):
+                    m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
+                with m.Else():
+                    m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
                 m.next = "TX_PAYLOAD"
             with m.State("TX_PAYLOAD"):
                 send("TX_PREP")
-                with m.If(utx.ready):
-                    m.d.sync += tx_idx.eq(tx_idx + 1)
-                    with m.If(tx_byte_in_word == out_bytes - 1):
-                        m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
-                    with m.Else():
-                        m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
-                    with m.If(tx_at_last):
-                        m.next = "TX_SUM"
+                with m.If(utx.ready & tx_at_last):
+                    m.next = "TX_SUM"
             with m.State("TX_SUM"):
-                # The checksum byte from the finished sum (one cycle: the adder is not behind the UART).
-                m.d.sync += tx_byte.eq(-tx_sum)
+                # The CHECK byte is ready in tx_check (subtracted as each byte went): a register move, no negation.
+                m.d.sync += tx_byte.eq(tx_check)
                 m.next = "TX_CHECK"
             with m.State("TX_CHECK"):
                 send("TX_IDLE", count=False)

@@ -62,9 +62,7 @@ class Accelerator(wiring.Component):
         # one block-RAM column set instead of two. Its one write port serves the state update's h writes first; an
         # input beat waits (in_ready low) in the cycle an h word is written, one cycle per unit, far within a pass.
         hb = 2 * xc
-        # no_rw_check: the schedule never reads a word in the cycle it is written (hazard gaps, full flags), so yosys
-        # need not emulate read-before-write with an address compare behind the read address.
-        m.submodules.vmem = vmem = Memory(shape=unsigned(lanes * a), depth=hb + 2 * L * hc, init=[], attrs={"no_rw_check": 1})
+        m.submodules.vmem = vmem = Memory(shape=unsigned(lanes * a), depth=hb + 2 * L * hc, init=[])
         v_wr, v_rd = vmem.write_port(granularity=a), vmem.read_port()
         h_writing = Signal()
         full, last = Signal(2), Signal(2)

@@ -52,9 +52,7 @@ class StateUpdate(wiring.Component):
         a, fh = self.act.bits, self.act.frac
         cb, mb, bb = self.cell_fmt.bits, self.mult_bits, self.bias_bits
         depth = self.layers * self.hidden
-        # A unit's c is read (its i gate) only after its last write (the schedule's c hazard gap): no_rw_check spares
-        # yosys's read-before-write emulation.
-        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[], attrs={"no_rw_check": 1})
+        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[])
         c_rd, c_wr = cmem.read_port(), cmem.write_port()
         words = [(mc & ((1 << mb) - 1)) | ((bc & ((1 << bb) - 1)) << mb) for mc, bc in self.cells]
         # Block RAM even when small: as logic, a 64-word ROM of 40-bit words is a deep multiplexer (the UP5K's
