@@ -403,6 +403,8 @@ def plot(points: list[tuple], path: Path) -> None:
                 label=f"{FLOWS[f].label} H={h}, multipliers in {'LUTs' if mp == 'logic' else 'DSPs (LCs only)'}")
     ax.axhline(3, color="grey", lw=0.8, ls=":", label="target 3x")
     ax.set_xscale("log", base=2)
+    ticks = sorted({p[3] for p in points})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel("lanes")
     ax.set_ylabel("throughput per LC, ternary / int8")
     ax.set_title("ternary vs int8-MAC accelerator (whole design)", fontsize=10)
