@@ -357,7 +357,7 @@ UNITS = ("lanes", "tree", "acc", "wmem", "ctrl", "affine", "act", "state", "out"
 
 def print_breakdown(results: dict, sizes: list[tuple[int, int]], lanes_list: list[int]) -> None:
     print("\nper-module LC-equivalents (ECP5, multipliers in LUTs, yosys synth_ecp5 -nodsp -noflatten: LUT4 + 2·CCU2C; "
-          "without flattening nothing is optimised across module boundaries, so totals are a little above nextpnr's)")
+          "not optimised across module boundaries and not packed, so totals differ from nextpnr's by ~10%)")
     print(f"{'H':>4} {'lanes':>5} {'design':7} " + " ".join(f"{u.split()[0]:>7}" for u in UNITS) + f" {'total':>7} "
           f"{'pnr LCs':>7}")
     for h, x in sizes:
