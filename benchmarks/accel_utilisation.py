@@ -46,7 +46,7 @@ def main() -> None:
     print(f"{'H':>4} {'X':>4} {'lanes':>5} {'ideal':>7} {'cycles':>7} {'util':>6} {'no-overlap':>10} {'util':>6} {'ratio':>6}")
     for h in (64, 128):
         for x in (h, 16):
-            for lanes in (8, 16, 32):
+            for lanes in (8, 16, 32, 64):
                 if h % lanes or x % lanes:
                     continue
                 cfg = AccelConfig(hidden=h, input=x, lanes=lanes, outputs=10, weight_memory="spram")

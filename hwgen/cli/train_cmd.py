@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hwgen.quant.choices import BN_X_MODES, QUANTIZERS, TASKS, WEIGHT_KINDS
+from hwgen.quant.choices import BN_X_MODES, LR_SCHEDULES, QUANTIZERS, TASKS, WEIGHT_KINDS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--layers", type=int, default=1, help="stacked LSTM layers (default 1)")
     q.add_argument("--epochs", type=int, default=30)
     q.add_argument("--batch-size", type=int, default=64)
-    q.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (default 5e-3)")
+    q.add_argument("--lr", type=float, default=None, help="Adam learning rate (default 5e-3 digits, 2e-3 charlm)")
+    q.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
+                   help="constant, or cosine decay to 5%% of --lr over all steps (default constant digits, cosine charlm)")
     q.add_argument("--grad-clip", type=float, default=5.0, help="gradient norm clip (0: off)")
     q.add_argument("--bn", action=argparse.BooleanOptionalAction, default=None,
                    help="in-cell batch norm (default: on for binary/ternary, off for float = nn.LSTM)")
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = TrainConfig(task=args.task, weights=args.weights, hidden=args.hidden, layers=args.layers, bn=args.bn,
                          quantizer=args.quantizer, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         lr_schedule=args.lr_schedule,
                          grad_clip=args.grad_clip, seed=args.seed, threads=args.threads, seq_len=args.seq_len,
                          corpus=tuple(args.corpus), corpus_bytes=args.corpus_bytes,
                          steps_per_epoch=args.steps_per_epoch, fold_epochs=args.fold_epochs, bn_x=args.bn_x,

@@ -80,7 +80,7 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
     if input_words < 1:
         raise HwgenError(f"--input-buffer must be >= 1 word, got {input_words}")
     input_depth = 1 << max(0, (max(input_words, config.input) - 1).bit_length())
-    output_depth = max(config.outputs, config.hidden)
+    output_depth = config.outputs or config.hidden  # what one sequence outputs: the head's logits, or h
     return FpgaDesign(board, model, config, clock, input_depth, output_depth)
 
 

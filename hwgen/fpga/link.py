@@ -23,6 +23,10 @@ from hwgen.fpga.protocol import DEVICE_SYNC, HOST_SYNC, Command, DeviceInfo, Err
 from hwgen.fpga.uart import UARTRx, UARTTx
 
 
+#: Output buffers of at most this many words are registers instead of block RAM.
+REGISTER_BUFFER_WORDS = 32
+
+
 @dataclass(frozen=True)
 class AcceleratorPorts:
     """Widths read off an accelerator component's ports (the contract's flat names)."""
@@ -55,7 +59,8 @@ class HostLink(wiring.Component):
     Parameters:
       accelerator: the component to drive (added as submodule ``accel``).
       divisor: clock cycles per UART bit (clock Hz / baud rate).
-      input_depth / output_depth: words the input and output buffers hold (block RAM).
+      input_depth / output_depth: words the input and output buffers hold (block RAM; registers for an
+        output buffer of at most REGISTER_BUFFER_WORDS words).
     """
 
     rx: In(1, init=1)
@@ -91,7 +96,10 @@ class HostLink(wiring.Component):
         w_bytes = word_bytes(p.weight_width) if p.weight_width else 1
 
         m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[])
-        m.submodules.out_mem = out_mem = Memory(shape=p.out_width, depth=self.output_depth, init=[])
+        # A small output buffer (a dense head's few logits) is flip-flops, not a block RAM of which it would use a
+        # sliver: on the iCE40 UP5K those blocks are what an H=256 model runs out of.
+        small = {"ram_style": "logic"} if self.output_depth <= REGISTER_BUFFER_WORDS else None
+        m.submodules.out_mem = out_mem = Memory(shape=p.out_width, depth=self.output_depth, init=[], attrs=small)
         in_wr, in_rd = in_mem.write_port(), in_mem.read_port()
         out_wr, out_rd = out_mem.write_port(), out_mem.read_port()
 

@@ -155,8 +155,8 @@ class Accelerator(wiring.Component):
         m.submodules.state = state = StateUpdate(
             ctrl.layout, L, H, images.cell_params(model), [layer.cell.shift for layer in model.layers],
             model.hidden_format, model.gate_format, model.cell_format, cfg.mult_bits, cfg.bias_bits)
-        m.d.comb += [state.valid_in.eq(delay(m, affine.valid_out, 1, "v_act")), state.value.eq(act.a_out),
-                     state.tag.eq(delay(m, affine.tag_out, 1, "t_act")),
+        m.d.comb += [state.valid_in.eq(delay(m, affine.valid_out, act.latency, "v_act")), state.value.eq(act.a_out),
+                     state.tag.eq(delay(m, affine.tag_out, act.latency, "t_act")),
                      act.b_value.eq(state.tanh_value), state.tanh_out.eq(act.b_out)]
         ht = state.h_tag
         # The write port's address, data and enables are registered (VEC_WRITE_LATENCY): nothing combinational

@@ -4,6 +4,7 @@ TASKS = ("digits", "charlm")
 WEIGHT_KINDS = ("float", "binary", "ternary")
 QUANTIZERS = ("deterministic", "stochastic")
 BN_X_MODES = ("shared", "per_step")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def check_choices(task: str, weights: str, quantizer: str) -> None:

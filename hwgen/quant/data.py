@@ -5,7 +5,12 @@ scaled to [0, 1] by `DIGITS_SCALE`, the one preprocessing step training, export 
 and the hardware test share (`digits_split`).
 
 Char-LM: a corpus is bytes; the vocabulary is the sorted set of bytes it contains.
-`build_corpus` takes the Linux kernel sources from Debian's `linux-source-6.1` package
+The corpus is cut into chunks of `SPLIT_CHUNK` bytes and every run of 20 consecutive chunks
+gives one chunk to valid, one to test and 18 to train, the positions picked by a fixed
+seed (`split_chunks`): the three splits sample the whole corpus, so they hold the same
+kind of text. (A contiguous 90/5/5 cut of files concatenated in archive order made the
+test split one kind of file — Linux's i.MX pin-function tables — and test BPC far worse
+than valid.) `build_corpus` takes the Linux kernel sources from Debian's `linux-source-6.1` package
 when it is installed (the kind of corpus of the paper's Linux task) and otherwise this
 Python's own standard-library sources, which always exist.
 """
@@ -27,6 +32,10 @@ from hwgen.quant.errors import DataError
 DIGITS_SCALE = 1.0 / 16.0
 DIGITS_TEST_FRACTION = 0.25
 LINUX_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
+#: Char-LM split: chunk size in bytes, chunks per group (one valid + one test per group), and the fixed seed.
+SPLIT_CHUNK = 8192
+SPLIT_GROUP = 20
+SPLIT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ def digits_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class CharCorpus:
-    """A byte corpus as token ids with its vocabulary, split 90/5/5 into train/valid/test."""
+    """A byte corpus as token ids with its vocabulary, split 90/5/5 into train/valid/test by interleaved chunks."""
 
     vocab: bytes  # id -> byte
     train: np.ndarray  # int64 ids
@@ -81,11 +90,35 @@ class CharCorpus:
         return ids
 
 
+def split_chunks(n: int, seq_len: int) -> tuple[int, np.ndarray]:
+    """(chunk size, split of each chunk: 0 train, 1 valid, 2 test) for a corpus of `n` bytes.
+
+    Chunks are `SPLIT_CHUNK` bytes, smaller for small corpora so there are at least
+    `SPLIT_GROUP` of them, never shorter than one sequence + target. In each group of
+    `SPLIT_GROUP` consecutive chunks a seeded permutation picks one valid and one test
+    chunk (a trailing group shorter than 3 chunks stays in train).
+
+    >>> size, split = split_chunks(100_000, seq_len=10)
+    >>> size, len(split), [int((split == k).sum()) for k in (0, 1, 2)]
+    (5000, 20, [18, 1, 1])
+    """
+    size = max(seq_len + 1, min(SPLIT_CHUNK, n // SPLIT_GROUP))
+    count = -(-n // size)
+    rng = np.random.default_rng(SPLIT_SEED)
+    split = np.zeros(count, np.int64)
+    for start in range(0, count, SPLIT_GROUP):
+        group = min(SPLIT_GROUP, count - start)
+        if group >= 3:
+            pick = rng.permutation(group)[:2]
+            split[start + pick] = (1, 2)
+    return size, split
+
+
 def corpus_from_bytes(data: bytes, seq_len: int, source: str = "text") -> CharCorpus:
-    """Split `data` and check that each split holds at least one training sequence."""
+    """Split `data` by interleaved chunks (`split_chunks`); each split holds at least one training sequence."""
     if not data:
         raise DataError(f"{source}: the corpus is empty")
-    need = 20 * (seq_len + 1)  # the 5% valid/test splits must each hold one sequence + target
+    need = SPLIT_GROUP * (seq_len + 1)  # valid and test each get >= 1 of SPLIT_GROUP chunks, each >= one sequence + target
     if len(data) < need:
         raise DataError(f"{source}: the corpus has {len(data)} bytes, shorter than one sequence per split "
                         f"(need >= {need} bytes for --seq-len {seq_len})")
@@ -93,9 +126,9 @@ def corpus_from_bytes(data: bytes, seq_len: int, source: str = "text") -> CharCo
     table = np.zeros(256, np.int64)
     table[np.frombuffer(vocab, np.uint8)] = np.arange(len(vocab))
     ids = table[np.frombuffer(data, np.uint8)]
-    n = len(ids)
-    a, b = int(n * 0.9), int(n * 0.95)
-    return CharCorpus(vocab, ids[:a], ids[a:b], ids[b:], source)
+    size, split = split_chunks(len(ids), seq_len)
+    which = np.repeat(split, size)[:len(ids)]
+    return CharCorpus(vocab, ids[which == 0], ids[which == 1], ids[which == 2], source)
 
 
 def _read_files(paths: Iterable[Path], max_bytes: int) -> bytes:

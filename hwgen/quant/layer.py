@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
-from hwgen.quant.recurrence import EPS, bn_lstm_recurrence
+from hwgen.quant.recurrence import EPS, batch_norm_train, bn_lstm_recurrence, step_moments
 from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize, weight_codes
 
 BN_STATS = ("shared", "per_step")
@@ -152,11 +152,29 @@ class QuantLSTMLayer(nn.Module):
         return RowAffines(xs, xb, hs, hb, cs, cb)
 
     @torch.no_grad()
-    def _track(self, name: str, step_means: torch.Tensor, step_vars: torch.Tensor, batch: int) -> None:
-        n = min(step_means.shape[0], self.steps)
-        unbiased = step_vars[:n] * (batch / max(batch - 1, 1))
-        getattr(self, f"mean_{name}")[:n].lerp_(step_means[:n], MOMENTUM)
-        getattr(self, f"var_{name}")[:n].lerp_(unbiased, MOMENTUM)
+    def _track(self, stats: dict[str, tuple[torch.Tensor, torch.Tensor]], steps: int) -> None:
+        """Fold batch means and unbiased variances of `steps` steps ([steps or 1, F], 1 = shared by all steps)
+        into the first running statistics, all in one call."""
+        n = min(self.steps, steps)
+        bufs = [getattr(self, f"{kind}_{name}")[:n] for name in stats for kind in ("mean", "var")]
+        targets = [v.expand(steps, -1)[:n] for pair in stats.values() for v in pair]
+        torch._foreach_lerp_(bufs, targets, MOMENTUM)
+
+    def _bn_x(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Training BN(Wx·x) of z [T, B, 4H] with batch statistics: (xg, mean, unbiased var), stats [T or 1, 4H].
+
+        One batch-norm call: "shared" normalises the [T·B, 4H] rows, "per_step" the [B, T·4H] rows.
+        """
+        steps, batch, four = z.shape
+        if self.bn_x == "shared":
+            rows, weight, view = z.view(steps * batch, four), self.gamma_x, (1, four)
+        else:
+            rows, weight, view = z.transpose(0, 1).reshape(batch, steps * four), self.gamma_x.repeat(steps), (steps, four)
+        mean, var = z.new_zeros(rows.shape[1]), z.new_zeros(rows.shape[1])
+        xg = batch_norm_train(rows, weight, None, mean, var)[0]
+        if self.bn_x == "per_step":
+            xg = xg.view(batch, steps, four).transpose(0, 1)
+        return xg.view(steps, batch, four), mean.view(view), var.view(view)
 
     # ---- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -173,22 +191,18 @@ class QuantLSTMLayer(nn.Module):
         if self.training:
             if batch < 2:
                 raise QuantConfigError("batch norm needs at least 2 sequences per batch in training")
-            dims = (0, 1) if self.bn_x == "shared" else 1
-            mean = z.mean(dims, keepdim=True)
-            var = (z - mean).square().mean(dims, keepdim=True)  # not torch.var_mean: slow over outer dims on CPU
             fixed = None
             if self.fold_bn:  # normalise with the time-shared running statistics, as inference will
                 (mx, vx), (mh, vh), (mc, vc) = (pooled(getattr(self, f"mean_{n}"), getattr(self, f"var_{n}"))
                                                 for n in ("x", "h", "c"))
                 xg = self.gamma_x * (z - mx) * torch.rsqrt(vx + EPS)
                 fixed = (mh[0], torch.rsqrt(vh[0] + EPS), mc[0], torch.rsqrt(vc[0] + EPS))
+                with torch.no_grad():
+                    x_stats = step_moments(z.view(1, steps * batch, -1) if self.bn_x == "shared" else z.detach())
             else:
-                xg = self.gamma_x * (z - mean) * torch.rsqrt(var + EPS)
+                xg, *x_stats = self._bn_x(z)
             y, mz, vz, mc_, vc_ = bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed)
-            mean, var = mean.expand(steps, 1, -1), var.expand(steps, 1, -1)
-            self._track("x", mean.squeeze(1), var.squeeze(1), batch if self.bn_x == "per_step" else batch * steps)
-            self._track("h", mz, vz, batch)
-            self._track("c", mc_, vc_, batch)
+            self._track({"x": tuple(x_stats), "h": (mz, vz), "c": (mc_, vc_)}, steps)
             return y
         return self._eval_forward(z, r)
 

@@ -1,12 +1,14 @@
 """The batch-normalised LSTM recurrence as one autograd function with a hand-written backward.
 
 Why: autograd over a Python loop records ~30 graph nodes per time step and replays
-them in the backward pass (the issue measured 11–17× an `nn.LSTM` step; the plain
-autograd loop in `bn_lstm_reference` is ~3.6× here at H=256, T=100, the fused one ~1.8×;
-see benchmarks/quant_step_time.py).
-Here the forward loop runs without autograd and saves only what the backward needs;
-the backward loop is the analytic gradient, and the weight/BN-parameter gradients are
-one batched reduction over all steps after the loop.
+them in the backward pass (the issue measured 11–17× an `nn.LSTM` step). At the
+digits sizes (T=8) what remains is the fixed cost per ATen call, so both loops are
+written for the fewest calls per step: each batch norm is one `native_batch_norm`
+(forward) or `native_batch_norm_backward` call, every result lands in a preallocated
+[T, B, ·] buffer through `out=`, per-step views are made once with `unbind`, and all
+that does not depend on the recurrence (gate-activation derivatives, weight and
+BN-parameter gradients) is one batched op over all steps after the loop. Forward:
+10 calls per step; backward: 7. Measured against `nn.LSTM` in benchmarks/quant_step_time.py.
 
 Per step t (batch statistics over the batch, per step, as in recurrent BN):
 
@@ -15,7 +17,7 @@ Per step t (batch statistics over the batch, per step, as in recurrent BN):
     c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)
     h_t = σ(o) ⊙ tanh(γc ⊙ (c_t - μ_c)/σ_c + βc)
 
-The function also returns the per-step batch means and (biased) variances of z and c,
+The function also returns the per-step batch means and unbiased variances of z and c,
 which the layer folds into its running statistics.
 
 With `fixed` statistics (mean_z, inv_std_z, mean_c, inv_std_c, all constants) the same
@@ -25,118 +27,149 @@ with BN folded into time-shared affines, used to fine-tune a model for its expor
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 EPS = 1e-5
 
+Fixed = Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
 
-def batch_moments(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean over dim 0, z - mean). Two passes instead of `torch.var_mean(z, 0)`, which is
-    ~10x slower on CPU when reducing over the outer dimension of a [batch, features] matrix."""
-    m = z.mean(0)
-    return m, z - m
+
+def batch_norm_train(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+                     mean: torch.Tensor, var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch norm of x [N, F] over dim 0 in one call: (weight·x̂ + bias, 1/σ).
+
+    The batch mean and unbiased variance are written into `mean` and `var` (zeros on
+    entry): a running-statistics update with momentum 1 is exactly the batch statistic.
+    """
+    y, _, invstd = torch.native_batch_norm(x, weight, bias, mean, var, True, 1.0, EPS)
+    return y, invstd
+
+
+def step_moments(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-step batch mean and unbiased variance of v [T, B, F] -> ([T, F], [T, F])."""
+    m = v.mean(1)
+    d = v - m[:, None]
+    return m, (d * d).sum(1) / (v.shape[1] - 1)
+
+
+def _norm_back(grad: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, mean: torch.Tensor,
+               invstd: torch.Tensor) -> torch.Tensor:
+    """d/dx of weight·(x - batch mean)·invstd + bias, batch statistics differentiated too."""
+    return torch.ops.aten.native_batch_norm_backward(grad, x, weight, None, None, mean, invstd, True, EPS,
+                                                     [True, False, False])[0]
 
 
 class BNLSTMRecurrence(torch.autograd.Function):
-    """Forward and backward loops with few, fused elementwise ops per step.
-
-    Everything that does not depend on the recurrence (the gate-activation derivatives,
-    the output-tanh factor) is computed for all steps at once after the forward loop,
-    so the backward loop only carries dh, dc through the two batch norms and R.
-    """
+    """Forward and backward loops with the fewest ATen calls per step (see the module docstring)."""
 
     @staticmethod
-    def forward(ctx, xg, r, gamma_h, beta_h, gamma_c, beta_c, fixed=None):  # type: ignore[override]
+    def forward(ctx, xg, r, gamma_h, beta_h, gamma_c, beta_c, fixed: Fixed = None):  # type: ignore[override]
         steps, batch, four_h = xg.shape
         hid = four_h // 4
         g0, g1 = 2 * hid, 3 * hid
         hs = xg.new_zeros(steps + 1, batch, hid)  # hs[t] = h_{t-1}; hs[0] = 0
-        cs = xg.new_zeros(steps + 1, batch, hid)
-        zn_all = xg.new_empty(steps, batch, four_h)
+        cs = xg.new_zeros(steps + 1, batch, hid)  # cs[t] = c_{t-1}
+        z_all = xg.new_empty(steps, batch, four_h)
         act = xg.new_empty(steps, batch, four_h)  # σ(i), σ(f), tanh(g), σ(o)
-        cn_all = xg.new_empty(steps, batch, hid)
-        th_all = xg.new_empty(steps, batch, hid)
-        stats_z: list[tuple[torch.Tensor, torch.Tensor]] = []
-        stats_c: list[tuple[torch.Tensor, torch.Tensor]] = []
-        inv_z: list[torch.Tensor] = []
-        inv_c: list[torch.Tensor] = []
-        xgb = xg + beta_h
+        th_all = xg.new_empty(steps, batch, hid)  # tanh(BN(c))
+        h_v, c_v, z_v, act_v, th_v = hs.unbind(0), cs.unbind(0), z_all.unbind(0), act.unbind(0), th_all.unbind(0)
+        i_v, f_v, g_v, o_v = (act[..., k * hid:(k + 1) * hid].unbind(0) for k in range(4))
         rt = r.t()
-        for t in range(steps):
-            z = torch.mm(hs[t], rt)
-            mz, dz = batch_moments(z)
-            vz = (dz * dz).mean(0)
-            stats_z.append((mz, vz))
-            if fixed is None:
-                s = torch.rsqrt(vz + EPS)
-                zn = torch.mul(dz, s, out=zn_all[t])
-            else:
-                s = fixed[1]
-                zn = torch.mul(z - fixed[0], s, out=zn_all[t])
-            a = torch.addcmul(xgb[t], zn, gamma_h)
-            acts = torch.sigmoid(a, out=act[t])
-            torch.tanh(a[:, g0:g1], out=acts[:, g0:g1])
-            c = torch.addcmul(acts[:, hid:g0] * cs[t], acts[:, :hid], acts[:, g0:g1], out=cs[t + 1])
-            mc, dc = batch_moments(c)
-            vc = (dc * dc).mean(0)
-            stats_c.append((mc, vc))
-            if fixed is None:
-                sc = torch.rsqrt(vc + EPS)
-                cn = torch.mul(dc, sc, out=cn_all[t])
-            else:
-                sc = fixed[3]
-                cn = torch.mul(c - fixed[2], sc, out=cn_all[t])
-            th = torch.tanh(torch.addcmul(beta_c, cn, gamma_c), out=th_all[t])
-            torch.mul(acts[:, g1:], th, out=hs[t + 1])
-            inv_z.append(s)
-            inv_c.append(sc)
-        # gate-activation derivatives for all steps at once: da = [dc, dc, dc, dh] * factors
-        i, f, g, o = act[..., :hid], act[..., hid:g0], act[..., g0:g1], act[..., g1:]
-        factors = torch.cat([g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g * g), th_all * o * (1 - o)], 2)
-        k_u = o * (1 - th_all * th_all)  # dh -> du, u = γc·cn + βc
-        mean_z = torch.stack([m for m, _ in stats_z])
-        var_z = torch.stack([v for _, v in stats_z])
-        mean_c = torch.stack([m for m, _ in stats_c])
-        var_c = torch.stack([v for _, v in stats_c])
         if fixed is None:
-            inv_z_t, inv_c_t = torch.stack(inv_z), torch.stack(inv_c)
+            mean_z, var_z = xg.new_zeros(steps, four_h), xg.new_zeros(steps, four_h)
+            mean_c, var_c = xg.new_zeros(steps, hid), xg.new_zeros(steps, hid)
+            inv_z, inv_c = [], []
+            xg_v = xg.unbind(0)
+            for t in range(steps):
+                z = torch.mm(h_v[t], rt, out=z_v[t])
+                zb, iz = batch_norm_train(z, gamma_h, beta_h, mean_z[t], var_z[t])
+                a = torch.add(zb, xg_v[t])
+                torch.sigmoid(a, out=act_v[t])
+                torch.tanh(a[:, g0:g1], out=g_v[t])
+                c = torch.addcmul(f_v[t] * c_v[t], i_v[t], g_v[t], out=c_v[t + 1])
+                cb, ic = batch_norm_train(c, gamma_c, beta_c, mean_c[t], var_c[t])
+                torch.mul(o_v[t], torch.tanh(cb, out=th_v[t]), out=h_v[t + 1])
+                inv_z.append(iz)
+                inv_c.append(ic)
+            norm = (mean_z, torch.stack(inv_z), mean_c, torch.stack(inv_c))
         else:
-            inv_z_t, inv_c_t = fixed[1].expand(steps, -1), fixed[3].expand(steps, -1)
-        ctx.save_for_backward(r, gamma_h, gamma_c, hs, zn_all, f.contiguous(), inv_z_t, cn_all, inv_c_t, factors, k_u)
+            scale_h, scale_c = gamma_h * fixed[1], gamma_c * fixed[3]
+            shift_v = (xg + (beta_h - scale_h * fixed[0])).unbind(0)
+            shift_c = beta_c - scale_c * fixed[2]
+            for t in range(steps):
+                z = torch.mm(h_v[t], rt, out=z_v[t])
+                a = torch.addcmul(shift_v[t], z, scale_h)
+                torch.sigmoid(a, out=act_v[t])
+                torch.tanh(a[:, g0:g1], out=g_v[t])
+                c = torch.addcmul(f_v[t] * c_v[t], i_v[t], g_v[t], out=c_v[t + 1])
+                torch.mul(o_v[t], torch.tanh(torch.addcmul(shift_c, c, scale_c), out=th_v[t]), out=h_v[t + 1])
+            mean_z, var_z = step_moments(z_all)
+            mean_c, var_c = step_moments(cs[1:])
+            norm = (fixed[0].expand(steps, -1), fixed[1].expand(steps, -1),
+                    fixed[2].expand(steps, -1), fixed[3].expand(steps, -1))
+        ctx.save_for_backward(r, gamma_h, gamma_c, hs, cs, z_all, act, th_all, *norm)
         ctx.mark_non_differentiable(mean_z, var_z, mean_c, var_c)
         ctx.batch_stats = fixed is None
         return hs[1:], mean_z, var_z, mean_c, var_c
 
     @staticmethod
     def backward(ctx, dy, *_stats):  # type: ignore[override]
-        r, gamma_h, gamma_c, hs, zn_all, f_all, inv_z, cn_all, inv_c, factors, k_u = ctx.saved_tensors
+        r, gamma_h, gamma_c, hs, cs, z_all, act, th_all, m_z, i_z, m_c, i_c = ctx.saved_tensors
         steps, batch, hid = dy.shape
-        batch_stats = ctx.batch_stats
-        dh = dy.new_zeros(batch, hid)
-        dc = dy.new_zeros(batch, hid)
-        da_all = dy.new_empty(steps, batch, 4 * hid)
-        dz_all = dy.new_empty(steps, batch, 4 * hid)
+        four_h = 4 * hid
+        # gate-activation derivatives for all steps at once: da = [dc, dc, dc, dh] ⊙ fac, du = dh ⊙ k_u
+        fac = torch.empty_like(act)
+        torch.mul(act, 1 - act, out=fac)  # σ' for i, f, o (the g quarter is overwritten below)
+        i, f, g = act[..., :hid], act[..., hid:2 * hid], act[..., 2 * hid:3 * hid]
+        fac[..., :hid] *= g
+        fac[..., hid:2 * hid] *= cs[:-1]
+        torch.mul(i, 1 - g * g, out=fac[..., 2 * hid:3 * hid])
+        fac[..., 3 * hid:] *= th_all
+        k_u = act[..., 3 * hid:] * (1 - th_all * th_all)  # dh -> du, u = γc·cn + βc
+        da_all = dy.new_empty(steps, batch, four_h)
         du_all = dy.new_empty(steps, batch, hid)
+        fac3_v = fac.view(steps, batch, 4, hid)[:, :, :3].unbind(0)
+        da3_v = da_all.view(steps, batch, 4, hid)[:, :, :3].unbind(0)
+        fac_o_v, da_o_v = fac[..., 3 * hid:].unbind(0), da_all[..., 3 * hid:].unbind(0)
+        da_v, du_v, ku_v, dy_v = da_all.unbind(0), du_all.unbind(0), k_u.unbind(0), dy.unbind(0)
+        f_v, c_v, z_v = f.unbind(0), cs.unbind(0), z_all.unbind(0)
+        if ctx.batch_stats:
+            def norm_c(du, t):
+                return _norm_back(du, c_v[t + 1], gamma_c, m_c[t], i_c[t])
+
+            def norm_z(da, t):
+                return _norm_back(da, z_v[t], gamma_h, m_z[t], i_z[t])
+        else:
+            scale_c, scale_h = gamma_c * i_c[0], gamma_h * i_z[0]
+
+            def norm_c(du, t):
+                return du * scale_c
+
+            def norm_z(da, t):
+                return da * scale_h
+        dzs = []
+        dh = dy_v[steps - 1]
+        dc = None
         for t in range(steps - 1, -1, -1):
-            dh = dh + dy[t]
-            dcn = torch.mul(dh, k_u[t], out=du_all[t]) * gamma_c
-            if batch_stats:
-                cn = cn_all[t]
-                dcn = (dcn - dcn.mean(0)).addcmul_(cn, (dcn * cn).mean(0), value=-1)
-            dc = dc.addcmul_(dcn, inv_c[t])
-            da = torch.mul(torch.cat([dc, dc, dc, dh], 1), factors[t], out=da_all[t])
-            dc = dc * f_all[t]
-            dzn = da * gamma_h
-            if batch_stats:
-                zn = zn_all[t]
-                dzn = (dzn - dzn.mean(0)).addcmul_(zn, (dzn * zn).mean(0), value=-1)
-            dz = torch.mul(dzn, inv_z[t], out=dz_all[t])
-            dh = torch.mm(dz, r)
-        flat = steps * batch
-        dr = torch.mm(dz_all.reshape(flat, 4 * hid).t(), hs[:-1].reshape(flat, hid))
-        dgamma_h = (da_all * zn_all).sum((0, 1))
+            du = torch.mul(dh, ku_v[t], out=du_v[t])
+            dc = norm_c(du, t) if dc is None else torch.addcmul(norm_c(du, t), dc, f_v[t + 1])
+            torch.mul(fac3_v[t], dc[:, None], out=da3_v[t])
+            torch.mul(dh, fac_o_v[t], out=da_o_v[t])
+            if t == 0:
+                break  # h_{-1} = 0: dz_0 reaches neither R nor an earlier state
+            dz = norm_z(da_v[t], t)
+            dzs.append(dz)
+            dh = torch.addmm(dy_v[t - 1], dz, r)
+        flat = (steps - 1) * batch
+        dr = (torch.mm(torch.stack(dzs[::-1]).view(flat, four_h).t(), hs[1:steps].reshape(flat, hid))
+              if steps > 1 else torch.zeros_like(r))
+        zn = (z_all - m_z[:, None]) * i_z[:, None]
+        cn = (cs[1:] - m_c[:, None]) * i_c[:, None]
+        dgamma_h = (da_all * zn).sum((0, 1))
         dbeta_h = da_all.sum((0, 1))
-        dgamma_c = (du_all * cn_all).sum((0, 1))
+        dgamma_c = (du_all * cn).sum((0, 1))
         dbeta_c = du_all.sum((0, 1))
         return da_all, dr, dgamma_h, dbeta_h, dgamma_c, dbeta_c, None
 

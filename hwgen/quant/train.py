@@ -5,6 +5,10 @@ deterministic on CPU for a given seed and thread count (seeded generators,
 `torch.use_deterministic_algorithms`). A checkpoint is written before the first step
 and after every epoch; if the loss becomes NaN/inf training stops with a
 TrainingError and the last good checkpoint stays in place.
+
+Task defaults: digits trains at Adam lr 5e-3, constant; the char-LM at the paper's
+2e-3 with a cosine decay to `LR_FLOOR`·lr over all steps (a fixed-budget CPU run ends
+at a low learning rate instead of wherever a constant one leaves it).
 """
 
 from __future__ import annotations
@@ -25,10 +29,14 @@ from hwgen.quant.checkpoint import CONFIG, METRICS, save_checkpoint, write_json
 from hwgen.quant.data import CharCorpus, DigitsData, build_corpus, corpus_from_bytes, digits_dataset
 from hwgen.quant.errors import QuantConfigError, TrainingError
 from hwgen.quant.evaluate import bits_per_char, digits_accuracy, one_hot
-from hwgen.quant.choices import check_choices
+from hwgen.quant.choices import LR_SCHEDULES, check_choices
 from hwgen.quant.model import ModelConfig, QuantLSTMModel
 
 DIGITS_CLASSES = 10
+#: Per task: (Adam learning rate, schedule) when the config leaves them unset.
+TASK_LR = {"digits": (5e-3, "constant"), "charlm": (2e-3, "cosine")}
+#: The cosine schedule ends at this fraction of the initial learning rate.
+LR_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,8 @@ class TrainConfig:
     quantizer: str = "deterministic"
     epochs: int = 30
     batch_size: int = 64
-    lr: float = 5e-3
+    lr: Optional[float] = None  # None: TASK_LR (5e-3 digits, 2e-3 charlm)
+    lr_schedule: Optional[str] = None  # "constant" or "cosine"; None: TASK_LR (constant digits, cosine charlm)
     grad_clip: float = 5.0
     seed: int = 0
     threads: int = 1  # more threads only pay off for large hidden sizes (and hurt on a busy machine)
@@ -62,8 +71,31 @@ class TrainConfig:
                 raise QuantConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.use_bn and self.batch_size < 2:
             raise QuantConfigError("batch norm needs --batch-size >= 2")
-        if not self.lr > 0:
+        if self.lr is not None and not self.lr > 0:
             raise QuantConfigError(f"learning rate must be > 0, got {self.lr}")
+        if self.lr_schedule is not None and self.lr_schedule not in LR_SCHEDULES:
+            raise QuantConfigError(f"unknown learning-rate schedule {self.lr_schedule!r}; "
+                                   f"choose one of {', '.join(LR_SCHEDULES)}")
+
+    @property
+    def lr_used(self) -> float:
+        return TASK_LR[self.task][0] if self.lr is None else self.lr
+
+    @property
+    def lr_schedule_used(self) -> str:
+        return TASK_LR[self.task][1] if self.lr_schedule is None else self.lr_schedule
+
+    def lr_at(self, step: int, total: int) -> float:
+        """Learning rate for 0-based `step` of `total`.
+
+        >>> c = TrainConfig(task="charlm")
+        >>> [round(c.lr_at(s, 3), 6) for s in range(3)], TrainConfig().lr_at(2, 3)
+        ([0.002, 0.00105, 0.0001], 0.005)
+        """
+        if self.lr_schedule_used == "constant" or total <= 1:
+            return self.lr_used
+        floor = LR_FLOOR * self.lr_used
+        return floor + (self.lr_used - floor) * 0.5 * (1 + math.cos(math.pi * step / (total - 1)))
 
     @property
     def fold_epochs_used(self) -> int:
@@ -80,6 +112,7 @@ class TrainConfig:
         d["corpus"] = list(self.corpus)
         d["bn"] = self.use_bn
         d["fold_epochs"] = self.fold_epochs_used
+        d["lr"], d["lr_schedule"] = self.lr_used, self.lr_schedule_used
         return d
 
 
@@ -171,7 +204,7 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
     mconf = model_config_for(config, data)
     model = QuantLSTMModel(mconf)
     vocab = data.vocab if isinstance(data, CharCorpus) else None
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr_used)
     gen = torch.Generator().manual_seed(config.seed)
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / CONFIG, config.to_dict())
@@ -187,13 +220,16 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
                         TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), disable=not config.progress)
     with progress:
         per_epoch = steps_per_epoch(config, data)
-        bar = progress.add_task(f"train {config.task} {config.weights}", total=config.epochs * per_epoch,
+        total_steps = config.epochs * per_epoch
+        bar = progress.add_task(f"train {config.task} {config.weights}", total=total_steps,
                                 loss=float("nan"))
         for epoch in range(1, config.epochs + 1):
             model.train()
             model.set_fold_bn(epoch > config.epochs - config.fold_epochs_used)
             total, count = 0.0, 0
             for step, (x, y) in enumerate(_batches(config, data, gen), 1):
+                for group in opt.param_groups:
+                    group["lr"] = config.lr_at(steps_done, total_steps)
                 opt.zero_grad(set_to_none=True)
                 loss = _loss(model, x, y)
                 if not torch.isfinite(loss):
@@ -202,7 +238,7 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
                     raise TrainingError(
                         f"loss became {float(loss.detach())} at epoch {epoch}, step {step}; training stopped. "
                         f"The last good checkpoint (epoch {epoch - 1}) stays in {run / 'checkpoint.pt'}; "
-                        f"try a smaller --lr (now {config.lr}) or --grad-clip")
+                        f"try a smaller --lr (now {config.lr_used}) or --grad-clip")
                 loss.backward()
                 if config.grad_clip:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -215,7 +251,8 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
                                 description=f"train {config.task} {config.weights} epoch {epoch}/{config.epochs}")
             model.eval()
             score = evaluate(model, data, config, split="valid")
-            history.append({"epoch": epoch, "train_loss": total / max(count, 1), metric_name: score})
+            history.append({"epoch": epoch, "step": steps_done, "lr": opt.param_groups[0]["lr"],
+                            "train_loss": total / max(count, 1), metric_name: score})
             save_checkpoint(run, model, epoch, tconf, vocab)
     seconds = time.perf_counter() - t0
     metrics.update(status="done", train_seconds=seconds, steps=steps_done,

@@ -3,19 +3,23 @@
 Input: integer codes x[N, T, X] (int32, in the model's input format; `quantize_input` makes
 them). Output: what `IntegerModel.run` returns, int64 [N, K] logits (or [N, H] last hidden
 codes), bit for bit. Each layer is the packed integer projection of all steps, then the
-integer recurrence (`integer_kernels`); the dense head is an int64 Relax matmul.
+integer recurrence; the dense head is an int64 Relax matmul. Kernels: the AVX2 u8 x s8
+multiply-add kernels of `quad_kernels` when the target has AVX2, the weights are
+ternary/binary and the activations fit int8 (the default 8-bit formats), else the portable
+int32 kernels of `integer_kernels`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import tvm
 from tvm import relax
 
 from hwgen.passes.integer_model import IntegerModel
-from hwgen.tvm_backend import integer_kernels, packing
+from hwgen.tvm_backend import integer_kernels, packing, quad_kernels
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.lower import LSTMKernel
 
@@ -29,6 +33,8 @@ class LoweredInteger:
     batch: int
     steps: int
     kernels: tuple[LSTMKernel, ...]
+    #: "avx2" (quad_kernels) or "portable" (integer_kernels)
+    kernel_set: str = "portable"
 
     @property
     def variant(self) -> str:
@@ -51,8 +57,23 @@ def _pad(values: np.ndarray, rows: int) -> np.ndarray:
     return out
 
 
-def lower_integer(model: IntegerModel, batch: int, steps: int) -> LoweredInteger:
-    """Relax module main(x_int[N, T, X] int32) -> int64 outputs of `model.run` for fixed N, T."""
+def simd_fits(model: IntegerModel, cpu: str) -> bool:
+    """Whether the AVX2 int8 kernels serve `model` on `cpu`: packed weights, 8-bit activations, an AVX2 target."""
+    from hwgen.tvm_backend.build import llvm_target
+
+    eight = model.hidden_format.bits <= 8 and all(layer.input_format.bits <= 8 for layer in model.layers)
+    return model.weights_kind in ("ternary", "binary") and eight and quad_kernels.available(llvm_target(cpu))
+
+
+def lower_integer(model: IntegerModel, batch: int, steps: int, cpu: str = "host", simd: Optional[bool] = None) -> LoweredInteger:
+    """Relax module main(x_int[N, T, X] int32) -> int64 outputs of `model.run` for fixed N, T.
+    `simd`: use the AVX2 kernels (None: whenever `simd_fits`)."""
+    fits = simd_fits(model, cpu)
+    if simd and not fits:
+        raise TVMUnsupportedError(f"integer model {model.name!r}: the AVX2 int8 kernels need ternary/binary weights, "
+                                  f"8-bit activations and an AVX2 CPU (weights {model.weights_kind}, hidden "
+                                  f"{model.hidden_format.bits} bits, --cpu {cpu})")
+    simd = fits if simd is None else simd
     if model.accumulator_bits() > 31:
         raise TVMUnsupportedError(f"integer model {model.name!r}: accumulators need {model.accumulator_bits()} bits; "
                                   "the TVM integer kernels accumulate in int32")
@@ -67,16 +88,24 @@ def lower_integer(model: IntegerModel, batch: int, steps: int) -> LoweredInteger
             for i, layer in enumerate(model.layers):
                 hid, size = layer.hidden, layer.input_size
                 rows = packing.padded_rows(4 * hid)
-                wp, rp = _panels(layer.w_codes, kind), _panels(layer.r_codes, kind)
-                proj = bb.add_func(integer_kernels.int_projection(rows, size, steps * batch, kind)
-                                   .with_attr("global_symbol", f"int_projection_{i}"), f"int_projection_{i}")
+                if simd:
+                    wq, rq = packing.pack_quads(layer.w_codes, kind), packing.pack_quads(layer.r_codes, kind)  # type: ignore[arg-type]
+                    rows = rq.rows_padded
+                    wdata, rdata, nbytes = wq.data, rq.data, wq.nbytes + rq.nbytes
+                    proj_func = quad_kernels.projection(wq, steps * batch)
+                    rec_func = quad_kernels.recurrence(model, layer, steps, batch, rq)
+                else:
+                    wp, rp = _panels(layer.w_codes, kind), _panels(layer.r_codes, kind)
+                    wdata, rdata, nbytes = wp.data, rp.data, wp.nbytes + rp.nbytes
+                    proj_func = integer_kernels.int_projection(rows, size, steps * batch, kind)
+                    rec_func = integer_kernels.int_recurrence(model, layer, steps, batch, rows, kind)
+                proj = bb.add_func(proj_func.with_attr("global_symbol", f"int_projection_{i}"), f"int_projection_{i}")
                 flat = bb.emit(relax.op.reshape(seq, (steps * batch, size)))
-                accx = bb.emit(relax.call_tir(proj, [flat, relax.const(wp.data)], relax.TensorType((steps * batch, rows), "int32")))
+                accx = bb.emit(relax.call_tir(proj, [flat, relax.const(wdata)], relax.TensorType((steps * batch, rows), "int32")))
                 accx = bb.emit(relax.op.reshape(accx, (steps, batch, rows)))
-                rec = bb.add_func(integer_kernels.int_recurrence(model, layer, steps, batch, rows, kind)
-                                  .with_attr("global_symbol", f"int_recurrence_{i}"), f"int_recurrence_{i}")
+                rec = bb.add_func(rec_func.with_attr("global_symbol", f"int_recurrence_{i}"), f"int_recurrence_{i}")
                 g = layer.gate
-                args = [accx, relax.const(rp.data), relax.const(_pad(g.mult_x, rows), "int64"), relax.const(_pad(g.mult_h, rows), "int64"),
+                args = [accx, relax.const(rdata), relax.const(_pad(g.mult_x, rows), "int64"), relax.const(_pad(g.mult_h, rows), "int64"),
                         relax.const(_pad(g.bias, rows), "int64"), relax.const(np.asarray(layer.cell.mult, np.int64), "int64"),
                         relax.const(np.asarray(layer.cell.bias, np.int64), "int64"),
                         relax.const(np.asarray(model.sigmoid.values, np.int64), "int64"), relax.const(np.asarray(model.tanh.values, np.int64), "int64")]
@@ -84,7 +113,7 @@ def lower_integer(model: IntegerModel, batch: int, steps: int) -> LoweredInteger
                                                          relax.TensorType((batch, hid), "int32")]))
                 seq = bb.emit(relax.TupleGetItem(out, 0))
                 h_last = bb.emit(relax.TupleGetItem(out, 1))
-                kernels.append(LSTMKernel(f"layer{i}", "forward", steps, batch, size, hid, kind, kind, wp.nbytes + rp.nbytes))
+                kernels.append(LSTMKernel(f"layer{i}", "forward", steps, batch, size, hid, kind, kind, nbytes))
             assert h_last is not None
             result = relax.op.astype(h_last, "int64")
             if model.head is not None:
@@ -92,4 +121,4 @@ def lower_integer(model: IntegerModel, batch: int, steps: int) -> LoweredInteger
                 result = relax.op.add(relax.op.matmul(result, wd), relax.const(model.head.bias.astype(np.int64), "int64"))
             output = bb.emit_output(result)
         bb.emit_func_output(output)
-    return LoweredInteger(bb.get(), model, batch, steps, tuple(kernels))
+    return LoweredInteger(bb.get(), model, batch, steps, tuple(kernels), "avx2" if simd else "portable")

@@ -10,6 +10,8 @@ the same schedule as the float kernels (`lstm_kernels.schedule_panel_matmul`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import tvm
 from tvm import tirx
 from tvm.script import tirx as T
@@ -52,6 +54,63 @@ def int_projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc
     return sch.mod["main"]
 
 
+@dataclass(frozen=True)
+class FixedPointStep:
+    """TIR expressions of one time step's fixed-point arithmetic after the matvecs (IntegerModel._run_layer),
+    shared by the portable and the AVX2 recurrences; all int64."""
+
+    gate_min: int
+    gate_max: int
+    cell_min: int
+    cell_max: int
+    gate_shift: int
+    cell_shift: int
+    frac: int  # hidden format fraction bits (A.frac)
+    up: int  # C.frac - A.frac
+    table_shift: int
+    table_min: int
+    entries: int
+
+    @staticmethod
+    def of(model: IntegerModel, layer: IntegerLayer) -> "FixedPointStep":
+        assert model.tanh.index_shift == model.sigmoid.index_shift and model.tanh.index_min == model.sigmoid.index_min
+        g, c, a = model.gate_format, model.cell_format, model.hidden_format.frac
+        return FixedPointStep(g.min, g.max, c.min, c.max, layer.gate.shift, layer.cell.shift, a, c.frac - a,
+                              model.sigmoid.index_shift, model.sigmoid.index_min, int(model.sigmoid.values.shape[0]))
+
+    @staticmethod
+    def _sat(v: tirx.PrimExpr, lo: int, hi: int) -> tirx.PrimExpr:
+        return tirx.max(tirx.min(v, _i64(hi)), _i64(lo))
+
+    def look(self, table: tirx.Buffer, g: tirx.PrimExpr) -> tirx.PrimExpr:
+        return table[tirx.shift_right(g, _i64(self.table_shift)) - _i64(self.table_min)]
+
+    def gate(self, mult_x: tirx.PrimExpr, acc_x: tirx.PrimExpr, mult_h: tirx.PrimExpr, acc_h: tirx.PrimExpr,
+             bias: tirx.PrimExpr) -> tirx.PrimExpr:
+        """sat_G((mult_x acc_x + mult_h acc_h + bias) >> shift), accumulators int32."""
+        pre = mult_x * tirx.Cast("int64", acc_x) + mult_h * tirx.Cast("int64", acc_h) + bias
+        return self._sat(tirx.shift_right(pre, _i64(self.gate_shift)), self.gate_min, self.gate_max)
+
+    def cell(self, sig: tirx.Buffer, tanh: tirx.Buffer, c: tirx.PrimExpr, gi: tirx.PrimExpr, gf: tirx.PrimExpr,
+             gc: tirx.PrimExpr) -> tirx.PrimExpr:
+        """The new cell state from the old one and the i, f, c gates."""
+        rnd = _i64(1 << (self.frac - 1))
+        return self._sat(tirx.shift_right(self.look(sig, gf) * c + tirx.shift_left(self.look(sig, gi) * self.look(tanh, gc),
+                                                                                  _i64(self.up)) + rnd, _i64(self.frac)),
+                         self.cell_min, self.cell_max)
+
+    def hidden(self, sig: tirx.Buffer, tanh: tirx.Buffer, c: tirx.PrimExpr, go: tirx.PrimExpr, cell_mult: tirx.PrimExpr,
+               cell_bias: tirx.PrimExpr) -> tirx.PrimExpr:
+        """The new hidden code (int32) from the new cell state and the o gate."""
+        cn = self._sat(tirx.shift_right(cell_mult * c + cell_bias, _i64(self.cell_shift)), self.gate_min, self.gate_max)
+        return tirx.Cast("int32", tirx.shift_right(self.look(sig, go) * self.look(tanh, cn) + _i64(1 << (self.frac - 1)),
+                                                   _i64(self.frac)))
+
+
+def _i64(v: int) -> tirx.PrimExpr:
+    return tirx.const(v, "int64")
+
+
 def int_recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: int, rows: int,
                    kind: WeightKind) -> tirx.PrimFunc:
     """PrimFunc(accx[T, B, rows_p] int32, r panels, mult_x, mult_h, bias [rows_p] int64, cell_mult, cell_bias [H] int64,
@@ -62,23 +121,9 @@ def int_recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: 
     kp = words * per
     panels = rows // PANEL
     wdtype = panel_dtype(kind)
-    gfmt, cfmt = model.gate_format, model.cell_format
-    a = model.hidden_format.frac
-    rnd = 1 << (a - 1)
-    up = cfmt.frac - a
-    gshift, cshift = layer.gate.shift, layer.cell.shift
-    tshift, tmin = model.sigmoid.index_shift, model.sigmoid.index_min
-    entries = int(model.sigmoid.values.shape[0])
-    assert model.tanh.index_shift == tshift and model.tanh.index_min == tmin
-
-    def i64(v: int) -> tirx.PrimExpr:
-        return tirx.const(v, "int64")
-
-    def sat(v: tirx.PrimExpr, lo: int, hi: int) -> tirx.PrimExpr:
-        return tirx.max(tirx.min(v, i64(hi)), i64(lo))
-
-    def look(table: tirx.Buffer, g: tirx.PrimExpr) -> tirx.PrimExpr:
-        return table[tirx.shift_right(g, i64(tshift)) - i64(tmin)]
+    fx = FixedPointStep.of(model, layer)
+    entries = fx.entries
+    look, gate_affine, cell_state, hidden_out = fx.look, fx.gate, fx.cell, fx.hidden
 
     @T.prim_func(s_tir=True)
     def rec(accx: T.Buffer((steps, batch, rows), "int32"), r: T.Buffer((panels, words, PANEL), wdtype),
@@ -119,10 +164,8 @@ def int_recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: 
                             vb = T.axis.spatial(batch, sb)
                             vp = T.axis.spatial(panels, sp)
                             vl = T.axis.remap("S", [lane])
-                            g[vb, vp * PANEL + vl] = sat(tirx.shift_right(
-                                mult_x[vp * PANEL + vl] * T.Cast("int64", accx[vt, vb, vp * PANEL + vl])
-                                + mult_h[vp * PANEL + vl] * T.Cast("int64", acc[vl]) + bias[vp * PANEL + vl], i64(gshift)),
-                                gfmt.min, gfmt.max)
+                            g[vb, vp * PANEL + vl] = gate_affine(mult_x[vp * PANEL + vl], accx[vt, vb, vp * PANEL + vl],
+                                                                 mult_h[vp * PANEL + vl], acc[vl], bias[vp * PANEL + vl])
             for b in range(batch):
                 with T.sblock("step_cell"):
                     st = T.axis.opaque(steps, t)
@@ -132,14 +175,8 @@ def int_recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: 
                             vt = T.axis.spatial(steps, st)
                             vb = T.axis.spatial(batch, sb)
                             vu = T.axis.remap("S", [u])
-                            c[vb, vu] = sat(tirx.shift_right(
-                                look(sig, g[vb, 2 * hid + vu]) * c[vb, vu]
-                                + tirx.shift_left(look(sig, g[vb, vu]) * look(tanh, g[vb, 3 * hid + vu]), i64(up)) + i64(rnd),
-                                i64(a)), cfmt.min, cfmt.max)
-                            hist[vt + 1, vb, vu] = T.Cast("int32", tirx.shift_right(
-                                look(sig, g[vb, hid + vu]) * look(tanh, sat(tirx.shift_right(
-                                    cell_mult[vu] * c[vb, vu] + cell_bias[vu], i64(cshift)), gfmt.min, gfmt.max)) + i64(rnd),
-                                i64(a)))
+                            c[vb, vu] = cell_state(sig, tanh, c[vb, vu], g[vb, vu], g[vb, 2 * hid + vu], g[vb, 3 * hid + vu])
+                            hist[vt + 1, vb, vu] = hidden_out(sig, tanh, c[vb, vu], g[vb, hid + vu], cell_mult[vu], cell_bias[vu])
                             y[vt, vb, vu] = hist[vt + 1, vb, vu]
         for b, u in T.grid(batch, hid):
             with T.sblock("final_h"):

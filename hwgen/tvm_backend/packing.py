@@ -102,3 +102,88 @@ def unpack_codes(panels: Panels) -> np.ndarray:
     if panels.kind == "binary":
         return np.where(fields == 1, -1, 1).astype(np.int8)
     return np.where(fields == 3, -1, fields).astype(np.int8)
+
+
+#: Rows per panel of the int8-activation layout (4 AVX2 vectors of 8 rows x 4 bytes).
+QUAD_PANEL = 32
+#: Activations per 32-bit group: one broadcast int32 feeds 4 int8 activations to every row.
+QUAD = 4
+
+
+@dataclass(frozen=True, eq=False)
+class QuadPanels:
+    """Ternary/binary codes in the int8-activation ("quad") layout, for u8 x s8 pair multiply-adds.
+
+    Each code is stored as the unsigned offset u = w + 1 (ternary, 2 bits) or u = (w + 1) / 2
+    (binary, 1 bit), so `sum_k w h_k = mul * sum_k u h_k - sum_k h_k` with mul 1 or 2 and one
+    shared correction per step. data[panel, block, v, 4 * r + j] (uint8) holds, for row
+    panel * 32 + 8 * v + r, the codes of k = block * 4 * per + 4 * s + j for s < per = 8 / bits at
+    bits [bits * s, bits * s + bits): one 32-byte load serves 8 rows x 4 k x `per` sub-steps, and
+    sub-step s is (load >> bits * s) & mask, a u8 vector ready for the multiply-add against
+    4 broadcast int8 activations."""
+
+    kind: WeightKind
+    rows: int
+    cols: int
+    data: np.ndarray  # [rows_padded/32, blocks, 4, 32] uint8
+
+    @property
+    def bits(self) -> int:
+        return BITS[self.kind]
+
+    @property
+    def per(self) -> int:
+        """Sub-steps (codes) per byte."""
+        return 8 // self.bits
+
+    @property
+    def block(self) -> int:
+        """k values per block."""
+        return QUAD * self.per
+
+    @property
+    def cols_padded(self) -> int:
+        return int(self.data.shape[1]) * self.block
+
+    @property
+    def rows_padded(self) -> int:
+        return int(self.data.shape[0]) * QUAD_PANEL
+
+    @property
+    def mul(self) -> int:
+        """w = (mul * u - 1): the factor on sum u h."""
+        return 1 if self.kind == "ternary" else 2
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+
+def pack_quads(codes: np.ndarray, kind: WeightKind) -> QuadPanels:
+    """Pack ternary/binary codes [rows, K] into the int8-activation layout (rows padded to 32, K to a block)."""
+    rows, cols = codes.shape
+    allowed = {-1, 1} if kind == "binary" else {-1, 0, 1}
+    if kind not in BITS or not set(np.unique(codes).tolist()) <= allowed:
+        raise ValueError(f"{kind} codes must lie in {sorted(allowed)}")
+    bits = BITS[kind]
+    per = 8 // bits
+    block = QUAD * per
+    blocks = -(-cols // block)
+    prow = -(-rows // QUAD_PANEL) * QUAD_PANEL
+    u = np.zeros((prow, blocks * block), np.uint8)  # padding: h is 0 there, any code adds nothing
+    u[:rows, :cols] = (codes + 1) // (1 if kind == "ternary" else 2)
+    u = u.reshape(prow // QUAD_PANEL, 4, 8, blocks, per, QUAD)  # panel, v, r, block, s, j
+    shifted = u.astype(np.uint16) << (bits * np.arange(per, dtype=np.uint16))[:, None]
+    packed = shifted.sum(axis=4).astype(np.uint8)  # panel, v, r, block, j
+    data = np.ascontiguousarray(packed.transpose(0, 3, 1, 2, 4).reshape(prow // QUAD_PANEL, blocks, 4, 8 * QUAD))
+    return QuadPanels(kind, rows, cols, data)
+
+
+def unpack_quads(panels: QuadPanels) -> np.ndarray:
+    """Inverse of `pack_quads`, for tests."""
+    bits, per = panels.bits, panels.per
+    p, blocks = panels.data.shape[:2]
+    d = panels.data.reshape(p, blocks, 4, 8, QUAD).transpose(0, 2, 3, 1, 4)  # panel, v, r, block, j
+    u = (d[:, :, :, :, None, :] >> (bits * np.arange(per, dtype=np.uint8))[:, None]) & ((1 << bits) - 1)
+    u = u.reshape(p * QUAD_PANEL, blocks * per * QUAD)[: panels.rows, : panels.cols].astype(np.int8)
+    return (u - 1) if panels.kind == "ternary" else (2 * u - 1)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
-from tests.frontend.onnx_helpers import assert_matches_ort, make_model, single_node_model, tensor_info
+from tests.frontend.onnx_helpers import assert_matches_ort, hwgen_run, make_model, single_node_model, tensor_info
 
 R = np.random.default_rng(1234)
 
@@ -191,3 +191,16 @@ def test_attention_matches_onnxruntime(rank: int, mask: str | None, attrs: dict)
     model = single_node_model("Attention", feeds, ("y",), {}, 23, **attrs)
     graph = assert_matches_ort(model, feeds)
     assert {"MatMul", "Softmax"} <= {n.op for n in graph.nodes}
+
+
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_attention_fully_masked_rows_are_zero_like_onnxruntime(kind: str) -> None:
+    """ONNX/onnxruntime give 0 for a query whose keys are all masked (a plain softmax gives NaN)."""
+    batch, heads, q_len, kv_len, size = 1, 2, 3, 4, 5
+    feeds = {"q": f32(batch, heads, q_len, size), "k": f32(batch, heads, kv_len, size), "v": f32(batch, heads, kv_len, size)}
+    allowed = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 1, 1]], bool)
+    feeds["mask"] = allowed if kind == "bool" else np.where(allowed, f32(q_len, kv_len), np.float32(-np.inf))
+    model = single_node_model("Attention", feeds, ("y",), {}, 23)
+    assert_matches_ort(model, feeds)
+    (got,) = hwgen_run(model, feeds)[1]
+    assert np.all(got[:, :, 1] == 0) and np.isfinite(got).all()

@@ -50,12 +50,22 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_charlm_trains_on_a_given_text_file_and_reports_bpc(tmp_path):
     text = tmp_path / "corpus.txt"
     text.write_text("the quick brown fox jumps over the lazy dog. " * 200)
-    cfg = TrainConfig(task="charlm", weights="binary", hidden=8, epochs=1, seq_len=20, batch_size=8,
+    cfg = TrainConfig(task="charlm", weights="binary", hidden=8, epochs=2, seq_len=20, batch_size=8,
                       steps_per_epoch=3, corpus=(str(text),), progress=False)
     result = train(cfg, tmp_path / "lm")
     m = result.metrics
     assert m["metric"] == "bpc" and 0 < m["test"] < 10 and m["vocab_size"] == len(set(text.read_text()))
     assert load_checkpoint(tmp_path / "lm").vocab == bytes(sorted(set(text.read_bytes())))
+    # charlm default recipe: Adam 2e-3 decayed by a cosine; the history says at which step each valid BPC was taken
+    assert [h["step"] for h in m["history"]] == [3, 6]
+    assert m["history"][0]["lr"] < 2e-3 and m["history"][1]["lr"] == pytest.approx(0.05 * 2e-3)
+    config = json.loads((tmp_path / "lm" / "config.json").read_text())
+    assert config["lr"] == 2e-3 and config["lr_schedule"] == "cosine"
+
+
+def test_digits_keeps_a_constant_learning_rate(digits_runs):
+    history = json.loads((digits_runs["ternary"].run / "metrics.json").read_text())["history"]
+    assert [h["lr"] for h in history] == [5e-3, 5e-3]
 
 
 @pytest.mark.parametrize("data, message", [(b"", "corpus is empty"), (b"abc" * 100, "shorter than one sequence")])
@@ -68,6 +78,8 @@ def test_bad_corpora(data, message):
     (dict(task="translation"), "unknown task 'translation'; choose one of digits, charlm"),
     (dict(weights="int2"), "unknown weight kind 'int2'"),
     (dict(batch_size=1), "batch norm needs --batch-size >= 2"),
+    (dict(lr_schedule="step"), "unknown learning-rate schedule 'step'; choose one of constant, cosine"),
+    (dict(lr=0.0), "learning rate must be > 0"),
 ])
 def test_bad_training_config(kw, message):
     with pytest.raises(QuantConfigError, match=message):

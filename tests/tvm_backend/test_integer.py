@@ -11,7 +11,8 @@ from tvm import relax
 
 from hwgen.frontend import load_graph
 from hwgen.passes.lower_fixed_point import lower_fixed_point
-from hwgen.tvm_backend.build import compile_module
+from hwgen.tvm_backend import quad_kernels
+from hwgen.tvm_backend.build import compile_module, llvm_target
 from hwgen.tvm_backend.integer import lower_integer
 from tests.tvm_backend import models
 
@@ -23,16 +24,24 @@ CASES = {
 }
 
 
+SIMD = quad_kernels.available(llvm_target("host"))
+#: (case, kernel set): the AVX2 kernels where the host has AVX2 and the weights are packed, and always the portable ones.
+BUILDS = [(name, "portable") for name in CASES] + [(name, "avx2") for name, case in CASES.items() if SIMD and case[0] != "int8"
+                                                    and case[6] == "auto"]
+
+
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tvm_int")
     out = {}
-    for name, (kind, steps, batch, size, hidden, layers, weights) in CASES.items():
+    for name, kernel_set in BUILDS:
+        kind, steps, batch, size, hidden, layers, weights = CASES[name]
         path, _ = models.qcdq_lstm(directory / f"{name}.onnx", kind, steps, batch, size, hidden, head=4, layers=layers, seed=3)
         model = lower_fixed_point(load_graph(path), weights=weights)
-        lowered = lower_integer(model, batch, steps)
+        lowered = lower_integer(model, batch, steps, simd=kernel_set == "avx2")
+        assert lowered.kernel_set == kernel_set
         vm = relax.VirtualMachine(compile_module(lowered.module), tvm.cpu())
-        out[name] = (model, lowered, vm)
+        out[name, kernel_set] = (model, lowered, vm)
     return out
 
 
@@ -40,9 +49,9 @@ def _run(vm, x):
     return vm["main"](tvm.runtime.tensor(np.ascontiguousarray(x, np.int32))).numpy()
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_integer_kernels_are_bit_exact(compiled, name):
-    model, lowered, vm = compiled[name]
+@pytest.mark.parametrize("name, kernel_set", BUILDS)
+def test_integer_kernels_are_bit_exact(compiled, name, kernel_set):
+    model, lowered, vm = compiled[name, kernel_set]
     kind, steps, batch, size, *_ = CASES[name]
     f = model.input_format
     rng = np.random.default_rng(1)
@@ -56,10 +65,11 @@ def test_integer_kernels_are_bit_exact(compiled, name):
     assert all(k.recurrent_weights == model.weights_kind for k in lowered.kernels)
 
 
+@pytest.mark.parametrize("kernel_set", sorted({k for _, k in BUILDS}))
 @settings(deadline=None, max_examples=15)
 @given(seed=st.integers(0, 2**32 - 1))
-def test_integer_kernels_random_inputs(compiled, seed):
-    model, _, vm = compiled["ternary_head"]
+def test_integer_kernels_random_inputs(compiled, kernel_set, seed):
+    model, _, vm = compiled["ternary_head", kernel_set]
     _, steps, batch, size, *_ = CASES["ternary_head"]
     x = np.random.default_rng(seed).integers(model.input_format.min, model.input_format.max + 1, (batch, steps, size))
     np.testing.assert_array_equal(_run(vm, x), model.run(x))

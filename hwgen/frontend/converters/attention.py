@@ -17,7 +17,7 @@ import onnx
 from hwgen.frontend.context import ConversionError, ConvertContext, attr, describe, input_name
 from hwgen.frontend.registry import converter
 from hwgen.ir import ops
-from hwgen.ir.types import Int
+from hwgen.ir.types import Float32, Int
 
 
 class _Builder:
@@ -88,8 +88,11 @@ def attention(ctx: ConvertContext, node: onnx.NodeProto) -> None:
         scores = b(ops.DivAttrs(), [scores, b.const("softcap", np.float32(softcap))], "capped")
         scores = b(ops.TanhAttrs(), [scores], "capped_tanh")
         scores = b(ops.MulAttrs(), [scores, b.const("softcap", np.float32(softcap))], "softcapped")
+    masked = bool(input_name(node, 3)) or bool(int(attr(node, "is_causal", 0)))
     scores = _add_bias(b, node, scores, where)
     probs = b(ops.SoftmaxAttrs(axis=-1), [scores], "probs")
+    if masked:
+        probs = _zero_fully_masked_rows(b, scores, probs)
     if rank == 4:
         b(ops.MatMulAttrs(), [probs, v], "out", node.output[0])
         return
@@ -98,6 +101,16 @@ def attention(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     batch, seq, heads, size = ctx.type(y).shape
     merged = heads * size if isinstance(heads, int) and isinstance(size, int) else f"{node.output[0]}_hidden"
     b(ops.ReshapeAttrs((batch, seq, merged)), [y], "out", node.output[0])
+
+
+def _zero_fully_masked_rows(b: _Builder, scores: str, probs: str) -> str:
+    """ONNX (and onnxruntime) output 0 for a query row whose keys are all masked; softmax of an
+    all -inf row is NaN, so such rows are found (every score -inf) and their weights set to 0."""
+    is_masked = b(ops.EqualAttrs(), [scores, b.const("neg_inf", np.float32(-np.inf))], "is_masked")
+    share = b(ops.ReduceMeanAttrs(axes=(-1,), keepdims=True), [b(ops.CastAttrs(Float32()), [is_masked], "is_masked_f")],
+              "masked_share")
+    all_masked = b(ops.EqualAttrs(), [share, b.const("one", np.float32(1))], "all_masked")
+    return b(ops.WhereAttrs(), [all_masked, b.const("zero", np.float32(0)), probs], "probs_guarded")
 
 
 def _add_bias(b: _Builder, node: onnx.NodeProto, scores: str, where: str) -> str:
