@@ -10,9 +10,11 @@ deterministic weights), then:
     float   = onnxruntime on the exported ONNX (what PyTorch eval gives, checked at export)
     integer = `lower_fixed_point` of the same ONNX (calibrated on training inputs), `IntegerModel.run`
               on the quantized inputs, outputs dequantized — bit-exact with the RTL.
-The char-LM's logits come every step (the per-step output mode). For the char-LM the lowering
-is also run with wider formats (activations, table resolution) so that a gap can be traced to
-the format that causes it; the default formats are the ones the issue's target is judged on.
+The char-LM's logits come every step (the per-step output mode). The lowering is also run with
+wider formats (activations, table resolution) so that a gap can be traced to the format that
+causes it; the default formats are the ones the issue's target is judged on. For digits the
+number of test predictions where integer and float disagree is printed too (the accuracy
+difference can hide disagreements that cancel, or show a few as a "gain").
 
     .venv/bin/python benchmarks/integer_vs_float.py [--lm-hidden 128 --lm-steps 1200] [--json out.json]
 """
@@ -93,10 +95,13 @@ def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, Lower
     if isinstance(data, DigitsData):
         calib, x, y = data.x_train, data.x_test, data.y_test
         row["metric"] = "accuracy %"
-        row["float"] = float(100.0 * np.mean(onnx_float(onnx_path, x).argmax(-1) == y))
+        float_pred = onnx_float(onnx_path, x).argmax(-1)
+        row["float"] = float(100.0 * np.mean(float_pred == y))
+        row["disagree"], row["test_sequences"] = {}, int(len(y))
         score = lambda logits: float(100.0 * np.mean(logits.argmax(-1) == y))  # noqa: E731
     else:
         assert isinstance(data, CharCorpus)
+        float_pred = None
         x, y = lm_windows(data.test, config.seq_len, data.vocab_size)
         calib = x[:16]
         row["metric"] = "bpc"
@@ -107,7 +112,10 @@ def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, Lower
     row["integer"] = {}
     for label, options in variants.items():
         model = lower_fixed_point(graph, calibration=calib, options=options)
-        row["integer"][label] = score(integer_float(model, x))
+        logits = integer_float(model, x)
+        row["integer"][label] = score(logits)
+        if float_pred is not None:
+            row["disagree"][label] = int(np.sum(logits.argmax(-1) != float_pred))
         row.setdefault("output_steps", model.output_steps)
     return row
 
@@ -136,15 +144,15 @@ def main() -> None:
     if not args.skip_digits:
         for hidden in args.digits_hidden:
             for kind in args.kinds:
-                cfg = TrainConfig(task="digits", weights=kind, hidden=hidden, epochs=args.digits_epochs, lr=5e-3, **common)
+                cfg = TrainConfig(task="digits", weights=kind, hidden=hidden, epochs=args.digits_epochs, **common)
                 print(f"digits {kind} H={hidden}", flush=True)
-                rows.append(compare(f"digits_{kind}_h{hidden}", cfg, args.out, {k: v for k, v in list(VARIANTS.items())[:1]}))
+                rows.append(compare(f"digits_{kind}_h{hidden}", cfg, args.out, VARIANTS))
     if not args.skip_lm:
         per_epoch = max(1, args.lm_steps // args.lm_epochs)
         for kind in args.kinds:
             cfg = TrainConfig(task="charlm", weights=kind, hidden=args.lm_hidden, seq_len=args.lm_seq,
                               batch_size=args.lm_batch, epochs=args.lm_epochs, steps_per_epoch=per_epoch,
-                              corpus_bytes=args.lm_bytes, lr=2e-3, fold_epochs=1, **common)
+                              corpus_bytes=args.lm_bytes, fold_epochs=1, **common)
             print(f"char-LM {kind} H={args.lm_hidden}", flush=True)
             rows.append(compare(f"charlm_{kind}_h{args.lm_hidden}", cfg, args.out, VARIANTS))
 
@@ -159,9 +167,12 @@ def main() -> None:
             ok, target = abs(i - f) <= 0.5, "|integer - float| <= 0.5"
         r["target"], r["met"] = target, bool(ok)
         name = f"{r['task']} {r['weights']} H={r['hidden']}"
-        print(f"  {name:22s} {r['metric']:10s} {f:8.3f} {i:8.3f} {i - f:+7.3f}  {target}: {'met' if ok else 'NOT met'}")
+        agree = lambda label: (f"; {r['disagree'][label]}/{r['test_sequences']} predictions differ"  # noqa: E731
+                               if "disagree" in r else "")
+        print(f"  {name:22s} {r['metric']:10s} {f:8.3f} {i:8.3f} {i - f:+7.3f}  {target}: {'met' if ok else 'NOT met'}"
+              f"{agree(default)}")
         for label, v in list(r["integer"].items())[1:]:
-            print(f"  {'':22s} {'':10s} {'':8s} {v:8.3f} {v - f:+7.3f}  ({label})")
+            print(f"  {'':22s} {'':10s} {'':8s} {v:8.3f} {v - f:+7.3f}  ({label}{agree(label)})")
     path = args.json or args.out / "results.json"
     path.write_text(json.dumps({"rows": rows, "seconds": time.perf_counter() - t0}, indent=2))
     print(f"\nwrote {path} ({time.perf_counter() - t0:.0f} s)")
