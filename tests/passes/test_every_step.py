@@ -46,3 +46,33 @@ def test_a_step_picked_after_the_per_step_head_is_refused_naming_the_lstm():
     graph = graph_of(random_stack(4, 4, 1, 3, seed=9), steps=3, every_step="gather_after_head", batch=2)
     with pytest.raises(UnsupportedError, match=r"is not every step of LSTM 'lstm0'.s Y into the dense layer"):
         match_lstm_stack(graph)
+
+
+@pytest.mark.slow
+def test_trained_char_lm_integer_bpc_within_0_02_of_float(tmp_path):
+    """Issue 4's char-LM target on a small trained ternary model (a few minutes single-threaded)."""
+    import math
+
+    from hwgen.frontend import load_graph
+    from hwgen.quant.evaluate import lm_windows
+    from hwgen.quant.export import export_run
+    from hwgen.quant.train import TrainConfig, load_task_data, train
+
+    config = TrainConfig(task="charlm", weights="ternary", hidden=64, seq_len=50, batch_size=32, epochs=2,
+                         steps_per_epoch=150, corpus_bytes=200_000, fold_epochs=1, progress=False)
+    train(config, tmp_path / "run")
+    path = export_run(tmp_path / "run", tmp_path / "lm.onnx", evaluate_metric=False).path
+    graph = load_graph(path)
+    data = load_task_data(config)
+    ids, targets = (t.numpy() for t in lm_windows(data.test, config.seq_len))
+    x = np.eye(data.vocab_size, dtype=np.float32)[ids]
+
+    def bpc(logits: np.ndarray) -> float:
+        z = logits - logits.max(-1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        return float(-np.take_along_axis(logp, targets[..., None], -1).mean() / math.log(2))
+
+    model = lower_fixed_point(graph, calibration=x[:8])
+    float_bpc = bpc(run(graph, {"x": x})["logits"].astype(np.float64))
+    int_bpc = bpc(model.dequantize_output(model.run(model.quantize_input(x))))
+    assert int_bpc <= float_bpc + 0.02, (int_bpc, float_bpc)
