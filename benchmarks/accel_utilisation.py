@@ -49,7 +49,9 @@ def main() -> None:
             for lanes in (8, 16, 32, 64):
                 if h % lanes or x % lanes:
                     continue
-                cfg = AccelConfig(hidden=h, input=x, lanes=lanes, outputs=10, weight_memory="spram")
+                # The schedule does not depend on the weight memory; ECP5 EBR holds every size here (UP5K SPRAM
+                # words are at most 64 bits wide, too narrow for 64 ternary lanes).
+                cfg = AccelConfig(hidden=h, input=x, lanes=lanes, outputs=10, weight_memory="ebr", ebr_target="ecp5")
                 sched = cfg.schedule()
                 base = sum(sched.pass_cycles) + sched.write_offset + 1
                 ideal = cfg.ideal_cycles_per_step()

@@ -21,7 +21,7 @@ Per point: LCs, DSPs, EBR, Fmax, cycles per step (from the config; within a cycl
 ternary tree has one more leaf, the negation carries),
 steps/s = Fmax / cycles, steps/s per LC, and the throughput-per-LC ratio ternary/int8. The lane
 datapath alone (lanes + registered adder tree, operands from shift registers) is compared too: that
-is where the designs differ. ``--breakdown`` synthesises the whole ECP5 designs once more without
+is where the designs differ. ``--parts breakdown`` synthesises the whole ECP5 designs once more without
 flattening and prints yosys's per-module cell counts (LC-equivalents = LUT4 + 2·CCU2C), to show
 which shared unit costs what.
 
@@ -30,7 +30,7 @@ Builds run at most 2 at a time (each tool is single-threaded); finished points a
 rerun only builds what changed (``--fresh`` rebuilds everything). The ratio plot goes to ``--plot``.
 
     .venv/bin/python benchmarks/accel_vs_int8.py [--hidden 64 128] [--lanes 8 16 32 64] [--only ecp5|ice40]
-        [--mapping logic dsp] [--no-datapath] [--breakdown] [--fresh] [--jobs 2]
+        [--mapping logic dsp] [--parts accel datapath breakdown] [--fresh | --cached-only] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ from hwgen.sim.verilator import cache_dir, content_hash
 BIN = Path(sys.executable).parent
 DESIGNS = ("ternary", "int8")
 MAPPINGS = ("logic", "dsp")
+PARTS = ("accel", "datapath", "breakdown")
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,9 @@ def run_all(jobs: list[Job], work: Path, cache_path: Path, fresh: bool, workers:
     t0 = time.time()
 
     def save(r: dict) -> None:
-        with lock:
-            cache[r["key"]] = r
+        with lock:  # merged into what is on disk, so sweeps run one after another (or stopped) keep every point
+            on_disk = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+            cache.update({**on_disk, r["key"]: r})
             cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
 
     def one(job: Job) -> dict:
@@ -409,20 +411,19 @@ def plot(points: list[tuple], path: Path) -> None:
     print(f"\nplot: {path}")
 
 
-def plan(fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]], lanes: list[int], datapath: bool,
-         breakdown_lanes: list[int]) -> list[Job]:
-    """Tool runs, most telling first (the sweep may be stopped and rerun: finished points are cached):
-    per FPGA and mapping, the first size, then the lane datapath, then the other sizes; the breakdown after the
-    ECP5 LUT-mapped builds."""
+def plan(fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]], lanes: list[int], parts: list[str],
+         breakdown_lanes: list[int], designs: tuple[str, ...] = DESIGNS) -> list[Job]:
+    """Tool runs in the order given (lanes too: `--lanes 64 8` builds 64 first), the breakdown and the lane
+    datapath after the whole accelerators of each FPGA and mapping. A stopped sweep keeps its finished points."""
     jobs: list[Job] = []
     for f in fpgas:
         for mp in mappings:
-            for i, (h, x) in enumerate(sizes):
-                jobs += [Job("accel", f, mp, d, h, x, ln) for ln in lanes for d in DESIGNS]
-                if i == 0 and datapath:
-                    jobs += [Job("datapath", f, mp, d, 0, 0, ln) for ln in lanes for d in DESIGNS]
-            if f == "ecp5" and mp == "logic":
-                jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in DESIGNS]
+            if "accel" in parts:
+                jobs += [Job("accel", f, mp, d, h, x, ln) for h, x in sizes for ln in lanes for d in designs]
+            if "breakdown" in parts and f == "ecp5" and mp == "logic":
+                jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in designs]
+            if "datapath" in parts:
+                jobs += [Job("datapath", f, mp, d, 0, 0, ln) for ln in lanes for d in designs]
     return jobs
 
 
@@ -433,11 +434,13 @@ def main() -> None:
     ap.add_argument("--lanes", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--only", choices=sorted(FLOWS), default=None)
     ap.add_argument("--mapping", choices=MAPPINGS, nargs="+", default=list(MAPPINGS))
-    ap.add_argument("--no-datapath", action="store_true", help="skip the lane-datapath-only comparison")
-    ap.add_argument("--breakdown", action="store_true", help="per-module LCs (non-flattened ECP5 synthesis)")
+    ap.add_argument("--parts", choices=PARTS, nargs="+", default=["accel", "datapath"],
+                    help="whole accelerators, the lane datapath alone, per-module LCs (non-flattened ECP5 synthesis)")
     ap.add_argument("--fresh", action="store_true", help="rebuild every point (ignore the cached results)")
+    ap.add_argument("--designs", choices=DESIGNS, nargs="+", default=list(DESIGNS), help="build only these designs "
+                    "(a later run with both, e.g. --cached-only, prints the pairs)")
     ap.add_argument("--cached-only", action="store_true", help="build nothing: print the tables from the cached results")
-    ap.add_argument("--breakdown-lanes", type=int, nargs="+", default=[8, 64], help="lanes of the --breakdown runs")
+    ap.add_argument("--breakdown-lanes", type=int, nargs="+", default=[8, 64], help="lanes of the breakdown runs")
     ap.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="builds at once (at most 2)")
     ap.add_argument("--cache", type=Path, default=None, help="results json (default .hwgen-cache/accel_vs_int8/results.json)")
     ap.add_argument("--plot", type=Path, default=None, help="ratio plot png (default next to the results json)")
@@ -447,16 +450,16 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     fpgas = [args.only] if args.only else ["ecp5", "ice40"]
     sizes = [(h, args.input or h) for h in args.hidden]
-    jobs = plan(fpgas, args.mapping, sizes, args.lanes, not args.no_datapath,
-                args.breakdown_lanes if args.breakdown else [])
+    jobs = plan(fpgas, args.mapping, sizes, args.lanes, args.parts, args.breakdown_lanes, tuple(args.designs))
     print(f"{len(jobs)} tool runs, {args.jobs} at a time; results cached in {cache_path}; tool runs in {root / 'runs'}",
           flush=True)
     results = run_all(jobs, root / "runs", cache_path, args.fresh, args.jobs, args.cached_only)
-    points = print_accel_table(results, fpgas, args.mapping, sizes, args.lanes)
-    if not args.no_datapath:
-        print_datapath_table(results, fpgas, args.mapping, args.lanes)
-    if args.breakdown:
-        print_breakdown(results, sizes, args.breakdown_lanes)
+    lanes = sorted(args.lanes)
+    points = print_accel_table(results, fpgas, args.mapping, sizes, lanes) if "accel" in args.parts else []
+    if "datapath" in args.parts:
+        print_datapath_table(results, fpgas, args.mapping, lanes)
+    if "breakdown" in args.parts:
+        print_breakdown(results, sizes, sorted(args.breakdown_lanes))
     if points:
         plot(points, args.plot or root / "ratio.png")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from hwgen.fpga.board_top import BoardTop, add_pll_domain, plan_clock
 from hwgen.fpga.link import HostLink
 from hwgen.fpga.boards import get_board
 from hwgen.fpga.flow import design_for
-from hwgen.fpga.reports import read_report, usage_from_log
+from hwgen.fpga.reports import format_report, plot_utilisation, read_report, usage_from_log
 from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
@@ -103,6 +102,7 @@ class Row:
 
 
 def _build(board, top, clock, work: Path, name: str) -> Row:
+    """Build `top` into work/name; report.txt, report.json and utilisation.png stay there."""
     try:
         products = run_build(board, top, work / name, quiet=True)
     except ToolchainError:
@@ -113,7 +113,10 @@ def _build(board, top, clock, work: Path, name: str) -> Row:
         u = {x.name: x.used for x in usage}
         return Row(name, u["LC"], ebr=u["EBR"], spram=u.get("SPRAM", 0), dsp=u["DSP"],
                    note=f"does not fit the device: {', '.join(over)}")
-    report = read_report(board, products.report_json, clock.hz / 1e6, products.seconds)
+    report = read_report(board, products.report_json, clock.hz / 1e6, products.seconds, products.bitstream.name)
+    (work / name / "report.txt").write_text(format_report(report, {"design": name}))
+    (work / name / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    plot_utilisation(report, work / name / "utilisation.png")
     u = {x.name: x.used for x in report.usage}
     return Row(name, u["LC"], report.fmax_mhz, ebr=u["EBR"], spram=u.get("SPRAM", 0), dsp=u["DSP"],
                seconds=products.seconds)
@@ -125,36 +128,37 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--clock", type=float, default=48.0, help="PLL clock the designs are constrained to")
     parser.add_argument("--board", default="icebreaker")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
-    parser.add_argument("--work", type=Path, default=None, help="keep the build folders here (default: a temp dir)")
+    parser.add_argument("--work", type=Path, default=Path("runs/fpga_boards"),
+                        help="build folders, each with report.txt / report.json / utilisation.png (default runs/fpga_boards)")
     args = parser.parse_args(argv)
     board = get_board(args.board)
     clock = plan_clock(board, args.clock)
     rows: list[Row] = []
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="hwgen-fpga-bench-") as tmp:
-        work = args.work or Path(tmp)
-        acc = _build(board, Accumulator24(clock), clock, work, "acc24")
-        print(f"acc24: {acc.lcs} LCs, Fmax {acc.fmax:.1f} MHz ({acc.seconds:.0f} s)", flush=True)
-        link = _build(board, BoardTop(board, HostLink(EchoStub(), divisor=clock.divisor, input_depth=512,
-                                                      output_depth=256), clock), clock, work, "link")
-        link.name = "host link only"
-        rows.append(link)
-        print(f"host link + stub: {link.lcs} LCs, {link.ebr} EBR, Fmax {link.fmax:.1f} MHz", flush=True)
-        for hidden in args.hidden:
-            stack = random_stack(hidden, hidden, classes=10, kind="ternary", seed=0)
-            for kind in ("ternary", "int8"):
-                name = f"H={hidden} {kind}"
-                try:
-                    model = lower_stack(stack, None, LoweringOptions(weights="int8" if kind == "int8" else "auto"))
-                    design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind)
-                    row = _build(board, design.top(), clock, work, name.replace(" ", "_").replace("=", ""))
-                    row.name, row.cycles, row.lanes = name, design.config.cycles_per_step(), design.config.lanes
-                    row.note = row.note and f"lanes {row.lanes}, {row.note}"
-                except HwgenError as err:
-                    row = Row(name, note=f"does not fit: {str(err)[:240]}")
-                rows.append(row)
-                print(f"{name}: " + (row.note or f"{row.lcs} LCs, Fmax {row.fmax:.1f} MHz, lanes {row.lanes}, "
-                                     f"{row.cycles} cycles/step ({row.seconds:.0f} s)"), flush=True)
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    acc = _build(board, Accumulator24(clock), clock, work, "acc24")
+    print(f"acc24: {acc.lcs} LCs, Fmax {acc.fmax:.1f} MHz ({acc.seconds:.0f} s)", flush=True)
+    link = _build(board, BoardTop(board, HostLink(EchoStub(), divisor=clock.divisor, input_depth=512,
+                                                  output_depth=256), clock), clock, work, "link")
+    link.name = "host link only"
+    rows.append(link)
+    print(f"host link + stub: {link.lcs} LCs, {link.ebr} EBR, Fmax {link.fmax:.1f} MHz", flush=True)
+    for hidden in args.hidden:
+        stack = random_stack(hidden, hidden, classes=10, kind="ternary", seed=0)
+        for kind in ("ternary", "int8"):
+            name = f"H={hidden} {kind}"
+            try:
+                model = lower_stack(stack, None, LoweringOptions(weights="int8" if kind == "int8" else "auto"))
+                design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind)
+                row = _build(board, design.top(), clock, work, name.replace(" ", "_").replace("=", ""))
+                row.name, row.cycles, row.lanes = name, design.config.cycles_per_step(), design.config.lanes
+                row.note = row.note and f"lanes {row.lanes}, {row.note}"
+            except HwgenError as err:
+                row = Row(name, note=f"does not fit: {str(err)[:240]}")
+            rows.append(row)
+            print(f"{name}: " + (row.note or f"{row.lcs} LCs, Fmax {row.fmax:.1f} MHz, lanes {row.lanes}, "
+                                 f"{row.cycles} cycles/step ({row.seconds:.0f} s)"), flush=True)
 
     print()
     print(f"{board.description}, clock constraint {clock.hz / 1e6:g} MHz (PLL), one run "

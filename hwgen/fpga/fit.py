@@ -1,18 +1,21 @@
 """Choose an accelerator configuration that fits a board, or say why none does.
 
-The weight memory is the hard limit (SPRAM on the UP5K, EBR on the ECP5): the config is
+The weight memory is the first limit (SPRAM on the UP5K, EBR on the ECP5): the config is
 checked by :class:`hwgen.hw.config.AccelConfig` itself (with the board's block RAM budget,
 `ebr_target`, and the UP5K's SPRAMs cascaded in depth), and when no lane count makes a
 model fit, :func:`largest_fitting_hidden` searches the biggest hidden size that would,
 so the error names the overflowing resource and a configuration to use instead.
+The second is the whole top level's block RAM (row constants, tables, head, vector memories,
+host-link buffers: :mod:`hwgen.fpga.block_ram`), checked by :func:`check_block_ram`.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 from hwgen.errors import HwgenError
+from hwgen.fpga.block_ram import MemoryUse
 from hwgen.fpga.boards import Board
 from hwgen.hw.config import AccelConfig, ConfigError
 from hwgen.passes.integer_model import IntegerModel
@@ -90,3 +93,16 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
         f"the {kind} LSTM (hidden {H}, input {X}, {L} layer(s)) does not fit {board.description}: its weights need "
         f"{need} bits of {memory.name} and the board has {memory.capacity} × {memory.bits // 1024} Kb = "
         f"{board.weight_bits} bits ({last_error}); {suggestion}")
+
+
+def check_block_ram(board: Board, uses: tuple[MemoryUse, ...], what: str, suggestion: Callable[[], str]) -> None:
+    """Raise :class:`ModelTooLarge` when the memories of the whole design need more EBR than `board` has.
+
+    `suggestion` is called only then (it may build smaller designs to find one that fits)."""
+    have = board.resource("EBR").capacity
+    need = sum(u.blocks for u in uses)
+    if need <= have:
+        return
+    largest = ", ".join(f"{u.name} {u.blocks}" for u in sorted(uses, key=lambda u: -u.blocks)[:4] if u.blocks)
+    raise ModelTooLarge(f"{what} does not fit {board.description}: the design needs {need} EBR blocks and the board "
+                        f"has {have} (largest: {largest}); {suggestion()}")

@@ -24,7 +24,8 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.fpga.board_top import DEFAULT_BAUD, BoardTop, ClockPlan, plan_clock
 from hwgen.fpga.boards import Board, get_board
-from hwgen.fpga.fit import choose_config
+from hwgen.fpga.block_ram import MemoryUse, memory_uses
+from hwgen.fpga.fit import check_block_ram, choose_config
 from hwgen.fpga.link import HostLink
 from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
                                 read_report, usage_from_log)
@@ -73,7 +74,8 @@ class FpgaDesign:
 
 def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[float] = None,
                lanes: Optional[int] = None, weights_kind: Optional[str] = None,
-               input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD) -> FpgaDesign:
+               input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD, check_fit: bool = True) -> FpgaDesign:
+    """The design for `model` on `board`; unless `check_fit=False`, raise ModelTooLarge when its block RAM does not fit."""
     board = get_board(board) if isinstance(board, str) else board
     config = choose_config(board, model, lanes, weights_kind)
     clock = plan_clock(board, clock_mhz, baud)
@@ -81,7 +83,55 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
         raise HwgenError(f"--input-buffer must be >= 1 word, got {input_words}")
     input_depth = 1 << max(0, (max(input_words, config.input) - 1).bit_length())
     output_depth = config.outputs or config.hidden  # what one sequence outputs: the head's logits, or h
-    return FpgaDesign(board, model, config, clock, input_depth, output_depth)
+    design = FpgaDesign(board, model, config, clock, input_depth, output_depth)
+    if check_fit:
+        cfg = config
+        check_block_ram(board, block_ram_uses(design),
+                        f"the {cfg.weights_kind} LSTM (hidden {cfg.hidden}, input {cfg.input}, {cfg.layers} layer(s), "
+                        f"lanes {cfg.lanes}) with a {input_depth}-word input buffer",
+                        lambda: _largest_fitting(design, input_words))
+    return design
+
+
+def block_ram_uses(design: FpgaDesign) -> tuple[MemoryUse, ...]:
+    """Each memory of the board design (accelerator and host link) and the EBR blocks it takes."""
+    return memory_uses(design.link(), design.board.family)
+
+
+def _largest_fitting(design: FpgaDesign, input_words: int) -> str:
+    """The largest hidden size whose whole design fits the block RAM (a random model lowered with the same formats)."""
+    from hwgen.hw.synthetic import random_stack
+    from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
+
+    cfg, model, board = design.config, design.model, design.board
+    options = LoweringOptions(act_bits=model.hidden_format.bits, gate_bits=model.gate_format.bits,
+                              gate_frac=model.gate_format.frac, cell_bits=model.cell_format.bits,
+                              cell_frac=model.cell_format.frac, table_index_bits=model.sigmoid.index_bits,
+                              input_frac=model.input_format.frac, weights="int8" if cfg.weights_kind == "int8" else "auto")
+    kind = "ternary" if cfg.weights_kind == "int8" else cfg.weights_kind  # int8 codes come from the lowering
+
+    def fits(hidden: int) -> Optional[AccelConfig]:
+        stack = random_stack(hidden, cfg.input, layers=cfg.layers, classes=cfg.outputs, kind=kind)
+        try:
+            small = design_for(lower_stack(stack, None, options), board, weights_kind=cfg.weights_kind,
+                               input_words=input_words, check_fit=False)
+        except HwgenError:
+            return None
+        ok = sum(u.blocks for u in block_ram_uses(small)) <= board.resource("EBR").capacity
+        return small.config if ok else None
+
+    lo, hi, best = 1, cfg.hidden - 1, None  # binary search: block RAM grows with the hidden size
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        found = fits(mid)
+        if found is not None:
+            best, lo = found, mid + 1
+        else:
+            hi = mid - 1
+    if best is None:
+        return f"no {cfg.weights_kind} LSTM with input {cfg.input} fits; try a smaller --input-buffer"
+    return (f"the largest {cfg.weights_kind} LSTM with input {cfg.input}, {cfg.layers} layer(s) and this head that fits "
+            f"is about hidden={best.hidden} (lanes={best.lanes})")
 
 
 def write_run_files(design: FpgaDesign, out: Path, bitstream: str = "",
@@ -110,19 +160,13 @@ def _manifest(design: FpgaDesign, bitstream: str, fmax_mhz: Optional[float]) -> 
     }
 
 
-def _link_ebr(design: FpgaDesign) -> int:
-    """4 Kb blocks the host link's input and output buffers take (16-bit-wide block RAM)."""
-    cfg = design.config
-    return (-(-cfg.act_bits // 16) * -(-design.input_depth * min(cfg.act_bits, 16) // 4096)
-            + -(-cfg.out_bits // 16) * -(-design.output_depth // 256))
-
-
 def _overflow_hint(design: FpgaDesign, usage) -> str:
     over = {u.name for u in usage if u.used > u.available}
     cfg = design.config
     hints = []
     if "EBR" in over:
-        hints.append(f"the host link's buffers take about {_link_ebr(design)} of them "
+        link = sum(u.blocks for u in block_ram_uses(design) if not u.name.startswith("accel."))
+        hints.append(f"the host link's buffers take about {link} of them "
                      f"(--input-buffer {design.input_depth} words: try a smaller one)")
     if over & {"LC", "DSP"}:
         hints.append(f"try fewer lanes (now {cfg.lanes}) or a smaller hidden size (now {cfg.hidden})")

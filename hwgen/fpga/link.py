@@ -113,7 +113,9 @@ class HostLink(wiring.Component):
         take = Signal()        # the FSM consumes `byte` this cycle
         len_lo_zero = Signal()
         last_byte = Signal()   # remaining == 1
-        m.d.comb += urx.ready.eq(~rx_valid | take)
+        # The stage takes a byte only when empty (not in the cycle the FSM empties it): no path runs from the FSM's
+        # state decode through the UART handshake; bytes come thousands of cycles apart, so the bubble costs nothing.
+        m.d.comb += urx.ready.eq(~rx_valid)
         with m.If(urx.valid & urx.ready):
             m.d.sync += [byte.eq(urx.data), rx_valid.eq(1), rx_is_sync.eq(urx.data == HOST_SYNC),
                          rx_is_zero.eq(urx.data == 0)]
@@ -129,10 +131,18 @@ class HostLink(wiring.Component):
         remaining = Signal(16)
         csum = Signal(8)
         csum_ok = Signal()
+        cmd = Signal(8)        # the command byte (echoed in the reply)
+        x_err, x_is_err, x_run, x_len = Signal(8), Signal(), Signal(), Signal(16)  # DECIDE's outcome
         too_long = Signal()
         word = Signal(8 * max(in_bytes, w_bytes, 4))
         word_pos = Signal(range(max(in_bytes, w_bytes, 4) + 1))
         wr_ptr = Signal(range(self.input_depth + 2))
+        in_room = Signal()     # wr_ptr < input_depth (registered)
+        # The input buffer's write port is registered: the protocol FSM's next-state logic ends at flops, not at
+        # the block RAM (its words are read only by a later RUN).
+        in_we, in_waddr, in_wdata = Signal(), Signal.like(in_wr.addr), Signal.like(in_wr.data)
+        m.d.sync += in_we.eq(0)
+        m.d.comb += [in_wr.en.eq(in_we), in_wr.addr.eq(in_waddr), in_wr.data.eq(in_wdata)]
         n_inputs = Signal(range(self.input_depth + 2))
         w_addr = Signal(max(p.weight_addr_width, 1))
         w_addr_done = Signal()
@@ -157,9 +167,11 @@ class HostLink(wiring.Component):
         tx_go = Signal()       # receive FSM -> transmit FSM: a reply is ready in resp_*
         tx_done = Signal()     # transmit FSM -> receive FSM: the reply has gone out
         tx_last_idx = Signal(16)
+        tx_empty = Signal()    # resp_len == 0 (registered)
+        tx_at_last = Signal()  # tx_idx == tx_last_idx (registered in TX_PREP)
         resp_err = Signal(8)
         tx_idx = Signal(16)
-        tx_sum = Signal(8)
+        tx_check = Signal(8)   # minus the byte sum sent so far: the frame's CHECK byte, kept up to date
         tx_word = Signal(range(self.output_depth + 2))
         tx_byte_in_word = Signal(range(out_bytes))
 
@@ -171,31 +183,29 @@ class HostLink(wiring.Component):
         m.d.comb += out_word.eq(out_rd.data.as_signed())  # sign-extended to whole bytes
         out_byte = out_word.word_select(tx_byte_in_word, 8)
 
-        payload_byte = Signal(8)
-        payload_reg = Signal(8)
-        with m.Switch(resp_cmd):
-            with m.Case(Command.INFO):
-                m.d.comb += payload_byte.eq(info_rom[tx_idx[:5]])
-            with m.Case(Command.RUN):
-                m.d.comb += payload_byte.eq(run_bytes[tx_idx[:3]])
-            with m.Case(Command.READ_OUTPUTS):
-                m.d.comb += payload_byte.eq(out_byte)
-            with m.Case(Command.ERROR):
-                m.d.comb += payload_byte.eq(resp_err)
+        # The payload byte in two registered steps: TX_PREP latches the INFO and RUN candidates (tx_idx is steady),
+        # TX_LATCH picks one by registered one-hot flags of the reply kind (an AND-OR, no compare of resp_cmd).
+        info_r, run_r = Signal(8), Signal(8)
+        is_info, is_run, is_read, is_error = Signal(), Signal(), Signal(), Signal()
+        payload_byte = ((info_r & is_info.replicate(8)) | (run_r & is_run.replicate(8))
+                        | (out_byte & is_read.replicate(8)) | (resp_err & is_error.replicate(8)))
 
         def respond(command, nbytes, err=0):
             """Hand a reply to the transmit FSM and wait for it to go out."""
             m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err), tx_go.eq(1)]
             m.next = "WAIT_TX"
 
-        def error(code):
-            respond(Command.ERROR, 1, code)
+        # Every byte goes out of one register, tx_byte, loaded when the byte before it is taken: the UART sees no
+        # multiplexer over the transmit FSM's states.
+        tx_byte = Signal(8)
 
-        def send(value, next_state, count=True):
-            m.d.comb += [utx.data.eq(value), utx.valid.eq(1)]
+        def send(next_state, next_byte=None, count=True):
+            m.d.comb += [utx.data.eq(tx_byte), utx.valid.eq(1)]
             with m.If(utx.ready):
                 if count:
-                    m.d.sync += tx_sum.eq(tx_sum + value)
+                    m.d.sync += tx_check.eq(tx_check - tx_byte)
+                if next_byte is not None:
+                    m.d.sync += tx_byte.eq(next_byte)
                 m.next = next_state
 
         has_w = bool(p.weight_width)
@@ -244,10 +254,10 @@ class HostLink(wiring.Component):
                 m.d.comb += take.eq(rx_valid)
                 with m.If(rx_valid):
                     m.d.sync += [csum.eq(byte), too_long.eq(0), word_pos.eq(0),
-                                 wr_ptr.eq(0), w_addr_done.eq(0),
+                                 wr_ptr.eq(0), in_room.eq(1), w_addr_done.eq(0),
                                  op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
                                  op_run.eq(byte == Command.RUN), op_read.eq(byte == Command.READ_OUTPUTS),
-                                 op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1)]
+                                 op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1), cmd.eq(byte)]
                     m.next = "RX_LEN0"
             with m.State("RX_LEN0"):
                 m.d.comb += take.eq(rx_valid)
@@ -274,10 +284,9 @@ class HostLink(wiring.Component):
                         m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
                         with m.If(word_pos == in_bytes - 1):
                             m.d.sync += word_pos.eq(0)
-                            with m.If(wr_ptr < self.input_depth):
-                                m.d.comb += [in_wr.en.eq(1), in_wr.addr.eq(wr_ptr),
-                                             in_wr.data.eq(shifted[-8 * in_bytes:])]
-                                m.d.sync += wr_ptr.eq(wr_ptr + 1)
+                            with m.If(in_room):
+                                m.d.sync += [in_we.eq(1), in_waddr.eq(wr_ptr), in_wdata.eq(shifted[-8 * in_bytes:]),
+                                             wr_ptr.eq(wr_ptr + 1), in_room.eq(wr_ptr != self.input_depth - 1)]
                             with m.Else():
                                 m.d.sync += too_long.eq(1)
                     with m.If(op_run):
@@ -306,38 +315,31 @@ class HostLink(wiring.Component):
                     m.next = "VERIFY"
             with m.State("VERIFY"):
                 m.d.sync += csum_ok.eq(csum == 0)
+                m.next = "DECIDE"
+            with m.State("DECIDE"):
+                # The outcome of the command into registers (the op flags are one-hot, decoded at RX_CMD), so
+                # EXEC's next-state and reply logic read single flops: no priority chain ends at a register.
+                bad_load, no_inputs = op_load & too_long, op_run & ~loaded
+                no_memory = op_write if not has_w else Const(0)
+                unknown = ~(op_info | op_load | op_run | op_read | op_write)
+                m.d.sync += [
+                    x_err.eq(Mux(~csum_ok, ErrorCode.BAD_CHECKSUM, Mux(bad_load, ErrorCode.TOO_LONG,
+                             Mux(no_inputs, ErrorCode.NO_INPUTS, Mux(no_memory, ErrorCode.NO_WEIGHT_MEMORY,
+                                                                     ErrorCode.UNKNOWN_COMMAND))))),
+                    x_is_err.eq(~csum_ok | bad_load | no_inputs | no_memory | unknown),
+                    x_run.eq(csum_ok & op_run & loaded),
+                    x_len.eq(Mux(op_info, len(self.info.pack()), Mux(op_read, out_len, 0))),
+                ]
+                with m.If(op_load):
+                    m.d.sync += [n_inputs.eq(wr_ptr), loaded.eq(csum_ok & ~too_long & (wr_ptr != 0)),
+                                 single.eq(wr_ptr == 1)]
                 m.next = "EXEC"
             with m.State("EXEC"):
-                # The checksum byte was added last cycle and the command decoded into one-hot
-                # flags at RX_CMD: only single-bit tests here.
-                with m.If(~csum_ok):
-                    with m.If(op_load):
-                        m.d.sync += loaded.eq(0)
-                    error(ErrorCode.BAD_CHECKSUM)
-                with m.Elif(op_info):
-                    respond(Command.INFO, len(self.info.pack()))
-                with m.Elif(op_load):
-                    with m.If(too_long):
-                        m.d.sync += loaded.eq(0)
-                        error(ErrorCode.TOO_LONG)
-                    with m.Else():
-                        m.d.sync += [n_inputs.eq(wr_ptr), loaded.eq(wr_ptr != 0), single.eq(wr_ptr == 1)]
-                        respond(Command.LOAD_INPUTS, 0)
-                with m.Elif(op_run):
-                    with m.If(~loaded):
-                        error(ErrorCode.NO_INPUTS)
-                    with m.Else():
-                        m.d.sync += start.eq(1)
-                        m.next = "RUN"
-                with m.Elif(op_read):
-                    respond(Command.READ_OUTPUTS, out_len)
-                with m.Elif(op_write):
-                    if has_w:
-                        respond(Command.WRITE_WEIGHTS, 0)
-                    else:
-                        error(ErrorCode.NO_WEIGHT_MEMORY)
+                with m.If(x_run):
+                    m.d.sync += start.eq(1)
+                    m.next = "RUN"
                 with m.Else():
-                    error(ErrorCode.UNKNOWN_COMMAND)
+                    respond(Mux(x_is_err, Command.ERROR, cmd), Mux(x_is_err, 1, x_len), x_err)
             with m.State("RUN"):
                 with m.If(run_done):
                     m.d.sync += run_done.eq(0)
@@ -352,38 +354,46 @@ class HostLink(wiring.Component):
         with m.FSM(name="tx"):
             with m.State("TX_IDLE"):
                 with m.If(tx_go):
-                    m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_sum.eq(0),
-                                 tx_word.eq(0), tx_byte_in_word.eq(0)]
+                    m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_check.eq(0),
+                                 tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0),
+                                 is_info.eq(resp_cmd == Command.INFO), is_run.eq(resp_cmd == Command.RUN),
+                                 is_read.eq(resp_cmd == Command.READ_OUTPUTS), is_error.eq(resp_cmd == Command.ERROR),
+                                 tx_byte.eq(DEVICE_SYNC)]
                     m.next = "TX_SYNC"
             with m.State("TX_SYNC"):
-                send(DEVICE_SYNC, "TX_CMD", count=False)
+                send("TX_CMD", resp_cmd, count=False)
             with m.State("TX_CMD"):
-                send(resp_cmd, "TX_LEN0")
+                send("TX_LEN0", resp_len[:8])
             with m.State("TX_LEN0"):
-                send(resp_len[:8], "TX_LEN1")
+                send("TX_LEN1", resp_len[8:])
             with m.State("TX_LEN1"):
-                send(resp_len[8:], "TX_CHECK")
-                with m.If(utx.ready & (resp_len != 0)):
+                send("TX_SUM")
+                with m.If(utx.ready & ~tx_empty):
                     m.next = "TX_PREP"
             with m.State("TX_PREP"):
-                # One cycle for the output buffer's read port to show out_mem[tx_word].
+                # One cycle for the output buffer's read port to show out_mem[tx_word]; the last-byte test is
+                # registered here (tx_idx is steady) so TX_PAYLOAD's next state reads one flop.
+                m.d.sync += [tx_at_last.eq(tx_idx == tx_last_idx), info_r.eq(info_rom[tx_idx[:5]]),
+                             run_r.eq(run_bytes[tx_idx[:3]])]
                 m.next = "TX_LATCH"
             with m.State("TX_LATCH"):
-                # Register the selected byte: keeps the byte multiplexer out of the checksum path.
-                m.d.sync += payload_reg.eq(payload_byte)
+                # The byte is captured: step to the next one here, where no handshake gates the counters.
+                m.d.sync += [tx_byte.eq(payload_byte), tx_idx.eq(tx_idx + 1)]
+                with m.If(tx_byte_in_word == out_bytes - 1):
+                    m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
+                with m.Else():
+                    m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
                 m.next = "TX_PAYLOAD"
             with m.State("TX_PAYLOAD"):
-                send(payload_reg, "TX_PREP")
-                with m.If(utx.ready):
-                    m.d.sync += tx_idx.eq(tx_idx + 1)
-                    with m.If(tx_byte_in_word == out_bytes - 1):
-                        m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
-                    with m.Else():
-                        m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
-                    with m.If(tx_idx == tx_last_idx):
-                        m.next = "TX_CHECK"
+                send("TX_PREP")
+                with m.If(utx.ready & tx_at_last):
+                    m.next = "TX_SUM"
+            with m.State("TX_SUM"):
+                # The CHECK byte is ready in tx_check (subtracted as each byte went): a register move, no negation.
+                m.d.sync += tx_byte.eq(tx_check)
+                m.next = "TX_CHECK"
             with m.State("TX_CHECK"):
-                send(-tx_sum, "TX_IDLE", count=False)
+                send("TX_IDLE", count=False)
                 with m.If(utx.ready):
                     m.d.sync += tx_done.eq(1)
         return m

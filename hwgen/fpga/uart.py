@@ -46,7 +46,9 @@ class UARTRx(wiring.Component):
         m.d.sync += [sync1.eq(self.rx), line.eq(sync1)]
 
         timer = Signal(range(self.divisor * 3 // 2 + 1))
+        tick = Signal()  # timer == 0, registered (set as the timer passes 1): no compare before the FSM's enables
         bits = Signal(3)
+        last_bit = Signal()  # bits == 7, registered
         shift = Signal(8)
 
         with m.If(self.valid & self.ready):
@@ -57,25 +59,24 @@ class UARTRx(wiring.Component):
             with m.State("IDLE"):
                 with m.If(~line):
                     # Sample data bit 0 in its middle: 1.5 bit times after the start edge.
-                    m.d.sync += [timer.eq(self.divisor * 3 // 2 - 1), bits.eq(0)]
+                    m.d.sync += [timer.eq(self.divisor * 3 // 2 - 1), tick.eq(0), bits.eq(0), last_bit.eq(0)]
                     m.next = "DATA"
             with m.State("DATA"):
-                with m.If(timer == 0):
-                    m.d.sync += [shift.eq((shift >> 1) | (line << 7)), timer.eq(self.divisor - 1),
-                                 bits.eq(bits + 1)]
-                    with m.If(bits == 7):
+                with m.If(tick):
+                    m.d.sync += [shift.eq((shift >> 1) | (line << 7)), timer.eq(self.divisor - 1), tick.eq(0),
+                                 bits.eq(bits + 1), last_bit.eq(bits == 6)]
+                    with m.If(last_bit):
                         m.next = "STOP"
                 with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
+                    m.d.sync += [timer.eq(timer - 1), tick.eq(timer == 1)]
             with m.State("STOP"):
-                with m.If(timer == 0):
+                m.d.sync += [timer.eq(timer - 1), tick.eq(timer == 1)]
+                with m.If(tick):
                     with m.If(line):
                         m.d.sync += [self.data.eq(shift), self.valid.eq(1)]
                     with m.Else():
                         m.d.sync += self.error.eq(1)
                     m.next = "WAIT_IDLE"
-                with m.Else():
-                    m.d.sync += timer.eq(timer - 1)
             with m.State("WAIT_IDLE"):
                 with m.If(line):
                     m.next = "IDLE"
@@ -108,16 +109,19 @@ class UARTTx(wiring.Component):
         frame = Signal(10, init=0x3FF)
         left = Signal(range(11))
 
-        m.d.comb += self.ready.eq(left == 0)
-        m.d.comb += self.tx.eq(frame[0])
-        with m.If(left == 0):
+        # `ready` (left == 0) and the bit-time tick (timer == 0) are registered flags: the host link's transmit
+        # FSM decides on `ready`, so no compare sits in front of its next-state logic.
+        idle = Signal(init=1)
+        tick = Signal()
+        m.d.comb += [self.ready.eq(idle), self.tx.eq(frame[0])]
+        with m.If(idle):
             with m.If(self.valid):
                 m.d.sync += [frame.eq((1 << 9) | (self.data << 1)), left.eq(10),
-                             timer.eq(self.divisor - 1)]
+                             timer.eq(self.divisor - 1), tick.eq(0), idle.eq(0)]
         with m.Else():
-            with m.If(timer == 0):
+            with m.If(tick):
                 m.d.sync += [frame.eq((frame >> 1) | (1 << 9)), left.eq(left - 1),
-                             timer.eq(self.divisor - 1)]
+                             timer.eq(self.divisor - 1), tick.eq(0), idle.eq(left == 1)]
             with m.Else():
-                m.d.sync += timer.eq(timer - 1)
+                m.d.sync += [timer.eq(timer - 1), tick.eq(timer == 1)]
         return m

@@ -55,7 +55,9 @@ class StateUpdate(wiring.Component):
         m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[])
         c_rd, c_wr = cmem.read_port(), cmem.write_port()
         words = [(mc & ((1 << mb) - 1)) | ((bc & ((1 << bb) - 1)) << mb) for mc, bc in self.cells]
-        m.submodules.cparams = prom = Memory(shape=unsigned(mb + bb), depth=depth, init=words)
+        # Block RAM even when small: as logic, a 64-word ROM of 40-bit words is a deep multiplexer (the UP5K's
+        # critical path at H=64).
+        m.submodules.cparams = prom = Memory(shape=unsigned(mb + bb), depth=depth, init=words, attrs={"ram_style": "block"})
         p_rd = prom.read_port()
 
         tag = self.tag

@@ -10,8 +10,10 @@ quantized modes cost one quantization per step. With batch norm (Ardakani et al.
     gates = BN(Wx·x; γx) + BN(Wh·h; γh, βh)       βh is the gate bias (forget gate starts at 1)
     h     = σ(o) ⊙ tanh(BN(c; γc, βc))             all γ start at 0.1
 
-BN(Wx·x) is one matmul plus a per-step normalisation over all steps at once; the
-recurrence is :mod:`hwgen.quant.recurrence`. Training uses per-step batch statistics;
+BN(Wx·x) is one matmul plus one batch-norm call over all steps; the recurrence is
+:mod:`hwgen.quant.recurrence`, and both weight matrices are quantized in one
+straight-through node (a training step at T=8 is dominated by per-call costs; see
+benchmarks/quant_step_time.py). Training uses per-step batch statistics of h and c;
 the layer keeps per-step running statistics (`steps` of them). In eval mode it uses
 either those per-step statistics or their pooled, time-shared version — the latter is
 what the ONNX export and the hardware use (one affine per row for all steps).
@@ -30,8 +32,8 @@ import torch
 from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
-from hwgen.quant.recurrence import EPS, batch_norm_train, bn_lstm_recurrence, step_moments
-from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize, weight_codes
+from hwgen.quant.recurrence import EPS, batch_norm_train, bn_lstm_recurrence, fold_running, step_moments
+from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize_all, weight_codes
 
 BN_STATS = ("shared", "per_step")
 #: Training-time statistics of BN(Wx·x): over batch and time ("shared", what inference uses) or per step.
@@ -118,8 +120,8 @@ class QuantLSTMLayer(nn.Module):
     # ---- weights ---------------------------------------------------------------------------
     def quantized_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
         stochastic = self.training and self.quantizer == "stochastic"
-        return (quantize(self.weight_ih, self.weights, self.w0_ih, stochastic),
-                quantize(self.weight_hh, self.weights, self.w0_hh, stochastic))
+        w, r = quantize_all((self.weight_ih, self.weight_hh), self.weights, (self.w0_ih, self.w0_hh), stochastic)
+        return w, r
 
     @torch.no_grad()
     def clip_shadow_weights(self) -> None:
@@ -151,30 +153,21 @@ class QuantLSTMLayer(nn.Module):
         cs, cb = _affine(*stats["c"], self.gamma_c, self.beta_c)
         return RowAffines(xs, xb, hs, hb, cs, cb)
 
-    @torch.no_grad()
-    def _track(self, stats: dict[str, tuple[torch.Tensor, torch.Tensor]], steps: int) -> None:
-        """Fold batch means and unbiased variances of `steps` steps ([steps or 1, F], 1 = shared by all steps)
-        into the first running statistics, all in one call."""
-        n = min(self.steps, steps)
-        bufs = [getattr(self, f"{kind}_{name}")[:n] for name in stats for kind in ("mean", "var")]
-        targets = [v.expand(steps, -1)[:n] for pair in stats.values() for v in pair]
-        torch._foreach_lerp_(bufs, targets, MOMENTUM)
-
-    def _bn_x(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Training BN(Wx·x) of z [T, B, 4H] with batch statistics: (xg, mean, unbiased var), stats [T or 1, 4H].
+    def _bn_x(self, z: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Training BN(Wx·x) of z [T, B, 4H] with batch statistics: (xg, (mean, unbiased var) [T or 1, 4H]).
 
         One batch-norm call: "shared" normalises the [T·B, 4H] rows, "per_step" the [B, T·4H] rows.
         """
         steps, batch, four = z.shape
         if self.bn_x == "shared":
-            rows, weight, view = z.view(steps * batch, four), self.gamma_x, (1, four)
+            rows, weight, view = z.reshape(steps * batch, four), self.gamma_x, (1, four)
         else:
             rows, weight, view = z.transpose(0, 1).reshape(batch, steps * four), self.gamma_x.repeat(steps), (steps, four)
         mean, var = z.new_zeros(rows.shape[1]), z.new_zeros(rows.shape[1])
-        xg = batch_norm_train(rows, weight, None, mean, var)[0]
+        xg = batch_norm_train(rows, weight, None, mean, var, 1.0)[0]
         if self.bn_x == "per_step":
             xg = xg.view(batch, steps, four).transpose(0, 1)
-        return xg.view(steps, batch, four), mean.view(view), var.view(view)
+        return xg.view(steps, batch, four), (mean.view(view), var.view(view))
 
     # ---- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -187,7 +180,7 @@ class QuantLSTMLayer(nn.Module):
             zeros = x.new_zeros(1, batch, self.hidden)
             return torch._VF.lstm(x, (zeros, zeros), (w, r, self.bias_ih, self.bias_hh),
                                   True, 1, 0.0, self.training, False, False)[0]
-        z = torch.mm(x.reshape(steps * batch, size), w.t()).view(steps, batch, 4 * self.hidden)
+        z = torch.nn.functional.linear(x, w)  # [T, B, 4H]
         if self.training:
             if batch < 2:
                 raise QuantConfigError("batch norm needs at least 2 sequences per batch in training")
@@ -198,12 +191,12 @@ class QuantLSTMLayer(nn.Module):
                 xg = self.gamma_x * (z - mx) * torch.rsqrt(vx + EPS)
                 fixed = (mh[0], torch.rsqrt(vh[0] + EPS), mc[0], torch.rsqrt(vc[0] + EPS))
                 with torch.no_grad():
-                    x_stats = step_moments(z.view(1, steps * batch, -1) if self.bn_x == "shared" else z.detach())
+                    x_stats = step_moments(z.reshape(1, steps * batch, -1) if self.bn_x == "shared" else z)
             else:
-                xg, *x_stats = self._bn_x(z)
-            y, mz, vz, mc_, vc_ = bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed)
-            self._track({"x": tuple(x_stats), "h": (mz, vz), "c": (mc_, vc_)}, steps)
-            return y
+                xg, x_stats = self._bn_x(z)
+            fold_running((self.mean_x, self.var_x), x_stats, steps, MOMENTUM)
+            return bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed,
+                                      (self.mean_h, self.var_h, self.mean_c, self.var_c), MOMENTUM)
         return self._eval_forward(z, r)
 
     def _eval_forward(self, z: torch.Tensor, r: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ sample P(+W0) = clip((W/W0 + 1)/2, 0, 1) (binary) and W0·sign(W)·Bernoulli(cli
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
@@ -51,6 +51,21 @@ def check_kind(kind: str) -> None:
         raise QuantConfigError(f"unknown weight kind {kind!r}; choose one of {', '.join(WEIGHT_KINDS)}")
 
 
+def _signs(w: torch.Tensor, kind: str, w0: float, stochastic: bool,
+           generator: Optional[torch.Generator]) -> torch.Tensor:
+    """The codes -1/0/+1 in w's dtype (+0.0 for zero): the one place the thresholds and sampling live."""
+    if kind == "binary":
+        if stochastic:
+            keep = torch.rand(w.shape, generator=generator, dtype=w.dtype) < ((w / w0 + 1) / 2).clamp(0, 1)
+        else:
+            keep = w >= 0
+        return torch.where(keep, 1.0, -1.0).to(w.dtype)
+    if stochastic:
+        keep = torch.rand(w.shape, generator=generator, dtype=w.dtype) < (w.abs() / w0).clamp(0, 1)
+        return torch.where(keep, torch.sign(w), 0.0)
+    return torch.sign(torch.nn.functional.hardshrink(w, w0 / 3))  # |w| > W0/3 keeps w, else +0
+
+
 def weight_codes(w: torch.Tensor, kind: str, w0: float, stochastic: bool = False,
                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Integer codes (int8) in {-1,+1} (binary) or {-1,0,+1} (ternary) for shadow weights `w`."""
@@ -58,38 +73,35 @@ def weight_codes(w: torch.Tensor, kind: str, w0: float, stochastic: bool = False
     if kind == "float":
         raise QuantConfigError("float weights have no integer codes")
     with torch.no_grad():
-        if kind == "binary":
-            if stochastic:
-                p = ((w / w0 + 1) / 2).clamp(0, 1)
-                codes = torch.where(torch.rand(w.shape, generator=generator, dtype=w.dtype) < p, 1, -1)
-            else:
-                codes = torch.where(w >= 0, 1, -1)
-        else:
-            if stochastic:
-                p = (w.abs() / w0).clamp(0, 1)
-                codes = torch.sign(w) * (torch.rand(w.shape, generator=generator, dtype=w.dtype) < p)
-            else:
-                codes = torch.sign(w) * (w.abs() > w0 / 3)
-        return codes.to(torch.int8)
+        return _signs(w, kind, w0, stochastic, generator).to(torch.int8)
 
 
 class _StraightThrough(torch.autograd.Function):
-    """Forward: the quantized weight; backward: the gradient unchanged."""
+    """Forward: the quantized weights W0·codes; backward: the gradients unchanged.
+
+    One function for all of a layer's matrices: a training step pays its fixed cost once.
+    """
 
     @staticmethod
-    def forward(ctx, w: torch.Tensor, q: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return q
+    def forward(ctx, kind: str, w0s: Sequence[float], stochastic: bool,  # type: ignore[override]
+                generator: Optional[torch.Generator], *ws: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(_signs(w, kind, w0, stochastic, generator) * w0 for w, w0 in zip(ws, w0s))
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        return grad, None
+    def backward(ctx, *grads: torch.Tensor):  # type: ignore[override]
+        return (None, None, None, None, *grads)
+
+
+def quantize_all(ws: Sequence[torch.Tensor], kind: str, w0s: Sequence[float], stochastic: bool = False,
+                 generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, ...]:
+    """`quantize` of several matrices (each with its own W0) in one autograd node."""
+    check_kind(kind)
+    if kind == "float":
+        return tuple(ws)
+    return _StraightThrough.apply(kind, tuple(w0s), stochastic, generator, *ws)
 
 
 def quantize(w: torch.Tensor, kind: str, w0: float, stochastic: bool = False,
              generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Quantized weights W0·codes in the forward pass, identity gradient to `w` in the backward pass."""
-    check_kind(kind)
-    if kind == "float":
-        return w
-    q = weight_codes(w, kind, w0, stochastic, generator).to(w.dtype) * w0
-    return _StraightThrough.apply(w, q)
+    return quantize_all((w,), kind, (w0,), stochastic, generator)[0]

@@ -3,8 +3,8 @@
 `train(TrainConfig(...), run_dir)` is what `hwgen train lstm` calls. Runs are
 deterministic on CPU for a given seed and thread count (seeded generators,
 `torch.use_deterministic_algorithms`). A checkpoint is written before the first step
-and after every epoch; if the loss becomes NaN/inf training stops with a
-TrainingError and the last good checkpoint stays in place.
+and after every epoch, with metrics.json (the learning curve so far); if the loss becomes
+NaN/inf training stops with a TrainingError and the last good checkpoint stays in place.
 
 Task defaults: digits trains at Adam lr 5e-3, constant; the char-LM at the paper's
 2e-3 with a cosine decay to `LR_FLOOR`·lr over all steps (a fixed-budget CPU run ends
@@ -254,6 +254,7 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
             history.append({"epoch": epoch, "step": steps_done, "lr": opt.param_groups[0]["lr"],
                             "train_loss": total / max(count, 1), metric_name: score})
             save_checkpoint(run, model, epoch, tconf, vocab)
+            write_json(run / METRICS, metrics)  # status "training": the learning curve so far
     seconds = time.perf_counter() - t0
     metrics.update(status="done", train_seconds=seconds, steps=steps_done,
                    step_ms=1000 * seconds / max(steps_done, 1), **final_metrics(model, data, config))

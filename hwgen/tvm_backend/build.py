@@ -8,7 +8,8 @@ runs it. The directory `out/` holds:
   target dict), `"inputs"`/`"outputs"` (name, shape, dtype in call order), `"entry"`
   ("main"), `"kernel_variant"` ("float", "ternary-f32act", "binary-f32act",
   "ternary-int8act", ...) and `"lstm_kernels"` (per LSTM direction: sizes, weight kinds,
-  packed bytes); int8 builds add `"integer_model"` and `"fixed_point"`;
+  packed bytes); int8 builds add `"int8_kernels"` ("avx2": `quad_kernels`, or "portable"),
+  `"integer_model"` and `"fixed_point"`;
 * `model.npz` — int8 builds only: the `IntegerModel` the library is bit-exact with.
 
 `runner.load(out)` reads it back (`hwgen run out/`).
@@ -134,6 +135,7 @@ def integer_manifest(lowered: "LoweredInteger", cpu: str) -> dict[str, Any]:
         "inputs": [{"name": "x_int", "shape": [lowered.batch, lowered.steps, model.input_size], "dtype": "int32"}],
         "outputs": [{"name": model.output, "shape": [lowered.batch, model.output_size], "dtype": "int64"}],
         "kernel_variant": lowered.variant,
+        "int8_kernels": lowered.kernel_set,
         "lstm_kernels": [asdict(k) for k in lowered.kernels],
         "integer_model": INTEGER_MODEL,
         "fixed_point": {"input_format": [model.input_format.bits, model.input_format.frac],
@@ -156,7 +158,7 @@ def _lower_integer(plan: BuildPlan) -> tuple["LoweredInteger", dict[str, Any]]:
     if not isinstance(steps, int) or not isinstance(batch, int):
         raise TVMBackendError(f"LSTM {lstm.name!r} input has symbolic shape {graph.types[lstm.inputs[0]]}: "
                               "give the model input a size with --tvm-shape")
-    lowered = lower_integer(lower_fixed_point(graph), batch, steps)
+    lowered = lower_integer(lower_fixed_point(graph), batch, steps, plan.cpu)
     return lowered, integer_manifest(lowered, plan.cpu)
 
 

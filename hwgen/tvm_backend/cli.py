@@ -18,8 +18,9 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--tvm-weights", choices=("auto", "float"), default="auto",
                        help="auto: packed 2-bit/1-bit kernels for ternary/binary LSTM weights; float: float kernels")
     group.add_argument("--tvm-activations", choices=ACTIVATIONS, default="f32",
-                       help="f32: float activations (any model); int8: the RTL path's fixed-point LSTM, bit-exact "
-                            "with IntegerModel.run (binary/ternary LSTM stacks)")
+                       help="f32: float activations (any model, matches ONNX); int8: the RTL path's fixed-point LSTM, "
+                            "bit-exact with IntegerModel.run (binary/ternary LSTM stacks; the fastest variant: AVX2 "
+                            "u8 x s8 kernels on x86 hosts, ~3.5x faster than f32 at H=256)")
     group.add_argument("--tvm-shape", action="append", default=[], metavar="NAME=D0,D1,...",
                        help="fix the shape of an input with symbolic dimensions (repeat per input)")
 

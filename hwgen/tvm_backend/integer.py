@@ -51,10 +51,10 @@ def _panels(codes: np.ndarray, kind: str) -> packing.Panels:
     return packing.pack_codes(codes.astype(np.int8), np.ones(codes.shape[0], np.float32), kind)  # type: ignore[arg-type]
 
 
-def _pad(values: np.ndarray, rows: int) -> np.ndarray:
-    out = np.zeros(rows, np.int64)
+def _pad(values: np.ndarray, rows: int, dtype: str = "int64") -> relax.Constant:
+    out = np.zeros(rows, dtype)
     out[: values.shape[0]] = values
-    return out
+    return relax.const(out, dtype)
 
 
 def simd_fits(model: IntegerModel, cpu: str) -> bool:
@@ -62,7 +62,8 @@ def simd_fits(model: IntegerModel, cpu: str) -> bool:
     from hwgen.tvm_backend.build import llvm_target
 
     eight = model.hidden_format.bits <= 8 and all(layer.input_format.bits <= 8 for layer in model.layers)
-    return model.weights_kind in ("ternary", "binary") and eight and quad_kernels.available(llvm_target(cpu))
+    return (model.weights_kind in ("ternary", "binary") and eight and quad_kernels.exact_in_float64(model)
+            and quad_kernels.available(llvm_target(cpu)))
 
 
 def lower_integer(model: IntegerModel, batch: int, steps: int, cpu: str = "host", simd: Optional[bool] = None) -> LoweredInteger:
@@ -71,7 +72,7 @@ def lower_integer(model: IntegerModel, batch: int, steps: int, cpu: str = "host"
     fits = simd_fits(model, cpu)
     if simd and not fits:
         raise TVMUnsupportedError(f"integer model {model.name!r}: the AVX2 int8 kernels need ternary/binary weights, "
-                                  f"8-bit activations and an AVX2 CPU (weights {model.weights_kind}, hidden "
+                                  f"8-bit activations integer intermediates below 2**53 and an AVX2 CPU (weights {model.weights_kind}, hidden "
                                   f"{model.hidden_format.bits} bits, --cpu {cpu})")
     simd = fits if simd is None else simd
     if model.accumulator_bits() > 31:
@@ -105,9 +106,10 @@ def lower_integer(model: IntegerModel, batch: int, steps: int, cpu: str = "host"
                 accx = bb.emit(relax.op.reshape(accx, (steps, batch, rows)))
                 rec = bb.add_func(rec_func.with_attr("global_symbol", f"int_recurrence_{i}"), f"int_recurrence_{i}")
                 g = layer.gate
-                args = [accx, relax.const(rdata), relax.const(_pad(g.mult_x, rows), "int64"), relax.const(_pad(g.mult_h, rows), "int64"),
-                        relax.const(_pad(g.bias, rows), "int64"), relax.const(np.asarray(layer.cell.mult, np.int64), "int64"),
-                        relax.const(np.asarray(layer.cell.bias, np.int64), "int64"),
+                # the AVX2 step holds the integers exactly in float64 lanes (cell affine padded to whole vectors)
+                dtype, units = ("float64", -(-hid // quad_kernels.LANES) * quad_kernels.LANES) if simd else ("int64", hid)
+                args = [accx, relax.const(rdata), _pad(g.mult_x, rows, dtype), _pad(g.mult_h, rows, dtype), _pad(g.bias, rows, dtype),
+                        _pad(np.asarray(layer.cell.mult), units, dtype), _pad(np.asarray(layer.cell.bias), units, dtype),
                         relax.const(np.asarray(model.sigmoid.values, np.int64), "int64"), relax.const(np.asarray(model.tanh.values, np.int64), "int64")]
                 out = bb.emit(relax.call_tir(rec, args, [relax.TensorType((steps, batch, hid), "int32"),
                                                          relax.TensorType((batch, hid), "int32")]))

@@ -35,6 +35,8 @@ ACT_MAX = 128
 #: Rows per AVX2 int32 accumulator (32-byte vector = 8 rows x 4 activations).
 ROWS_PER_VECTOR = 8
 VECTORS = QUAD_PANEL // ROWS_PER_VECTOR
+#: float64 lanes of the vectorised fixed-point step (AVX2: 4).
+LANES = 4
 
 
 def available(target: dict[str, Any]) -> bool:
@@ -44,7 +46,7 @@ def available(target: dict[str, Any]) -> bool:
 
 def chunk_blocks(panels: QuadPanels) -> int:
     """Blocks accumulated in int16 before widening: every lane adds 2 products of |u h| <= umax * 128 per sub-step."""
-    umax = (1 << panels.bits) - 1 if panels.kind == "binary" else 2
+    umax = 2 if panels.kind == "ternary" else 1
     return max(1, (32767 // (2 * umax * ACT_MAX)) // panels.per)
 
 
@@ -67,8 +69,8 @@ def _activations(x: tirx.Buffer, index: list) -> tirx.PrimExpr:
 
 
 def matvec_macro(panels: QuadPanels):
-    """T.macro(x, xbase, hsum, w, p, acc32, acc16, out, obase): out[obase + panel rows] = sum_k w[row, k] * x[xbase + k]
-    for row panel p (x: int8, a row of a 2-D buffer at [xbase, 0]; hsum: the sum of that x row)."""
+    """T.macro(x, xrow, hsum, w, p, acc32, acc16, out, orow): out[orow, rows of panel p] = sum_k w[row, k] * x[xrow, k]
+    (x: int8, zero beyond the weights' K; hsum: the sum of x[xrow]; acc32/acc16: VECTORS-long scratch buffers)."""
     blocks = _shape(panels)[1]
     per, bits, mul = panels.per, panels.bits, panels.mul
     chunk = chunk_blocks(panels)
@@ -146,48 +148,110 @@ def projection(panels: QuadPanels, n: int) -> tirx.PrimFunc:
     return proj
 
 
+def exact_in_float64(model: IntegerModel) -> bool:
+    """Whether every intermediate of `recurrence`'s fixed-point step is an integer below 2**53 in magnitude."""
+    smax = int(max(abs(model.sigmoid.values).max(), abs(model.tanh.values).max()))
+    cmax = max(-model.cell_format.min, model.cell_format.max)
+    up = model.cell_format.frac - model.hidden_format.frac
+    bounds = [model.affine_bits() <= 52, smax * cmax + (smax * smax << up) + smax < 2**52]
+    for layer in model.layers:
+        bounds.append(int(abs(layer.cell.mult).max(initial=0)) * cmax + int(abs(layer.cell.bias).max(initial=0)) < 2**52)
+    return all(bounds)
+
+
+def _f64(v: float, lanes: int = LANES) -> tirx.PrimExpr:
+    return T.broadcast(T.float64(v), lanes)
+
+
+def _floor_shift(v: tirx.PrimExpr, shift: int) -> tirx.PrimExpr:
+    """v >> shift on integers held exactly in float64 lanes (scaling by 2**-shift is exact, floor rounds like >>)."""
+    return T.floor(v * _f64(2.0 ** -shift))
+
+
+def _clamp(v: tirx.PrimExpr, lo: int, hi: int) -> tirx.PrimExpr:
+    return T.max(T.min(v, _f64(hi)), _f64(lo))
+
+
 def recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: int, panels: QuadPanels) -> tirx.PrimFunc:
-    """PrimFunc(accx[T, B, rows_p] int32, r, mult_x, mult_h, bias [rows_p] int64, cell_mult, cell_bias [H] int64,
-    sigmoid, tanh tables int64, y[T, B, H] int32, h_n[B, H] int32): one layer's time loop, as
-    `integer_kernels.int_recurrence` but with the hidden state kept as int8 for the AVX2 matvec."""
+    """PrimFunc(accx[T, B, rows_p] int32, r, mult_x, mult_h, bias [rows_p] float64, cell_mult, cell_bias [H] float64,
+    sigmoid, tanh tables int64, y[T, B, H] int32, h_n[B, H] int32): one layer's time loop, bit-exact with
+    `IntegerModel._run_layer`.
+
+    The hidden state is kept as int8 for the matvec. The fixed-point step after it runs branch-free in float64
+    vectors: every value of the model's step is an integer below 2**53 (`exact_in_float64` checks the bounds),
+    so products and sums are exact and `>>` is a floor after an exact power-of-two scaling. Only the table
+    lookups are scalar; the gate stage emits table indices directly (every gate is only ever looked up)."""
     np_, blocks = _shape(panels)
     hid, kp, rows = layer.hidden, panels.cols_padded, panels.rows_padded
+    hid4 = -(-hid // LANES) * LANES
     fx = FixedPointStep.of(model, layer)
     entries = fx.entries
     body = matvec_macro(panels)
+    rnd = float(1 << (fx.frac - 1))
+
+    def index(g: tirx.PrimExpr) -> tirx.PrimExpr:
+        return T.Cast(f"int32x{LANES}", _floor_shift(g, fx.table_shift)) - T.broadcast(T.int32(fx.table_min), LANES)
+
+    def f64(x: tirx.PrimExpr) -> tirx.PrimExpr:
+        return T.Cast(f"float64x{LANES}", x)
 
     @T.prim_func
     def rec(accx: T.Buffer((steps, batch, rows), "int32"), r: T.Buffer((np_, blocks, VECTORS, 32), "uint8"),
-            mult_x: T.Buffer((rows,), "int64"), mult_h: T.Buffer((rows,), "int64"), bias: T.Buffer((rows,), "int64"),
-            cell_mult: T.Buffer((hid,), "int64"), cell_bias: T.Buffer((hid,), "int64"),
+            mult_x: T.Buffer((rows,), "float64"), mult_h: T.Buffer((rows,), "float64"), bias: T.Buffer((rows,), "float64"),
+            cell_mult: T.Buffer((hid4,), "float64"), cell_bias: T.Buffer((hid4,), "float64"),
             sig: T.Buffer((entries,), "int64"), tanh: T.Buffer((entries,), "int64"),
             y: T.Buffer((steps, batch, hid), "int32"), h_n: T.Buffer((batch, hid), "int32")):
         T.func_attr({"tir.noalias": True})
         h8 = T.alloc_buffer((batch, kp), "int8")
         hsum = T.alloc_buffer((batch,), "int32")
-        c = T.alloc_buffer((batch, hid), "int64")
-        acch = T.alloc_buffer((batch, rows), "int32")
-        g = T.alloc_buffer((batch, rows), "int64")
+        c = T.alloc_buffer((batch, hid4), "float64")
+        acch = T.alloc_buffer((1, rows), "int32")
+        gidx = T.alloc_buffer((rows,), "int32")  # table index of every gate row
+        looked = T.alloc_buffer((5, hid4), "float64")  # sigma(i), sigma(f), tanh(g_c), sigma(o), tanh(cn)
+        cidx = T.alloc_buffer((hid4,), "int32")
+        hnew = T.alloc_buffer((hid4,), "int32")
         for b in range(batch):
             hsum[b] = 0
             for j in range(kp):
                 h8[b, j] = T.int8(0)
-            for u in range(hid):
-                c[b, u] = T.int64(0)
+            for u in range(hid4):
+                c[b, u] = T.float64(0)
+        for i, u in T.grid(5, hid4):
+            looked[i, u] = T.float64(0)
         for t in range(steps):
             for b in range(batch):
                 for p in range(np_):
                     acc32 = T.alloc_buffer((VECTORS,), "int32x8")
                     acc16 = T.alloc_buffer((VECTORS,), "int16x16")
-                    body(h8, b, hsum[b], r, p, acc32, acc16, acch, b)
-                for j in range(rows):
-                    g[b, j] = fx.gate(mult_x[j], accx[t, b, j], mult_h[j], acch[b, j], bias[j])
+                    body(h8, b, hsum[b], r, p, acc32, acc16, acch, 0)
+                for j4 in range(rows // LANES):
+                    gidx[T.ramp(j4 * LANES, 1, LANES)] = index(_clamp(_floor_shift(
+                        mult_x[T.ramp(j4 * LANES, 1, LANES)] * f64(accx[t, b, T.ramp(j4 * LANES, 1, LANES)])
+                        + mult_h[T.ramp(j4 * LANES, 1, LANES)] * f64(acch[0, T.ramp(j4 * LANES, 1, LANES)])
+                        + bias[T.ramp(j4 * LANES, 1, LANES)], fx.gate_shift), fx.gate_min, fx.gate_max))
+                for u in range(hid):
+                    looked[0, u] = T.Cast("float64", sig[gidx[u]])
+                    looked[1, u] = T.Cast("float64", sig[gidx[2 * hid + u]])
+                    looked[2, u] = T.Cast("float64", tanh[gidx[3 * hid + u]])
+                    looked[3, u] = T.Cast("float64", sig[gidx[hid + u]])
+                for u4 in range(hid4 // LANES):
+                    c[b, T.ramp(u4 * LANES, 1, LANES)] = _clamp(_floor_shift(
+                        looked[1, T.ramp(u4 * LANES, 1, LANES)] * c[b, T.ramp(u4 * LANES, 1, LANES)]
+                        + looked[0, T.ramp(u4 * LANES, 1, LANES)] * looked[2, T.ramp(u4 * LANES, 1, LANES)] * _f64(2.0 ** fx.up)
+                        + _f64(rnd), fx.frac), fx.cell_min, fx.cell_max)
+                    cidx[T.ramp(u4 * LANES, 1, LANES)] = index(_clamp(_floor_shift(
+                        cell_mult[T.ramp(u4 * LANES, 1, LANES)] * c[b, T.ramp(u4 * LANES, 1, LANES)]
+                        + cell_bias[T.ramp(u4 * LANES, 1, LANES)], fx.cell_shift), fx.gate_min, fx.gate_max))
+                for u in range(hid):
+                    looked[4, u] = T.Cast("float64", tanh[cidx[u]])
+                for u4 in range(hid4 // LANES):
+                    hnew[T.ramp(u4 * LANES, 1, LANES)] = T.Cast(f"int32x{LANES}", _floor_shift(
+                        looked[3, T.ramp(u4 * LANES, 1, LANES)] * looked[4, T.ramp(u4 * LANES, 1, LANES)] + _f64(rnd), fx.frac))
                 hsum[b] = 0
                 for u in range(hid):
-                    c[b, u] = fx.cell(sig, tanh, c[b, u], g[b, u], g[b, 2 * hid + u], g[b, 3 * hid + u])
-                    y[t, b, u] = fx.hidden(sig, tanh, c[b, u], g[b, hid + u], cell_mult[u], cell_bias[u])
-                    h8[b, u] = T.Cast("int8", y[t, b, u])
-                    hsum[b] = hsum[b] + y[t, b, u]
+                    y[t, b, u] = hnew[u]
+                    h8[b, u] = T.Cast("int8", hnew[u])
+                    hsum[b] = hsum[b] + hnew[u]
         for b in range(batch):
             for u in range(hid):
                 h_n[b, u] = y[steps - 1, b, u]

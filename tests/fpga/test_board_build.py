@@ -72,3 +72,19 @@ def test_pll_clock_build(tmp_path):
     report = read_report(board, products.report_json, clock.hz / 1e6)
     assert report.clock_mhz == 24.0
     assert json.loads(products.report_json.read_text())["utilization"]["ICESTORM_PLL"]["used"] == 1
+
+
+@pytest.mark.slow
+def test_ternary_h256_whole_top_places_on_the_up5k(tmp_path):
+    """The issue's requirement end to end: H=256 ternary, weights in SPRAM, UART link included, placed and routed;
+    nextpnr's block RAM count is the fit check's."""
+    from hwgen.fpga.flow import block_ram_uses, design_for
+    from hwgen.hw.synthetic import random_stack
+    from hwgen.passes.lower_fixed_point import lower_stack
+
+    board = get_board("icebreaker")
+    design = design_for(lower_stack(random_stack(256, 256, classes=10, kind="ternary")), board)
+    products = run_build(board, design.top(), tmp_path, quiet=True)
+    report = read_report(board, products.report_json, design.clock.hz / 1e6)
+    assert report.usage_of("SPRAM").used == 4
+    assert report.usage_of("EBR").used == sum(u.blocks for u in block_ram_uses(design)) <= 30

@@ -1,16 +1,36 @@
+import re
+
 import pytest
 
 from hwgen.fpga.boards import get_board
 from hwgen.fpga.fit import ModelTooLarge, choose_config, largest_fitting_hidden
+from hwgen.fpga.flow import block_ram_uses, design_for
 from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import lower_stack
 
 
 def test_ternary_h256_fits_the_up5k_in_spram():
+    """The issue's requirement, by the fit check: weights in SPRAM and the whole top level (host link included)
+    within the UP5K's 30 EBR blocks (design_for raises ModelTooLarge otherwise)."""
     model = lower_stack(random_stack(256, 256, classes=10, kind="ternary"))
-    config = choose_config(get_board("icebreaker"), model)
-    assert config.weight_memory == "spram"
+    design = design_for(model, "icebreaker")
+    config = design.config
+    assert config.weight_memory == "spram" and config.lanes == 8
     assert config.weight_words * config.word_bits <= 4 * 256 * 1024
+    uses = {u.name: u.blocks for u in block_ram_uses(design)}
+    assert sum(uses.values()) <= 30
+    assert uses["out_mem"] == 0 and uses["accel.act.rom"] == 1  # the head's 10 logits in registers; trimmed tables
+
+
+def test_block_ram_overflow_names_ebr_and_a_hidden_size_that_fits():
+    model = lower_stack(random_stack(128, 128, classes=10, kind="ternary"))
+    with pytest.raises(ModelTooLarge) as err:
+        design_for(model, "icebreaker", input_words=8192)  # the input buffer alone takes 16 blocks
+    message = str(err.value)
+    assert "needs 34 EBR blocks and the board has 30" in message and "in_mem 16" in message
+    fit = int(re.search(r"hidden=(\d+)", message).group(1))
+    assert 0 < fit < 128
+    design_for(lower_stack(random_stack(fit, 128, classes=10, kind="ternary")), "icebreaker", input_words=8192)
 
 
 def test_too_large_names_the_resource_and_the_largest_fit():

@@ -6,6 +6,7 @@ import torch
 from hwgen.quant.errors import QuantConfigError
 from hwgen.quant.layer import QuantLSTMLayer
 from hwgen.quant.model import ModelConfig, QuantLSTMModel
+from hwgen.quant.recurrence import bn_lstm_reference
 from hwgen.quant.ste import weight_codes
 
 
@@ -73,3 +74,27 @@ def test_model_config_rejects_bad_values(bad, message):
     base = dict(task="digits", input_size=8, hidden=4, layers=1, outputs=10)
     with pytest.raises(QuantConfigError, match=message):
         ModelConfig(**{**base, **bad})
+
+
+@pytest.mark.parametrize("bn_x", ["shared", "per_step"])
+def test_training_step_folds_batch_statistics_like_the_reference(bn_x):
+    """Running statistics after one training forward: x's from z = W·x, h's and c's from the plain-autograd cell."""
+    torch.manual_seed(0)
+    layer = QuantLSTMLayer(4, 5, "ternary", bn=True, steps=6, bn_x=bn_x).double()
+    x = torch.randn(4, 8, 4, dtype=torch.double)  # 4 steps: the last 2 running rows stay as they are
+    before = {n: b.clone() for n, b in layer.named_buffers()}
+    y = layer(x)
+    w, r = layer.quantized_weights()
+    z = x @ w.t()
+    dims = (0, 1) if bn_x == "shared" else 1
+    mean, var = z.mean(dims), z.var(dims)
+    xg = layer.gamma_x * (z - z.mean(dims, keepdim=True)) / torch.sqrt(z.var(dims, unbiased=False, keepdim=True) + 1e-5)
+    running = tuple(before[n].clone() for n in ("mean_h", "var_h", "mean_c", "var_c"))
+    y_ref = bn_lstm_reference(xg, r, layer.gamma_h, layer.beta_h, layer.gamma_c, layer.beta_c, running=running)
+    torch.testing.assert_close(y, y_ref)
+    torch.testing.assert_close(layer.mean_x[:4], before["mean_x"][:4].lerp(mean.expand(4, -1), 0.1))
+    torch.testing.assert_close(layer.var_x[:4], before["var_x"][:4].lerp(var.expand(4, -1), 0.1))
+    for name, want in zip(("mean_h", "var_h", "mean_c", "var_c"), running):
+        torch.testing.assert_close(getattr(layer, name), want)
+    for name in ("mean_x", "var_x", "mean_h", "var_c"):
+        assert torch.equal(getattr(layer, name)[4:], before[name][4:])

@@ -12,7 +12,8 @@ import pytest
 from hwgen.cli import main
 from hwgen.frontend import load_graph
 from hwgen.reference import run as interpret
-from hwgen.tvm_backend import qemu
+from hwgen.tvm_backend import qemu, quad_kernels
+from hwgen.tvm_backend.build import llvm_target
 
 EM_AARCH64 = 183
 
@@ -61,6 +62,7 @@ def test_int8_build_runs_bit_exact(tmp_path, capsys):
     assert main(["build", str(path), "--target", "tvm", "--tvm-activations", "int8", "-o", str(out)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kernel_variant"] == "ternary-int8act" and manifest["inputs"][0]["dtype"] == "int32"
+    assert manifest["int8_kernels"] == ("avx2" if quad_kernels.available(llvm_target("host")) else "portable")
     model = IntegerModel.load(out / "model.npz")
     x = np.random.default_rng(0).integers(model.input_format.min, model.input_format.max + 1, (1, 6, 8))
     np.save(tmp_path / "x.npy", x)

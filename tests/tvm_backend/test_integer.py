@@ -13,6 +13,7 @@ from hwgen.frontend import load_graph
 from hwgen.passes.lower_fixed_point import lower_fixed_point
 from hwgen.tvm_backend import quad_kernels
 from hwgen.tvm_backend.build import compile_module, llvm_target
+from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.integer import lower_integer
 from tests.tvm_backend import models
 
@@ -21,6 +22,7 @@ CASES = {
     "ternary_head": ("ternary", 7, 2, 12, 20, 1, "auto"),
     "binary_2layer": ("binary", 5, 1, 9, 16, 2, "auto"),
     "int8_baseline": ("ternary", 4, 1, 6, 10, 1, "int8"),
+    "ternary_odd": ("ternary", 6, 3, 5, 13, 1, "auto"),  # H, X not multiples of a vector or block; batch 3
 }
 
 
@@ -73,3 +75,13 @@ def test_integer_kernels_random_inputs(compiled, kernel_set, seed):
     _, steps, batch, size, *_ = CASES["ternary_head"]
     x = np.random.default_rng(seed).integers(model.input_format.min, model.input_format.max + 1, (batch, steps, size))
     np.testing.assert_array_equal(_run(vm, x), model.run(x))
+
+
+def test_aarch64_and_int8_weights_take_the_portable_kernels(compiled):
+    """The AVX2 kernels only where they apply; asking for them elsewhere is a user error naming why."""
+    model = compiled["ternary_head", "portable"][0]
+    assert lower_integer(model, 2, 7, "aarch64").kernel_set == "portable"
+    with pytest.raises(TVMUnsupportedError, match="AVX2"):
+        lower_integer(model, 2, 7, "aarch64", simd=True)
+    int8_model = compiled["int8_baseline", "portable"][0]
+    assert lower_integer(int8_model, 1, 4).kernel_set == "portable"
