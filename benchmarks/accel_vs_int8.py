@@ -309,11 +309,14 @@ def print_accel_table(results: dict, fpgas: list[str], mappings: list[str], size
             for h, x in sizes:
                 for ln in lanes_list:
                     rs = {d: get(f, mp, h, x, ln, d) for d in DESIGNS}
+                    if not any(r and r.get("status") != "not run" for r in rs.values()):
+                        print(f"{h:4d} {x:4d} {ln:5d} {'-':>8} | not run")
+                        continue
                     for d in DESIGNS:
                         r = rs[d]
                         cps = (r or {}).get("cycles_per_step", "-")
                         head = f"{h:4d} {x:4d} {ln:5d} {cps:>8} | {d:7}"
-                        if not r:
+                        if not r or r.get("status") == "not run":
                             print(f"{head} not run")
                         elif not _ok(r):
                             print(f"{head} {r['status']}: {r.get('message', '')[:150]}")
@@ -400,6 +403,8 @@ def plot(points: list[tuple], path: Path) -> None:
                 label=f"{FLOWS[f].label} H={h}, multipliers in {'LUTs' if mp == 'logic' else 'DSPs (LCs only)'}")
     ax.axhline(3, color="grey", lw=0.8, ls=":", label="target 3x")
     ax.set_xscale("log", base=2)
+    ticks = sorted({p[3] for p in points})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel("lanes")
     ax.set_ylabel("throughput per LC, ternary / int8")
     ax.set_title("ternary vs int8-MAC accelerator (whole design)", fontsize=10)

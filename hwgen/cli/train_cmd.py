@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--bn-x", choices=BN_X_MODES, default="shared",
                    help="training statistics of BN(Wx.x): over batch and time (default) or per step")
     q.add_argument("--fold-epochs", type=int, default=None,
-                   help="final epochs trained with the time-shared BN statistics the export uses (default epochs/4)")
+                   help="final epochs trained with the time-shared BN statistics the export uses "
+                        "(default: epochs/4 digits, 0 charlm)")
     q.add_argument("--quantizer", choices=QUANTIZERS, default="deterministic")
     q.add_argument("--seq-len", type=int, default=100, help="charlm: characters per training sequence")
     q.add_argument("--corpus", action="append", default=[], metavar="PATH",

@@ -60,7 +60,7 @@ def test_charlm_trains_on_a_given_text_file_and_reports_bpc(tmp_path):
     assert [h["step"] for h in m["history"]] == [3, 6]
     assert m["history"][0]["lr"] < 2e-3 and m["history"][1]["lr"] == pytest.approx(0.05 * 2e-3)
     config = json.loads((tmp_path / "lm" / "config.json").read_text())
-    assert config["lr"] == 2e-3 and config["lr_schedule"] == "cosine"
+    assert config["lr"] == 2e-3 and config["lr_schedule"] == "cosine" and config["fold_epochs"] == 0
 
 
 def test_digits_keeps_a_constant_learning_rate(digits_runs):
