@@ -179,7 +179,7 @@ class Accelerator(wiring.Component):
             [int(b) for b in head.bias] if head is not None else [])
         m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + tag.bank) * hc), out.h_data.eq(v_rd.data),
                      affine.ext_a.eq(out.mul_a), affine.ext_b.eq(out.mul_b), out.product.eq(affine.product),
-                     ctrl.out_done.eq(out.done),
+                     ctrl.out_done.eq(out.done), out.seq_end.eq(ctrl.seq_end),
                      self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
                      out.out_ready.eq(self.out_ready)]
         m.d.comb += v_rd.addr.eq(Mux(ctrl.output, out.h_addr, issue_addr))

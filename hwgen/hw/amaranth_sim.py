@@ -17,7 +17,7 @@ from hwgen.hw.config import AccelConfig
 
 @dataclass(frozen=True)
 class SimResult:
-    outputs: list[np.ndarray]  # one [K] array per sequence
+    outputs: list[np.ndarray]  # one [K] array per sequence ([T, K] with every-step outputs)
     cycles: list[int]  # per sequence: first input beat to last output beat, inclusive
 
 
@@ -73,4 +73,7 @@ def simulate(config: AccelConfig, sequences: list[np.ndarray], max_cycles: int =
 
     sim.add_testbench(testbench)
     sim.run()
-    return SimResult([np.array(r, np.int64) for r in results], [e - s + 1 for s, e in zip(starts, ends)])
+    outputs = [np.array(r, np.int64) for r in results]
+    if config.output_steps == "every_step":  # one burst per step, in step order
+        outputs = [o.reshape(len(seq), -1) for o, seq in zip(outputs, sequences)]
+    return SimResult(outputs, [e - s + 1 for s, e in zip(starts, ends)])

@@ -18,7 +18,7 @@ from hwgen.errors import HwgenError
 from hwgen.hw.lanes import WEIGHT_BITS
 from hwgen.hw.weight_memory import MEMORY_KINDS, SPRAM_COUNT, SPRAM_WIDTH, SPRAM_WORDS, spram_depth
 from hwgen.passes.fixed import bits_for
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.passes.integer_model import OUTPUT_STEPS, IntegerModel
 
 #: Weight bits a logic ROM ("registers") may hold before it is better placed in EBR.
 REGISTER_WEIGHT_BITS = 16384
@@ -87,6 +87,9 @@ class AccelConfig:
     top: str = "hwgen_accel"
     #: Whose block RAM budget `weight_memory='ebr'` is checked against (a key of `EBR_TARGETS`: "ice40" | "ecp5").
     ebr_target: str = "ice40"
+    #: "last": outputs after a sequence's last step (a classifier); "every_step": after every step (a char-LM),
+    #: each step's K logits (or H hidden values) streamed before the next step starts.
+    output_steps: str = "last"
     #: The integer model whose weights fill the ROMs (None: a config for cycle/size analysis only).
     model: Optional[IntegerModel] = field(default=None, compare=False, repr=False)
 
@@ -98,6 +101,8 @@ class AccelConfig:
             errs.append(f"weight_memory {self.weight_memory!r} is not one of {', '.join(MEMORY_KINDS)}")
         if self.ebr_target not in EBR_TARGETS:
             errs.append(f"ebr_target {self.ebr_target!r} is not one of {', '.join(EBR_TARGETS)}")
+        if self.output_steps not in OUTPUT_STEPS:
+            errs.append(f"output_steps {self.output_steps!r} is not one of {', '.join(OUTPUT_STEPS)}")
         for name in ("hidden", "input", "layers", "lanes"):
             if getattr(self, name) < 1:
                 errs.append(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -191,6 +196,9 @@ class AccelConfig:
         have = (self.hidden, self.input, self.layers, self.outputs)
         if want != have:
             raise ConfigError(f"config (hidden, input, layers, outputs) = {have} does not match the model's {want}")
+        if model.output_steps != self.output_steps:
+            raise ConfigError(f"output_steps={self.output_steps!r} but the model outputs {model.output_steps!r}; "
+                              f"nearest valid choice: output_steps={model.output_steps!r}")
         if model.weights_kind != self.weights_kind and not (self.weights_kind == "int8"):
             raise ConfigError(f"the model has {model.weights_kind} weights but the config is for {self.weights_kind}; "
                               f"nearest valid choice: weights_kind={model.weights_kind!r} (or 'int8' for the MAC baseline)")
@@ -225,7 +233,7 @@ class AccelConfig:
             act_bits=model.hidden_format.bits, acc_bits=max(model.accumulator_bits(), bits_for(-model.hidden_format.min * 127)),
             gate_bits=model.gate_format.bits, cell_bits=model.cell_format.bits, mult_bits=max(model.multiplier_bits(), 9),
             bias_bits=bits_for(int(max(biases))), sum_bits=max(model.affine_bits(), cell_sum),
-            out_bits=model.output_bits, top=top, ebr_target=ebr_target, model=model,
+            out_bits=model.output_bits, top=top, ebr_target=ebr_target, output_steps=model.output_steps, model=model,
         )
 
     def with_model(self, model: IntegerModel) -> "AccelConfig":
@@ -241,7 +249,8 @@ class AccelConfig:
 
     # ---- reference and timing ----------------------------------------------------------------------
     def reference(self, model: IntegerModel, x_int: np.ndarray) -> np.ndarray:
-        """Bit-exact outputs of the hardware for one sequence [T, X] (or a batch [N, T, X])."""
+        """Bit-exact outputs of the hardware for one sequence [T, X] (or a batch [N, T, X]): [K] (or [N, K]),
+        with every-step outputs [T, K] (or [N, T, K]) in stream order."""
         self._check_model(model)
         return model.run(x_int)
 
@@ -251,7 +260,8 @@ class AccelConfig:
         return Schedule.of(self)
 
     def cycles_per_step(self) -> int:
-        """Steady-state cycles of one time step (all layers), state update overlapped with the next pass."""
+        """Steady-state cycles of one time step (all layers), state update overlapped with the next pass
+        (with every-step outputs: the passes, the drain of the last state update and the output burst)."""
         return self.schedule().cycles_per_step  # type: ignore[attr-defined]
 
     def expected_cycles(self, steps: int) -> int:

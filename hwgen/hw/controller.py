@@ -3,13 +3,15 @@
 States: WAIT (for a full input bank), ISSUE (one chunk of one row per cycle; rows in
 unit order i, f, g, o; layers one after another), GAP (the schedule's hazard wait before
 a pass), DRAIN (let the last state update land), OUTPUT (hand over to the output unit
-until `out_done`). Input vectors are double-buffered (`xsel` picks the bank being
+until `out_done`). DRAIN and OUTPUT follow the step that ends a sequence, or, with
+`output_steps="every_step"`, every step. Input vectors are double-buffered (`xsel` picks the bank being
 computed on); `x_release` frees it at the end of the layer-0 pass.
 
 Ports: `full` in, 2 (input bank b is full), `last` in, 2 (bank b ends a sequence);
 `out_done` in, 1; issue outputs `issue`, `waddr`, `row`, `tag` (layer, unit, unit chunk,
 lane, gate, first step, bank), `chunk`, `is_h`, `first`, `first_h`, `last_chunk`, `xsel`;
-`x_release` out, 1 (pulse); `output` out, 1 (in OUTPUT state).
+`x_release` out, 1 (pulse); `output` out, 1 (in OUTPUT state); `seq_end` out, 1 (the step
+being computed or output ends its sequence: the output unit raises `out_last` only then).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Controller(wiring.Component):
             "full": In(2), "last": In(2), "out_done": In(1),
             "issue": Out(1), "waddr": Out(unsigned(clog2(config.weight_words))), "tag": Out(self.layout),
             "chunk": Out(unsigned(clog2(kmax))), "is_h": Out(1), "first": Out(1), "first_h": Out(1), "last_chunk": Out(1),
-            "xsel": Out(1), "x_release": Out(1), "output": Out(1),
+            "xsel": Out(1), "x_release": Out(1), "output": Out(1), "seq_end": Out(1),
         })
 
     def elaborate(self, platform: object) -> Module:
@@ -77,6 +79,7 @@ class Controller(wiring.Component):
         last_unit = Signal(init=int(H == 1))  # unit == H - 1
 
         tag = self.tag
+        m.d.comb += self.seq_end.eq(seq_last)
         m.d.comb += [
             tag.layer.eq(layer), tag.unit.eq(unit), tag.uchunk.eq(uchunk), tag.ulane.eq(ulane), tag.gate.eq(gate),
             tag.first.eq(first_step), tag.bank.eq(bank), tag.row.eq(row),
@@ -134,18 +137,22 @@ class Controller(wiring.Component):
                                     goto("GAP")
                 with m.Else():
                     m.d.sync += [layer.eq(0), row.eq(0), self.waddr.eq(0), bank.eq(~bank), first_step.eq(0)]
-                    with m.If(seq_last):
-                        m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(1)]
+                    if sched.every_step:  # output after every step: drain, then the output unit (seq_last: fresh state)
+                        m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(seq_last)]
                         goto("DRAIN")
-                    with m.Else():
-                        if sched.gaps[0]:
-                            m.d.sync += count.eq(sched.gaps[0] - 1)
-                            goto("GAP")
-                        else:
-                            with m.If(ready(sel_after)):
-                                begin_step(sel_after)
-                            with m.Else():
-                                goto("WAIT")
+                    else:  # outputs after the last step only: drain at a sequence's end, else the next step at once
+                        with m.If(seq_last):
+                            m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(1)]
+                            goto("DRAIN")
+                        with m.Else():
+                            if sched.gaps[0]:
+                                m.d.sync += count.eq(sched.gaps[0] - 1)
+                                goto("GAP")
+                            else:
+                                with m.If(ready(sel_after)):
+                                    begin_step(sel_after)
+                                with m.Else():
+                                    goto("WAIT")
         with m.If(st["GAP"]):
             m.d.sync += count.eq(count - 1)
             with m.If(count == 0):

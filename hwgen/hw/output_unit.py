@@ -1,4 +1,4 @@
-"""The output unit: after a sequence's last step, streams logits (dense head) or h out.
+"""The output unit: after a sequence's last step (or every step), streams logits (dense head) or h out.
 
 Dense head: for each output k, H multiply-accumulates of h_j × W[k, j] (int8 ROM) on the
 affine unit's shared multiplier (registered `mul_a`/`mul_b` → `product` two cycles later), then
@@ -9,7 +9,9 @@ cycle (more while `out_ready` is low). Without a head the last hidden state is s
 Ports: `start` in, 1 (the controller is in OUTPUT); `h_addr` out, `h_data` in (the
 h memory's read port, one word of `lanes` elements, latency 1); `h_base` in (word
 address of the final hidden state); `mul_a`, `mul_b` out; `product` in; the output stream
-`out_valid`, `out_ready`, `out_data`, `out_last`; `done` out, 1 (pulse after the last beat).
+`out_valid`, `out_ready`, `out_data`, `out_last`; `seq_end` in, 1 (this burst ends a sequence:
+`out_last` rises on its last beat only then, so every-step bursts of one sequence form one
+packet); `done` out, 1 (pulse after the last beat).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class OutputUnit(wiring.Component):
             "h_base": In(unsigned(addr_bits)),
             "mul_a": Out(signed(acc_bits)), "mul_b": Out(signed(mult_bits)), "product": In(signed(acc_bits + mult_bits)),
             "out_valid": Out(1), "out_ready": In(1), "out_data": Out(signed(out_bits)), "out_last": Out(1),
-            "done": Out(1),
+            "seq_end": In(1), "done": Out(1),
         })
 
     def _lane(self, m: Module, j_lane: Signal) -> Signal:
@@ -102,7 +104,7 @@ class OutputUnit(wiring.Component):
                         m.d.sync += self.out_data.eq(acc + br.data)
                         m.next = "OUT"
                 with m.State("OUT"):
-                    m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last)]
+                    m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last & self.seq_end)]
                     with m.If(self.out_ready):
                         m.d.sync += [k.eq(k + 1), k_last.eq(k == k_out - 2)]
                         m.next = "ISSUE"
@@ -121,7 +123,7 @@ class OutputUnit(wiring.Component):
                 m.d.sync += self.out_data.eq(lane)
                 m.next = "OUT"
             with m.State("OUT"):
-                m.d.comb += [self.out_valid.eq(1), self.out_last.eq(j == H - 1)]
+                m.d.comb += [self.out_valid.eq(1), self.out_last.eq((j == H - 1) & self.seq_end)]
                 with m.If(self.out_ready):
                     advance_j()
                     m.next = "READ"

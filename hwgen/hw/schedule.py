@@ -7,6 +7,14 @@ the next pass starts at once — reading the input part first — unless a chunk
 in its first row would still be in flight: then the controller waits `gaps[l]` cycles
 before layer l's pass. Gaps are constants computed here and built into the hardware,
 so `expected_cycles` is exact, not an estimate.
+
+Outputs: after the last step of a sequence the controller drains the state update
+(`write_offset` cycles after the last issue) and the output unit streams the logits
+(`output_cycles`). With `output_steps="every_step"` it does so after every step: the
+output unit shares the h memory's read port and the affine multiplier with the passes,
+so the burst cannot overlap the next step's accumulation; one WAIT cycle follows it
+before the next step's first issue. A step then takes `passes + inner gaps + write_offset
++ output_cycles + 1` cycles, and no hazard gap is needed before layer 0 (all writes landed).
 """
 
 from __future__ import annotations
@@ -90,6 +98,7 @@ class Schedule:
     gaps: tuple[int, ...]
     write_offset: int
     output_cycles: int
+    every_step: bool = False  # outputs after every step (drain + output burst + WAIT in each step)
 
     @staticmethod
     def of(config: "AccelConfig") -> "Schedule":
@@ -99,14 +108,21 @@ class Schedule:
             out = 1 + config.outputs * (config.hidden + HEAD_LATENCY + 1)
         else:
             out = 1 + config.hidden * HIDDEN_OUT_CYCLES
-        return Schedule(config.input + 1, passes, _gaps(config, w), w, out)
+        return Schedule(config.input + 1, passes, _gaps(config, w), w, out, config.output_steps == "every_step")
+
+    @property
+    def issue_cycles(self) -> int:
+        """First to last issue of one step, plus one: the passes and the gaps between layers."""
+        return sum(self.pass_cycles) + sum(self.gaps[1:])
 
     @property
     def cycles_per_step(self) -> int:
-        return sum(self.pass_cycles) + sum(self.gaps)
+        if self.every_step:
+            return self.issue_cycles + self.write_offset + self.output_cycles + 1
+        return self.issue_cycles + self.gaps[0]
 
     def last_issue(self, steps: int) -> int:
-        return self.start + steps * self.cycles_per_step - self.gaps[0] - 1
+        return self.start + (steps - 1) * self.cycles_per_step + self.issue_cycles - 1
 
     def sequence_cycles(self, steps: int) -> int:
         if steps < 1:

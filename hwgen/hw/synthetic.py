@@ -2,8 +2,10 @@
 
 `random_stack` gives an `LSTMStack` directly (any size, with the BN cell affine);
 `write_onnx` writes the same kind of model as a standard ONNX file (DequantizeLinear
-weights with per-row scales, LSTM, Gather of the last step, Gemm), the way an exporter
-would, so the whole `hwgen build` path can be exercised without training.
+weights with per-row scales, LSTM, then the head on the last step (Gather, Gemm) or on
+every step (Squeeze, MatMul + Add, as torch exports `nn.LSTM` + `nn.Linear`; or Reshape,
+Gemm)), the way an exporter would, so the whole `hwgen build` path can be exercised
+without training.
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ def _codes(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.nd
     return rng.integers(-127, 128, size=shape).astype(np.int8)
 
 
+#: `write_onnx` heads: last step into Gemm; every step into MatMul + Add, or flattened into Gemm.
+HEADS = ("last", "every_step_matmul", "every_step_gemm")
+
+
 def random_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0, kind: str = "ternary",
-                 cell_bn: bool = True, seed: int = 0) -> LSTMStack:
+                 cell_bn: bool = True, seed: int = 0, every_step: bool = False) -> LSTMStack:
     """A random LSTM stack with weights scaled like a trained BN-LSTM (gates of order 1)."""
     rng = np.random.default_rng(seed)
     out = []
@@ -41,12 +47,16 @@ def random_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0
         out.append(FloatLayer(_codes(rng, (4 * hidden, x), kind), w_scale, _codes(rng, (4 * hidden, hidden), kind), r_scale,
                               bias, cs, csh, kind))
     head = FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
-    return LSTMStack(tuple(out), head, batch_first=False, input_name="x", output_name="y", final_softmax=False, name="random")
+    return LSTMStack(tuple(out), head, batch_first=False, input_name="x", output_name="y", final_softmax=False, name="random",
+                     every_step=every_step)
 
 
 def write_onnx(path: Union[str, Path], hidden: int, input_size: int, steps: int = 6, layers: int = 1, classes: int = 10,
-               kind: str = "ternary", seed: int = 0) -> Path:
-    """Write a random ternary/binary LSTM classifier as ONNX ([steps, 1, input] → [1, classes])."""
+               kind: str = "ternary", seed: int = 0, head: str = "last") -> Path:
+    """Write a random ternary/binary LSTM as ONNX: a classifier ([steps, 1, input] → [1, classes]) with
+    `head="last"`, a per-step model ([steps, 1, classes], or [steps, classes] through Gemm) otherwise."""
+    if head not in HEADS:
+        raise ValueError(f"head {head!r} is not one of {', '.join(HEADS)}")
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -66,16 +76,31 @@ def write_onnx(path: Union[str, Path], hidden: int, input_size: int, steps: int 
             inits.append(numpy_helper.from_array(np.array([1], np.int64), f"ax{i}"))
             nodes.append(helper.make_node("Squeeze", [f"Y{i}", f"ax{i}"], [f"X{i + 1}"]))
             x = f"X{i + 1}"
-    inits.append(numpy_helper.from_array(np.array([-1], np.int64), "last"))
-    nodes.append(helper.make_node("Gather", [f"Y{layers - 1}", "last"], ["y_last"], axis=0))  # [1, 1, 1, H]
-    inits.append(numpy_helper.from_array(np.array([1, hidden], np.int64), "flat"))
-    nodes.append(helper.make_node("Reshape", ["y_last", "flat"], ["h_last"]))
     assert stack.head is not None
     inits.append(numpy_helper.from_array(stack.head.weight.astype(np.float32), "Wd"))
     inits.append(numpy_helper.from_array(stack.head.bias.astype(np.float32), "bd"))
-    nodes.append(helper.make_node("Gemm", ["h_last", "Wd", "bd"], ["y"], transB=1, name="dense"))
+    top = f"Y{layers - 1}"
+    if head == "last":
+        inits.append(numpy_helper.from_array(np.array([-1], np.int64), "last"))
+        nodes.append(helper.make_node("Gather", [top, "last"], ["y_last"], axis=0))  # [1, 1, 1, H]
+        inits.append(numpy_helper.from_array(np.array([1, hidden], np.int64), "flat"))
+        nodes.append(helper.make_node("Reshape", ["y_last", "flat"], ["h_last"]))
+        nodes.append(helper.make_node("Gemm", ["h_last", "Wd", "bd"], ["y"], transB=1, name="dense"))
+        out_shape = [1, classes]
+    elif head == "every_step_matmul":
+        inits.append(numpy_helper.from_array(np.array([1], np.int64), "dirs"))
+        nodes.append(helper.make_node("Squeeze", [top, "dirs"], ["ys"]))  # [T, 1, H]
+        inits.append(numpy_helper.from_array(stack.head.weight.T.astype(np.float32), "WdT"))
+        nodes.append(helper.make_node("MatMul", ["ys", "WdT"], ["mm"], name="dense"))
+        nodes.append(helper.make_node("Add", ["mm", "bd"], ["y"], name="dense_bias"))
+        out_shape = [steps, 1, classes]
+    else:
+        inits.append(numpy_helper.from_array(np.array([steps, hidden], np.int64), "flat"))
+        nodes.append(helper.make_node("Reshape", [top, "flat"], ["ys"]))  # [T, H]
+        nodes.append(helper.make_node("Gemm", ["ys", "Wd", "bd"], ["y"], transB=1, name="dense"))
+        out_shape = [steps, classes]
     graph = helper.make_graph(nodes, "random_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, input_size])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, classes])], inits)
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.checker.check_model(model)

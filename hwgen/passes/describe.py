@@ -19,11 +19,14 @@ def describe_stack(stack: LSTMStack) -> str:
                      f"cell affine {'yes' if np.any(layer.cell_scale != 1) or np.any(layer.cell_shift) else 'identity'}")
     if stack.head is not None:
         lines.append(f"  head: dense {stack.head.weight.shape[1]} -> {stack.head.weight.shape[0]}")
+    lines.append("  output: every step ([" + ("batch, T" if stack.output_batch_first else "T, batch") + ", K])"
+                 if stack.every_step else "  output: last step")
     return "\n".join(lines) + "\n"
 
 
 def describe_model(model: IntegerModel) -> str:
     lines = [f"integer_model {model.name}: {model.weights_kind} weights, output {model.output} [{model.output_size}] "
+             f"{'after every step' if model.output_steps == 'every_step' else 'after the last step'} "
              f"({model.output_bits} bits, scale {model.output_scale:.6g})",
              f"  formats: input {model.input_format}, hidden {model.hidden_format}, gate {model.gate_format}, cell {model.cell_format}",
              f"  tables: sigmoid/tanh {len(model.sigmoid.values)} entries, index = gate >> {model.sigmoid.index_shift}",

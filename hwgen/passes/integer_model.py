@@ -14,6 +14,8 @@ One time step of layer l (rows in ONNX gate order i, o, f, c; `>>` is arithmetic
     h     = (σ(o)·tanh(cn) + 2**(A.frac-1)) >> A.frac
 with σ/tanh the `ActivationTable`s (output format A = hidden format). The dense head
 (optional) gives logits = Wd · h_T + bd with int8 Wd; float logits = logits · head.scale.
+`output_steps` says which steps produce outputs: "last" (a classifier: h_T only) or
+"every_step" (a language model: logits, or h, after every step t, the same head on h_t).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from hwgen.passes.fixed import ActivationTable, FixedFormat, bits_for
 
 WEIGHT_KINDS = ("binary", "ternary", "int8")
 OUTPUT_MODES = ("logits", "hidden")
+OUTPUT_STEPS = ("last", "every_step")
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,10 +124,13 @@ class IntegerModel:
     weights_kind: str
     name: str = "model"
     notes: tuple[str, ...] = field(default=())
+    output_steps: str = "last"  # "last" | "every_step"
 
     def __post_init__(self) -> None:
         if self.weights_kind not in WEIGHT_KINDS:
             raise HwgenError(f"weights kind {self.weights_kind!r} is not one of {', '.join(WEIGHT_KINDS)}")
+        if self.output_steps not in OUTPUT_STEPS:
+            raise HwgenError(f"output_steps {self.output_steps!r} is not one of {', '.join(OUTPUT_STEPS)}")
         if self.cell_format.frac < self.hidden_format.frac:
             raise HwgenError(f"cell format {self.cell_format} needs at least {self.hidden_format.frac} fraction bits "
                              f"(the activation output's)")
@@ -184,7 +190,8 @@ class IntegerModel:
         return np.asarray(y, np.float64) * self.output_scale
 
     def run(self, x_int: np.ndarray) -> np.ndarray:
-        """Integer inputs [T, X] (or [N, T, X]) → integer outputs [K] (or [N, K]): logits or last hidden state."""
+        """Integer inputs [T, X] (or [N, T, X]) → integer outputs [K] (or [N, K]): logits or last hidden state;
+        with output_steps "every_step", [T, K] (or [N, T, K]): the same after every step."""
         x = np.asarray(x_int)
         if not np.issubdtype(x.dtype, np.integer):
             raise HwgenError(f"IntegerModel.run takes integer codes (use quantize_input), got {x.dtype}")
@@ -199,7 +206,7 @@ class IntegerModel:
         seq = x.astype(np.int64)
         for layer in self.layers:
             seq = self._run_layer(layer, seq)
-        h = seq[:, -1]
+        h = seq if self.output_steps == "every_step" else seq[:, -1]
         out = h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
         return out[0] if single else out
 
@@ -232,6 +239,7 @@ class IntegerModel:
         arrays: dict[str, np.ndarray] = {"sigmoid": self.sigmoid.values, "tanh": self.tanh.values}
         meta: dict[str, object] = {
             "name": self.name, "weights_kind": self.weights_kind, "notes": list(self.notes),
+            "output_steps": self.output_steps,
             "formats": {k: [fmt.bits, fmt.frac] for k, fmt in self._formats().items()},
             "table": [self.sigmoid.index_shift, self.sigmoid.index_bits],
             "layers": [], "head": None,
@@ -271,7 +279,7 @@ class IntegerModel:
                 CellAffine(_ro(z[p + "cell_mult"]), _ro(z[p + "cell_bias"]), int(lm["cell_shift"]))))
         head = DenseHead(_ro(z["head_w"]), _ro(z["head_b"]), float(meta["head"]["scale"])) if meta["head"] else None
         return IntegerModel(tuple(layers), head, fm["input"], fm["hidden"], fm["gate"], fm["cell"], sig, tanh,
-                            meta["weights_kind"], meta["name"], tuple(meta["notes"]))
+                            meta["weights_kind"], meta["name"], tuple(meta["notes"]), meta.get("output_steps", "last"))
 
 
 def _ro(a: np.ndarray) -> np.ndarray:

@@ -121,7 +121,8 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
         scale = sd * hidden_fmt.step
         head = DenseHead(_ro(np.rint(wd / sd).astype(np.int64)), _ro(np.rint(stack.head.bias / scale).astype(np.int64)), scale)
     notes = (f"input format {input_fmt} (frac {'given' if o.input_frac is not None else 'from calibration' if calibration is not None else 'default'})",)
-    model = IntegerModel(tuple(layers), head, input_fmt, hidden_fmt, gate_fmt, cell_fmt, sig, tanh, kind, stack.name, notes)
+    model = IntegerModel(tuple(layers), head, input_fmt, hidden_fmt, gate_fmt, cell_fmt, sig, tanh, kind, stack.name, notes,
+                         "every_step" if stack.every_step else "last")
     return model
 
 

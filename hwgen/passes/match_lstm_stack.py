@@ -1,9 +1,11 @@
 """Recognise "stacked LSTM (+ dense head)" in an IR graph and pull out its parameters.
 
 The accelerator and the integer kernels run one model shape: L forward LSTM layers of
-one hidden size, the last step's hidden state, then optionally one dense layer (Gemm,
-or MatMul + Add) and optionally a final (Log)Softmax, which hardware leaves out since it
-does not change the argmax. Between them only data-movement ops may appear. Weights
+one hidden size, then optionally one dense layer (Gemm, or MatMul + Add) and optionally a
+final (Log)Softmax, which hardware leaves out since it does not change the argmax.
+Between them only data-movement ops may appear. The dense layer reads either the last
+step's hidden state (Y_h, or Y gathered/sliced at one step: a classifier) or every step
+of the top layer's Y (`every_step`: a character-level language model, logits per step). Weights
 are read through Dequantize nodes (exact codes and per-row scales), or factored out of
 folded float constants when every row is ±s·{1, 0}.
 
@@ -14,7 +16,7 @@ the reference interpreter, so a structure that merely looks right cannot slip th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -28,6 +30,7 @@ _DATA_MOVEMENT = (ops.TransposeAttrs, ops.SqueezeAttrs, ops.UnsqueezeAttrs, ops.
                   ops.IdentityAttrs, ops.GatherAttrs, ops.SliceAttrs)
 _HEAD = (ops.GemmAttrs, ops.MatMulAttrs, ops.AddAttrs)
 _FINAL = (ops.SoftmaxAttrs, ops.LogSoftmaxAttrs)
+_STEP_PICK = (ops.GatherAttrs, ops.SliceAttrs)  # ops that pick one step out of Y
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +70,10 @@ class LSTMStack:
     output_name: str
     final_softmax: bool
     name: str
+    #: True: the head (or the output, without one) takes every step of the top layer: [N, T, K].
+    every_step: bool = False
+    #: Layout of a per-step graph output: [batch, T, K] (True) or [T, batch, K] (False).
+    output_batch_first: bool = True
 
     @property
     def weights_kind(self) -> str:
@@ -77,7 +84,8 @@ class LSTMStack:
         raise AssertionError(kinds)
 
     def run_float(self, x: np.ndarray) -> np.ndarray:
-        """Float64 forward pass of the same math on [N, T, X] (before any softmax)."""
+        """Float64 forward pass of the same math on [N, T, X] (before any softmax): [N, K], or
+        [N, T, K] with `every_step`."""
         seq = np.asarray(x, np.float64)
         for layer in self.layers:
             w = layer.w_codes * layer.w_scale[:, None]
@@ -93,7 +101,7 @@ class LSTMStack:
                 h = sig(go) * np.tanh(layer.cell_scale * c + layer.cell_shift)
                 out[:, t] = h
             seq = out
-        h = seq[:, -1]
+        h = seq if self.every_step else seq[:, -1]
         return h @ self.head.weight.T + self.head.bias if self.head is not None else h
 
 
@@ -245,6 +253,26 @@ def _head(graph: Graph, after: list[Node]) -> tuple[Optional[FloatHead], bool]:
     return FloatHead(np.asarray(w, np.float64).T.copy(), np.asarray(bias, np.float64).copy()), final
 
 
+def _reads_every_step(graph: Graph, top: Node) -> bool:
+    """Does the output depend on every step of the top LSTM? True when only its Y is read and
+    no Gather/Slice picks a step out of it on the way (Y → Squeeze/Transpose/Reshape → head)."""
+    y_h = top.outputs[1] if len(top.outputs) > 1 else ""
+    if y_h and (graph.consumers(y_h) or y_h in {v.name for v in graph.outputs}):
+        return False
+    frontier, seen = [top.outputs[0]], set()
+    while frontier:
+        value = frontier.pop()
+        if value in seen:
+            continue
+        seen.add(value)
+        for n in graph.consumers(value):
+            if isinstance(n.attrs, _STEP_PICK):
+                return False
+            if isinstance(n.attrs, _DATA_MOVEMENT):
+                frontier.extend(n.outputs)
+    return True
+
+
 def match_lstm_stack(graph: Graph, check: bool = True) -> LSTMStack:
     """The LSTMStack in `graph`, or UnsupportedError listing every reason it is not one."""
     reasons = why_not(graph)
@@ -282,14 +310,18 @@ def match_lstm_stack(graph: Graph, check: bool = True) -> LSTMStack:
                                "(seq-first, or batch-first through one Transpose)")
     last_index = max(graph.nodes.index(n) for n in lstms)
     head, final = _head(graph, list(graph.nodes[last_index + 1:]))
-    stack = LSTMStack(tuple(layers), head, batch_first, graph.inputs[0].name, graph.outputs[0].name, final, graph.name)
+    top = graph.nodes[last_index]
+    stack = LSTMStack(tuple(layers), head, batch_first, graph.inputs[0].name, graph.outputs[0].name, final, graph.name,
+                      every_step=_reads_every_step(graph, top))
     if check:
-        _check_against_interpreter(graph, stack)
+        stack = _check_against_interpreter(graph, stack, top)
     return stack
 
 
-def _check_against_interpreter(graph: Graph, stack: LSTMStack) -> None:
-    """Run graph and stack on random inputs; they must agree, or the structure was misread."""
+def _check_against_interpreter(graph: Graph, stack: LSTMStack, top: Node) -> LSTMStack:
+    """Run graph and stack on random inputs; they must agree, or the structure was misread.
+
+    Returns the stack with `output_batch_first` set from the layout that matched (per-step outputs)."""
     from hwgen.reference import run
 
     t_in = graph.inputs[0].type
@@ -303,16 +335,26 @@ def _check_against_interpreter(graph: Graph, stack: LSTMStack) -> None:
     feed = x if stack.batch_first else x.transpose(1, 0, 2)
     got = np.asarray(run(graph, {stack.input_name: feed})[stack.output_name], np.float64)
     want = stack.run_float(x)
-    if stack.final_softmax:
-        got = got.reshape(batch, -1).argmax(-1)
-        want = want.argmax(-1)
-        ok = np.array_equal(got, want)
+    if got.size != want.size:
+        layouts: list[tuple[bool, np.ndarray]] = []
+    elif stack.every_step:  # [batch, T, K] or [T, batch, K] (also flattened, e.g. around a Gemm per step)
+        layouts = [(True, got.reshape(want.shape)), (False, got.reshape(steps, batch, -1).transpose(1, 0, 2))]
     else:
-        ok = got.size == want.size and np.allclose(got.reshape(want.shape), want, atol=1e-3, rtol=1e-3)
-    if not ok:
-        raise UnsupportedError(f"graph {graph.name!r}: the LSTM stack + dense head read from it does not reproduce the "
-                               "graph's output (the output is not the last step's hidden state, or ops between the "
-                               "layers change values); supported: last step (Y_h, or Y sliced/gathered at -1) into Gemm")
+        layouts = [(True, got.reshape(want.shape))]
+    for batch_first, candidate in layouts:
+        if stack.final_softmax:
+            ok = np.array_equal(candidate.argmax(-1), want.argmax(-1))
+        else:
+            ok = np.allclose(candidate, want, atol=1e-3, rtol=1e-3)
+        if ok:
+            return replace(stack, output_batch_first=batch_first)
+    what = (f"every step of LSTM {top.name!r}'s Y into the dense layer" if stack.every_step
+            else f"the last step of LSTM {top.name!r} into the dense layer")
+    raise UnsupportedError(f"graph {graph.name!r}: output {stack.output_name!r} is not {what} (read as such it gives "
+                           f"other values{'' if got.size == want.size else f': {got.size} elements, not {want.size}'}); "
+                           "ops between the layers may change values; supported: the last step (Y_h, or Y "
+                           "sliced/gathered at -1) or every step (Y through Squeeze/Transpose/Reshape) into one "
+                           "Gemm or MatMul(+Add)")
 
 
 def accelerator_reasons(graph: Graph) -> list[str]:

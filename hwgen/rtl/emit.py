@@ -6,7 +6,7 @@ A build plan is data (`RtlBuild`); `emit(build, out)` executes it. Files:
     out/manifest.json         config, formats, ports, output mode, cycles, memories, files
     out/model.npz             the IntegerModel (hwgen.rtl.artifact.load reads it back)
     out/vectors/inputs.npy    integer input codes [N, T, X]
-    out/vectors/expected.npy  bit-exact expected outputs [N, K]
+    out/vectors/expected.npy  bit-exact expected outputs [N, K] ([N, T, K] when outputs come every step)
 """
 
 from __future__ import annotations
@@ -115,7 +115,9 @@ def emit(build: RtlBuild, out: Path) -> dict[str, object]:
         "formats": {"input": fmt(model.input_format), "hidden": fmt(model.hidden_format), "gate": fmt(model.gate_format),
                     "cell": fmt(model.cell_format)},
         "output": {"mode": model.output, "size": model.output_size, "bits": cfg.out_bits, "scale": model.output_scale,
-                   "when": "after the last step of each sequence (in_last)"},
+                   "steps": cfg.output_steps,
+                   "when": ("after every step: size values per step, steps in order, out_last on the sequence's last value"
+                            if cfg.output_steps == "every_step" else "after the last step of each sequence (in_last)")},
         "ports": port_list(cfg),
         "clock": {"domain": "sync", "reset": "synchronous, active high"},
         "cycles": {"per_step": sched.cycles_per_step, "ideal_per_step": cfg.ideal_cycles_per_step(),

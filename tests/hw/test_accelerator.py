@@ -10,8 +10,9 @@ from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
 
-def _run(hidden, input_size, layers, classes, lanes, kind="ternary", memory="ebr", int8=False, steps=3, seed=0, **sim_kw):
-    stack = random_stack(hidden, input_size, layers, classes, kind=kind, seed=seed)
+def _run(hidden, input_size, layers, classes, lanes, kind="ternary", memory="ebr", int8=False, steps=3, seed=0,
+         every_step=False, **sim_kw):
+    stack = random_stack(hidden, input_size, layers, classes, kind=kind, seed=seed, every_step=every_step)
     model = lower_stack(stack, options=LoweringOptions(weights="int8" if int8 else "auto"))
     config = AccelConfig.for_model(model, lanes=lanes, weight_memory=memory)
     rng = np.random.default_rng(seed)
@@ -42,12 +43,32 @@ def test_accelerator_is_bit_exact_and_takes_expected_cycles(case):
 
 @settings(deadline=None, max_examples=3, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(hidden=st.sampled_from([2, 4]), input_size=st.sampled_from([2, 4, 6]), layers=st.integers(1, 2),
-       classes=st.integers(0, 3), kind=st.sampled_from(["binary", "ternary"]), seed=st.integers(0, 1000), data=st.data())
-def test_random_tiny_accelerators(hidden, input_size, layers, classes, kind, seed, data):
+       classes=st.integers(0, 3), kind=st.sampled_from(["binary", "ternary"]), seed=st.integers(0, 1000),
+       every_step=st.booleans(), data=st.data())
+def test_random_tiny_accelerators(hidden, input_size, layers, classes, kind, seed, every_step, data):
     lanes = data.draw(st.sampled_from([d for d in (1, 2) if hidden % d == 0 and input_size % d == 0]))
-    config, result, steps = _run(hidden, input_size, layers, classes, lanes, kind=kind, seed=seed, steps=2)
+    config, result, steps = _run(hidden, input_size, layers, classes, lanes, kind=kind, seed=seed, steps=2,
+                                 every_step=every_step)
     assert result.cycles[0] == config.expected_cycles(steps)
 
 
-def test_stalled_streams_change_timing_not_results():
-    _run(4, 4, 1, 3, 2, in_valid_pattern=(1, 0, 0, 1, 1), out_ready_pattern=(0, 1, 0, 0))
+@pytest.mark.parametrize("every_step", [False, True])
+def test_stalled_streams_change_timing_not_results(every_step):
+    _run(4, 4, 1, 3, 2, every_step=every_step, in_valid_pattern=(1, 0, 0, 1, 1), out_ready_pattern=(0, 1, 0, 0))
+
+
+EVERY_STEP_CASES = {
+    "logits-every-step": dict(hidden=4, input_size=4, layers=1, classes=3, lanes=2),
+    "hidden-every-step": dict(hidden=4, input_size=8, layers=1, classes=0, lanes=4),
+    "two-layers-every-step": dict(hidden=4, input_size=2, layers=2, classes=2, lanes=2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EVERY_STEP_CASES))
+def test_every_step_outputs_are_bit_exact_and_take_expected_cycles(case):
+    """A char-LM's shape: logits (or h) after every step, one out_last per sequence."""
+    config, result, steps = _run(**EVERY_STEP_CASES[case], every_step=True, steps=3)
+    assert config.output_steps == "every_step"
+    k = config.outputs or config.hidden
+    assert all(out.shape == (steps, k) for out in result.outputs)
+    assert result.cycles[0] == config.expected_cycles(steps)

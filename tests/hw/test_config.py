@@ -78,3 +78,23 @@ def test_ebr_budget_follows_the_target():
     assert config.ebr_blocks() == 16  # 131072 bits as 8192 words of 16 bits, 1024 × 18 blocks
     with pytest.raises(ConfigError, match=r"ebr_target 'ecp3' is not one of ice40, ecp5"):
         AccelConfig(hidden=8, input=8, ebr_target="ecp3")
+
+
+def test_output_steps_is_validated_and_must_match_the_model():
+    with pytest.raises(ConfigError, match=r"output_steps 'all' is not one of last, every_step"):
+        AccelConfig(hidden=4, input=4, output_steps="all")
+    model = lower_stack(random_stack(4, 4, 1, 2, seed=0, every_step=True))
+    config = AccelConfig.for_model(model, lanes=2)
+    assert config.output_steps == "every_step"
+    with pytest.raises(ConfigError, match=r"output_steps='last' but the model outputs 'every_step'; nearest valid choice"):
+        AccelConfig(**{**{f: getattr(config, f) for f in ("hidden", "input", "lanes", "outputs", "acc_bits")}, "model": model})
+
+
+@pytest.mark.parametrize("outputs", [0, 10])
+def test_every_step_schedule_adds_the_drain_and_the_output_burst_to_each_step(outputs):
+    last = AccelConfig(hidden=64, input=64, lanes=8, outputs=outputs, weight_memory="spram")
+    every = AccelConfig(hidden=64, input=64, lanes=8, outputs=outputs, weight_memory="spram", output_steps="every_step")
+    s = every.schedule()
+    assert every.cycles_per_step() == sum(s.pass_cycles) + sum(s.gaps[1:]) + s.write_offset + s.output_cycles + 1
+    assert every.expected_cycles(1) == last.expected_cycles(1)  # one step: the same drain and burst
+    assert every.expected_cycles(5) - every.expected_cycles(4) == every.cycles_per_step()

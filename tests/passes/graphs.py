@@ -10,8 +10,12 @@ from hwgen.ir.types import Float32, TensorType, weight_kind
 from hwgen.passes.match_lstm_stack import LSTMStack
 
 
-def graph_of(stack: LSTMStack, steps: int) -> Graph:
-    """The IR of `stack`: Dequantize'd codes, LSTM (with the cell affine), Gather last step, Reshape, Gemm."""
+def graph_of(stack: LSTMStack, steps: int, every_step: str = "", batch: int = 1) -> Graph:
+    """The IR of `stack`: Dequantize'd codes, LSTM (with the cell affine), Gather last step, Reshape, Gemm.
+
+    `every_step`: the head on every step instead — "seq_first" (Squeeze, MatMul, Add → [T, batch, K]),
+    "batch_first" (the same after a Transpose → [batch, T, K]) or "gather_after_head" (MatMul, Add on
+    every step, then Gather of the last step: a form the matcher refuses)."""
     consts: dict[str, Constant] = {}
     nodes: list[Node] = []
 
@@ -39,13 +43,31 @@ def graph_of(stack: LSTMStack, steps: int) -> Graph:
             nodes.append(Node(f"sq{i}", ops.SqueezeAttrs(axes=(1,)), (f"Y{i}",), (f"X{i + 1}",)))
             x = f"X{i + 1}"
     hid = layers[-1].hidden
-    idx = const("last", np.array([steps - 1], np.int64))
-    nodes.append(Node("gather", ops.GatherAttrs(axis=0), (f"Y{len(layers) - 1}", idx), ("y_last",)))
-    nodes.append(Node("flat", ops.ReshapeAttrs(shape=(1, hid)), ("y_last",), ("h",)))
     assert stack.head is not None
+    k = stack.head.weight.shape[0]
     wd = const("Wd", stack.head.weight.astype(np.float32))
     bd = const("bd", stack.head.bias.astype(np.float32))
-    nodes.append(Node("dense", ops.GemmAttrs(trans_b=True), ("h", wd, bd), ("y",)))
-    xin = Value("x", TensorType((steps, 1, layers[0].input_size), Float32()))
-    g = Graph("bn_lstm", tuple(nodes), (xin,), (Value("y", TensorType((1, stack.head.weight.shape[0]), Float32())),), consts)
+    top = f"Y{len(layers) - 1}"
+    if not every_step:
+        idx = const("last", np.array([steps - 1], np.int64))
+        nodes.append(Node("gather", ops.GatherAttrs(axis=0), (top, idx), ("y_last",)))
+        nodes.append(Node("flat", ops.ReshapeAttrs(shape=(1, hid)), ("y_last",), ("h",)))
+        nodes.append(Node("dense", ops.GemmAttrs(trans_b=True), ("h", wd, bd), ("y",)))
+        out_shape: tuple[int, ...] = (1, k)
+    else:
+        wt = const("WdT", stack.head.weight.T.astype(np.float32))
+        nodes.append(Node("squeeze_dirs", ops.SqueezeAttrs(axes=(1,)), (top,), ("ys",)))
+        src, out_shape = "ys", (steps, batch, k)
+        if every_step == "batch_first":
+            nodes.append(Node("to_batch_first", ops.TransposeAttrs(perm=(1, 0, 2)), ("ys",), ("yb",)))
+            src, out_shape = "yb", (batch, steps, k)
+        nodes.append(Node("dense", ops.MatMulAttrs(), (src, wt), ("mm",)))
+        last = "y" if every_step != "gather_after_head" else "logits_all"
+        nodes.append(Node("dense_bias", ops.AddAttrs(), ("mm", bd), (last,)))
+        if every_step == "gather_after_head":
+            idx = const("last", np.array(steps - 1, np.int64))
+            nodes.append(Node("pick_last", ops.GatherAttrs(axis=0), (last, idx), ("y",)))
+            out_shape = (batch, k)
+    xin = Value("x", TensorType((steps, batch, layers[0].input_size), Float32()))
+    g = Graph("bn_lstm", tuple(nodes), (xin,), (Value("y", TensorType(out_shape, Float32())),), consts)
     return g.with_types()

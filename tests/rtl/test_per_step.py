@@ -1,0 +1,99 @@
+"""Per-step outputs (a character-level language model) through build --target rtl, Verilator and amaranth.sim.
+
+The RTL test uses a synthetic ternary model in the form torch exports `nn.LSTM` + `nn.Linear`
+(every step of Y → Squeeze → MatMul + Add); the integer-model test uses hwgen.quant's own
+char-LM export (BNLSTM function, Transpose, MatMul + Add on every step) of an untrained,
+perturbed model, so no training is needed for the format.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from hwgen.cli import main
+from hwgen.frontend import load_graph
+from hwgen.hw.amaranth_sim import simulate
+from hwgen.hw.config import AccelConfig
+from hwgen.hw.synthetic import write_onnx
+from hwgen.passes.lower_fixed_point import lower_fixed_point
+from hwgen.passes.match_lstm_stack import match_lstm_stack
+from hwgen.reference import run
+from hwgen.rtl.artifact import load
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("perstep")
+    onnx_path = write_onnx(root / "lm.onnx", hidden=4, input_size=4, steps=3, classes=3, seed=4, head="every_step_matmul")
+    out = root / "out"
+    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--lanes", "2", "--vectors", "3"]) == 0
+    return out
+
+
+def test_manifest_and_vectors_carry_the_every_step_mode(built):
+    art = load(built)
+    manifest = json.loads((built / "manifest.json").read_text())
+    assert manifest["output"]["steps"] == "every_step" and manifest["config"]["output_steps"] == "every_step"
+    assert art.config.output_steps == art.model.output_steps == "every_step"
+    assert art.expected().shape == (3, 3, 3)  # [N, T, K]
+    np.testing.assert_array_equal(art.model.run(art.inputs()), art.expected())
+    assert manifest["cycles"]["per_sequence"] == art.config.expected_cycles(3)
+
+
+def test_verilator_compares_every_output_and_counts_cycles(built, capsys):
+    """`hwgen sim`: the C++ harness checks all T·K outputs of each sequence, each isolated run takes
+    exactly expected_cycles(T); a mismatch is located by step and output element."""
+    assert main(["sim", str(built), "--isolate"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "bit-exact" in text and "yes, every sequence (isolated)" in text
+    from hwgen.sim.artifact_model import design_from_artifact
+    from hwgen.sim.design import as_sequences
+    from hwgen.sim.verify import verify
+
+    design, model = design_from_artifact(built)
+    assert design.output_mode == "per_step" and design.outputs_per_step == 3
+    assert design.locate(7, 3) == (2, 1)  # stream element 7 = step 2, logit 1
+    sequences = as_sequences(np.load(built / "vectors" / "inputs.npy"), design.step_elements)
+    result = verify(design, sequences, model=model)
+    assert result.passed and result.outputs_checked == 3 * 3 * 3
+    np.testing.assert_array_equal(np.stack(result.run.outputs).reshape(3, 3, 3), np.load(built / "vectors" / "expected.npy"))
+
+
+def test_exported_char_lm_lowers_to_every_step_logits_and_runs_bit_exact(tmp_path):
+    import torch
+
+    from hwgen.quant.export import export_model
+    from hwgen.quant.model import ModelConfig, QuantLSTMModel
+
+    torch.manual_seed(0)
+    vocab = 6
+    model = QuantLSTMModel(ModelConfig(task="charlm", input_size=vocab, hidden=8, layers=1, outputs=vocab,
+                                       weights="ternary", bn=True))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    path, _ = export_model(model, tmp_path / "lm.onnx")
+    graph = load_graph(path)
+    stack = match_lstm_stack(graph)
+    assert stack.every_step and stack.output_batch_first and stack.batch_first
+    x = np.eye(vocab, dtype=np.float32)[np.random.default_rng(0).integers(0, vocab, (16, 12))]
+    imodel = lower_fixed_point(graph, calibration=x)
+    want = run(graph, {"x": x})["logits"]
+    got = imodel.dequantize_output(imodel.run(imodel.quantize_input(x)))
+    assert got.shape == want.shape == (16, 12, vocab)
+    assert np.abs(got - want).max() <= 0.05 * np.abs(want).max()
+    config = AccelConfig.for_model(imodel, lanes=2)
+    seq = imodel.quantize_input(x[0, :3])
+    result = simulate(config, [seq])
+    np.testing.assert_array_equal(result.outputs[0], imodel.run(seq))
+    assert result.cycles[0] == config.expected_cycles(3)
+
+
+def test_gemm_per_step_form_is_matched_and_a_step_picked_by_slice_is_not_every_step(tmp_path):
+    graph = load_graph(write_onnx(tmp_path / "g.onnx", hidden=4, input_size=4, steps=5, classes=3, head="every_step_gemm"))
+    stack = match_lstm_stack(graph)
+    assert stack.every_step
+    x = np.random.default_rng(1).uniform(-1, 1, (5, 1, 4)).astype(np.float32)
+    np.testing.assert_allclose(stack.run_float(x.transpose(1, 0, 2))[0], run(graph, {"x": x})["y"], atol=1e-4)
+    assert not match_lstm_stack(load_graph(write_onnx(tmp_path / "c.onnx", hidden=4, input_size=4, steps=5, classes=3))).every_step
