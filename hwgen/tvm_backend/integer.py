@@ -75,6 +75,10 @@ def lower_integer(model: IntegerModel, batch: int, steps: int, cpu: str = "host"
                                   f"8-bit activations integer intermediates below 2**53 and an AVX2 CPU (weights {model.weights_kind}, hidden "
                                   f"{model.hidden_format.bits} bits, --cpu {cpu})")
     simd = fits if simd is None else simd
+    if model.output_steps != "last":
+        raise TVMUnsupportedError(f"integer model {model.name!r} outputs every step (a character-level LM); the TVM "
+                                  "int8-activation variant computes the last step's outputs only; use "
+                                  "--tvm-activations float (the float kernels run the whole ONNX graph)")
     if model.accumulator_bits() > 31:
         raise TVMUnsupportedError(f"integer model {model.name!r}: accumulators need {model.accumulator_bits()} bits; "
                                   "the TVM integer kernels accumulate in int32")

@@ -85,3 +85,12 @@ def test_aarch64_and_int8_weights_take_the_portable_kernels(compiled):
         lower_integer(model, 2, 7, "aarch64", simd=True)
     int8_model = compiled["int8_baseline", "portable"][0]
     assert lower_integer(int8_model, 1, 4).kernel_set == "portable"
+
+
+def test_per_step_integer_models_are_refused_not_cut_to_the_last_step():
+    from hwgen.hw.synthetic import random_stack
+    from hwgen.passes.lower_fixed_point import lower_stack
+
+    model = lower_stack(random_stack(8, 8, classes=4, every_step=True))
+    with pytest.raises(TVMUnsupportedError, match="outputs every step"):
+        lower_integer(model, batch=1, steps=3)
