@@ -1,8 +1,9 @@
 """`make bench` / `python -m benchmarks [NAME ...]`: run the benchmark scripts one after another.
 
 Each script prints its own side-by-side table with ratios against a baseline measured in
-the same run. Some take long on a 2-core machine (fpga_boards, quant_accuracy: tens of
-minutes); name the ones you want, or `--list` them.
+the same run. Some take long on a 2-core machine (fpga_boards, quant_accuracy: tens of minutes;
+accel_vs_int8: hours from an empty cache, its results are cached per design hash
+so a rerun builds only what changed); name the ones you want, or `--list` them.
 """
 
 from __future__ import annotations
