@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from hwgen.sim.cpp import Stalls
     from hwgen.sim.design import as_sequences
     from hwgen.sim.report import print_report
-    from hwgen.sim.verify import verify
+    from hwgen.sim.verify import argmax_classes, verify
 
     start = time.perf_counter()
     if args.selftest:
@@ -102,11 +102,13 @@ def run(args: argparse.Namespace) -> int:
                     reset_mid_sequence=args.reset_check, model=model, isolate=args.isolate)
     accuracy = None
     if args.labels:
-        labels = load_npy(args.labels).reshape(-1)[:len(sequences)]
-        if len(labels) != len(sequences):
-            raise HwgenError(f"{args.labels}: {len(labels)} labels for {len(sequences)} sequences")
-        reference = np.array([int(np.argmax(e)) for e in result.expected])
-        accuracy = (float(np.mean(result.predictions() == labels)), float(np.mean(reference == labels)))
+        per_step = design.output_mode == "per_step"
+        labels = load_npy(args.labels)[:len(sequences)].reshape(-1)
+        want, what = (int(result.steps.sum()), "steps (a per-step model: labels [N, T])") if per_step else (len(sequences), "sequences")
+        if len(labels) != want:
+            raise HwgenError(f"{args.labels}: {len(labels)} labels for {want} {what}")
+        reference = argmax_classes(result.expected, result.steps, per_step)
+        accuracy = (float(np.mean(result.predictions(per_step) == labels)), float(np.mean(reference == labels)))
     wall = time.perf_counter() - start
     print_report(result, wall_seconds=wall, accuracy=accuracy)
     if args.report_json is not None:

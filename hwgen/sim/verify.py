@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -91,9 +91,18 @@ class Verification:
         """Throughput: simulated cycles per time step over the whole run."""
         return self.run.cycles / float(self.steps.sum())
 
-    def predictions(self) -> np.ndarray:
-        """argmax of each sequence's outputs as the RTL produced them (classifier heads)."""
-        return np.array([int(np.argmax(o)) if len(o) else -1 for o in self.run.outputs])
+    def predictions(self, per_step: bool = False) -> np.ndarray:
+        """argmax of the outputs as the RTL produced them: one class per sequence (classifier heads),
+        or with `per_step` one per step, sequences concatenated (per-step heads, e.g. a char-LM)."""
+        return argmax_classes(self.run.outputs, self.steps, per_step)
+
+
+def argmax_classes(outputs: Sequence[np.ndarray], steps: np.ndarray, per_step: bool) -> np.ndarray:
+    """Predicted classes of each sequence's flat outputs ([K] or, per step, [T·K]); -1 where a sequence gave none."""
+    if not per_step:
+        return np.array([int(np.argmax(o)) if len(o) else -1 for o in outputs])
+    return np.concatenate([np.argmax(np.reshape(o, (int(t), -1)), axis=1) if len(o) else np.full(int(t), -1)
+                           for o, t in zip(outputs, steps)])
 
 
 def expected_outputs(model: SequenceModel, sequences: list[np.ndarray]) -> tuple[np.ndarray, ...]:

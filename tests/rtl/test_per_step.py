@@ -97,3 +97,18 @@ def test_gemm_per_step_form_is_matched_and_a_step_picked_by_slice_is_not_every_s
     x = np.random.default_rng(1).uniform(-1, 1, (5, 1, 4)).astype(np.float32)
     np.testing.assert_allclose(stack.run_float(x.transpose(1, 0, 2))[0], run(graph, {"x": x})["y"], atol=1e-4)
     assert not match_lstm_stack(load_graph(write_onnx(tmp_path / "c.onnx", hidden=4, input_size=4, steps=5, classes=3))).every_step
+
+
+def test_sim_labels_of_a_per_step_model_are_one_per_step(built, tmp_path, capsys):
+    """`hwgen sim --labels` scores each step's argmax for a per-step model; per-sequence labels are refused."""
+    expected = np.load(built / "vectors" / "expected.npy")  # [N, T, K]
+    labels = np.argmax(expected, axis=-1)
+    labels[0, 0] = (labels[0, 0] + 1) % expected.shape[-1]  # one wrong step out of N·T
+    np.save(tmp_path / "y.npy", labels)
+    report = tmp_path / "report.json"
+    assert main(["sim", str(built), "--labels", str(tmp_path / "y.npy"), "--report-json", str(report)]) == 0
+    figures = json.loads(report.read_text())
+    assert figures["accuracy"] == figures["reference_accuracy"] == pytest.approx(100 * (1 - 1 / labels.size))
+    np.save(tmp_path / "y_seq.npy", labels[:, 0])
+    assert main(["sim", str(built), "--labels", str(tmp_path / "y_seq.npy")]) == 2
+    assert "3 labels for 9 steps (a per-step model: labels [N, T])" in capsys.readouterr().err
