@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from hwgen.frontend import load_graph
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_fixed_point
 from hwgen.quant.data import CharCorpus, DigitsData
+from hwgen.quant.evaluate import bpc_of_logits, lm_windows
 from hwgen.quant.export import INPUT, export_run
 from hwgen.quant.train import TrainConfig, load_task_data, train
 
@@ -72,19 +72,6 @@ def integer_float(model, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untype
     return model.dequantize_output(model.run(model.quantize_input(x)))
 
 
-def bpc(logits: np.ndarray, targets: np.ndarray) -> float:
-    z = logits.reshape(-1, logits.shape[-1]).astype(np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-logp[np.arange(len(z)), targets.reshape(-1)].mean() / math.log(2))
-
-
-def lm_windows(ids: np.ndarray, seq: int, vocab: int) -> tuple[np.ndarray, np.ndarray]:
-    n = (len(ids) - 1) // seq
-    x = np.eye(vocab, dtype=np.float32)[ids[: n * seq].reshape(n, seq)]
-    return x, ids[1: n * seq + 1].reshape(n, seq)
-
-
 def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, LoweringOptions]) -> dict:
     run = trained_run(config, out / name)
     onnx_path = out / f"{name}.onnx"
@@ -102,13 +89,14 @@ def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, Lower
     else:
         assert isinstance(data, CharCorpus)
         float_pred = None
-        x, y = lm_windows(data.test, config.seq_len, data.vocab_size)
+        ids, y = (t.numpy() for t in lm_windows(data.test, config.seq_len))
+        x = np.eye(data.vocab_size, dtype=np.float32)[ids]
         calib = x[:16]
         row["metric"] = "bpc"
         row["corpus"] = data.source
         row["test_chars"] = int(y.size)
-        row["float"] = bpc(onnx_float(onnx_path, x), y)
-        score = lambda logits: bpc(logits, y)  # noqa: E731
+        row["float"] = bpc_of_logits(onnx_float(onnx_path, x), y)
+        score = lambda logits: bpc_of_logits(logits, y)  # noqa: E731
     row["integer"] = {}
     for label, options in variants.items():
         model = lower_fixed_point(graph, calibration=calib, options=options)

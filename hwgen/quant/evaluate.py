@@ -45,3 +45,12 @@ def bits_per_char(model: QuantLSTMModel, ids: np.ndarray, seq_len: int, batch: i
         total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[k:k + batch].reshape(-1), reduction="sum"))
         count += y[k:k + batch].numel()
     return total / count / math.log(2)
+
+
+def bpc_of_logits(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Bits per character of logits [..., V] against target ids [...], in float64 — for models that run
+    outside PyTorch (onnxruntime, the reference interpreter, the integer model)."""
+    z = np.asarray(logits, np.float64).reshape(-1, logits.shape[-1])
+    z = z - z.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(z)), np.asarray(targets).reshape(-1)].mean() / math.log(2))

@@ -51,10 +51,9 @@ def test_a_step_picked_after_the_per_step_head_is_refused_naming_the_lstm():
 @pytest.mark.slow
 def test_trained_char_lm_integer_bpc_within_0_02_of_float(tmp_path):
     """Issue 4's char-LM target on a small trained ternary model (a few minutes single-threaded)."""
-    import math
 
     from hwgen.frontend import load_graph
-    from hwgen.quant.evaluate import lm_windows
+    from hwgen.quant.evaluate import bpc_of_logits, lm_windows
     from hwgen.quant.export import export_run
     from hwgen.quant.train import TrainConfig, load_task_data, train
 
@@ -67,12 +66,7 @@ def test_trained_char_lm_integer_bpc_within_0_02_of_float(tmp_path):
     ids, targets = (t.numpy() for t in lm_windows(data.test, config.seq_len))
     x = np.eye(data.vocab_size, dtype=np.float32)[ids]
 
-    def bpc(logits: np.ndarray) -> float:
-        z = logits - logits.max(-1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
-        return float(-np.take_along_axis(logp, targets[..., None], -1).mean() / math.log(2))
-
     model = lower_fixed_point(graph, calibration=x[:8])
-    float_bpc = bpc(run(graph, {"x": x})["logits"].astype(np.float64))
-    int_bpc = bpc(model.dequantize_output(model.run(model.quantize_input(x))))
+    float_bpc = bpc_of_logits(run(graph, {"x": x})["logits"], targets)
+    int_bpc = bpc_of_logits(model.dequantize_output(model.run(model.quantize_input(x))), targets)
     assert int_bpc <= float_bpc + 0.02, (int_bpc, float_bpc)
