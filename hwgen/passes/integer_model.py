@@ -242,6 +242,7 @@ class IntegerModel:
             "output_steps": self.output_steps,
             "formats": {k: [fmt.bits, fmt.frac] for k, fmt in self._formats().items()},
             "table": [self.sigmoid.index_shift, self.sigmoid.index_bits],
+            "sample_bits": [self.sigmoid.sample_bits, self.tanh.sample_bits],
             "layers": [], "head": None,
         }
         for i, layer in enumerate(self.layers):
@@ -268,8 +269,9 @@ class IntegerModel:
             raise HwgenError(f"{path}: not an hwgen integer model (.npz) ({type(err).__name__}: {err})") from None
         fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
         shift, bits = meta["table"]
-        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"])
-        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"])
+        sample_sig, sample_tanh = meta.get("sample_bits", [0, 0])
+        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"], sample_sig)
+        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"], sample_tanh)
         layers = []
         for i, lm in enumerate(meta["layers"]):
             p = f"layer{i}_"

@@ -38,7 +38,12 @@ class LoweringOptions:
     gate_frac: int = 8  # gate range ±8: σ/tanh are flat beyond it
     cell_bits: int = 16
     cell_frac: int = 11  # cell range ±16
-    table_index_bits: int = 9  # 512-entry tables: 1/32 resolution over ±8 (one 4 Kb EBR each)
+    table_index_bits: int = 11  # 2048-entry tables over ±8 (1/128 steps); the hardware stores only their samples
+    # Sample resolutions (top bits of the gate code; capped at table_index_bits): σ every 1/32 (slope <= 1/4:
+    # under one output step per sample), tanh every 1/128 (slope 1 near 0). Port A stores both k >= 0 halves in
+    # 507 words: one 4 Kb EBR, as the 512-entry tables did (hw.activation).
+    sigmoid_bits: int = 9
+    tanh_bits: int = 11
     multiplier_bits: int = 16  # iCE40 SB_MAC16 / ECP5 MULT18 operand width
     input_frac: Optional[int] = None  # None: from calibration data (or 5 without it: range ±4)
     weights: str = "auto"  # "auto": the model's own codes; "int8": force int8 codes (the MAC baseline)
@@ -48,8 +53,12 @@ class LoweringOptions:
             raise HwgenError(f"act_bits must be in 3..16, got {self.act_bits}")
         if self.cell_frac < self.act_bits - 1:
             raise HwgenError(f"cell_frac {self.cell_frac} must be >= act_bits-1 = {self.act_bits - 1}")
-        if self.table_index_bits > self.gate_bits:
-            raise HwgenError(f"table_index_bits {self.table_index_bits} must not exceed gate_bits {self.gate_bits}")
+        if self.table_index_bits >= self.gate_bits:
+            raise HwgenError(f"table_index_bits {self.table_index_bits} must be below gate_bits {self.gate_bits} "
+                             f"(a table entry spans at least two gate codes, so its samples are symmetric about 0)")
+        for name, bits in (("sigmoid_bits", self.sigmoid_bits), ("tanh_bits", self.tanh_bits)):
+            if bits < 1:
+                raise HwgenError(f"{name} must be >= 1, got {bits}")
         if self.weights not in ("auto", "int8"):
             raise HwgenError(f"weights must be 'auto' or 'int8', got {self.weights!r}")
         if self.multiplier_bits < 8:
@@ -94,8 +103,8 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
     gate_fmt = FixedFormat(o.gate_bits, o.gate_frac)
     cell_fmt = FixedFormat(o.cell_bits, o.cell_frac)
     input_fmt = FixedFormat(o.act_bits, _input_frac(o, calibration))
-    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits)
-    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits)
+    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits, min(o.sigmoid_bits, o.table_index_bits))
+    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits, min(o.tanh_bits, o.table_index_bits))
     fg, fh, fc = gate_fmt.frac, hidden_fmt.frac, cell_fmt.frac
     layers = []
     for index, fl in enumerate(stack.layers):
