@@ -8,10 +8,11 @@ k >= 0 half before clipping to the output format and K = 1.0 for σ (σ(-x) = 1 
 included), one word per sample (a σ sample spans 2**sample_shift entries), up to the
 first saturated word. A read folds the index (k XOR its sign: |k| or -1-k), drops the
 sample bits, clamps into the stored half, and gives K - H for k < 0 and min(H, max) for
-k >= 0: exactly the model's values. At the default formats (σ every 1/32, tanh every 1/128
-of the ±8 gate range) port A's ROM is 178 + 329 = 507 words: one 512 × 8 EBR on an iCE40,
-as the 512-entry tables took with only their constant ends dropped, at 4× the tanh
-resolution.
+k >= 0: exactly the model's values. At the default formats (σ every 1/32, tanh every 1/64
+of the ±8 gate range) port A's ROM is 178 + 165 = 343 words: one 512 × 8 EBR on an iCE40,
+as the 512-entry tables took with only their constant ends dropped, at twice the tanh
+resolution (tanh every 1/128 would fit too, 507 words, but measured worse: see
+`LoweringOptions`).
 Port A serves the gate pre-activations (tanh for the cell-candidate gate, σ otherwise):
 latency 2 (the folded, clamped address is registered, then the synchronous ROM read and
 the sign fix-up). Port B (the state unit's tanh of the cell state) reads a tanh-only copy

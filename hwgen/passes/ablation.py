@@ -8,14 +8,16 @@ much of the integer-vs-float gap each stage causes.
 
 Stages:
     input     x rounded to the input format
-    affine    per-row gate affine as integer multipliers (rounded constants, bias) + shift
-    gate      gate pre-activations floored/saturated to the gate format
-    table_in  σ/tanh read at the table's bin (the gate code truncated to the index bits)
+    affine    per-row gate affine as integer multipliers and bias (rounded constants)
+    table_in  σ/tanh read at the centre of their sample bin: the gate code (the affine's shift
+              floors to the gate format, saturating) truncated to the table's sample bits
     table_out σ/tanh values rounded to the activation (hidden) format
     cell      cell state rounded/saturated to the cell format
-    cell_aff  the BN affine on c (integer multiplier + shift) and its gate-format result
+    cell_aff  the BN affine on c as integer multiplier and bias (its floor is tanh's table_in)
     hidden    h rounded to the hidden format
     head      dense head with int8 weights and an integer bias
+The gate format's floor is part of table_in: the tables sample the centre of the bin a
+floored code stands for, so the floor alone (without that centring) is no stage.
 """
 
 from __future__ import annotations
@@ -29,16 +31,16 @@ from hwgen.passes.fixed import ACTIVATIONS, ActivationTable
 from hwgen.passes.integer_model import IntegerModel
 from hwgen.passes.match_lstm_stack import LSTMStack
 
-STAGES = ("input", "affine", "gate", "table_in", "table_out", "cell", "cell_aff", "hidden", "head")
+STAGES = ("input", "affine", "table_in", "table_out", "cell", "cell_aff", "hidden", "head")
 
 
 def _activation(table: ActivationTable, g: np.ndarray, exact: frozenset[str]) -> np.ndarray:
     """σ/tanh of real gate values g, with the table's index truncation and output rounding unless exact."""
     gf = table.in_format
-    if "table_in" not in exact:  # the sample bin's centre, as the table samples it
+    if "table_in" not in exact:  # the gate code (floored, saturated), then its sample bin's centre
         shift = table.index_shift + table.sample_shift
-        idx = np.floor(g * 2.0**gf.frac / 2**shift)
-        g = (idx + (0.5 if shift > 0 else 0.0)) * 2.0 ** (shift - gf.frac)
+        code = gf.saturate(np.floor(g * 2.0**gf.frac))
+        g = (np.floor(code / 2**shift) + (0.5 if shift > 0 else 0.0)) * 2.0 ** (shift - gf.frac)
     v = ACTIVATIONS[table.name](g)
     return v if "table_out" in exact else table.out_format.dequantize(ActivationTable.quantize_values(table.name, table.out_format, v))
 
@@ -65,9 +67,7 @@ def mixed_run(model: IntegerModel, stack: LSTMStack, x: np.ndarray, exact: Itera
             else:  # in gate-format codes: (mult_x·acc_x + mult_h·acc_h + bias) / 2**shift, acc in input/hidden codes
                 a = il.gate
                 g = (a.mult_x * acc_x * 2.0**il.input_format.frac + a.mult_h * acc_h * 2.0**hfmt.frac
-                     + a.bias - (1 << (a.shift - 1) if a.shift > 0 else 0)) * 2.0 ** (-a.shift - gfmt.frac)
-            if "gate" not in exact:  # the integer model floors after adding the rounding constant: round half up
-                g = gfmt.dequantize(gfmt.saturate(np.floor(g * 2.0**gfmt.frac + 0.5)))
+                     + a.bias) * 2.0 ** (-a.shift - gfmt.frac)
             gi, go, gf, gc = np.split(g, 4, axis=1)
             si, so, sf = (_activation(model.sigmoid, v, exact) for v in (gi, go, gf))
             c = sf * c + si * _activation(model.tanh, gc, exact)
@@ -77,8 +77,7 @@ def mixed_run(model: IntegerModel, stack: LSTMStack, x: np.ndarray, exact: Itera
                 cn = fl.cell_scale * c + fl.cell_shift
             else:
                 ca = il.cell
-                code = (ca.mult * c * 2.0**cfmt.frac + ca.bias) / 2.0**ca.shift
-                cn = gfmt.dequantize(gfmt.saturate(np.floor(code)))
+                cn = (ca.mult * c * 2.0**cfmt.frac + ca.bias) * 2.0 ** (-ca.shift - gfmt.frac)
             h = so * _activation(model.tanh, cn, exact)
             if "hidden" not in exact:
                 h = hfmt.dequantize(np.floor(h * 2.0**hfmt.frac + 0.5))
@@ -96,11 +95,13 @@ def mixed_run(model: IntegerModel, stack: LSTMStack, x: np.ndarray, exact: Itera
 
 @dataclass(frozen=True)
 class AblationRow:
-    """One variant against the float model: predictions that differ and the mean |logit error|."""
+    """One variant against the float model: predictions that differ, the mean |logit error| and the mean
+    (signed) logit error, which shows a systematic bias."""
 
     exact: tuple[str, ...]
     differ: int
     mean_abs_error: float
+    mean_error: float
 
 
 def ablate(model: IntegerModel, stack: LSTMStack, x: np.ndarray, float_out: np.ndarray) -> list[AblationRow]:
@@ -111,5 +112,6 @@ def ablate(model: IntegerModel, stack: LSTMStack, x: np.ndarray, float_out: np.n
     rows = []
     for exact in variants:
         got = mixed_run(model, stack, x, exact)
-        rows.append(AblationRow(exact, int(np.sum(got.argmax(-1) != want.argmax(-1))), float(np.mean(np.abs(got - want)))))
+        rows.append(AblationRow(exact, int(np.sum(got.argmax(-1) != want.argmax(-1))), float(np.mean(np.abs(got - want))),
+                                float(np.mean(got - want))))
     return rows

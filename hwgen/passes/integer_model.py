@@ -1,7 +1,7 @@
 """The integer LSTM model: the bit-exact numpy specification of the accelerator.
 
 An `IntegerModel` holds everything the hardware computes with — weight codes, per-row
-integer affines (multiplier + shared shift, rounding folded into the bias), number
+integer affines (multiplier + shared shift that floors), number
 formats and activation tables — and `run()` executes it with int64 numpy exactly as
 the RTL does. The RTL, the Verilator runs and the TVM integer kernels are all checked
 against `run()`.
@@ -41,7 +41,7 @@ class GateAffine:
 
     mult_x: np.ndarray  # [4H] int64
     mult_h: np.ndarray  # [4H] int64
-    bias: np.ndarray  # [4H] int64, includes the rounding constant 2**(shift-1)
+    bias: np.ndarray  # [4H] int64; the shift floors (the lowering adds no rounding constant: see lower_fixed_point)
     shift: int
 
 
@@ -50,7 +50,7 @@ class CellAffine:
     """Per-unit affine on the cell state before tanh: (mult·c + bias) >> shift."""
 
     mult: np.ndarray  # [H] int64
-    bias: np.ndarray  # [H] int64, includes the rounding constant
+    bias: np.ndarray  # [H] int64 (floored like the gate affine)
     shift: int
 
 
