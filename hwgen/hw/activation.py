@@ -8,15 +8,16 @@ k >= 0 half before clipping to the output format and K = 1.0 for σ (σ(-x) = 1 
 included), one word per sample (a σ sample spans 2**sample_shift entries), up to the
 first saturated word. A read folds the index (k XOR its sign: |k| or -1-k), drops the
 sample bits, clamps into the stored half, and gives K - H for k < 0 and min(H, max) for
-k >= 0: exactly the model's values. At the default formats (σ every 1/32, tanh every 1/64
-of the ±8 gate range) port A's ROM is 178 + 165 = 343 words: one 512 × 8 EBR on an iCE40,
-as the 512-entry tables took with only their constant ends dropped, at twice the tanh
-resolution (tanh every 1/128 would fit too, 507 words, but measured worse: see
-`LoweringOptions`).
+k >= 0: exactly the model's values. Each half is padded with its saturated word to a
+power of two, 2**d words, so the clamp is an OR of the index's top bits and the halves sit
+side by side (σ at 0, tanh at 2**d): the address is wiring and one LUT level, with no adder
+or comparator. At the default formats (σ every 1/32, tanh every 1/64 of the ±8 gate range:
+178 and 165 words) port A's ROM is 2 × 256 words: one 512 × 8 EBR on an iCE40, as the
+512-entry tables took with only their constant ends dropped, at twice the tanh resolution.
 Port A serves the gate pre-activations (tanh for the cell-candidate gate, σ otherwise):
 latency 2 (the folded, clamped address is registered, then the synchronous ROM read and
 the sign fix-up). Port B (the state unit's tanh of the cell state) reads a tanh-only copy
-padded to a power of two, so its clamp is an OR of the index's top bits: latency 1.
+the same way: latency 1.
 
 Ports: `a_value` in, signed(gate_bits); `a_tanh` in, 1; `a_out` out, signed(act_bits);
 `b_value` in, signed(gate_bits); `b_out` out, signed(act_bits) (always tanh).
@@ -55,6 +56,15 @@ class TableHalf:
     def hi(self) -> int:
         return len(self.words) - 1
 
+    @property
+    def depth_bits(self) -> int:
+        """log2 of the padded size: the smallest power of two that holds words[0..hi]."""
+        return max(1, self.hi.bit_length())
+
+    def padded(self, depth_bits: int) -> list[int]:
+        """The words, then the saturated word up to 2**depth_bits (>= the half's own depth)."""
+        return list(self.words) + [self.words[-1]] * ((1 << depth_bits) - len(self.words))
+
     @staticmethod
     def of(table: ActivationTable) -> "TableHalf":
         """The half of `table`, checked to reproduce every entry of it (else HwgenError)."""
@@ -83,9 +93,11 @@ class TableHalf:
 
 
 def rom_image(sigmoid: ActivationTable, tanh: ActivationTable) -> tuple[list[int], TableHalf, TableHalf]:
-    """Port A's ROM words: the σ half then the tanh half (unsigned act-bit words), and the two halves."""
+    """Port A's ROM words: the σ half then the tanh half (unsigned act-bit words), each padded to the larger
+    one's power of two, and the two halves."""
     hs, ht = TableHalf.of(sigmoid), TableHalf.of(tanh)
-    return list(hs.words) + list(ht.words), hs, ht
+    d = max(hs.depth_bits, ht.depth_bits)
+    return hs.padded(d) + ht.padded(d), hs, ht
 
 
 class ActivationUnit(wiring.Component):
@@ -108,6 +120,14 @@ class ActivationUnit(wiring.Component):
         sign = k[-1]
         return k[:-1] ^ sign.replicate(len(k) - 1), sign
 
+    @staticmethod
+    def _clamped(fold: object, half: TableHalf, depth_bits: int) -> object:
+        """The sample index j = fold >> sample_shift, as a depth_bits address; past the padded half: its last word."""
+        j = fold[half.sample_shift:]  # type: ignore[index]
+        if len(j) <= depth_bits:
+            return j
+        return j[:depth_bits] | j[depth_bits:].any().replicate(depth_bits)
+
     def _unfold(self, data: object, sign: object, mirror: object) -> object:
         """K - H for k < 0, min(H, max) for k >= 0."""
         out = self.sigmoid.out_format
@@ -117,33 +137,26 @@ class ActivationUnit(wiring.Component):
         m = Module()
         a = self.sigmoid.out_format.bits
         image, hs, ht = rom_image(self.sigmoid, self.tanh)
+        d = max(hs.depth_bits, ht.depth_bits)
         m.submodules.rom = rom = Memory(shape=unsigned(a), depth=len(image), init=image)
-        # Port B reads only tanh: its own ROM (a block RAM has one read port, so a second port is a second copy),
-        # padded to a power of two so the clamp is an OR of the index's top bits.
-        depth_bits = max(1, ht.hi.bit_length())
-        padded = list(ht.words) + [ht.words[-1]] * ((1 << depth_bits) - len(ht.words))
-        m.submodules.tanh_rom = tanh_rom = Memory(shape=unsigned(a), depth=1 << depth_bits, init=padded)
+        # Port B reads only tanh: its own ROM (a block RAM has one read port, so a second port is a second copy).
+        m.submodules.tanh_rom = tanh_rom = Memory(shape=unsigned(a), depth=1 << ht.depth_bits,
+                                                  init=ht.padded(ht.depth_bits))
         pa, pb = rom.read_port(), tanh_rom.read_port()
 
-        # Port A: folded index, sample bits dropped, clamped into the half, offset to tanh's half: registered.
+        # Port A: address = (a_tanh, clamped sample index), registered with the sign; then the read.
         fold, sign = self._fold(self.a_value)
-        js, jt = fold[hs.sample_shift:], fold[ht.sample_shift:]  # type: ignore[index]
         addr = Signal.like(pa.addr)
         sign1, tanh1, a_sign, a_tanh = Signal(), Signal(), Signal(), Signal()  # along the address, then the read
-        m.d.sync += [addr.eq(Mux(self.a_tanh, Mux(jt > ht.hi, ht.hi, jt) + len(hs.words), Mux(js > hs.hi, hs.hi, js))),
+        m.d.sync += [addr.eq(Cat(Mux(self.a_tanh, self._clamped(fold, ht, d), self._clamped(fold, hs, d)), self.a_tanh)),
                      sign1.eq(sign), tanh1.eq(self.a_tanh), a_sign.eq(sign1), a_tanh.eq(tanh1)]
         mirror = Mux(a_tanh, Const(ht.mirror, signed(a + 1)), Const(hs.mirror, signed(a + 1)))
         m.d.comb += [pa.addr.eq(addr), self.a_out.eq(self._unfold(pa.data, a_sign, mirror))]
 
-        # Port B: the same fold; indices past the padded ROM read its last (saturated) word.
+        # Port B: the same fold and clamp into the tanh-only ROM.
         fold_b, sign_b = self._fold(self.b_value)
-        jb = fold_b[ht.sample_shift:]  # type: ignore[index]
         b_sign = Signal()
-        if len(jb) > depth_bits:
-            over = jb[depth_bits:].any()
-            m.d.comb += pb.addr.eq(jb[:depth_bits] | over.replicate(depth_bits))
-        else:
-            m.d.comb += pb.addr.eq(jb)
+        m.d.comb += pb.addr.eq(self._clamped(fold_b, ht, ht.depth_bits))
         m.d.sync += b_sign.eq(sign_b)
         m.d.comb += self.b_out.eq(self._unfold(pb.data, b_sign, Const(ht.mirror, signed(a + 1))))
         return m

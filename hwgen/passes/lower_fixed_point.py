@@ -46,8 +46,8 @@ class LoweringOptions:
     # Sample resolutions (top bits of the gate code; capped at table_index_bits): σ every 1/32 (slope <= 1/4),
     # tanh every 1/64 (slope 1 near 0). Not tanh every 1/128: with slope 1 that is one output step per sample,
     # so 128·tanh((k+½)/128) ≈ k+½ sits on a rounding tie and every entry rounds towards 0 (measured: +0.006
-    # BPC on the binary char-LM against 1/64). Port A stores both k >= 0 halves in 343 words: one 4 Kb EBR,
-    # as the 512-entry tables did (hw.activation).
+    # BPC on the binary char-LM against 1/64). Port A stores both k >= 0 halves (178 + 165 words, each padded
+    # to 256): one 4 Kb EBR, as the 512-entry tables did (hw.activation).
     sigmoid_bits: int = 9
     tanh_bits: int = 10
     multiplier_bits: int = 16  # iCE40 SB_MAC16 / ECP5 MULT18 operand width

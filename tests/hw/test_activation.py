@@ -34,11 +34,14 @@ def test_activation_unit_reads_the_same_tables_as_the_integer_model(values, tanh
 
 
 def _edge_codes(sig, tnh):
-    """Both ends of the gate range, 0 and -1 (the fold), and each side of each stored half's last word, ±."""
+    """Both ends of the gate range, 0 and -1 (the fold), and each side of each stored half's last word and of
+    its padded end (the clamp), ±."""
     codes = [GATE.min, GATE.max, -1, 0, 1 << sig.index_shift, -(1 << sig.index_shift) - 1]
+    d = max(TableHalf.of(sig).depth_bits, TableHalf.of(tnh).depth_bits)
     for table in (sig, tnh):
         half = TableHalf.of(table)
-        for j in (half.hi - 1, half.hi, half.hi + 1):
+        ends = {half.hi - 1, half.hi, half.hi + 1, (1 << half.depth_bits) - 1, 1 << half.depth_bits, (1 << d) - 1, 1 << d}
+        for j in sorted(ends):
             k = j << half.sample_shift
             for idx in (k, ~k, k + (1 << half.sample_shift) - 1):
                 codes.append(int(np.clip(idx << sig.index_shift, GATE.min, GATE.max)))
@@ -61,7 +64,8 @@ def test_halves_rebuild_every_entry_and_fit_one_block():
     np.testing.assert_array_equal(ht.read(k, ACT.max), TANH.values)
     assert hs.words[hs.hi] == 1 << ACT.frac and ht.words[ht.hi] == ACT.max  # each half ends at its saturated word
     assert hs.words[hs.hi - 1] < hs.words[hs.hi] and ht.words[ht.hi - 1] < ht.words[ht.hi]
-    assert len(image) <= 512  # σ every 1/32 + tanh every 1/64: one 512 x 8 iCE40 block, as the 512-entry tables
+    assert len(image) == 512  # σ every 1/32 + tanh every 1/64, each padded to 256: one 512 x 8 iCE40 block
+    assert image[:len(hs.words)] == list(hs.words) and image[256:256 + len(ht.words)] == list(ht.words)
 
 
 def test_a_table_that_is_not_symmetric_is_refused():
