@@ -187,6 +187,19 @@ def accel_config(job: Job) -> AccelConfig:
     return AccelConfig.for_model(model, lanes=job.lanes, weight_memory=flow.weight_memory, ebr_target=job.fpga)
 
 
+def _source_commit() -> str:
+    """The commit the generator is imported from (``-dirty``: with uncommitted changes under hwgen/). Points of one
+    table can come from different generator versions (the cache keeps whatever still hashes the same); this says
+    which, in the results json."""
+    root = Path(__file__).resolve().parents[1]
+    git = lambda *a: subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("-dirty" if git("status", "--porcelain", "--", "hwgen") else "")
+
+
+SOURCE = _source_commit()
+
+
 def lane_prepass(job: Job) -> str:
     """yosys commands before synthesis: for ``mixed``, the lane multipliers to Booth logic (none left for DSPs).
 
@@ -254,7 +267,7 @@ def run_job(job: Job, work: Path, cache: dict, lock: threading.Lock, fresh: bool
     d.mkdir(parents=True)
     (d / "top.v").write_text(text)
     t0 = time.time()
-    result = {**base, "hash": digest}
+    result = {**base, "hash": digest, "source": SOURCE}
     if job.part == "breakdown":
         script = f"read_verilog top.v; {lane_prepass(job)}{flow.synth[job.mapping]} -noflatten -top bench_top; tee -q -o stat.json stat -json"
     else:
