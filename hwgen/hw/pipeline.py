@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal, Value
+from amaranth.lib.memory import Memory
+
+#: Attributes for a block RAM read through :func:`registered_read`: yosys may return any word when a read
+#: hits the address written in the same cycle, so it adds no collision logic (a comparator and a bypass mux
+#: on the read address path, the critical path of the board designs). Only for memories whose users never
+#: read a word in the cycle it is written (the schedules here guarantee it).
+NO_RW_CHECK = {"no_rw_check": 1}
 
 
 def delay(m: Module, value: Value, cycles: int, name: str = "dly") -> Value:
@@ -18,3 +25,16 @@ def delay(m: Module, value: Value, cycles: int, name: str = "dly") -> Value:
 def clog2(n: int) -> int:
     """Bits to count 0..n-1 (at least 1)."""
     return max(1, (n - 1).bit_length())
+
+
+def registered_read(m: Module, memory: Memory, name: str) -> tuple[Signal, Signal]:
+    """A read port of `memory` with latency 1, as `read_port()`: (address, data registered here).
+
+    The port is asynchronous and the data register is ours, so yosys's memory_dff merges the register into
+    the block RAM and honours the memory's ``no_rw_check`` attribute (:data:`NO_RW_CHECK`); a synchronous
+    port from Amaranth keeps read-old-data semantics that the iCE40 block RAM can only emulate in logic.
+    """
+    port = memory.read_port(domain="comb")
+    data = Signal.like(port.data, name=f"{name}_data", reset_less=True)
+    m.d.sync += data.eq(port.data)
+    return port.addr, data
