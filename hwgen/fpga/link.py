@@ -20,7 +20,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.fpga.protocol import DEVICE_SYNC, HOST_SYNC, Command, DeviceInfo, ErrorCode, word_bytes
-from hwgen.fpga.onehot import OneHotFSM
+from hwgen.hw.onehot import OneHotFSM
 from hwgen.fpga.uart import UARTRx, UARTTx
 from hwgen.hw.pipeline import NO_RW_CHECK, registered_read
 
@@ -106,6 +106,11 @@ class HostLink(wiring.Component):
         in_wr = in_mem.write_port()
         in_raddr, in_rdata = registered_read(m, in_mem, "in_mem")
         out_wr, out_rd = out_mem.write_port(), out_mem.read_port()
+        # The output buffer's write port is registered too (address and data load every cycle, out_we says when):
+        # the accelerator's out_valid reaches a flop, not the write decode of a register-file buffer. A word lands
+        # one cycle after the beat; the transmit FSM reads it thousands of cycles later.
+        out_we, out_waddr, out_wdata = Signal(), Signal.like(out_wr.addr), Signal.like(out_wr.data)
+        m.d.comb += [out_wr.en.eq(out_we), out_wr.addr.eq(out_waddr), out_wr.data.eq(out_wdata)]
 
         # --- receive state ---
         # A one-byte stage after the UART with precomputed flags, so the protocol FSM's
@@ -139,7 +144,10 @@ class HostLink(wiring.Component):
         x_err, x_is_err, x_run, x_len = Signal(8), Signal(), Signal(), Signal(16)  # DECIDE's outcome
         too_long = Signal()
         word = Signal(8 * max(in_bytes, w_bytes, 4))
-        word_pos = Signal(range(max(in_bytes, w_bytes, 4) + 1))
+        # Bytes left in the word being assembled (an input word, a 4-byte weight address, a weight word), minus one,
+        # and word_last (word_left == 0) registered: the payload's per-word decisions read one flop.
+        word_left = Signal(range(max(in_bytes, w_bytes, 4)))
+        word_last = Signal()
         wr_ptr = Signal(range(self.input_depth + 2))
         in_room = Signal()     # wr_ptr < input_depth (registered)
         # The input buffer's write port is registered: the protocol FSM's next-state logic ends at flops, not at
@@ -210,6 +218,16 @@ class HostLink(wiring.Component):
             m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err), tx_go.eq(1)]
             rx.next("WAIT_TX")
 
+        # The states that consume a byte, and those whose byte counts in the checksum, as registered sets: `take`
+        # and the checksum's enable are one gate each, and the checksum has one source (cleared by the SYNC byte).
+        rx_taking = rx.group("rx_taking", ("RX_SYNC", "RX_CMD", "RX_LEN0", "RX_LEN1", "RX_PAYLOAD", "RX_CHECK"))
+        rx_summing = rx.group("rx_summing", ("RX_CMD", "RX_LEN0", "RX_LEN1", "RX_PAYLOAD", "RX_CHECK"))
+        m.d.comb += take.eq(rx_valid & rx_taking)
+        with m.If(rx_valid & rx_summing):
+            m.d.sync += csum.eq(csum + byte)
+        with m.Elif(take):  # RX_SYNC
+            m.d.sync += csum.eq(0)
+
         # Every byte goes out of one register, tx_byte (the bottom of a 4-byte shift register that TX_IDLE loads
         # with the header), so the UART sees no multiplexer over the transmit FSM's states and tx_byte's next
         # value picks from few sources: the header shifting down, the payload byte, the CHECK byte.
@@ -251,6 +269,8 @@ class HostLink(wiring.Component):
 
         # The run engine: its own registered flags, so no path runs from the protocol FSM's
         # state decoding through the accelerator's handshakes.
+        out_we_next = Signal()
+        m.d.sync += [out_we.eq(out_we_next), out_waddr.eq(out_ptr), out_wdata.eq(acc.out_data)]
         m.d.comb += [self.busy.eq(running), acc.in_valid.eq(running & have), acc.out_ready.eq(running)]
         with m.If(start):
             # One cycle with in_raddr = 0, so in_mem[0] shows when running starts.
@@ -266,52 +286,52 @@ class HostLink(wiring.Component):
                     m.d.sync += [n_outputs.eq(0), running.eq(0), run_done.eq(1)]
             with m.If(acc.out_valid):
                 with m.If(out_room):
-                    m.d.comb += [out_wr.en.eq(1), out_wr.addr.eq(out_ptr), out_wr.data.eq(acc.out_data)]
+                    m.d.comb += out_we_next.eq(1)
                     m.d.sync += [out_ptr.eq(out_ptr + 1), out_room.eq(out_ptr != self.output_depth - 1)]
                 with m.If(acc.out_last):
                     m.d.sync += [n_outputs.eq(Mux(out_room, out_ptr + 1, out_ptr)), running.eq(0),
                                  run_done.eq(1)]
 
         with rx.state("RX_SYNC"):
-            m.d.comb += take.eq(rx_valid)
             with m.If(rx_valid & rx_is_sync):
                 rx.next("RX_CMD")
         with rx.state("RX_CMD"):
-            m.d.comb += take.eq(rx_valid)
             with m.If(rx_valid):
-                m.d.sync += [csum.eq(byte), too_long.eq(0), word_pos.eq(0),
+                m.d.sync += [too_long.eq(0),
                              wr_ptr.eq(0), in_room.eq(1), w_addr_done.eq(0),
                              op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
                              op_run.eq(byte == Command.RUN), op_read.eq(byte == Command.READ_OUTPUTS),
                              op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1), cmd.eq(byte)]
                 rx.next("RX_LEN0")
         with rx.state("RX_LEN0"):
-            m.d.comb += take.eq(rx_valid)
             with m.If(rx_valid):
-                m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte), len_lo_zero.eq(rx_is_zero)]
+                m.d.sync += [length[:8].eq(byte), len_lo_zero.eq(rx_is_zero),
+                             word_left.eq(Mux(op_load, in_bytes - 1, 3)), word_last.eq(op_load & (in_bytes == 1))]
                 rx.next("RX_LEN1")
         with rx.state("RX_LEN1"):
-            m.d.comb += take.eq(rx_valid)
             with m.If(rx_valid):
                 m.d.sync += [length[8:].eq(byte), remaining.eq(Cat(length[:8], byte)),
-                             csum.eq(csum + byte), last_byte.eq(Cat(length[:8], byte) == 1)]
+                             last_byte.eq(Cat(length[:8], byte) == 1)]
                 with m.If(len_lo_zero & rx_is_zero):
                     rx.next("RX_CHECK")
                 with m.Else():
                     rx.next("RX_PAYLOAD")
         with rx.state("RX_PAYLOAD"):
-            m.d.comb += take.eq(rx_valid)
             with m.If(rx_valid):
-                m.d.sync += [csum.eq(csum + byte), remaining.eq(remaining - 1), last_byte.eq(remaining == 2)]
+                m.d.sync += [remaining.eq(remaining - 1), last_byte.eq(remaining == 2),
+                             word.eq(shifted)]
+                with m.If(word_last):  # the next word: an input word, or after the address a weight word
+                    m.d.sync += [word_left.eq(Mux(op_load, in_bytes - 1, w_bytes - 1)),
+                                 word_last.eq(Mux(op_load, in_bytes == 1, w_bytes == 1))]
+                with m.Else():
+                    m.d.sync += [word_left.eq(word_left - 1), word_last.eq(word_left == 1)]
                 # One transition per cycle (one-hot): a completed weight word goes to RX_WEIGHT_WRITE, which
                 # continues to RX_CHECK after the last byte.
-                w_word_done = (op_write & w_addr_done & (word_pos == w_bytes - 1)) if has_w else Const(0)
+                w_word_done = (op_write & w_addr_done & word_last) if has_w else Const(0)
                 with m.If(last_byte & ~w_word_done):
                     rx.next("RX_CHECK")
                 with m.If(op_load):
-                    m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
-                    with m.If(word_pos == in_bytes - 1):
-                        m.d.sync += word_pos.eq(0)
+                    with m.If(word_last):
                         with m.If(in_room):
                             m.d.sync += [in_we.eq(1), wr_ptr.eq(wr_ptr + 1), in_room.eq(wr_ptr != self.input_depth - 1)]
                         with m.Else():
@@ -319,12 +339,11 @@ class HostLink(wiring.Component):
                 with m.If(op_run):
                     m.d.sync += final.eq(byte[0])
                 with m.If(op_write):
-                    m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
-                    with m.If(~w_addr_done & (word_pos == 3)):
-                        m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]  # truncated to the port
+                    with m.If(~w_addr_done & word_last):
+                        m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1)]  # truncated to the port
                     if has_w:
-                        with m.If(w_addr_done & (word_pos == w_bytes - 1)):
-                            m.d.sync += [word_pos.eq(0), w_last.eq(last_byte)]
+                        with m.If(w_addr_done & word_last):
+                            m.d.sync += w_last.eq(last_byte)
                             rx.next("RX_WEIGHT_WRITE")
         with rx.state("RX_WEIGHT_WRITE"):
             # One cycle with the assembled word on wmem_data; the UART is far slower.
@@ -336,9 +355,7 @@ class HostLink(wiring.Component):
             with m.Else():
                 rx.next("RX_PAYLOAD")
         with rx.state("RX_CHECK"):
-            m.d.comb += take.eq(rx_valid)
             with m.If(rx_valid):
-                m.d.sync += csum.eq(csum + byte)
                 rx.next("VERIFY")
         with rx.state("VERIFY"):
             m.d.sync += csum_ok.eq(csum == 0)

@@ -29,6 +29,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.hw.affine import saturate
+from hwgen.hw.pipeline import NO_RW_CHECK, registered_read
 from hwgen.passes.fixed import FixedFormat
 
 
@@ -52,8 +53,10 @@ class StateUpdate(wiring.Component):
         a, fh = self.act.bits, self.act.frac
         cb, mb, bb = self.cell_fmt.bits, self.mult_bits, self.bias_bits
         depth = self.layers * self.hidden
-        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[])
-        c_rd, c_wr = cmem.read_port(), cmem.write_port()
+        # A unit's c is read (at its i gate) only after the previous step wrote it (the schedule's gaps): NO_RW_CHECK.
+        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[], attrs=NO_RW_CHECK)
+        c_wr = cmem.write_port()
+        c_raddr, c_rdata = registered_read(m, cmem, "cmem")
         words = [(mc & ((1 << mb) - 1)) | ((bc & ((1 << bb) - 1)) << mb) for mc, bc in self.cells]
         # Block RAM even when small: as logic, a 64-word ROM of 40-bit words is a deep multiplexer (the UP5K's
         # critical path at H=64).
@@ -64,7 +67,7 @@ class StateUpdate(wiring.Component):
         gate_is = [self.valid_in & (tag.gate == q) for q in range(4)]
         addr = Signal(range(max(depth, 2)))
         m.d.comb += addr.eq(tag.layer * self.hidden + tag.unit)
-        m.d.comb += [c_rd.addr.eq(addr), p_rd.addr.eq(addr)]
+        m.d.comb += [c_raddr.eq(addr), p_rd.addr.eq(addr)]
         si, sf, tg = (Signal(signed(a), name=n) for n in ("si", "sf", "tg"))
         c_old = Signal(signed(cb))
         mc, bc = Signal(signed(mb)), Signal(signed(bb))
@@ -73,7 +76,7 @@ class StateUpdate(wiring.Component):
         with m.If(gate_is[0]):
             m.d.sync += si.eq(self.value)
         with m.If(got_i):
-            m.d.sync += [c_old.eq(c_rd.data), mc.eq(p_rd.data[:mb].as_signed()),
+            m.d.sync += [c_old.eq(c_rdata), mc.eq(p_rd.data[:mb].as_signed()),
                          bc.eq(p_rd.data[mb:].as_signed())]
             with m.If(first_i):
                 m.d.sync += c_old.eq(0)
