@@ -118,14 +118,17 @@ class Controller(wiring.Component):
             m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), first_r.eq(0),
                          is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1),
                          end_pass.eq((chunk == kl1) & last_row)]
-            with m.If(end_row):
-                m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
-                             first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
-                             last_row.eq((gate == 2) & last_unit)]
-                with m.If(gate == 3):
-                    m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
-                    with m.If(ulane == lanes - 1):
-                        m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
+        # end_row (and end_pass) are high only in ISSUE (set there, cleared with the row): the row step is decided
+        # on the flag alone, without the state flop in its enables.
+        with m.If(end_row):
+            m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
+                         first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
+                         last_row.eq((gate == 2) & last_unit)]
+            with m.If(gate == 3):
+                m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
+                with m.If(ulane == lanes - 1):
+                    m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
+        with fsm.state("ISSUE"):
             with m.If(end_pass):
                 m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0), last_unit.eq(int(H == 1))]
                 with m.If(first_layer):

@@ -23,7 +23,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.pipeline import delay
+from hwgen.hw.pipeline import carry_select_add, delay
 
 
 class OutputUnit(wiring.Component):
@@ -86,7 +86,7 @@ class OutputUnit(wiring.Component):
                 with m.If(f3):
                     m.d.sync += acc.eq(self.product)
                 with m.Else():
-                    m.d.sync += acc.eq(acc + self.product)
+                    m.d.sync += acc.eq(carry_select_add(m, acc, self.product, self.out_bits, "acc"))
             with m.FSM(init="IDLE"):
                 with m.State("IDLE"):
                     with m.If(self.start):

@@ -29,7 +29,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.hw.affine import saturate
-from hwgen.hw.pipeline import NO_RW_CHECK, registered_read
+from hwgen.hw.pipeline import NO_RW_CHECK, carry_select_add, registered_read
 from hwgen.passes.fixed import FixedFormat
 
 
@@ -102,14 +102,17 @@ class StateUpdate(wiring.Component):
         tag_h = Signal(self.layout)
         with m.If(step[0]):
             m.d.sync += [so_h.eq(self.value), mc_h.eq(mc), bc_h.eq(bc), tag_h.eq(tag)]
-        p1 = Signal(signed(cb + a))
+        p1 = Signal(signed(cb + a + 1))  # σf·c + the rounding constant
         c_new = Signal(signed(cb))
         cn = Signal(signed(self.gate_fmt.bits))
-        mix_sum = p1 + (product << (self.cell_fmt.frac - fh)) + (1 << (fh - 1))
+        # σi·tanh g fits 2a bits (act × act): the sum is as wide as the values, not the multiplier's output, and
+        # the rounding constant rides in p1, so a two-operand carry-select adder is all that sits before mix_r.
+        mix_sum = carry_select_add(m, p1, product[:2 * a].as_signed() << (self.cell_fmt.frac - fh),
+                                   max(cb + a + 1, 2 * a + self.cell_fmt.frac - fh) + 1, "mix")
         mix_r = Signal(mix_sum.shape())
         mix = Signal(signed(cb + a + 2))
         m.d.comb += mix.eq(mix_r >> fh)
-        cn_sum = product + bc_h
+        cn_sum = carry_select_add(m, product, bc_h, max(2 * width, bb) + 1, "cn")
         cs_r = Signal(cn_sum.shape())
         shifted = Signal(signed(max(cb + mb, bb) + 1))
         with m.Switch(tag_h.layer):
@@ -125,7 +128,7 @@ class StateUpdate(wiring.Component):
         with m.Elif(step[5]):
             m.d.comb += [ma.eq(mc_h), mb_.eq(c_new)]
         with m.If(step[2]):
-            m.d.sync += p1.eq(product)  # σf·c
+            m.d.sync += p1.eq(product + (1 << (fh - 1)))  # σf·c + round
         with m.If(step[3]):
             m.d.sync += mix_r.eq(mix_sum)  # product = σi·tanh g
         with m.If(step[4]):
