@@ -23,7 +23,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.pipeline import carry_select_add, delay
+from hwgen.hw.pipeline import delay
+from hwgen.hw.schedule import HEAD_LATENCY
 
 
 class OutputUnit(wiring.Component):
@@ -59,13 +60,17 @@ class OutputUnit(wiring.Component):
         m.d.comb += self.h_addr.eq(self.h_base + jc)
         lane = self._lane(m, delay(m, jl, 1, "jl_d"))
 
+        # j == H - 1 and jl == lanes - 1 as registered flags, kept with the counters: the FSM and the counters'
+        # enables read one flop each instead of a comparator.
+        j_last, jl_last = Signal(init=int(H == 1)), Signal(init=int(lanes == 1))
+
         def advance_j() -> None:
-            m.d.sync += [j.eq(j + 1), jl.eq(jl + 1)]
-            with m.If(jl == lanes - 1):
-                m.d.sync += [jl.eq(0), jc.eq(jc + 1)]
+            m.d.sync += [j.eq(j + 1), jl.eq(jl + 1), j_last.eq(j == H - 2), jl_last.eq(jl == lanes - 2)]
+            with m.If(jl_last):
+                m.d.sync += [jl.eq(0), jc.eq(jc + 1), jl_last.eq(lanes == 1)]
 
         def reset_j() -> None:
-            m.d.sync += [j.eq(0), jl.eq(0), jc.eq(0)]
+            m.d.sync += [j.eq(0), jl.eq(0), jc.eq(0), j_last.eq(H == 1), jl_last.eq(lanes == 1)]
 
         if k_out:
             flat = [w & 0xFF for row in self.weights for w in row]
@@ -80,13 +85,17 @@ class OutputUnit(wiring.Component):
             lane_r, w_r = Signal(signed(self.act_bits)), Signal(signed(8))  # no memory output drives the multiplier
             m.d.sync += [lane_r.eq(lane), w_r.eq(wr.data.as_signed())]
             m.d.comb += [self.mul_a.eq(lane_r), self.mul_b.eq(w_r)]
-            v3, f3 = delay(m, v1, 3, "iss2"), delay(m, f1, 3, "first2")  # operand register, the multiplier's two
+            # operand register, the multiplier's two, and a copy of the product beside the accumulator (the
+            # multiplier sits with the row affine; its output reaches the head's adder through a register).
+            v4, f4 = delay(m, v1, 4, "iss2"), delay(m, f1, 4, "first2")
+            prod_r = Signal(signed(self.out_bits))  # the sum wraps to out_bits: only the product's low bits count
+            m.d.sync += prod_r.eq(self.product)
             acc = Signal(signed(self.out_bits))
-            with m.If(v3):
-                with m.If(f3):
-                    m.d.sync += acc.eq(self.product)
+            with m.If(v4):
+                with m.If(f4):
+                    m.d.sync += acc.eq(prod_r)
                 with m.Else():
-                    m.d.sync += acc.eq(carry_select_add(m, acc, self.product, self.out_bits, "acc"))
+                    m.d.sync += acc.eq(acc + prod_r)
             with m.FSM(init="IDLE"):
                 with m.State("IDLE"):
                     with m.If(self.start):
@@ -94,9 +103,9 @@ class OutputUnit(wiring.Component):
                 with m.State("ISSUE"):
                     m.d.comb += [issuing.eq(1), first.eq(j == 0)]
                     advance_j()
-                    with m.If(j == H - 1):
+                    with m.If(j_last):
                         reset_j()
-                        m.d.sync += count.eq(4)
+                        m.d.sync += count.eq(HEAD_LATENCY - 1)
                         m.next = "PIPE"
                 with m.State("PIPE"):
                     m.d.sync += count.eq(count - 1)
@@ -123,11 +132,11 @@ class OutputUnit(wiring.Component):
                 m.d.sync += self.out_data.eq(lane)
                 m.next = "OUT"
             with m.State("OUT"):
-                m.d.comb += [self.out_valid.eq(1), self.out_last.eq((j == H - 1) & self.seq_end)]
+                m.d.comb += [self.out_valid.eq(1), self.out_last.eq(j_last & self.seq_end)]
                 with m.If(self.out_ready):
                     advance_j()
                     m.next = "READ"
-                    with m.If(j == H - 1):
+                    with m.If(j_last):
                         reset_j()
                         m.d.comb += self.done.eq(1)
                         m.next = "IDLE"
