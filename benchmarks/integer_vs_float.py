@@ -11,10 +11,13 @@ deterministic weights), then:
     integer = `lower_fixed_point` of the same ONNX (calibrated on training inputs), `IntegerModel.run`
               on the quantized inputs, outputs dequantized — bit-exact with the RTL.
 The char-LM's logits come every step (the per-step output mode). The lowering is also run with
-wider formats (activations, table resolution) so that a gap can be traced to the format that
-causes it; the default formats are the ones the issue's target is judged on. For digits the
-number of test predictions where integer and float disagree is printed too (the accuracy
-difference can hide disagreements that cancel, or show a few as a "gain").
+other formats (512-entry tables, tanh sampled every 1/128, wider activations) next to the
+default, which is the one the issue's target is judged on. For every variant the number of test
+predictions (digits: sequences, char-LM: characters) where integer and float argmax disagree and
+the mean |logit error| are printed too: the accuracy difference can hide disagreements that
+cancel, or show a few as a "gain". Then an ablation (`hwgen.passes.ablation`) of the default
+lowering says which rounding stage causes the gap: each stage made exact alone, and each stage
+quantised alone.
 
     .venv/bin/python benchmarks/integer_vs_float.py [--lm-hidden 128 --lm-steps 1200] [--json out.json]
 """
@@ -30,18 +33,20 @@ from pathlib import Path
 import numpy as np
 
 from hwgen.frontend import load_graph
+from hwgen.passes.ablation import STAGES, ablate
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_fixed_point
+from hwgen.passes.match_lstm_stack import match_lstm_stack
 from hwgen.quant.data import CharCorpus, DigitsData
 from hwgen.quant.evaluate import bpc_of_logits, lm_windows
 from hwgen.quant.export import INPUT, export_run
 from hwgen.quant.train import TrainConfig, load_task_data, train
 
-#: Lowering variants: the default formats first (the target is judged on them), then wider ones.
+#: Lowering variants: the default formats first (the target is judged on them), then the others.
 VARIANTS = {
-    "default (8-bit act, 512-entry tables)": LoweringOptions(),
+    "default (8-bit act; σ every 1/32, tanh every 1/64)": LoweringOptions(),
+    "512-entry tables (σ and tanh every 1/32)": LoweringOptions(table_index_bits=9),
+    "tanh every 1/128 (on rounding ties)": LoweringOptions(table_index_bits=11, tanh_bits=11),
     "10-bit activations": LoweringOptions(act_bits=10),
-    "2048-entry tables": LoweringOptions(table_index_bits=11),
-    "10-bit act + 2048-entry tables": LoweringOptions(act_bits=10, table_index_bits=11),
 }
 
 
@@ -72,7 +77,7 @@ def integer_float(model, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untype
     return model.dequantize_output(model.run(model.quantize_input(x)))
 
 
-def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, LoweringOptions]) -> dict:
+def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, LoweringOptions], ablation: bool) -> dict:
     run = trained_run(config, out / name)
     onnx_path = out / f"{name}.onnx"
     export_run(run, onnx_path, evaluate_metric=False)
@@ -82,29 +87,34 @@ def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, Lower
     if isinstance(data, DigitsData):
         calib, x, y = data.x_train, data.x_test, data.y_test
         row["metric"] = "accuracy %"
-        float_pred = onnx_float(onnx_path, x).argmax(-1)
-        row["float"] = float(100.0 * np.mean(float_pred == y))
-        row["disagree"], row["test_sequences"] = {}, int(len(y))
+        float_logits = onnx_float(onnx_path, x)
+        row["float"] = float(100.0 * np.mean(float_logits.argmax(-1) == y))
+        row["predictions"] = int(len(y))
         score = lambda logits: float(100.0 * np.mean(logits.argmax(-1) == y))  # noqa: E731
     else:
         assert isinstance(data, CharCorpus)
-        float_pred = None
         ids, y = (t.numpy() for t in lm_windows(data.test, config.seq_len))
         x = np.eye(data.vocab_size, dtype=np.float32)[ids]
         calib = x[:16]
         row["metric"] = "bpc"
         row["corpus"] = data.source
-        row["test_chars"] = int(y.size)
-        row["float"] = bpc_of_logits(onnx_float(onnx_path, x), y)
+        row["predictions"] = int(y.size)
+        float_logits = onnx_float(onnx_path, x)
+        row["float"] = bpc_of_logits(float_logits, y)
         score = lambda logits: bpc_of_logits(logits, y)  # noqa: E731
-    row["integer"] = {}
+    row["integer"], row["disagree"], row["mean_abs_logit_error"] = {}, {}, {}
     for label, options in variants.items():
         model = lower_fixed_point(graph, calibration=calib, options=options)
         logits = integer_float(model, x)
         row["integer"][label] = score(logits)
-        if float_pred is not None:
-            row["disagree"][label] = int(np.sum(logits.argmax(-1) != float_pred))
+        row["disagree"][label] = int(np.sum(logits.argmax(-1) != float_logits.argmax(-1)))
+        row["mean_abs_logit_error"][label] = float(np.mean(np.abs(logits - float_logits)))
         row.setdefault("output_steps", model.output_steps)
+    if ablation:
+        model = lower_fixed_point(graph, calibration=calib, options=next(iter(variants.values())))
+        row["ablation"] = [dict(exact=list(r.exact), differ=r.differ, mean_abs_logit_error=r.mean_abs_error,
+                                mean_logit_error=r.mean_error)
+                           for r in ablate(model, match_lstm_stack(graph), x, float_logits)]
     return row
 
 
@@ -124,6 +134,7 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=["ternary", "binary"])
     ap.add_argument("--skip-lm", action="store_true")
     ap.add_argument("--skip-digits", action="store_true")
+    ap.add_argument("--no-ablation", action="store_true", help="skip the per-stage ablation of the default lowering")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     common = dict(seed=args.seed, threads=1, progress=False)
@@ -134,7 +145,7 @@ def main() -> None:
             for kind in args.kinds:
                 cfg = TrainConfig(task="digits", weights=kind, hidden=hidden, epochs=args.digits_epochs, **common)
                 print(f"digits {kind} H={hidden}", flush=True)
-                rows.append(compare(f"digits_{kind}_h{hidden}", cfg, args.out, VARIANTS))
+                rows.append(compare(f"digits_{kind}_h{hidden}", cfg, args.out, VARIANTS, not args.no_ablation))
     if not args.skip_lm:
         per_epoch = max(1, args.lm_steps // args.lm_epochs)
         for kind in args.kinds:
@@ -142,7 +153,7 @@ def main() -> None:
                               batch_size=args.lm_batch, epochs=args.lm_epochs, steps_per_epoch=per_epoch,
                               corpus_bytes=args.lm_bytes, fold_epochs=1, **common)
             print(f"char-LM {kind} H={args.lm_hidden}", flush=True)
-            rows.append(compare(f"charlm_{kind}_h{args.lm_hidden}", cfg, args.out, VARIANTS))
+            rows.append(compare(f"charlm_{kind}_h{args.lm_hidden}", cfg, args.out, VARIANTS, not args.no_ablation))
 
     default = next(iter(VARIANTS))
     print("\ninteger model (IntegerModel.run, bit-exact with the RTL) vs float (onnxruntime on the exported ONNX)")
@@ -155,12 +166,23 @@ def main() -> None:
             ok, target = abs(i - f) <= 0.5, "|integer - float| <= 0.5"
         r["target"], r["met"] = target, bool(ok)
         name = f"{r['task']} {r['weights']} H={r['hidden']}"
-        agree = lambda label: (f"; {r['disagree'][label]}/{r['test_sequences']} predictions differ"  # noqa: E731
-                               if "disagree" in r else "")
-        print(f"  {name:22s} {r['metric']:10s} {f:8.3f} {i:8.3f} {i - f:+7.3f}  {target}: {'met' if ok else 'NOT met'}"
+        agree = lambda label: (f"{r['disagree'][label]}/{r['predictions']} predictions differ, "  # noqa: E731
+                               f"mean |logit error| {r['mean_abs_logit_error'][label]:.4f}")
+        print(f"  {name:22s} {r['metric']:10s} {f:8.3f} {i:8.3f} {i - f:+7.3f}  {target}: {'met' if ok else 'NOT met'}; "
               f"{agree(default)}")
         for label, v in list(r["integer"].items())[1:]:
-            print(f"  {'':22s} {'':10s} {'':8s} {v:8.3f} {v - f:+7.3f}  ({label}{agree(label)})")
+            print(f"  {'':22s} {'':10s} {'':8s} {v:8.3f} {v - f:+7.3f}  ({label}: {agree(label)})")
+    if any("ablation" in r for r in rows):
+        print("\nablation of the default lowering: predictions differing from float / mean |logit error|")
+        names = [f"{r['task'][:6]} {r['weights'][:3]} H{r['hidden']}" for r in rows if "ablation" in r]
+        print(f"  {'stages':34s} " + " ".join(f"{n:>19s}" for n in names))
+        ablations = [r["ablation"] for r in rows if "ablation" in r]
+        for k, first in enumerate(ablations[0]):
+            exact = first["exact"]
+            label = ("all quantised" if not exact else "all exact" if len(exact) == len(STAGES) else
+                     f"exact: {exact[0]}" if len(exact) == 1 else
+                     f"only quantised: {next(s for s in STAGES if s not in exact)}")
+            print(f"  {label:34s} " + " ".join(f"{a[k]['differ']:>9d} / {a[k]['mean_abs_logit_error']:7.4f}" for a in ablations))
     path = args.json or args.out / "results.json"
     path.write_text(json.dumps({"rows": rows, "seconds": time.perf_counter() - t0}, indent=2))
     print(f"\nwrote {path} ({time.perf_counter() - t0:.0f} s)")

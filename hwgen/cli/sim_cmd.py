@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
                     reset_mid_sequence=args.reset_check, model=model, isolate=args.isolate)
     accuracy = None
     if args.labels:
-        per_step = design.output_mode == "per_step"
+        per_step = design.output_steps == "every_step"
         labels = load_npy(args.labels)[:len(sequences)].reshape(-1)
         want, what = (int(result.steps.sum()), "steps (a per-step model: labels [N, T])") if per_step else (len(sequences), "sequences")
         if len(labels) != want:

@@ -29,7 +29,8 @@ def describe_model(model: IntegerModel) -> str:
              f"{'after every step' if model.output_steps == 'every_step' else 'after the last step'} "
              f"({model.output_bits} bits, scale {model.output_scale:.6g})",
              f"  formats: input {model.input_format}, hidden {model.hidden_format}, gate {model.gate_format}, cell {model.cell_format}",
-             f"  tables: sigmoid/tanh {len(model.sigmoid.values)} entries, index = gate >> {model.sigmoid.index_shift}",
+             f"  tables: sigmoid/tanh {len(model.sigmoid.values)} entries, index = gate >> {model.sigmoid.index_shift}, "
+             f"one sample per {1 << model.sigmoid.sample_shift}/{1 << model.tanh.sample_shift} entries",
              f"  widths: accumulator {model.accumulator_bits()} bits, affine sum {model.affine_bits()} bits, "
              f"multiplier {model.multiplier_bits()} bits",
              f"  {model.saturation()}"]

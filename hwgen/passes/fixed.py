@@ -9,6 +9,7 @@ half-up constant added before the shift, exactly as the hardware does it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -68,14 +69,24 @@ def shift_round(x: np.ndarray, shift: int) -> np.ndarray:
     return (x + (1 << (shift - 1))) >> shift
 
 
+#: The functions an `ActivationTable` can hold.
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "tanh": np.tanh}
+
+
 @dataclass(frozen=True, eq=False)
 class ActivationTable:
     """sigmoid or tanh as a lookup table over the gate format.
 
     `lookup(g) = values[(g >> index_shift) - index_min]`: the gate code is truncated to
     `index_bits` bits (the table covers the whole saturated gate range, so no clamp is
-    needed), each entry is the function at the centre of its bin in `out_format`.
-    The same `values` array is the ROM image in the RTL.
+    needed), each entry is the function, rounded to nearest in `out_format`, at the centre
+    of its sample bin: the top `sample_bits` bits of the gate code (<= `index_bits`; a
+    coarser sample repeats each value over 2**(index_bits - sample_bits) entries, which the
+    hardware stores once). σ and tanh share one index format but not their resolution: tanh
+    (slope 1 at 0) needs a 4x finer sample than σ (slope 1/4) for the same error.
+    Bin centres are symmetric about 0 (when a sample spans at least two gate codes), so
+    values[~k] == -values[k] (tanh, clipped to ±max) and 2**frac - values[k] (σ, before
+    clipping 1.0): the hardware stores only the k >= 0 half.
     """
 
     name: str
@@ -84,6 +95,12 @@ class ActivationTable:
     index_bits: int
     in_format: FixedFormat
     out_format: FixedFormat
+    sample_bits: int = 0  # 0: index_bits (one sample per entry)
+
+    @property
+    def sample_shift(self) -> int:
+        """log2 of the entries per sample (0 when every entry is sampled on its own)."""
+        return self.index_bits - self.sample_bits if self.sample_bits else 0
 
     @property
     def index_min(self) -> int:
@@ -94,15 +111,27 @@ class ActivationTable:
         return self.values[idx]
 
     @staticmethod
-    def build(name: str, in_format: FixedFormat, out_format: FixedFormat, index_bits: int) -> "ActivationTable":
-        funcs = {"sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "tanh": np.tanh}
-        if name not in funcs:
-            raise HwgenError(f"no activation table {name!r} (have {', '.join(funcs)})")
+    def quantize_values(name: str, out_format: FixedFormat, v: np.ndarray) -> np.ndarray:
+        """Function values → entries: round to nearest; tanh clips symmetrically (-1 → -max, not min),
+        so the table stays odd."""
+        q = out_format.quantize(v)
+        return np.maximum(q, -out_format.max) if name == "tanh" else q
+
+    @staticmethod
+    def build(name: str, in_format: FixedFormat, out_format: FixedFormat, index_bits: int,
+              sample_bits: Optional[int] = None) -> "ActivationTable":
+        if name not in ACTIVATIONS:
+            raise HwgenError(f"no activation table {name!r} (have {', '.join(ACTIVATIONS)})")
         shift = in_format.bits - index_bits
         if shift < 0:
             raise HwgenError(f"activation table with {index_bits} index bits is wider than the {in_format.bits}-bit gate format")
-        codes = np.arange(-(1 << (index_bits - 1)), 1 << (index_bits - 1), dtype=np.int64)
-        centre = (codes.astype(np.float64) + (0.5 if shift > 0 else 0.0)) * 2.0 ** (shift - in_format.frac)
-        values = out_format.quantize(funcs[name](centre))
+        sample_bits = index_bits if sample_bits is None else sample_bits
+        if not 1 <= sample_bits <= index_bits:
+            raise HwgenError(f"{name} table: sample_bits {sample_bits} must be in 1..{index_bits} (the index bits)")
+        coarse = index_bits - sample_bits
+        codes = np.arange(-(1 << (index_bits - 1)), 1 << (index_bits - 1), dtype=np.int64) >> coarse
+        sample = shift + coarse
+        centre = (codes.astype(np.float64) + (0.5 if sample > 0 else 0.0)) * 2.0 ** (sample - in_format.frac)
+        values = ActivationTable.quantize_values(name, out_format, ACTIVATIONS[name](centre))
         values.setflags(write=False)
-        return ActivationTable(name, values, shift, index_bits, in_format, out_format)
+        return ActivationTable(name, values, shift, index_bits, in_format, out_format, sample_bits)

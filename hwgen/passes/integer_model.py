@@ -1,7 +1,7 @@
 """The integer LSTM model: the bit-exact numpy specification of the accelerator.
 
 An `IntegerModel` holds everything the hardware computes with — weight codes, per-row
-integer affines (multiplier + shared shift, rounding folded into the bias), number
+integer affines (multiplier + shared shift that floors), number
 formats and activation tables — and `run()` executes it with int64 numpy exactly as
 the RTL does. The RTL, the Verilator runs and the TVM integer kernels are all checked
 against `run()`.
@@ -41,7 +41,7 @@ class GateAffine:
 
     mult_x: np.ndarray  # [4H] int64
     mult_h: np.ndarray  # [4H] int64
-    bias: np.ndarray  # [4H] int64, includes the rounding constant 2**(shift-1)
+    bias: np.ndarray  # [4H] int64; the shift floors (the lowering adds no rounding constant: see lower_fixed_point)
     shift: int
 
 
@@ -50,7 +50,7 @@ class CellAffine:
     """Per-unit affine on the cell state before tanh: (mult·c + bias) >> shift."""
 
     mult: np.ndarray  # [H] int64
-    bias: np.ndarray  # [H] int64, includes the rounding constant
+    bias: np.ndarray  # [H] int64 (floored like the gate affine)
     shift: int
 
 
@@ -242,6 +242,7 @@ class IntegerModel:
             "output_steps": self.output_steps,
             "formats": {k: [fmt.bits, fmt.frac] for k, fmt in self._formats().items()},
             "table": [self.sigmoid.index_shift, self.sigmoid.index_bits],
+            "sample_bits": [self.sigmoid.sample_bits, self.tanh.sample_bits],
             "layers": [], "head": None,
         }
         for i, layer in enumerate(self.layers):
@@ -268,8 +269,9 @@ class IntegerModel:
             raise HwgenError(f"{path}: not an hwgen integer model (.npz) ({type(err).__name__}: {err})") from None
         fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
         shift, bits = meta["table"]
-        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"])
-        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"])
+        sample_sig, sample_tanh = meta.get("sample_bits", [0, 0])
+        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"], sample_sig)
+        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"], sample_tanh)
         layers = []
         for i, lm in enumerate(meta["layers"]):
             p = f"layer{i}_"

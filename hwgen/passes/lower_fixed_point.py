@@ -6,7 +6,11 @@ Choices, and why:
   from calibration data (largest |x|), or `input_frac`.
 - Each row's BN/scale affine a·acc_x + a'·acc_h + b becomes integer multipliers with one
   shift per layer (a wire shift in hardware) chosen as large as the `multiplier_bits`
-  multiplier allows; the rounding constant is folded into the integer bias.
+  multiplier allows. The shift floors, with no rounding constant in the bias: a gate code
+  g then stands for [g, g+1) gate steps, whose centre is where the σ/tanh tables sample
+  (rounding half up would put every table read half a gate step off: a systematic bias
+  that the ablation, `hwgen.passes.ablation`, measured as larger than the rounding itself).
+  The same holds for the cell affine (its result only feeds tanh).
 - Gate pre-activations saturate to the gate format (its range covers the σ/tanh tables'
   whole domain, so saturation changes nothing the table could see); the cell state
   saturates to the cell format. Everything else is sized from worst-case bounds, so it
@@ -38,7 +42,14 @@ class LoweringOptions:
     gate_frac: int = 8  # gate range ±8: σ/tanh are flat beyond it
     cell_bits: int = 16
     cell_frac: int = 11  # cell range ±16
-    table_index_bits: int = 9  # 512-entry tables: 1/32 resolution over ±8 (one 4 Kb EBR each)
+    table_index_bits: int = 10  # 1024-entry tables over ±8 (1/64 steps); the hardware stores only their samples
+    # Sample resolutions (top bits of the gate code; capped at table_index_bits): σ every 1/32 (slope <= 1/4),
+    # tanh every 1/64 (slope 1 near 0). Not tanh every 1/128: with slope 1 that is one output step per sample,
+    # so 128·tanh((k+½)/128) ≈ k+½ sits on a rounding tie and every entry rounds towards 0 (measured: +0.006
+    # BPC on the binary char-LM against 1/64). Port A stores both k >= 0 halves (178 + 165 words, each padded
+    # to 256): one 4 Kb EBR, as the 512-entry tables did (hw.activation).
+    sigmoid_bits: int = 9
+    tanh_bits: int = 10
     multiplier_bits: int = 16  # iCE40 SB_MAC16 / ECP5 MULT18 operand width
     input_frac: Optional[int] = None  # None: from calibration data (or 5 without it: range ±4)
     weights: str = "auto"  # "auto": the model's own codes; "int8": force int8 codes (the MAC baseline)
@@ -48,8 +59,12 @@ class LoweringOptions:
             raise HwgenError(f"act_bits must be in 3..16, got {self.act_bits}")
         if self.cell_frac < self.act_bits - 1:
             raise HwgenError(f"cell_frac {self.cell_frac} must be >= act_bits-1 = {self.act_bits - 1}")
-        if self.table_index_bits > self.gate_bits:
-            raise HwgenError(f"table_index_bits {self.table_index_bits} must not exceed gate_bits {self.gate_bits}")
+        if self.table_index_bits >= self.gate_bits:
+            raise HwgenError(f"table_index_bits {self.table_index_bits} must be below gate_bits {self.gate_bits} "
+                             f"(a table entry spans at least two gate codes, so its samples are symmetric about 0)")
+        for name, bits in (("sigmoid_bits", self.sigmoid_bits), ("tanh_bits", self.tanh_bits)):
+            if bits < 1:
+                raise HwgenError(f"{name} must be >= 1, got {bits}")
         if self.weights not in ("auto", "int8"):
             raise HwgenError(f"weights must be 'auto' or 'int8', got {self.weights!r}")
         if self.multiplier_bits < 8:
@@ -94,8 +109,8 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
     gate_fmt = FixedFormat(o.gate_bits, o.gate_frac)
     cell_fmt = FixedFormat(o.cell_bits, o.cell_frac)
     input_fmt = FixedFormat(o.act_bits, _input_frac(o, calibration))
-    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits)
-    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits)
+    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits, min(o.sigmoid_bits, o.table_index_bits))
+    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits, min(o.tanh_bits, o.table_index_bits))
     fg, fh, fc = gate_fmt.frac, hidden_fmt.frac, cell_fmt.frac
     layers = []
     for index, fl in enumerate(stack.layers):
@@ -107,11 +122,11 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
         mx_real = np.asarray(w_scale, np.float64) * 2.0 ** (fg - fin)
         mh_real = np.asarray(r_scale, np.float64) * 2.0 ** (fg - fh)
         s = _choose_shift(float(max(np.abs(mx_real).max(), np.abs(mh_real).max())), o.multiplier_bits)
-        bias = _rounded(fl.bias, fg + s) + ((1 << (s - 1)) if s > 0 else 0)
+        bias = _rounded(fl.bias, fg + s)  # no rounding constant: the shift floors (see the module docstring)
         gate = GateAffine(_rounded(mx_real, s), _rounded(mh_real, s), bias, s)
         mc_real = np.asarray(fl.cell_scale, np.float64) * 2.0 ** (fg - fc)
         sc = _choose_shift(float(np.abs(mc_real).max()), o.multiplier_bits)
-        cell = CellAffine(_rounded(mc_real, sc), _rounded(fl.cell_shift, fg + sc) + ((1 << (sc - 1)) if sc > 0 else 0), sc)
+        cell = CellAffine(_rounded(mc_real, sc), _rounded(fl.cell_shift, fg + sc), sc)
         layers.append(IntegerLayer(_ro(np.asarray(w_codes, np.int8)), _ro(np.asarray(r_codes, np.int8)),
                                    FixedFormat(o.act_bits, fin), _ro_affine(gate), _ro_cell(cell)))
     head = None

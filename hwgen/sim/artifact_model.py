@@ -138,10 +138,11 @@ def design_from_artifact(out: Path) -> tuple[Design, ArtifactModel]:
     for primitive in PRIMITIVES:
         if re.search(rf"\b{primitive}\b", texts) and not re.search(rf"^module\s+{primitive}\b", texts, re.M):
             extra += (primitive_model(primitive),)
-    every_step = getattr(config, "output_steps", "last") == "every_step"  # char-LM: outputs after every step
+    output_steps = getattr(config, "output_steps", "last")  # "every_step": a char-LM's logits after every step
+    every_step = output_steps == "every_step"
     design = Design(top=top, verilog=sources, workdir=out, in_width=widths["in_data"], out_width=widths["out_data"],
                     step_elements=int(artifact.model.input_size), model=ModelSpec(__name__, str(out)),
-                    output_mode="per_step" if every_step else "final",
+                    output_steps=output_steps,
                     outputs_per_step=int(artifact.model.output_size) if every_step else 0, extra_sources=extra,
                     upload=upload, upload_width=upload_width)
     return design, model

@@ -55,9 +55,10 @@ class Design:
     """A streaming design to simulate.
 
     `workdir` is the folder the simulation runs in, so relative `$readmemh("mem/...")`
-    paths in the Verilog resolve. `output_mode` is "final" (outputs after the last step
-    only, e.g. classifier logits) or "per_step" (`outputs_per_step` outputs after every
-    step); it only serves to name the step and neuron of a mismatch.
+    paths in the Verilog resolve. `output_steps` is the accelerator's
+    mode (`AccelConfig.output_steps`): "last" (outputs after the last step only, e.g. classifier
+    logits) or "every_step" (`outputs_per_step` outputs after every step); it serves to name the
+    step and neuron of a mismatch and to score per-step labels.
     """
 
     top: str
@@ -67,7 +68,7 @@ class Design:
     out_width: int
     step_elements: int
     model: ModelSpec
-    output_mode: str = "final"
+    output_steps: str = "last"
     outputs_per_step: int = 0
     #: Simulation models of vendor primitives the Verilog instantiates (e.g. SB_SPRAM256KA).
     extra_sources: tuple[Path, ...] = ()
@@ -93,7 +94,7 @@ class Design:
 
     def locate(self, index: int, steps: int) -> tuple[int, int]:
         """(step, neuron) of output element `index` of a sequence of `steps` steps."""
-        if self.output_mode == "per_step" and self.outputs_per_step:
+        if self.output_steps == "every_step" and self.outputs_per_step:
             return divmod(index, self.outputs_per_step)
         return steps - 1, index
 

@@ -99,3 +99,14 @@ def test_integer_run_checks_its_input():
         model.run(np.full((3, 4), 500))
     with pytest.raises(HwgenError, match=r"takes \[T, 4\]"):
         model.run(np.zeros((3, 5), np.int64))
+
+
+def test_gate_shift_floors_so_a_code_stands_for_the_bin_the_tables_sample():
+    """No rounding constant in the biases: the shift floors, code g stands for [g, g+1) and the tables sample
+    bin centres; rounding half up would read every table half a gate step high."""
+    stack = random_stack(8, 4, 1, 3, cell_bn=True, seed=2)
+    model = lower_stack(stack)
+    layer, fl = model.layers[0], stack.layers[0]
+    fg = model.gate_format.frac
+    np.testing.assert_array_equal(layer.gate.bias, np.floor(fl.bias * 2.0 ** (fg + layer.gate.shift) + 0.5))
+    np.testing.assert_array_equal(layer.cell.bias, np.floor(fl.cell_shift * 2.0 ** (fg + layer.cell.shift) + 0.5))

@@ -52,7 +52,7 @@ def test_verilator_compares_every_output_and_counts_cycles(built, capsys):
     from hwgen.sim.verify import verify
 
     design, model = design_from_artifact(built)
-    assert design.output_mode == "per_step" and design.outputs_per_step == 3
+    assert design.output_steps == "every_step" and design.outputs_per_step == 3
     assert design.locate(7, 3) == (2, 1)  # stream element 7 = step 2, logit 1
     sequences = as_sequences(np.load(built / "vectors" / "inputs.npy"), design.step_elements)
     result = verify(design, sequences, model=model)
