@@ -119,15 +119,17 @@ class HostLink(wiring.Component):
         rx_valid = Signal()
         rx_is_sync = Signal()
         rx_is_zero = Signal()
+        rx_is_one = Signal()
         take = Signal()        # the FSM consumes `byte` this cycle
         len_lo_zero = Signal()
+        len_lo_one = Signal()
         last_byte = Signal()   # remaining == 1
         # The stage takes a byte only when empty (not in the cycle the FSM empties it): no path runs from the FSM's
         # state decode through the UART handshake; bytes come thousands of cycles apart, so the bubble costs nothing.
         m.d.comb += urx.ready.eq(~rx_valid)
         with m.If(urx.valid & urx.ready):
             m.d.sync += [byte.eq(urx.data), rx_valid.eq(1), rx_is_sync.eq(urx.data == HOST_SYNC),
-                         rx_is_zero.eq(urx.data == 0)]
+                         rx_is_zero.eq(urx.data == 0), rx_is_one.eq(urx.data == 1)]
         with m.Elif(take):
             m.d.sync += rx_valid.eq(0)
         op_info, op_load, op_run, op_read, op_write = (Signal(name=f"op_{n}") for n in
@@ -305,13 +307,13 @@ class HostLink(wiring.Component):
                 rx.next("RX_LEN0")
         with rx.state("RX_LEN0"):
             with m.If(rx_valid):
-                m.d.sync += [length[:8].eq(byte), len_lo_zero.eq(rx_is_zero),
+                m.d.sync += [length[:8].eq(byte), len_lo_zero.eq(rx_is_zero), len_lo_one.eq(rx_is_one),
                              word_left.eq(Mux(op_load, in_bytes - 1, 3)), word_last.eq(op_load & (in_bytes == 1))]
                 rx.next("RX_LEN1")
         with rx.state("RX_LEN1"):
             with m.If(rx_valid):
                 m.d.sync += [length[8:].eq(byte), remaining.eq(Cat(length[:8], byte)),
-                             last_byte.eq(Cat(length[:8], byte) == 1)]
+                             last_byte.eq(len_lo_one & rx_is_zero)]
                 with m.If(len_lo_zero & rx_is_zero):
                     rx.next("RX_CHECK")
                 with m.Else():

@@ -23,6 +23,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hwgen.hw.onehot import OneHotFSM
 from hwgen.hw.pipeline import delay
 from hwgen.hw.schedule import HEAD_LATENCY
 
@@ -96,48 +97,50 @@ class OutputUnit(wiring.Component):
                     m.d.sync += acc.eq(prod_r)
                 with m.Else():
                     m.d.sync += acc.eq(acc + prod_r)
-            with m.FSM(init="IDLE"):
-                with m.State("IDLE"):
-                    with m.If(self.start):
-                        m.next = "ISSUE"
-                with m.State("ISSUE"):
-                    m.d.comb += [issuing.eq(1), first.eq(j == 0)]
-                    advance_j()
-                    with m.If(j_last):
-                        reset_j()
-                        m.d.sync += count.eq(HEAD_LATENCY - 1)
-                        m.next = "PIPE"
-                with m.State("PIPE"):
-                    m.d.sync += count.eq(count - 1)
-                    with m.If(count == 0):
-                        m.d.sync += self.out_data.eq(acc + br.data)
-                        m.next = "OUT"
-                with m.State("OUT"):
-                    m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last & self.seq_end)]
-                    with m.If(self.out_ready):
-                        m.d.sync += [k.eq(k + 1), k_last.eq(k == k_out - 2)]
-                        m.next = "ISSUE"
-                        with m.If(k_last):
-                            m.d.sync += [k.eq(0), k_last.eq(k_out == 1)]
-                            m.d.comb += self.done.eq(1)
-                            m.next = "IDLE"
-            return m
-        with m.FSM(init="IDLE"):
-            with m.State("IDLE"):
+            fsm = OneHotFSM(m, ("IDLE", "ISSUE", "PIPE", "OUT"), "head")
+            with fsm.state("IDLE"):
                 with m.If(self.start):
-                    m.next = "READ"
-            with m.State("READ"):
-                m.next = "SELECT"
-            with m.State("SELECT"):
-                m.d.sync += self.out_data.eq(lane)
-                m.next = "OUT"
-            with m.State("OUT"):
-                m.d.comb += [self.out_valid.eq(1), self.out_last.eq(j_last & self.seq_end)]
+                    fsm.next("ISSUE")
+            with fsm.state("ISSUE"):
+                m.d.comb += [issuing.eq(1), first.eq(j == 0)]
+                advance_j()
+                with m.If(j_last):
+                    reset_j()
+                    m.d.sync += count.eq(HEAD_LATENCY - 1)
+                    fsm.next("PIPE")
+            with fsm.state("PIPE"):
+                m.d.sync += count.eq(count - 1)
+                with m.If(count == 0):
+                    m.d.sync += self.out_data.eq(acc + br.data)
+                    fsm.next("OUT")
+            with fsm.state("OUT"):
+                m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last & self.seq_end)]
                 with m.If(self.out_ready):
-                    advance_j()
-                    m.next = "READ"
-                    with m.If(j_last):
-                        reset_j()
+                    m.d.sync += [k.eq(k + 1), k_last.eq(k == k_out - 2)]
+                    with m.If(k_last):
+                        m.d.sync += [k.eq(0), k_last.eq(k_out == 1)]
                         m.d.comb += self.done.eq(1)
-                        m.next = "IDLE"
+                        fsm.next("IDLE")
+                    with m.Else():
+                        fsm.next("ISSUE")
+            return m
+        fsm = OneHotFSM(m, ("IDLE", "READ", "SELECT", "OUT"), "hout")
+        with fsm.state("IDLE"):
+            with m.If(self.start):
+                fsm.next("READ")
+        with fsm.state("READ"):
+            fsm.next("SELECT")
+        with fsm.state("SELECT"):
+            m.d.sync += self.out_data.eq(lane)
+            fsm.next("OUT")
+        with fsm.state("OUT"):
+            m.d.comb += [self.out_valid.eq(1), self.out_last.eq(j_last & self.seq_end)]
+            with m.If(self.out_ready):
+                advance_j()
+                with m.If(j_last):
+                    reset_j()
+                    m.d.comb += self.done.eq(1)
+                    fsm.next("IDLE")
+                with m.Else():
+                    fsm.next("READ")
         return m
