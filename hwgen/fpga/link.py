@@ -162,12 +162,6 @@ class HostLink(wiring.Component):
         n_inputs = Signal(range(self.input_depth + 2))
         w_addr = Signal(max(p.weight_addr_width, 1))
         w_addr_done = Signal()
-        # The weight address is taken from `word` the cycle after its last byte (a registered load flag), so the
-        # address register's enable is two flops, not the payload decode; the weight word is bytes away.
-        w_addr_load = Signal()
-        m.d.sync += w_addr_load.eq(0)
-        with m.If(w_addr_load):
-            m.d.sync += w_addr.eq(word[-32:])  # truncated to the port
         w_last = Signal()
 
         # --- run state ---
@@ -348,7 +342,7 @@ class HostLink(wiring.Component):
                     m.d.sync += final.eq(byte[0])
                 with m.If(op_write):
                     with m.If(~w_addr_done & word_last):
-                        m.d.sync += [w_addr_load.eq(1), w_addr_done.eq(1)]
+                        m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1)]  # truncated to the port
                     if has_w:
                         with m.If(w_addr_done & word_last):
                             m.d.sync += w_last.eq(last_byte)
