@@ -20,7 +20,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.fpga.protocol import DEVICE_SYNC, HOST_SYNC, Command, DeviceInfo, ErrorCode, word_bytes
+from hwgen.hw.onehot import OneHotFSM
 from hwgen.fpga.uart import UARTRx, UARTTx
+from hwgen.hw.pipeline import NO_RW_CHECK, registered_read
 
 
 #: Output buffers of at most this many words are registers instead of block RAM.
@@ -95,13 +97,20 @@ class HostLink(wiring.Component):
         in_bytes, out_bytes = word_bytes(p.in_width), word_bytes(p.out_width)
         w_bytes = word_bytes(p.weight_width) if p.weight_width else 1
 
-        m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[])
+        # Written only by LOAD_INPUTS and read only by a later RUN: no read ever meets a write (NO_RW_CHECK).
+        m.submodules.in_mem = in_mem = Memory(shape=p.in_width, depth=self.input_depth, init=[], attrs=NO_RW_CHECK)
         # A small output buffer (a dense head's few logits) is flip-flops, not a block RAM of which it would use a
         # sliver: on the iCE40 UP5K those blocks are what an H=256 model runs out of.
         small = {"ram_style": "logic"} if self.output_depth <= REGISTER_BUFFER_WORDS else None
         m.submodules.out_mem = out_mem = Memory(shape=p.out_width, depth=self.output_depth, init=[], attrs=small)
-        in_wr, in_rd = in_mem.write_port(), in_mem.read_port()
+        in_wr = in_mem.write_port()
+        in_raddr, in_rdata = registered_read(m, in_mem, "in_mem")
         out_wr, out_rd = out_mem.write_port(), out_mem.read_port()
+        # The output buffer's write port is registered too (address and data load every cycle, out_we says when):
+        # the accelerator's out_valid reaches a flop, not the write decode of a register-file buffer. A word lands
+        # one cycle after the beat; the transmit FSM reads it thousands of cycles later.
+        out_we, out_waddr, out_wdata = Signal(), Signal.like(out_wr.addr), Signal.like(out_wr.data)
+        m.d.comb += [out_wr.en.eq(out_we), out_wr.addr.eq(out_waddr), out_wr.data.eq(out_wdata)]
 
         # --- receive state ---
         # A one-byte stage after the UART with precomputed flags, so the protocol FSM's
@@ -110,15 +119,17 @@ class HostLink(wiring.Component):
         rx_valid = Signal()
         rx_is_sync = Signal()
         rx_is_zero = Signal()
+        rx_is_one = Signal()
         take = Signal()        # the FSM consumes `byte` this cycle
         len_lo_zero = Signal()
+        len_lo_one = Signal()
         last_byte = Signal()   # remaining == 1
         # The stage takes a byte only when empty (not in the cycle the FSM empties it): no path runs from the FSM's
         # state decode through the UART handshake; bytes come thousands of cycles apart, so the bubble costs nothing.
         m.d.comb += urx.ready.eq(~rx_valid)
         with m.If(urx.valid & urx.ready):
             m.d.sync += [byte.eq(urx.data), rx_valid.eq(1), rx_is_sync.eq(urx.data == HOST_SYNC),
-                         rx_is_zero.eq(urx.data == 0)]
+                         rx_is_zero.eq(urx.data == 0), rx_is_one.eq(urx.data == 1)]
         with m.Elif(take):
             m.d.sync += rx_valid.eq(0)
         op_info, op_load, op_run, op_read, op_write = (Signal(name=f"op_{n}") for n in
@@ -135,13 +146,18 @@ class HostLink(wiring.Component):
         x_err, x_is_err, x_run, x_len = Signal(8), Signal(), Signal(), Signal(16)  # DECIDE's outcome
         too_long = Signal()
         word = Signal(8 * max(in_bytes, w_bytes, 4))
-        word_pos = Signal(range(max(in_bytes, w_bytes, 4) + 1))
+        # Bytes left in the word being assembled (an input word, a 4-byte weight address, a weight word), minus one,
+        # and word_last (word_left == 0) registered: the payload's per-word decisions read one flop.
+        word_left = Signal(range(max(in_bytes, w_bytes, 4)))
+        word_last = Signal()
         wr_ptr = Signal(range(self.input_depth + 2))
         in_room = Signal()     # wr_ptr < input_depth (registered)
         # The input buffer's write port is registered: the protocol FSM's next-state logic ends at flops, not at
         # the block RAM (its words are read only by a later RUN).
         in_we, in_waddr, in_wdata = Signal(), Signal.like(in_wr.addr), Signal.like(in_wr.data)
-        m.d.sync += in_we.eq(0)
+        # Address and data load every cycle (no enable to decode): only in_we says when they are a write.
+        shifted = Cat(word[8:], byte)  # the word being assembled, with the byte at hand on top
+        m.d.sync += [in_we.eq(0), in_waddr.eq(wr_ptr), in_wdata.eq(shifted[-8 * in_bytes:])]
         m.d.comb += [in_wr.en.eq(in_we), in_wr.addr.eq(in_waddr), in_wr.data.eq(in_wdata)]
         n_inputs = Signal(range(self.input_depth + 2))
         w_addr = Signal(max(p.weight_addr_width, 1))
@@ -190,23 +206,54 @@ class HostLink(wiring.Component):
         payload_byte = ((info_r & is_info.replicate(8)) | (run_r & is_run.replicate(8))
                         | (out_byte & is_read.replicate(8)) | (resp_err & is_error.replicate(8)))
 
+        rx = OneHotFSM(m, ("RX_SYNC", "RX_CMD", "RX_LEN0", "RX_LEN1", "RX_PAYLOAD", "RX_WEIGHT_WRITE", "RX_CHECK",
+                           "VERIFY", "DECIDE", "EXEC", "RUN", "WAIT_TX"), "rx")
+        tx = OneHotFSM(m, ("TX_IDLE", "TX_SYNC", "TX_CMD", "TX_LEN0", "TX_LEN1", "TX_PREP", "TX_PICK", "TX_LATCH", "TX_PAYLOAD",
+                           "TX_SUM", "TX_CHECK"), "tx")
+        # Registered state sets: the UART handshake, the checksum and the header shift each read one flop.
+        tx_offer = tx.group("tx_offer", ("TX_SYNC", "TX_CMD", "TX_LEN0", "TX_LEN1", "TX_PAYLOAD", "TX_CHECK"))
+        tx_counted = tx.group("tx_counted", ("TX_CMD", "TX_LEN0", "TX_LEN1", "TX_PAYLOAD"))
+        tx_header = tx.group("tx_header", ("TX_SYNC", "TX_CMD", "TX_LEN0"))
+
         def respond(command, nbytes, err=0):
             """Hand a reply to the transmit FSM and wait for it to go out."""
             m.d.sync += [resp_cmd.eq(command), resp_len.eq(nbytes), resp_err.eq(err), tx_go.eq(1)]
-            m.next = "WAIT_TX"
+            rx.next("WAIT_TX")
 
-        # Every byte goes out of one register, tx_byte, loaded when the byte before it is taken: the UART sees no
-        # multiplexer over the transmit FSM's states.
-        tx_byte = Signal(8)
+        # The states that consume a byte, and those whose byte counts in the checksum, as registered sets: `take`
+        # and the checksum's enable are one gate each, and the checksum has one source (cleared by the SYNC byte).
+        rx_taking = rx.group("rx_taking", ("RX_SYNC", "RX_CMD", "RX_LEN0", "RX_LEN1", "RX_PAYLOAD", "RX_CHECK"))
+        rx_summing = rx.group("rx_summing", ("RX_CMD", "RX_LEN0", "RX_LEN1", "RX_PAYLOAD", "RX_CHECK"))
+        m.d.comb += take.eq(rx_valid & rx_taking)
+        with m.If(rx_valid & rx_summing):
+            m.d.sync += csum.eq(csum + byte)
+        with m.Elif(take):  # RX_SYNC
+            m.d.sync += csum.eq(0)
 
-        def send(next_state, next_byte=None, count=True):
-            m.d.comb += [utx.data.eq(tx_byte), utx.valid.eq(1)]
+        # Every byte goes out of one register, tx_byte (the bottom of a 4-byte shift register that TX_IDLE loads
+        # with the header), so the UART sees no multiplexer over the transmit FSM's states and tx_byte's next
+        # value picks from few sources: the header shifting down, the payload byte, the CHECK byte.
+        tx_shift = Signal(32)
+        tx_byte = tx_shift[:8]
+        payload_r = Signal(8)  # payload_byte, registered in TX_PICK
+        m.d.comb += [utx.data.eq(tx_byte), utx.valid.eq(tx_offer)]
+        with m.If(utx.ready & tx_offer):
+            with m.If(tx_counted):
+                m.d.sync += tx_check.eq(tx_check - tx_byte)
+            with m.If(tx_header):
+                m.d.sync += tx_shift.eq(tx_shift >> 8)
+
+        def send(next_state, instead=None):
+            """Once the UART takes tx_byte (offered in the tx_offer states), go to `next_state`
+            (`instead=(flag, state)`: to `state` if `flag`)."""
             with m.If(utx.ready):
-                if count:
-                    m.d.sync += tx_check.eq(tx_check - tx_byte)
-                if next_byte is not None:
-                    m.d.sync += tx_byte.eq(next_byte)
-                m.next = next_state
+                if instead is None:
+                    tx.next(next_state)
+                else:
+                    with m.If(instead[0]):
+                        tx.next(instead[1])
+                    with m.Else():
+                        tx.next(next_state)
 
         has_w = bool(p.weight_width)
         if has_w:
@@ -219,14 +266,16 @@ class HostLink(wiring.Component):
         # Streaming the input buffer: the read port always shows in_mem[rd_ptr]. Only a
         # multiplexer (no carry chain) sits between the accelerator's in_ready and RADDR.
         advance = acc.in_valid & acc.in_ready
-        m.d.comb += [in_rd.addr.eq(Mux(start, 0, Mux(advance, rd_next, rd_ptr))),
-                     acc.in_data.eq(in_rd.data), acc.in_last.eq(one_left & final)]
+        m.d.comb += [in_raddr.eq(Mux(start, 0, Mux(advance, rd_next, rd_ptr))),
+                     acc.in_data.eq(in_rdata), acc.in_last.eq(one_left & final)]
 
         # The run engine: its own registered flags, so no path runs from the protocol FSM's
         # state decoding through the accelerator's handshakes.
+        out_we_next = Signal()
+        m.d.sync += [out_we.eq(out_we_next), out_waddr.eq(out_ptr), out_wdata.eq(acc.out_data)]
         m.d.comb += [self.busy.eq(running), acc.in_valid.eq(running & have), acc.out_ready.eq(running)]
         with m.If(start):
-            # One cycle with in_rd.addr = 0, so in_mem[0] shows when running starts.
+            # One cycle with in_raddr = 0, so in_mem[0] shows when running starts.
             m.d.sync += [start.eq(0), running.eq(1), rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs),
                          have.eq(1), one_left.eq(single), out_ptr.eq(0), out_room.eq(1), cycles.eq(0)]
         with m.If(running):
@@ -239,161 +288,156 @@ class HostLink(wiring.Component):
                     m.d.sync += [n_outputs.eq(0), running.eq(0), run_done.eq(1)]
             with m.If(acc.out_valid):
                 with m.If(out_room):
-                    m.d.comb += [out_wr.en.eq(1), out_wr.addr.eq(out_ptr), out_wr.data.eq(acc.out_data)]
+                    m.d.comb += out_we_next.eq(1)
                     m.d.sync += [out_ptr.eq(out_ptr + 1), out_room.eq(out_ptr != self.output_depth - 1)]
                 with m.If(acc.out_last):
                     m.d.sync += [n_outputs.eq(Mux(out_room, out_ptr + 1, out_ptr)), running.eq(0),
                                  run_done.eq(1)]
 
-        with m.FSM():
-            with m.State("RX_SYNC"):
-                m.d.comb += take.eq(rx_valid)
-                with m.If(rx_valid & rx_is_sync):
-                    m.next = "RX_CMD"
-            with m.State("RX_CMD"):
-                m.d.comb += take.eq(rx_valid)
-                with m.If(rx_valid):
-                    m.d.sync += [csum.eq(byte), too_long.eq(0), word_pos.eq(0),
-                                 wr_ptr.eq(0), in_room.eq(1), w_addr_done.eq(0),
-                                 op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
-                                 op_run.eq(byte == Command.RUN), op_read.eq(byte == Command.READ_OUTPUTS),
-                                 op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1), cmd.eq(byte)]
-                    m.next = "RX_LEN0"
-            with m.State("RX_LEN0"):
-                m.d.comb += take.eq(rx_valid)
-                with m.If(rx_valid):
-                    m.d.sync += [length[:8].eq(byte), csum.eq(csum + byte), len_lo_zero.eq(rx_is_zero)]
-                    m.next = "RX_LEN1"
-            with m.State("RX_LEN1"):
-                m.d.comb += take.eq(rx_valid)
-                with m.If(rx_valid):
-                    m.d.sync += [length[8:].eq(byte), remaining.eq(Cat(length[:8], byte)),
-                                 csum.eq(csum + byte), last_byte.eq(Cat(length[:8], byte) == 1)]
-                    with m.If(len_lo_zero & rx_is_zero):
-                        m.next = "RX_CHECK"
-                    with m.Else():
-                        m.next = "RX_PAYLOAD"
-            with m.State("RX_PAYLOAD"):
-                m.d.comb += take.eq(rx_valid)
-                with m.If(rx_valid):
-                    shifted = Cat(word[8:], byte)
-                    m.d.sync += [csum.eq(csum + byte), remaining.eq(remaining - 1), last_byte.eq(remaining == 2)]
-                    with m.If(last_byte):
-                        m.next = "RX_CHECK"
-                    with m.If(op_load):
-                        m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
-                        with m.If(word_pos == in_bytes - 1):
-                            m.d.sync += word_pos.eq(0)
-                            with m.If(in_room):
-                                m.d.sync += [in_we.eq(1), in_waddr.eq(wr_ptr), in_wdata.eq(shifted[-8 * in_bytes:]),
-                                             wr_ptr.eq(wr_ptr + 1), in_room.eq(wr_ptr != self.input_depth - 1)]
-                            with m.Else():
-                                m.d.sync += too_long.eq(1)
-                    with m.If(op_run):
-                        m.d.sync += final.eq(byte[0])
-                    with m.If(op_write):
-                        m.d.sync += [word.eq(shifted), word_pos.eq(word_pos + 1)]
-                        with m.If(~w_addr_done & (word_pos == 3)):
-                            m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1), word_pos.eq(0)]  # truncated to the port
-                        if has_w:
-                            with m.If(w_addr_done & (word_pos == w_bytes - 1)):
-                                m.d.sync += [word_pos.eq(0), w_last.eq(last_byte)]
-                                m.next = "RX_WEIGHT_WRITE"
-            with m.State("RX_WEIGHT_WRITE"):
-                # One cycle with the assembled word on wmem_data; the UART is far slower.
-                if has_w:
-                    m.d.comb += acc.wmem_we.eq(1)
-                m.d.sync += w_addr.eq(w_addr + 1)
-                with m.If(w_last):
-                    m.next = "RX_CHECK"
+        with rx.state("RX_SYNC"):
+            with m.If(rx_valid & rx_is_sync):
+                rx.next("RX_CMD")
+        with rx.state("RX_CMD"):
+            with m.If(rx_valid):
+                m.d.sync += [too_long.eq(0),
+                             wr_ptr.eq(0), in_room.eq(1), w_addr_done.eq(0),
+                             op_info.eq(byte == Command.INFO), op_load.eq(byte == Command.LOAD_INPUTS),
+                             op_run.eq(byte == Command.RUN), op_read.eq(byte == Command.READ_OUTPUTS),
+                             op_write.eq(byte == Command.WRITE_WEIGHTS), final.eq(1), cmd.eq(byte)]
+                rx.next("RX_LEN0")
+        with rx.state("RX_LEN0"):
+            with m.If(rx_valid):
+                m.d.sync += [length[:8].eq(byte), len_lo_zero.eq(rx_is_zero), len_lo_one.eq(rx_is_one),
+                             word_left.eq(Mux(op_load, in_bytes - 1, 3)), word_last.eq(op_load & (in_bytes == 1))]
+                rx.next("RX_LEN1")
+        with rx.state("RX_LEN1"):
+            with m.If(rx_valid):
+                m.d.sync += [length[8:].eq(byte), remaining.eq(Cat(length[:8], byte)),
+                             last_byte.eq(len_lo_one & rx_is_zero)]
+                with m.If(len_lo_zero & rx_is_zero):
+                    rx.next("RX_CHECK")
                 with m.Else():
-                    m.next = "RX_PAYLOAD"
-            with m.State("RX_CHECK"):
-                m.d.comb += take.eq(rx_valid)
-                with m.If(rx_valid):
-                    m.d.sync += csum.eq(csum + byte)
-                    m.next = "VERIFY"
-            with m.State("VERIFY"):
-                m.d.sync += csum_ok.eq(csum == 0)
-                m.next = "DECIDE"
-            with m.State("DECIDE"):
-                # The outcome of the command into registers (the op flags are one-hot, decoded at RX_CMD), so
-                # EXEC's next-state and reply logic read single flops: no priority chain ends at a register.
-                bad_load, no_inputs = op_load & too_long, op_run & ~loaded
-                no_memory = op_write if not has_w else Const(0)
-                unknown = ~(op_info | op_load | op_run | op_read | op_write)
-                m.d.sync += [
-                    x_err.eq(Mux(~csum_ok, ErrorCode.BAD_CHECKSUM, Mux(bad_load, ErrorCode.TOO_LONG,
-                             Mux(no_inputs, ErrorCode.NO_INPUTS, Mux(no_memory, ErrorCode.NO_WEIGHT_MEMORY,
-                                                                     ErrorCode.UNKNOWN_COMMAND))))),
-                    x_is_err.eq(~csum_ok | bad_load | no_inputs | no_memory | unknown),
-                    x_run.eq(csum_ok & op_run & loaded),
-                    x_len.eq(Mux(op_info, len(self.info.pack()), Mux(op_read, out_len, 0))),
-                ]
+                    rx.next("RX_PAYLOAD")
+        with rx.state("RX_PAYLOAD"):
+            with m.If(rx_valid):
+                m.d.sync += [remaining.eq(remaining - 1), last_byte.eq(remaining == 2),
+                             word.eq(shifted)]
+                with m.If(word_last):  # the next word: an input word, or after the address a weight word
+                    m.d.sync += [word_left.eq(Mux(op_load, in_bytes - 1, w_bytes - 1)),
+                                 word_last.eq(Mux(op_load, in_bytes == 1, w_bytes == 1))]
+                with m.Else():
+                    m.d.sync += [word_left.eq(word_left - 1), word_last.eq(word_left == 1)]
+                # One transition per cycle (one-hot): a completed weight word goes to RX_WEIGHT_WRITE, which
+                # continues to RX_CHECK after the last byte.
+                w_word_done = (op_write & w_addr_done & word_last) if has_w else Const(0)
+                with m.If(last_byte & ~w_word_done):
+                    rx.next("RX_CHECK")
                 with m.If(op_load):
-                    m.d.sync += [n_inputs.eq(wr_ptr), loaded.eq(csum_ok & ~too_long & (wr_ptr != 0)),
-                                 single.eq(wr_ptr == 1)]
-                m.next = "EXEC"
-            with m.State("EXEC"):
-                with m.If(x_run):
-                    m.d.sync += start.eq(1)
-                    m.next = "RUN"
-                with m.Else():
-                    respond(Mux(x_is_err, Command.ERROR, cmd), Mux(x_is_err, 1, x_len), x_err)
-            with m.State("RUN"):
-                with m.If(run_done):
-                    m.d.sync += run_done.eq(0)
-                    respond(Command.RUN, 6)
-            with m.State("WAIT_TX"):
-                with m.If(tx_done):
-                    m.d.sync += tx_done.eq(0)
-                    m.next = "RX_SYNC"
+                    with m.If(word_last):
+                        with m.If(in_room):
+                            m.d.sync += [in_we.eq(1), wr_ptr.eq(wr_ptr + 1), in_room.eq(wr_ptr != self.input_depth - 1)]
+                        with m.Else():
+                            m.d.sync += too_long.eq(1)
+                with m.If(op_run):
+                    m.d.sync += final.eq(byte[0])
+                with m.If(op_write):
+                    with m.If(~w_addr_done & word_last):
+                        m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1)]  # truncated to the port
+                    if has_w:
+                        with m.If(w_addr_done & word_last):
+                            m.d.sync += w_last.eq(last_byte)
+                            rx.next("RX_WEIGHT_WRITE")
+        with rx.state("RX_WEIGHT_WRITE"):
+            # One cycle with the assembled word on wmem_data; the UART is far slower.
+            if has_w:
+                m.d.comb += acc.wmem_we.eq(1)
+            m.d.sync += w_addr.eq(w_addr + 1)
+            with m.If(w_last):
+                rx.next("RX_CHECK")
+            with m.Else():
+                rx.next("RX_PAYLOAD")
+        with rx.state("RX_CHECK"):
+            with m.If(rx_valid):
+                rx.next("VERIFY")
+        with rx.state("VERIFY"):
+            m.d.sync += csum_ok.eq(csum == 0)
+            rx.next("DECIDE")
+        with rx.state("DECIDE"):
+            # The outcome of the command into registers (the op flags are one-hot, decoded at RX_CMD), so
+            # EXEC's next-state and reply logic read single flops: no priority chain ends at a register.
+            bad_load, no_inputs = op_load & too_long, op_run & ~loaded
+            no_memory = op_write if not has_w else Const(0)
+            unknown = ~(op_info | op_load | op_run | op_read | op_write)
+            m.d.sync += [
+                x_err.eq(Mux(~csum_ok, ErrorCode.BAD_CHECKSUM, Mux(bad_load, ErrorCode.TOO_LONG,
+                         Mux(no_inputs, ErrorCode.NO_INPUTS, Mux(no_memory, ErrorCode.NO_WEIGHT_MEMORY,
+                                                                 ErrorCode.UNKNOWN_COMMAND))))),
+                x_is_err.eq(~csum_ok | bad_load | no_inputs | no_memory | unknown),
+                x_run.eq(csum_ok & op_run & loaded),
+                x_len.eq(Mux(op_info, len(self.info.pack()), Mux(op_read, out_len, 0))),
+            ]
+            with m.If(op_load):
+                m.d.sync += [n_inputs.eq(wr_ptr), loaded.eq(csum_ok & ~too_long & (wr_ptr != 0)),
+                             single.eq(wr_ptr == 1)]
+            rx.next("EXEC")
+        with rx.state("EXEC"):
+            with m.If(x_run):
+                m.d.sync += start.eq(1)
+                rx.next("RUN")
+            with m.Else():
+                respond(Mux(x_is_err, Command.ERROR, cmd), Mux(x_is_err, 1, x_len), x_err)
+        with rx.state("RUN"):
+            with m.If(run_done):
+                m.d.sync += run_done.eq(0)
+                respond(Command.RUN, 6)
+        with rx.state("WAIT_TX"):
+            with m.If(tx_done):
+                m.d.sync += tx_done.eq(0)
+                rx.next("RX_SYNC")
 
         # The transmit FSM: sends one reply frame per tx_go; separate from the receive FSM so
         # each has few states (short next-state logic).
-        with m.FSM(name="tx"):
-            with m.State("TX_IDLE"):
-                with m.If(tx_go):
-                    m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_check.eq(0),
-                                 tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0),
-                                 is_info.eq(resp_cmd == Command.INFO), is_run.eq(resp_cmd == Command.RUN),
-                                 is_read.eq(resp_cmd == Command.READ_OUTPUTS), is_error.eq(resp_cmd == Command.ERROR),
-                                 tx_byte.eq(DEVICE_SYNC)]
-                    m.next = "TX_SYNC"
-            with m.State("TX_SYNC"):
-                send("TX_CMD", resp_cmd, count=False)
-            with m.State("TX_CMD"):
-                send("TX_LEN0", resp_len[:8])
-            with m.State("TX_LEN0"):
-                send("TX_LEN1", resp_len[8:])
-            with m.State("TX_LEN1"):
-                send("TX_SUM")
-                with m.If(utx.ready & ~tx_empty):
-                    m.next = "TX_PREP"
-            with m.State("TX_PREP"):
-                # One cycle for the output buffer's read port to show out_mem[tx_word]; the last-byte test is
-                # registered here (tx_idx is steady) so TX_PAYLOAD's next state reads one flop.
-                m.d.sync += [tx_at_last.eq(tx_idx == tx_last_idx), info_r.eq(info_rom[tx_idx[:5]]),
-                             run_r.eq(run_bytes[tx_idx[:3]])]
-                m.next = "TX_LATCH"
-            with m.State("TX_LATCH"):
-                # The byte is captured: step to the next one here, where no handshake gates the counters.
-                m.d.sync += [tx_byte.eq(payload_byte), tx_idx.eq(tx_idx + 1)]
-                with m.If(tx_byte_in_word == out_bytes - 1):
-                    m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
-                with m.Else():
-                    m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
-                m.next = "TX_PAYLOAD"
-            with m.State("TX_PAYLOAD"):
-                send("TX_PREP")
-                with m.If(utx.ready & tx_at_last):
-                    m.next = "TX_SUM"
-            with m.State("TX_SUM"):
-                # The CHECK byte is ready in tx_check (subtracted as each byte went): a register move, no negation.
-                m.d.sync += tx_byte.eq(tx_check)
-                m.next = "TX_CHECK"
-            with m.State("TX_CHECK"):
-                send("TX_IDLE", count=False)
-                with m.If(utx.ready):
-                    m.d.sync += tx_done.eq(1)
+        with tx.state("TX_IDLE"):
+            with m.If(tx_go):
+                m.d.sync += [tx_go.eq(0), tx_last_idx.eq(resp_len - 1), tx_idx.eq(0), tx_check.eq(0),
+                             tx_word.eq(0), tx_byte_in_word.eq(0), tx_empty.eq(resp_len == 0),
+                             is_info.eq(resp_cmd == Command.INFO), is_run.eq(resp_cmd == Command.RUN),
+                             is_read.eq(resp_cmd == Command.READ_OUTPUTS), is_error.eq(resp_cmd == Command.ERROR),
+                             tx_shift.eq(Cat(Const(DEVICE_SYNC, 8), resp_cmd, resp_len))]
+                tx.next("TX_SYNC")
+        with tx.state("TX_SYNC"):
+            send("TX_CMD")
+        with tx.state("TX_CMD"):
+            send("TX_LEN0")
+        with tx.state("TX_LEN0"):
+            send("TX_LEN1")
+        with tx.state("TX_LEN1"):
+            send("TX_PREP", instead=(tx_empty, "TX_SUM"))
+        with tx.state("TX_PREP"):
+            # One cycle for the output buffer's read port to show out_mem[tx_word]; the last-byte test is
+            # registered here (tx_idx is steady) so TX_PAYLOAD's next state reads one flop.
+            m.d.sync += [tx_at_last.eq(tx_idx == tx_last_idx), info_r.eq(info_rom[tx_idx[:5]]),
+                         run_r.eq(run_bytes[tx_idx[:3]])]
+            tx.next("TX_PICK")
+        with tx.state("TX_PICK"):
+            m.d.sync += payload_r.eq(payload_byte)
+            tx.next("TX_LATCH")
+        with tx.state("TX_LATCH"):
+            # The byte is captured: step to the next one here, where no handshake gates the counters.
+            m.d.sync += [tx_byte.eq(payload_r), tx_idx.eq(tx_idx + 1)]
+            with m.If(tx_byte_in_word == out_bytes - 1):
+                m.d.sync += [tx_byte_in_word.eq(0), tx_word.eq(tx_word + 1)]
+            with m.Else():
+                m.d.sync += tx_byte_in_word.eq(tx_byte_in_word + 1)
+            tx.next("TX_PAYLOAD")
+        with tx.state("TX_PAYLOAD"):
+            send("TX_PREP", instead=(tx_at_last, "TX_SUM"))
+        with tx.state("TX_SUM"):
+            # The CHECK byte is ready in tx_check (subtracted as each byte went): a register move, no negation.
+            m.d.sync += tx_byte.eq(tx_check)
+            tx.next("TX_CHECK")
+        with tx.state("TX_CHECK"):
+            send("TX_IDLE")
+            with m.If(utx.ready):
+                m.d.sync += tx_done.eq(1)
         return m

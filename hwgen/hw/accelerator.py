@@ -29,7 +29,7 @@ from hwgen.hw.config import AccelConfig
 from hwgen.hw.controller import Controller
 from hwgen.hw.lanes import Lanes
 from hwgen.hw.output_unit import OutputUnit
-from hwgen.hw.pipeline import clog2, delay
+from hwgen.hw.pipeline import NO_RW_CHECK, clog2, delay, registered_read
 from hwgen.hw.schedule import acc_offset, tree_leaves
 from hwgen.hw.state_update import StateUpdate
 from hwgen.hw.weight_memory import WeightMemory
@@ -62,8 +62,11 @@ class Accelerator(wiring.Component):
         # one block-RAM column set instead of two. Its one write port serves the state update's h writes first; an
         # input beat waits (in_ready low) in the cycle an h word is written, one cycle per unit, far within a pass.
         hb = 2 * xc
-        m.submodules.vmem = vmem = Memory(shape=unsigned(lanes * a), depth=hb + 2 * L * hc, init=[])
-        v_wr, v_rd = vmem.write_port(granularity=a), vmem.read_port()
+        # The schedule never reads a word in the cycle it is written (its gaps order every h read after the write;
+        # x banks are read only when full, written only when not): NO_RW_CHECK, so no collision logic.
+        m.submodules.vmem = vmem = Memory(shape=unsigned(lanes * a), depth=hb + 2 * L * hc, init=[], attrs=NO_RW_CHECK)
+        v_wr = vmem.write_port(granularity=a)
+        v_raddr, v_rdata = registered_read(m, vmem, "vmem")
         h_writing = Signal()
         full, last = Signal(2), Signal(2)
         fill = Signal()
@@ -100,7 +103,7 @@ class Accelerator(wiring.Component):
         if cfg.weight_memory == "spram":
             m.d.comb += [wmem.we.eq(self.wmem_we), wmem.waddr.eq(self.wmem_addr), wmem.wdata.eq(self.wmem_data)]
         # Vector address = a constant base picked by (layer, x/h part, bank or xsel) + chunk: one adder.
-        base = Signal.like(v_rd.addr)
+        base = Signal.like(v_raddr)
         with m.Switch(tag.layer):
             for i in range(L):
                 kx = cfg.x_chunks(i)
@@ -112,14 +115,14 @@ class Accelerator(wiring.Component):
                             m.d.comb += base.eq(Mux(ctrl.xsel, xc, 0))
                         else:  # h of the layer below, the other bank
                             m.d.comb += base.eq(Mux(tag.bank, hb + 2 * (i - 1) * hc, hb + (2 * (i - 1) + 1) * hc))
-        issue_addr = Signal.like(v_rd.addr)
+        issue_addr = Signal.like(v_raddr)
         m.d.comb += issue_addr.eq(base + ctrl.chunk)
 
         # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,
         # so no memory output drives the lane logic directly (MEM_LATENCY = read + this register).
         mask = delay(m, ctrl.is_h & tag.first, 1, "mask")
         vec, codes = Signal(lanes * a), Signal(cfg.word_bits)
-        m.d.sync += [vec.eq(Mux(mask, 0, v_rd.data)), codes.eq(wmem.data)]
+        m.d.sync += [vec.eq(Mux(mask, 0, v_rdata)), codes.eq(wmem.data)]
 
         leaves = tree_leaves(cfg)
         late = leaves > lanes and leaves % 2 == 1 and leaves >= 3  # the carries leaf passes the first tree level alone
@@ -174,13 +177,13 @@ class Accelerator(wiring.Component):
         # ---- output -----------------------------------------------------------------------------------
         head = model.head
         m.submodules.out = out = OutputUnit(
-            H, lanes, a, cfg.out_bits, len(v_rd.addr), cfg.acc_bits, cfg.mult_bits,
+            H, lanes, a, cfg.out_bits, len(v_raddr), cfg.acc_bits, cfg.mult_bits,
             [list(map(int, row)) for row in head.weights] if head is not None else [],
             [int(b) for b in head.bias] if head is not None else [])
-        m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + tag.bank) * hc), out.h_data.eq(v_rd.data),
+        m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + tag.bank) * hc), out.h_data.eq(v_rdata),
                      affine.ext_a.eq(out.mul_a), affine.ext_b.eq(out.mul_b), out.product.eq(affine.product),
                      ctrl.out_done.eq(out.done), out.seq_end.eq(ctrl.seq_end),
                      self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
                      out.out_ready.eq(self.out_ready)]
-        m.d.comb += v_rd.addr.eq(Mux(ctrl.output, out.h_addr, issue_addr))
+        m.d.comb += v_raddr.eq(Mux(ctrl.output, out.h_addr, issue_addr))
         return m

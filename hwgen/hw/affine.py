@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.pipeline import clog2
+from hwgen.hw.pipeline import carry_select_add, clog2
 
 
 def saturate(m: Module, value: object, bits: int, name: str) -> Signal:
@@ -103,8 +103,8 @@ class RowAffine(wiring.Component):
         m.d.sync += [a_r.eq(a), b_r.eq(b), self.product.eq(a_r * b_r)]
         s1 = Signal(signed(self.sum_bits))
         s2 = Signal(signed(self.sum_bits))
-        m.d.sync += s1.eq(self.product + b3)  # c3
-        m.d.sync += s2.eq(s1 + self.product)  # c4
+        m.d.sync += s1.eq(carry_select_add(m, self.product, b3, self.sum_bits, "s1"))  # c3
+        m.d.sync += s2.eq(carry_select_add(m, s1, self.product, self.sum_bits, "s2"))  # c4
         shifted = Signal(signed(self.sum_bits))
         with m.Switch(layers[n - 2]):
             for i, s in enumerate(self.shifts):

@@ -20,6 +20,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from hwgen.hw.onehot import OneHotFSM
 from hwgen.hw.pipeline import clog2
 
 
@@ -100,29 +101,34 @@ class Controller(wiring.Component):
             m.d.sync += seq_last.eq(Mux(sel, self.last[1], self.last[0]))
 
         # The FSM as one-hot registers (no state decode in front of the counters' enables).
-        states = ("WAIT", "ISSUE", "GAP", "DRAIN", "OUTPUT")
-        st = {name: Signal(init=int(name == "WAIT"), name=f"st_{name.lower()}") for name in states}
+        fsm = OneHotFSM(m, ("WAIT", "ISSUE", "GAP", "DRAIN", "OUTPUT"), "st")
+        goto = fsm.next
+        # count == 0, registered: set with every load of count and as it passes 1, so GAP and DRAIN decide on a flop.
+        count_end = Signal()
 
-        def goto(name: str) -> None:
-            m.d.sync += [flag.eq(int(other == name)) for other, flag in st.items()]
+        def load_count(value: int) -> None:
+            m.d.sync += [count.eq(value), count_end.eq(value == 0)]
 
-        with m.If(st["WAIT"]):
+        with fsm.state("WAIT"):
             with m.If(ready(self.xsel)):
                 begin_step(self.xsel)
                 goto("ISSUE")
-        with m.If(st["ISSUE"]):
+        with fsm.state("ISSUE"):
             m.d.comb += self.issue.eq(1)
             m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), first_r.eq(0),
                          is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1),
                          end_pass.eq((chunk == kl1) & last_row)]
-            with m.If(end_row):
-                m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
-                             first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
-                             last_row.eq((gate == 2) & last_unit)]
-                with m.If(gate == 3):
-                    m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
-                    with m.If(ulane == lanes - 1):
-                        m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
+        # end_row (and end_pass) are high only in ISSUE (set there, cleared with the row): the row step is decided
+        # on the flag alone, without the state flop in its enables.
+        with m.If(end_row):
+            m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
+                         first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
+                         last_row.eq((gate == 2) & last_unit)]
+            with m.If(gate == 3):
+                m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
+                with m.If(ulane == lanes - 1):
+                    m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
+        with fsm.state("ISSUE"):
             with m.If(end_pass):
                 m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0), last_unit.eq(int(H == 1))]
                 with m.If(first_layer):
@@ -133,29 +139,31 @@ class Controller(wiring.Component):
                         for i in range(L - 1):
                             with m.Case(i):
                                 if sched.gaps[i + 1]:
-                                    m.d.sync += count.eq(sched.gaps[i + 1] - 1)
+                                    load_count(sched.gaps[i + 1] - 1)
                                     goto("GAP")
                 with m.Else():
                     m.d.sync += [layer.eq(0), row.eq(0), self.waddr.eq(0), bank.eq(~bank), first_step.eq(0)]
                     if sched.every_step:  # output after every step: drain, then the output unit (seq_last: fresh state)
-                        m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(seq_last)]
+                        load_count(sched.write_offset - 1)
+                        m.d.sync += first_step.eq(seq_last)
                         goto("DRAIN")
                     else:  # outputs after the last step only: drain at a sequence's end, else the next step at once
                         with m.If(seq_last):
-                            m.d.sync += [count.eq(sched.write_offset - 1), first_step.eq(1)]
+                            load_count(sched.write_offset - 1)
+                            m.d.sync += first_step.eq(1)
                             goto("DRAIN")
                         with m.Else():
                             if sched.gaps[0]:
-                                m.d.sync += count.eq(sched.gaps[0] - 1)
+                                load_count(sched.gaps[0] - 1)
                                 goto("GAP")
                             else:
                                 with m.If(ready(sel_after)):
                                     begin_step(sel_after)
                                 with m.Else():
                                     goto("WAIT")
-        with m.If(st["GAP"]):
-            m.d.sync += count.eq(count - 1)
-            with m.If(count == 0):
+        with fsm.state("GAP"):
+            m.d.sync += [count.eq(count - 1), count_end.eq(count == 1)]
+            with m.If(count_end):
                 with m.If(~first_layer):
                     goto("ISSUE")
                 with m.Elif(ready(self.xsel)):
@@ -163,11 +171,11 @@ class Controller(wiring.Component):
                     goto("ISSUE")
                 with m.Else():
                     goto("WAIT")
-        with m.If(st["DRAIN"]):
-            m.d.sync += count.eq(count - 1)
-            with m.If(count == 0):
+        with fsm.state("DRAIN"):
+            m.d.sync += [count.eq(count - 1), count_end.eq(count == 1)]
+            with m.If(count_end):
                 goto("OUTPUT")
-        with m.If(st["OUTPUT"]):
+        with fsm.state("OUTPUT"):
             m.d.comb += self.output.eq(1)
             with m.If(self.out_done):
                 goto("WAIT")

@@ -23,7 +23,9 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hwgen.hw.onehot import OneHotFSM
 from hwgen.hw.pipeline import delay
+from hwgen.hw.schedule import HEAD_LATENCY
 
 
 class OutputUnit(wiring.Component):
@@ -59,13 +61,17 @@ class OutputUnit(wiring.Component):
         m.d.comb += self.h_addr.eq(self.h_base + jc)
         lane = self._lane(m, delay(m, jl, 1, "jl_d"))
 
+        # j == H - 1 and jl == lanes - 1 as registered flags, kept with the counters: the FSM and the counters'
+        # enables read one flop each instead of a comparator.
+        j_last, jl_last = Signal(init=int(H == 1)), Signal(init=int(lanes == 1))
+
         def advance_j() -> None:
-            m.d.sync += [j.eq(j + 1), jl.eq(jl + 1)]
-            with m.If(jl == lanes - 1):
-                m.d.sync += [jl.eq(0), jc.eq(jc + 1)]
+            m.d.sync += [j.eq(j + 1), jl.eq(jl + 1), j_last.eq(j == H - 2), jl_last.eq(jl == lanes - 2)]
+            with m.If(jl_last):
+                m.d.sync += [jl.eq(0), jc.eq(jc + 1), jl_last.eq(lanes == 1)]
 
         def reset_j() -> None:
-            m.d.sync += [j.eq(0), jl.eq(0), jc.eq(0)]
+            m.d.sync += [j.eq(0), jl.eq(0), jc.eq(0), j_last.eq(H == 1), jl_last.eq(lanes == 1)]
 
         if k_out:
             flat = [w & 0xFF for row in self.weights for w in row]
@@ -80,55 +86,61 @@ class OutputUnit(wiring.Component):
             lane_r, w_r = Signal(signed(self.act_bits)), Signal(signed(8))  # no memory output drives the multiplier
             m.d.sync += [lane_r.eq(lane), w_r.eq(wr.data.as_signed())]
             m.d.comb += [self.mul_a.eq(lane_r), self.mul_b.eq(w_r)]
-            v3, f3 = delay(m, v1, 3, "iss2"), delay(m, f1, 3, "first2")  # operand register, the multiplier's two
+            # operand register, the multiplier's two, and a copy of the product beside the accumulator (the
+            # multiplier sits with the row affine; its output reaches the head's adder through a register).
+            v4, f4 = delay(m, v1, 4, "iss2"), delay(m, f1, 4, "first2")
+            prod_r = Signal(signed(self.out_bits))  # the sum wraps to out_bits: only the product's low bits count
+            m.d.sync += prod_r.eq(self.product)
             acc = Signal(signed(self.out_bits))
-            with m.If(v3):
-                with m.If(f3):
-                    m.d.sync += acc.eq(self.product)
+            with m.If(v4):
+                with m.If(f4):
+                    m.d.sync += acc.eq(prod_r)
                 with m.Else():
-                    m.d.sync += acc.eq(acc + self.product)
-            with m.FSM(init="IDLE"):
-                with m.State("IDLE"):
-                    with m.If(self.start):
-                        m.next = "ISSUE"
-                with m.State("ISSUE"):
-                    m.d.comb += [issuing.eq(1), first.eq(j == 0)]
-                    advance_j()
-                    with m.If(j == H - 1):
-                        reset_j()
-                        m.d.sync += count.eq(4)
-                        m.next = "PIPE"
-                with m.State("PIPE"):
-                    m.d.sync += count.eq(count - 1)
-                    with m.If(count == 0):
-                        m.d.sync += self.out_data.eq(acc + br.data)
-                        m.next = "OUT"
-                with m.State("OUT"):
-                    m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last & self.seq_end)]
-                    with m.If(self.out_ready):
-                        m.d.sync += [k.eq(k + 1), k_last.eq(k == k_out - 2)]
-                        m.next = "ISSUE"
-                        with m.If(k_last):
-                            m.d.sync += [k.eq(0), k_last.eq(k_out == 1)]
-                            m.d.comb += self.done.eq(1)
-                            m.next = "IDLE"
-            return m
-        with m.FSM(init="IDLE"):
-            with m.State("IDLE"):
+                    m.d.sync += acc.eq(acc + prod_r)
+            fsm = OneHotFSM(m, ("IDLE", "ISSUE", "PIPE", "OUT"), "head")
+            with fsm.state("IDLE"):
                 with m.If(self.start):
-                    m.next = "READ"
-            with m.State("READ"):
-                m.next = "SELECT"
-            with m.State("SELECT"):
-                m.d.sync += self.out_data.eq(lane)
-                m.next = "OUT"
-            with m.State("OUT"):
-                m.d.comb += [self.out_valid.eq(1), self.out_last.eq((j == H - 1) & self.seq_end)]
+                    fsm.next("ISSUE")
+            with fsm.state("ISSUE"):
+                m.d.comb += [issuing.eq(1), first.eq(j == 0)]
+                advance_j()
+                with m.If(j_last):
+                    reset_j()
+                    m.d.sync += count.eq(HEAD_LATENCY - 1)
+                    fsm.next("PIPE")
+            with fsm.state("PIPE"):
+                m.d.sync += count.eq(count - 1)
+                with m.If(count == 0):
+                    m.d.sync += self.out_data.eq(acc + br.data)
+                    fsm.next("OUT")
+            with fsm.state("OUT"):
+                m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last & self.seq_end)]
                 with m.If(self.out_ready):
-                    advance_j()
-                    m.next = "READ"
-                    with m.If(j == H - 1):
-                        reset_j()
+                    m.d.sync += [k.eq(k + 1), k_last.eq(k == k_out - 2)]
+                    with m.If(k_last):
+                        m.d.sync += [k.eq(0), k_last.eq(k_out == 1)]
                         m.d.comb += self.done.eq(1)
-                        m.next = "IDLE"
+                        fsm.next("IDLE")
+                    with m.Else():
+                        fsm.next("ISSUE")
+            return m
+        fsm = OneHotFSM(m, ("IDLE", "READ", "SELECT", "OUT"), "hout")
+        with fsm.state("IDLE"):
+            with m.If(self.start):
+                fsm.next("READ")
+        with fsm.state("READ"):
+            fsm.next("SELECT")
+        with fsm.state("SELECT"):
+            m.d.sync += self.out_data.eq(lane)
+            fsm.next("OUT")
+        with fsm.state("OUT"):
+            m.d.comb += [self.out_valid.eq(1), self.out_last.eq(j_last & self.seq_end)]
+            with m.If(self.out_ready):
+                advance_j()
+                with m.If(j_last):
+                    reset_j()
+                    m.d.comb += self.done.eq(1)
+                    fsm.next("IDLE")
+                with m.Else():
+                    fsm.next("READ")
         return m

@@ -33,7 +33,7 @@ ACC_LATENCY = 1
 AFFINE_LATENCY = 6
 ACT_LATENCY = 2  # activation port A: registered clamped table address, then the ROM read
 STATE_LATENCY = 12
-HEAD_LATENCY = 5  # dense head: memory, operand, multiplier in and out, accumulator registers
+HEAD_LATENCY = 6  # dense head: memory, operand, multiplier in and out, product copy, accumulator registers
 VEC_WRITE_LATENCY = 1  # h value -> vector memory: the write port's register
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 

@@ -29,6 +29,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.hw.affine import saturate
+from hwgen.hw.pipeline import NO_RW_CHECK, carry_select_add, registered_read
 from hwgen.passes.fixed import FixedFormat
 
 
@@ -52,8 +53,10 @@ class StateUpdate(wiring.Component):
         a, fh = self.act.bits, self.act.frac
         cb, mb, bb = self.cell_fmt.bits, self.mult_bits, self.bias_bits
         depth = self.layers * self.hidden
-        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[])
-        c_rd, c_wr = cmem.read_port(), cmem.write_port()
+        # A unit's c is read (at its i gate) only after the previous step wrote it (the schedule's gaps): NO_RW_CHECK.
+        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[], attrs=NO_RW_CHECK)
+        c_wr = cmem.write_port()
+        c_raddr, c_rdata = registered_read(m, cmem, "cmem")
         words = [(mc & ((1 << mb) - 1)) | ((bc & ((1 << bb) - 1)) << mb) for mc, bc in self.cells]
         # Block RAM even when small: as logic, a 64-word ROM of 40-bit words is a deep multiplexer (the UP5K's
         # critical path at H=64).
@@ -64,7 +67,7 @@ class StateUpdate(wiring.Component):
         gate_is = [self.valid_in & (tag.gate == q) for q in range(4)]
         addr = Signal(range(max(depth, 2)))
         m.d.comb += addr.eq(tag.layer * self.hidden + tag.unit)
-        m.d.comb += [c_rd.addr.eq(addr), p_rd.addr.eq(addr)]
+        m.d.comb += [c_raddr.eq(addr), p_rd.addr.eq(addr)]
         si, sf, tg = (Signal(signed(a), name=n) for n in ("si", "sf", "tg"))
         c_old = Signal(signed(cb))
         mc, bc = Signal(signed(mb)), Signal(signed(bb))
@@ -73,7 +76,7 @@ class StateUpdate(wiring.Component):
         with m.If(gate_is[0]):
             m.d.sync += si.eq(self.value)
         with m.If(got_i):
-            m.d.sync += [c_old.eq(c_rd.data), mc.eq(p_rd.data[:mb].as_signed()),
+            m.d.sync += [c_old.eq(c_rdata), mc.eq(p_rd.data[:mb].as_signed()),
                          bc.eq(p_rd.data[mb:].as_signed())]
             with m.If(first_i):
                 m.d.sync += c_old.eq(0)
@@ -99,14 +102,17 @@ class StateUpdate(wiring.Component):
         tag_h = Signal(self.layout)
         with m.If(step[0]):
             m.d.sync += [so_h.eq(self.value), mc_h.eq(mc), bc_h.eq(bc), tag_h.eq(tag)]
-        p1 = Signal(signed(cb + a))
+        p1 = Signal(signed(cb + a + 1))  # σf·c + the rounding constant
         c_new = Signal(signed(cb))
         cn = Signal(signed(self.gate_fmt.bits))
-        mix_sum = p1 + (product << (self.cell_fmt.frac - fh)) + (1 << (fh - 1))
+        # σi·tanh g fits 2a bits (act × act): the sum is as wide as the values, not the multiplier's output, and
+        # the rounding constant rides in p1, so a two-operand carry-select adder is all that sits before mix_r.
+        mix_sum = carry_select_add(m, p1, product[:2 * a].as_signed() << (self.cell_fmt.frac - fh),
+                                   max(cb + a + 1, 2 * a + self.cell_fmt.frac - fh) + 1, "mix")
         mix_r = Signal(mix_sum.shape())
         mix = Signal(signed(cb + a + 2))
         m.d.comb += mix.eq(mix_r >> fh)
-        cn_sum = product + bc_h
+        cn_sum = carry_select_add(m, product, bc_h, max(2 * width, bb) + 1, "cn")
         cs_r = Signal(cn_sum.shape())
         shifted = Signal(signed(max(cb + mb, bb) + 1))
         with m.Switch(tag_h.layer):
@@ -122,7 +128,7 @@ class StateUpdate(wiring.Component):
         with m.Elif(step[5]):
             m.d.comb += [ma.eq(mc_h), mb_.eq(c_new)]
         with m.If(step[2]):
-            m.d.sync += p1.eq(product)  # σf·c
+            m.d.sync += p1.eq(product + (1 << (fh - 1)))  # σf·c + round
         with m.If(step[3]):
             m.d.sync += mix_r.eq(mix_sum)  # product = σi·tanh g
         with m.If(step[4]):
