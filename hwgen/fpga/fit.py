@@ -2,7 +2,7 @@
 
 The weight memory is the first limit (SPRAM on the UP5K, EBR on the ECP5): the config is
 checked by :class:`hwgen.hw.config.AccelConfig` itself (with the board's block RAM budget,
-`ebr_target`, and the UP5K's SPRAMs cascaded in depth), and when no lane count makes a
+`ebr_target` = the board's FPGA family, and the UP5K's SPRAMs cascaded in depth), and when no lane count makes a
 model fit, :func:`largest_fitting_hidden` searches the biggest hidden size that would,
 so the error names the overflowing resource and a configuration to use instead.
 The second is the whole top level's block RAM (row constants, tables, head, vector memories,
@@ -38,15 +38,10 @@ def weight_bits(hidden: int, inputs: int, layers: int, kind: str) -> int:
     return sum(4 * hidden * ((inputs if layer == 0 else hidden) + hidden) for layer in range(layers)) * bits
 
 
-def ebr_target(board: Board) -> str:
-    """The `AccelConfig.ebr_target` whose block RAM budget matches the board's FPGA."""
-    return board.family
-
-
 def _analysis_config(board: Board, hidden: int, inputs: int, layers: int, lanes: int, kind: str) -> AccelConfig:
     """A model-less config (for sizing only): wide accumulators so only the memory decides."""
     return AccelConfig(hidden=hidden, input=inputs, layers=layers, lanes=lanes, weights_kind=kind,
-                       weight_memory=board.weight_memory, acc_bits=48, ebr_target=ebr_target(board))
+                       weight_memory=board.weight_memory, acc_bits=48, ebr_target=board.family)
 
 
 def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, kind: str) -> Optional[tuple[int, int]]:
@@ -79,14 +74,14 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
     if lanes is not None:
         try:
             return AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
-                                         ebr_target=ebr_target(board))
+                                         ebr_target=board.family)
         except ConfigError as err:
             raise ConfigError(f"--lanes {lanes} on {board.name}: {err}") from None
     valid, last_error = [], None
     for choice in _lane_choices(H, X):
         try:
             valid.append(AccelConfig.for_model(model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind,
-                                               ebr_target=ebr_target(board)))
+                                               ebr_target=board.family))
         except ConfigError as err:
             last_error = err
     if valid:
