@@ -73,16 +73,16 @@ class TableHalf:
         mirror = {"sigmoid": 1 << out.frac, "tanh": 0}[table.name]
         q = table.sample_shift
         half = len(v) // 2  # entry of k = 0
-        k = np.arange(half)
-        h = mirror - v[half - 1 - k]  # from the k < 0 half, which is never clipped
+        h = mirror - v[:half][::-1]  # H[k] from values[~k]: the k < 0 half, which is never clipped
         samples = h[::1 << q]
-        rebuilt = np.concatenate([mirror - samples[k >> q][::-1], np.minimum(samples[k >> q], out.max)])
+        hi = len(samples) - int(np.argmax(samples[::-1] != samples[-1])) if np.any(samples != samples[-1]) else 0
+        result = TableHalf(tuple(int(x) for x in samples[:hi + 1]), q, mirror)
+        rebuilt = result.read(np.arange(len(v)) - half, out.max)
         if not np.array_equal(rebuilt, v) or samples.min() < 0 or samples.max() > 1 << out.frac:
             raise HwgenError(f"{table.name} table is not point-symmetric about 0 (values[~k] = {mirror} - values[k]) "
                              f"with one value per {1 << q} entries: the activation unit stores only its k >= 0 half; "
                              f"build it with ActivationTable.build")
-        hi = len(samples) - int(np.argmax(samples[::-1] != samples[-1])) if np.any(samples != samples[-1]) else 0
-        return TableHalf(tuple(int(x) for x in samples[:hi + 1]), q, mirror)
+        return result
 
     def read(self, k: np.ndarray, out_max: int) -> np.ndarray:
         """The table entries of signed indices k, as the hardware computes them from the stored half."""
@@ -92,11 +92,16 @@ class TableHalf:
         return np.where(k < 0, self.mirror - h, np.minimum(h, out_max))
 
 
+def port_a_depth_bits(hs: TableHalf, ht: TableHalf) -> int:
+    """log2 of each half's slot in port A's ROM: the larger half's power of two (tanh's half starts there)."""
+    return max(hs.depth_bits, ht.depth_bits)
+
+
 def rom_image(sigmoid: ActivationTable, tanh: ActivationTable) -> tuple[list[int], TableHalf, TableHalf]:
-    """Port A's ROM words: the σ half then the tanh half (unsigned act-bit words), each padded to the larger
-    one's power of two, and the two halves."""
+    """Port A's ROM words: the σ half then the tanh half (unsigned act-bit words), each padded to
+    `port_a_depth_bits`, and the two halves."""
     hs, ht = TableHalf.of(sigmoid), TableHalf.of(tanh)
-    d = max(hs.depth_bits, ht.depth_bits)
+    d = port_a_depth_bits(hs, ht)
     return hs.padded(d) + ht.padded(d), hs, ht
 
 
@@ -137,7 +142,7 @@ class ActivationUnit(wiring.Component):
         m = Module()
         a = self.sigmoid.out_format.bits
         image, hs, ht = rom_image(self.sigmoid, self.tanh)
-        d = max(hs.depth_bits, ht.depth_bits)
+        d = port_a_depth_bits(hs, ht)
         m.submodules.rom = rom = Memory(shape=unsigned(a), depth=len(image), init=image)
         # Port B reads only tanh: its own ROM (a block RAM has one read port, so a second port is a second copy).
         m.submodules.tanh_rom = tanh_rom = Memory(shape=unsigned(a), depth=1 << ht.depth_bits,

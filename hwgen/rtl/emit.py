@@ -84,8 +84,8 @@ def emit(build: RtlBuild, out: Path) -> dict[str, object]:
          2 * mb + bb, True, "per-row mult_x | mult_h << mult_bits | bias << 2*mult_bits"),
         ("cell_params", [(c & ((1 << mb) - 1)) | ((b & ((1 << bb) - 1)) << mb) for c, b in cells], mb + bb, True,
          "per-unit cell mult | bias << mult_bits"),
-        ("act_tables", table_image(model.sigmoid, model.tanh), cfg.act_bits, True, ("sigmoid table then tanh table, whole (the Verilog ROM holds only their non-constant windows, "
-                                                                           "hwgen.hw.activation.windowed_image)")),
+        ("act_tables", table_image(model.sigmoid, model.tanh), cfg.act_bits, True, ("sigmoid table then tanh table, whole (the Verilog ROMs hold only their k >= 0 "
+                                                                           "halves, hwgen.hw.activation.rom_image)")),
     ]
     if model.head is not None:
         plan.append(("head_weights", [int(w) for w in model.head.weights.reshape(-1)], 8, True, "dense weights [K, H] row-major"))

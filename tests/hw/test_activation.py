@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hwgen.errors import HwgenError
-from hwgen.hw.activation import ActivationUnit, TableHalf, rom_image
+from hwgen.hw.activation import ActivationUnit, TableHalf, port_a_depth_bits, rom_image
 from hwgen.passes.fixed import ActivationTable, FixedFormat
 from hwgen.passes.lower_fixed_point import LoweringOptions
 from tests.hw.simutil import run_cycles
@@ -37,7 +37,7 @@ def _edge_codes(sig, tnh):
     """Both ends of the gate range, 0 and -1 (the fold), and each side of each stored half's last word and of
     its padded end (the clamp), ±."""
     codes = [GATE.min, GATE.max, -1, 0, 1 << sig.index_shift, -(1 << sig.index_shift) - 1]
-    d = max(TableHalf.of(sig).depth_bits, TableHalf.of(tnh).depth_bits)
+    d = port_a_depth_bits(TableHalf.of(sig), TableHalf.of(tnh))
     for table in (sig, tnh):
         half = TableHalf.of(table)
         ends = {half.hi - 1, half.hi, half.hi + 1, (1 << half.depth_bits) - 1, 1 << half.depth_bits, (1 << d) - 1, 1 << d}
