@@ -27,7 +27,7 @@ from typing import Iterable
 
 import numpy as np
 
-from hwgen.passes.fixed import ACTIVATIONS, ActivationTable
+from hwgen.passes.fixed import ACTIVATIONS, ActivationTable, sample_centre
 from hwgen.passes.integer_model import IntegerModel
 from hwgen.passes.match_lstm_stack import LSTMStack
 
@@ -38,9 +38,8 @@ def _activation(table: ActivationTable, g: np.ndarray, exact: frozenset[str]) ->
     """σ/tanh of real gate values g, with the table's index truncation and output rounding unless exact."""
     gf = table.in_format
     if "table_in" not in exact:  # the gate code (floored, saturated), then its sample bin's centre
-        shift = table.index_shift + table.sample_shift
-        code = gf.saturate(np.floor(g * 2.0**gf.frac))
-        g = (np.floor(code / 2**shift) + (0.5 if shift > 0 else 0.0)) * 2.0 ** (shift - gf.frac)
+        code = gf.saturate(np.floor(g * 2.0**gf.frac)).astype(np.int64)
+        g = sample_centre(code, table.index_shift + table.sample_shift, gf)
     v = ACTIVATIONS[table.name](g)
     return v if "table_out" in exact else table.out_format.dequantize(ActivationTable.quantize_values(table.name, table.out_format, v))
 

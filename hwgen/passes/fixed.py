@@ -69,6 +69,13 @@ def shift_round(x: np.ndarray, shift: int) -> np.ndarray:
     return (x + (1 << (shift - 1))) >> shift
 
 
+def sample_centre(gate_codes: np.ndarray, shift: int, in_format: FixedFormat) -> np.ndarray:
+    """The real value at the centre of the sample bin of each gate code, the bin being the code's bits above
+    `shift` (a table entry samples its function there; with shift 0 a code is its own bin)."""
+    codes = np.asarray(gate_codes, np.int64) >> shift
+    return (codes.astype(np.float64) + (0.5 if shift > 0 else 0.0)) * 2.0 ** (shift - in_format.frac)
+
+
 #: The functions an `ActivationTable` can hold.
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)), "tanh": np.tanh}
 
@@ -128,10 +135,8 @@ class ActivationTable:
         sample_bits = index_bits if sample_bits is None else sample_bits
         if not 1 <= sample_bits <= index_bits:
             raise HwgenError(f"{name} table: sample_bits {sample_bits} must be in 1..{index_bits} (the index bits)")
-        coarse = index_bits - sample_bits
-        codes = np.arange(-(1 << (index_bits - 1)), 1 << (index_bits - 1), dtype=np.int64) >> coarse
-        sample = shift + coarse
-        centre = (codes.astype(np.float64) + (0.5 if sample > 0 else 0.0)) * 2.0 ** (sample - in_format.frac)
+        index = np.arange(-(1 << (index_bits - 1)), 1 << (index_bits - 1), dtype=np.int64)
+        centre = sample_centre(index << shift, shift + index_bits - sample_bits, in_format)
         values = ActivationTable.quantize_values(name, out_format, ACTIVATIONS[name](centre))
         values.setflags(write=False)
         return ActivationTable(name, values, shift, index_bits, in_format, out_format, sample_bits)
