@@ -73,10 +73,6 @@ def onnx_float(path: Path, x: np.ndarray, batch: int = 256) -> np.ndarray:
     return np.concatenate([sess.run(None, {INPUT: x[k:k + batch].astype(np.float32)})[0] for k in range(0, len(x), batch)])
 
 
-def integer_float(model, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    return model.dequantize_output(model.run(model.quantize_input(x)))
-
-
 def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, LoweringOptions], ablation: bool) -> dict:
     run = trained_run(config, out / name)
     onnx_path = out / f"{name}.onnx"
@@ -87,9 +83,6 @@ def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, Lower
     if isinstance(data, DigitsData):
         calib, x, y = data.x_train, data.x_test, data.y_test
         row["metric"] = "accuracy %"
-        float_logits = onnx_float(onnx_path, x)
-        row["float"] = float(100.0 * np.mean(float_logits.argmax(-1) == y))
-        row["predictions"] = int(len(y))
         score = lambda logits: float(100.0 * np.mean(logits.argmax(-1) == y))  # noqa: E731
     else:
         assert isinstance(data, CharCorpus)
@@ -98,14 +91,14 @@ def compare(name: str, config: TrainConfig, out: Path, variants: dict[str, Lower
         calib = x[:16]
         row["metric"] = "bpc"
         row["corpus"] = data.source
-        row["predictions"] = int(y.size)
-        float_logits = onnx_float(onnx_path, x)
-        row["float"] = bpc_of_logits(float_logits, y)
         score = lambda logits: bpc_of_logits(logits, y)  # noqa: E731
+    row["predictions"] = int(np.size(y))
+    float_logits = onnx_float(onnx_path, x)
+    row["float"] = score(float_logits)
     row["integer"], row["disagree"], row["mean_abs_logit_error"] = {}, {}, {}
     for label, options in variants.items():
         model = lower_fixed_point(graph, calibration=calib, options=options)
-        logits = integer_float(model, x)
+        logits = model.run_real(x)
         row["integer"][label] = score(logits)
         row["disagree"][label] = int(np.sum(logits.argmax(-1) != float_logits.argmax(-1)))
         row["mean_abs_logit_error"][label] = float(np.mean(np.abs(logits - float_logits)))

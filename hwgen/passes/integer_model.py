@@ -189,6 +189,11 @@ class IntegerModel:
     def dequantize_output(self, y: np.ndarray) -> np.ndarray:
         return np.asarray(y, np.float64) * self.output_scale
 
+    def run_real(self, x: np.ndarray) -> np.ndarray:
+        """Float inputs → float outputs through the integer arithmetic (quantize, `run`, dequantize): what the
+        hardware computes, on the float model's scale, to compare the two."""
+        return self.dequantize_output(self.run(self.quantize_input(x)))
+
     def run(self, x_int: np.ndarray) -> np.ndarray:
         """Integer inputs [T, X] (or [N, T, X]) → integer outputs [K] (or [N, K]): logits or last hidden state;
         with output_steps "every_step", [T, K] (or [N, T, K]): the same after every step."""
