@@ -52,7 +52,7 @@ class Accelerator(wiring.Component):
         m = Module()
         cfg, model = self.config, self.model
         L, H, X, lanes, a = cfg.layers, cfg.hidden, cfg.input, cfg.lanes, cfg.act_bits
-        xc, hc = X // lanes, H // lanes
+        xc, hc = cfg.x_chunks(0), cfg.h_chunks
 
         m.submodules.ctrl = ctrl = Controller(cfg)
         tag = ctrl.tag
@@ -71,8 +71,13 @@ class Accelerator(wiring.Component):
         full, last = Signal(2), Signal(2)
         fill = Signal()
         in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
+        # A bank is X beats: xc - 1 whole chunks, then `tail` lanes (X not a multiple of lanes: the last chunk's
+        # other lanes are pad slots, never written, so they read 0 — the memory's initial contents).
+        # Without a tail (X a multiple of lanes) the writer is the same logic as ever.
+        tail = X - (xc - 1) * lanes
         # Registered decodes: in_ready (= ~full[fill] at all times), the last lane of a chunk, the last chunk of a bank.
-        ready_r, lane_end, chunk_end = Signal(init=1), Signal(init=int(lanes == 1)), Signal(init=int(xc == 1))
+        ready_r, lane_end, chunk_end = (Signal(init=1), Signal(init=int((tail if xc == 1 else lanes) == 1)),
+                                        Signal(init=int(xc == 1)))
         m.d.comb += [self.in_ready.eq(ready_r & ~h_writing), ctrl.full.eq(full), ctrl.last.eq(last)]
         beat = self.in_valid & self.in_ready
         set_full, clear_full = Signal(2), Signal(2)
@@ -80,11 +85,18 @@ class Accelerator(wiring.Component):
         m.d.comb += fill_next.eq(fill)
         with m.If(beat):
             m.d.sync += [in_lane.eq(in_lane + 1), lane_end.eq(in_lane == lanes - 2)]
+            if tail != lanes:  # in the tail chunk the lane before the tail's last ends it
+                with m.If(chunk_end):
+                    m.d.sync += lane_end.eq(in_lane == tail - 2)
             with m.If(lane_end):
                 m.d.sync += [in_lane.eq(0), lane_end.eq(lanes == 1), in_chunk.eq(in_chunk + 1),
                              chunk_end.eq(in_chunk == xc - 2)]
+                if tail != lanes:  # the next chunk is the tail (one beat if tail == 1) or a whole one
+                    m.d.sync += lane_end.eq(Mux(in_chunk == xc - 2, tail == 1, lanes == 1))
                 with m.If(chunk_end):
                     m.d.sync += [in_chunk.eq(0), chunk_end.eq(xc == 1), fill.eq(~fill)]
+                    if tail != lanes:  # the next bank's chunk 0
+                        m.d.sync += lane_end.eq((tail if xc == 1 else lanes) == 1)
                     m.d.comb += [set_full.eq(1 << fill), fill_next.eq(~fill)]
                     with m.If(fill):
                         m.d.sync += last[1].eq(self.in_last)

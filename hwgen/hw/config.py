@@ -108,11 +108,11 @@ class AccelConfig:
                 errs.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if errs:
             raise ConfigError("; ".join(errs))
-        common = [d for d in _divisors(self.hidden) if self.input % d == 0]
-        if self.input % self.lanes or self.hidden % self.lanes:
-            raise ConfigError(f"lanes={self.lanes} must divide input={self.input} and hidden={self.hidden} "
+        if self.hidden % self.lanes:
+            raise ConfigError(f"lanes={self.lanes} must divide hidden={self.hidden} "
                               f"(each row is read in whole chunks of lanes codes, so a row takes >= 2 cycles and the "
-                              f"shared affine multiplier keeps up); nearest valid lanes: {_nearest(self.lanes, common)}")
+                              f"shared affine multiplier keeps up; layer 0's input is zero-padded to a multiple of lanes); "
+                              f"nearest valid lanes: {_nearest(self.lanes, _divisors(self.hidden))}")
         if self.act_bits < 3 or self.act_bits > 16:
             raise ConfigError(f"act_bits={self.act_bits} must be in 3..16")
         need = self.required_acc_bits()
@@ -132,12 +132,18 @@ class AccelConfig:
     def layer_input(self, layer: int) -> int:
         return self.input if layer == 0 else self.hidden
 
-    def chunks(self, layer: int) -> int:
-        """Cycles per row of `layer`: (input + hidden) / lanes."""
-        return (self.layer_input(layer) + self.hidden) // self.lanes
+    def padded_input(self, layer: int = 0) -> int:
+        """`layer_input` rounded up to whole chunks: layer 0's pad columns hold zero codes and read x = 0
+        (see `hwgen.hw.images.weight_words` and the input writer in `hwgen.hw.accelerator`)."""
+        return self.x_chunks(layer) * self.lanes
+
+    def chunks(self, layer: int, lanes: Optional[int] = None) -> int:
+        """Cycles per row of `layer`: ceil(input / lanes) + hidden / lanes (with `lanes`, for another lane count)."""
+        lanes = lanes or self.lanes
+        return -(-self.layer_input(layer) // lanes) + self.hidden // lanes
 
     def x_chunks(self, layer: int) -> int:
-        return self.layer_input(layer) // self.lanes
+        return self.chunks(layer) - self.h_chunks
 
     @property
     def h_chunks(self) -> int:
@@ -149,7 +155,11 @@ class AccelConfig:
 
     @property
     def weight_words(self) -> int:
-        return sum(4 * self.hidden * self.chunks(layer) for layer in range(self.layers))
+        return self.words_for(self.lanes)
+
+    def words_for(self, lanes: int) -> int:
+        """Weight words (chunks of all rows) with `lanes` lanes."""
+        return sum(4 * self.hidden * self.chunks(layer, lanes) for layer in range(self.layers))
 
     def acc_bound(self) -> int:
         """Worst case |accumulator|: every code at its largest magnitude on the widest row."""
@@ -176,13 +186,12 @@ class AccelConfig:
                                   + ("weight_memory='spram'" if self.ebr_target == "ice40" else "a smaller model"))
         if self.weight_memory == "spram":
             if self.word_bits > SPRAM_COUNT * SPRAM_WIDTH:
-                ok = [d for d in _divisors(self.hidden) if self.input % d == 0 and d * self.weight_bits <= SPRAM_COUNT * SPRAM_WIDTH]
+                ok = [d for d in _divisors(self.hidden) if d * self.weight_bits <= SPRAM_COUNT * SPRAM_WIDTH]
                 raise ConfigError(f"lanes={self.lanes} × {self.weight_bits}-bit codes = {self.word_bits}-bit words, wider than "
                                   f"{SPRAM_COUNT} SPRAMs × {SPRAM_WIDTH} bits; nearest valid lanes: {_nearest(self.lanes, ok)}")
             depth = spram_depth(self.word_bits)
             if self.weight_words > depth:
-                ok = [d for d in _divisors(self.hidden) if self.input % d == 0 and
-                      self.weight_words * self.lanes // d <= spram_depth(d * self.weight_bits)]
+                ok = [d for d in _divisors(self.hidden) if self.words_for(d) <= spram_depth(d * self.weight_bits)]
                 raise ConfigError(f"{self.weight_words} weight words of {self.word_bits} bits exceed the SPRAM depth {depth} "
                                   f"({SPRAM_COUNT} SPRAMs of {SPRAM_WORDS} × {SPRAM_WIDTH}, cascaded in depth as the word width "
                                   f"allows); nearest valid lanes: {_nearest(self.lanes, ok)} (or a smaller model)")
@@ -270,8 +279,9 @@ class AccelConfig:
         return self.schedule().sequence_cycles(steps)  # type: ignore[attr-defined]
 
     def ideal_cycles_per_step(self) -> float:
-        """Weight operations per step / lanes: the bound a perfectly busy datapath reaches."""
-        return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.lanes
+        """Chunks of weights per step: 4H · (ceil(X_l / lanes) + H / lanes) summed over the layers, the bound a
+        perfectly busy datapath reaches (an input that lanes do not divide pays its pad columns here too)."""
+        return float(self.weight_words)
 
     def utilisation(self) -> float:
         return self.ideal_cycles_per_step() / self.cycles_per_step()

@@ -5,6 +5,10 @@ Rows run in hardware order — unit-major, gates i, f, g, o (ONNX rows j, 2H+j, 
 `lanes` codes of one row (lane i at bits [i·b, (i+1)·b)), input-part chunks first, then
 hidden-part chunks; layer after layer. The same lists fill the Amaranth ROM `init`s and
 the `$readmemh` files of `hwgen build --target rtl`.
+
+Layer 0's input part is padded to `config.padded_input()` columns when lanes do not divide the
+input: the pad columns meet pad slots of the x memory, which are never written and read 0, so
+their product is 0 whatever the code. They hold `PAD_CODE` (0; binary, which has no 0, +1).
 """
 
 from __future__ import annotations
@@ -26,12 +30,18 @@ def onnx_rows(hidden: int) -> np.ndarray:
     return np.stack([j, 2 * hidden + j, 3 * hidden + j, hidden + j], axis=1).reshape(-1)
 
 
+#: The code in an input pad column, per weights kind (its product with the pad's x = 0 is 0 either way).
+PAD_CODE = {"binary": 1, "ternary": 0, "int8": 0}
+
+
 def weight_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
     kind, lanes = config.weights_kind, config.lanes
     b = WEIGHT_BITS[kind]
     words = []
-    for layer in model.layers:
-        codes = np.concatenate([layer.w_codes, layer.r_codes], axis=1)[onnx_rows(layer.hidden)].astype(np.int64)
+    for index, layer in enumerate(model.layers):
+        w = layer.w_codes.astype(np.int64)
+        pad = np.full((w.shape[0], config.padded_input(index) - w.shape[1]), PAD_CODE[kind], np.int64)
+        codes = np.concatenate([w, pad, layer.r_codes], axis=1)[onnx_rows(layer.hidden)].astype(np.int64)
         for row in codes:
             for k in range(0, row.size, lanes):
                 word = 0

@@ -1,7 +1,8 @@
 """The controller's schedule as data: pipeline latencies, pass lengths, hazard gaps, cycle counts.
 
 The accelerator issues one chunk read per cycle: a *pass* computes one layer for one
-time step (4H rows × (X_l + H)/lanes chunks, rows in unit order i, f, g, o). The state
+time step (4H rows × `config.chunks(l)` = ceil(X_l / lanes) + H / lanes chunks, rows in
+unit order i, f, g, o; layer 0's input is zero-padded to whole chunks). The state
 update of the last units finishes `write_offset` cycles after their last issue, and
 the next pass starts at once — reading the input part first — unless a chunk it reads
 in its first row would still be in flight: then the controller waits `gaps[l]` cycles

@@ -14,7 +14,8 @@ from hwgen.ir.graph import Graph
 
 def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--lanes", type=int, default=None,
-                       help="parallel lanes (adder-tree width); must divide input and hidden (default: largest of 8, 4, 2, 1 that fits)")
+                       help="parallel lanes (adder-tree width); must divide hidden, the input is zero-padded to whole chunks "
+                            "(default: largest of 8, 4, 2, 1 that fits)")
     group.add_argument("--weights-memory", choices=("registers", "ebr", "spram"), default="ebr",
                        help="where weights live: logic ROM, block RAM (preloaded) or SPRAM (uploaded at start-up)")
     group.add_argument("--weights-kind", choices=("auto", "int8"), default="auto",
@@ -28,8 +29,9 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
 
 
 def _default_lanes(hidden: int, input_size: int) -> int:
+    """The largest of 8, 4, 2, 1 that divides hidden with rows of >= 2 cycles (the input is zero-padded)."""
     for lanes in (8, 4, 2, 1):
-        if hidden % lanes == 0 and input_size % lanes == 0 and (input_size + hidden) // lanes >= 2:
+        if hidden % lanes == 0 and -(-input_size // lanes) + hidden // lanes >= 2:
             return lanes
     return 1
 

@@ -119,6 +119,10 @@ def emit(build: RtlBuild, out: Path) -> dict[str, object]:
                    "steps": cfg.output_steps,
                    "when": ("after every step: size values per step, steps in order, out_last on the sequence's last value"
                             if cfg.output_steps == "every_step" else "after the last step of each sequence (in_last)")},
+        "input": {"size": cfg.input, "padded": cfg.padded_input(), "beats_per_step": cfg.input,
+                  "padding": ("none" if cfg.padded_input() == cfg.input else
+                              f"layer 0 reads {cfg.x_chunks(0)} chunks of {cfg.lanes}: the last chunk's "
+                              f"{cfg.padded_input() - cfg.input} pad slots are never written and read 0; the stream is unchanged")},
         "ports": port_list(cfg),
         "clock": {"domain": "sync", "reset": "synchronous, active high"},
         "cycles": {"per_step": sched.cycles_per_step, "ideal_per_step": cfg.ideal_cycles_per_step(),
