@@ -279,9 +279,10 @@ class AccelConfig:
         return self.schedule().sequence_cycles(steps)  # type: ignore[attr-defined]
 
     def ideal_cycles_per_step(self) -> float:
-        """Chunks of weights per step: 4H · (ceil(X_l / lanes) + H / lanes) summed over the layers, the bound a
-        perfectly busy datapath reaches (an input that lanes do not divide pays its pad columns here too)."""
-        return float(self.weight_words)
+        """Useful weight operations per step / lanes: 4H · (X_l + H) / lanes summed over the layers, the bound a
+        perfectly busy datapath reaches. Pad columns of an input that lanes do not divide are not useful work, so
+        they count against utilisation."""
+        return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.lanes
 
     def utilisation(self) -> float:
         return self.ideal_cycles_per_step() / self.cycles_per_step()

@@ -29,10 +29,9 @@ def test_chunks_round_the_input_up_and_nothing_else(lanes, units, input_size, la
     assert all(config.x_chunks(layer) == units for layer in range(1, layers))  # deeper layers read h: no pad
     assert config.chunks(0) == kx + units >= 2  # rows keep >= 2 cycles
     assert config.weight_words == 4 * config.hidden * sum(config.chunks(layer) for layer in range(layers))
-    assert config.ideal_cycles_per_step() == config.weight_words
-    if input_size % lanes == 0:  # unchanged where lanes divide the input
-        assert config.ideal_cycles_per_step() == sum(4 * config.hidden * (config.layer_input(layer) + config.hidden)
-                                                     for layer in range(layers)) / lanes
+    useful = sum(4 * config.hidden * (config.layer_input(layer) + config.hidden) for layer in range(layers)) / lanes
+    assert config.ideal_cycles_per_step() == useful  # pad columns are waste, not useful work
+    assert (config.ideal_cycles_per_step() == config.weight_words) == (input_size % lanes == 0)
     assert config.expected_cycles(3) - config.expected_cycles(2) == config.cycles_per_step()
 
 
