@@ -126,7 +126,14 @@ def _build(board, top, clock, folder: Path, row: Row, seed: int) -> Row:
     """Build `top` into `folder` at nextpnr `seed` and add it to `row`; report.txt, report.json and
     utilisation.png stay in the folder."""
     try:
-        products = run_build(board, top, folder, seed=seed, quiet=True)
+        try:
+            products = run_build(board, top, folder, seed=seed, quiet=True)
+        except ToolchainError as err:
+            if "Bus error" not in str(err):
+                raise
+            # yowasp's wasm runtime has crashed ("Bus error") on a loaded machine: build once more.
+            print(f"{row.name} seed {seed}: the toolchain crashed (Bus error); building again", flush=True)
+            products = run_build(board, top, folder, seed=seed, quiet=True)
     except ToolchainError:
         usage = usage_from_log(board, folder / "top.tim")
         over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
