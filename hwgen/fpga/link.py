@@ -22,7 +22,7 @@ from amaranth.lib.wiring import In, Out
 from hwgen.fpga.protocol import DEVICE_SYNC, HOST_SYNC, Command, DeviceInfo, ErrorCode, word_bytes
 from hwgen.hw.onehot import OneHotFSM
 from hwgen.fpga.uart import UARTRx, UARTTx
-from hwgen.hw.pipeline import NO_RW_CHECK, carry_select_add, registered_read
+from hwgen.hw.pipeline import NO_RW_CHECK, registered_read
 
 
 #: Output buffers of at most this many words are registers instead of block RAM.
@@ -160,7 +160,7 @@ class HostLink(wiring.Component):
         m.d.sync += [in_we.eq(0), in_waddr.eq(wr_ptr), in_wdata.eq(shifted[-8 * in_bytes:])]
         m.d.comb += [in_wr.en.eq(in_we), in_wr.addr.eq(in_waddr), in_wr.data.eq(in_wdata)]
         n_inputs = Signal(range(self.input_depth + 2))
-        w_addr = Signal(max(p.weight_addr_width, 1))
+        w_addr = Signal(max(p.weight_addr_width, 1), reset_less=True)
         w_addr_done = Signal()
         w_addr_load = Signal()  # the address word is complete in `word`: w_addr takes it in the next cycle
         m.d.sync += w_addr_load.eq(0)  # a pulse (set in RX_PAYLOAD, below)
@@ -176,7 +176,7 @@ class HostLink(wiring.Component):
         # only the buffer's few flops, never the input stream's pointers and counters or the block RAM's read
         # address, and the buffer's room is a register. It sustains one word per cycle; the first word reaches
         # the accelerator one cycle later than without it (the cycle count starts there).
-        skid = [Signal(p.in_width + 1, name=f"skid{i}") for i in range(2)]   # (data, last); skid0 is offered
+        skid = [Signal(p.in_width + 1, name=f"skid{i}", reset_less=True) for i in range(2)]  # (data, last); skid0 offered
         skid_valid = Signal()       # it holds a word (skid0)
         skid_room = Signal(init=1)  # it does not hold two
         out_ptr = Signal(range(self.output_depth + 2))
@@ -184,7 +184,12 @@ class HostLink(wiring.Component):
         running = Signal()
         run_done = Signal()
         n_outputs = Signal(range(self.output_depth + 2))
-        cycles = Signal(32)
+        # The 32-bit cycle count as two 16-bit counters, the high one a cycle late (lo_carry is the low one's carry
+        # out, registered): no chain longer than 16 bits and no enable fanning out from a carry. It is read only
+        # after the run, thousands of cycles later. Data registers without reset: they are loaded before use.
+        cycles_lo, cycles_hi = Signal(16, reset_less=True), Signal(16, reset_less=True)
+        lo_carry = Signal()
+        cycles = Cat(cycles_lo, cycles_hi)
 
         # --- transmit state ---
         resp_cmd = Signal(8)
@@ -281,30 +286,30 @@ class HostLink(wiring.Component):
         incoming = Cat(in_rdata, one_left & final)
         with m.If(advance & ~pop):
             m.d.sync += [skid_valid.eq(1), skid_room.eq(~skid_valid)]
-            with m.If(skid_valid):
-                m.d.sync += skid[1].eq(incoming)
-            with m.Else():
-                m.d.sync += skid[0].eq(incoming)
         with m.Elif(pop & ~advance):
-            m.d.sync += [skid_valid.eq(~skid_room), skid_room.eq(1), skid[0].eq(skid[1])]
-        with m.Elif(pop):  # one word in, one out (advance needs room: one word was held)
-            m.d.sync += skid[0].eq(incoming)
+            m.d.sync += [skid_valid.eq(~skid_room), skid_room.eq(1)]
+        # The entries load more often than needed (a word that is not held may be anything), so their enables are
+        # one gate: skid1 takes every incoming word (it matters only when skid0 is held and not taken); skid0
+        # loads whenever it is empty or taken, the incoming word unless two were held.
+        with m.If(advance):
+            m.d.sync += skid[1].eq(incoming)
+        with m.If(~skid_valid | acc.in_ready):
+            m.d.sync += skid[0].eq(Mux(skid_room, incoming, skid[1]))
 
         # The run engine: its own registered flags, so no path runs from the protocol FSM's
         # state decoding through the accelerator's handshakes.
         out_we_next = Signal()
         m.d.sync += [out_we.eq(out_we_next), out_waddr.eq(out_ptr), out_wdata.eq(acc.out_data)]
         m.d.comb += [self.busy.eq(running), acc.out_ready.eq(running)]
+        lo_next = Signal(17)
+        m.d.comb += lo_next.eq(cycles_lo + running)
+        m.d.sync += [cycles_lo.eq(lo_next[:16]), lo_carry.eq(lo_next[16]), cycles_hi.eq(cycles_hi + lo_carry)]
         with m.If(start):
             # One cycle with in_raddr = 0, so in_mem[0] shows when running starts.
             m.d.sync += [start.eq(0), running.eq(1), rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs),
                          have.eq(1), one_left.eq(single), out_ptr.eq(0), out_room.eq(1),
-                         cycles.eq(-1)]  # -1: the skid buffer's cycle before the first beat is not counted
-        # The 32-bit cycle count as a carry-select sum (two 16-bit chains): one 32-bit chain is longer than the
-        # 24-bit accumulator the board designs are measured against, and was the critical path of some seeds.
-        cycles_next = carry_select_add(m, cycles, 1, 32, "cycles")
+                         cycles_lo.eq(-1), cycles_hi.eq(-1), lo_carry.eq(0)]  # -1: the skid buffer's cycle is not counted
         with m.If(running):
-            m.d.sync += cycles.eq(cycles_next)
             with m.If(advance):
                 m.d.sync += [rd_ptr.eq(rd_next), rd_next.eq(rd_next + 1), left.eq(left - 1),
                              have.eq(~one_left), one_left.eq(left == 2)]

@@ -68,7 +68,7 @@ class Accelerator(wiring.Component):
         v_wr = vmem.write_port(granularity=a)
         v_raddr, v_rdata = registered_read(m, vmem, "vmem")
         h_writing = Signal()
-        full, last = Signal(2), Signal(2)
+        full, last = Signal(2), Signal(2, reset_less=True)  # last[b] is read only while full[b]
         fill = Signal()
         in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
         # A bank is X beats: xc - 1 whole chunks, then `tail` lanes (X not a multiple of lanes: the last chunk's
