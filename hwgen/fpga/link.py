@@ -169,16 +169,9 @@ class HostLink(wiring.Component):
         # --- run state ---
         rd_ptr = Signal(range(self.input_depth + 2))
         rd_next = Signal(range(self.input_depth + 2))   # rd_ptr + 1, kept in a register so no adder sits behind in_ready
-        left = Signal(range(self.input_depth + 2))      # input words not yet moved to the skid buffer
-        have = Signal()        # left != 0 (registered)
-        one_left = Signal()    # left == 1 (registered: the word's in_last)
-        # A two-entry skid buffer between the input buffer and the accelerator: the accelerator's in_ready steers
-        # only the buffer's few flops, never the input stream's pointers and counters or the block RAM's read
-        # address, and the buffer's room is a register. It sustains one word per cycle; the first word reaches
-        # the accelerator one cycle later than without it (the cycle count starts there).
-        skid = [Signal(p.in_width + 1, name=f"skid{i}", reset_less=True) for i in range(2)]  # (data, last); skid0 offered
-        skid_valid = Signal()       # it holds a word (skid0)
-        skid_room = Signal(init=1)  # it does not hold two
+        left = Signal(range(self.input_depth + 2))      # input words not yet accepted by the accelerator
+        have = Signal()        # left != 0 (registered: drives in_valid)
+        one_left = Signal()    # left == 1 (registered: drives in_last)
         out_ptr = Signal(range(self.output_depth + 2))
         out_room = Signal()    # out_ptr < output_depth
         running = Signal()
@@ -277,30 +270,17 @@ class HostLink(wiring.Component):
         out_len = Signal(16)
         m.d.comb += out_len.eq(sum(n_outputs << i for i in range(out_bytes.bit_length()) if out_bytes >> i & 1))
         m.d.comb += out_rd.addr.eq(tx_word)
-        # Streaming the input buffer: the read port always shows in_mem[rd_ptr]. `advance` (a word moves into the
-        # skid buffer) is a gate of registers, so only a multiplexer of registers sits in front of RADDR.
-        advance = running & have & skid_room
-        m.d.comb += in_raddr.eq(Mux(start, 0, Mux(advance, rd_next, rd_ptr)))
-        pop = skid_valid & acc.in_ready
-        m.d.comb += [acc.in_valid.eq(skid_valid), acc.in_data.eq(skid[0][:p.in_width]), acc.in_last.eq(skid[0][-1])]
-        incoming = Cat(in_rdata, one_left & final)
-        with m.If(advance & ~pop):
-            m.d.sync += [skid_valid.eq(1), skid_room.eq(~skid_valid)]
-        with m.Elif(pop & ~advance):
-            m.d.sync += [skid_valid.eq(~skid_room), skid_room.eq(1)]
-        # The entries load more often than needed (a word that is not held may be anything), so their enables are
-        # one gate: skid1 takes every incoming word (it matters only when skid0 is held and not taken); skid0
-        # loads whenever it is empty or taken, the incoming word unless two were held.
-        with m.If(advance):
-            m.d.sync += skid[1].eq(incoming)
-        with m.If(~skid_valid | acc.in_ready):
-            m.d.sync += skid[0].eq(Mux(skid_room, incoming, skid[1]))
+        # Streaming the input buffer: the read port always shows in_mem[rd_ptr]. Only a
+        # multiplexer (no carry chain) sits between the accelerator's in_ready and RADDR.
+        advance = acc.in_valid & acc.in_ready
+        m.d.comb += [in_raddr.eq(Mux(start, 0, Mux(advance, rd_next, rd_ptr))),
+                     acc.in_data.eq(in_rdata), acc.in_last.eq(one_left & final)]
 
         # The run engine: its own registered flags, so no path runs from the protocol FSM's
         # state decoding through the accelerator's handshakes.
         out_we_next = Signal()
         m.d.sync += [out_we.eq(out_we_next), out_waddr.eq(out_ptr), out_wdata.eq(acc.out_data)]
-        m.d.comb += [self.busy.eq(running), acc.out_ready.eq(running)]
+        m.d.comb += [self.busy.eq(running), acc.in_valid.eq(running & have), acc.out_ready.eq(running)]
         lo_next = Signal(17)
         m.d.comb += lo_next.eq(cycles_lo + running)
         m.d.sync += [cycles_lo.eq(lo_next[:16]), lo_carry.eq(lo_next[16]), cycles_hi.eq(cycles_hi + lo_carry)]
@@ -308,7 +288,7 @@ class HostLink(wiring.Component):
             # One cycle with in_raddr = 0, so in_mem[0] shows when running starts.
             m.d.sync += [start.eq(0), running.eq(1), rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs),
                          have.eq(1), one_left.eq(single), out_ptr.eq(0), out_room.eq(1),
-                         cycles_lo.eq(-1), cycles_hi.eq(-1), lo_carry.eq(0)]  # -1: the skid buffer's cycle is not counted
+                         cycles_lo.eq(0), cycles_hi.eq(0), lo_carry.eq(0)]
         with m.If(running):
             with m.If(advance):
                 m.d.sync += [rd_ptr.eq(rd_next), rd_next.eq(rd_next + 1), left.eq(left - 1),
