@@ -160,10 +160,8 @@ class HostLink(wiring.Component):
         m.d.sync += [in_we.eq(0), in_waddr.eq(wr_ptr), in_wdata.eq(shifted[-8 * in_bytes:])]
         m.d.comb += [in_wr.en.eq(in_we), in_wr.addr.eq(in_waddr), in_wr.data.eq(in_wdata)]
         n_inputs = Signal(range(self.input_depth + 2))
-        w_addr = Signal(max(p.weight_addr_width, 1), reset_less=True)
+        w_addr = Signal(max(p.weight_addr_width, 1))
         w_addr_done = Signal()
-        w_addr_load = Signal()  # the address word is complete in `word`: w_addr takes it in the next cycle
-        m.d.sync += w_addr_load.eq(0)  # a pulse (set in RX_PAYLOAD, below)
         w_last = Signal()
 
         # --- run state ---
@@ -179,7 +177,8 @@ class HostLink(wiring.Component):
         n_outputs = Signal(range(self.output_depth + 2))
         # The 32-bit cycle count as two 16-bit counters, the high one a cycle late (lo_carry is the low one's carry
         # out, registered): no chain longer than 16 bits and no enable fanning out from a carry. It is read only
-        # after the run, thousands of cycles later. Data registers without reset: they are loaded before use.
+        # after the run, thousands of cycles later. No reset: it is loaded before use (the domain's reset would add
+        # a LUT level to every enable).
         cycles_lo, cycles_hi = Signal(16, reset_less=True), Signal(16, reset_less=True)
         lo_carry = Signal()
         cycles = Cat(cycles_lo, cycles_hi)
@@ -352,15 +351,11 @@ class HostLink(wiring.Component):
                     m.d.sync += final.eq(byte[0])
                 with m.If(op_write):
                     with m.If(~w_addr_done & word_last):
-                        m.d.sync += [w_addr_load.eq(1), w_addr_done.eq(1)]
+                        m.d.sync += [w_addr.eq(shifted[-32:]), w_addr_done.eq(1)]  # truncated to the port
                     if has_w:
                         with m.If(w_addr_done & word_last):
                             m.d.sync += w_last.eq(last_byte)
                             rx.next("RX_WEIGHT_WRITE")
-        # w_addr loads one cycle after the address's last byte, from `word` (a flop; the next byte is thousands of
-        # cycles away): its enable is one registered flag, not the byte handshake and the payload's state decode.
-        with m.If(w_addr_load):
-            m.d.sync += w_addr.eq(word[-32:])  # truncated to the port
         with rx.state("RX_WEIGHT_WRITE"):
             # One cycle with the assembled word on wmem_data; the UART is far slower.
             if has_w:
