@@ -104,10 +104,7 @@ def _largest_fitting(design: FpgaDesign, input_words: int) -> str:
     from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
     cfg, model, board = design.config, design.model, design.board
-    options = LoweringOptions(act_bits=model.hidden_format.bits, gate_bits=model.gate_format.bits,
-                              gate_frac=model.gate_format.frac, cell_bits=model.cell_format.bits,
-                              cell_frac=model.cell_format.frac, table_index_bits=model.sigmoid.index_bits,
-                              input_frac=model.input_format.frac, weights="int8" if cfg.weights_kind == "int8" else "auto")
+    options = LoweringOptions.of_model(model, weights="int8" if cfg.weights_kind == "int8" else "auto")
     kind = "ternary" if cfg.weights_kind == "int8" else cfg.weights_kind  # int8 codes come from the lowering
 
     def fits(hidden: int) -> Optional[AccelConfig]:

@@ -175,7 +175,13 @@ class HostLink(wiring.Component):
         running = Signal()
         run_done = Signal()
         n_outputs = Signal(range(self.output_depth + 2))
-        cycles = Signal(32)
+        # The 32-bit cycle count as two 16-bit counters, the high one a cycle late (lo_carry is the low one's carry
+        # out, registered): no chain longer than 16 bits and no enable fanning out from a carry. It is read only
+        # after the run, thousands of cycles later. No reset: it is loaded before use (the domain's reset would add
+        # a LUT level to every enable).
+        cycles_lo, cycles_hi = Signal(16, reset_less=True), Signal(16, reset_less=True)
+        lo_carry = Signal()
+        cycles = Cat(cycles_lo, cycles_hi)
 
         # --- transmit state ---
         resp_cmd = Signal(8)
@@ -274,12 +280,15 @@ class HostLink(wiring.Component):
         out_we_next = Signal()
         m.d.sync += [out_we.eq(out_we_next), out_waddr.eq(out_ptr), out_wdata.eq(acc.out_data)]
         m.d.comb += [self.busy.eq(running), acc.in_valid.eq(running & have), acc.out_ready.eq(running)]
+        lo_next = Signal(17)
+        m.d.comb += lo_next.eq(cycles_lo + running)
+        m.d.sync += [cycles_lo.eq(lo_next[:16]), lo_carry.eq(lo_next[16]), cycles_hi.eq(cycles_hi + lo_carry)]
         with m.If(start):
             # One cycle with in_raddr = 0, so in_mem[0] shows when running starts.
             m.d.sync += [start.eq(0), running.eq(1), rd_ptr.eq(0), rd_next.eq(1), left.eq(n_inputs),
-                         have.eq(1), one_left.eq(single), out_ptr.eq(0), out_room.eq(1), cycles.eq(0)]
+                         have.eq(1), one_left.eq(single), out_ptr.eq(0), out_room.eq(1),
+                         cycles_lo.eq(0), cycles_hi.eq(0), lo_carry.eq(0)]
         with m.If(running):
-            m.d.sync += cycles.eq(cycles + 1)
             with m.If(advance):
                 m.d.sync += [rd_ptr.eq(rd_next), rd_next.eq(rd_next + 1), left.eq(left - 1),
                              have.eq(~one_left), one_left.eq(left == 2)]

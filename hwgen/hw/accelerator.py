@@ -68,45 +68,51 @@ class Accelerator(wiring.Component):
         v_wr = vmem.write_port(granularity=a)
         v_raddr, v_rdata = registered_read(m, vmem, "vmem")
         h_writing = Signal()
-        full, last = Signal(2), Signal(2)
+        full, last = Signal(2), Signal(2, reset_less=True)  # last[b] is read only while full[b]
         fill = Signal()
         in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
         # A bank is X beats: xc - 1 whole chunks, then `tail` lanes (X not a multiple of lanes: the last chunk's
         # other lanes are pad slots, never written, so they read 0 — the memory's initial contents).
         # Without a tail (X a multiple of lanes) the writer is the same logic as ever.
         tail = X - (xc - 1) * lanes
-        # Registered decodes: in_ready (= ~full[fill] at all times), the last lane of a chunk, the last chunk of a bank.
-        ready_r, lane_end, chunk_end = (Signal(init=1), Signal(init=int((tail if xc == 1 else lanes) == 1)),
-                                        Signal(init=int(xc == 1)))
+        # Registered decodes: in_ready (= ~full[fill] at all times), the last lane of a chunk, the last chunk of a bank,
+        # and "the next beat completes the bank" (bank_last = lane_end & chunk_end; bank_end[b]: and fills bank b).
+        # The state update's write pulse (h_writing) gates the beat, so every decision after it is one LUT of
+        # registers: bank b completes on beat & bank_end[b], and in_ready's next value picks one of two
+        # precomputed outcomes.
+        first_end = (tail if xc == 1 else lanes) == 1  # lane_end in a bank's first chunk
+        ready_r, lane_end, chunk_end = Signal(init=1), Signal(init=int(first_end)), Signal(init=int(xc == 1))
+        bank_last = Signal(init=int(first_end and xc == 1))
+        bank_end = Signal(2, init=int(first_end and xc == 1))
         m.d.comb += [self.in_ready.eq(ready_r & ~h_writing), ctrl.full.eq(full), ctrl.last.eq(last)]
         beat = self.in_valid & self.in_ready
-        set_full, clear_full = Signal(2), Signal(2)
-        fill_next = Signal()
-        m.d.comb += fill_next.eq(fill)
+        if tail == lanes:
+            lane_end_n = Mux(lane_end, lanes == 1, in_lane == lanes - 2)
+        else:  # the tail chunk (a bank's last) ends at lane tail - 1; after it, the next bank's chunk 0
+            lane_end_n = Mux(lane_end, Mux(chunk_end, first_end, Mux(in_chunk == xc - 2, tail == 1, lanes == 1)),
+                             Mux(chunk_end, in_lane == tail - 2, in_lane == lanes - 2))
+        chunk_end_n = Mux(lane_end, Mux(chunk_end, xc == 1, in_chunk == xc - 2), chunk_end)
+        fill_n = fill ^ bank_last
         with m.If(beat):
-            m.d.sync += [in_lane.eq(in_lane + 1), lane_end.eq(in_lane == lanes - 2)]
-            if tail != lanes:  # in the tail chunk the lane before the tail's last ends it
-                with m.If(chunk_end):
-                    m.d.sync += lane_end.eq(in_lane == tail - 2)
+            m.d.sync += [in_lane.eq(in_lane + 1), lane_end.eq(lane_end_n), chunk_end.eq(chunk_end_n),
+                         bank_last.eq(lane_end_n & chunk_end_n),
+                         bank_end.eq(Mux(lane_end_n & chunk_end_n, Mux(fill_n, 0b10, 0b01), 0))]
             with m.If(lane_end):
-                m.d.sync += [in_lane.eq(0), lane_end.eq(lanes == 1), in_chunk.eq(in_chunk + 1),
-                             chunk_end.eq(in_chunk == xc - 2)]
-                if tail != lanes:  # the next chunk is the tail (one beat if tail == 1) or a whole one
-                    m.d.sync += lane_end.eq(Mux(in_chunk == xc - 2, tail == 1, lanes == 1))
+                m.d.sync += [in_lane.eq(0), in_chunk.eq(in_chunk + 1)]
                 with m.If(chunk_end):
-                    m.d.sync += [in_chunk.eq(0), chunk_end.eq(xc == 1), fill.eq(~fill)]
-                    if tail != lanes:  # the next bank's chunk 0
-                        m.d.sync += lane_end.eq((tail if xc == 1 else lanes) == 1)
-                    m.d.comb += [set_full.eq(1 << fill), fill_next.eq(~fill)]
-                    with m.If(fill):
-                        m.d.sync += last[1].eq(self.in_last)
-                    with m.Else():
-                        m.d.sync += last[0].eq(self.in_last)
+                    m.d.sync += in_chunk.eq(0)
+        set_full, clear_full = Signal(2), Signal(2)
+        m.d.comb += set_full.eq(bank_end & beat.replicate(2))
+        with m.If(beat & bank_last):
+            m.d.sync += fill.eq(~fill)
+        for b in range(2):
+            with m.If(set_full[b]):
+                m.d.sync += last[b].eq(self.in_last)
         with m.If(ctrl.x_release):
             m.d.comb += clear_full.eq(1 << ctrl.xsel)
-        full_next = Signal(2)
-        m.d.comb += full_next.eq((full | set_full) & ~clear_full)
-        m.d.sync += [full.eq(full_next), ready_r.eq(~full_next.bit_select(fill_next, 1))]
+        free = ~full | clear_full  # bank b is not full in the next cycle, unless this beat completes it
+        m.d.sync += [full.eq((full | set_full) & ~clear_full),
+                     ready_r.eq(Mux(beat & bank_last, free.bit_select(~fill, 1), free.bit_select(fill, 1)))]
 
         # ---- issue: weight word and vector chunk ------------------------------------------------
         m.submodules.wmem = wmem = WeightMemory(cfg.weight_memory, cfg.word_bits, cfg.weight_words,

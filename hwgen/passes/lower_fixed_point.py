@@ -70,6 +70,16 @@ class LoweringOptions:
         if self.multiplier_bits < 8:
             raise HwgenError(f"multiplier_bits must be >= 8 (int8 dense weights), got {self.multiplier_bits}")
 
+    @classmethod
+    def of_model(cls, model: IntegerModel, weights: str = "auto") -> "LoweringOptions":
+        """The options that lower another stack to `model`'s formats and tables (its activation sample
+        resolutions included), e.g. a random stand-in of another size for a fit search."""
+        sig, tanh = model.sigmoid, model.tanh
+        return cls(act_bits=model.hidden_format.bits, gate_bits=model.gate_format.bits, gate_frac=model.gate_format.frac,
+                   cell_bits=model.cell_format.bits, cell_frac=model.cell_format.frac, table_index_bits=sig.index_bits,
+                   sigmoid_bits=sig.sample_bits or sig.index_bits, tanh_bits=tanh.sample_bits or tanh.index_bits,
+                   input_frac=model.input_format.frac, weights=weights)
+
 
 def _choose_shift(max_real: float, mult_bits: int) -> int:
     """Largest shift s (0..40) with round(max_real * 2**s) inside a signed mult_bits multiplier."""

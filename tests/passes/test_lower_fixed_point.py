@@ -110,3 +110,16 @@ def test_gate_shift_floors_so_a_code_stands_for_the_bin_the_tables_sample():
     fg = model.gate_format.frac
     np.testing.assert_array_equal(layer.gate.bias, np.floor(fl.bias * 2.0 ** (fg + layer.gate.shift) + 0.5))
     np.testing.assert_array_equal(layer.cell.bias, np.floor(fl.cell_shift * 2.0 ** (fg + layer.cell.shift) + 0.5))
+
+
+def test_options_of_model_reproduce_its_formats_and_tables():
+    """A stand-in of another size lowered with `LoweringOptions.of_model` (the fit search) gets the same
+    formats and activation tables, coarser sample resolutions included."""
+    model = lower_stack(random_stack(8, 4, kind="ternary", seed=1),
+                        options=LoweringOptions(act_bits=6, sigmoid_bits=7, tanh_bits=8, input_frac=3))
+    other = lower_stack(random_stack(16, 4, kind="ternary", seed=2), options=LoweringOptions.of_model(model))
+    for name in ("input_format", "hidden_format", "gate_format", "cell_format"):
+        assert getattr(other, name) == getattr(model, name)
+    for a, b in ((other.sigmoid, model.sigmoid), (other.tanh, model.tanh)):
+        assert a.sample_bits == b.sample_bits and a.index_bits == b.index_bits
+        np.testing.assert_array_equal(a.values, b.values)
