@@ -11,7 +11,6 @@ host-link buffers: :mod:`hwgen.fpga.block_ram`), checked by :func:`check_block_r
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional
 
 from hwgen.errors import HwgenError
@@ -28,9 +27,9 @@ class ModelTooLarge(HwgenError):
     """The model's weights (or datapath) do not fit the board."""
 
 
-def _lane_choices(hidden: int, inputs: int) -> list[int]:
-    g = math.gcd(hidden, inputs)
-    return [d for d in range(1, g + 1) if g % d == 0]
+def _lane_choices(hidden: int) -> list[int]:
+    """Lanes must divide hidden; layer 0's input is zero-padded to whole chunks, so it does not restrict them."""
+    return [d for d in range(1, hidden + 1) if hidden % d == 0]
 
 
 def weight_bits(hidden: int, inputs: int, layers: int, kind: str) -> int:
@@ -49,7 +48,7 @@ def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, 
     for h in range(hidden - 1, 0, -1):
         if weight_bits(h, inputs, layers, kind) > board.weight_bits:
             continue
-        for lanes in _lane_choices(h, inputs):
+        for lanes in _lane_choices(h):
             try:
                 _analysis_config(board, h, inputs, layers, lanes, kind)
                 return h, lanes
@@ -78,7 +77,7 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
         except ConfigError as err:
             raise ConfigError(f"--lanes {lanes} on {board.name}: {err}") from None
     valid, last_error = [], None
-    for choice in _lane_choices(H, X):
+    for choice in _lane_choices(H):
         try:
             valid.append(AccelConfig.for_model(model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind,
                                                ebr_target=board.family))

@@ -55,6 +55,13 @@ def test_small_model_uses_preferred_lanes():
     assert choose_config(get_board("icebreaker"), model).lanes == 4
 
 
+def test_an_input_lanes_do_not_divide_still_gets_the_preferred_lanes():
+    """Layer 0's input is zero-padded to whole chunks, so an odd input no longer forces one lane."""
+    model = lower_stack(random_stack(16, 7, classes=4, kind="ternary"))
+    config = choose_config(get_board("icebreaker"), model)
+    assert config.lanes == 4 and config.padded_input() == 8
+
+
 def test_ecp5_budgets_its_own_block_ram():
     """The ULX3S 85F's 208 DP16KD blocks hold an H=128 ternary LSTM's weights (the UP5K's 24 free EBRs would not)."""
     model = lower_stack(random_stack(128, 128, classes=10, kind="ternary"))
