@@ -28,7 +28,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.affine import saturate
+from hwgen.hw.affine import saturate, shift_by_layer
 from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, carry_select_add, registered_read
 from hwgen.passes.fixed import FixedFormat
 
@@ -116,18 +116,12 @@ class StateUpdate(wiring.Component):
         m.d.comb += mix.eq(mix_r >> fh)
         cn_sum = carry_select_add(m, product, bc_h, max(2 * width, bb) + 1, "cn")
         cs_r = Signal(cn_sum.shape())
-        shifted = Signal(signed(max(cb + mb, bb) + 1))
-        with m.Switch(tag_h.layer):
-            for i, s in enumerate(self.shifts):
-                with m.Case(i):
-                    m.d.comb += shifted.eq(cs_r >> s)
-            with m.Default():
-                m.d.comb += shifted.eq(cs_r)
+        shifted = shift_by_layer(m, cs_r, tag_h.layer, self.shifts, "shifted")
         with m.If(step[0]):
             m.d.comb += [ma.eq(sf), mb_.eq(c_old)]
         with m.Elif(step[1]):
             m.d.comb += [ma.eq(si), mb_.eq(tg)]
-        with m.Elif(step[5]):
+        with m.Else():  # used in a5 only (its product is read in a7); no zero arm: a 3-way select per bit
             m.d.comb += [ma.eq(mc_h), mb_.eq(c_new)]
         with m.If(step[2]):
             m.d.sync += p1.eq(product + (1 << (fh - 1)))  # σf·c + round
