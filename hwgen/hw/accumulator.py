@@ -6,8 +6,8 @@ chunk, `first_h` the first hidden chunk, `last` the row's last chunk (always a h
 one); one cycle after `last`, `acc_x`/`acc_h` hold the row's sums and `valid_out` pulses,
 with the row's `tag`.
 
-Ports: `valid_in`, `first`, `is_h`, `first_h`, `last` in, 1 (`is_h` is implied by `first_h` and unused); `value` in, signed(in_width);
-`tag_in` in; `acc_x`, `acc_h` out, signed(acc_bits); `valid_out` out, 1; `tag_out` out.
+Ports: `valid_in`, `first`, `is_h`, `first_h`, `last` in, 1 (`is_h` is implied by `first_h`, unused);
+`value` in, signed(in_width); `tag_in` in; `acc_x`, `acc_h` out, signed(acc_bits); `valid_out` out, 1; `tag_out` out.
 """
 
 from __future__ import annotations
