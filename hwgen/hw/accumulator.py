@@ -6,8 +6,8 @@ chunk, `first_h` the first hidden chunk, `last` the row's last chunk (always a h
 one); one cycle after `last`, `acc_x`/`acc_h` hold the row's sums and `valid_out` pulses,
 with the row's `tag`.
 
-Ports: `valid_in`, `first`, `is_h`, `first_h`, `last` in, 1 (`is_h` is implied by `first_h`, unused);
-`value` in, signed(in_width); `tag_in` in; `acc_x`, `acc_h` out, signed(acc_bits); `valid_out` out, 1; `tag_out` out.
+Ports: `valid_in`, `first`, `is_h`, `first_h`, `last` in, 1; `value` in, signed(in_width);
+`tag_in` in; `acc_x`, `acc_h` out, signed(acc_bits); `valid_out` out, 1; `tag_out` out.
 """
 
 from __future__ import annotations
@@ -31,18 +31,17 @@ class Accumulator(wiring.Component):
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        # One running sum and one adder for both parts: the input part ends where the hidden part begins, so the
-        # input total is copied out at `first_h`. acc_x then holds it from first_h + 1 on; the next row's first_h
-        # is at least two cycles after this row's `last` (it has input chunks first), so acc_x is still this row's
-        # in the cycle valid_out is high.
-        s = Signal(signed(self.acc_bits))
-        total = Signal(signed(self.acc_bits))
-        m.d.comb += total.eq(Mux(self.first | self.first_h, 0, s) + self.value)
+        ax = Signal(signed(self.acc_bits))
+        ah = Signal(signed(self.acc_bits))
+        next_x = Signal(signed(self.acc_bits))
+        next_h = Signal(signed(self.acc_bits))
+        m.d.comb += [next_x.eq(Mux(self.first, 0, ax) + self.value), next_h.eq(Mux(self.first_h, 0, ah) + self.value)]
         m.d.sync += self.valid_out.eq(self.valid_in & self.last)
         with m.If(self.valid_in):
-            m.d.sync += s.eq(total)
-            with m.If(self.first_h):
-                m.d.sync += self.acc_x.eq(s)
+            with m.If(self.is_h):
+                m.d.sync += ah.eq(next_h)
+            with m.Else():
+                m.d.sync += ax.eq(next_x)
             with m.If(self.last):
-                m.d.sync += [self.acc_h.eq(total), self.tag_out.eq(self.tag_in)]
+                m.d.sync += [self.acc_x.eq(ax), self.acc_h.eq(next_h), self.tag_out.eq(self.tag_in)]
         return m
