@@ -11,8 +11,7 @@ product on `product` two cycles later.
 
 Row constants live in a ROM (`rows` = [(mult_x, mult_h, bias)] in hardware row order).
 
-Ports: `valid_in` in, 1; `acc_x`, `acc_h` in, signed(acc_bits); `row` in (ROM address: held until the
-next row, as the accumulator's registered tag is);
+Ports: `valid_in` in, 1; `acc_x`, `acc_h` in, signed(acc_bits); `row` in (ROM address);
 `layer` in; `tag_in` in; `gate` out, signed(gate_bits); `valid_out` out; `tag_out` out;
 `ext_a` in, signed(acc_bits); `ext_b` in, signed(mult_bits); `product` out. Latency 6.
 """
@@ -105,15 +104,13 @@ class RowAffine(wiring.Component):
         # c3: product x (+ bias into s1); c4: product h (+ s1 into s2); c5: gate = sat(s2 >> shift), out at c6.
         ax1, ah1 = Signal(signed(self.acc_bits)), Signal(signed(self.acc_bits))
         m.d.sync += [ax1.eq(self.acc_x), ah1.eq(self.acc_h)]  # c1: stage-1 copies
-        # The ROM's read data stays row r's through c2 (its address, the accumulator's registered tag, changes at
-        # c2 at the earliest: rows >= 2 cycles apart), so mult_h is read in c2 and the bias registered there.
-        ah2, b3 = Signal(signed(self.acc_bits)), Signal(signed(bb))
-        m.d.sync += [ah2.eq(ah1), b3.eq(bias)]  # ah2 for c2, b3 (bias read in c2) for c3
+        ah2, mh2, b2, b3 = Signal(signed(self.acc_bits)), Signal(signed(mb)), Signal(signed(bb)), Signal(signed(bb))
+        m.d.sync += [ah2.eq(ah1), mh2.eq(mh), b2.eq(bias), b3.eq(b2)]  # c2, c3
         a, b = Signal(signed(self.acc_bits)), Signal(signed(mb))
         with m.If(v[0]):
             m.d.comb += [a.eq(ax1), b.eq(mx)]
         with m.Elif(v[1]):
-            m.d.comb += [a.eq(ah2), b.eq(mh)]
+            m.d.comb += [a.eq(ah2), b.eq(mh2)]
         with m.Else():
             m.d.comb += [a.eq(self.ext_a), b.eq(self.ext_b)]
         a_r, b_r = Signal(signed(self.acc_bits)), Signal(signed(mb))
