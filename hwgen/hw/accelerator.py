@@ -29,7 +29,7 @@ from hwgen.hw.config import AccelConfig
 from hwgen.hw.controller import Controller
 from hwgen.hw.lanes import Lanes
 from hwgen.hw.output_unit import OutputUnit
-from hwgen.hw.pipeline import NO_RW_CHECK, clog2, delay, registered_read
+from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, clog2, delay, registered_read
 from hwgen.hw.schedule import acc_offset, tree_leaves
 from hwgen.hw.state_update import StateUpdate
 from hwgen.hw.weight_memory import WeightMemory
@@ -63,8 +63,10 @@ class Accelerator(wiring.Component):
         # input beat waits (in_ready low) in the cycle an h word is written, one cycle per unit, far within a pass.
         hb = 2 * xc
         # The schedule never reads a word in the cycle it is written (its gaps order every h read after the write;
-        # x banks are read only when full, written only when not): NO_RW_CHECK, so no collision logic.
-        m.submodules.vmem = vmem = Memory(shape=unsigned(lanes * a), depth=hb + 2 * L * hc, init=[], attrs=NO_RW_CHECK)
+        # x banks are read only when full, written only when not): NO_RW_CHECK, so no collision logic. BLOCK_RAM: a
+        # shallow one (H=64, 8 lanes: 32 words) became distributed RAM and read multiplexers on the ECP5.
+        m.submodules.vmem = vmem = Memory(shape=unsigned(lanes * a), depth=hb + 2 * L * hc, init=[],
+                                          attrs={**NO_RW_CHECK, **BLOCK_RAM})
         v_wr = vmem.write_port(granularity=a)
         v_raddr, v_rdata = registered_read(m, vmem, "vmem")
         h_writing = Signal()

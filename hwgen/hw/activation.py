@@ -34,6 +34,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.errors import HwgenError
+from hwgen.hw.pipeline import BLOCK_RAM
 from hwgen.passes.fixed import ActivationTable
 
 
@@ -144,9 +145,10 @@ class ActivationUnit(wiring.Component):
         image, hs, ht = rom_image(self.sigmoid, self.tanh)
         d = port_a_depth_bits(hs, ht)
         m.submodules.rom = rom = Memory(shape=unsigned(a), depth=len(image), init=image)
-        # Port B reads only tanh: its own ROM (a block RAM has one read port, so a second port is a second copy).
+        # Port B reads only tanh: its own ROM (a block RAM has one read port, so a second port is a second copy),
+        # a block RAM also on the ECP5, where yosys would otherwise build its 256 words from ~150 LUTs.
         m.submodules.tanh_rom = tanh_rom = Memory(shape=unsigned(a), depth=1 << ht.depth_bits,
-                                                  init=ht.padded(ht.depth_bits))
+                                                  init=ht.padded(ht.depth_bits), attrs=BLOCK_RAM)
         pa, pb = rom.read_port(), tanh_rom.read_port()
 
         # Port A: address = (a_tanh, clamped sample index), registered with the sign; then the read.

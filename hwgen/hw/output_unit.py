@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from amaranth.hdl import Module, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -41,13 +41,10 @@ class OutputUnit(wiring.Component):
             "seq_end": In(1), "done": Out(1),
         })
 
-    def _lane(self, m: Module, j_lane: Signal) -> Signal:
-        v = Signal(signed(self.act_bits))
-        with m.Switch(j_lane):
-            for i in range(self.lanes):
-                with m.Case(i):
-                    m.d.comb += v.eq(self.h_data[i * self.act_bits:(i + 1) * self.act_bits].as_signed())
-        return v
+    def _lane(self, j_lane: Value) -> Value:
+        """Element `j_lane` of the h word. `word_select` becomes a balanced tree of 2-to-1 multiplexers (a
+        `Switch` with a case per lane became a decoder and a one-hot select: 1025 vs 452 ECP5 LUTs at 64 lanes)."""
+        return self.h_data.word_select(j_lane, self.act_bits).as_signed()
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -59,7 +56,7 @@ class OutputUnit(wiring.Component):
         k = Signal(range(max(k_out, H, 2)))
         count = Signal(3)
         m.d.comb += self.h_addr.eq(self.h_base + jc)
-        lane = self._lane(m, delay(m, jl, 1, "jl_d"))
+        lane = self._lane(delay(m, jl, 1, "jl_d"))
 
         # j == H - 1 and jl == lanes - 1 as registered flags, kept with the counters: the FSM and the counters'
         # enables read one flop each instead of a comparator.

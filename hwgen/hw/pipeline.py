@@ -11,6 +11,10 @@ from amaranth.lib.memory import Memory
 #: read a word in the cycle it is written (the schedules here guarantee it).
 NO_RW_CHECK = {"no_rw_check": 1}
 
+#: Attributes that keep a memory in block RAM where yosys would build it from logic: distributed RAM or LUTs on
+#: the ECP5 (which the LC count pays for), while block RAMs are plentiful there (208 on the 85F).
+BLOCK_RAM = {"ram_style": "block"}
+
 
 def delay(m: Module, value: Value, cycles: int, name: str = "dly") -> Value:
     """`value` delayed by `cycles` registers in the sync domain (0: the value itself)."""

@@ -28,8 +28,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.affine import saturate
-from hwgen.hw.pipeline import NO_RW_CHECK, carry_select_add, registered_read
+from hwgen.hw.affine import saturate, shift_by_layer
+from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, carry_select_add, registered_read
 from hwgen.passes.fixed import FixedFormat
 
 
@@ -54,13 +54,15 @@ class StateUpdate(wiring.Component):
         cb, mb, bb = self.cell_fmt.bits, self.mult_bits, self.bias_bits
         depth = self.layers * self.hidden
         # A unit's c is read (at its i gate) only after the previous step wrote it (the schedule's gaps): NO_RW_CHECK.
-        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[], attrs=NO_RW_CHECK)
+        # Block RAM: on the ECP5 yosys would otherwise build it from distributed RAM (16 DPR16X4 and a read
+        # multiplexer at H=64: ~60 LCs); the iCE40 has no distributed RAM, so there it is a block either way.
+        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[], attrs={**NO_RW_CHECK, **BLOCK_RAM})
         c_wr = cmem.write_port()
         c_raddr, c_rdata = registered_read(m, cmem, "cmem")
         words = [(mc & ((1 << mb) - 1)) | ((bc & ((1 << bb) - 1)) << mb) for mc, bc in self.cells]
         # Block RAM even when small: as logic, a 64-word ROM of 40-bit words is a deep multiplexer (the UP5K's
         # critical path at H=64).
-        m.submodules.cparams = prom = Memory(shape=unsigned(mb + bb), depth=depth, init=words, attrs={"ram_style": "block"})
+        m.submodules.cparams = prom = Memory(shape=unsigned(mb + bb), depth=depth, init=words, attrs=BLOCK_RAM)
         p_rd = prom.read_port()
 
         tag = self.tag
@@ -114,18 +116,12 @@ class StateUpdate(wiring.Component):
         m.d.comb += mix.eq(mix_r >> fh)
         cn_sum = carry_select_add(m, product, bc_h, max(2 * width, bb) + 1, "cn")
         cs_r = Signal(cn_sum.shape())
-        shifted = Signal(signed(max(cb + mb, bb) + 1))
-        with m.Switch(tag_h.layer):
-            for i, s in enumerate(self.shifts):
-                with m.Case(i):
-                    m.d.comb += shifted.eq(cs_r >> s)
-            with m.Default():
-                m.d.comb += shifted.eq(cs_r)
+        shifted = shift_by_layer(m, cs_r, tag_h.layer, self.shifts, "shifted")
         with m.If(step[0]):
             m.d.comb += [ma.eq(sf), mb_.eq(c_old)]
         with m.Elif(step[1]):
             m.d.comb += [ma.eq(si), mb_.eq(tg)]
-        with m.Elif(step[5]):
+        with m.Else():  # used in a5 only (its product is read in a7); no zero arm: a 3-way select per bit
             m.d.comb += [ma.eq(mc_h), mb_.eq(c_new)]
         with m.If(step[2]):
             m.d.sync += p1.eq(product + (1 << (fh - 1)))  # σf·c + round
