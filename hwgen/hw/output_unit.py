@@ -77,29 +77,27 @@ class OutputUnit(wiring.Component):
             wr, br = wrom.read_port(), brom.read_port()
             m.d.comb += [wr.addr.eq(k * H + j), br.addr.eq(k)]
             issuing = Signal()
-            first = Signal()
             k_last = Signal(init=int(k_out == 1))  # k == k_out - 1, registered
-            v1, f1 = delay(m, issuing, 1, "iss"), delay(m, first, 1, "first")
+            v1 = delay(m, issuing, 1, "iss")
             lane_r, w_r = Signal(signed(self.act_bits)), Signal(signed(8))  # no memory output drives the multiplier
             m.d.sync += [lane_r.eq(lane), w_r.eq(wr.data.as_signed())]
             m.d.comb += [self.mul_a.eq(lane_r), self.mul_b.eq(w_r)]
             # operand register, the multiplier's two, and a copy of the product beside the accumulator (the
             # multiplier sits with the row affine; its output reaches the head's adder through a register).
-            v4, f4 = delay(m, v1, 4, "iss2"), delay(m, f1, 4, "first2")
+            v4 = delay(m, v1, 4, "iss2")
             prod_r = Signal(signed(self.out_bits))  # the sum wraps to out_bits: only the product's low bits count
             m.d.sync += prod_r.eq(self.product)
+            # Cleared when its sum is taken (below), not loaded with the first product: with no load/add select
+            # in front of it, the adder's carry chain starts at the flops (the clear is the flops' sync reset).
             acc = Signal(signed(self.out_bits))
             with m.If(v4):
-                with m.If(f4):
-                    m.d.sync += acc.eq(prod_r)
-                with m.Else():
-                    m.d.sync += acc.eq(acc + prod_r)
+                m.d.sync += acc.eq(acc + prod_r)
             fsm = OneHotFSM(m, ("IDLE", "ISSUE", "PIPE", "OUT"), "head")
             with fsm.state("IDLE"):
                 with m.If(self.start):
                     fsm.next("ISSUE")
             with fsm.state("ISSUE"):
-                m.d.comb += [issuing.eq(1), first.eq(j == 0)]
+                m.d.comb += issuing.eq(1)
                 advance_j()
                 with m.If(j_last):
                     reset_j()
@@ -108,7 +106,7 @@ class OutputUnit(wiring.Component):
             with fsm.state("PIPE"):
                 m.d.sync += count.eq(count - 1)
                 with m.If(count == 0):
-                    m.d.sync += self.out_data.eq(acc + br.data)
+                    m.d.sync += [self.out_data.eq(acc + br.data), acc.eq(0)]  # the last product is in: next logit from 0
                     fsm.next("OUT")
             with fsm.state("OUT"):
                 m.d.comb += [self.out_valid.eq(1), self.out_last.eq(k_last & self.seq_end)]
