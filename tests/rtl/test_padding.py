@@ -10,24 +10,14 @@ import pytest
 from hwgen.cli import main
 from hwgen.rtl.artifact import load
 from hwgen.rtl.cli import _default_lanes
+from tests.rtl.exported import export_perturbed
 
 
 @pytest.fixture(scope="module")
 def odd_vocab(tmp_path_factory):
-    import torch
-
-    from hwgen.quant.export import export_model
-    from hwgen.quant.model import ModelConfig, QuantLSTMModel
-
     root = tmp_path_factory.mktemp("oddvocab")
-    torch.manual_seed(0)
     vocab = 11
-    model = QuantLSTMModel(ModelConfig(task="charlm", input_size=vocab, hidden=8, layers=1, outputs=vocab,
-                                       weights="ternary", bn=True))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.2 * torch.randn_like(p))
-    path, _ = export_model(model, root / "lm.onnx")
+    path = export_perturbed(root / "lm.onnx", "charlm", vocab, hidden=8, layers=1, outputs=vocab)
     x = np.eye(vocab, dtype=np.float32)[np.random.default_rng(0).integers(0, vocab, (4, 5))]  # one-hot characters
     np.save(root / "x.npy", x)
     out = root / "out"

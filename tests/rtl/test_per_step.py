@@ -20,6 +20,7 @@ from hwgen.passes.lower_fixed_point import lower_fixed_point
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 from hwgen.reference import run
 from hwgen.rtl.artifact import load
+from tests.rtl.exported import export_perturbed
 
 
 @pytest.fixture(scope="module")
@@ -61,19 +62,8 @@ def test_verilator_compares_every_output_and_counts_cycles(built, capsys):
 
 
 def test_exported_char_lm_lowers_to_every_step_logits_and_runs_bit_exact(tmp_path):
-    import torch
-
-    from hwgen.quant.export import export_model
-    from hwgen.quant.model import ModelConfig, QuantLSTMModel
-
-    torch.manual_seed(0)
     vocab = 6
-    model = QuantLSTMModel(ModelConfig(task="charlm", input_size=vocab, hidden=8, layers=1, outputs=vocab,
-                                       weights="ternary", bn=True))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.2 * torch.randn_like(p))
-    path, _ = export_model(model, tmp_path / "lm.onnx")
+    path = export_perturbed(tmp_path / "lm.onnx", "charlm", vocab, hidden=8, layers=1, outputs=vocab)
     graph = load_graph(path)
     stack = match_lstm_stack(graph)
     assert stack.every_step and stack.output_batch_first and stack.batch_first

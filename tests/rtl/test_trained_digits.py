@@ -13,6 +13,7 @@ from hwgen.hw.amaranth_sim import simulate
 from hwgen.quant.data import digits_dataset
 from hwgen.reference import run
 from hwgen.rtl.artifact import load
+from tests.rtl.exported import export_perturbed
 
 
 def _build(tmp_path, hidden, epochs, lanes):
@@ -34,17 +35,7 @@ def _build(tmp_path, hidden, epochs, lanes):
 def test_exported_bn_lstm_runs_bit_exact_in_the_accelerator(tmp_path):
     """hwgen.quant's own export (BNLSTM function with cell_scale/shift, Transpose, Squeeze, Gemm), 2 layers,
     perturbed from its initialisation so every BN affine differs per row; no training needed for the format."""
-    import torch
-
-    from hwgen.quant.export import export_model
-    from hwgen.quant.model import ModelConfig, QuantLSTMModel
-
-    torch.manual_seed(0)
-    model = QuantLSTMModel(ModelConfig(task="digits", input_size=8, hidden=8, layers=2, outputs=10, weights="ternary", bn=True))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.2 * torch.randn_like(p))
-    path, _ = export_model(model, tmp_path / "bn.onnx")
+    path = export_perturbed(tmp_path / "bn.onnx", "digits", 8, hidden=8, layers=2, outputs=10)
     data = digits_dataset(0)
     np.save(tmp_path / "calib.npy", data.x_train)
     out = tmp_path / "rtl"
