@@ -15,7 +15,7 @@ other formats (512-entry tables, tanh sampled every 1/128, wider activations) ne
 default, which is the one the issue's target is judged on. For every variant the number of test
 predictions (digits: sequences, char-LM: characters) where integer and float argmax disagree and
 the mean |logit error| are printed too: the accuracy difference can hide disagreements that
-cancel, or show a few as a "gain". Then an ablation (`hwgen.passes.ablation`) of the default
+cancel, or show a few as a "gain". Then an ablation (`hwgen.model.ablation`) of the default
 lowering says which rounding stage causes the gap: each stage made exact alone, and each stage
 quantised alone.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from hwgen.frontend import load_graph
-from hwgen.passes.ablation import STAGES, ablate
+from hwgen.model.ablation import STAGES, ablate
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_fixed_point
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 from hwgen.quant.data import CharCorpus, DigitsData

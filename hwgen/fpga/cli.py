@@ -75,7 +75,7 @@ def run_on_device(args: argparse.Namespace) -> int:
     """Upload weights if they sit in SPRAM, run each input sequence, compare with the reference."""
     from hwgen.cli.common import load_npy
     from hwgen.fpga.driver import Device
-    from hwgen.passes.integer_model import IntegerModel
+    from hwgen.model.integer_model import IntegerModel
 
     folder = Path(args.model)
     meta = _load_build(folder)

@@ -17,7 +17,7 @@ from hwgen.errors import HwgenError
 from hwgen.fpga.block_ram import MemoryUse
 from hwgen.fpga.boards import Board
 from hwgen.hw.config import AccelConfig, ConfigError
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 
 #: Lanes tried first: wide enough to keep a step short, small enough for the UP5K's LCs.
 PREFERRED_LANES = 4

@@ -31,7 +31,7 @@ from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, form
                                 read_report, usage_from_log)
 from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.config import AccelConfig
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 
 #: Input-buffer words by default: one 4 Kb EBR at 8-bit inputs. Longer sequences go in
 #: chunks (LOAD_INPUTS + RUN(final=0) pairs), so the buffer need not hold a whole sequence.

@@ -33,7 +33,7 @@ from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, clog2, delay, registered_r
 from hwgen.hw.schedule import acc_offset, tree_leaves
 from hwgen.hw.state_update import StateUpdate
 from hwgen.hw.weight_memory import WeightMemory
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 
 
 class Accelerator(wiring.Component):

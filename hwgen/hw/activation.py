@@ -35,7 +35,7 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.errors import HwgenError
 from hwgen.hw.pipeline import BLOCK_RAM
-from hwgen.passes.fixed import ActivationTable
+from hwgen.model.fixed import ActivationTable
 
 
 def table_image(sigmoid: ActivationTable, tanh: ActivationTable) -> list[int]:

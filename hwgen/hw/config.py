@@ -16,9 +16,10 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.hw.lanes import WEIGHT_BITS
-from hwgen.hw.weight_memory import MEMORY_KINDS, SPRAM_COUNT, SPRAM_WIDTH, SPRAM_WORDS, spram_depth
-from hwgen.passes.fixed import bits_for
-from hwgen.passes.integer_model import OUTPUT_STEPS, IntegerModel
+from hwgen.hw.weight_memory import SPRAM_COUNT, SPRAM_WIDTH, SPRAM_WORDS, spram_depth
+from hwgen.model.fixed import bits_for
+from hwgen.model.integer_model import IntegerModel
+from hwgen.model.kinds import OUTPUT_STEPS, WEIGHT_MEMORIES
 
 #: Weight bits a logic ROM ("registers") may hold before it is better placed in EBR.
 REGISTER_WEIGHT_BITS = 16384
@@ -97,8 +98,8 @@ class AccelConfig:
         errs: list[str] = []
         if self.weights_kind not in WEIGHT_BITS:
             errs.append(f"weights_kind {self.weights_kind!r} is not one of {', '.join(WEIGHT_BITS)}")
-        if self.weight_memory not in MEMORY_KINDS:
-            errs.append(f"weight_memory {self.weight_memory!r} is not one of {', '.join(MEMORY_KINDS)}")
+        if self.weight_memory not in WEIGHT_MEMORIES:
+            errs.append(f"weight_memory {self.weight_memory!r} is not one of {', '.join(WEIGHT_MEMORIES)}")
         if self.ebr_target not in EBR_TARGETS:
             errs.append(f"ebr_target {self.ebr_target!r} is not one of {', '.join(EBR_TARGETS)}")
         if self.output_steps not in OUTPUT_STEPS:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hwgen.hw.lanes import WEIGHT_BITS, encode_code
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 
 if TYPE_CHECKING:
     from hwgen.hw.config import AccelConfig

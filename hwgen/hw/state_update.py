@@ -30,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.hw.affine import saturate, shift_by_layer
 from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, carry_select_add, registered_read
-from hwgen.passes.fixed import FixedFormat
+from hwgen.model.fixed import FixedFormat
 
 
 class StateUpdate(wiring.Component):

@@ -15,7 +15,7 @@ from typing import Union
 
 import numpy as np
 
-from hwgen.passes.match_lstm_stack import FloatHead, FloatLayer, LSTMStack
+from hwgen.model.lstm_stack import FloatHead, FloatLayer, LSTMStack
 
 
 def _codes(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.ndarray:

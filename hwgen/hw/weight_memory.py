@@ -26,8 +26,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.hw.pipeline import clog2
+from hwgen.model.kinds import WEIGHT_MEMORIES, check_kind
 
-MEMORY_KINDS = ("registers", "ebr", "spram")
 SPRAM_WORDS = 16384
 SPRAM_WIDTH = 16
 SPRAM_COUNT = 4  # iCE40 UP5K
@@ -48,8 +48,7 @@ class WeightMemory(wiring.Component):
     latency = 1
 
     def __init__(self, kind: str, width: int, depth: int, words: Sequence[int] = (), simulate: bool = False) -> None:
-        if kind not in MEMORY_KINDS:
-            raise ValueError(f"weight memory kind {kind!r} is not one of {', '.join(MEMORY_KINDS)}")
+        check_kind("weight memory kind", kind, WEIGHT_MEMORIES, ValueError)
         self.kind, self.width, self.depth, self.words, self.simulate = kind, width, depth, list(words), simulate
         ports = {"addr": In(unsigned(clog2(depth))), "data": Out(unsigned(width))}
         if kind == "spram":

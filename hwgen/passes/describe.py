@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwgen.passes.integer_model import IntegerModel
-from hwgen.passes.match_lstm_stack import LSTMStack
+from hwgen.model.integer_model import IntegerModel
+from hwgen.model.lstm_stack import LSTMStack
 
 
 def describe_stack(stack: LSTMStack) -> str:

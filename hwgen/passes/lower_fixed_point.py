@@ -9,7 +9,7 @@ Choices, and why:
   multiplier allows. The shift floors, with no rounding constant in the bias: a gate code
   g then stands for [g, g+1) gate steps, whose centre is where the σ/tanh tables sample
   (rounding half up would put every table read half a gate step off: a systematic bias
-  that the ablation, `hwgen.passes.ablation`, measured as larger than the rounding itself).
+  that the ablation, `hwgen.model.ablation`, measured as larger than the rounding itself).
   The same holds for the cell affine (its result only feeds tanh).
 - Gate pre-activations saturate to the gate format (its range covers the σ/tanh tables'
   whole domain, so saturation changes nothing the table could see); the cell state
@@ -28,9 +28,10 @@ import numpy as np
 
 from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.ir.graph import Graph
-from hwgen.passes.fixed import ActivationTable, FixedFormat
-from hwgen.passes.integer_model import CellAffine, DenseHead, GateAffine, IntegerLayer, IntegerModel
-from hwgen.passes.match_lstm_stack import LSTMStack, match_lstm_stack
+from hwgen.model.fixed import ActivationTable, FixedFormat
+from hwgen.model.integer_model import CellAffine, DenseHead, GateAffine, IntegerLayer, IntegerModel
+from hwgen.model.lstm_stack import LSTMStack
+from hwgen.passes.match_lstm_stack import match_lstm_stack
 
 __all__ = ["LoweringOptions", "lower_fixed_point", "lower_stack", "IntegerModel", "FixedFormat"]
 

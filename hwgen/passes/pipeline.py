@@ -14,7 +14,7 @@ import numpy as np
 
 from hwgen.ir.graph import Graph
 from hwgen.passes.describe import describe_model, describe_stack
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 

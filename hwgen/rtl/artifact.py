@@ -11,7 +11,7 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.hw.config import AccelConfig
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,7 +20,7 @@ import numpy as np
 from hwgen.hw import images
 from hwgen.hw.activation import table_image
 from hwgen.hw.config import AccelConfig
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 
 MANIFEST_VERSION = 1
 

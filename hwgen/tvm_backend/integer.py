@@ -18,7 +18,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 from hwgen.tvm_backend import integer_kernels, packing, quad_kernels
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.lower import LSTMKernel

@@ -1,6 +1,6 @@
 """Scheduled TIR kernels of the integer LSTM: bit-exact with `IntegerModel.run`.
 
-The arithmetic is the fixed-point model of the RTL path (`hwgen.passes.integer_model`):
+The arithmetic is the fixed-point model of the RTL path (`hwgen.model.integer_model`):
 acc_x = W x and acc_h = R h accumulate int activations against packed ternary/binary
 (or int8) codes in int32 (the lowering checks the model's worst-case accumulator width
 fits), the per-row affine, shifts, saturations and the cell update run in int64, and
@@ -16,7 +16,7 @@ import tvm
 from tvm import tirx
 from tvm.script import tirx as T
 
-from hwgen.passes.integer_model import IntegerLayer, IntegerModel
+from hwgen.model.integer_model import IntegerLayer, IntegerModel
 from hwgen.tvm_backend.lstm_kernels import VECTOR, codes_per_word, decode, panel_dtype, schedule_panel_matmul
 from hwgen.tvm_backend.packing import PANEL, WeightKind
 

@@ -26,7 +26,7 @@ import tvm
 from tvm import tirx
 from tvm.script import tirx as T
 
-from hwgen.passes.integer_model import IntegerLayer, IntegerModel
+from hwgen.model.integer_model import IntegerLayer, IntegerModel
 from hwgen.tvm_backend.integer_kernels import FixedPointStep
 from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
 

@@ -75,7 +75,7 @@ def load(directory: Path | str) -> "Compiled | QemuCompiled":
         raise TVMBackendError(f"{directory}: the library {library.name} is missing")
     quantize = None
     if manifest.get("integer_model"):
-        from hwgen.passes.integer_model import IntegerModel
+        from hwgen.model.integer_model import IntegerModel
 
         quantize = IntegerModel.load(directory / manifest["integer_model"]).quantize_input
     return Compiled(manifest, relax.VirtualMachine(tvm.runtime.load_module(str(library)), tvm.cpu()), quantize)

@@ -4,7 +4,7 @@ from hypothesis import given, settings, strategies as st
 
 from hwgen.errors import HwgenError
 from hwgen.hw.activation import ActivationUnit, TableHalf, port_a_depth_bits, rom_image
-from hwgen.passes.fixed import ActivationTable, FixedFormat
+from hwgen.model.fixed import ActivationTable, FixedFormat
 from hwgen.passes.lower_fixed_point import LoweringOptions
 from tests.hw.simutil import run_cycles
 

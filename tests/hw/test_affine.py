@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from hwgen.hw.affine import RowAffine
-from hwgen.passes.fixed import FixedFormat
+from hwgen.model.fixed import FixedFormat
 from tests.hw.simutil import run_cycles
 
 

@@ -3,7 +3,7 @@ from hypothesis import Phase, given, settings, strategies as st
 
 from hwgen.hw.controller import tag_layout
 from hwgen.hw.state_update import StateUpdate
-from hwgen.passes.fixed import ActivationTable, FixedFormat, shift_round
+from hwgen.model.fixed import ActivationTable, FixedFormat, shift_round
 
 ACT, GATE, CELL = FixedFormat(8, 7), FixedFormat(12, 8), FixedFormat(16, 11)
 TANH = ActivationTable.build("tanh", GATE, ACT, 9)

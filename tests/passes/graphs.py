@@ -7,7 +7,7 @@ import numpy as np
 from hwgen.ir import ops
 from hwgen.ir.graph import Constant, Graph, Node, Value
 from hwgen.ir.types import Float32, TensorType, weight_kind
-from hwgen.passes.match_lstm_stack import LSTMStack
+from hwgen.model.lstm_stack import LSTMStack
 
 
 def graph_of(stack: LSTMStack, steps: int, every_step: str = "", batch: int = 1) -> Graph:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hwgen.errors import UnsupportedError
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 from hwgen.passes.lower_fixed_point import lower_fixed_point
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 from hwgen.reference import run

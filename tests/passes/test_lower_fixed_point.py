@@ -6,7 +6,7 @@ import pytest
 from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.frontend import load_graph
 from hwgen.hw.synthetic import random_stack, write_onnx
-from hwgen.passes.integer_model import IntegerModel
+from hwgen.model.integer_model import IntegerModel
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_fixed_point, lower_stack
 from hwgen.passes.match_lstm_stack import factor_rows, match_lstm_stack, why_not
 from hwgen.reference import run

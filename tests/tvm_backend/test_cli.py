@@ -54,7 +54,7 @@ def test_run_rejects_a_wrong_input_shape(host_build, tmp_path, capsys):
 
 
 def test_int8_build_runs_bit_exact(tmp_path, capsys):
-    from hwgen.passes.integer_model import IntegerModel
+    from hwgen.model.integer_model import IntegerModel
     from tests.tvm_backend import models
 
     path, feeds = models.qcdq_lstm(tmp_path / "q.onnx", "ternary", 6, 1, 8, 12, head=3)

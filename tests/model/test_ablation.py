@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hwgen.hw.synthetic import random_stack
-from hwgen.passes.ablation import STAGES, ablate, mixed_run
+from hwgen.model.ablation import STAGES, ablate, mixed_run
 from hwgen.passes.lower_fixed_point import lower_stack
 
 

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from hwgen.errors import HwgenError
-from hwgen.passes.fixed import ActivationTable, FixedFormat, bits_for, shift_round
+from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for, shift_round
 
 
 @settings(deadline=None, max_examples=30)

@@ -28,11 +28,9 @@ from typing import Optional, Union
 import numpy as np
 
 from hwgen.errors import HwgenError
-from hwgen.passes.fixed import ActivationTable, FixedFormat, bits_for
+from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, OutputMode, OutputSteps, WeightsKind, check_kind
+from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
 
-WEIGHT_KINDS = ("binary", "ternary", "int8")
-OUTPUT_MODES = ("logits", "hidden")
-OUTPUT_STEPS = ("last", "every_step")
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,16 +119,14 @@ class IntegerModel:
     cell_format: FixedFormat
     sigmoid: ActivationTable
     tanh: ActivationTable
-    weights_kind: str
+    weights_kind: WeightsKind
     name: str = "model"
     notes: tuple[str, ...] = field(default=())
-    output_steps: str = "last"  # "last" | "every_step"
+    output_steps: OutputSteps = "last"
 
     def __post_init__(self) -> None:
-        if self.weights_kind not in WEIGHT_KINDS:
-            raise HwgenError(f"weights kind {self.weights_kind!r} is not one of {', '.join(WEIGHT_KINDS)}")
-        if self.output_steps not in OUTPUT_STEPS:
-            raise HwgenError(f"output_steps {self.output_steps!r} is not one of {', '.join(OUTPUT_STEPS)}")
+        check_kind("weights kind", self.weights_kind, WEIGHTS_KINDS)
+        check_kind("output_steps", self.output_steps, OUTPUT_STEPS)
         if self.cell_format.frac < self.hidden_format.frac:
             raise HwgenError(f"cell format {self.cell_format} needs at least {self.hidden_format.frac} fraction bits "
                              f"(the activation output's)")
@@ -146,7 +142,8 @@ class IntegerModel:
 
     @property
     def output(self) -> str:
-        return "logits" if self.head is not None else "hidden"
+        mode: OutputMode = "logits" if self.head is not None else "hidden"
+        return mode
 
     @property
     def output_size(self) -> int:

@@ -27,9 +27,9 @@ from typing import Iterable
 
 import numpy as np
 
-from hwgen.passes.fixed import ACTIVATIONS, ActivationTable, sample_centre
-from hwgen.passes.integer_model import IntegerModel
-from hwgen.passes.match_lstm_stack import LSTMStack
+from hwgen.model.fixed import ACTIVATIONS, ActivationTable, sample_centre
+from hwgen.model.integer_model import IntegerModel
+from hwgen.model.lstm_stack import LSTMStack
 
 STAGES = ("input", "affine", "table_in", "table_out", "cell", "cell_aff", "hidden", "head")
 
