@@ -70,7 +70,7 @@ def cli_flow(onnx_path: Path, x_path: Path, out: Path, env: dict[str, str]) -> f
     t = time.perf_counter()
     subprocess.run([hwgen, "build", str(onnx_path), "--target", "rtl", "-o", str(out), "--calibrate", str(x_path)],
                    check=True, env=env, capture_output=True)
-    proc = subprocess.run([hwgen, "sim", str(out), "--inputs", str(x_path)], env=env, capture_output=True, text=True)
+    proc = subprocess.run([hwgen, "sim", str(out), "--input", str(x_path)], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return time.perf_counter() - t
 

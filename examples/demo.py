@@ -86,7 +86,7 @@ def main() -> int:
 
     if ok:
         report = WORK / "sim.json"
-        ok, s = hwgen("sim", WORK / "rtl", "--inputs", WORK / "x_test.npy", "--labels", WORK / "y_test.npy",
+        ok, s = hwgen("sim", WORK / "rtl", "--input", WORK / "x_test.npy", "--labels", WORK / "y_test.npy",
                       "--report-json", report)
         r = json.loads(report.read_text()) if report.exists() else {}
         stages.append(Stage("Verilator: whole test split vs integer reference", ok, s,

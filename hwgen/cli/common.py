@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from hwgen.arrays import load_npy
 from hwgen.errors import HwgenError
 from hwgen.ir.graph import Graph
 from hwgen.ir.printer import print_graph
@@ -27,13 +28,9 @@ def dump_ir(directory: Optional[Path], step: int, label: str, graph: Graph) -> N
     (directory / f"{step:02d}-{label}.ir").write_text(print_graph(graph))
 
 
-def load_npy(path: str) -> np.ndarray:
-    if not os.path.exists(path):
-        raise HwgenError(f"{path}: no such input file")
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as err:
-        raise HwgenError(f"{path}: not a readable .npy array ({type(err).__name__}: {err})") from None
+def add_input_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--input [NAME=]FILE`, the one spelling of `hwgen run` and `hwgen sim`."""
+    parser.add_argument("--input", "-i", action="append", default=[], metavar="[NAME=]FILE", help=help)
 
 
 def parse_inputs(specs: list[str], names: Sequence[str]) -> dict[str, np.ndarray]:
@@ -49,6 +46,16 @@ def parse_inputs(specs: list[str], names: Sequence[str]) -> dict[str, np.ndarray
             raise HwgenError(f"--input {spec}: the model has no input {name!r} (it has {', '.join(names)})")
         feeds[name] = load_npy(path)
     return feeds
+
+
+def single_input(specs: list[str], what: str) -> Optional[str]:
+    """The path of the one `--input [NAME=]FILE` of a one-input design (`what` names it); None when not given."""
+    if not specs:
+        return None
+    if len(specs) != 1:
+        raise HwgenError(f"{what} has one input: give one --input FILE, not {len(specs)}")
+    spec = specs[0]
+    return spec if os.path.exists(spec) or "=" not in spec else spec.partition("=")[2]
 
 
 def add_shape_option(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hwgen.cli.common import load_npy
+from hwgen.arrays import load_npy
+from hwgen.cli.common import add_input_option, single_input
 from hwgen.errors import HwgenError
 
 
@@ -24,8 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "output bit-exactly with the integer reference. Exit 0: bit-exact; 1: mismatch "
                                    "or stall (first mismatch and a VCD around it are reported); 2: bad input.")
     p.add_argument("out", type=Path, nargs="?", help="the folder written by `hwgen build --target rtl -o OUT`")
-    p.add_argument("--inputs", "-i", metavar="X.npy", default=None,
-                   help="inputs [N, T, X] or [T, X]: float (quantized with the model's input format) or integer "
+    add_input_option(p, "inputs [N, T, X] or [T, X]: float (quantized with the model's input format) or integer "
                         "codes; default OUT/vectors/inputs.npy")
     p.add_argument("--labels", metavar="Y.npy", default=None, help="class labels [N]: also report accuracy")
     p.add_argument("--engine", choices=("cpp", "cocotb"), default="cpp",
@@ -52,9 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _inputs(args: argparse.Namespace, quantize) -> np.ndarray:
-    path = args.inputs or (str(args.out / "vectors" / "inputs.npy") if args.out else None)
+    path = single_input(args.input, "the accelerator") or (str(args.out / "vectors" / "inputs.npy") if args.out else None)
     if path is None:
-        raise HwgenError("no --inputs given")
+        raise HwgenError("no --input given")
     x = load_npy(path)
     if np.issubdtype(x.dtype, np.floating):
         x = quantize(x)

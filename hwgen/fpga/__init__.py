@@ -1,14 +1,14 @@
-"""FPGA flow: the accelerator behind a UART host link, built to a bitstream with the open toolchain.
+"""The fpga target: the accelerator behind a UART host link, built to a bitstream with the open toolchain.
 
-Modules, in the order data flows: uart (8N1 byte streams) → protocol (frame format) →
-link (UART + frame engine + accelerator) → boards (iCE40 UP5K / ECP5 definitions) →
-board_top (pins, clock) → toolchain (yowasp build with progress) → reports (utilisation,
-timing, plot); driver (pyserial host side) and hostsim (the top level in Verilator
-behind a pty, so the driver is tested without a board).
-
-Importing this package registers the `fpga` target (see `hwgen.targets`).
+`build(graph, out, AccelOptions(...), BoardOptions(...)) -> FpgaArtifact`; `board_run.run_on_board`
+drives a built board. Modules, in the order data flows: uart (8N1 byte streams) → protocol (frame
+format) → link (UART + frame engine + accelerator) → boards (iCE40 UP5K / ECP5 definitions) →
+board_top (pins, clock) → toolchain (yowasp build with progress) → reports (utilisation, timing,
+plot); driver (pyserial host side) and hostsim (the top level in Verilator behind a pty, so the
+driver is tested without a board).
 """
 
-from hwgen.fpga.target import FPGA_TARGET
+from hwgen.fpga.api import FpgaArtifact, build
+from hwgen.fpga.options import BoardOptions
 
-__all__ = ["FPGA_TARGET"]
+__all__ = ["build", "BoardOptions", "FpgaArtifact"]

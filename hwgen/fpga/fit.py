@@ -75,17 +75,13 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
             return AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
                                          ebr_target=board.family)
         except ConfigError as err:
-            raise ConfigError(f"--lanes {lanes} on {board.name}: {err}") from None
-    valid, last_error = [], None
-    for choice in _lane_choices(H):
-        try:
-            valid.append(AccelConfig.for_model(model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind,
-                                               ebr_target=board.family))
-        except ConfigError as err:
-            last_error = err
-    if valid:
-        wide = [c for c in valid if c.lanes >= PREFERRED_LANES]
-        return wide[0] if wide else valid[-1]
+            raise ConfigError(f"lanes={lanes} on {board.name}: {err}") from None
+    try:
+        return AccelConfig.choose_lanes(H, lambda choice: AccelConfig.for_model(
+            model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind, ebr_target=board.family),
+            prefer=PREFERRED_LANES)
+    except ConfigError as err:
+        last_error = err
     need = weight_bits(H, X, L, kind)
     memory = board.resource(board.weight_memory.upper())
     best = largest_fitting_hidden(board, H, X, L, kind)

@@ -32,6 +32,7 @@ from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, form
 from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.config import AccelConfig
 from hwgen.model.integer_model import IntegerModel
+from hwgen.rtl.emit import config_dict
 
 #: Input-buffer words by default: one 4 Kb EBR at 8-bit inputs. Longer sequences go in
 #: chunks (LOAD_INPUTS + RUN(final=0) pairs), so the buffer need not hold a whole sequence.
@@ -80,7 +81,7 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
     config = choose_config(board, model, lanes, weights_kind)
     clock = plan_clock(board, clock_mhz, baud)
     if input_words < 1:
-        raise HwgenError(f"--input-buffer must be >= 1 word, got {input_words}")
+        raise HwgenError(f"input_buffer must be >= 1 word, got {input_words}")
     input_depth = 1 << max(0, (max(input_words, config.input) - 1).bit_length())
     output_depth = config.outputs or config.hidden  # what one sequence outputs: the head's logits, or h
     design = FpgaDesign(board, model, config, clock, input_depth, output_depth)
@@ -146,7 +147,7 @@ def write_run_files(design: FpgaDesign, out: Path, bitstream: str = "",
 
 
 def _manifest(design: FpgaDesign, bitstream: str, fmax_mhz: Optional[float]) -> dict:
-    cfg = {k: v for k, v in dataclasses.asdict(dataclasses.replace(design.config, model=None)).items() if k != "model"}
+    cfg = config_dict(design.config)  # not replace(model=None): that re-validates against the generic worst case
     return {
         "board": design.board.name, "clock_hz": design.clock.hz, "baud": design.clock.baud,
         "pll": dataclasses.asdict(design.clock.pll) if design.clock.pll else None,

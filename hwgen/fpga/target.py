@@ -5,7 +5,6 @@ from __future__ import annotations
 from hwgen.fpga.boards import BOARDS
 from hwgen.fpga.fit import PER_STEP_REFUSAL, weight_bits
 from hwgen.ir.graph import Graph
-from hwgen.targets import Target, register_target
 
 
 def check(graph: Graph) -> list[str]:
@@ -25,8 +24,3 @@ def check(graph: Graph) -> list[str]:
         sizes = ", ".join(f"{b.name} {b.weight_memory.upper()} {b.weight_bits}" for b in BOARDS.values())
         return [f"its {kind} weights need {need} bits; the boards hold {sizes} bits"]
     return []
-
-
-FPGA_TARGET = register_target(Target(
-    "fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM accelerator",
-    check))

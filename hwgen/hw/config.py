@@ -10,7 +10,7 @@ violation names the constraint and the nearest valid choice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -86,8 +86,9 @@ class AccelConfig:
     sum_bits: int = 40
     out_bits: int = 24
     top: str = "hwgen_accel"
-    #: Whose block RAM budget `weight_memory='ebr'` is checked against (a key of `EBR_TARGETS`: "ice40" | "ecp5").
-    ebr_target: str = "ice40"
+    #: Whose block RAM budget `weight_memory='ebr'` is checked against (a key of `EBR_TARGETS`: "ice40" | "ecp5");
+    #: None: generic Verilog for no particular device, so no budget is assumed.
+    ebr_target: Optional[str] = None
     #: "last": outputs after a sequence's last step (a classifier); "every_step": after every step (a char-LM),
     #: each step's K logits (or H hidden values) streamed before the next step starts.
     output_steps: str = "last"
@@ -100,7 +101,7 @@ class AccelConfig:
             errs.append(f"weights_kind {self.weights_kind!r} is not one of {', '.join(WEIGHT_BITS)}")
         if self.weight_memory not in WEIGHT_MEMORIES:
             errs.append(f"weight_memory {self.weight_memory!r} is not one of {', '.join(WEIGHT_MEMORIES)}")
-        if self.ebr_target not in EBR_TARGETS:
+        if self.ebr_target is not None and self.ebr_target not in EBR_TARGETS:
             errs.append(f"ebr_target {self.ebr_target!r} is not one of {', '.join(EBR_TARGETS)}")
         if self.output_steps not in OUTPUT_STEPS:
             errs.append(f"output_steps {self.output_steps!r} is not one of {', '.join(OUTPUT_STEPS)}")
@@ -178,7 +179,7 @@ class AccelConfig:
         if self.weight_memory == "registers" and bits > REGISTER_WEIGHT_BITS:
             raise ConfigError(f"{bits} weight bits are too many for weight_memory='registers' (at most {REGISTER_WEIGHT_BITS}); "
                               "nearest valid choice: weight_memory='ebr'")
-        if self.weight_memory == "ebr":
+        if self.weight_memory == "ebr" and self.ebr_target is not None:
             blocks, target = self.ebr_blocks(), EBR_TARGETS[self.ebr_target]
             if blocks > target.blocks - target.reserved:
                 raise ConfigError(f"weights need {blocks} EBR blocks of {target.depth} × {target.width} bits ({bits} bits as "
@@ -197,9 +198,12 @@ class AccelConfig:
                                   f"({SPRAM_COUNT} SPRAMs of {SPRAM_WORDS} × {SPRAM_WIDTH}, cascaded in depth as the word width "
                                   f"allows); nearest valid lanes: {_nearest(self.lanes, ok)} (or a smaller model)")
 
-    def ebr_blocks(self) -> int:
-        """EBR blocks of `ebr_target` for the weights (one block column per `width` bits of word)."""
-        return EBR_TARGETS[self.ebr_target].blocks_for(self.weight_words, self.word_bits)
+    def ebr_blocks(self, target: Optional[str] = None) -> int:
+        """EBR blocks of `target` (default `ebr_target`) for the weights (one block column per `width` bits of word)."""
+        name = target or self.ebr_target
+        if name is None:
+            raise ConfigError(f"a generic config has no block RAM geometry; name one of {', '.join(EBR_TARGETS)}")
+        return EBR_TARGETS[name].blocks_for(self.weight_words, self.word_bits)
 
     def _check_model(self, model: IntegerModel) -> None:
         want = (model.hidden, model.input_size, len(model.layers), model.output_size if model.head is not None else 0)
@@ -231,7 +235,7 @@ class AccelConfig:
     # ---- construction ------------------------------------------------------------------------
     @staticmethod
     def for_model(model: IntegerModel, lanes: int = 4, weight_memory: str = "ebr", weights_kind: Optional[str] = None,
-                  top: str = "hwgen_accel", ebr_target: str = "ice40") -> "AccelConfig":
+                  top: str = "hwgen_accel", ebr_target: Optional[str] = None) -> "AccelConfig":
         """The smallest config that runs `model` bit-exactly with `lanes` lanes."""
         kind = weights_kind or model.weights_kind
         biases = [np.abs(layer.gate.bias).max() for layer in model.layers] + [np.abs(layer.cell.bias).max() for layer in model.layers]
@@ -245,6 +249,24 @@ class AccelConfig:
             bias_bits=bits_for(int(max(biases))), sum_bits=max(model.affine_bits(), cell_sum),
             out_bits=model.output_bits, top=top, ebr_target=ebr_target, output_steps=model.output_steps, model=model,
         )
+
+    @staticmethod
+    def choose_lanes(hidden: int, make: Callable[[int], "AccelConfig"], prefer: int) -> "AccelConfig":
+        """The one default-lanes policy (rtl and fpga): the config `make(lanes)` for the most lanes up to
+        `prefer` that is valid, else the fewest above it. Lanes must divide hidden; `prefer` is the width a
+        target wants (wide enough for short steps, small enough for its logic), and fewer lanes are tried
+        first when the preferred width does not fit (e.g. a block RAM budget), more when fewer cannot
+        (e.g. SPRAM depth, which needs wider words). Raises the last ConfigError when no lanes work."""
+        divisors = _divisors(hidden)
+        order = sorted((d for d in divisors if d <= prefer), reverse=True) + [d for d in divisors if d > prefer]
+        error: Optional[ConfigError] = None
+        for lanes in order:
+            try:
+                return make(lanes)
+            except ConfigError as err:
+                error = err
+        assert error is not None
+        raise error
 
     def with_model(self, model: IntegerModel) -> "AccelConfig":
         return replace(self, model=model)

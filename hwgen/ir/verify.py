@@ -8,11 +8,13 @@ typed as declared; constants' arrays match their types.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from hwgen.errors import IRError
-from hwgen.ir.graph import Graph, Node
 from hwgen.ir.types import TensorType
+
+if TYPE_CHECKING:  # graph.py calls into this module, so its classes are only named here
+    from hwgen.ir.graph import Graph, Node
 
 
 def _node_label(node: Node) -> str:

@@ -30,6 +30,7 @@ from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.ir.graph import Graph
 from hwgen.model.fixed import ActivationTable, FixedFormat
 from hwgen.model.integer_model import CellAffine, DenseHead, GateAffine, IntegerLayer, IntegerModel
+from hwgen.model.kinds import ACCEL_WEIGHTS, AccelWeights, check_kind
 from hwgen.model.lstm_stack import LSTMStack
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 
@@ -53,7 +54,7 @@ class LoweringOptions:
     tanh_bits: int = 10
     multiplier_bits: int = 16  # iCE40 SB_MAC16 / ECP5 MULT18 operand width
     input_frac: Optional[int] = None  # None: from calibration data (or 5 without it: range ±4)
-    weights: str = "auto"  # "auto": the model's own codes; "int8": force int8 codes (the MAC baseline)
+    weights: AccelWeights = "auto"  # "auto": the model's own codes; "int8": force int8 codes (the MAC baseline)
 
     def __post_init__(self) -> None:
         if not 3 <= self.act_bits <= 16:
@@ -66,13 +67,12 @@ class LoweringOptions:
         for name, bits in (("sigmoid_bits", self.sigmoid_bits), ("tanh_bits", self.tanh_bits)):
             if bits < 1:
                 raise HwgenError(f"{name} must be >= 1, got {bits}")
-        if self.weights not in ("auto", "int8"):
-            raise HwgenError(f"weights must be 'auto' or 'int8', got {self.weights!r}")
+        check_kind("weights", self.weights, ACCEL_WEIGHTS)
         if self.multiplier_bits < 8:
             raise HwgenError(f"multiplier_bits must be >= 8 (int8 dense weights), got {self.multiplier_bits}")
 
     @classmethod
-    def of_model(cls, model: IntegerModel, weights: str = "auto") -> "LoweringOptions":
+    def of_model(cls, model: IntegerModel, weights: AccelWeights = "auto") -> "LoweringOptions":
         """The options that lower another stack to `model`'s formats and tables (its activation sample
         resolutions included), e.g. a random stand-in of another size for a fit search."""
         sig, tanh = model.sigmoid, model.tanh

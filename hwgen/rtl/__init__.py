@@ -1,8 +1,9 @@
-"""RTL emission: Verilog, memory images, manifest and test vectors from an IR graph.
-
-Importing this package registers the `rtl` target (see `hwgen.targets`).
+"""The rtl target: an IR graph → the accumulate-only accelerator's Verilog, memory images,
+manifest and test vectors (`build`); `artifact.load` reads a build back for `hwgen sim`.
 """
 
-from hwgen.rtl.target import RTL_TARGET
+from hwgen.rtl.api import build
+from hwgen.rtl.artifact import RtlArtifact, load
+from hwgen.rtl.options import AccelOptions, OptionsError
 
-__all__ = ["RTL_TARGET"]
+__all__ = ["build", "AccelOptions", "OptionsError", "RtlArtifact", "load"]

@@ -1,4 +1,4 @@
-"""Read back what `hwgen build --target rtl` wrote: `load(out) -> Artifact(config, model, manifest)`."""
+"""What `hwgen.rtl.build` returns and `load(out)` reads back: `RtlArtifact(config, model, manifest, root)`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hwgen.model.integer_model import IntegerModel
 
 
 @dataclass(frozen=True, eq=False)
-class Artifact:
+class RtlArtifact:
     config: AccelConfig  # with .model set: .create() rebuilds the same hardware
     model: IntegerModel
     manifest: dict
@@ -31,8 +31,17 @@ class Artifact:
     def expected(self) -> np.ndarray:
         return np.load(self.root / self.manifest["vectors"]["expected"])
 
+    def summary(self) -> str:
+        """One line: what was written and how fast it runs."""
+        cfg, cyc = self.config, self.manifest["cycles"]
+        steps = self.inputs().shape[1]
+        return (f"wrote {self.verilog}: {cfg.weights_kind} LSTM {cfg.input}->{cfg.hidden} x{cfg.layers}, {cfg.lanes} lanes, "
+                f"{cfg.weight_memory} weights{f' ({cfg.ebr_target} block RAM budget)' if cfg.ebr_target else ''}; "
+                f"{cyc['per_step']} cycles/step (utilisation {cyc['utilisation']:.3f}), {cyc['per_sequence']} cycles per "
+                f"{steps}-step sequence")
 
-def load(out: Union[str, Path]) -> Artifact:
+
+def load(out: Union[str, Path]) -> RtlArtifact:
     root = Path(out)
     mpath = root / "manifest.json"
     if not mpath.exists():
@@ -47,4 +56,4 @@ def load(out: Union[str, Path]) -> Artifact:
     if unknown:
         raise HwgenError(f"{mpath}: unknown config fields {sorted(unknown)} (written by a newer hwgen?)")
     config = AccelConfig(**manifest["config"], model=model)
-    return Artifact(config, model, manifest, root)
+    return RtlArtifact(config, model, manifest, root)

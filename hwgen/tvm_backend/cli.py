@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 
+import argparse
 from hwgen.ir.graph import Graph, Value
 from hwgen.ir.types import TensorType
 from hwgen.tvm_backend.options import ACTIVATIONS, CPUS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hwgen.ir.graph import Graph
-from hwgen.targets import Target, register_target
 
 
 def check(graph: Graph) -> list[str]:
@@ -13,10 +12,3 @@ def check(graph: Graph) -> list[str]:
     if not graph.types:
         graph = graph.with_types()
     return unsupported(graph)
-
-
-TVM_TARGET = register_target(Target(
-    name="tvm",
-    description="TVM Relax/TIR shared library for CPUs (host x86-64 or aarch64), packed binary/ternary LSTM kernels",
-    check=check,
-))

@@ -23,7 +23,7 @@ def test_weights_too_large_for_registers_and_ebr():
     with pytest.raises(ConfigError, match=r"too many for weight_memory='registers'.*nearest valid choice: weight_memory='ebr'"):
         AccelConfig(hidden=64, input=64, lanes=8, weight_memory="registers")
     with pytest.raises(ConfigError, match=r"EBR blocks.*nearest valid choice: weight_memory='spram'"):
-        AccelConfig(hidden=256, input=256, lanes=16, weight_memory="ebr", acc_bits=20)
+        AccelConfig(hidden=256, input=256, lanes=16, weight_memory="ebr", acc_bits=20, ebr_target="ice40")
 
 
 def test_spram_word_width_limits_lanes():
@@ -74,7 +74,7 @@ def test_spram_cascades_in_depth_so_h256_ternary_fits_with_8_lanes():
 
 def test_ebr_budget_follows_the_target():
     with pytest.raises(ConfigError, match=r"iCE40 UP5K has 24 free"):
-        AccelConfig(hidden=128, input=128, lanes=8, weight_memory="ebr", acc_bits=20)
+        AccelConfig(hidden=128, input=128, lanes=8, weight_memory="ebr", acc_bits=20, ebr_target="ice40")
     config = AccelConfig(hidden=128, input=128, lanes=8, weight_memory="ebr", acc_bits=20, ebr_target="ecp5")
     assert config.ebr_blocks() == 16  # 131072 bits as 8192 words of 16 bits, 1024 × 18 blocks
     with pytest.raises(ConfigError, match=r"ebr_target 'ecp3' is not one of ice40, ecp5"):
@@ -99,3 +99,23 @@ def test_every_step_schedule_adds_the_drain_and_the_output_burst_to_each_step(ou
     assert every.cycles_per_step() == sum(s.pass_cycles) + sum(s.gaps[1:]) + s.write_offset + s.output_cycles + 1
     assert every.expected_cycles(1) == last.expected_cycles(1)  # one step: the same drain and burst
     assert every.expected_cycles(5) - every.expected_cycles(4) == every.cycles_per_step()
+
+
+def test_choose_lanes_prefers_up_to_the_width_then_more():
+    """One policy for rtl and boards: the most valid lanes <= prefer, else the fewest valid above it."""
+    def make(lanes: int) -> AccelConfig:
+        return AccelConfig(hidden=256, input=256, lanes=lanes, weight_memory="spram", acc_bits=24)
+
+    # SPRAM depth refuses 4 lanes and fewer for H=256 (too many words): the fewest above 4 that fit is 8
+    assert AccelConfig.choose_lanes(256, make, prefer=4).lanes == 8
+    assert AccelConfig.choose_lanes(64, lambda n: AccelConfig(hidden=64, input=64, lanes=n, acc_bits=24), prefer=4).lanes == 4
+    with pytest.raises(ConfigError, match="SPRAM"):
+        AccelConfig.choose_lanes(4096, lambda n: AccelConfig(hidden=4096, input=4096, lanes=n, weight_memory="spram",
+                                                             acc_bits=32), prefer=4)
+
+
+def test_generic_config_assumes_no_block_ram_budget():
+    """Without a device (generic Verilog) an H=128 model's 58-block EBR weights are fine; an iCE40 refuses them."""
+    AccelConfig(hidden=128, input=128, lanes=8, weight_memory="ebr", acc_bits=20)
+    with pytest.raises(ConfigError, match="iCE40 UP5K has 24 free"):
+        AccelConfig(hidden=128, input=128, lanes=8, weight_memory="ebr", acc_bits=20, ebr_target="ice40")

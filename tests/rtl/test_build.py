@@ -18,7 +18,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("rtl")
     model = write_onnx(root / "m.onnx", hidden=8, input_size=4, steps=5, classes=3, seed=1)
     out = root / "out"
-    assert main(["build", str(model), "--target", "rtl", "-o", str(out), "--lanes", "2", "--vectors", "3"]) == 0
+    assert main(["build", str(model), "--target", "rtl", "-o", str(out), "--lanes", "2", "--test-vectors", "3"]) == 0
     return out
 
 
@@ -55,7 +55,7 @@ def test_verilog_ports_are_the_contract_and_yosys_reads_it(built):
 
 def test_spram_build_exposes_the_weight_upload_port(tmp_path):
     model = write_onnx(tmp_path / "m.onnx", hidden=4, input_size=4, steps=3, classes=2, seed=2)
-    assert main(["build", str(model), "--target", "rtl", "-o", str(tmp_path / "o"), "--weights-memory", "spram", "--lanes", "4"]) == 0
+    assert main(["build", str(model), "--target", "rtl", "-o", str(tmp_path / "o"), "--weight-memory", "spram", "--lanes", "4"]) == 0
     art = load(tmp_path / "o")
     names = {p["name"] for p in art.manifest["ports"]}
     assert {"wmem_we", "wmem_addr", "wmem_data"} <= names
@@ -89,9 +89,9 @@ def test_unsupported_graph_lists_every_reason(tmp_path, capsys):
 
 
 def test_rtl_target_is_listed_with_reasons():
-    from hwgen.targets import all_targets
+    from hwgen.targets import get_target
 
-    rtl = next(t for t in all_targets() if t.name == "rtl")
+    rtl = get_target("rtl")
     from hwgen.frontend import load_graph
     import tempfile, pathlib
 

@@ -9,7 +9,8 @@ import pytest
 
 from hwgen.cli import main
 from hwgen.rtl.artifact import load
-from hwgen.rtl.cli import _default_lanes
+from hwgen.hw.config import AccelConfig
+from hwgen.rtl.options import RTL_PREFERRED_LANES
 from tests.rtl.exported import export_perturbed
 
 
@@ -47,6 +48,11 @@ def test_vector_memory_starts_all_zero_so_pad_slots_read_0(odd_vocab):
     assert all(int(v, 16) == 0 for _, v in inits)
 
 
-@pytest.mark.parametrize("hidden,inputs,lanes", [(16, 99, 8), (8, 1, 8), (12, 99, 4), (6, 7, 2), (5, 99, 1), (1, 1, 1)])
+@pytest.mark.parametrize("hidden,inputs,lanes", [(16, 99, 8), (8, 1, 8), (12, 99, 6), (6, 7, 6), (5, 99, 5), (1, 1, 1),
+                                                 (64, 99, 8), (24, 3, 8)])
 def test_default_lanes_follow_hidden_only(hidden, inputs, lanes):
-    assert _default_lanes(hidden, inputs) == lanes
+    """The rtl default: the most lanes up to 8 that divide hidden, whatever the (zero-padded) input size."""
+    def make(n: int) -> AccelConfig:
+        return AccelConfig(hidden=hidden, input=inputs, lanes=n, acc_bits=24)
+
+    assert AccelConfig.choose_lanes(hidden, make, prefer=RTL_PREFERRED_LANES).lanes == lanes

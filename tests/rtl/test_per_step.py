@@ -28,7 +28,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("perstep")
     onnx_path = write_onnx(root / "lm.onnx", hidden=4, input_size=4, steps=3, classes=3, seed=4, head="every_step_matmul")
     out = root / "out"
-    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--lanes", "2", "--vectors", "3"]) == 0
+    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--lanes", "2", "--test-vectors", "3"]) == 0
     return out
 
 

@@ -24,7 +24,7 @@ def _build(tmp_path, hidden, epochs, lanes):
     np.save(tmp_path / "calib.npy", data.x_train)
     out = tmp_path / "rtl"
     assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--lanes", str(lanes),
-                 "--calibrate", str(tmp_path / "calib.npy"), "--vectors", "2"]) == 0
+                 "--calibrate", str(tmp_path / "calib.npy"), "--test-vectors", "2"]) == 0
     art = load(out)
     graph = load_graph(onnx_path)
     float_logits = run(graph, {"x": data.x_test})["logits"]
@@ -40,7 +40,7 @@ def test_exported_bn_lstm_runs_bit_exact_in_the_accelerator(tmp_path):
     np.save(tmp_path / "calib.npy", data.x_train)
     out = tmp_path / "rtl"
     assert main(["build", str(path), "--target", "rtl", "-o", str(out), "--lanes", "4",
-                 "--calibrate", str(tmp_path / "calib.npy"), "--vectors", "2"]) == 0
+                 "--calibrate", str(tmp_path / "calib.npy"), "--test-vectors", "2"]) == 0
     art = load(out)
     layer = art.model.layers[0]
     assert art.model.weights_kind == "ternary" and art.config.layers == 2 and art.config.outputs == 10

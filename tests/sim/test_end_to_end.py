@@ -49,7 +49,7 @@ def test_whole_test_split_matches_the_integer_reference(digits, capsys):
 
 
 def test_cli_reports_bit_exact_and_accuracy(digits, capsys):
-    rc = main(["sim", str(digits["out"]), "--inputs", str(digits["x"]), "--labels", str(digits["y"]), "--limit", "40"])
+    rc = main(["sim", str(digits["out"]), "--input", str(digits["x"]), "--labels", str(digits["y"]), "--limit", "40"])
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "bit-exact" in text and "accuracy (RTL / reference)" in text and "40 (steps 8–8)" in text
@@ -68,7 +68,7 @@ def test_cli_mismatch_exits_1_with_location_and_waveform(digits, tmp_path, capsy
     arrays["head_b"] = arrays["head_b"].copy()
     arrays["head_b"][3] += 1
     np.savez(out / "model.npz", **arrays)
-    rc = main(["sim", str(out), "--inputs", str(digits["x"]), "--limit", "5"])
+    rc = main(["sim", str(out), "--input", str(digits["x"]), "--limit", "5"])
     text = capsys.readouterr().out.replace("\n", " ")
     assert rc == 1
     assert "MISMATCH" in text and "sequence 0, step 7, neuron 3" in " ".join(text.split())
@@ -77,7 +77,7 @@ def test_cli_mismatch_exits_1_with_location_and_waveform(digits, tmp_path, capsy
 
 def test_cli_bad_input_exits_2(digits, tmp_path, capsys):
     np.save(tmp_path / "wrong.npy", np.zeros((2, 8, 5), np.float32))
-    assert main(["sim", str(digits["out"]), "--inputs", str(tmp_path / "wrong.npy")]) == 2
+    assert main(["sim", str(digits["out"]), "--input", str(tmp_path / "wrong.npy")]) == 2
     assert "5 features per step; the model takes 8" in capsys.readouterr().err
     assert main(["sim", str(tmp_path / "missing")]) == 2
     assert main(["sim", str(tmp_path)]) == 2
@@ -90,8 +90,8 @@ def test_spram_weights_are_uploaded_before_the_first_sequence(tmp_path):
 
     onnx_path = write_onnx(tmp_path / "m.onnx", hidden=8, input_size=8, steps=3, classes=4, seed=2)
     out = tmp_path / "rtl"
-    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--weights-memory", "spram",
-                 "--lanes", "4", "--vectors", "6"]) == 0
+    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--weight-memory", "spram",
+                 "--lanes", "4", "--test-vectors", "6"]) == 0
     design, model = design_from_artifact(out)
     assert design.upload == out / "mem" / "weights.hex" and len(design.upload_words()) > 0
     assert [p.name.startswith("SB_SPRAM256KA_") for p in design.extra_sources] == [True]  # yosys' model

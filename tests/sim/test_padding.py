@@ -21,7 +21,7 @@ def padded(tmp_path_factory):
     root = tmp_path_factory.mktemp("padded")
     onnx_path = write_onnx(root / "m.onnx", hidden=8, input_size=7, steps=3, classes=3, kind="binary", seed=5)
     out = root / "rtl"
-    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--lanes", "4", "--vectors", "5"]) == 0
+    assert main(["build", str(onnx_path), "--target", "rtl", "-o", str(out), "--lanes", "4", "--test-vectors", "5"]) == 0
     design, model = design_from_artifact(out)
     assert model.artifact.config.padded_input() == 8 and design.step_elements == 7
     return out, design, model

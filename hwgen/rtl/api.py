@@ -1,0 +1,68 @@
+"""`hwgen.rtl.build(graph, out, AccelOptions(...)) -> RtlArtifact`: a graph to verified-ready Verilog.
+
+The pipeline: recognise the LSTM stack and lower it to the integer model (`hwgen.passes.pipeline`),
+choose the accelerator config (`AccelConfig.choose_lanes`, the one lanes policy), draw integer test
+vectors, and emit Verilog, memory images, manifest, model and vectors (`hwgen.rtl.emit`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from hwgen.hw.config import AccelConfig
+from hwgen.ir.graph import Graph
+from hwgen.model.integer_model import IntegerModel
+from hwgen.passes.match_lstm_stack import match_lstm_stack
+from hwgen.passes.pipeline import lower_for_accelerator
+from hwgen.rtl.artifact import RtlArtifact
+from hwgen.rtl.emit import RtlBuild, emit
+from hwgen.rtl.options import RTL_PREFERRED_LANES, AccelOptions
+
+
+def lower(graph: Graph, options: AccelOptions) -> IntegerModel:
+    """The integer model of `graph` under `options` (what the rtl and fpga targets both build)."""
+    return lower_for_accelerator(graph, options.calibration_data(), options.lowering(), dump=options.dump_ir)
+
+
+def accel_config(model: IntegerModel, options: AccelOptions) -> AccelConfig:
+    """The accelerator config for `model`: the given lanes, or the default policy's."""
+    def make(lanes: int) -> AccelConfig:
+        return AccelConfig.for_model(model, lanes=lanes, weight_memory=options.weight_memory or "ebr", top=options.top,
+                                     weights_kind="int8" if options.weights == "int8" else None,
+                                     ebr_target=options.device)
+
+    if options.lanes is not None:
+        return make(options.lanes)
+    return AccelConfig.choose_lanes(model.hidden, make, prefer=RTL_PREFERRED_LANES)
+
+
+def _test_steps(graph: Graph, batch_first: bool, given: Optional[int]) -> int:
+    if given is not None:
+        return given
+    shape = graph.inputs[0].type.shape
+    d = shape[1 if batch_first else 0] if len(shape) == 3 else None
+    return d if isinstance(d, int) else 8
+
+
+def test_inputs(model: IntegerModel, options: AccelOptions, steps: int) -> np.ndarray:
+    """Integer test vectors [N, T, X]: rows of the calibration data when given, else uniform in [-1, 1)."""
+    rng = np.random.default_rng(0)
+    calibration = options.calibration_data()
+    if calibration is not None:
+        flat = calibration.reshape(-1, model.input_size)
+        x = flat[rng.integers(0, len(flat), (options.test_vectors, steps))]
+    else:
+        x = rng.uniform(-1, 1, (options.test_vectors, steps, model.input_size))
+    return model.quantize_input(x)
+
+
+def build(graph: Graph, out: Union[str, Path], options: AccelOptions = AccelOptions()) -> RtlArtifact:
+    """Lower `graph` to the accelerator and write its RTL artifact into `out`."""
+    model = lower(graph, options)
+    config = accel_config(model, options)
+    steps = _test_steps(graph, match_lstm_stack(graph, check=False).batch_first, options.test_steps)
+    manifest = emit(RtlBuild(config, model, test_inputs(model, options, steps)), Path(out))
+    return RtlArtifact(config, model, manifest, Path(out))
