@@ -256,7 +256,7 @@ class AccelConfig:
         `prefer` that is valid, else the fewest above it. Lanes must divide hidden; `prefer` is the width a
         target wants (wide enough for short steps, small enough for its logic), and fewer lanes are tried
         first when the preferred width does not fit (e.g. a block RAM budget), more when fewer cannot
-        (e.g. SPRAM depth, which needs wider words). Raises the last ConfigError when no lanes work."""
+        (e.g. SPRAM depth, which needs wider words). When no lanes work, raises the preferred width's ConfigError."""
         divisors = _divisors(hidden)
         order = sorted((d for d in divisors if d <= prefer), reverse=True) + [d for d in divisors if d > prefer]
         error: Optional[ConfigError] = None
@@ -264,7 +264,7 @@ class AccelConfig:
             try:
                 return make(lanes)
             except ConfigError as err:
-                error = err
+                error = error or err
         assert error is not None
         raise error
 
