@@ -38,14 +38,35 @@ def _f32(x: np.ndarray) -> np.ndarray:
 
 _BINARY = {
     ops.AddAttrs: np.add, ops.SubAttrs: np.subtract, ops.MulAttrs: np.multiply, ops.PowAttrs: np.power,
-    ops.EqualAttrs: np.equal,
+}
+#: Bool-valued binary ops (bools are held as uint8 0/1).
+_PREDICATES = {
+    ops.EqualAttrs: np.equal, ops.GreaterAttrs: np.greater, ops.GreaterOrEqualAttrs: np.greater_equal,
+    ops.LessAttrs: np.less, ops.LessOrEqualAttrs: np.less_equal,
+    ops.AndAttrs: np.logical_and, ops.OrAttrs: np.logical_or, ops.XorAttrs: np.logical_xor,
 }
 
 
 @kernel(*_BINARY)
 def _binary(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
-    out = _BINARY[type(attrs)](x[0], x[1])  # type: ignore[index]
-    return [out.astype(x[0].dtype if not isinstance(attrs, ops.EqualAttrs) else np.uint8)]  # type: ignore[union-attr]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _BINARY[type(attrs)](x[0], x[1])  # type: ignore[index]
+    return [out.astype(x[0].dtype)]  # type: ignore[union-attr]
+
+
+@kernel(*_PREDICATES)
+def _predicate(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    return [_PREDICATES[type(attrs)](x[0], x[1]).astype(np.uint8)]  # type: ignore[index]
+
+
+@kernel(ops.MaxAttrs, ops.MinAttrs)
+def _max_min(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    fn = np.maximum if isinstance(attrs, ops.MaxAttrs) else np.minimum  # both propagate NaN, as ONNX does
+    out = x[0]
+    assert out is not None
+    for other in x[1:]:
+        out = fn(out, other)
+    return [np.asarray(out).astype(x[0].dtype)]  # type: ignore[union-attr]
 
 
 @kernel(ops.DivAttrs)
@@ -101,12 +122,26 @@ _UNARY: dict[type[OpAttrs], Callable[[np.ndarray], np.ndarray]] = {
     ops.TanhAttrs: np.tanh,
     ops.ReluAttrs: lambda v: np.maximum(v, 0).astype(v.dtype),
     ops.ErfAttrs: lambda v: _erf(v).astype(v.dtype),
+    ops.ExpAttrs: np.exp,
+    ops.LogAttrs: np.log,
+    ops.ReciprocalAttrs: lambda v: np.reciprocal(v).astype(v.dtype),
+    ops.NotAttrs: lambda v: (v == 0).astype(np.uint8),
+    ops.IsNaNAttrs: lambda v: np.isnan(v).astype(np.uint8),
 }
 
 
 @kernel(*_UNARY)
 def _unary(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
-    return [_UNARY[type(attrs)](x[0])]  # type: ignore[arg-type]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # exp overflow, log(0), 1/0 are defined (inf, NaN)
+        return [_UNARY[type(attrs)](x[0])]  # type: ignore[arg-type]
+
+
+@kernel(ops.IsInfAttrs)
+def _is_inf(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.IsInfAttrs) and x[0] is not None
+    v = x[0]
+    found = (np.isposinf(v) & attrs.detect_positive) | (np.isneginf(v) & attrs.detect_negative)
+    return [found.astype(np.uint8)]
 
 
 @kernel(ops.GeluAttrs)
@@ -257,6 +292,33 @@ def _reduce_mean(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     return [_f32(x[0].mean(axis=axes, keepdims=attrs.keepdims))]
 
 
+@kernel(ops.ReduceSumAttrs)
+def _reduce_sum(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ReduceSumAttrs) and x[0] is not None
+    axes = tuple(attrs.axes) if attrs.axes else None
+    return [np.sum(x[0], axis=axes, keepdims=attrs.keepdims, dtype=x[0].dtype)]
+
+
+def _extreme(dtype: np.dtype, highest: bool) -> object:
+    """The identity of max (lowest value) or min (highest value) for `dtype`: what an empty set reduces to."""
+    if np.issubdtype(dtype, np.floating):
+        return np.inf if highest else -np.inf
+    info = np.iinfo(dtype)
+    return info.max if highest else info.min
+
+
+@kernel(ops.ReduceMaxAttrs, ops.ReduceMinAttrs)
+def _reduce_max_min(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, (ops.ReduceMaxAttrs, ops.ReduceMinAttrs)) and x[0] is not None
+    axes = tuple(attrs.axes) if attrs.axes else None
+    v = x[0]
+    if isinstance(attrs, ops.ReduceMaxAttrs):
+        out = np.max(v, axis=axes, keepdims=attrs.keepdims, initial=_extreme(v.dtype, highest=False))
+    else:
+        out = np.min(v, axis=axes, keepdims=attrs.keepdims, initial=_extreme(v.dtype, highest=True))
+    return [np.asarray(out, dtype=v.dtype)]
+
+
 # ---- quantization ---------------------------------------------------------------------
 
 
@@ -361,3 +423,7 @@ def _lstm_direction(attrs: ops.LSTMAttrs, d: int, xs: np.ndarray, w: np.ndarray,
         h = _f32(o * np.tanh(cn))
         y[t, d] = h
     y_h[d], y_c[d] = h, c
+
+
+# The kernels of the index/layout ops and of the recurrent ops beside LSTM register themselves on import.
+from hwgen.reference import index_kernels, recurrent_kernels  # noqa: E402,F401

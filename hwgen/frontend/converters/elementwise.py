@@ -28,6 +28,20 @@ _SIMPLE: dict[str, tuple[type[ops.OpAttrs], int, str]] = {
     "Tanh": (ops.TanhAttrs, 6, ""),
     "Relu": (ops.ReluAttrs, 6, ""),
     "Erf": (ops.ErfAttrs, 9, ""),
+    "Exp": (ops.ExpAttrs, 6, ""),
+    "Log": (ops.LogAttrs, 6, ""),
+    "Reciprocal": (ops.ReciprocalAttrs, 6, ""),
+    "Max": (ops.MaxAttrs, 6, "any number of inputs of one dtype, numpy broadcasting; NaN propagates"),
+    "Min": (ops.MinAttrs, 6, "any number of inputs of one dtype, numpy broadcasting; NaN propagates"),
+    "Greater": (ops.GreaterAttrs, 7, "bool out"),
+    "Less": (ops.LessAttrs, 7, "bool out"),
+    "GreaterOrEqual": (ops.GreaterOrEqualAttrs, 12, "bool out"),
+    "LessOrEqual": (ops.LessOrEqualAttrs, 12, "bool out"),
+    "And": (ops.AndAttrs, 7, "bool, numpy broadcasting"),
+    "Or": (ops.OrAttrs, 7, "bool, numpy broadcasting"),
+    "Xor": (ops.XorAttrs, 7, "bool, numpy broadcasting"),
+    "Not": (ops.NotAttrs, 1, "bool"),
+    "IsNaN": (ops.IsNaNAttrs, 9, "bool out"),
 }
 
 
@@ -60,6 +74,17 @@ def cast(ctx: ConvertContext, node: onnx.NodeProto) -> None:
         raise ConversionError(f"{describe(node)}: Cast to {elem_name(to)} is not supported "
                               f"(supported: {supported_elem_names()})")
     ctx.emit(ops.CastAttrs(dtype), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("CastLike", since=15, notes="to the second input's dtype (float/int/bool types); float→int truncates")
+def cast_like(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    ctx.emit(ops.CastAttrs(ctx.type(node.input[1]).dtype), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("IsInf", since=10, notes="detect_positive, detect_negative; bool out")
+def is_inf(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    attrs = ops.IsInfAttrs(bool(attr(node, "detect_positive", 1)), bool(attr(node, "detect_negative", 1)))
+    ctx.emit(attrs, [node.input[0]], list(node.output), node.name, node)
 
 
 def _bound(ctx: ConvertContext, node: onnx.NodeProto, index: int, what: str) -> float | None:
