@@ -91,9 +91,8 @@ def _clip(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     v = x[0]
     lo = None if attrs.min is None else np.asarray(attrs.min).astype(v.dtype)
     hi = None if attrs.max is None else np.asarray(attrs.max).astype(v.dtype)
-    if lo is None and hi is None:
-        return [v.copy()]
-    return [np.clip(v, lo, hi).astype(v.dtype)]
+    out = v.copy() if lo is None else np.maximum(v, lo)
+    return [(out if hi is None else np.minimum(out, hi)).astype(v.dtype)]  # min above max: every value is max
 
 
 @kernel(ops.WhereAttrs)

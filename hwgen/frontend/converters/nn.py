@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 
 from hwgen.frontend.context import ConversionError, ConvertContext, attr, describe, input_name
@@ -60,12 +61,33 @@ def _coerced_softmax(ctx: ConvertContext, node: onnx.NodeProto, attrs_type: type
     ctx.emit(ops.ReshapeAttrs(x.shape), soft, [node.output[0]], f"{node.name}_unflatten", node)
 
 
-@converter("LayerNormalization", since=17, notes="Y output only; stash_type 1")
+@converter("LayerNormalization", since=17, notes="Y, Mean and InvStdDev outputs; computed in f32 (stash_type 1)")
 def layer_norm(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    axis, epsilon = int(attr(node, "axis", -1)), float(attr(node, "epsilon", 1e-5))
+    ctx.emit(ops.LayerNormAttrs(axis=axis, epsilon=epsilon), [i for i in node.input], [node.output[0]], node.name, node)
     if any(node.output[1:]):
-        raise ConversionError(f"{describe(node)}: LayerNormalization Mean/InvStdDev outputs are not supported (only Y)")
-    attrs = ops.LayerNormAttrs(axis=int(attr(node, "axis", -1)), epsilon=float(attr(node, "epsilon", 1e-5)))
-    ctx.emit(attrs, [i for i in node.input], [node.output[0]], node.name, node)
+        _layer_norm_stats(ctx, node, axis, epsilon)
+
+
+def _layer_norm_stats(ctx: ConvertContext, node: onnx.NodeProto, axis: int, epsilon: float) -> None:
+    """LayerNormalization's Mean and InvStdDev outputs (over axes [axis, rank), kept as size 1) from IR ops."""
+    x = node.input[0]
+    rank = ctx.type(x).rank
+    axes = tuple(range(axis % rank if rank else 0, rank))
+    base = node.name or "layer_norm"
+
+    def emit(attrs: ops.OpAttrs, inputs: list[str], hint: str, out: str = "") -> str:
+        return ctx.emit(attrs, inputs, [out or ctx.fresh(f"{base}_{hint}")], f"{base}/{hint}", node)[0]
+
+    mean_out = node.output[1] if len(node.output) > 1 else ""
+    mean = emit(ops.ReduceMeanAttrs(axes, True), [x], "mean", mean_out)
+    if len(node.output) < 3 or not node.output[2]:
+        return
+    centered = emit(ops.SubAttrs(), [x, mean], "centered")
+    var = emit(ops.ReduceMeanAttrs(axes, True), [emit(ops.MulAttrs(), [centered, centered], "squared")], "var")
+    eps = ctx.add_const(ctx.fresh(f"{base}_epsilon"), np.float32(epsilon))
+    std = emit(ops.SqrtAttrs(), [emit(ops.AddAttrs(), [var, eps], "var_eps")], "std")
+    emit(ops.ReciprocalAttrs(), [std], "inv_std", node.output[2])
 
 
 _REDUCE_OPS: dict[str, type[Reduce]] = {

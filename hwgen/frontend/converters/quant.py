@@ -30,7 +30,7 @@ def _axis(ctx: ConvertContext, node: onnx.NodeProto) -> int | None:
 def dequantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     x_name = node.input[0]
     codes = ctx.const(x_name)
-    zp = ctx.const(input_name(node, 2))
+    zp = ctx.require_const(node, 2, "x_zero_point") if input_name(node, 2) else None
     if codes is not None and codes.dtype == np.int8 and (zp is None or not np.any(zp)):
         kind = weight_kind(codes)
         if not isinstance(kind, Int):
@@ -42,7 +42,7 @@ def dequantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
 
 @converter("QuantizeLinear", since=10, notes="int8/uint8, per-tensor/per-axis; folded on constants")
 def quantize_linear(ctx: ConvertContext, node: onnx.NodeProto) -> None:
-    zp = ctx.const(input_name(node, 2))
+    zp = ctx.require_const(node, 2, "y_zero_point") if input_name(node, 2) else None
     # the output type: the zero point's, else output_dtype (opset 21), else uint8 (ONNX's default)
     to = zp.dtype if zp is not None else np.dtype(helper.tensor_dtype_to_np_dtype(int(attr(node, "output_dtype", TensorProto.UINT8))))
     if to not in (np.int8, np.uint8):

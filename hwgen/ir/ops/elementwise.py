@@ -278,15 +278,14 @@ class GeluAttrs(UnaryElementwise):
 
 @dataclass(frozen=True)
 class ClipAttrs(UnaryElementwise):
-    """Clamp to [min, max] (either bound may be absent); ONNX gives them as constant inputs."""
+    """Clamp to [min, max] (either bound may be absent); ONNX gives them as constant inputs.
+
+    y = min(max(x, min), max): with min above max every value is max, as ONNX specifies.
+    """
 
     op = "Clip"
     min: Optional[float] = None
     max: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        require(self.min is None or self.max is None or self.min <= self.max,
-                f"Clip min {self.min} is above max {self.max}")
 
 
 @dataclass(frozen=True)
