@@ -25,9 +25,11 @@ def _wrapped(indices: np.ndarray, dims: np.ndarray | int, op: str) -> np.ndarray
 @kernel(ops.GatherElementsAttrs)
 def _gather_elements(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     assert isinstance(attrs, ops.GatherElementsAttrs) and x[0] is not None and x[1] is not None
-    data = x[0]
+    data, indices = x[0], x[1]
     axis = attrs.axis % data.ndim
-    return [np.take_along_axis(data, _wrapped(x[1], data.shape[axis], attrs.op), axis=axis)]
+    # off the axis, indices may be shorter than data: out[i][j] = data[indices[i][j]][j] reads only the leading part
+    crop = tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(indices.shape))
+    return [np.take_along_axis(data[crop], _wrapped(indices, data.shape[axis], attrs.op), axis=axis)]
 
 
 @kernel(ops.GatherNDAttrs)

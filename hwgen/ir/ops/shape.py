@@ -228,7 +228,10 @@ class GatherElementsAttrs(OpAttrs):
         data, indices = inputs[0], _int_indices(inputs[1], self.op)
         assert data is not None
         require(indices.rank == data.rank, f"GatherElements indices {indices} must have the rank of data {data}")
-        norm_axis(self.axis, data.rank)
+        axis = norm_axis(self.axis, data.rank)
+        for i, (n, d) in enumerate(zip(indices.shape, data.shape)):
+            require(i == axis or not isinstance(n, int) or not isinstance(d, int) or n <= d,
+                    f"GatherElements indices {indices} exceed data {data} on axis {i}")
         return [TensorType(indices.shape, data.dtype)]
 
 
