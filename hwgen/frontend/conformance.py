@@ -222,12 +222,12 @@ def summary_line(results: Sequence[CaseResult], ops: Optional[int] = None) -> st
 def format_table(results: Sequence[CaseResult], ops: Iterable[str] = (), width: int = 110) -> str:
     """The per-op table (op, cases, passed, of which with bound constant inputs, refused, failed, crashed, why refused)."""
     rows = summarize(results, ops)
-    head = f"{'op':<20} {'cases':>5} {'passed':>6} {'bound':>5} {'refused':>7} {'failed':>6} {'crashed':>7}  refused because"
+    head = f"{'op':<22} {'cases':>5} {'passed':>6} {'bound':>5} {'refused':>7} {'failed':>6} {'crashed':>7}  refused because"
     lines = [head, "-" * min(width, len(head) + 40)]
     for s in rows:
         why = "; ".join(f"{n}x {text}" for text, n in s.reasons.most_common())
         c = s.counts
-        lines.append(f"{s.op:<20} {s.cases:>5} {c['passed']:>6} {s.bound:>5} {c['refused']:>7} {c['failed']:>6} "
+        lines.append(f"{s.op:<22} {s.cases:>5} {c['passed']:>6} {s.bound:>5} {c['refused']:>7} {c['failed']:>6} "
                      f"{c['crashed']:>7}  {why if s.cases else '(ONNX has no node test case)'}")
     lines.append("-" * min(width, len(head) + 40))
     lines.append(summary_line(results, len(rows)))

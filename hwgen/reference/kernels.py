@@ -376,6 +376,54 @@ def _bipolar(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     return [_f32(np.where(x[0] >= 0, 1.0, -1.0) * x[1])]
 
 
+@kernel(ops.DynamicQuantizeAttrs)
+def _dynamic_quantize(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert x[0] is not None
+    v = _f32(x[0])
+    lo = min(np.float32(v.min()) if v.size else np.float32(0), np.float32(0))
+    hi = max(np.float32(v.max()) if v.size else np.float32(0), np.float32(0))
+    scale = np.float32(1) if hi == lo else np.float32((hi - lo) / np.float32(255))
+    zero_point = np.rint(np.clip(np.float32(0) - lo / scale, 0, 255))
+    q = np.clip(np.rint(v / scale) + zero_point, 0, 255)
+    return [q.astype(np.uint8), np.asarray(scale, np.float32), np.asarray(zero_point, np.uint8)]
+
+
+def _centered(codes: np.ndarray, zero_point: Optional[np.ndarray], per_row: bool) -> np.ndarray:
+    """codes - zero_point in int32; a 1-D zero point runs along the rows (per_row) or the columns."""
+    c = codes.astype(np.int32)
+    if zero_point is None:
+        return c
+    zp = zero_point.astype(np.int32)
+    if zp.size > 1 and per_row:
+        zp = zp.reshape(-1, 1)
+    return c - (zp.reshape(()) if zp.size == 1 else zp)
+
+
+def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int32 matmul, exact (numpy's integer matmul does not use BLAS; int64 guards the accumulation)."""
+    return np.matmul(a.astype(np.int64), b.astype(np.int64)).astype(np.int32)
+
+
+@kernel(ops.MatMulIntegerAttrs)
+def _matmul_integer(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    a, b, a_zp, b_zp = list(x) + [None] * (4 - len(x))
+    assert a is not None and b is not None
+    return [_int_matmul(_centered(a, a_zp, per_row=True), _centered(b, b_zp, per_row=False))]
+
+
+@kernel(ops.QLinearMatMulAttrs)
+def _qlinear_matmul(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp = x
+    assert a is not None and b is not None and a_scale is not None and b_scale is not None
+    assert y_scale is not None and y_zp is not None
+    acc = _int_matmul(_centered(a, a_zp, per_row=True), _centered(b, b_zp, per_row=False))
+    sa = _f32(a_scale).reshape(-1, 1) if a_scale.size > 1 else _f32(a_scale).reshape(())
+    multiplier = _f32(sa * _f32(b_scale).reshape(-1 if b_scale.size > 1 else ()) / _f32(y_scale).reshape(()))
+    info = np.iinfo(y_zp.dtype)
+    q = np.rint(acc.astype(np.float32) * multiplier) + y_zp.astype(np.int32).reshape(())
+    return [np.clip(q, info.min, info.max).astype(y_zp.dtype)]
+
+
 # ---- recurrent ----------------------------------------------------------------------------
 
 

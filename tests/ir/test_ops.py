@@ -170,3 +170,21 @@ def test_gru_checks_every_weight_shape() -> None:
     with pytest.raises(IRError, match="direction 'up'"):
         GRUAttrs(hidden=3, direction="up")
     assert a.infer([t("seq", "batch", 4), t(2, 9, 4), t(2, 9, 3)])[0] == t("seq", 2, "batch", 3)
+
+
+def test_onnxruntime_quantized_ops_check_dtypes_and_zero_points() -> None:
+    from hwgen.ir.ops import DynamicQuantizeAttrs, MatMulIntegerAttrs, QLinearMatMulAttrs
+
+    u8, s8 = Int(8, signed=False), Int(8)
+    assert DynamicQuantizeAttrs().infer([t(3, 4)]) == [t(3, 4, dtype=u8), t(), t(dtype=u8)]
+    assert MatMulIntegerAttrs().infer([t(2, 3, 4, dtype=u8), t(4, 5, dtype=s8), t(dtype=u8), t(5, dtype=s8)]) == [t(2, 3, 5, dtype=Int(32))]
+    with pytest.raises(IRError, match="B must be int8 or uint8"):
+        MatMulIntegerAttrs().infer([t(3, 4, dtype=u8), t(4, 5)])
+    with pytest.raises(IRError, match=r"b_zero_point must be a scalar or \[5\]"):
+        MatMulIntegerAttrs().infer([t(3, 4, dtype=u8), t(4, 5, dtype=s8), None, t(4, dtype=s8)])
+    with pytest.raises(IRError, match="a_zero_point must have the dtype of its input"):
+        MatMulIntegerAttrs().infer([t(3, 4, dtype=u8), t(4, 5, dtype=s8), t(dtype=s8)])
+    q = [t(3, 4, dtype=s8), t(), t(dtype=s8), t(4, 5, dtype=s8), t(5), t(5, dtype=s8), t(), t(dtype=u8)]
+    assert QLinearMatMulAttrs().infer(q) == [t(3, 5, dtype=u8)]
+    with pytest.raises(IRError, match=r"y_scale must be an f32 scalar, got f32\[2\]"):
+        QLinearMatMulAttrs().infer(q[:6] + [t(2), q[7]])

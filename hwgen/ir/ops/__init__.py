@@ -11,7 +11,10 @@ from hwgen.ir.ops.nn import (
     EinsumAttrs, GemmAttrs, LayerNormAttrs, LogSoftmaxAttrs, MatMulAttrs, ReduceMaxAttrs, ReduceMeanAttrs, ReduceMinAttrs,
     ReduceSumAttrs, SoftmaxAttrs,
 )
-from hwgen.ir.ops.quant import BipolarQuantAttrs, DequantizeAttrs, FakeQuantAttrs, QuantizeAttrs
+from hwgen.ir.ops.quant import (
+    BipolarQuantAttrs, DequantizeAttrs, DynamicQuantizeAttrs, FakeQuantAttrs, MatMulIntegerAttrs, QLinearMatMulAttrs,
+    QuantizeAttrs,
+)
 from hwgen.ir.ops.recurrent import GRUAttrs, LSTMAttrs
 from hwgen.ir.ops.shape import (
     ConcatAttrs, ExpandAttrs, FlattenAttrs, GatherAttrs, GatherElementsAttrs, GatherNDAttrs, PadAttrs, ReshapeAttrs,
@@ -34,7 +37,7 @@ ALL_OPS = _all_ops()
 
 __all__ = [
     "ALL_OPS", "OpAttrs", "AddAttrs", "AndAttrs", "BipolarQuantAttrs", "CastAttrs", "ClipAttrs", "ConcatAttrs",
-    "DequantizeAttrs", "DivAttrs", "EinsumAttrs", "EqualAttrs", "ErfAttrs", "ExpAttrs", "ExpandAttrs", "FakeQuantAttrs",
+    "DequantizeAttrs", "DivAttrs", "DynamicQuantizeAttrs", "MatMulIntegerAttrs", "QLinearMatMulAttrs", "EinsumAttrs", "EqualAttrs", "ErfAttrs", "ExpAttrs", "ExpandAttrs", "FakeQuantAttrs",
     "FlattenAttrs", "GatherAttrs", "GatherElementsAttrs", "GatherNDAttrs", "GeluAttrs", "GemmAttrs", "GreaterAttrs",
     "GreaterOrEqualAttrs", "GRUAttrs", "IdentityAttrs", "IsInfAttrs", "IsNaNAttrs", "LayerNormAttrs", "LessAttrs",
     "LessOrEqualAttrs", "LogAttrs", "LogSoftmaxAttrs", "LSTMAttrs", "MatMulAttrs", "MaxAttrs", "MinAttrs", "ModAttrs",
