@@ -67,7 +67,8 @@ def test_gru_y_h_only_matches_onnxruntime() -> None:
     ({"activations": ["Relu", "Tanh"]}, ["X", "W", "R"], r"activations \['Relu', 'Tanh'\] are not supported"),
     ({"activation_alpha": [0.5]}, ["X", "W", "R"], "activation_alpha/activation_beta are not supported"),
     ({}, ["X", "W", "R", "", "lens"], "sequence_lens must be a constant equal to the sequence length"),
-], ids=["activations", "activation_alpha", "sequence_lens"])
+    ({"layout": 2}, ["X", "W", "R"], r"layout 2 is not supported \(0: sequence first, 1: batch first\)"),
+], ids=["activations", "activation_alpha", "sequence_lens", "layout"])
 def test_gru_refuses_what_it_does_not_support_by_name(attrs: dict, inputs: list[str], match: str) -> None:
     rng = np.random.default_rng(0)
     feeds = {"X": rng.standard_normal((4, 2, 3)).astype(np.float32)}

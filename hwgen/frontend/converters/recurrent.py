@@ -36,7 +36,7 @@ def lstm(ctx: ConvertContext, node: onnx.NodeProto) -> None:
         raise ConversionError(f"{where}: activation_alpha/activation_beta are not supported")
     if int(attr(node, "input_forget", 0)):
         raise ConversionError(f"{where}: input_forget=1 (coupled input/forget gates) is not supported")
-    layout = int(attr(node, "layout", 0))
+    layout = _layout(node, where)
     clip = attr(node, "clip")
 
     x = node.input[0]
@@ -75,6 +75,13 @@ def lstm(ctx: ConvertContext, node: onnx.NodeProto) -> None:
             ctx.emit(ops.TransposeAttrs(perm), [inner[i]], [o], f"{node.name}_layout_out{i}", node)
 
 
+def _layout(node: onnx.NodeProto, where: str) -> int:
+    layout = int(attr(node, "layout", 0))
+    if layout not in (0, 1):
+        raise ConversionError(f"{where}: layout {layout} is not supported (0: sequence first, 1: batch first)")
+    return layout
+
+
 def _full_length_sequences(ctx: ConvertContext, node: onnx.NodeProto, seq: object, where: str) -> None:
     seq_lens = input_name(node, 4)
     if seq_lens:
@@ -105,7 +112,7 @@ def gru(ctx: ConvertContext, node: onnx.NodeProto) -> None:
         raise ConversionError(f"{where}: activations {list(acts)} are not supported (only the default Sigmoid, Tanh)")
     if attr(node, "activation_alpha") is not None or attr(node, "activation_beta") is not None:
         raise ConversionError(f"{where}: activation_alpha/activation_beta are not supported")
-    layout = int(attr(node, "layout", 0))
+    layout = _layout(node, where)
     clip = attr(node, "clip")
     x = node.input[0] if layout == 0 else _transposed(ctx, node, node.input[0], (1, 0, 2), "seq_first")
     _full_length_sequences(ctx, node, ctx.type(x).shape[0], where)
