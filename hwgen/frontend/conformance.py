@@ -83,14 +83,19 @@ def node_test_cases(ops: Iterable[str]) -> dict[str, list[Any]]:
 
     wanted = set(ops)
     folder = Path(cases_pkg.__path__[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the generators overflow float8/float16 casts on purpose
-        for source in sorted(folder.glob("*.py")):
-            if source.stem.startswith("_"):
-                continue
-            text = source.read_text()
-            if any(f'"{op}"' in text for op in wanted):
-                importlib.import_module(f"{cases_pkg.__name__}.{source.stem}")  # runs its exporters once per process
+    target = getattr(cases_pkg, "_TargetOpType", None)  # set by collect_testcases(op): it would filter what we import
+    cases_pkg._TargetOpType = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the generators overflow float8/float16 casts on purpose
+            for source in sorted(folder.glob("*.py")):
+                if source.stem.startswith("_"):
+                    continue
+                text = source.read_text()
+                if any(f'"{op}"' in text for op in wanted):
+                    importlib.import_module(f"{cases_pkg.__name__}.{source.stem}")  # runs its exporters once per process
+    finally:
+        cases_pkg._TargetOpType = target
     found: dict[str, list[Any]] = {op: [] for op in sorted(wanted)}
     for case in cases_pkg._NodeTestCases:
         if case.kind != "node" or case.model is None or "_expanded" in case.name:
