@@ -32,6 +32,17 @@ class ConversionError(HwgenError):
     """A problem with one ONNX node; the message names it."""
 
 
+class NotConstantError(ConversionError):
+    """An input hwgen needs as a constant (a shape, axes, pads, quantization parameters) is computed at run time.
+
+    `value` is the ONNX value's name (the conformance runner binds such inputs to their test data and retries).
+    """
+
+    def __init__(self, message: str, value: str) -> None:
+        super().__init__(message)
+        self.value = value
+
+
 def describe(node: onnx.NodeProto) -> str:
     return f"node {node.name or '(unnamed)'!r} ({node.domain + '.' if node.domain else ''}{node.op_type})"
 
@@ -62,8 +73,8 @@ class ConvertContext:
         name = node.input[index] if index < len(node.input) else ""
         value = self.const(name)
         if value is None:
-            raise ConversionError(f"{describe(node)}: {what} (input {index}, {name!r}) must be a constant; "
-                                  "hwgen needs static shapes and quantization parameters")
+            raise NotConstantError(f"{describe(node)}: {what} (input {index}, {name!r}) must be a constant; "
+                                   "hwgen needs static shapes and quantization parameters", name)
         return value
 
     def add_const(self, name: str, array: np.ndarray, dtype: Optional[DType] = None) -> str:

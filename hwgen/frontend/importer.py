@@ -15,12 +15,13 @@ import onnx
 from onnx import numpy_helper
 from onnx.external_data_helper import load_external_data_for_model
 
-from hwgen.errors import HwgenError, UnsupportedError
+from hwgen.errors import HwgenError, IRError, UnsupportedError
 from hwgen.frontend import converters  # noqa: F401  (registers converters)
 from hwgen.frontend.context import ConversionError, ConvertContext, describe
 from hwgen.frontend.onnx_types import elem_name, ir_dtype, supported_elem_names
 from hwgen.frontend.registry import HWGEN_DOMAIN, QONNX_DOMAINS, ConvertFn, lookup, supported_ops
-from hwgen.ir.graph import Graph, Value
+from hwgen.ir.graph import Graph, Node, Value
+from hwgen.ir.ops import IdentityAttrs
 from hwgen.ir.types import Dim, TensorType
 from hwgen.ir.verify import verify
 
@@ -179,15 +180,21 @@ def import_onnx(model: onnx.ModelProto, path: str = "model",
             fn(ctx, node)
         except ConversionError as err:
             msg = str(err)
-            raise ConversionError(msg if msg.startswith(path) else f"{path}: {msg}") from None
+            if not msg.startswith(path):
+                err.args = (f"{path}: {msg}",)
+            raise err.with_traceback(None) from None
+        except IRError as err:  # an attribute value the IR op rejects, raised before `emit` could name the node
+            raise ConversionError(f"{path}: {describe(node)}: {err}") from None
         except HwgenError:
             raise
         except Exception as err:
             raise ConversionError(f"{path}: {describe(node)}: cannot convert ({type(err).__name__}: {err})") from err
     outputs = []
     for vi in model.graph.output:
-        if vi.name in ctx.constants:
-            raise HwgenError(f"{path}: output {vi.name!r} is a constant; nothing to compute")
+        if vi.name in ctx.constants:  # folded (Shape, Size, Constant, ...): an Identity copies the constant out
+            const = ctx.constants.pop(vi.name)
+            copied = ctx.add_const(ctx.fresh(vi.name), const.array, const.type.dtype)
+            ctx.nodes.insert(0, Node(ctx._unique_node_name(f"{vi.name}_out"), IdentityAttrs(), (copied,), (vi.name,)))
         outputs.append(Value(vi.name, ctx.type(vi.name)))
     used = {i for n in ctx.nodes for i in n.inputs if i}
     constants = {k: v for k, v in ctx.constants.items() if k in used}

@@ -13,7 +13,7 @@ ELEM_TYPES: dict[int, DType] = {
     onnx.TensorProto.FLOAT: Float32(), onnx.TensorProto.DOUBLE: Float32(), onnx.TensorProto.FLOAT16: Float32(),
     onnx.TensorProto.INT8: Int(8), onnx.TensorProto.UINT8: Int(8, False), onnx.TensorProto.INT16: Int(16),
     onnx.TensorProto.UINT16: Int(16, False), onnx.TensorProto.INT32: Int(32), onnx.TensorProto.UINT32: Int(32, False),
-    onnx.TensorProto.INT64: Int(64), onnx.TensorProto.BOOL: Int(1, False),
+    onnx.TensorProto.INT64: Int(64), onnx.TensorProto.UINT64: Int(64, False), onnx.TensorProto.BOOL: Int(1, False),
 }
 
 

@@ -38,14 +38,35 @@ def _f32(x: np.ndarray) -> np.ndarray:
 
 _BINARY = {
     ops.AddAttrs: np.add, ops.SubAttrs: np.subtract, ops.MulAttrs: np.multiply, ops.PowAttrs: np.power,
-    ops.EqualAttrs: np.equal,
+}
+#: Bool-valued binary ops (bools are held as uint8 0/1).
+_PREDICATES = {
+    ops.EqualAttrs: np.equal, ops.GreaterAttrs: np.greater, ops.GreaterOrEqualAttrs: np.greater_equal,
+    ops.LessAttrs: np.less, ops.LessOrEqualAttrs: np.less_equal,
+    ops.AndAttrs: np.logical_and, ops.OrAttrs: np.logical_or, ops.XorAttrs: np.logical_xor,
 }
 
 
 @kernel(*_BINARY)
 def _binary(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
-    out = _BINARY[type(attrs)](x[0], x[1])  # type: ignore[index]
-    return [out.astype(x[0].dtype if not isinstance(attrs, ops.EqualAttrs) else np.uint8)]  # type: ignore[union-attr]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _BINARY[type(attrs)](x[0], x[1])  # type: ignore[index]
+    return [out.astype(x[0].dtype)]  # type: ignore[union-attr]
+
+
+@kernel(*_PREDICATES)
+def _predicate(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    return [_PREDICATES[type(attrs)](x[0], x[1]).astype(np.uint8)]  # type: ignore[index]
+
+
+@kernel(ops.MaxAttrs, ops.MinAttrs)
+def _max_min(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    fn = np.maximum if isinstance(attrs, ops.MaxAttrs) else np.minimum  # both propagate NaN, as ONNX does
+    out = x[0]
+    assert out is not None
+    for other in x[1:]:
+        out = fn(out, other)
+    return [np.asarray(out).astype(x[0].dtype)]  # type: ignore[union-attr]
 
 
 @kernel(ops.DivAttrs)
@@ -70,9 +91,8 @@ def _clip(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     v = x[0]
     lo = None if attrs.min is None else np.asarray(attrs.min).astype(v.dtype)
     hi = None if attrs.max is None else np.asarray(attrs.max).astype(v.dtype)
-    if lo is None and hi is None:
-        return [v.copy()]
-    return [np.clip(v, lo, hi).astype(v.dtype)]
+    out = v.copy() if lo is None else np.maximum(v, lo)
+    return [(out if hi is None else np.minimum(out, hi)).astype(v.dtype)]  # min above max: every value is max
 
 
 @kernel(ops.WhereAttrs)
@@ -101,12 +121,26 @@ _UNARY: dict[type[OpAttrs], Callable[[np.ndarray], np.ndarray]] = {
     ops.TanhAttrs: np.tanh,
     ops.ReluAttrs: lambda v: np.maximum(v, 0).astype(v.dtype),
     ops.ErfAttrs: lambda v: _erf(v).astype(v.dtype),
+    ops.ExpAttrs: np.exp,
+    ops.LogAttrs: np.log,
+    ops.ReciprocalAttrs: lambda v: np.reciprocal(v).astype(v.dtype),
+    ops.NotAttrs: lambda v: (v == 0).astype(np.uint8),
+    ops.IsNaNAttrs: lambda v: np.isnan(v).astype(np.uint8),
 }
 
 
 @kernel(*_UNARY)
 def _unary(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
-    return [_UNARY[type(attrs)](x[0])]  # type: ignore[arg-type]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # exp overflow, log(0), 1/0 are defined (inf, NaN)
+        return [_UNARY[type(attrs)](x[0])]  # type: ignore[arg-type]
+
+
+@kernel(ops.IsInfAttrs)
+def _is_inf(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.IsInfAttrs) and x[0] is not None
+    v = x[0]
+    found = (np.isposinf(v) & attrs.detect_positive) | (np.isneginf(v) & attrs.detect_negative)
+    return [found.astype(np.uint8)]
 
 
 @kernel(ops.GeluAttrs)
@@ -257,6 +291,33 @@ def _reduce_mean(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     return [_f32(x[0].mean(axis=axes, keepdims=attrs.keepdims))]
 
 
+@kernel(ops.ReduceSumAttrs)
+def _reduce_sum(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ReduceSumAttrs) and x[0] is not None
+    axes = tuple(attrs.axes) if attrs.axes else None
+    return [np.sum(x[0], axis=axes, keepdims=attrs.keepdims, dtype=x[0].dtype)]
+
+
+def _extreme(dtype: np.dtype, highest: bool) -> object:
+    """The identity of max (lowest value) or min (highest value) for `dtype`: what an empty set reduces to."""
+    if np.issubdtype(dtype, np.floating):
+        return np.inf if highest else -np.inf
+    info = np.iinfo(dtype)
+    return info.max if highest else info.min
+
+
+@kernel(ops.ReduceMaxAttrs, ops.ReduceMinAttrs)
+def _reduce_max_min(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, (ops.ReduceMaxAttrs, ops.ReduceMinAttrs)) and x[0] is not None
+    axes = tuple(attrs.axes) if attrs.axes else None
+    v = x[0]
+    if isinstance(attrs, ops.ReduceMaxAttrs):
+        out = np.max(v, axis=axes, keepdims=attrs.keepdims, initial=_extreme(v.dtype, highest=False))
+    else:
+        out = np.min(v, axis=axes, keepdims=attrs.keepdims, initial=_extreme(v.dtype, highest=True))
+    return [np.asarray(out, dtype=v.dtype)]
+
+
 # ---- quantization ---------------------------------------------------------------------
 
 
@@ -315,6 +376,54 @@ def _bipolar(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     return [_f32(np.where(x[0] >= 0, 1.0, -1.0) * x[1])]
 
 
+@kernel(ops.DynamicQuantizeAttrs)
+def _dynamic_quantize(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert x[0] is not None
+    v = _f32(x[0])
+    lo = min(np.float32(v.min()) if v.size else np.float32(0), np.float32(0))
+    hi = max(np.float32(v.max()) if v.size else np.float32(0), np.float32(0))
+    scale = np.float32(1) if hi == lo else np.float32((hi - lo) / np.float32(255))
+    zero_point = np.rint(np.clip(np.float32(0) - lo / scale, 0, 255))
+    q = np.clip(np.rint(v / scale) + zero_point, 0, 255)
+    return [q.astype(np.uint8), np.asarray(scale, np.float32), np.asarray(zero_point, np.uint8)]
+
+
+def _centered(codes: np.ndarray, zero_point: Optional[np.ndarray], per_row: bool) -> np.ndarray:
+    """codes - zero_point in int32; a 1-D zero point runs along the rows (per_row) or the columns."""
+    c = codes.astype(np.int32)
+    if zero_point is None:
+        return c
+    zp = zero_point.astype(np.int32)
+    if zp.size > 1 and per_row:
+        zp = zp.reshape(-1, 1)
+    return c - (zp.reshape(()) if zp.size == 1 else zp)
+
+
+def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int32 matmul, exact (numpy's integer matmul does not use BLAS; int64 guards the accumulation)."""
+    return np.matmul(a.astype(np.int64), b.astype(np.int64)).astype(np.int32)
+
+
+@kernel(ops.MatMulIntegerAttrs)
+def _matmul_integer(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    a, b, a_zp, b_zp = list(x) + [None] * (4 - len(x))
+    assert a is not None and b is not None
+    return [_int_matmul(_centered(a, a_zp, per_row=True), _centered(b, b_zp, per_row=False))]
+
+
+@kernel(ops.QLinearMatMulAttrs)
+def _qlinear_matmul(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp = x
+    assert a is not None and b is not None and a_scale is not None and b_scale is not None
+    assert y_scale is not None and y_zp is not None
+    acc = _int_matmul(_centered(a, a_zp, per_row=True), _centered(b, b_zp, per_row=False))
+    sa = _f32(a_scale).reshape(-1, 1) if a_scale.size > 1 else _f32(a_scale).reshape(())
+    multiplier = _f32(sa * _f32(b_scale).reshape(-1 if b_scale.size > 1 else ()) / _f32(y_scale).reshape(()))
+    info = np.iinfo(y_zp.dtype)
+    q = np.rint(acc.astype(np.float32) * multiplier) + y_zp.astype(np.int32).reshape(())
+    return [np.clip(q, info.min, info.max).astype(y_zp.dtype)]
+
+
 # ---- recurrent ----------------------------------------------------------------------------
 
 
@@ -361,3 +470,7 @@ def _lstm_direction(attrs: ops.LSTMAttrs, d: int, xs: np.ndarray, w: np.ndarray,
         h = _f32(o * np.tanh(cn))
         y[t, d] = h
     y_h[d], y_c[d] = h, c
+
+
+# The kernels of the index/layout ops and of the recurrent ops beside LSTM register themselves on import.
+from hwgen.reference import index_kernels, recurrent_kernels  # noqa: E402,F401

@@ -48,3 +48,59 @@ def test_fake_quant_narrow_signed_two_bits_is_ternary() -> None:
     x = np.asarray([-3.0, -0.6, -0.4, 0.0, 0.4, 0.6, 3.0], np.float32)
     (y,) = KERNELS[FakeQuantAttrs](FakeQuantAttrs(bits=2, signed=True, narrow=True), [x, np.float32(1.0), np.float32(0.0)])
     assert y.tolist() == [-1.0, -1.0, -0.0, 0.0, 0.0, 1.0, 1.0]
+
+
+def test_reductions_of_an_empty_set_give_the_identity() -> None:
+    from hwgen.ir.ops import ReduceMaxAttrs, ReduceMinAttrs, ReduceSumAttrs
+
+    empty = np.zeros((2, 0, 3), np.float32)
+    (s,) = KERNELS[ReduceSumAttrs](ReduceSumAttrs((1,)), [empty])
+    (mx,) = KERNELS[ReduceMaxAttrs](ReduceMaxAttrs((1,), keepdims=False), [empty])
+    (mn,) = KERNELS[ReduceMinAttrs](ReduceMinAttrs((1,)), [np.zeros((0, 2), np.int32)])
+    assert s.shape == (2, 1, 3) and not s.any() and s.dtype == np.float32
+    assert mx.shape == (2, 3) and np.all(mx == -np.inf)
+    assert mn.dtype == np.int32 and np.all(mn == np.iinfo(np.int32).max)
+    (any_,) = KERNELS[ReduceMaxAttrs](ReduceMaxAttrs((0,)), [np.asarray([[0, 1], [0, 0]], np.uint8)])
+    np.testing.assert_array_equal(any_, [[0, 1]])
+
+
+def test_elementwise_edge_values() -> None:
+    from hwgen.ir.ops import IsInfAttrs, LogAttrs, MaxAttrs, MinAttrs, ReciprocalAttrs
+
+    x = np.asarray([np.nan, -np.inf, np.inf, 0.0, -0.0, 2.0], np.float32)
+    (pos,) = KERNELS[IsInfAttrs](IsInfAttrs(detect_positive=True, detect_negative=False), [x])
+    np.testing.assert_array_equal(pos, [0, 0, 1, 0, 0, 0])
+    (mx,) = KERNELS[MaxAttrs](MaxAttrs(), [x, np.float32(1.0), np.zeros((2, 1), np.float32)])
+    assert mx.shape == (2, 6) and np.isnan(mx[:, 0]).all() and mx[0, 5] == 2.0  # NaN propagates
+    (mn,) = KERNELS[MinAttrs](MinAttrs(), [np.asarray([3, -1], np.int8)])
+    assert mn.dtype == np.int8
+    (log,) = KERNELS[LogAttrs](LogAttrs(), [x])
+    assert log[3] == -np.inf and np.isnan(log[1])
+    (rec,) = KERNELS[ReciprocalAttrs](ReciprocalAttrs(), [x])
+    assert rec[3] == np.inf and rec[4] == -np.inf and rec.dtype == np.float32
+
+
+def test_clip_with_min_above_max_gives_max() -> None:
+    (y,) = KERNELS[ClipAttrs](ClipAttrs(2.0, 1.0), [np.asarray([-5.0, 1.5, 7.0], np.float32)])
+    np.testing.assert_array_equal(y, [1.0, 1.0, 1.0])
+
+
+def test_index_kernels() -> None:
+    import pytest
+
+    from hwgen.errors import HwgenError
+    from hwgen.ir.ops import GatherNDAttrs, PadAttrs, ScatterNDAttrs, TriluAttrs
+
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    (rows,) = KERNELS[GatherNDAttrs](GatherNDAttrs(), [data, np.asarray([[2], [-3]], np.int64)])
+    np.testing.assert_array_equal(rows, data[[2, 0]])
+    with pytest.raises(HwgenError, match="GatherND: index out of range"):
+        KERNELS[GatherNDAttrs](GatherNDAttrs(), [data, np.asarray([[3]], np.int64)])
+    (last,) = KERNELS[ScatterNDAttrs](ScatterNDAttrs(), [data, np.asarray([[1, 1], [1, 1]]), np.float32([7, 9])])
+    assert last[1, 1] == 9  # repeated indices without reduction: the last write wins
+    (mul,) = KERNELS[ScatterNDAttrs](ScatterNDAttrs("mul"), [data, np.asarray([[1, 1], [1, 1]]), np.float32([2, 3])])
+    assert mul[1, 1] == 5 * 6
+    (cropped,) = KERNELS[PadAttrs](PadAttrs((-1, 2, 0, -1), "reflect"), [data])
+    np.testing.assert_array_equal(cropped, np.pad(data[1:, :3], ((0, 0), (2, 0)), mode="reflect"))
+    (upper,) = KERNELS[TriluAttrs](TriluAttrs(True, 1), [np.ones((2, 3, 3), np.int64)])
+    np.testing.assert_array_equal(upper[1], [[0, 1, 1], [0, 0, 1], [0, 0, 0]])

@@ -11,6 +11,8 @@ from hwgen.frontend.context import ConversionError, ConvertContext, attr, descri
 from hwgen.frontend.onnx_types import elem_name, ir_dtype, supported_elem_names
 from hwgen.frontend.registry import converter
 from hwgen.ir import ops
+from hwgen.ir.ops.elementwise import BOOL
+from hwgen.ir.types import Float32
 
 #: ONNX op → (IR attrs class, first opset, coverage note). Same inputs, same outputs, no attributes.
 _SIMPLE: dict[str, tuple[type[ops.OpAttrs], int, str]] = {
@@ -18,7 +20,6 @@ _SIMPLE: dict[str, tuple[type[ops.OpAttrs], int, str]] = {
     "Sub": (ops.SubAttrs, 7, "numpy broadcasting"),
     "Mul": (ops.MulAttrs, 7, "numpy broadcasting"),
     "Div": (ops.DivAttrs, 7, "integer division truncates"),
-    "Pow": (ops.PowAttrs, 7, "base and exponent of one dtype"),
     "Equal": (ops.EqualAttrs, 7, "bool out"),
     "Where": (ops.WhereAttrs, 9, ""),
     "Identity": (ops.IdentityAttrs, 1, "tensors only"),
@@ -28,6 +29,20 @@ _SIMPLE: dict[str, tuple[type[ops.OpAttrs], int, str]] = {
     "Tanh": (ops.TanhAttrs, 6, ""),
     "Relu": (ops.ReluAttrs, 6, ""),
     "Erf": (ops.ErfAttrs, 9, ""),
+    "Exp": (ops.ExpAttrs, 6, ""),
+    "Log": (ops.LogAttrs, 6, ""),
+    "Reciprocal": (ops.ReciprocalAttrs, 6, ""),
+    "Max": (ops.MaxAttrs, 6, "any number of inputs of one dtype, numpy broadcasting; NaN propagates"),
+    "Min": (ops.MinAttrs, 6, "any number of inputs of one dtype, numpy broadcasting; NaN propagates"),
+    "Greater": (ops.GreaterAttrs, 7, "bool out"),
+    "Less": (ops.LessAttrs, 7, "bool out"),
+    "GreaterOrEqual": (ops.GreaterOrEqualAttrs, 12, "bool out"),
+    "LessOrEqual": (ops.LessOrEqualAttrs, 12, "bool out"),
+    "And": (ops.AndAttrs, 7, "bool, numpy broadcasting"),
+    "Or": (ops.OrAttrs, 7, "bool, numpy broadcasting"),
+    "Xor": (ops.XorAttrs, 7, "bool, numpy broadcasting"),
+    "Not": (ops.NotAttrs, 1, "bool"),
+    "IsNaN": (ops.IsNaNAttrs, 9, "bool out"),
 }
 
 
@@ -40,6 +55,19 @@ def _simple(attrs_type: type[ops.OpAttrs]) -> Callable[[ConvertContext, onnx.Nod
 
 for _op, (_cls, _since, _notes) in _SIMPLE.items():
     converter(_op, since=_since, notes=_notes)(_simple(_cls))
+
+
+@converter("Pow", since=7, notes="a float base with an integer exponent casts the exponent to f32; "
+           "an integer base with a float exponent is rejected")
+def pow_(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    base, exponent = node.input[0], node.input[1]
+    bt, et = ctx.type(base), ctx.type(exponent)
+    if bt.dtype != et.dtype:
+        if bt.dtype != Float32():
+            raise ConversionError(f"{describe(node)}: Pow of a {bt.dtype} base with a {et.dtype} exponent is not supported "
+                                  "(one dtype, or a float base with an integer exponent)")
+        exponent = ctx.emit(ops.CastAttrs(Float32()), [exponent], [ctx.fresh(f"{exponent}_f32")], f"{node.name}_exponent", node)[0]
+    ctx.emit(ops.PowAttrs(), [base, exponent], list(node.output), node.name, node)
 
 
 @converter("Gelu", since=20, notes="approximate none|tanh")
@@ -60,6 +88,17 @@ def cast(ctx: ConvertContext, node: onnx.NodeProto) -> None:
         raise ConversionError(f"{describe(node)}: Cast to {elem_name(to)} is not supported "
                               f"(supported: {supported_elem_names()})")
     ctx.emit(ops.CastAttrs(dtype), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("CastLike", since=15, notes="to the second input's dtype (float/int/bool types); float→int truncates")
+def cast_like(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    ctx.emit(ops.CastAttrs(ctx.type(node.input[1]).dtype), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("IsInf", since=10, notes="detect_positive, detect_negative; bool out")
+def is_inf(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    attrs = ops.IsInfAttrs(bool(attr(node, "detect_positive", 1)), bool(attr(node, "detect_negative", 1)))
+    ctx.emit(attrs, [node.input[0]], list(node.output), node.name, node)
 
 
 def _bound(ctx: ConvertContext, node: onnx.NodeProto, index: int, what: str) -> float | None:
@@ -84,13 +123,19 @@ def clip_v11(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(attrs, [node.input[0]], [node.output[0]], node.name, node)
 
 
-@converter("Dropout", since=7, notes="inference only: identity; the mask output is rejected")
+@converter("Dropout", since=7, notes="inference (or training with ratio 0): identity, mask all true; "
+           "training with ratio > 0 is rejected")
 def dropout(ctx: ConvertContext, node: onnx.NodeProto) -> None:
-    if len(node.output) > 1 and node.output[1]:
-        raise ConversionError(f"{describe(node)}: Dropout's mask output is not supported (export in eval mode)")
-    training = input_name(node, 2)
+    training = bool(np.any(ctx.require_const(node, 2, "training_mode"))) if input_name(node, 2) else False
     if training:
-        mode = ctx.const(training)
-        if mode is None or bool(np.any(mode)):
-            raise ConversionError(f"{describe(node)}: Dropout in training mode is not supported (export in eval mode)")
+        ratio = float(ctx.require_const(node, 1, "ratio").reshape(())) if input_name(node, 1) else 0.5
+        if ratio != 0:
+            raise ConversionError(f"{describe(node)}: Dropout in training mode (ratio {ratio} > 0) is not supported "
+                                  "(export in eval mode)")
     ctx.emit(ops.IdentityAttrs(), [node.input[0]], [node.output[0]], node.name, node)
+    if len(node.output) > 1 and node.output[1]:  # the mask: all true (1.0 of x's dtype before opset 10)
+        x = ctx.type(node.input[0])
+        if not x.is_static:
+            raise ConversionError(f"{describe(node)}: Dropout's mask output of symbolic {x} is not supported")
+        dtype = x.dtype if ctx.opset < 10 else BOOL
+        ctx.add_const(node.output[1], np.ones(tuple(int(d) for d in x.shape), dtype.numpy), dtype)

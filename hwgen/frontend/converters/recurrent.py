@@ -1,9 +1,11 @@
-"""ONNX LSTM → IR LSTM.
+"""ONNX LSTM → IR LSTM, ONNX GRU → IR GRU.
 
-Supported: forward/reverse/bidirectional, layout 0 and 1, initial_h/initial_c, clip,
+LSTM supported: forward/reverse/bidirectional, layout 0 and 1, initial_h/initial_c, clip,
 default activations (Sigmoid, Tanh, Tanh). Rejected by name: other activations,
 input_forget=1, non-zero peepholes, sequence_lens shorter than the sequence.
-Layout 1 (batch first) becomes IR Transposes around a layout-0 LSTM.
+GRU supported: the same directions, layouts and clip, linear_before_reset 0 and 1, initial_h,
+default activations (Sigmoid, Tanh); rejected by name: other activations, variable sequence_lens.
+Layout 1 (batch first) becomes IR Transposes around a layout-0 LSTM/GRU.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def lstm(ctx: ConvertContext, node: onnx.NodeProto) -> None:
         raise ConversionError(f"{where}: activation_alpha/activation_beta are not supported")
     if int(attr(node, "input_forget", 0)):
         raise ConversionError(f"{where}: input_forget=1 (coupled input/forget gates) is not supported")
-    layout = int(attr(node, "layout", 0))
+    layout = _layout(node, where)
     clip = attr(node, "clip")
 
     x = node.input[0]
@@ -69,5 +71,63 @@ def lstm(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(attrs, inputs, inner, node.name, node)
     perms = [(2, 0, 1, 3), (1, 0, 2), (1, 0, 2)]  # Y -> [batch, seq, dirs, H]; Y_h/Y_c -> [batch, dirs, H]
     for i, (o, perm) in enumerate(zip(outs, perms)):
+        if o:
+            ctx.emit(ops.TransposeAttrs(perm), [inner[i]], [o], f"{node.name}_layout_out{i}", node)
+
+
+def _layout(node: onnx.NodeProto, where: str) -> int:
+    layout = int(attr(node, "layout", 0))
+    if layout not in (0, 1):
+        raise ConversionError(f"{where}: layout {layout} is not supported (0: sequence first, 1: batch first)")
+    return layout
+
+
+def _full_length_sequences(ctx: ConvertContext, node: onnx.NodeProto, seq: object, where: str) -> None:
+    seq_lens = input_name(node, 4)
+    if seq_lens:
+        lens = ctx.const(seq_lens)
+        if lens is None or not isinstance(seq, int) or np.any(lens != seq):
+            raise ConversionError(f"{where}: sequence_lens must be a constant equal to the sequence length "
+                                  "(variable-length sequences are not supported)")
+
+
+def _transposed(ctx: ConvertContext, node: onnx.NodeProto, value: str, perm: tuple[int, ...], hint: str) -> str:
+    """`value` transposed by `perm` into a fresh value ('' stays '')."""
+    if not value:
+        return ""
+    return ctx.emit(ops.TransposeAttrs(perm), [value], [ctx.fresh(f"{value}_{hint}")], f"{node.name}_{hint}", node)[0]
+
+
+@converter("GRU", since=7, notes="forward/reverse/bidirectional, layout 0|1, linear_before_reset 0|1, initial h, clip, "
+           "full-length sequences; rejected by name: other activations, variable sequence_lens")
+def gru(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    where = f"{ctx.path}: {describe(node)}"
+    hidden = attr(node, "hidden_size")
+    if hidden is None:
+        raise ConversionError(f"{where}: hidden_size attribute is required")
+    direction = attr(node, "direction", "forward")
+    dirs = 2 if direction == "bidirectional" else 1
+    acts = attr(node, "activations")
+    if acts is not None and tuple(a.lower() for a in acts) != ("sigmoid", "tanh") * dirs:
+        raise ConversionError(f"{where}: activations {list(acts)} are not supported (only the default Sigmoid, Tanh)")
+    if attr(node, "activation_alpha") is not None or attr(node, "activation_beta") is not None:
+        raise ConversionError(f"{where}: activation_alpha/activation_beta are not supported")
+    layout = _layout(node, where)
+    clip = attr(node, "clip")
+    x = node.input[0] if layout == 0 else _transposed(ctx, node, node.input[0], (1, 0, 2), "seq_first")
+    _full_length_sequences(ctx, node, ctx.type(x).shape[0], where)
+    h0 = input_name(node, 5) if layout == 0 else _transposed(ctx, node, input_name(node, 5), (1, 0, 2), "dir_first")
+    inputs = [x, node.input[1], node.input[2], input_name(node, 3), h0]
+    while not inputs[-1]:
+        inputs.pop()
+    attrs = ops.GRUAttrs(hidden=int(hidden), direction=direction, linear_before_reset=bool(attr(node, "linear_before_reset", 0)),
+                         clip=None if clip is None else float(clip))
+    outs = [node.output[i] if i < len(node.output) else "" for i in range(2)]
+    if layout == 0:
+        ctx.emit(attrs, inputs, outs, node.name, node)
+        return
+    inner = [ctx.fresh(o or f"{node.name}_out{i}") for i, o in enumerate(outs)]
+    ctx.emit(attrs, inputs, inner, node.name, node)
+    for i, (o, perm) in enumerate(zip(outs, [(2, 0, 1, 3), (1, 0, 2)])):  # Y -> [batch, seq, dirs, H]; Y_h -> [batch, dirs, H]
         if o:
             ctx.emit(ops.TransposeAttrs(perm), [inner[i]], [o], f"{node.name}_layout_out{i}", node)

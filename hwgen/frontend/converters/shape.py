@@ -182,3 +182,73 @@ def constant_of_shape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     value = attr(node, "value")
     fill = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
     ctx.add_const(node.output[0], np.full(shape_value, fill[0], dtype=fill.dtype))
+
+
+@converter("Size", since=1, notes="static shapes; folded to a constant")
+def size(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    t = ctx.type(node.input[0])
+    if not t.is_static:
+        raise ConversionError(f"{describe(node)}: Size of {t} has symbolic dimensions; export with static shapes "
+                              "or fix the input sizes (import_onnx(input_shapes=...), hwgen inspect --shape)")
+    ctx.add_const(node.output[0], np.asarray(t.numel, dtype=np.int64), Int(64))
+
+
+@converter("GatherElements", since=11, notes="any axis, negative indices")
+def gather_elements(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    ctx.emit(ops.GatherElementsAttrs(int(attr(node, "axis", 0))), list(node.input), list(node.output), node.name, node)
+
+
+@converter("GatherND", since=11, notes="batch_dims (12+), negative indices")
+def gather_nd(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    ctx.emit(ops.GatherNDAttrs(int(attr(node, "batch_dims", 0))), list(node.input), list(node.output), node.name, node)
+
+
+@converter("ScatterND", since=11, notes="reduction none/add/mul (16+), max/min (18+); repeated indices: last write wins")
+def scatter_nd(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    reduction = attr(node, "reduction", "none")
+    if reduction not in ops.shape.SCATTER_REDUCTIONS:
+        raise ConversionError(f"{describe(node)}: ScatterND reduction {reduction!r} is not supported "
+                              f"(supported: {', '.join(ops.shape.SCATTER_REDUCTIONS)})")
+    ctx.emit(ops.ScatterNDAttrs(reduction), list(node.input), list(node.output), node.name, node)
+
+
+@converter("Tile", since=6, notes="constant repeats")
+def tile(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    repeats = tuple(int(r) for r in ctx.require_const(node, 1, "repeats").reshape(-1))
+    ctx.emit(ops.TileAttrs(repeats), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("Trilu", since=14, notes="upper/lower, constant k")
+def trilu(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    k = int(ctx.require_const(node, 1, "k").reshape(())) if input_name(node, 1) else 0
+    ctx.emit(ops.TriluAttrs(bool(attr(node, "upper", 1)), k), [node.input[0]], list(node.output), node.name, node)
+
+
+def _emit_pad(ctx: ConvertContext, node: onnx.NodeProto, pads: list[int], value: float, axes: list[int] | None) -> None:
+    mode = attr(node, "mode", "constant")
+    if mode not in ops.shape.PAD_MODES:
+        raise ConversionError(f"{describe(node)}: Pad mode {mode!r} is not supported (supported: {', '.join(ops.shape.PAD_MODES)})")
+    rank = ctx.type(node.input[0]).rank
+    axes = list(range(rank)) if axes is None else [a + rank if a < 0 else a for a in axes]
+    if len(pads) != 2 * len(axes) or any(not 0 <= a < rank for a in axes):
+        raise ConversionError(f"{describe(node)}: Pad pads {pads} must have 2 entries per axis of {axes} (rank {rank})")
+    full = [0] * (2 * rank)
+    for i, a in enumerate(axes):
+        full[a], full[a + rank] = pads[i], pads[i + len(axes)]
+    ctx.emit(ops.PadAttrs(tuple(full), mode, value), [node.input[0]], list(node.output), node.name, node)
+
+
+@converter("Pad", since=2, notes="pads and value attributes; constant/reflect/edge; negative pads crop")
+def pad_v2(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    _emit_pad(ctx, node, [int(p) for p in attr(node, "pads", ())], float(attr(node, "value", 0.0)), None)
+
+
+@converter("Pad", since=11, notes="constant pads, constant_value and axes (18+) inputs; constant/reflect/edge/wrap (19+); "
+           "negative pads crop")
+def pad_v11(ctx: ConvertContext, node: onnx.NodeProto) -> None:
+    pads = [int(p) for p in ctx.require_const(node, 1, "pads").reshape(-1)]
+    value = ctx.require_const(node, 2, "constant_value") if input_name(node, 2) else None
+    if value is not None and value.size != 1:
+        raise ConversionError(f"{describe(node)}: Pad constant_value must be a scalar, got shape {list(value.shape)}")
+    axes = [int(a) for a in ctx.require_const(node, 3, "axes").reshape(-1)] if input_name(node, 3) else None
+    _emit_pad(ctx, node, pads, 0.0 if value is None else float(value.reshape(())), axes)

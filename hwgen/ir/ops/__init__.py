@@ -2,15 +2,23 @@
 
 from hwgen.ir.ops.base import OpAttrs
 from hwgen.ir.ops.elementwise import (
-    AddAttrs, CastAttrs, ClipAttrs, DivAttrs, EqualAttrs, ErfAttrs, GeluAttrs, IdentityAttrs, ModAttrs, MulAttrs, NegAttrs,
-    PowAttrs, ReluAttrs, SigmoidAttrs, SqrtAttrs, SubAttrs, TanhAttrs, WhereAttrs,
+    AddAttrs, AndAttrs, CastAttrs, ClipAttrs, DivAttrs, EqualAttrs, ErfAttrs, ExpAttrs, GeluAttrs, GreaterAttrs,
+    GreaterOrEqualAttrs, IdentityAttrs, IsInfAttrs, IsNaNAttrs, LessAttrs, LessOrEqualAttrs, LogAttrs, MaxAttrs, MinAttrs,
+    ModAttrs, MulAttrs, NegAttrs, NotAttrs, OrAttrs, PowAttrs, ReciprocalAttrs, ReluAttrs, SigmoidAttrs, SqrtAttrs, SubAttrs,
+    TanhAttrs, WhereAttrs, XorAttrs,
 )
-from hwgen.ir.ops.nn import GemmAttrs, LayerNormAttrs, LogSoftmaxAttrs, MatMulAttrs, ReduceMeanAttrs, SoftmaxAttrs
-from hwgen.ir.ops.quant import BipolarQuantAttrs, DequantizeAttrs, FakeQuantAttrs, QuantizeAttrs
-from hwgen.ir.ops.recurrent import LSTMAttrs
+from hwgen.ir.ops.nn import (
+    EinsumAttrs, GemmAttrs, LayerNormAttrs, LogSoftmaxAttrs, MatMulAttrs, ReduceMaxAttrs, ReduceMeanAttrs, ReduceMinAttrs,
+    ReduceSumAttrs, SoftmaxAttrs,
+)
+from hwgen.ir.ops.quant import (
+    BipolarQuantAttrs, DequantizeAttrs, DynamicQuantizeAttrs, FakeQuantAttrs, MatMulIntegerAttrs, QLinearMatMulAttrs,
+    QuantizeAttrs,
+)
+from hwgen.ir.ops.recurrent import GRUAttrs, LSTMAttrs
 from hwgen.ir.ops.shape import (
-    ConcatAttrs, ExpandAttrs, FlattenAttrs, GatherAttrs, ReshapeAttrs, SliceAttrs, SplitAttrs, SqueezeAttrs,
-    TransposeAttrs, UnsqueezeAttrs,
+    ConcatAttrs, ExpandAttrs, FlattenAttrs, GatherAttrs, GatherElementsAttrs, GatherNDAttrs, PadAttrs, ReshapeAttrs,
+    ScatterNDAttrs, SliceAttrs, SplitAttrs, SqueezeAttrs, TileAttrs, TransposeAttrs, TriluAttrs, UnsqueezeAttrs,
 )
 
 
@@ -28,10 +36,13 @@ def _all_ops() -> dict[str, type[OpAttrs]]:
 ALL_OPS = _all_ops()
 
 __all__ = [
-    "ALL_OPS", "OpAttrs", "AddAttrs", "BipolarQuantAttrs", "CastAttrs", "ClipAttrs", "ConcatAttrs", "DequantizeAttrs", "DivAttrs",
-    "EqualAttrs", "ErfAttrs", "ExpandAttrs", "FakeQuantAttrs", "FlattenAttrs", "GatherAttrs", "GeluAttrs", "GemmAttrs",
-    "IdentityAttrs", "LayerNormAttrs", "LogSoftmaxAttrs", "LSTMAttrs", "MatMulAttrs", "ModAttrs", "MulAttrs", "NegAttrs",
-    "PowAttrs", "QuantizeAttrs", "ReduceMeanAttrs", "ReluAttrs", "ReshapeAttrs", "SigmoidAttrs", "SliceAttrs",
-    "SoftmaxAttrs", "SplitAttrs", "SqrtAttrs", "SqueezeAttrs", "SubAttrs", "TanhAttrs", "TransposeAttrs",
-    "UnsqueezeAttrs", "WhereAttrs",
+    "ALL_OPS", "OpAttrs", "AddAttrs", "AndAttrs", "BipolarQuantAttrs", "CastAttrs", "ClipAttrs", "ConcatAttrs",
+    "DequantizeAttrs", "DivAttrs", "DynamicQuantizeAttrs", "MatMulIntegerAttrs", "QLinearMatMulAttrs", "EinsumAttrs", "EqualAttrs", "ErfAttrs", "ExpAttrs", "ExpandAttrs", "FakeQuantAttrs",
+    "FlattenAttrs", "GatherAttrs", "GatherElementsAttrs", "GatherNDAttrs", "GeluAttrs", "GemmAttrs", "GreaterAttrs",
+    "GreaterOrEqualAttrs", "GRUAttrs", "IdentityAttrs", "IsInfAttrs", "IsNaNAttrs", "LayerNormAttrs", "LessAttrs",
+    "LessOrEqualAttrs", "LogAttrs", "LogSoftmaxAttrs", "LSTMAttrs", "MatMulAttrs", "MaxAttrs", "MinAttrs", "ModAttrs",
+    "MulAttrs", "NegAttrs", "NotAttrs", "OrAttrs", "PadAttrs", "PowAttrs", "QuantizeAttrs", "ReciprocalAttrs",
+    "ReduceMaxAttrs", "ReduceMeanAttrs", "ReduceMinAttrs", "ReduceSumAttrs", "ReluAttrs", "ReshapeAttrs", "ScatterNDAttrs",
+    "SigmoidAttrs", "SliceAttrs", "SoftmaxAttrs", "SplitAttrs", "SqrtAttrs", "SqueezeAttrs", "SubAttrs", "TanhAttrs",
+    "TileAttrs", "TransposeAttrs", "TriluAttrs", "UnsqueezeAttrs", "WhereAttrs", "XorAttrs",
 ]

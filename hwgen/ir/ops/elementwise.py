@@ -54,13 +54,94 @@ class ModAttrs(BinaryElementwise):
     fmod: bool = False
 
 
+BOOL = Int(1, signed=False)
+
+
 @dataclass(frozen=True)
-class EqualAttrs(BinaryElementwise):
-    op = "Equal"
+class Comparison(BinaryElementwise):
+    """Compare two tensors of one dtype (numpy broadcasting); bool out."""
 
     def infer(self, inputs: InTypes) -> list[TensorType]:
         (out,) = super().infer(inputs)
-        return [TensorType(out.shape, Int(1, signed=False))]
+        return [TensorType(out.shape, BOOL)]
+
+
+@dataclass(frozen=True)
+class EqualAttrs(Comparison):
+    op = "Equal"
+
+
+@dataclass(frozen=True)
+class GreaterAttrs(Comparison):
+    op = "Greater"
+
+
+@dataclass(frozen=True)
+class GreaterOrEqualAttrs(Comparison):
+    op = "GreaterOrEqual"
+
+
+@dataclass(frozen=True)
+class LessAttrs(Comparison):
+    op = "Less"
+
+
+@dataclass(frozen=True)
+class LessOrEqualAttrs(Comparison):
+    op = "LessOrEqual"
+
+
+@dataclass(frozen=True)
+class Logical(BinaryElementwise):
+    """Boolean And/Or/Xor of two bool tensors (numpy broadcasting)."""
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        for t in inputs:
+            require(t is not None and t.dtype == BOOL, f"{self.op} inputs must be bool, got {t}")
+        return super().infer(inputs)
+
+
+@dataclass(frozen=True)
+class AndAttrs(Logical):
+    op = "And"
+
+
+@dataclass(frozen=True)
+class OrAttrs(Logical):
+    op = "Or"
+
+
+@dataclass(frozen=True)
+class XorAttrs(Logical):
+    op = "Xor"
+
+
+@dataclass(frozen=True)
+class Variadic(OpAttrs):
+    """Elementwise over one or more inputs of one dtype, numpy broadcasting (ONNX Max, Min)."""
+
+    min_inputs = 1
+    max_inputs = 1 << 16
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        ts = [t for t in inputs if t is not None]
+        require(len(ts) == len(inputs), f"{self.op} inputs must all be present")
+        dtype = same_dtype(ts, self.op)
+        return [TensorType(broadcast_shapes(*(t.shape for t in ts)), dtype)]
+
+
+@dataclass(frozen=True)
+class MaxAttrs(Variadic):
+    """Elementwise maximum; a NaN in any input gives NaN."""
+
+    op = "Max"
+
+
+@dataclass(frozen=True)
+class MinAttrs(Variadic):
+    """Elementwise minimum; a NaN in any input gives NaN."""
+
+    op = "Min"
 
 
 @dataclass(frozen=True)
@@ -121,6 +202,72 @@ class ErfAttrs(UnaryElementwise):
 
 
 @dataclass(frozen=True)
+class FloatUnary(UnaryElementwise):
+    """A float-only unary op (f32 in, f32 out)."""
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        (x,) = inputs
+        require(x is not None and x.dtype == Float32(), f"{self.op} input must be f32, got {x}")
+        return super().infer(inputs)
+
+
+@dataclass(frozen=True)
+class ExpAttrs(FloatUnary):
+    op = "Exp"
+
+
+@dataclass(frozen=True)
+class LogAttrs(FloatUnary):
+    """Natural log: -inf at 0, NaN below."""
+
+    op = "Log"
+
+
+@dataclass(frozen=True)
+class ReciprocalAttrs(FloatUnary):
+    """1 / x (±inf at ±0)."""
+
+    op = "Reciprocal"
+
+
+@dataclass(frozen=True)
+class NotAttrs(UnaryElementwise):
+    op = "Not"
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        (x,) = inputs
+        require(x is not None and x.dtype == BOOL, f"Not input must be bool, got {x}")
+        return super().infer(inputs)
+
+
+@dataclass(frozen=True)
+class FloatPredicate(OpAttrs):
+    """f32 in, bool out, elementwise."""
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        (x,) = inputs
+        require(x is not None and x.dtype == Float32(), f"{self.op} input must be f32, got {x}")
+        assert x is not None
+        return [TensorType(x.shape, BOOL)]
+
+
+@dataclass(frozen=True)
+class IsNaNAttrs(FloatPredicate):
+    """True where x is NaN."""
+
+    op = "IsNaN"
+
+
+@dataclass(frozen=True)
+class IsInfAttrs(FloatPredicate):
+    """f32 in, bool out: true where x is +inf (if detect_positive) or -inf (if detect_negative)."""
+
+    op = "IsInf"
+    detect_positive: bool = True
+    detect_negative: bool = True
+
+
+@dataclass(frozen=True)
 class GeluAttrs(UnaryElementwise):
     op = "Gelu"
     approximate: str = "none"
@@ -131,15 +278,14 @@ class GeluAttrs(UnaryElementwise):
 
 @dataclass(frozen=True)
 class ClipAttrs(UnaryElementwise):
-    """Clamp to [min, max] (either bound may be absent); ONNX gives them as constant inputs."""
+    """Clamp to [min, max] (either bound may be absent); ONNX gives them as constant inputs.
+
+    y = min(max(x, min), max): with min above max every value is max, as ONNX specifies.
+    """
 
     op = "Clip"
     min: Optional[float] = None
     max: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        require(self.min is None or self.max is None or self.min <= self.max,
-                f"Clip min {self.min} is above max {self.max}")
 
 
 @dataclass(frozen=True)

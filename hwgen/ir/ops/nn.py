@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
-from hwgen.ir.ops.base import InTypes, OpAttrs, broadcast_shapes, dims_equal, float_input, norm_axis, present, require
-from hwgen.ir.types import TensorType
+from hwgen.ir.ops.base import (
+    InTypes, OpAttrs, broadcast_shapes, dims_equal, float_input, norm_axis, present, require, same_dtype,
+)
+from hwgen.ir.types import Dim, Int, TensorType
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,116 @@ class LayerNormAttrs(OpAttrs):
 
 
 @dataclass(frozen=True)
-class ReduceMeanAttrs(OpAttrs):
-    op = "ReduceMean"
+class Reduce(OpAttrs):
+    """Reduce over `axes` (all axes when empty), keeping them as size 1 when `keepdims`."""
+
     axes: tuple[int, ...] = ()
     keepdims: bool = True
 
-    def infer(self, inputs: InTypes) -> list[TensorType]:
-        x = float_input(inputs[0], self.op)
+    def out_type(self, x: TensorType) -> TensorType:
         axes = {norm_axis(a, x.rank) for a in self.axes} if self.axes else set(range(x.rank))
         shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape) if self.keepdims or i not in axes)
-        return [TensorType(shape, x.dtype)]
+        return TensorType(shape, x.dtype)
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        x = inputs[0]
+        assert x is not None
+        return [self.out_type(x)]
+
+
+@dataclass(frozen=True)
+class ReduceMeanAttrs(Reduce):
+    op = "ReduceMean"
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        return [self.out_type(float_input(inputs[0], self.op))]
+
+
+@dataclass(frozen=True)
+class ReduceSumAttrs(Reduce):
+    """Sum (0 over an empty set); integers wrap like ONNX's."""
+
+    op = "ReduceSum"
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        x = inputs[0]
+        assert x is not None
+        require(x.dtype != Int(1, signed=False), f"ReduceSum of bool {x} is not defined")
+        return [self.out_type(x)]
+
+
+@dataclass(frozen=True)
+class ReduceMaxAttrs(Reduce):
+    """Maximum (the dtype's lowest value, -inf for f32, over an empty set); bool: any."""
+
+    op = "ReduceMax"
+
+
+@dataclass(frozen=True)
+class ReduceMinAttrs(Reduce):
+    """Minimum (the dtype's highest value, +inf for f32, over an empty set); bool: all."""
+
+    op = "ReduceMin"
+
+
+def parse_einsum(equation: str, ranks: Sequence[int]) -> tuple[list[str], str]:
+    """(input terms, output term) of an einsum equation with '...' written as '.' (one letter per dim).
+
+    Implicit output (no '->'): the letters used once, in alphabetical order, after the ellipsis.
+    """
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    require(len(terms) == len(ranks), f"Einsum {equation!r} has {len(terms)} operand(s), got {len(ranks)} input(s)")
+    for term in terms + [rhs]:
+        body = term.replace("...", "")
+        require(all(c.isalpha() for c in body) and term.count("...") <= 1, f"Einsum term {term!r} of {equation!r} is malformed")
+    terms = [t.replace("...", ".") for t in terms]
+    for term, rank in zip(terms, ranks):
+        letters = len(term) - ("." in term)
+        require(letters == rank if "." not in term else letters <= rank,
+                f"Einsum term {term!r} of {equation!r} does not match an input of rank {rank}")
+    if arrow:
+        out = rhs.replace("...", ".")
+        used = set("".join(terms))
+        require(all(c in used for c in out) and len(set(out)) == len(out),
+                f"Einsum output {rhs!r} of {equation!r} repeats a letter or names one no input has")
+    else:
+        counts = {c: "".join(terms).count(c) for c in set("".join(terms)) if c != "."}
+        out = ("." if any("." in t for t in terms) else "") + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return terms, out
+
+
+@dataclass(frozen=True)
+class EinsumAttrs(OpAttrs):
+    """numpy.einsum over one or more inputs of one dtype (ellipsis broadcast, repeated letters take diagonals)."""
+
+    op = "Einsum"
+    equation: str = ""
+    min_inputs = 1
+    max_inputs = 1 << 8
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        ts = [t for t in inputs if t is not None]
+        dtype = same_dtype(ts, self.op)
+        terms, out = parse_einsum(self.equation, [t.rank for t in ts])
+        sizes: dict[str, Dim] = {}
+        ellipses: list[tuple[Dim, ...]] = []
+        for term, t in zip(terms, ts):
+            dims = list(t.shape)
+            if "." in term:
+                k = term.index(".")
+                n = t.rank - (len(term) - 1)
+                ellipses.append(tuple(dims[k : k + n]))
+                dims = dims[:k] + dims[k + n :]
+                term = term.replace(".", "")
+            for c, d in zip(term, dims):
+                if c in sizes and sizes[c] != 1 and d != 1:
+                    require(dims_equal(sizes[c], d), f"Einsum {self.equation!r}: letter {c!r} is both {sizes[c]} and {d}")
+                if c not in sizes or sizes[c] == 1:
+                    sizes[c] = d
+        lead = broadcast_shapes(*ellipses) if ellipses else ()
+        shape: list[Dim] = []
+        for c in out:
+            shape.extend(lead if c == "." else (sizes[c],))
+        return [TensorType(tuple(shape), dtype)]

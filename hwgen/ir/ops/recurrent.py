@@ -1,4 +1,6 @@
-"""The LSTM op.
+"""The recurrent ops: LSTM and GRU.
+
+LSTM:
 
 Semantics are ONNX `LSTM` (gate order i, o, f, c; layout 0: X is [seq, batch, input])
 with default activations, plus one hwgen extension for the batch-normalised cell of
@@ -84,3 +86,55 @@ class LSTMAttrs(OpAttrs):
                 "LSTM cell_scale and cell_shift come together")
         state = TensorType((dirs, batch, h), x.dtype)
         return [TensorType((seq, dirs, batch, h), x.dtype), state, state]
+
+
+@dataclass(frozen=True)
+class GRUAttrs(OpAttrs):
+    """ONNX `GRU` (gate order z, r, h; layout 0; default activations Sigmoid, Tanh).
+
+    With r the reset gate and Hp the previous state, the candidate is
+    tanh(Xt·Wh + (r ⊙ Hp)·Rh + Rbh + Wbh) when `linear_before_reset` is off and
+    tanh(Xt·Wh + r ⊙ (Hp·Rh + Rbh) + Wbh) when on; Ht = (1 - z) ⊙ candidate + z ⊙ Hp.
+
+    Inputs (absent optional ones are ""):
+        0 X [seq, batch, input]   1 W [dirs, 3H, input]   2 R [dirs, 3H, H]
+        3 B [dirs, 6H] (Wb then Rb)   4 initial_h [dirs, batch, H]
+    Outputs: Y [seq, dirs, batch, H], Y_h [dirs, batch, H].
+    """
+
+    op = "GRU"
+    hidden: int = 1
+    direction: str = "forward"
+    linear_before_reset: bool = False
+    clip: Optional[float] = None
+    min_inputs = 3
+    max_inputs = 5
+    X: ClassVar[int] = 0
+    W: ClassVar[int] = 1
+    R: ClassVar[int] = 2
+    B: ClassVar[int] = 3
+    INITIAL_H: ClassVar[int] = 4
+
+    def __post_init__(self) -> None:
+        require(self.hidden >= 1, f"GRU hidden size must be >= 1, got {self.hidden}")
+        require(self.direction in DIRECTIONS, f"GRU direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}")
+        require(self.clip is None or self.clip > 0, f"GRU clip must be > 0, got {self.clip}")
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.direction == "bidirectional" else 1
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        x = float_input(inputs[0], self.op, "X")
+        h, dirs = self.hidden, self.num_directions
+        require(x.rank == 3, f"GRU X must be [seq, batch, input], got {x}")
+        seq, batch, size = x.shape
+        expected = {self.W: ("W", (dirs, 3 * h, size)), self.R: ("R", (dirs, 3 * h, h)), self.B: ("B", (dirs, 6 * h)),
+                    self.INITIAL_H: ("initial_h", (dirs, batch, h))}
+        for index, (name, shape) in expected.items():
+            t = present(inputs, index)
+            if t is not None:
+                float_input(t, self.op, name)
+                require(t.rank == len(shape) and all(dims_equal(a, b) for a, b in zip(t.shape, shape)),
+                        f"GRU {name} must be {list(shape)}, got {t}")
+        return [TensorType((seq, dirs, batch, h), x.dtype), TensorType((dirs, batch, h), x.dtype)]

@@ -207,3 +207,142 @@ class ExpandAttrs(OpAttrs):
 def static_shape(t: Optional[TensorType], op: str) -> tuple[int, ...]:
     assert t is not None
     return _static(t, op)
+
+
+def _int_indices(t: Optional[TensorType], op: str) -> TensorType:
+    require(t is not None and isinstance(t.dtype, Int) and t.dtype.bits > 1, f"{op} indices must be integers, got {t}")
+    assert t is not None
+    return t
+
+
+@dataclass(frozen=True)
+class GatherElementsAttrs(OpAttrs):
+    """out[i][j][k] = data[index[i][j][k]][j][k] for axis 0 (likewise for any axis); negative indices count from the end."""
+
+    op = "GatherElements"
+    axis: int = 0
+    min_inputs = 2
+    max_inputs = 2
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        data, indices = inputs[0], _int_indices(inputs[1], self.op)
+        assert data is not None
+        require(indices.rank == data.rank, f"GatherElements indices {indices} must have the rank of data {data}")
+        axis = norm_axis(self.axis, data.rank)
+        for i, (n, d) in enumerate(zip(indices.shape, data.shape)):
+            require(i == axis or not isinstance(n, int) or not isinstance(d, int) or n <= d,
+                    f"GatherElements indices {indices} exceed data {data} on axis {i}")
+        return [TensorType(indices.shape, data.dtype)]
+
+
+@dataclass(frozen=True)
+class GatherNDAttrs(OpAttrs):
+    """ONNX GatherND: index tuples in the last dim of `indices` pick slices of `data`, after `batch_dims` shared leading dims."""
+
+    op = "GatherND"
+    batch_dims: int = 0
+    min_inputs = 2
+    max_inputs = 2
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        data, indices = inputs[0], _int_indices(inputs[1], self.op)
+        assert data is not None
+        b = self.batch_dims
+        require(0 <= b < min(data.rank, indices.rank), f"GatherND batch_dims {b} must be below the ranks of {data} and {indices}")
+        require(indices.rank >= 1 and isinstance(indices.shape[-1], int), f"GatherND indices {indices} need a static last dim")
+        depth = int(indices.shape[-1])
+        require(1 <= depth <= data.rank - b, f"GatherND index depth {depth} must be in 1..{data.rank - b} for {data}")
+        for i in range(b):
+            require(dims_equal(data.shape[i], indices.shape[i]), f"GatherND batch dim {i} of {data} and {indices} differ")
+        return [TensorType(tuple(indices.shape[:-1]) + tuple(data.shape[b + depth :]), data.dtype)]
+
+
+SCATTER_REDUCTIONS = ("none", "add", "mul", "max", "min")
+
+
+@dataclass(frozen=True)
+class ScatterNDAttrs(OpAttrs):
+    """A copy of `data` with `updates` written (or combined by `reduction`) at the index tuples in `indices`."""
+
+    op = "ScatterND"
+    reduction: str = "none"
+    min_inputs = 3
+    max_inputs = 3
+
+    def __post_init__(self) -> None:
+        require(self.reduction in SCATTER_REDUCTIONS, f"ScatterND reduction {self.reduction!r} is not one of {', '.join(SCATTER_REDUCTIONS)}")
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        data, indices, updates = inputs[0], _int_indices(inputs[1], self.op), inputs[2]
+        assert data is not None and updates is not None
+        require(updates.dtype == data.dtype, f"ScatterND updates {updates} must have the dtype of data {data}")
+        require(indices.rank >= 1 and isinstance(indices.shape[-1], int), f"ScatterND indices {indices} need a static last dim")
+        depth = int(indices.shape[-1])
+        require(1 <= depth <= data.rank, f"ScatterND index depth {depth} must be in 1..{data.rank} for {data}")
+        expected = tuple(indices.shape[:-1]) + tuple(data.shape[depth:])
+        require(updates.rank == len(expected) and all(dims_equal(a, b) for a, b in zip(updates.shape, expected)),
+                f"ScatterND updates must be {list(expected)}, got {updates}")
+        return [data]
+
+
+@dataclass(frozen=True)
+class TileAttrs(OpAttrs):
+    """Repeat x `repeats[i]` times along axis i."""
+
+    op = "Tile"
+    repeats: tuple[int, ...] = ()
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        (x,) = inputs
+        assert x is not None
+        require(len(self.repeats) == x.rank, f"Tile repeats {list(self.repeats)} must have one entry per axis of {x}")
+        require(all(r >= 0 for r in self.repeats), f"Tile repeats {list(self.repeats)} must not be negative")
+        shape = tuple(d * r if isinstance(d, int) else (d if r == 1 else f"{d}*{r}") for d, r in zip(x.shape, self.repeats))
+        return [TensorType(shape, x.dtype)]
+
+
+PAD_MODES = ("constant", "reflect", "edge", "wrap")
+
+
+@dataclass(frozen=True)
+class PadAttrs(OpAttrs):
+    """ONNX Pad: `pads` = (begin of each axis..., end of each axis...); a negative pad crops."""
+
+    op = "Pad"
+    pads: tuple[int, ...] = ()
+    mode: str = "constant"
+    value: float = 0.0
+
+    def __post_init__(self) -> None:
+        require(self.mode in PAD_MODES, f"Pad mode {self.mode!r} is not one of {', '.join(PAD_MODES)}")
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        (x,) = inputs
+        assert x is not None
+        require(len(self.pads) == 2 * x.rank, f"Pad pads {list(self.pads)} must have 2 entries per axis of {x}")
+        shape: list[Dim] = []
+        for i, d in enumerate(x.shape):
+            begin, end = self.pads[i], self.pads[i + x.rank]
+            if not isinstance(d, int):
+                require(begin == end == 0, f"Pad of symbolic axis {i} of {x}")
+                shape.append(d)
+                continue
+            require(d + begin + end >= 0, f"Pad pads {list(self.pads)} crop axis {i} of {x} below size 0")
+            require(self.mode == "constant" or d > 0 or begin + end <= 0, f"Pad mode {self.mode} of empty axis {i} of {x}")
+            shape.append(d + begin + end)
+        return [TensorType(tuple(shape), x.dtype)]
+
+
+@dataclass(frozen=True)
+class TriluAttrs(OpAttrs):
+    """Keep the upper (or lower) triangle of the last two dims from diagonal `k`; zero the rest."""
+
+    op = "Trilu"
+    upper: bool = True
+    k: int = 0
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        (x,) = inputs
+        assert x is not None
+        require(x.rank >= 2, f"Trilu input must have rank >= 2, got {x}")
+        return [x]
