@@ -11,7 +11,7 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.ir import ops
 from hwgen.ir.ops import OpAttrs
-from hwgen.reference.kernels import Arrays, kernel
+from hwgen.reference.registry import Arrays, kernel
 
 
 def _wrapped(indices: np.ndarray, dims: np.ndarray | int, op: str) -> np.ndarray:

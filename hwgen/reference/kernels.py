@@ -17,24 +17,7 @@ from hwgen.ir import ops
 from hwgen.ir.ops import OpAttrs
 from hwgen.ir.ops.shape import slice_bounds
 from hwgen.ir.types import Int
-
-Arrays = Sequence[Optional[np.ndarray]]
-Kernel = Callable[[OpAttrs, Arrays], list[np.ndarray]]
-KERNELS: dict[type[OpAttrs], Kernel] = {}
-
-
-def kernel(*types: type[OpAttrs]) -> Callable[[Kernel], Kernel]:
-    def register(fn: Kernel) -> Kernel:
-        for t in types:
-            KERNELS[t] = fn
-        return fn
-
-    return register
-
-
-def _f32(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float32, copy=False)
-
+from hwgen.reference.registry import KERNELS, Arrays, Kernel, _f32, kernel, sigmoid  # noqa: F401 (re-exported)
 
 _BINARY = {
     ops.AddAttrs: np.add, ops.SubAttrs: np.subtract, ops.MulAttrs: np.multiply, ops.PowAttrs: np.power,
@@ -98,14 +81,6 @@ def _clip(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 @kernel(ops.WhereAttrs)
 def _where(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     return [np.where(np.asarray(x[0]).astype(bool), x[1], x[2])]
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) in float32, stable for large |x| (one exp, no overflow warnings)."""
-    x = _f32(x)
-    e = np.exp(-np.abs(x))
-    r = np.float32(1) / (np.float32(1) + e)
-    return np.where(x >= 0, r, e * r)
 
 
 def _erf(v: np.ndarray) -> np.ndarray:

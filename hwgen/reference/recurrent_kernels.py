@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from hwgen.ir import ops
 from hwgen.ir.ops import OpAttrs
-from hwgen.reference.kernels import Arrays, _f32, kernel, sigmoid
+from hwgen.reference.registry import Arrays, _f32, kernel, sigmoid
 
 
 @kernel(ops.GRUAttrs)
