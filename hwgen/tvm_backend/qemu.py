@@ -98,8 +98,19 @@ def run_directory(directory: Path, manifest: dict, feeds: Mapping[str, np.ndarra
                                str(directory / manifest["library"]), prefix, *args], capture_output=True, text=True)
         if proc.returncode != 0:
             raise TVMBackendError(f"{directory}: the aarch64 run under qemu failed: {proc.stderr.strip()[-400:]}")
+        shapes = _output_shapes(proc.stdout)
         return {spec["name"]: np.fromfile(f"{prefix}{i}.bin", dtype=spec["dtype"] if spec["dtype"] != "bool" else "uint8")
-                .reshape(spec["shape"]) for i, spec in enumerate(manifest["outputs"])}
+                .reshape(shapes.get(i, spec["shape"])) for i, spec in enumerate(manifest["outputs"])}
+
+
+def _output_shapes(stdout: str) -> dict[int, list[int]]:
+    """run_model's "output I CODE:BITS D0,D1,..." lines: the actual output shapes (symbolic dims resolved)."""
+    shapes = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "output":
+            shapes[int(parts[1])] = [int(d) for d in parts[3].split(",")] if len(parts) > 3 else []
+    return shapes
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ from hwgen.cli import main
 from hwgen.frontend import load_graph
 from hwgen.reference import run as interpret
 from hwgen.tvm_backend import qemu, quad_kernels
-from hwgen.tvm_backend.build import llvm_target
+from hwgen.tvm_backend.library import llvm_target
 
 EM_AARCH64 = 183
 

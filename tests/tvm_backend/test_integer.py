@@ -12,7 +12,7 @@ from tvm import relax
 from hwgen.frontend import load_graph
 from hwgen.passes.lower_fixed_point import lower_fixed_point
 from hwgen.tvm_backend import quad_kernels
-from hwgen.tvm_backend.build import compile_module, llvm_target
+from hwgen.tvm_backend.library import compile_module, llvm_target
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.integer import lower_integer
 from tests.tvm_backend import models

@@ -14,8 +14,8 @@ from hwgen.reference import run as interpret
 from hwgen.reference.kernels import sigmoid
 from hwgen.targets import target_report
 from hwgen.tvm_backend import mathfns
-from hwgen.tvm_backend.build import compile_lowered, llvm_target, manifest_for
-from hwgen.tvm_backend.cli import with_input_shapes
+from hwgen.tvm_backend.library import compile_lowered, llvm_target, manifest_for
+from hwgen.tvm_backend.library import with_input_shapes
 from hwgen.tvm_backend.errors import TVMBackendError, TVMUnsupportedError
 from hwgen.tvm_backend.lower import lower_graph
 from hwgen.tvm_backend.runner import from_executable
