@@ -75,8 +75,8 @@ class TvmArtifact:
         m = self.manifest
         size = self.library.stat().st_size if self.library.is_file() else 0
         dims = f", symbolic {', '.join(self.symbolic_dims)}" if self.symbolic_dims else ""
-        fixed = m.get("specialised_dims") or {}
+        fixed = m.get("specialised_inputs") or {}
         if fixed:
-            dims += f"; specialised {', '.join(f'{k}={v}' for k, v in fixed.items())}"
+            dims += f"{', ' if not dims else '; '}specialised {', '.join(f'{k}={list(v)}' for k, v in fixed.items())}"
         return (f"wrote {self.library} ({size:,} bytes, {m['llvm_target']['mtriple']}, kernels {m['kernel_variant']}"
                 f"{dims}) and {self.out / 'manifest.json'}")
