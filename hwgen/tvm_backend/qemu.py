@@ -11,7 +11,6 @@ on a board — only slower.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -113,11 +112,13 @@ def _output_shapes(stdout: str) -> dict[int, list[int]]:
     return shapes
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fetch", action="store_true", help="download and extract the aarch64 TVM runtime")
-    args = parser.parse_args()
-    if args.fetch:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m hwgen.tvm_backend.qemu [--fetch]` (a setup tool for `make install`; the CLI lives in hwgen.cli)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--fetch"]):
+        print(f"usage: python -m hwgen.tvm_backend.qemu [--fetch]\n{__doc__.split(chr(10) + chr(10))[0]}", file=sys.stderr)
+        return 2
+    if args:
         print(f"aarch64 TVM runtime in {fetch_runtime()}")
     print(json.dumps({"missing": missing()}))
     return 0
