@@ -256,9 +256,15 @@ def _gather(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
     indices = ctx.env[node.inputs[1]]
     if isinstance(indices, np.ndarray):
+        size = ctx.type(node.inputs[0]).shape[axis]
+        if (indices < 0).any() and not isinstance(size, int):
+            if indices.ndim != 0:
+                raise TVMUnsupportedError(f"node {node.name!r} (Gather): negative indices along the symbolic axis "
+                                          f"{size!r} must be one scalar")
+            first = ctx.dim(size) + int(indices)  # x[..., -k, ...] of a symbolic axis: one slice from its end
+            return [relax.op.squeeze(relax.op.strided_slice(data, [axis], [first], [first + 1]), [axis])]
         if (indices < 0).any():
-            size = _static(ctx.type(node.inputs[0]), node, "data")[axis]
-            indices = np.where(indices < 0, indices + size, indices)
+            indices = np.where(indices < 0, indices + int(size), indices)
         indices = relax.const(indices.astype(np.int64))
     return [relax.op.take(data, indices, axis=axis)]
 

@@ -90,6 +90,19 @@ def test_symbolic_lstm_input_size_is_reported():
         lower_graph(graph)
 
 
+def test_last_step_of_a_symbolic_sequence():
+    """Gather(axis=1, indices=-1) on [batch, seq, 4] (x[:, -1]) with both dims symbolic: a slice from the end."""
+    x = Value("x", TensorType(("batch", "seq", 4), Float32()))
+    nodes = (Node("last", ops.GatherAttrs(axis=1), ("x", "i"), ("y",)), Node("act", ops.TanhAttrs(), ("y",), ("z",)))
+    graph = Graph("last", nodes, (x,), (Value("z", TensorType(("batch", 4), Float32())),),
+                  {"i": Constant.of("i", np.array(-1, np.int64))}).with_types()
+    lowered = lower_graph(graph)
+    model = from_executable(compile_lowered(lowered), manifest_for(lowered, "host"))
+    for shape in ((1, 3, 4), (2, 7, 4)):
+        feeds = {"x": np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
+        np.testing.assert_allclose(model(feeds)["z"], np.tanh(feeds["x"][:, -1]), rtol=1e-6, atol=1e-7)
+
+
 def test_vector_math_matches_numpy():
     n = 4096
 
