@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal, Mapping, get_args
 
 from hwgen.model.kinds import check_kind
@@ -26,7 +25,8 @@ WEIGHTS: tuple[str, ...] = get_args(Weights)
 ACTIVATIONS: tuple[str, ...] = get_args(Activations)
 
 
-def _check_shapes(shapes: Mapping[str, Any]) -> Mapping[str, tuple[int, ...]]:
+def _check_shapes(shapes: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """A validated copy (name -> tuple of sizes), so asdict/copy/pickle of the options work."""
     out: dict[str, tuple[int, ...]] = {}
     for name, dims in dict(shapes).items():
         if not isinstance(name, str) or not name:
@@ -38,7 +38,7 @@ def _check_shapes(shapes: Mapping[str, Any]) -> Mapping[str, tuple[int, ...]]:
         if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape):
             raise TVMBackendError(f"shapes[{name!r}] = {dims!r}: every size must be an integer >= 1")
         out[name] = shape
-    return MappingProxyType(out)
+    return out
 
 
 @dataclass(frozen=True)
