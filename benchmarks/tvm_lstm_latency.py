@@ -45,7 +45,8 @@ from tvm import relax  # noqa: E402
 from hwgen.frontend import import_onnx  # noqa: E402
 from hwgen.passes.lower_fixed_point import lower_fixed_point  # noqa: E402
 from hwgen.tvm_backend import lstm_kernels, packing, quad_kernels  # noqa: E402
-from hwgen.tvm_backend.build import compile_lowered, compile_module, llvm_target  # noqa: E402
+from hwgen.tvm_backend.library import compile_lowered  # noqa: E402
+from hwgen.tvm_backend.llvm import compile_module, llvm_target  # noqa: E402
 from hwgen.tvm_backend.integer import lower_integer  # noqa: E402
 from hwgen.tvm_backend.lower import lower_graph  # noqa: E402
 

@@ -65,11 +65,9 @@ def _build_fpga(graph: Graph, out: Path, accel: AccelOptions, board: BoardOption
 
 
 def _build_tvm(graph: Graph, out: Path, options: TvmOptions) -> Any:
-    from hwgen.tvm_backend.build import BuildPlan, execute
-    from hwgen.tvm_backend.cli import with_input_shapes
+    from hwgen.tvm_backend import build
 
-    graph = with_input_shapes(graph, [f"{k}={','.join(map(str, v))}" for k, v in options.shapes.items()])
-    return execute(BuildPlan(graph, Path(out), options.cpu, options.weights, options.activations))
+    return build(graph, out, options)
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in (

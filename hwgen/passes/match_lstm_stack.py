@@ -16,7 +16,7 @@ the reference interpreter, so a structure that merely looks right cannot slip th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np

@@ -34,7 +34,7 @@ import torch
 from hwgen.quant.errors import QuantConfigError
 
 #: Weight kinds a quantized layer accepts; "float" means no quantization.
-from hwgen.quant.choices import QUANTIZERS, WEIGHT_KINDS  # noqa: E402
+from hwgen.quant.choices import WEIGHT_KINDS  # noqa: E402
 
 
 def glorot_w0(fan_in: int, fan_out: int) -> float:

@@ -8,7 +8,7 @@ float32 step by step like onnxruntime.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 from threadpoolctl import threadpool_limits

@@ -11,18 +11,20 @@ the same schedule as the float kernels (`lstm_kernels.schedule_panel_matmul`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import tvm
 from tvm import tirx
 from tvm.script import tirx as T
 
 from hwgen.model.integer_model import IntegerLayer, IntegerModel
-from hwgen.tvm_backend.lstm_kernels import VECTOR, codes_per_word, decode, panel_dtype, schedule_panel_matmul
+from hwgen.tvm_backend.lstm_kernels import VECTOR, codes_per_word, decode, extent, panel_dtype, schedule_panel_matmul
 from hwgen.tvm_backend.packing import PANEL, WeightKind
 
 
-def int_projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
-    """PrimFunc(x[n, k] int32, w panels, acc[n, rows_p] int32): acc_x of every step at once."""
+def int_projection(rows: int, k: int, n: Optional[int], kind: WeightKind) -> tirx.PrimFunc:
+    """PrimFunc(x[n, k] int32, w panels, acc[n, rows_p] int32): acc_x of every step at once (n None: symbolic)."""
+    n = extent(n, "n")
     per = codes_per_word(kind)
     words = -(-k // per)
     kp = words * per
@@ -111,10 +113,12 @@ def _i64(v: int) -> tirx.PrimExpr:
     return tirx.const(v, "int64")
 
 
-def int_recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: int, rows: int,
+def int_recurrence(model: IntegerModel, layer: IntegerLayer, steps: Optional[int], batch: Optional[int], rows: int,
                    kind: WeightKind) -> tirx.PrimFunc:
     """PrimFunc(accx[T, B, rows_p] int32, r panels, mult_x, mult_h, bias [rows_p] int64, cell_mult, cell_bias [H] int64,
-    sigmoid, tanh tables int64, y[T, B, H] int32, h_n[B, H] int32): one layer's full time loop."""
+    sigmoid, tanh tables int64, y[T, B, H] int32, h_n[B, H] int32): one layer's full time loop
+    (steps / batch None: symbolic)."""
+    steps, batch = extent(steps, "steps"), extent(batch, "batch")
     hid = layer.hidden
     per = codes_per_word(kind)
     words = -(-hid // per)

@@ -7,6 +7,13 @@ any kernel sees them; the fold remembers which constants came from Ternary/Binar
 LSTMs become calls to the scheduled TIR kernels of `lstm_kernels` (packed weights when the
 weights are ternary/binary, float panels otherwise); everything else maps onto Relax's own
 operators and is legalised by TVM's default pipeline.
+
+Symbolic dims stay symbolic: every IR dim name (e.g. "batch", "steps") of a graph input
+becomes one int64 TIR variable in the Relax signature (inputs sharing a name share it,
+Relax checks them at run time), shapes inside the graph are Relax's own inference, and
+IR dim names made up by type inference are bound to the Relax shape expression at the
+same place (`_Context.bind`). The LSTM kernels take the batch and sequence length as
+TIR variables, so one library runs any batch size and sequence length.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from tvm import relax
 from hwgen.ir import ops
 from hwgen.ir.graph import Graph, Node
 from hwgen.ir.ops import OpAttrs
-from hwgen.ir.types import Binary, DType, Int, TensorType, Ternary
+from hwgen.ir.types import Binary, Dim, DType, Int, TensorType, Ternary
 from hwgen.reference.kernels import KERNELS
 from hwgen.tvm_backend import lstm_kernels, packing
 from hwgen.tvm_backend.errors import TVMUnsupportedError
@@ -37,8 +44,8 @@ class LSTMKernel:
 
     node: str
     direction: str
-    steps: int
-    batch: int
+    steps: Dim  # a size, or the name of a symbolic dim
+    batch: Dim
     input: int
     hidden: int
     input_weights: str  # float | ternary | binary
@@ -51,6 +58,8 @@ class Lowered:
     module: tvm.IRModule
     graph: Graph
     kernels: tuple[LSTMKernel, ...]
+    #: IR names of the dims left symbolic in the signature, in order of appearance
+    symbolic_dims: tuple[str, ...] = ()
 
     @property
     def variant(self) -> str:
@@ -76,9 +85,31 @@ class _Context:
     kinds: dict[str, str] = field(default_factory=dict)
     kernels: list[LSTMKernel] = field(default_factory=list)
     kernel_cache: dict[tuple, tvm.ir.GlobalVar] = field(default_factory=dict)
+    #: IR dim name -> its size in Relax (a TIR variable for an input's symbolic dim)
+    dims: dict[str, tvm.tirx.PrimExpr] = field(default_factory=dict)
 
     def type(self, name: str) -> TensorType:
         return self.graph.types[name]
+
+    def dim(self, d: Dim) -> Union[int, tvm.tirx.PrimExpr]:
+        if isinstance(d, int):
+            return d
+        if d not in self.dims:
+            raise TVMUnsupportedError(f"graph {self.graph.name!r}: symbolic dim {d!r} is not known from the inputs")
+        return self.dims[d]
+
+    def shape(self, t: TensorType) -> list:
+        """The IR type's shape in Relax terms: sizes, and TIR expressions for symbolic dims."""
+        return [self.dim(d) for d in t.shape]
+
+    def bind(self, name: str, expr: relax.Expr) -> None:
+        """Bind the IR's symbolic dim names of value `name` not yet known to Relax's inferred shape."""
+        names = [(i, d) for i, d in enumerate(self.type(name).shape) if isinstance(d, str) and d not in self.dims]
+        shape = getattr(getattr(expr, "ty", None), "shape", None)
+        if not names or not isinstance(shape, relax.ShapeExpr) or len(shape.values) != self.type(name).rank:
+            return
+        for i, d in names:
+            self.dims[d] = shape.values[i]
 
     def expr(self, name: str) -> relax.Expr:
         value = self.env[name]
@@ -168,23 +199,25 @@ def _cast(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 # ---- shapes ---------------------------------------------------------------------------------
 
 
-def _static(t: TensorType) -> tuple[int, ...]:
+def _static(t: TensorType, node: Node, what: str) -> tuple[int, ...]:
+    if not t.is_static:
+        raise TVMUnsupportedError(f"node {node.name!r} ({node.op}): the {what} must have a static shape, not {t}")
     return tuple(int(d) for d in t.shape)
 
 
 @converts(ops.ReshapeAttrs, ops.FlattenAttrs)
 def _reshape(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
-    return [relax.op.reshape(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+    return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.SqueezeAttrs)
 def _squeeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
-    return [relax.op.reshape(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+    return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.UnsqueezeAttrs)
 def _unsqueeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
-    return [relax.op.reshape(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+    return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.TransposeAttrs)
@@ -205,10 +238,10 @@ def _concat(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 def _slice(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SliceAttrs)
     x = ctx.expr(node.inputs[0])
-    shape = _static(ctx.type(node.inputs[0]))
+    shape = ctx.type(node.inputs[0]).shape
     for start, end, axis, step in zip(node.attrs.starts, node.attrs.ends, node.attrs.axes, node.attrs.steps):
         a = axis % len(shape)
-        index = range(*slice(start, end, step).indices(shape[a]))
+        index = range(*slice(start, end, step).indices(int(shape[a])))  # IR: Slice axes are static
         if step > 0:
             x = ctx.emit(relax.op.strided_slice(x, [a], [index.start], [max(index.stop, index.start)], [step]))
         else:  # explicit indices: no end-clamping ambiguity for negative steps
@@ -223,8 +256,16 @@ def _gather(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
     indices = ctx.env[node.inputs[1]]
     if isinstance(indices, np.ndarray):
-        size = int(ctx.type(node.inputs[0]).shape[axis])
-        indices = relax.const(np.where(indices < 0, indices + size, indices).astype(np.int64))
+        size = ctx.type(node.inputs[0]).shape[axis]
+        if (indices < 0).any() and not isinstance(size, int):
+            if indices.ndim != 0:
+                raise TVMUnsupportedError(f"node {node.name!r} (Gather): negative indices along the symbolic axis "
+                                          f"{size!r} must be one scalar")
+            first = ctx.dim(size) + int(indices)  # x[..., -k, ...] of a symbolic axis: one slice from its end
+            return [relax.op.squeeze(relax.op.strided_slice(data, [axis], [first], [first + 1]), [axis])]
+        if (indices < 0).any():
+            indices = np.where(indices < 0, indices + int(size), indices)
+        indices = relax.const(indices.astype(np.int64))
     return [relax.op.take(data, indices, axis=axis)]
 
 
@@ -239,7 +280,7 @@ def _split(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 @converts(ops.ExpandAttrs)
 def _expand(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
-    return [relax.op.broadcast_to(ctx.expr(node.inputs[0]), _static(ctx.type(node.outputs[0])))]
+    return [relax.op.broadcast_to(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 # ---- dense algebra and normalisation ---------------------------------------------------------------------
@@ -280,7 +321,7 @@ def _layer_norm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.LayerNormAttrs)
     x_type = ctx.type(node.inputs[0])
     axis = node.attrs.axis % x_type.rank
-    norm_shape = _static(x_type)[axis:]
+    norm_shape = _static(TensorType(x_type.shape[axis:], x_type.dtype), node, "normalised part of the input")
 
     def param(index: int, fill: float) -> relax.Expr:
         if index < len(node.inputs) and node.inputs[index]:
@@ -392,32 +433,41 @@ def _panels(ctx: _Context, weights: np.ndarray, source_kind: Optional[str]) -> p
     return packing.pack_float(weights)
 
 
-def _state(ctx: _Context, node: Node, index: int, d: int, batch: int, hidden: int) -> relax.Expr:
+def _state(ctx: _Context, node: Node, index: int, d: int, batch: object, hidden: int) -> relax.Expr:
     if index >= len(node.inputs) or not node.inputs[index]:
-        return relax.const(np.zeros((batch, hidden), np.float32))
+        if isinstance(batch, int):
+            return relax.const(np.zeros((batch, hidden), np.float32))
+        return ctx.emit(relax.op.zeros(relax.ShapeExpr([batch, hidden]), "float32"))
     value = ctx.env[node.inputs[index]]
     if isinstance(value, np.ndarray):
         return relax.const(np.ascontiguousarray(value[d], np.float32))
     return ctx.emit(relax.op.squeeze(relax.op.strided_slice(value, [0], [d], [d + 1]), [0]))
 
 
+def _lstm_dims(ctx: _Context, node: Node) -> tuple[Dim, Dim, int]:
+    steps, batch, size = ctx.type(node.inputs[0]).shape
+    if not isinstance(size, int):
+        raise TVMUnsupportedError(f"node {node.name!r} (LSTM): the input size must be static, not {size!r}")
+    return steps, batch, size
+
+
 @converts(ops.LSTMAttrs)
 def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.LSTMAttrs)
-    steps, batch, size = _static(ctx.type(node.inputs[0]))
+    steps, batch, size = _lstm_dims(ctx, node)
+    t, n = ctx.dim(steps), ctx.dim(batch)  # sizes or TIR variables
     hid, dirs = attrs.hidden, attrs.num_directions
-    w = _const(ctx, node, attrs.W, "W")
-    r = _const(ctx, node, attrs.R, "R")
-    b = _const(ctx, node, attrs.B, "B")
+    w, r, b = (_const(ctx, node, i, what) for i, what in ((attrs.W, "W"), (attrs.R, "R"), (attrs.B, "B")))
     cscale = _const(ctx, node, attrs.CELL_SCALE, "cell_scale")
     cshift = _const(ctx, node, attrs.CELL_SHIFT, "cell_shift")
+    affine = cscale is not None and cshift is not None
     assert w is not None and r is not None
-    x = ctx.emit(relax.op.reshape(ctx.expr(node.inputs[0]), (steps * batch, size)))
-    n_p = lstm_kernels.padded_steps(steps * batch)  # the projection works on whole row tiles
-    x_tiles = x if n_p == steps * batch else ctx.emit(
-        relax.op.concat([x, relax.const(np.zeros((n_p - steps * batch, size), np.float32))], axis=0))
+    x = ctx.emit(relax.op.reshape(ctx.expr(node.inputs[0]), (t * n, size)))
     rows = packing.padded_rows(4 * hid)
+    shape = lstm_kernels.LSTMShape(steps if isinstance(steps, int) else None, batch if isinstance(batch, int) else None,
+                                   size, hid)
+    rows_n = steps * batch if isinstance(steps, int) and isinstance(batch, int) else None
     ys, hs, cs = [], [], []
     for d in range(dirs):
         wp = _panels(ctx, w[d], ctx.kinds.get(node.inputs[attrs.W]))
@@ -425,28 +475,23 @@ def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
         bias = np.zeros(rows, np.float32)
         if b is not None:
             bias[: 4 * hid] = b[d, : 4 * hid] + b[d, 4 * hid :]
-        proj = ctx.prim_func(("proj", rows, size, steps * batch, wp.kind),
-                             lambda: lstm_kernels.projection(rows, size, steps * batch, wp.kind),
+        proj = ctx.prim_func(("proj", rows, size, rows_n, wp.kind),
+                             lambda: lstm_kernels.projection(rows, size, rows_n, wp.kind),
                              f"lstm_projection_{wp.kind}_{size}x{rows}")
-        xw = ctx.emit(relax.call_tir(proj, [x_tiles, relax.const(wp.data), relax.const(wp.scale), relax.const(bias)],
-                                     relax.TensorType((n_p, rows), "float32")))
-        if n_p != steps * batch:
-            xw = ctx.emit(relax.op.strided_slice(xw, [0], [0], [steps * batch]))
-        xw = ctx.emit(relax.op.reshape(xw, (steps, batch, rows)))
+        xw = ctx.emit(relax.call_tir(proj, [x, relax.const(wp.data), relax.const(wp.scale), relax.const(bias)],
+                                     relax.TensorType((t * n, rows), "float32")))
+        xw = ctx.emit(relax.op.reshape(xw, (t, n, rows)))
         reverse = attrs.direction == "reverse" or d == 1
-        affine = cscale is not None and cshift is not None
-        shape = lstm_kernels.LSTMShape(steps, batch, size, hid)
         rec = ctx.prim_func(("rec", shape, rows, rp.kind, reverse, attrs.clip, affine),
                             lambda: lstm_kernels.recurrence(shape, rows, rp.kind, reverse, attrs.clip, affine),
                             f"lstm_recurrence_{rp.kind}_{'rev' if reverse else 'fwd'}_h{hid}")
         cs_d = relax.const(np.asarray(cscale[d] if affine else np.ones(hid), np.float32))  # type: ignore[index]
         sh_d = relax.const(np.asarray(cshift[d] if affine else np.zeros(hid), np.float32))  # type: ignore[index]
-        state = (batch, hid)
         out = ctx.emit(relax.call_tir(
             rec, [xw, relax.const(rp.data), relax.const(rp.scale), cs_d, sh_d,
-                  _state(ctx, node, attrs.INITIAL_H, d, batch, hid), _state(ctx, node, attrs.INITIAL_C, d, batch, hid)],
-            [relax.TensorType((steps, batch, hid), "float32"), relax.TensorType(state, "float32"),
-             relax.TensorType(state, "float32")]))
+                  _state(ctx, node, attrs.INITIAL_H, d, n, hid), _state(ctx, node, attrs.INITIAL_C, d, n, hid)],
+            [relax.TensorType((t, n, hid), "float32"), relax.TensorType((n, hid), "float32"),
+             relax.TensorType((n, hid), "float32")]))
         ys.append(relax.op.expand_dims(relax.TupleGetItem(out, 0), 1))
         hs.append(relax.op.expand_dims(relax.TupleGetItem(out, 1), 0))
         cs.append(relax.op.expand_dims(relax.TupleGetItem(out, 2), 0))
@@ -486,25 +531,39 @@ def _fold(ctx: _Context, node: Node) -> bool:
 
 
 def unsupported(graph: Graph) -> list[str]:
-    """Why the graph cannot be lowered (empty when it can): unknown ops and symbolic shapes."""
+    """Why the graph cannot be lowered (empty when it can). Symbolic input dims are fine (they stay
+    symbolic); an LSTM's input size must be static."""
     reasons = [f"node {n.name!r}: op {n.op} has no TVM lowering" for n in graph.nodes if type(n.attrs) not in _CONVERTERS]
-    for value in graph.inputs:
-        if not value.type.is_static:
-            reasons.append(f"input {value.name!r} has symbolic shape {list(value.type.shape)} "
-                           "(give it a size with --tvm-shape NAME=D0,D1,...)")
+    for node in graph.nodes_of(ops.LSTMAttrs):
+        size = graph.types[node.inputs[0]].shape[-1]
+        if not isinstance(size, int):
+            reasons.append(f"node {node.name!r} (LSTM): input size {size!r} is symbolic")
     return reasons
 
 
+def _params(graph: Graph, ctx: _Context) -> list[relax.Var]:
+    """The Relax parameters of "main": one shared int64 TIR variable per symbolic dim name."""
+    params = []
+    for v in graph.inputs:
+        for d in v.type.shape:
+            if isinstance(d, str) and d not in ctx.dims:
+                ctx.dims[d] = tvm.tirx.Var(d, "int64")
+        params.append(relax.Var(v.name, relax.TensorType(ctx.shape(v.type), relax_dtype(v.type.dtype))))
+    return params
+
+
 def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
-    """Lower a typed, static-shape IR graph to a Relax module whose "main" takes the graph inputs."""
+    """Lower a typed IR graph to a Relax module whose "main" takes the graph inputs; symbolic input
+    dims stay symbolic (one library for every batch size / sequence length)."""
     if not graph.types:
         graph = graph.with_types()
     problems = unsupported(graph)
     if problems:
         raise TVMUnsupportedError(f"graph {graph.name!r} cannot be compiled for TVM: " + "; ".join(problems))
     bb = relax.BlockBuilder()
-    params = [relax.Var(v.name, relax.TensorType(_static(v.type), relax_dtype(v.type.dtype))) for v in graph.inputs]
     ctx = _Context(graph, bb, weights)
+    params = _params(graph, ctx)
+    symbolic = tuple(ctx.dims)
     ctx.env.update({name: c.array for name, c in graph.constants.items()})
     ctx.kinds.update({name: ("binary" if isinstance(c.type.dtype, Binary) else "ternary")
                       for name, c in graph.constants.items() if isinstance(c.type.dtype, (Binary, Ternary))})
@@ -519,6 +578,7 @@ def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
                 for name, expr in zip(node.outputs, results):
                     if name:
                         ctx.env[name] = bb.emit(expr)
+                        ctx.bind(name, ctx.env[name])
             outs = []
             for value in graph.outputs:
                 expr = ctx.expr(value.name)
@@ -526,4 +586,4 @@ def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
                     expr = relax.op.astype(expr, "uint8")
                 outs.append(bb.emit_output(expr))
         bb.emit_func_output(outs[0] if len(outs) == 1 else relax.Tuple(outs))
-    return Lowered(bb.get(), graph, tuple(ctx.kernels))
+    return Lowered(bb.get(), graph, tuple(ctx.kernels), symbolic)

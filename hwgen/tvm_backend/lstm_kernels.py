@@ -23,7 +23,7 @@ write-after-read dependency on the state stays outside the scheduled scopes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 import tvm
 from tvm import tirx
@@ -38,8 +38,10 @@ VECTOR = 8
 
 @dataclass(frozen=True)
 class LSTMShape:
-    steps: int
-    batch: int
+    """Sizes of one LSTM direction; steps / batch None: symbolic (a TIR variable in the kernels)."""
+
+    steps: Optional[int]
+    batch: Optional[int]
     input: int
     hidden: int
 
@@ -77,29 +79,34 @@ def _words(k: int, kind: WeightKind) -> int:
 #: Rows of X per register tile of the projection: 3 rows x PANEL lanes = 12 AVX2 accumulators.
 ROW_TILE = 3
 
-
-def padded_steps(n: int) -> int:
-    """Rows the projection kernel computes: `n` rounded up to whole row tiles (the caller pads X)."""
-    return -(-n // ROW_TILE) * ROW_TILE
+#: A loop extent: a size fixed at build time, or a symbolic size (a TIR variable bound at run time).
+Extent = Union[int, tirx.Var]
 
 
-def projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
-    """PrimFunc(x[n_p, k], w panels, wscale[rows_p], bias[rows_p], out[n_p, rows_p]) with n_p = padded_steps(n).
+def extent(size: Optional[int], name: str) -> Extent:
+    """`size`, or a fresh int64 TIR variable `name` for a symbolic size (None)."""
+    return int(size) if size is not None else tirx.Var(name, "int64")
+
+
+def projection(rows: int, k: int, n: Optional[int], kind: WeightKind) -> tirx.PrimFunc:
+    """PrimFunc(x[n, k], w panels, wscale[rows_p], bias[rows_p], out[n, rows_p]); n = None: any number of rows.
 
     Per panel the packed weights are decoded once into a float [k, PANEL] scratch (reused by
     every step), then a register-tiled GEMM (ROW_TILE rows x PANEL lanes of accumulators)
-    runs over it: the decode cost is paid once per sequence, the inner loop is pure FMAs."""
+    runs over the whole tiles of rows and a one-row loop over the n % ROW_TILE rows left: the
+    decode cost is paid once per sequence, the inner loops are pure FMAs."""
     per = codes_per_word(kind)
     words = -(-k // per)
     panels = rows // PANEL
     wdtype = panel_dtype(kind)
-    n_p = padded_steps(n)
-    tiles = n_p // ROW_TILE
+    n_ = extent(n, "n")
+    tiles = n_ // ROW_TILE
+    rest = n_ - tiles * ROW_TILE
 
     @T.prim_func(s_tir=True)
-    def proj(x: T.Buffer((n_p, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
+    def proj(x: T.Buffer((n_, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
              wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
-             out: T.Buffer((n_p, rows), "float32")):
+             out: T.Buffer((n_, rows), "float32")):
         T.func_attr({"tir.noalias": True})
         for p in range(panels):
             with T.sblock("panel"):
@@ -127,8 +134,28 @@ def projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
                                 vp = T.axis.spatial(panels, sp)
                                 vi, vl = T.axis.remap("SS", [ii, lane])
                                 out[vio * ROW_TILE + vi, vp * PANEL + vl] = acc[vi, vl] * wscale[vp * PANEL + vl] + bias[vp * PANEL + vl]
+                for ir in range(rest):
+                    with T.sblock("tail"):
+                        sr = T.axis.remap("S", [ir])
+                        acc1 = T.sblock_alloc_buffer((PANEL,), "float32")
+                        for kk, lane in T.grid(k, PANEL):
+                            with T.sblock("tail_matmul"):
+                                vr = T.axis.spatial(rest, sr)
+                                vk, vl = T.axis.remap("RS", [kk, lane])
+                                with T.init():
+                                    acc1[vl] = T.float32(0)
+                                acc1[vl] = acc1[vl] + x[tiles * ROW_TILE + vr, vk] * wdec[vk, vl]
+                        for lane in range(PANEL):
+                            with T.sblock("tail_epilogue"):
+                                vr = T.axis.spatial(rest, sr)
+                                vp = T.axis.spatial(panels, sp)
+                                vl = T.axis.remap("S", [lane])
+                                out[tiles * ROW_TILE + vr, vp * PANEL + vl] = acc1[vl] * wscale[vp * PANEL + vl] + bias[vp * PANEL + vl]
 
-    sch = tvm.s_tir.Schedule(proj)
+    return _schedule_projection(tvm.s_tir.Schedule(proj), k, per).mod["main"].with_attr("global_symbol", f"lstm_projection_{kind}")
+
+
+def _schedule_projection(sch: tvm.s_tir.Schedule, k: int, per: int) -> tvm.s_tir.Schedule:
     dec = sch.get_sblock("decode")
     kk, lane = sch.get_loops(dec)[-2:]
     if per > 1 and k % per == 0:
@@ -143,10 +170,16 @@ def projection(rows: int, k: int, n: int, kind: WeightKind) -> tirx.PrimFunc:
     sch.unroll(chain)
     sch.unroll(ii)
     sch.decompose_reduction(block, kk)
-    epi = sch.get_sblock("epilogue")
-    _, ev = sch.split(sch.get_loops(epi)[-1], [None, VECTOR])
-    sch.vectorize(ev)
-    return sch.mod["main"].with_attr("global_symbol", f"lstm_projection_{kind}")
+    tail = sch.get_sblock("tail_matmul")
+    kk, lane = sch.get_loops(tail)[-2:]
+    chain, vec = sch.split(lane, [None, VECTOR])
+    sch.vectorize(vec)
+    sch.unroll(chain)
+    sch.decompose_reduction(tail, kk)
+    for name in ("epilogue", "tail_epilogue"):
+        _, ev = sch.split(sch.get_loops(sch.get_sblock(name))[-1], [None, VECTOR])
+        sch.vectorize(ev)
+    return sch
 
 
 def schedule_panel_matmul(sch: tvm.s_tir.Schedule, name: str, per: int) -> None:
@@ -200,36 +233,46 @@ def matvec(rows: int, k: int, kind: WeightKind) -> tirx.PrimFunc:
     return sch.mod["main"].with_attr("global_symbol", f"matvec_{kind}")
 
 
+@dataclass(frozen=True)
+class _CellMath:
+    """The element-wise expressions of one LSTM cell step (gate clip, cell affine, time direction)."""
+
+    steps: Extent
+    reverse: bool
+    clip: Optional[float]
+    cell_affine: bool
+
+    def step(self, t: tirx.PrimExpr) -> tirx.PrimExpr:
+        return self.steps - 1 - t if self.reverse else t
+
+    def cell(self, c: tirx.PrimExpr, scale: tirx.PrimExpr, shift: tirx.PrimExpr) -> tirx.PrimExpr:
+        return c * scale + shift if self.cell_affine else c
+
+    def gate(self, acc: tirx.PrimExpr, pre: tirx.PrimExpr) -> tirx.PrimExpr:
+        value = acc + pre
+        if self.clip is None:
+            return value
+        return tirx.max(tirx.min(value, tirx.const(self.clip, "float32")), tirx.const(-self.clip, "float32"))
+
+
 def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, clip: Optional[float],
                cell_affine: bool) -> tirx.PrimFunc:
     """PrimFunc(xw[T, B, rows_p], r panels, rscale[rows_p], cscale[H], cshift[H], h0[B, H], c0[B, H],
-    y[T, B, H], h_n[B, H], c_n[B, H]): the full time loop of one direction."""
-    steps, batch, hid = shape.steps, shape.batch, shape.hidden
+    y[T, B, H], h_n[B, H], c_n[B, H]): the full time loop of one direction. shape.steps / shape.batch
+    None: symbolic (the kernel runs any sequence length / batch size)."""
+    steps, batch, hid = extent(shape.steps, "steps"), extent(shape.batch, "batch"), shape.hidden
     per = codes_per_word(kind)
-    words = _words(hid, kind)
-    kp = words * per
+    kp = _words(hid, kind) * per
     panels = rows // PANEL
     wdtype = panel_dtype(kind)
-    lo = -(clip if clip is not None else 3.0e38)
-    hi = clip if clip is not None else 3.0e38
-
-    def step(t: tirx.PrimExpr) -> tirx.PrimExpr:
-        return steps - 1 - t if reverse else t
-
-    def cell(c: tirx.PrimExpr, scale: tirx.PrimExpr, shift: tirx.PrimExpr) -> tirx.PrimExpr:
-        return c * scale + shift if cell_affine else c
-
-    def gate(acc: tirx.PrimExpr, pre: tirx.PrimExpr) -> tirx.PrimExpr:
-        value = acc + pre
-        if clip is None:
-            return value
-        return tirx.max(tirx.min(value, tirx.const(hi, "float32")), tirx.const(lo, "float32"))
+    m = _CellMath(steps, reverse, clip, cell_affine)
+    sigmoid, tanh, gate, step = mathfns.sigmoid, mathfns.tanh, m.gate, m.step
 
     # The hidden state lives in a history buffer hist[t] (h before step t, zero-padded to the packed
     # K). Each step is two opaque blocks, "step_gates" (per panel) and "step_cell", so that the blocks
     # the schedule touches sit in scopes without the time loop's write-after-read dependency.
     @T.prim_func(s_tir=True)
-    def rec(xw: T.Buffer((steps, batch, rows), "float32"), r: T.Buffer((panels, words, PANEL), wdtype),
+    def rec(xw: T.Buffer((steps, batch, rows), "float32"), r: T.Buffer((panels, kp // per, PANEL), wdtype),
             rscale: T.Buffer((rows,), "float32"), cscale: T.Buffer((hid,), "float32"), cshift: T.Buffer((hid,), "float32"),
             h0: T.Buffer((batch, hid), "float32"), c0: T.Buffer((batch, hid), "float32"),
             y: T.Buffer((steps, batch, hid), "float32"), h_n: T.Buffer((batch, hid), "float32"),
@@ -276,16 +319,16 @@ def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, cli
                             vt = T.axis.spatial(steps, st)
                             vb = T.axis.spatial(batch, sb)
                             vu = T.axis.remap("S", [u])
-                            ctmp[vu] = (mathfns.sigmoid(gate(g[vb, 2 * hid + vu], xw[step(vt), vb, 2 * hid + vu])) * c_n[vb, vu]
-                                        + mathfns.sigmoid(gate(g[vb, vu], xw[step(vt), vb, vu]))
-                                        * mathfns.tanh(gate(g[vb, 3 * hid + vu], xw[step(vt), vb, 3 * hid + vu])))
+                            ctmp[vu] = (sigmoid(gate(g[vb, 2 * hid + vu], xw[step(vt), vb, 2 * hid + vu])) * c_n[vb, vu]
+                                        + sigmoid(gate(g[vb, vu], xw[step(vt), vb, vu]))
+                                        * tanh(gate(g[vb, 3 * hid + vu], xw[step(vt), vb, 3 * hid + vu])))
                     for u in range(hid):
                         with T.sblock("cell_h"):
                             vt = T.axis.spatial(steps, st)
                             vb = T.axis.spatial(batch, sb)
                             vu = T.axis.remap("S", [u])
-                            hist[vt + 1, vb, vu] = mathfns.sigmoid(gate(g[vb, hid + vu], xw[step(vt), vb, hid + vu])) * mathfns.tanh(
-                                cell(ctmp[vu], cscale[vu], cshift[vu]))
+                            hist[vt + 1, vb, vu] = (sigmoid(gate(g[vb, hid + vu], xw[step(vt), vb, hid + vu]))
+                                                    * tanh(m.cell(ctmp[vu], cscale[vu], cshift[vu])))
                             c_n[vb, vu] = ctmp[vu]
                     for u in range(hid):
                         with T.sblock("cell_y"):
@@ -298,13 +341,15 @@ def recurrence(shape: LSTMShape, rows: int, kind: WeightKind, reverse: bool, cli
                 vb, vu = T.axis.remap("SS", [b, u])
                 h_n[vb, vu] = hist[steps, vb, vu]
 
-    sch = tvm.s_tir.Schedule(rec)
+    return _schedule_recurrence(tvm.s_tir.Schedule(rec), per).mod["main"].with_attr(
+        "global_symbol", f"lstm_recurrence_{kind}_{'rev' if reverse else 'fwd'}")
+
+
+def _schedule_recurrence(sch: tvm.s_tir.Schedule, per: int) -> tvm.s_tir.Schedule:
     schedule_panel_matmul(sch, "gates", per)
-    store = sch.get_sblock("store")
-    _, sv = sch.split(sch.get_loops(store)[-1], [None, VECTOR])
+    _, sv = sch.split(sch.get_loops(sch.get_sblock("store"))[-1], [None, VECTOR])
     sch.vectorize(sv)
     for name in ("cell_c", "cell_h", "cell_y"):
         _, cv = sch.split(sch.get_loops(sch.get_sblock(name))[-1], [None, VECTOR])
         sch.vectorize(cv)
-    name = f"lstm_recurrence_{kind}_{'rev' if reverse else 'fwd'}"
-    return sch.mod["main"].with_attr("global_symbol", name)
+    return sch

@@ -11,7 +11,6 @@ on a board — only slower.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -98,15 +97,28 @@ def run_directory(directory: Path, manifest: dict, feeds: Mapping[str, np.ndarra
                                str(directory / manifest["library"]), prefix, *args], capture_output=True, text=True)
         if proc.returncode != 0:
             raise TVMBackendError(f"{directory}: the aarch64 run under qemu failed: {proc.stderr.strip()[-400:]}")
+        shapes = _output_shapes(proc.stdout)
         return {spec["name"]: np.fromfile(f"{prefix}{i}.bin", dtype=spec["dtype"] if spec["dtype"] != "bool" else "uint8")
-                .reshape(spec["shape"]) for i, spec in enumerate(manifest["outputs"])}
+                .reshape(shapes.get(i, spec["shape"])) for i, spec in enumerate(manifest["outputs"])}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fetch", action="store_true", help="download and extract the aarch64 TVM runtime")
-    args = parser.parse_args()
-    if args.fetch:
+def _output_shapes(stdout: str) -> dict[int, list[int]]:
+    """run_model's "output I CODE:BITS D0,D1,..." lines: the actual output shapes (symbolic dims resolved)."""
+    shapes = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "output":
+            shapes[int(parts[1])] = [int(d) for d in parts[3].split(",")] if len(parts) > 3 else []
+    return shapes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m hwgen.tvm_backend.qemu [--fetch]` (a setup tool for `make install`; the CLI lives in hwgen.cli)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--fetch"]):
+        print(f"usage: python -m hwgen.tvm_backend.qemu [--fetch]\n{__doc__.split(chr(10) + chr(10))[0]}", file=sys.stderr)
+        return 2
+    if args:
         print(f"aarch64 TVM runtime in {fetch_runtime()}")
     print(json.dumps({"missing": missing()}))
     return 0

@@ -20,7 +20,7 @@ otherwise the portable int32 kernels of `integer_kernels` are used.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import tvm
 from tvm import tirx
@@ -28,6 +28,7 @@ from tvm.script import tirx as T
 
 from hwgen.model.integer_model import IntegerLayer, IntegerModel
 from hwgen.tvm_backend.integer_kernels import FixedPointStep
+from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
 
 #: int8 activations: |h| <= 128.
@@ -121,9 +122,11 @@ def matvec(panels: QuadPanels) -> tirx.PrimFunc:
     return mv.with_attr("global_symbol", f"quad_matvec_{panels.kind}")
 
 
-def projection(panels: QuadPanels, n: int) -> tirx.PrimFunc:
-    """PrimFunc(x[n, K] int32 (8-bit codes), w, out[n, rows_p] int32): acc_x = W x of every step at once. Each row of
-    x is narrowed to int8 into a zero-padded scratch row first (the layout's K is a whole number of blocks)."""
+def projection(panels: QuadPanels, n: Optional[int]) -> tirx.PrimFunc:
+    """PrimFunc(x[n, K] int32 (8-bit codes), w, out[n, rows_p] int32): acc_x = W x of every step at once (n None:
+    symbolic). Each row of x is narrowed to int8 into a zero-padded scratch row first (the layout's K is a whole
+    number of blocks)."""
+    n = extent(n, "n")
     np_, blocks = _shape(panels)
     k, kp, rows = panels.cols, panels.cols_padded, panels.rows_padded
     body = matvec_macro(panels)
@@ -172,7 +175,8 @@ def _clamp(v: tirx.PrimExpr, lo: int, hi: int) -> tirx.PrimExpr:
     return T.max(T.min(v, _f64(hi)), _f64(lo))
 
 
-def recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: int, panels: QuadPanels) -> tirx.PrimFunc:
+def recurrence(model: IntegerModel, layer: IntegerLayer, steps: Optional[int], batch: Optional[int],
+               panels: QuadPanels) -> tirx.PrimFunc:
     """PrimFunc(accx[T, B, rows_p] int32, r, mult_x, mult_h, bias [rows_p] float64, cell_mult, cell_bias [H] float64,
     sigmoid, tanh tables int64, y[T, B, H] int32, h_n[B, H] int32): one layer's time loop, bit-exact with
     `IntegerModel._run_layer`.
@@ -180,7 +184,9 @@ def recurrence(model: IntegerModel, layer: IntegerLayer, steps: int, batch: int,
     The hidden state is kept as int8 for the matvec. The fixed-point step after it runs branch-free in float64
     vectors: every value of the model's step is an integer below 2**53 (`exact_in_float64` checks the bounds),
     so products and sums are exact and `>>` is a floor after an exact power-of-two scaling. Only the table
-    lookups are scalar; the gate stage emits table indices directly (every gate is only ever looked up)."""
+    lookups are scalar; the gate stage emits table indices directly (every gate is only ever looked up).
+    steps / batch None: symbolic (one kernel for any sequence length / batch size)."""
+    steps, batch = extent(steps, "steps"), extent(batch, "batch")
     np_, blocks = _shape(panels)
     hid, kp, rows = layer.hidden, panels.cols_padded, panels.rows_padded
     hid4 = -(-hid // LANES) * LANES

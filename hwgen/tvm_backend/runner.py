@@ -1,4 +1,8 @@
-"""Load a `hwgen build --target tvm` directory and run it on numpy inputs (host CPU only)."""
+"""Load a `hwgen build --target tvm` directory and run it on numpy inputs: `load(dir)` -> a callable model.
+
+Host builds run in-process, aarch64 builds under qemu-user. Inputs are checked against the
+manifest: static dims must match, symbolic dims (named in the manifest, e.g. "batch") take
+any size, the same size wherever the same name appears."""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ import numpy as np
 import tvm
 from tvm import relax
 
-from hwgen.tvm_backend.build import LIBRARY, MANIFEST, llvm_target
 from hwgen.tvm_backend.errors import TVMBackendError
+from hwgen.tvm_backend.library import LIBRARY, MANIFEST
+from hwgen.tvm_backend.llvm import llvm_target
 
 
 def is_artifact(path: Path | str) -> bool:
@@ -24,6 +29,23 @@ def is_artifact(path: Path | str) -> bool:
         return json.loads(manifest.read_text()).get("target") == "tvm"
     except (OSError, ValueError):
         return False
+
+
+def check_shape(manifest: dict[str, Any], spec: dict[str, Any], shape: tuple[int, ...], bound: dict[str, int]) -> None:
+    """Raise a TVMBackendError unless `shape` fits input `spec`; binds its symbolic dims in `bound`."""
+    dims = spec["shape"]
+    fits = len(shape) == len(dims)
+    for want, got in zip(dims, shape):
+        if isinstance(want, int):
+            fits = fits and want == got
+        elif bound.setdefault(want, int(got)) != got:
+            raise TVMBackendError(f"input {spec['name']!r} has shape {list(shape)}: its dim {want!r} is {got}, but "
+                                  f"{bound[want]} in another input (inputs sharing a dim name must agree)")
+    if not fits:
+        hint = ("; symbolic dims " + ", ".join(map(repr, manifest.get("symbolic_dims", []))) + " take any size"
+                if manifest.get("symbolic_dims") else " (rebuild with TvmOptions.shapes / --shape to change it)")
+        raise TVMBackendError(f"input {spec['name']!r} has shape {list(shape)}; the library was compiled for "
+                              f"{spec['shape']}{hint}")
 
 
 @dataclass(eq=False)
@@ -39,16 +61,14 @@ class Compiled:
         return [v["name"] for v in self.manifest["inputs"]]
 
     def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        args = []
+        args, bound = [], {}
         for spec in self.manifest["inputs"]:
             if spec["name"] not in feeds:
                 raise TVMBackendError(f"missing input {spec['name']!r} (the model takes {', '.join(self.input_names)})")
             array = np.asarray(feeds[spec["name"]])
             if np.issubdtype(array.dtype, np.floating) and self.quantize is not None:
                 array = self.quantize(array)  # float data into an integer build: the model's own input quantizer
-            if list(array.shape) != spec["shape"]:
-                raise TVMBackendError(f"input {spec['name']!r} has shape {list(array.shape)}; the library was "
-                                      f"compiled for {spec['shape']} (rebuild with --input-shape to change it)")
+            check_shape(self.manifest, spec, array.shape, bound)
             args.append(tvm.runtime.tensor(np.ascontiguousarray(array.astype(spec["dtype"], copy=False))))
         result = self.vm[self.manifest["entry"]](*args)
         values = [result] if len(self.manifest["outputs"]) == 1 else list(result)
@@ -95,12 +115,11 @@ class QemuCompiled:
     def __call__(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         from hwgen.tvm_backend import qemu
 
+        bound: dict[str, int] = {}
         for spec in self.manifest["inputs"]:
             if spec["name"] not in feeds:
                 raise TVMBackendError(f"missing input {spec['name']!r} (the model takes {', '.join(self.input_names)})")
-            if list(np.shape(feeds[spec["name"]])) != spec["shape"]:
-                raise TVMBackendError(f"input {spec['name']!r} has shape {list(np.shape(feeds[spec['name']]))}; "
-                                      f"the library was compiled for {spec['shape']}")
+            check_shape(self.manifest, spec, np.shape(feeds[spec["name"]]), bound)
         return qemu.run_directory(self.directory, self.manifest, feeds)
 
 

@@ -81,12 +81,13 @@ def torch_models(directory: Path) -> dict[str, tuple[Path, dict[str, np.ndarray]
 
 
 def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: int, direction: str = "forward",
-              seed: int = 0, head: int = 0, layers: int = 1) -> tuple[Path, dict[str, np.ndarray]]:
+              seed: int = 0, head: int = 0, layers: int = 1, symbolic: bool = False) -> tuple[Path, dict[str, np.ndarray]]:
     """An ONNX LSTM whose W and R are DequantizeLinear(int8 codes, per-row scale): ternary or binary.
     Output: Y, or with `head` classes the logits of a float Linear on the last hidden state.
-    `layers` > 1 stacks forward layers (Y squeezed between them)."""
+    `layers` > 1 stacks forward layers (Y squeezed between them). `symbolic`: the input is declared
+    [T, N, size] (dynamic sequence and batch axes); the feeds still have `steps` x `batch`."""
     if layers > 1:
-        return _stacked(path, kind, steps, batch, size, hidden, seed, head, layers)
+        return _stacked(path, kind, steps, batch, size, hidden, seed, head, layers, symbolic)
     rng = np.random.default_rng(seed)
     dirs = 2 if direction == "bidirectional" else 1
     levels = [-1, 0, 1] if kind == "ternary" else [-1, 1]
@@ -117,7 +118,8 @@ def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: 
         nodes.append(helper.make_node("Gemm", ["h_last", "head_w", "head_b"], ["y"], transB=1))
     else:
         nodes.append(helper.make_node("LSTM", ["x", "W", "R", "B"], ["y"], hidden_size=hidden, direction=direction))
-    graph = helper.make_graph(nodes, f"{kind}_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, batch, size])],
+    dims = ["T", "N", size] if symbolic else [steps, batch, size]
+    graph = helper.make_graph(nodes, f"{kind}_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = IR_VERSION
@@ -126,7 +128,7 @@ def qcdq_lstm(path: Path, kind: str, steps: int, batch: int, size: int, hidden: 
 
 
 def _stacked(path: Path, kind: str, steps: int, batch: int, size: int, hidden: int, seed: int, head: int,
-             layers: int) -> tuple[Path, dict[str, np.ndarray]]:
+             layers: int, symbolic: bool = False) -> tuple[Path, dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
     levels = [-1, 0, 1] if kind == "ternary" else [-1, 1]
     nodes, inits = [], [numpy_helper.from_array(np.array([1], np.int64), "axis1"),
@@ -153,9 +155,37 @@ def _stacked(path: Path, kind: str, steps: int, batch: int, size: int, hidden: i
         nodes.append(helper.make_node("Gemm", ["h_last", "head_w", "head_b"], ["y"], transB=1))
     else:
         nodes.append(helper.make_node("Identity", [x], ["y"]))
-    graph = helper.make_graph(nodes, f"{kind}_lstm{layers}", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, batch, size])],
+    dims = ["T", "N", size] if symbolic else [steps, batch, size]
+    graph = helper.make_graph(nodes, f"{kind}_lstm{layers}", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = IR_VERSION
     onnx.save(model, str(path))
     return path, {"x": rng.standard_normal((steps, batch, size)).astype(np.float32)}
+
+
+class Attention(torch.nn.Module):
+    """Single-head self-attention + mean pool + Linear, written without reshapes: its ONNX export has
+    no Shape ops, so dynamic batch and sequence axes stay symbolic in hwgen's IR."""
+
+    def __init__(self, d_model: int = 8, classes: int = 3):
+        super().__init__()
+        self.q, self.k, self.v = (torch.nn.Linear(d_model, d_model) for _ in range(3))
+        self.norm = torch.nn.LayerNorm(d_model)
+        self.head = torch.nn.Linear(d_model, classes)
+        self.scale = d_model ** -0.5
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scores = torch.softmax(self.q(x) @ self.k(x).transpose(1, 2) * self.scale, dim=-1)
+        return self.head(self.norm(x + scores @ self.v(x)).mean(dim=1))
+
+
+def dynamic_export(module: torch.nn.Module, example: np.ndarray, path: Path, axes: dict[int, str]) -> Path:
+    """`module` exported with input "x" and output "y", the input's `axes` dynamic (named)."""
+    module.eval()
+    torch.onnx.export(module, (torch.from_numpy(example),), str(path), dynamo=False, opset_version=17, input_names=["x"],
+                      output_names=["y"], dynamic_axes={"x": axes, "y": {0: axes[0]}} if 0 in axes else {"x": axes})
+    model = onnx.load(str(path))
+    model.ir_version = IR_VERSION
+    onnx.save(model, str(path))
+    return path

@@ -13,7 +13,7 @@ from hwgen.cli import main
 from hwgen.frontend import load_graph
 from hwgen.reference import run as interpret
 from hwgen.tvm_backend import qemu, quad_kernels
-from hwgen.tvm_backend.build import llvm_target
+from hwgen.tvm_backend.llvm import llvm_target
 
 EM_AARCH64 = 183
 
@@ -94,3 +94,30 @@ def test_run_on_a_directory_without_manifest_is_a_user_error(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.zeros(3, np.float32))
     assert main(["run", str(tmp_path), "--input", str(tmp_path / "x.npy")]) == 2
     assert "not a TVM build directory" in capsys.readouterr().err
+
+
+def test_run_one_symbolic_batch_build_at_two_batch_sizes(tmp_path, capsys):
+    """An `hwgen export`-style model (symbolic batch) builds without --shape; `hwgen run OUT/` takes any batch."""
+    from tests.rtl.exported import export_perturbed
+
+    path = export_perturbed(tmp_path / "digits.onnx", "digits", 6, 12, 2, 10)
+    out = tmp_path / "out"
+    assert main(["build", str(path), "--target", "tvm", "-o", str(out)]) == 0
+    assert "symbolic batch" in capsys.readouterr().out
+    for batch in (1, 3):
+        x = np.random.default_rng(batch).random((batch, 8, 6), dtype=np.float32)
+        np.save(tmp_path / "x.npy", x)
+        assert main(["run", str(out), "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy")]) == 0
+        expected = interpret(load_graph(path, {"x": x.shape}), {"x": x})["logits"]
+        assert np.abs(np.load(tmp_path / "y.npy") - expected).max() <= 1e-4
+
+
+def test_tvm_shape_specialises_a_symbolic_batch(tmp_path, capsys):
+    from tests.rtl.exported import export_perturbed
+
+    path = export_perturbed(tmp_path / "digits.onnx", "digits", 6, 12, 2, 10)
+    out = tmp_path / "out"
+    assert main(["build", str(path), "--target", "tvm", "--shape", "x=2,8,6", "-o", str(out)]) == 0
+    assert json.loads((out / "manifest.json").read_text())["inputs"][0]["shape"] == [2, 8, 6]
+    assert main(["build", str(path), "--target", "tvm", "--shape", "x=2,7,6", "-o", str(out)]) == 2
+    assert "does not fit input 'x'" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from tvm import relax
 from hwgen.frontend import load_graph
 from hwgen.passes.lower_fixed_point import lower_fixed_point
 from hwgen.tvm_backend import quad_kernels
-from hwgen.tvm_backend.build import compile_module, llvm_target
+from hwgen.tvm_backend.llvm import compile_module, llvm_target
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.integer import lower_integer
 from tests.tvm_backend import models
@@ -94,3 +94,18 @@ def test_per_step_integer_models_are_refused_not_cut_to_the_last_step():
     model = lower_stack(random_stack(8, 8, classes=4, every_step=True))
     with pytest.raises(TVMUnsupportedError, match="outputs every step"):
         lower_integer(model, batch=1, steps=3)
+
+
+@pytest.mark.parametrize("kernel_set", sorted({k for _, k in BUILDS}))
+def test_symbolic_batch_and_steps_are_bit_exact(compiled, kernel_set):
+    """One module for any N and T (both symbolic in the kernels), bit-exact at several sizes."""
+    model = compiled["ternary_odd", "portable"][0]
+    lowered = lower_integer(model, None, None, simd=kernel_set == "avx2")
+    assert (lowered.batch, lowered.steps, lowered.kernel_set) == ("batch", "steps", kernel_set)
+    assert all(k.steps == "steps" and k.batch == "batch" for k in lowered.kernels)
+    vm = relax.VirtualMachine(compile_module(lowered.module), tvm.cpu())
+    rng = np.random.default_rng(5)
+    f = model.input_format
+    for batch, steps in ((1, 1), (3, 6), (2, 11)):
+        x = rng.integers(f.min, f.max + 1, (batch, steps, CASES["ternary_odd"][3]))
+        np.testing.assert_array_equal(_run(vm, x), model.run(x))

@@ -14,8 +14,9 @@ from hwgen.reference import run as interpret
 from hwgen.reference.kernels import sigmoid
 from hwgen.targets import target_report
 from hwgen.tvm_backend import mathfns
-from hwgen.tvm_backend.build import compile_lowered, llvm_target, manifest_for
-from hwgen.tvm_backend.cli import with_input_shapes
+from hwgen.tvm_backend.library import compile_lowered, manifest_for
+from hwgen.tvm_backend.llvm import llvm_target
+from hwgen.tvm_backend.library import with_input_shapes
 from hwgen.tvm_backend.errors import TVMBackendError, TVMUnsupportedError
 from hwgen.tvm_backend.lower import lower_graph
 from hwgen.tvm_backend.runner import from_executable
@@ -63,18 +64,44 @@ def test_float_weights_mode_keeps_float_kernels():
     assert lowered.variant == "float" and lowered.kernels[0].recurrent_weights == "float"
 
 
-def test_symbolic_shapes_are_reported_then_fixed_by_tvm_shape():
+def test_symbolic_shapes_lower_as_they_are_and_can_be_specialised():
     graph = _bn_lstm_graph(seq="T")
-    reasons = target_report(graph)["tvm"]
-    assert len(reasons) == 1 and "'x' has symbolic shape" in reasons[0] and "--tvm-shape" in reasons[0]
-    with pytest.raises(TVMUnsupportedError, match="symbolic shape"):
-        lower_graph(graph)
-    fixed = with_input_shapes(graph, ["x=6,2,5"])
-    assert target_report(fixed)["tvm"] == []
+    assert target_report(graph)["tvm"] == []
+    lowered = lower_graph(graph)
+    assert lowered.symbolic_dims == ("T",) and lowered.kernels[0].steps == "T"
+    model = from_executable(compile_lowered(lowered), manifest_for(lowered, "host"))
+    rng = np.random.default_rng(2)
+    for steps in (6, 3):
+        feeds = {"x": rng.standard_normal((steps, 2, 5)).astype(np.float32), "h0": rng.standard_normal((1, 2, 9)).astype(np.float32)}
+        expected = interpret(with_input_shapes(graph, {"x": (steps, 2, 5)}), feeds)
+        np.testing.assert_allclose(model(feeds)["y_c"], expected["y_c"], rtol=1e-5, atol=1e-6)
+    fixed = with_input_shapes(graph, {"x": (6, 2, 5)})
+    assert fixed.inputs[0].type.shape == (6, 2, 5) and lower_graph(fixed).symbolic_dims == ()
     with pytest.raises(TVMBackendError, match="does not fit input 'x'"):
-        with_input_shapes(graph, ["x=6,3,5"])
-    with pytest.raises(TVMBackendError, match="NAME one of x, h0"):
-        with_input_shapes(graph, ["nope=1"])
+        with_input_shapes(graph, {"x": (6, 3, 5)})
+    with pytest.raises(TVMBackendError, match="'nope' is not an input of graph 'bn_lstm' .inputs: x f32.T, 2, 5., h0"):
+        with_input_shapes(graph, {"nope": (1,)})
+
+
+def test_symbolic_lstm_input_size_is_reported():
+    graph = _bn_lstm_graph()
+    graph = graph.replace(inputs=(Value("x", TensorType((6, 2, "X"), Float32())), graph.inputs[1]), types={}).with_types()
+    assert target_report(graph)["tvm"] == ["node 'lstm' (LSTM): input size 'X' is symbolic"]
+    with pytest.raises(TVMUnsupportedError, match="input size 'X' is symbolic"):
+        lower_graph(graph)
+
+
+def test_last_step_of_a_symbolic_sequence():
+    """Gather(axis=1, indices=-1) on [batch, seq, 4] (x[:, -1]) with both dims symbolic: a slice from the end."""
+    x = Value("x", TensorType(("batch", "seq", 4), Float32()))
+    nodes = (Node("last", ops.GatherAttrs(axis=1), ("x", "i"), ("y",)), Node("act", ops.TanhAttrs(), ("y",), ("z",)))
+    graph = Graph("last", nodes, (x,), (Value("z", TensorType(("batch", 4), Float32())),),
+                  {"i": Constant.of("i", np.array(-1, np.int64))}).with_types()
+    lowered = lower_graph(graph)
+    model = from_executable(compile_lowered(lowered), manifest_for(lowered, "host"))
+    for shape in ((1, 3, 4), (2, 7, 4)):
+        feeds = {"x": np.random.default_rng(0).standard_normal(shape).astype(np.float32)}
+        np.testing.assert_allclose(model(feeds)["z"], np.tanh(feeds["x"][:, -1]), rtol=1e-6, atol=1e-7)
 
 
 def test_vector_math_matches_numpy():

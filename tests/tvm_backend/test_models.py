@@ -8,7 +8,7 @@ import pytest
 
 from hwgen.frontend import load_graph
 from hwgen.reference import run as interpret
-from hwgen.tvm_backend.build import compile_lowered, manifest_for
+from hwgen.tvm_backend.library import compile_lowered, manifest_for
 from hwgen.tvm_backend.lower import lower_graph
 from hwgen.tvm_backend.runner import from_executable
 

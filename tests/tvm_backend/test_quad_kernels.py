@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hwgen.tvm_backend import quad_kernels
-from hwgen.tvm_backend.build import compile_module, llvm_target
+from hwgen.tvm_backend.llvm import compile_module, llvm_target
 from hwgen.tvm_backend.packing import QUAD_PANEL, pack_quads, unpack_quads
 
 LEVELS = {"ternary": [-1, 0, 1], "binary": [-1, 1]}

@@ -1,0 +1,49 @@
+"""The LLVM target of each `--cpu` and the compile step every TVM build shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tvm
+
+from hwgen.tvm_backend.errors import TVMBackendError
+from hwgen.tvm_backend.options import CPUS
+
+
+#: Host CPUs whose LLVM scheduling model serves the packed kernels badly, and the tuning used
+#: instead (same ISA). znver1: its model spills the unrolled packed matvec; generic AVX2
+#: (x86-64-v3) tuning runs it ~17% faster on a Zen 1 EPYC (measured with the benchmark's matvec).
+TUNING_OVERRIDES = {"znver1": "x86-64-v3"}
+
+
+def host_mcpu() -> str:
+    cpu = tvm.target.codegen.llvm_get_system_cpu()
+    return TUNING_OVERRIDES.get(cpu, cpu)
+
+
+def llvm_target(cpu: str) -> dict[str, Any]:
+    """The TVM target dict for `cpu`: the host's own CPU model, or a generic 64-bit Arm with NEON."""
+    if cpu == "host":
+        return {"kind": "llvm", "mtriple": _host_triple(), "mcpu": host_mcpu()}
+    if cpu == "aarch64":
+        return {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a72", "mattr": ["+neon"]}
+    raise TVMBackendError(f"cpu {cpu!r} is not one of {', '.join(CPUS)}")
+
+
+def _host_triple() -> str:
+    # The wheel's LLVM reports the conda triple it was built with; the plain GNU triple is the same ABI.
+    triple = tvm.target.codegen.llvm_get_system_triple()
+    arch = triple.split("-", 1)[0]
+    return f"{arch}-linux-gnu" if "linux" in triple else triple
+
+
+#: TIR's storage rewrite merges the kernels' small accumulator buffers into one big workspace
+#: allocation, which TVM then takes from the heap instead of the stack, and LLVM stores the
+#: accumulators back to memory after every FMA (the recurrence ran 1.66x slower at H=256).
+PASS_CONFIG = {"tirx.disable_storage_rewrite": True}
+
+
+def compile_module(module: tvm.IRModule, cpu: str = "host") -> tvm.runtime.Executable:
+    """tvm.compile for `cpu` with the backend's pass configuration."""
+    with tvm.transform.PassContext(config=PASS_CONFIG):
+        return tvm.compile(module, target=tvm.target.Target(llvm_target(cpu)))
