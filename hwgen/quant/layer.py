@@ -33,7 +33,8 @@ from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
 from hwgen.quant.recurrence import EPS, batch_norm_train, bn_lstm_recurrence, fold_running, step_moments
-from hwgen.quant.ste import QUANTIZERS, check_kind, glorot_w0, quantize_all, weight_codes
+from hwgen.quant.choices import QUANTIZERS
+from hwgen.quant.ste import check_kind, glorot_w0, quantize_all, weight_codes
 
 BN_STATS = ("shared", "per_step")
 #: Training-time statistics of BN(Wx·x): over batch and time ("shared", what inference uses) or per step.
