@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable, Literal, Optional, Sequence, Union, 
 from hwgen.cache import HashPart, content_hash
 from hwgen.errors import HwgenError
 from hwgen.fpga.boards import Board, get_board
-from hwgen.fpga.reports import Usage, read_report, usage_from_log
+from hwgen.fpga.reports import Usage, fmax_from_report, usage_from_log, usage_from_report
 
 if TYPE_CHECKING:
     from amaranth.hdl import Elaboratable
@@ -152,9 +152,13 @@ class SynthFiles:
 
 @dataclass(frozen=True)
 class SynthResult:
-    """What one run gave. ``usage``: nextpnr's placed cells per resource (LC, EBR, SPRAM, DSP) against the device;
-    ``fmax_mhz``: the slowest clock's achieved Fmax (both empty/None when not placed); ``ffs``/``luts``: yosys's
-    flip-flops and LUT4s; ``modules``: yosys's cell counts per module (only the top when flattened)."""
+    """What one run gave.
+
+    - ``usage``: nextpnr's placed cells per resource (LC, EBR, SPRAM, DSP) against the device (empty: not placed)
+    - ``fmax_mhz``: the slowest clock's achieved Fmax (None: not placed, or nothing clocked)
+    - ``ffs``, ``luts``: yosys's flip-flops and LUT4s over the whole design
+    - ``modules``: yosys's cell counts per module (only the top when flattened)
+    """
 
     device: str
     usage: tuple[Usage, ...]
@@ -171,7 +175,7 @@ class SynthResult:
 
     @property
     def placed(self) -> bool:
-        return self.fmax_mhz is not None
+        return bool(self.usage)
 
     @property
     def lcs(self) -> int:
@@ -362,8 +366,8 @@ def synthesize(design: Design, options: SynthOptions = SynthOptions(), *, work_d
     fmax = None
     if options.flatten:
         files = _place(files, options, top, constraints, bitstream, (env, nextpnr, packer), progress, board)
-        report = read_report(board, files.report_json, options.clock_mhz or 0.0)
-        usage, fmax = report.usage, report.fmax_mhz
+        report = json.loads(files.report_json.read_text())
+        usage, fmax = usage_from_report(board, report), fmax_from_report(report)
     return SynthResult(dev.name, usage, fmax, _count(stat, lambda c: c.startswith(dev.ff_prefix)),
                        _count(stat, lambda c: c == dev.lut_cell), _cells(stat), files, time.monotonic() - start)
 

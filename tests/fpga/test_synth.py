@@ -1,5 +1,6 @@
-"""The synthesis entry point (`hwgen.fpga.synth`): its command lines are Amaranth's board build's, a tiny design goes
-through yosys + nextpnr for the UP5K, the hierarchy is kept when asked, a failing tool names itself, its step and log."""
+"""The synthesis entry point (`hwgen.fpga.synth`): its command lines are Amaranth's board build's, a tiny design
+goes through yosys + nextpnr for the UP5K, the hierarchy is kept when asked, a failing tool names itself, its step
+and its log."""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ def test_options_name_the_synth_command():
     assert SynthOptions("ice40-up5k").synth_command() == "synth_ice40 -dsp"
     assert SynthOptions("ice40-up5k", multipliers="logic").synth_command("t") == "synth_ice40 -top t"
     assert SynthOptions("ecp5-85f").synth_command() == "synth_ecp5"
-    assert SynthOptions("ecp5-85f", multipliers="logic", flatten=False).synth_command() == "synth_ecp5 -nodsp -noflatten"
+    unflat = SynthOptions("ecp5-85f", multipliers="logic", flatten=False)
+    assert unflat.synth_command() == "synth_ecp5 -nodsp -noflatten"
     assert {device_for(get_board(d.board)) for d in DEVICES.values()} == set(DEVICES)
 
 
@@ -103,15 +105,14 @@ def test_bad_options_are_hwgen_errors(bad, match):
 
 
 def test_cache_key_follows_what_determines_the_result():
-    base = cache_key(["module a; endmodule"], SynthOptions())
-    assert base == cache_key(["module a; endmodule"], SynthOptions())
-    changed = [cache_key(["module b; endmodule"], SynthOptions()), cache_key(["module a; endmodule"], SynthOptions(seed=2)),
-               cache_key(["module a; endmodule"], SynthOptions(clock_mhz=48)),
-               cache_key(["module a; endmodule"], SynthOptions(multipliers="logic")),
-               cache_key(["module a; endmodule"], SynthOptions(before_synth=("booth",))),
-               cache_key(["module a; endmodule"], SynthOptions(flatten=False)),
-               cache_key(["module a; endmodule"], SynthOptions(), top="other"),
-               cache_key(["module a; endmodule"], SynthOptions(), extra=["datapath"])]
+    src = ["module a; endmodule"]
+    base = cache_key(src, SynthOptions())
+    assert base == cache_key(list(src), SynthOptions())
+    changed = [cache_key(["module b; endmodule"], SynthOptions()), cache_key(src, SynthOptions(seed=2)),
+               cache_key(src, SynthOptions(clock_mhz=48)), cache_key(src, SynthOptions(multipliers="logic")),
+               cache_key(src, SynthOptions(before_synth=("booth",))), cache_key(src, SynthOptions(flatten=False)),
+               cache_key(src, SynthOptions("ecp5-85f")), cache_key(src, SynthOptions(), top="other"),
+               cache_key(src, SynthOptions(), extra=["datapath"])]
     assert len({base, *changed}) == len(changed) + 1
 
 
