@@ -278,7 +278,7 @@ def run_job(job: Job, work: Path, store: ResultStore, fresh: bool, cached_only: 
         if err.overflow:
             return {**result, "status": "no fit", "usage": {u.name: u.used for u in err.usage},
                     "message": "does not fit: " + ", ".join(f"{u.name} {u.used}/{u.available}" for u in err.overflow)}
-        return {**result, "status": "error", "message": f"{err.tool}: {_tail(err.log)}"}
+        return {**result, "status": "error", "message": f"{err.tool}: {_tail(err.log) or str(err).splitlines()[-1]}"}
     result["seconds"] = round(time.time() - t0, 1)
     if job.part == "breakdown":
         return {**result, "status": "ok", "modules": synth.modules}
