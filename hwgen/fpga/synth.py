@@ -243,6 +243,7 @@ def nextpnr_args(options: SynthOptions, work_dir: Path, top: str = "top", constr
 
 
 def pack_args(options: SynthOptions, top: str = "top") -> list[str]:
+    """The packer's arguments (icepack / ecppack: nextpnr's textual bitstream to the binary one)."""
     dev = options.target
     names = {"text": f"{top}{dev.text_bitstream[1]}", "bit": f"{top}{dev.bitstream_suffix}", "top": top}
     return [arg.format(**names) for arg in dev.pack]
@@ -301,11 +302,11 @@ def _run(cmd: list[str], files: SynthFiles, env: dict, tool: str, step: str, log
             proc = subprocess.Popen(cmd, cwd=files.work_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
         except OSError as err:
             raise ToolchainError(f"{tool} could not start for {step} ({err})", tool=tool, step=step, log=log) from None
-        while proc.poll() is None:
-            if progress is not None:
-                phase = _nextpnr_phase(log) if tool == "nextpnr" else ""
-                progress(f"{tool}: {step}" + (f" — {phase}" if phase else ""))
-            time.sleep(0.5 if progress is not None else 0.1)
+        while progress is not None and proc.poll() is None:
+            phase = _nextpnr_phase(log) if tool == "nextpnr" else ""
+            progress(f"{tool}: {step}" + (f" — {phase}" if phase else ""))
+            time.sleep(0.5)
+        proc.wait()
     if proc.returncode != 0:
         detail = _log_tail(log) if log.exists() else ""
         raise ToolchainError(f"{tool} failed at {step} (exit {proc.returncode}); log: {log}\n{detail}\n"
