@@ -18,7 +18,6 @@ results (``benchmarks/accel_vs_int8.py``).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -34,6 +33,8 @@ from hwgen.fpga.reports import Usage, fmax_from_report, usage_from_log, usage_fr
 if TYPE_CHECKING:
     from amaranth.hdl import Elaboratable
 
+#: The parts :data:`DEVICES` describes.
+DeviceName = Literal["ice40-up5k", "ecp5-85f"]
 Multipliers = Literal["dsp", "logic"]
 #: What :func:`synthesize` accepts: Verilog text, source files (.v / .sv / .il), or an Amaranth elaboratable.
 Design = Union[str, Path, Sequence[Path], "Elaboratable"]
@@ -86,12 +87,12 @@ DEVICES: dict[str, Device] = {
 }
 
 
-def device_for(board: Union[str, Board]) -> str:
+def device_for(board: Union[str, Board]) -> DeviceName:
     """The device name of a board (`hwgen.fpga.boards`)."""
     name = board if isinstance(board, str) else board.name
     for device in DEVICES.values():
         if device.board == name:
-            return device.name
+            return device.name  # type: ignore[return-value]
     raise HwgenError(f"no synthesis device for board {name!r}; devices: {', '.join(sorted(DEVICES))}")
 
 
@@ -107,7 +108,7 @@ class SynthOptions:
     - ``flatten``: False keeps the hierarchy for per-module cell counts and stops after synthesis (no place and route)
     """
 
-    device: str = "ice40-up5k"
+    device: DeviceName = "ice40-up5k"
     clock_mhz: Optional[float] = None
     seed: int = 1
     multipliers: Multipliers = "dsp"
