@@ -386,7 +386,7 @@ def _place(files: SynthFiles, options: SynthOptions, top: str, constraints: Opti
     except ToolchainError as err:
         usage = usage_from_log(board, log)
         over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
-        message = f"{err}\nthe design does not fit the {dev.name}: {', '.join(over)}" if over else str(err)
+        message = f"the design does not fit the {dev.name} ({', '.join(over)}): {err}" if over else str(err)
         raise ToolchainError(message, tool=err.tool, step=err.step, log=err.log, usage=usage) from None
     out = None
     if bitstream:

@@ -8,7 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.hdl import Cat, Elaboratable, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -148,8 +148,55 @@ def test_a_failing_tool_names_itself_its_step_and_log(tmp_path):
     assert isinstance(err, HwgenError) and err.overflow == ()
 
 
+class ManyProducts(wiring.Component):
+    """More 16x16 multipliers than the UP5K has DSP blocks (8)."""
+
+    def __init__(self, count: int = 10):
+        self.count = count
+        super().__init__({"sin": In(1), "sout": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        shift = Signal(32 * self.count)
+        m.d.sync += shift.eq((shift << 1) | self.sin)
+        out = Signal()
+        products = [Signal(32, name=f"p{i}") for i in range(self.count)]
+        for i, p in enumerate(products):
+            m.d.sync += p.eq(shift[32 * i:32 * i + 16] * shift[32 * i + 16:32 * i + 32])
+        m.d.sync += out.eq(Cat(*products).xor())
+        m.d.comb += self.sout.eq(out)
+        return m
+
+
+def test_a_design_that_does_not_fit_says_which_resource(tmp_path):
+    with pytest.raises(ToolchainError, match=r"does not fit the ice40-up5k \(DSP 10/8\): nextpnr failed at place and "
+                                             r"route \(exit \d+\); log: .*top\.tim") as info:
+        synthesize(ManyProducts(), SynthOptions(), work_dir=tmp_path)
+    assert [u.name for u in info.value.overflow] == ["DSP"] and info.value.log == tmp_path / "top.tim"
+
+
 def test_sources_are_read_by_kind(tmp_path):
     script = yosys_script([tmp_path / "a.v", tmp_path / "b.sv", Path("/elsewhere/c.il")], SynthOptions(), tmp_path)
     assert _commands(script)[:3] == ["read_verilog a.v", "read_verilog -sv b.sv", "read_rtlil /elsewhere/c.il"]
     with pytest.raises(HwgenError, match="reads"):
         yosys_script([tmp_path / "a.vhd"], SynthOptions(), tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore:.*created but never used")  # the stand-in build never elaborates the top
+def test_board_flow_turns_an_overflow_into_a_resource_error_with_a_hint(small_design, tmp_path, monkeypatch):
+    """build_bitstream reads the device table from the ToolchainError (no second parse of nextpnr's log)."""
+    from hwgen.fpga import flow
+    from hwgen.fpga.reports import ResourceError, Usage
+
+    usage = (Usage("LC", 6000, 5280), Usage("EBR", 3, 30), Usage("SPRAM", 1, 4), Usage("DSP", 2, 8))
+    errors = iter([ToolchainError("nextpnr failed", tool="nextpnr", step="place and route", usage=usage),
+                   ToolchainError("yosys failed", tool="yosys", step="synthesis")])
+
+    def failing_build(*args, **kwargs):
+        raise next(errors)
+
+    monkeypatch.setattr(flow, "run_build", failing_build)
+    with pytest.raises(ResourceError, match=r"LC 6000/5280.*try fewer lanes"):
+        flow.build_bitstream(small_design, tmp_path)
+    with pytest.raises(ToolchainError, match="yosys failed"):
+        flow.build_bitstream(small_design, tmp_path)
