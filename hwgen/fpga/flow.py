@@ -28,7 +28,7 @@ from hwgen.fpga.block_ram import MemoryUse, memory_uses
 from hwgen.fpga.fit import check_block_ram, choose_config
 from hwgen.fpga.link import HostLink
 from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
-                                read_report, usage_from_log)
+                                read_report)
 from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.config import AccelConfig
 from hwgen.model.integer_model import IntegerModel
@@ -180,9 +180,8 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
     top = design.top()
     try:
         products = run_build(board, top, build_dir, seed=seed, quiet=quiet)
-    except ToolchainError:
-        usage = usage_from_log(board, build_dir / "top.tim")
-        check_resources(board, usage, _overflow_hint(design, usage))
+    except ToolchainError as err:  # err.usage: nextpnr's device table when placement ran out of cells
+        check_resources(board, err.usage, _overflow_hint(design, err.usage))
         raise
     suffix = products.bitstream.suffix
     bitstream = out / f"top{suffix}"

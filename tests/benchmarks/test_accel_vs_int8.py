@@ -73,3 +73,21 @@ def test_mixed_violations_flags_unequal_dsps() -> None:
     differ = {x["key"]: x for x in (r("ternary", 3), r("int8", 11))}
     (msg,) = bench.mixed_violations(differ)
     assert "11 DSPs vs 3" in msg
+
+
+def test_a_point_goes_through_the_synthesis_entry_point_and_is_kept(tmp_path: Path) -> None:
+    """One lane-datapath point through `hwgen.fpga.synth` (yosys + nextpnr, UP5K); a second run finds it in the results
+    store by its key (also with --cached-only), and another mapping is another point."""
+    store = bench.ResultStore(tmp_path / "results.json")
+    job = bench.Job("datapath", "ice40", "mixed", "int8", 0, 0, LANES)
+    first = bench.run_job(job, tmp_path / "runs", store, fresh=False)
+    assert first["status"] == "ok", first
+    assert first["lcs"] > 0 and first["dsps"] == 0 and first["fmax"] > 10  # Booth lanes: no DSP in the datapath
+    store.put(first["key"], first)
+    again = bench.run_job(job, tmp_path / "runs", store, fresh=False)
+    assert again["cached"] and again["lcs"] == first["lcs"] and again["hash"] == first["hash"]
+    assert bench.run_job(job, tmp_path / "runs", store, fresh=False, cached_only=True)["cached"]
+    logs = sorted(p.name for p in (tmp_path / "runs" / job.key.replace("/", "_")).iterdir())
+    assert "bench_top.rpt" in logs and "bench_top.tim" in logs and "bench_top.json" not in logs  # netlist dropped
+    other = bench.Job("datapath", "ice40", "logic", "int8", 0, 0, LANES)
+    assert bench.run_job(other, tmp_path / "runs", store, fresh=False, cached_only=True)["status"] == "not run"
