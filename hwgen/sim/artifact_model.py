@@ -18,7 +18,7 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.sim.design import PORTS, Design, ModelSpec
-from hwgen.sim.verilator import cache_dir, content_hash
+from hwgen.cache import cache_dir, content_hash
 
 _PORT = re.compile(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?(\\?\w+)\s*;", re.M)
 

@@ -22,7 +22,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Mapping, Optional, Sequence
 
-# cache_dir and content_hash stay importable from here for older callers
 from hwgen.cache import BuildFunction, HashPart, build_once, cache_dir, content_hash
 from hwgen.errors import HwgenError
 
