@@ -9,7 +9,9 @@ and hands each reply (command, length, error code) to the
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from types import SimpleNamespace
+from typing import Iterator
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
@@ -18,6 +20,17 @@ from amaranth.utils import ceil_log2
 
 from hwgen.fpga.protocol import HOST_SYNC, Command, ErrorCode, word_bytes
 from hwgen.hw.onehot import OneHotFSM
+
+
+@contextmanager
+def refusing(component: object) -> Iterator[None]:
+    """Parameter checks in a constructor: a component refused with a ValueError is not an unused design
+    (no UnusedElaboratable warning when it is collected)."""
+    try:
+        yield
+    except ValueError:
+        component._MustUse__silence = True
+        raise
 
 
 def check_depth(what: str, depth: object) -> None:
@@ -59,15 +72,16 @@ class FrameReceiver(wiring.Component):
 
     def __init__(self, *, in_width: int, out_width: int, weight_width: int = 0, weight_addr_width: int = 0,
                  input_depth: int, output_depth: int, info_length: int):
-        check_width("input word width", in_width)
-        check_width("output word width", out_width)
-        check_width("weight word width", weight_width, 0)
-        check_width("weight address width", weight_addr_width, 0)
-        if weight_width and not weight_addr_width:
-            raise ValueError("a weight-write port needs a weight address width >= 1")
-        check_depth("input depth", input_depth)
-        check_depth("output depth", output_depth)
-        check_depth("INFO length", info_length)
+        with refusing(self):
+            check_width("input word width", in_width)
+            check_width("output word width", out_width)
+            check_width("weight word width", weight_width, 0)
+            check_width("weight address width", weight_addr_width, 0)
+            if weight_width and not weight_addr_width:
+                raise ValueError("a weight-write port needs a weight address width >= 1")
+            check_depth("input depth", input_depth)
+            check_depth("output depth", output_depth)
+            check_depth("INFO length", info_length)
         self.in_width, self.out_width = in_width, out_width
         self.weight_width, self.weight_addr_width = weight_width, weight_addr_width
         self.input_depth, self.output_depth, self.info_length = input_depth, output_depth, info_length

@@ -16,7 +16,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from hwgen.fpga.frame_rx import check_depth, check_width
+from hwgen.fpga.frame_rx import check_depth, check_width, refusing
 from hwgen.fpga.protocol import DEVICE_SYNC, Command, word_bytes
 from hwgen.hw.onehot import OneHotFSM
 
@@ -41,10 +41,11 @@ class FrameTransmitter(wiring.Component):
     """
 
     def __init__(self, *, out_width: int, output_depth: int, info: bytes):
-        check_width("output word width", out_width)
-        check_depth("output depth", output_depth)
-        if not isinstance(info, bytes) or not 1 <= len(info) <= 32:
-            raise ValueError(f"INFO payload must be 1..32 bytes, not {info!r}")
+        with refusing(self):
+            check_width("output word width", out_width)
+            check_depth("output depth", output_depth)
+            if not isinstance(info, bytes) or not 1 <= len(info) <= 32:
+                raise ValueError(f"INFO payload must be 1..32 bytes, not {info!r}")
         self.out_width, self.output_depth, self.info = out_width, output_depth, info
         super().__init__({
             "reply": In(1), "reply_ready": Out(1), "reply_cmd": In(8), "reply_len": In(16), "reply_err": In(8),

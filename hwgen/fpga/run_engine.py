@@ -14,7 +14,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from hwgen.fpga.frame_rx import check_depth, check_width
+from hwgen.fpga.frame_rx import check_depth, check_width, refusing
 
 
 class RunEngine(wiring.Component):
@@ -41,9 +41,10 @@ class RunEngine(wiring.Component):
     """
 
     def __init__(self, *, out_width: int, input_depth: int, output_depth: int):
-        check_width("output word width", out_width)
-        check_depth("input depth", input_depth)
-        check_depth("output depth", output_depth)
+        with refusing(self):
+            check_width("output word width", out_width)
+            check_depth("input depth", input_depth)
+            check_depth("output depth", output_depth)
         self.out_width, self.input_depth, self.output_depth = out_width, input_depth, output_depth
         super().__init__({
             "start": In(1), "words": In(range(input_depth + 2)), "single": In(1), "final": In(1),

@@ -33,6 +33,7 @@ class InputBanks(wiring.Component):
     def __init__(self, lanes: int, input_size: int):
         for what, value in (("lanes", lanes), ("input size", input_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                self._MustUse__silence = True  # refused: not an unused design
                 raise ValueError(f"{what} must be an integer >= 1, not {value!r}")
         self.lanes, self.input_size = lanes, input_size
         self.x_chunks = -(-input_size // lanes)
