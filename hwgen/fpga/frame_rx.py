@@ -133,28 +133,29 @@ class FrameReceiver(wiring.Component):
         s = SimpleNamespace(in_bytes=in_bytes, w_bytes=w_bytes)
         # A one-byte stage after the UART with precomputed flags, so the protocol FSM's
         # next-state logic never waits on a byte compare.
-        s.byte, s.rx_valid = Signal(8), Signal()
-        s.rx_is_sync, s.rx_is_zero, s.rx_is_one = Signal(), Signal(), Signal()
+        s.byte, s.rx_valid = Signal(8, name="byte"), Signal(name="rx_valid")
+        s.rx_is_sync, s.rx_is_zero, s.rx_is_one = (Signal(name=n) for n in ("rx_is_sync", "rx_is_zero", "rx_is_one"))
         s.take = Signal()          # the FSM consumes `byte` this cycle
-        s.len_lo_zero, s.len_lo_one = Signal(), Signal()
+        s.len_lo_zero, s.len_lo_one = Signal(name="len_lo_zero"), Signal(name="len_lo_one")
         s.last_byte = Signal()     # remaining == 1
         s.op_info, s.op_load, s.op_run, s.op_read, s.op_write = (Signal(name=f"op_{n}") for n in
                                                                   ("info", "load", "run", "read", "write"))
         s.loaded = Signal()        # a LOAD_INPUTS succeeded (n_inputs > 0)
-        s.length, s.remaining = Signal(16), Signal(16)
-        s.csum, s.csum_ok = Signal(8), Signal()
+        s.length, s.remaining = Signal(16, name="length"), Signal(16, name="remaining")
+        s.csum, s.csum_ok = Signal(8, name="csum"), Signal(name="csum_ok")
         s.cmd = Signal(8)          # the command byte (echoed in the reply)
-        s.x_err, s.x_is_err, s.x_run, s.x_len = Signal(8), Signal(), Signal(), Signal(16)  # DECIDE's outcome
+        s.x_err, s.x_is_err, s.x_run, s.x_len = (Signal(8, name="x_err"), Signal(name="x_is_err"), Signal(name="x_run"),
+                                                 Signal(16, name="x_len"))  # DECIDE's outcome
         s.too_long = Signal()
         s.word = Signal(8 * max(in_bytes, w_bytes, 4))
         # Bytes left in the word being assembled (an input word, a 4-byte weight address, a weight word), minus one,
         # and word_last (word_left == 0) registered: the payload's per-word decisions read one flop.
-        s.word_left, s.word_last = Signal(range(max(in_bytes, w_bytes, 4))), Signal()
+        s.word_left, s.word_last = Signal(range(max(in_bytes, w_bytes, 4)), name="word_left"), Signal(name="word_last")
         s.wr_ptr = Signal(range(self.input_depth + 2))
         s.in_room = Signal()       # wr_ptr < input_depth (registered)
         s.shifted = Cat(s.word[8:], s.byte)  # the word being assembled, with the byte at hand on top
         s.w_addr = Signal(max(self.weight_addr_width, 1))
-        s.w_addr_done, s.w_last = Signal(), Signal()
+        s.w_addr_done, s.w_last = Signal(name="w_addr_done"), Signal(name="w_last")
         s.out_len = Signal(16)
         return s
 
