@@ -95,7 +95,8 @@ class FrameTransmitter(wiring.Component):
         # The payload byte in two registered steps: TX_PREP latches the INFO and RUN candidates (tx_idx is steady),
         # TX_LATCH picks one by registered one-hot flags of the reply kind (an AND-OR, no compare of the command).
         s.info_r, s.run_r = Signal(8, name="info_r"), Signal(8, name="run_r")
-        s.is_info, s.is_run, s.is_read, s.is_error = (Signal(name=n) for n in ("is_info", "is_run", "is_read", "is_error"))
+        s.is_info, s.is_run, s.is_read, s.is_error = (Signal(name=n) for n in
+                                                       ("is_info", "is_run", "is_read", "is_error"))
         return s
 
     def _send(self, m: Module, tx: OneHotFSM, next_state: str, instead=None) -> None:

@@ -177,7 +177,8 @@ class Accelerator(wiring.Component):
         aff_tag = ctrl.layout(affine.tag_out)
         m.d.comb += [act.a_value.eq(affine.gate), act.a_tanh.eq(aff_tag.gate == 2)]
         m.submodules.state = state = StateUpdate(
-            ctrl.layout, cfg.layers, cfg.hidden, images.cell_params(model), [layer.cell.shift for layer in model.layers],
+            ctrl.layout, cfg.layers, cfg.hidden, images.cell_params(model),
+            [layer.cell.shift for layer in model.layers],
             model.hidden_format, model.gate_format, model.cell_format, cfg.mult_bits, cfg.bias_bits)
         m.d.comb += [state.valid_in.eq(delay(m, affine.valid_out, act.latency, "v_act")), state.value.eq(act.a_out),
                      state.tag.eq(delay(m, affine.tag_out, act.latency, "t_act")),

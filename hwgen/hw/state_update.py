@@ -68,8 +68,8 @@ class StateUpdate(wiring.Component):
         step = [Signal(name=f"a{i}") for i in range(n + 1)]
         m.d.comb += step[0].eq(self.valid_in & (tag.gate == 3))
         m.d.sync += [step[i].eq(step[i - 1]) for i in range(1, n + 1)]
-        so_h, mc_h, bc_h = Signal(signed(a), name="so_h"), Signal(signed(mb), name="mc_h"), Signal(signed(bb), name="bc_h")
-        tag_h = Signal(self.layout, name="tag_h")
+        so_h, mc_h, bc_h = Signal(signed(a)), Signal(signed(mb)), Signal(signed(bb))
+        tag_h = Signal(self.layout)
         with m.If(step[0]):
             m.d.sync += [so_h.eq(self.value), mc_h.eq(mc), bc_h.eq(bc), tag_h.eq(tag)]
         p1 = Signal(signed(cb + a + 1))  # σf·c + the rounding constant
