@@ -15,7 +15,7 @@ weight words of `hwgen.hw.images.weight_words` before the first sequence).
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -27,6 +27,7 @@ from hwgen.hw.adder_tree import AdderTree
 from hwgen.hw.affine import RowAffine
 from hwgen.hw.config import AccelConfig
 from hwgen.hw.controller import Controller
+from hwgen.hw.input_banks import InputBanks
 from hwgen.hw.lanes import Lanes
 from hwgen.hw.output_unit import OutputUnit
 from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, clog2, delay, registered_read
@@ -50,14 +51,11 @@ class Accelerator(wiring.Component):
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        cfg, model = self.config, self.model
-        L, H, X, lanes, a = cfg.layers, cfg.hidden, cfg.input, cfg.lanes, cfg.act_bits
+        cfg = self.config
+        L, lanes, a = cfg.layers, cfg.lanes, cfg.act_bits
         xc, hc = cfg.x_chunks(0), cfg.h_chunks
-
         m.submodules.ctrl = ctrl = Controller(cfg)
-        tag = ctrl.tag
 
-        # ---- input stream into the double-buffered x memory ----------------------------------
         # One vector memory holds both the double-buffered x banks (words 0 .. 2·xc-1) and the h banks (from hb):
         # one block-RAM column set instead of two. Its one write port serves the state update's h writes first; an
         # input beat waits (in_ready low) in the cycle an h word is written, one cycle per unit, far within a pass.
@@ -69,61 +67,57 @@ class Accelerator(wiring.Component):
                                           attrs={**NO_RW_CHECK, **BLOCK_RAM})
         v_wr = vmem.write_port(granularity=a)
         v_raddr, v_rdata = registered_read(m, vmem, "vmem")
-        h_writing = Signal()
-        full, last = Signal(2), Signal(2, reset_less=True)  # last[b] is read only while full[b]
-        fill = Signal()
-        in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
-        # A bank is X beats: xc - 1 whole chunks, then `tail` lanes (X not a multiple of lanes: the last chunk's
-        # other lanes are pad slots, never written, so they read 0 — the memory's initial contents).
-        # Without a tail (X a multiple of lanes) the writer is the same logic as ever.
-        tail = X - (xc - 1) * lanes
-        # Registered decodes: in_ready (= ~full[fill] at all times), the last lane of a chunk, the last chunk of a bank,
-        # and "the next beat completes the bank" (bank_last = lane_end & chunk_end; bank_end[b]: and fills bank b).
-        # The state update's write pulse (h_writing) gates the beat, so every decision after it is one LUT of
-        # registers: bank b completes on beat & bank_end[b], and in_ready's next value picks one of two
-        # precomputed outcomes.
-        first_end = (tail if xc == 1 else lanes) == 1  # lane_end in a bank's first chunk
-        ready_r, lane_end, chunk_end = Signal(init=1), Signal(init=int(first_end)), Signal(init=int(xc == 1))
-        bank_last = Signal(init=int(first_end and xc == 1))
-        bank_end = Signal(2, init=int(first_end and xc == 1))
-        m.d.comb += [self.in_ready.eq(ready_r & ~h_writing), ctrl.full.eq(full), ctrl.last.eq(last)]
-        beat = self.in_valid & self.in_ready
-        if tail == lanes:
-            lane_end_n = Mux(lane_end, lanes == 1, in_lane == lanes - 2)
-        else:  # the tail chunk (a bank's last) ends at lane tail - 1; after it, the next bank's chunk 0
-            lane_end_n = Mux(lane_end, Mux(chunk_end, first_end, Mux(in_chunk == xc - 2, tail == 1, lanes == 1)),
-                             Mux(chunk_end, in_lane == tail - 2, in_lane == lanes - 2))
-        chunk_end_n = Mux(lane_end, Mux(chunk_end, xc == 1, in_chunk == xc - 2), chunk_end)
-        fill_n = fill ^ bank_last
-        with m.If(beat):
-            m.d.sync += [in_lane.eq(in_lane + 1), lane_end.eq(lane_end_n), chunk_end.eq(chunk_end_n),
-                         bank_last.eq(lane_end_n & chunk_end_n),
-                         bank_end.eq(Mux(lane_end_n & chunk_end_n, Mux(fill_n, 0b10, 0b01), 0))]
-            with m.If(lane_end):
-                m.d.sync += [in_lane.eq(0), in_chunk.eq(in_chunk + 1)]
-                with m.If(chunk_end):
-                    m.d.sync += in_chunk.eq(0)
-        set_full, clear_full = Signal(2), Signal(2)
-        m.d.comb += set_full.eq(bank_end & beat.replicate(2))
-        with m.If(beat & bank_last):
-            m.d.sync += fill.eq(~fill)
-        for b in range(2):
-            with m.If(set_full[b]):
-                m.d.sync += last[b].eq(self.in_last)
-        with m.If(ctrl.x_release):
-            m.d.comb += clear_full.eq(1 << ctrl.xsel)
-        free = ~full | clear_full  # bank b is not full in the next cycle, unless this beat completes it
-        m.d.sync += [full.eq((full | set_full) & ~clear_full),
-                     ready_r.eq(Mux(beat & bank_last, free.bit_select(~fill, 1), free.bit_select(fill, 1)))]
 
-        # ---- issue: weight word and vector chunk ------------------------------------------------
+        # ---- input stream into the double-buffered x banks ------------------------------------
+        m.submodules.banks = banks = InputBanks(lanes, cfg.input)
+        m.d.comb += [self.in_ready.eq(banks.in_ready), banks.in_valid.eq(self.in_valid), banks.in_last.eq(self.in_last),
+                     ctrl.full.eq(banks.full), ctrl.last.eq(banks.last),
+                     banks.release.eq(ctrl.x_release), banks.release_bank.eq(ctrl.xsel)]
+
+        issue_addr, codes_next = self._issue(m, ctrl, hb, len(v_raddr))
+        tree_sum = self._lanes(m, ctrl, v_rdata, codes_next)
+        affine, state = self._rows(m, ctrl, tree_sum)
+
+        # The write port's address, data and enables are registered (VEC_WRITE_LATENCY): nothing combinational
+        # from the state update or the input stream reaches the block RAM (or yosys's read/write collision logic).
+        m.d.comb += banks.hold.eq(state.h_we)
+        ht = state.h_tag
+        w_addr, w_data, w_en = Signal.like(v_wr.addr), Signal.like(v_wr.data), Signal.like(v_wr.en)
+        with m.If(state.h_we):
+            m.d.sync += [w_addr.eq(hb + (ht.layer * 2 + ~ht.bank) * hc + ht.uchunk),
+                         w_data.eq(state.h_value.as_unsigned().replicate(lanes)), w_en.eq(1 << ht.ulane)]
+        with m.Else():
+            m.d.sync += [w_addr.eq(banks.addr), w_data.eq(self.in_data.as_unsigned().replicate(lanes)),
+                         w_en.eq(banks.lane_en)]
+        m.d.comb += [v_wr.addr.eq(w_addr), v_wr.data.eq(w_data), v_wr.en.eq(w_en)]
+
+        # ---- output -----------------------------------------------------------------------------------
+        head = self.model.head
+        m.submodules.out = out = OutputUnit(
+            cfg.hidden, lanes, a, cfg.out_bits, len(v_raddr), cfg.acc_bits, cfg.mult_bits,
+            [list(map(int, row)) for row in head.weights] if head is not None else [],
+            [int(b) for b in head.bias] if head is not None else [])
+        m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + ctrl.tag.bank) * hc),
+                     out.h_data.eq(v_rdata),
+                     affine.ext_a.eq(out.mul_a), affine.ext_b.eq(out.mul_b), out.product.eq(affine.product),
+                     ctrl.out_done.eq(out.done), out.seq_end.eq(ctrl.seq_end),
+                     self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
+                     out.out_ready.eq(self.out_ready)]
+        m.d.comb += v_raddr.eq(Mux(ctrl.output, out.h_addr, issue_addr))
+        return m
+
+    def _issue(self, m: Module, ctrl: Controller, hb: int, addr_width: int) -> tuple[Signal, Value]:
+        """The weight memory (read at the controller's address) and the vector address of the chunk issued:
+        (vector address, weight word)."""
+        cfg, tag = self.config, ctrl.tag
+        L, xc, hc = cfg.layers, cfg.x_chunks(0), cfg.h_chunks
         m.submodules.wmem = wmem = WeightMemory(cfg.weight_memory, cfg.word_bits, cfg.weight_words,
-                                                images.weight_words(cfg, model), simulate=self.simulate)
+                                                images.weight_words(cfg, self.model), simulate=self.simulate)
         m.d.comb += wmem.addr.eq(ctrl.waddr)
         if cfg.weight_memory == "spram":
             m.d.comb += [wmem.we.eq(self.wmem_we), wmem.waddr.eq(self.wmem_addr), wmem.wdata.eq(self.wmem_data)]
         # Vector address = a constant base picked by (layer, x/h part, bank or xsel) + chunk: one adder.
-        base = Signal.like(v_raddr)
+        base = Signal(addr_width)
         with m.Switch(tag.layer):
             for i in range(L):
                 kx = cfg.x_chunks(i)
@@ -135,14 +129,19 @@ class Accelerator(wiring.Component):
                             m.d.comb += base.eq(Mux(ctrl.xsel, xc, 0))
                         else:  # h of the layer below, the other bank
                             m.d.comb += base.eq(Mux(tag.bank, hb + 2 * (i - 1) * hc, hb + (2 * (i - 1) + 1) * hc))
-        issue_addr = Signal.like(v_raddr)
+        issue_addr = Signal(addr_width)
         m.d.comb += issue_addr.eq(base + ctrl.chunk)
+        return issue_addr, wmem.data
 
+    def _lanes(self, m: Module, ctrl: Controller, v_rdata: Value, wdata: Value) -> Value:
+        """Operand registers, the lanes and the adder tree: the chunk's sum (into the accumulator)."""
+        cfg, tag = self.config, ctrl.tag
+        lanes, a = cfg.lanes, cfg.act_bits
         # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,
         # so no memory output drives the lane logic directly (MEM_LATENCY = read + this register).
         mask = delay(m, ctrl.is_h & tag.first, 1, "mask")
         vec, codes = Signal(lanes * a), Signal(cfg.word_bits)
-        m.d.sync += [vec.eq(Mux(mask, 0, v_rdata)), codes.eq(wmem.data)]
+        m.d.sync += [vec.eq(Mux(mask, 0, v_rdata)), codes.eq(wdata)]
 
         leaves = tree_leaves(cfg)
         late = leaves > lanes and leaves % 2 == 1 and leaves >= 3  # the carries leaf passes the first tree level alone
@@ -155,17 +154,19 @@ class Accelerator(wiring.Component):
             m.d.comb += tree.inputs[i].eq(lane_unit.terms[i])
         if leaves > lanes:
             m.d.comb += tree.inputs[lanes].eq(lane_unit.carries)
+        return tree.sum
 
+    def _rows(self, m: Module, ctrl: Controller, tree_sum: Value) -> tuple[RowAffine, StateUpdate]:
+        """The accumulator, then per row the affine, the activation and the state update."""
+        cfg, model, tag = self.config, self.model, ctrl.tag
         off = acc_offset(cfg)
-        m.submodules.acc = acc = Accumulator(len(tree.sum), cfg.acc_bits, len(tag.as_value()))
+        m.submodules.acc = acc = Accumulator(len(tree_sum), cfg.acc_bits, len(tag.as_value()))
         m.d.comb += [
             acc.valid_in.eq(delay(m, ctrl.issue, off, "v_issue")), acc.first.eq(delay(m, ctrl.first, off, "f_issue")),
             acc.is_h.eq(delay(m, ctrl.is_h, off, "h_issue")), acc.first_h.eq(delay(m, ctrl.first_h, off, "fh_issue")),
             acc.last.eq(delay(m, ctrl.last_chunk, off, "l_issue")), acc.tag_in.eq(delay(m, tag.as_value(), off, "t_issue")),
-            acc.value.eq(tree.sum),
+            acc.value.eq(tree_sum),
         ]
-
-        # ---- per-row affine, activation, state update ---------------------------------------------
         shifts = [layer.gate.shift for layer in model.layers]
         m.submodules.affine = affine = RowAffine(images.row_params(model), shifts, cfg.acc_bits, cfg.mult_bits,
                                                  cfg.bias_bits, cfg.sum_bits, cfg.gate_bits, len(tag.as_value()))
@@ -176,34 +177,10 @@ class Accelerator(wiring.Component):
         aff_tag = ctrl.layout(affine.tag_out)
         m.d.comb += [act.a_value.eq(affine.gate), act.a_tanh.eq(aff_tag.gate == 2)]
         m.submodules.state = state = StateUpdate(
-            ctrl.layout, L, H, images.cell_params(model), [layer.cell.shift for layer in model.layers],
+            ctrl.layout, cfg.layers, cfg.hidden, images.cell_params(model),
+            [layer.cell.shift for layer in model.layers],
             model.hidden_format, model.gate_format, model.cell_format, cfg.mult_bits, cfg.bias_bits)
         m.d.comb += [state.valid_in.eq(delay(m, affine.valid_out, act.latency, "v_act")), state.value.eq(act.a_out),
                      state.tag.eq(delay(m, affine.tag_out, act.latency, "t_act")),
                      act.b_value.eq(state.tanh_value), state.tanh_out.eq(act.b_out)]
-        ht = state.h_tag
-        # The write port's address, data and enables are registered (VEC_WRITE_LATENCY): nothing combinational
-        # from the state update or the input stream reaches the block RAM (or yosys's read/write collision logic).
-        m.d.comb += h_writing.eq(state.h_we)
-        w_addr, w_data, w_en = Signal.like(v_wr.addr), Signal.like(v_wr.data), Signal.like(v_wr.en)
-        with m.If(state.h_we):
-            m.d.sync += [w_addr.eq(hb + (ht.layer * 2 + ~ht.bank) * hc + ht.uchunk),
-                         w_data.eq(state.h_value.as_unsigned().replicate(lanes)), w_en.eq(1 << ht.ulane)]
-        with m.Else():
-            m.d.sync += [w_addr.eq(fill * xc + in_chunk), w_data.eq(self.in_data.as_unsigned().replicate(lanes)),
-                         w_en.eq(Mux(beat, 1 << in_lane, 0))]
-        m.d.comb += [v_wr.addr.eq(w_addr), v_wr.data.eq(w_data), v_wr.en.eq(w_en)]
-
-        # ---- output -----------------------------------------------------------------------------------
-        head = model.head
-        m.submodules.out = out = OutputUnit(
-            H, lanes, a, cfg.out_bits, len(v_raddr), cfg.acc_bits, cfg.mult_bits,
-            [list(map(int, row)) for row in head.weights] if head is not None else [],
-            [int(b) for b in head.bias] if head is not None else [])
-        m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + tag.bank) * hc), out.h_data.eq(v_rdata),
-                     affine.ext_a.eq(out.mul_a), affine.ext_b.eq(out.mul_b), out.product.eq(affine.product),
-                     ctrl.out_done.eq(out.done), out.seq_end.eq(ctrl.seq_end),
-                     self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
-                     out.out_ready.eq(self.out_ready)]
-        m.d.comb += v_raddr.eq(Mux(ctrl.output, out.h_addr, issue_addr))
-        return m
+        return affine, state

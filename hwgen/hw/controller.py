@@ -16,6 +16,8 @@ being computed or output ends its sequence: the output unit raises `out_last` on
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -51,134 +53,154 @@ class Controller(wiring.Component):
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
-        cfg, sched = self.config, self.sched
-        L, H, lanes = cfg.layers, cfg.hidden, cfg.lanes
-        layer = Signal(range(max(L, 2)))
-        unit = Signal(range(max(H, 2)))
-        uchunk = Signal(range(max(H // lanes, 2)))
-        ulane = Signal(range(max(lanes, 2)))
-        gate = Signal(2)
-        chunk = Signal.like(self.chunk)
-        row = Signal.like(self.tag.row)
-        bank = Signal()
-        first_step = Signal(init=1)
-        seq_last = Signal()
-        count = Signal(range(max(max(sched.gaps) + 1, sched.write_offset + 1, 2)))
-
+        cfg = self.config
+        L = cfg.layers
+        s = self._registers()
         # Row decodes are registers, updated with `chunk` from the *current* value (never decoded from
         # `chunk` combinationally): first (chunk == 0), is_h (chunk >= kx), first_h (chunk == kx),
         # end_row (chunk == kl, the row's last chunk), last_row (gate 3 of the last unit of the pass).
-        kl1 = Signal.like(chunk)  # chunks of the current layer - 2 (the chunk before the last)
-        kx1 = Signal.like(chunk)  # x chunks of the current layer - 1 (the chunk before the first h chunk)
-        with m.Switch(layer):
+        kl1 = Signal.like(s.chunk)  # chunks of the current layer - 2 (the chunk before the last)
+        kx1 = Signal.like(s.chunk)  # x chunks of the current layer - 1 (the chunk before the first h chunk)
+        with m.Switch(s.layer):
             for i in range(L):
                 with m.Case(i):
                     m.d.comb += [kl1.eq(cfg.chunks(i) - 2), kx1.eq(cfg.x_chunks(i) - 1)]
-        first_r, is_h_r, first_h_r, end_row, last_row = (Signal(init=1, name="first_r"), Signal(name="is_h_r"),
-                                                          Signal(name="first_h_r"), Signal(name="end_row"),
-                                                          Signal(name="last_row"))
-        last_unit = Signal(init=int(H == 1))  # unit == H - 1
 
         tag = self.tag
-        m.d.comb += self.seq_end.eq(seq_last)
+        m.d.comb += self.seq_end.eq(s.seq_last)
         m.d.comb += [
-            tag.layer.eq(layer), tag.unit.eq(unit), tag.uchunk.eq(uchunk), tag.ulane.eq(ulane), tag.gate.eq(gate),
-            tag.first.eq(first_step), tag.bank.eq(bank), tag.row.eq(row),
-            self.chunk.eq(chunk), self.is_h.eq(is_h_r), self.first.eq(first_r), self.first_h.eq(first_h_r),
-            self.last_chunk.eq(end_row),
+            tag.layer.eq(s.layer), tag.unit.eq(s.unit), tag.uchunk.eq(s.uchunk), tag.ulane.eq(s.ulane),
+            tag.gate.eq(s.gate), tag.first.eq(s.first_step), tag.bank.eq(s.bank), tag.row.eq(s.row),
+            self.chunk.eq(s.chunk), self.is_h.eq(s.is_h_r), self.first.eq(s.first_r), self.first_h.eq(s.first_h_r),
+            self.last_chunk.eq(s.end_row),
         ]
-        end_pass = Signal()  # end_row & last_row, registered too
-        first_layer = Const(1) if L == 1 else (layer == 0)
-        last_layer = Const(1) if L == 1 else (layer == L - 1)
-        # The bank the next step reads: xsel, or at the end of a one-layer pass (where x_release toggles xsel) ~xsel.
-        # Known per FSM branch, so no x_release -> xsel -> full/last mux chain sits in front of the FSM.
-        sel_after = self.xsel ^ int(L == 1)
-
-        def ready(sel: object) -> object:
-            return Mux(sel, self.full[1], self.full[0])
-
-        def begin_step(sel: object) -> None:
-            m.d.sync += seq_last.eq(Mux(sel, self.last[1], self.last[0]))
+        s.first_layer = Const(1) if L == 1 else (s.layer == 0)
+        s.last_layer = Const(1) if L == 1 else (s.layer == L - 1)
 
         # The FSM as one-hot registers (no state decode in front of the counters' enables).
         fsm = OneHotFSM(m, ("WAIT", "ISSUE", "GAP", "DRAIN", "OUTPUT"), "st")
-        goto = fsm.next
-        # count == 0, registered: set with every load of count and as it passes 1, so GAP and DRAIN decide on a flop.
-        count_end = Signal()
-
-        def load_count(value: int) -> None:
-            m.d.sync += [count.eq(value), count_end.eq(value == 0)]
-
         with fsm.state("WAIT"):
-            with m.If(ready(self.xsel)):
-                begin_step(self.xsel)
-                goto("ISSUE")
+            with m.If(self._ready(self.xsel)):
+                self._begin_step(m, s, self.xsel)
+                fsm.next("ISSUE")
         with fsm.state("ISSUE"):
+            chunk = s.chunk
             m.d.comb += self.issue.eq(1)
-            m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), first_r.eq(0),
-                         is_h_r.eq(is_h_r | (chunk == kx1)), first_h_r.eq(chunk == kx1), end_row.eq(chunk == kl1),
-                         end_pass.eq((chunk == kl1) & last_row)]
-        # end_row (and end_pass) are high only in ISSUE (set there, cleared with the row): the row step is decided
-        # on the flag alone, without the state flop in its enables.
-        with m.If(end_row):
-            m.d.sync += [chunk.eq(0), gate.eq(gate + 1), row.eq(row + 1),
-                         first_r.eq(1), is_h_r.eq(0), first_h_r.eq(0), end_row.eq(0), end_pass.eq(0),
-                         last_row.eq((gate == 2) & last_unit)]
-            with m.If(gate == 3):
-                m.d.sync += [unit.eq(unit + 1), ulane.eq(ulane + 1), last_unit.eq(unit == H - 2)]
-                with m.If(ulane == lanes - 1):
-                    m.d.sync += [ulane.eq(0), uchunk.eq(uchunk + 1)]
-        with fsm.state("ISSUE"):
-            with m.If(end_pass):
-                m.d.sync += [unit.eq(0), ulane.eq(0), uchunk.eq(0), last_unit.eq(int(H == 1))]
-                with m.If(first_layer):
-                    m.d.comb += self.x_release.eq(1)
-                with m.If(~last_layer):
-                    m.d.sync += layer.eq(layer + 1)
-                    with m.Switch(layer):
-                        for i in range(L - 1):
-                            with m.Case(i):
-                                if sched.gaps[i + 1]:
-                                    load_count(sched.gaps[i + 1] - 1)
-                                    goto("GAP")
-                with m.Else():
-                    m.d.sync += [layer.eq(0), row.eq(0), self.waddr.eq(0), bank.eq(~bank), first_step.eq(0)]
-                    if sched.every_step:  # output after every step: drain, then the output unit (seq_last: fresh state)
-                        load_count(sched.write_offset - 1)
-                        m.d.sync += first_step.eq(seq_last)
-                        goto("DRAIN")
-                    else:  # outputs after the last step only: drain at a sequence's end, else the next step at once
-                        with m.If(seq_last):
-                            load_count(sched.write_offset - 1)
-                            m.d.sync += first_step.eq(1)
-                            goto("DRAIN")
-                        with m.Else():
-                            if sched.gaps[0]:
-                                load_count(sched.gaps[0] - 1)
-                                goto("GAP")
-                            else:
-                                with m.If(ready(sel_after)):
-                                    begin_step(sel_after)
-                                with m.Else():
-                                    goto("WAIT")
+            m.d.sync += [chunk.eq(chunk + 1), self.waddr.eq(self.waddr + 1), s.first_r.eq(0),
+                         s.is_h_r.eq(s.is_h_r | (chunk == kx1)), s.first_h_r.eq(chunk == kx1),
+                         s.end_row.eq(chunk == kl1), s.end_pass.eq((chunk == kl1) & s.last_row)]
+        self._row_step(m, s)
+        self._end_of_pass(m, s, fsm)
         with fsm.state("GAP"):
-            m.d.sync += [count.eq(count - 1), count_end.eq(count == 1)]
-            with m.If(count_end):
-                with m.If(~first_layer):
-                    goto("ISSUE")
-                with m.Elif(ready(self.xsel)):
-                    begin_step(self.xsel)
-                    goto("ISSUE")
+            m.d.sync += [s.count.eq(s.count - 1), s.count_end.eq(s.count == 1)]
+            with m.If(s.count_end):
+                with m.If(~s.first_layer):
+                    fsm.next("ISSUE")
+                with m.Elif(self._ready(self.xsel)):
+                    self._begin_step(m, s, self.xsel)
+                    fsm.next("ISSUE")
                 with m.Else():
-                    goto("WAIT")
+                    fsm.next("WAIT")
         with fsm.state("DRAIN"):
-            m.d.sync += [count.eq(count - 1), count_end.eq(count == 1)]
-            with m.If(count_end):
-                goto("OUTPUT")
+            m.d.sync += [s.count.eq(s.count - 1), s.count_end.eq(s.count == 1)]
+            with m.If(s.count_end):
+                fsm.next("OUTPUT")
         with fsm.state("OUTPUT"):
             m.d.comb += self.output.eq(1)
             with m.If(self.out_done):
-                goto("WAIT")
+                fsm.next("WAIT")
         with m.If(self.x_release):
             m.d.sync += self.xsel.eq(~self.xsel)
         return m
+
+    def _registers(self) -> SimpleNamespace:
+        """The controller's counters and registered decodes."""
+        cfg, sched = self.config, self.sched
+        L, H, lanes = cfg.layers, cfg.hidden, cfg.lanes
+        s = SimpleNamespace()
+        s.layer = Signal(range(max(L, 2)), name="layer")
+        s.unit = Signal(range(max(H, 2)), name="unit")
+        s.uchunk = Signal(range(max(H // lanes, 2)), name="uchunk")
+        s.ulane = Signal(range(max(lanes, 2)), name="ulane")
+        s.gate = Signal(2, name="gate")
+        s.chunk = Signal.like(self.chunk, name="chunk")
+        s.row = Signal.like(self.tag.row, name="row")
+        s.bank = Signal(name="bank")
+        s.first_step = Signal(init=1, name="first_step")
+        s.seq_last = Signal(name="seq_last")
+        s.count = Signal(range(max(max(sched.gaps) + 1, sched.write_offset + 1, 2)), name="count")
+        s.first_r, s.is_h_r, s.first_h_r, s.end_row, s.last_row = (
+            Signal(init=1, name="first_r"), Signal(name="is_h_r"), Signal(name="first_h_r"), Signal(name="end_row"),
+            Signal(name="last_row"))
+        s.last_unit = Signal(init=int(H == 1), name="last_unit")  # unit == H - 1
+        s.end_pass = Signal(name="end_pass")  # end_row & last_row, registered too
+        # count == 0, registered: set with every load of count and as it passes 1, so GAP and DRAIN decide on a flop.
+        s.count_end = Signal(name="count_end")
+        return s
+
+    def _ready(self, sel: object) -> object:
+        return Mux(sel, self.full[1], self.full[0])
+
+    def _begin_step(self, m: Module, s: SimpleNamespace, sel: object) -> None:
+        m.d.sync += s.seq_last.eq(Mux(sel, self.last[1], self.last[0]))
+
+    def _load_count(self, m: Module, s: SimpleNamespace, value: int) -> None:
+        m.d.sync += [s.count.eq(value), s.count_end.eq(value == 0)]
+
+    def _row_step(self, m: Module, s: SimpleNamespace) -> None:
+        """The row counters' step at a row's last chunk."""
+        H, lanes = self.config.hidden, self.config.lanes
+        # end_row (and end_pass) are high only in ISSUE (set there, cleared with the row): the row step is decided
+        # on the flag alone, without the state flop in its enables.
+        with m.If(s.end_row):
+            m.d.sync += [s.chunk.eq(0), s.gate.eq(s.gate + 1), s.row.eq(s.row + 1),
+                         s.first_r.eq(1), s.is_h_r.eq(0), s.first_h_r.eq(0), s.end_row.eq(0), s.end_pass.eq(0),
+                         s.last_row.eq((s.gate == 2) & s.last_unit)]
+            with m.If(s.gate == 3):
+                m.d.sync += [s.unit.eq(s.unit + 1), s.ulane.eq(s.ulane + 1), s.last_unit.eq(s.unit == H - 2)]
+                with m.If(s.ulane == lanes - 1):
+                    m.d.sync += [s.ulane.eq(0), s.uchunk.eq(s.uchunk + 1)]
+
+    def _end_of_pass(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM) -> None:
+        """At the end of a layer's pass: the next layer (after its gap), or the step's end (drain and output, the
+        next step, or wait for its input)."""
+        cfg, sched = self.config, self.sched
+        L, H = cfg.layers, cfg.hidden
+        goto = fsm.next
+        # The bank the next step reads: xsel, or at the end of a one-layer pass (where x_release toggles xsel) ~xsel.
+        # Known per FSM branch, so no x_release -> xsel -> full/last mux chain sits in front of the FSM.
+        sel_after = self.xsel ^ int(L == 1)
+        with fsm.state("ISSUE"):
+            with m.If(s.end_pass):
+                m.d.sync += [s.unit.eq(0), s.ulane.eq(0), s.uchunk.eq(0), s.last_unit.eq(int(H == 1))]
+                with m.If(s.first_layer):
+                    m.d.comb += self.x_release.eq(1)
+                with m.If(~s.last_layer):
+                    m.d.sync += s.layer.eq(s.layer + 1)
+                    with m.Switch(s.layer):
+                        for i in range(L - 1):
+                            with m.Case(i):
+                                if sched.gaps[i + 1]:
+                                    self._load_count(m, s, sched.gaps[i + 1] - 1)
+                                    goto("GAP")
+                with m.Else():
+                    m.d.sync += [s.layer.eq(0), s.row.eq(0), self.waddr.eq(0), s.bank.eq(~s.bank),
+                                 s.first_step.eq(0)]
+                    if sched.every_step:  # output after every step: drain, then the output unit (seq_last: fresh state)
+                        self._load_count(m, s, sched.write_offset - 1)
+                        m.d.sync += s.first_step.eq(s.seq_last)
+                        goto("DRAIN")
+                    else:  # outputs after the last step only: drain at a sequence's end, else the next step at once
+                        with m.If(s.seq_last):
+                            self._load_count(m, s, sched.write_offset - 1)
+                            m.d.sync += s.first_step.eq(1)
+                            goto("DRAIN")
+                        with m.Else():
+                            if sched.gaps[0]:
+                                self._load_count(m, s, sched.gaps[0] - 1)
+                                goto("GAP")
+                            else:
+                                with m.If(self._ready(sel_after)):
+                                    self._begin_step(m, s, sel_after)
+                                with m.Else():
+                                    goto("WAIT")

@@ -52,40 +52,8 @@ class StateUpdate(wiring.Component):
         m = Module()
         a, fh = self.act.bits, self.act.frac
         cb, mb, bb = self.cell_fmt.bits, self.mult_bits, self.bias_bits
-        depth = self.layers * self.hidden
-        # A unit's c is read (at its i gate) only after the previous step wrote it (the schedule's gaps): NO_RW_CHECK.
-        # Block RAM: on the ECP5 yosys would otherwise build it from distributed RAM (16 DPR16X4 and a read
-        # multiplexer at H=64: ~60 LCs); the iCE40 has no distributed RAM, so there it is a block either way.
-        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[], attrs={**NO_RW_CHECK, **BLOCK_RAM})
-        c_wr = cmem.write_port()
-        c_raddr, c_rdata = registered_read(m, cmem, "cmem")
-        words = [(mc & ((1 << mb) - 1)) | ((bc & ((1 << bb) - 1)) << mb) for mc, bc in self.cells]
-        # Block RAM even when small: as logic, a 64-word ROM of 40-bit words is a deep multiplexer (the UP5K's
-        # critical path at H=64).
-        m.submodules.cparams = prom = Memory(shape=unsigned(mb + bb), depth=depth, init=words, attrs=BLOCK_RAM)
-        p_rd = prom.read_port()
-
         tag = self.tag
-        gate_is = [self.valid_in & (tag.gate == q) for q in range(4)]
-        addr = Signal(range(max(depth, 2)))
-        m.d.comb += addr.eq(tag.layer * self.hidden + tag.unit)
-        m.d.comb += [c_raddr.eq(addr), p_rd.addr.eq(addr)]
-        si, sf, tg = (Signal(signed(a), name=n) for n in ("si", "sf", "tg"))
-        c_old = Signal(signed(cb))
-        mc, bc = Signal(signed(mb)), Signal(signed(bb))
-        got_i, first_i = Signal(), Signal()
-        m.d.sync += [got_i.eq(gate_is[0]), first_i.eq(tag.first)]
-        with m.If(gate_is[0]):
-            m.d.sync += si.eq(self.value)
-        with m.If(got_i):
-            m.d.sync += [c_old.eq(c_rdata), mc.eq(p_rd.data[:mb].as_signed()),
-                         bc.eq(p_rd.data[mb:].as_signed())]
-            with m.If(first_i):
-                m.d.sync += c_old.eq(0)
-        with m.If(gate_is[1]):
-            m.d.sync += sf.eq(self.value)
-        with m.If(gate_is[2]):
-            m.d.sync += tg.eq(self.value)
+        c_wr, si, sf, tg, c_old, mc, bc = self._gates(m)
 
         # From o's arrival (cycle a0) a fixed program; `step[i]` is high in cycle ai. Multiplier 1 (registered
         # inputs and output: operands chosen in ai give the product in a(i+2)) is used at a0, a1 and a5; the next
@@ -98,7 +66,7 @@ class StateUpdate(wiring.Component):
         m.d.sync += [ma_r.eq(ma), mb_r.eq(mb_), product.eq(ma_r * mb_r)]
         n = self.latency
         step = [Signal(name=f"a{i}") for i in range(n + 1)]
-        m.d.comb += step[0].eq(gate_is[3])
+        m.d.comb += step[0].eq(self.valid_in & (tag.gate == 3))
         m.d.sync += [step[i].eq(step[i - 1]) for i in range(1, n + 1)]
         so_h, mc_h, bc_h = Signal(signed(a)), Signal(signed(mb)), Signal(signed(bb))
         tag_h = Signal(self.layout)
@@ -134,9 +102,54 @@ class StateUpdate(wiring.Component):
         with m.If(step[8]):
             m.d.sync += cn.eq(saturate(m, shifted, self.gate_fmt.bits, "cn_sat"))
         m.d.comb += self.tanh_value.eq(cn)  # tanh(cn): read in a9, on tanh_out in a10
+        self._h_stage(m, step, so_h, c_new, tag_h, c_wr)
+        return m
 
-        # Second stage: multiplier 2 (act × act) for h = σo·tanh(cn).
-        so2, c2 = Signal(signed(a)), Signal(signed(cb))
+    def _gates(self, m: Module) -> tuple:
+        """The cell state and cell parameters of the unit (read at its i gate) and its i, f, g gates:
+        (c write port, si, sf, tg, c_old, mc, bc)."""
+        a = self.act.bits
+        cb, mb, bb = self.cell_fmt.bits, self.mult_bits, self.bias_bits
+        depth = self.layers * self.hidden
+        # A unit's c is read (at its i gate) only after the previous step wrote it (the schedule's gaps): NO_RW_CHECK.
+        # Block RAM: on the ECP5 yosys would otherwise build it from distributed RAM (16 DPR16X4 and a read
+        # multiplexer at H=64: ~60 LCs); the iCE40 has no distributed RAM, so there it is a block either way.
+        m.submodules.cmem = cmem = Memory(shape=signed(cb), depth=depth, init=[], attrs={**NO_RW_CHECK, **BLOCK_RAM})
+        c_wr = cmem.write_port()
+        c_raddr, c_rdata = registered_read(m, cmem, "cmem")
+        words = [(mc & ((1 << mb) - 1)) | ((bc & ((1 << bb) - 1)) << mb) for mc, bc in self.cells]
+        # Block RAM even when small: as logic, a 64-word ROM of 40-bit words is a deep multiplexer (the UP5K's
+        # critical path at H=64).
+        m.submodules.cparams = prom = Memory(shape=unsigned(mb + bb), depth=depth, init=words, attrs=BLOCK_RAM)
+        p_rd = prom.read_port()
+
+        tag = self.tag
+        gate_is = [self.valid_in & (tag.gate == q) for q in range(3)]
+        addr = Signal(range(max(depth, 2)))
+        m.d.comb += addr.eq(tag.layer * self.hidden + tag.unit)
+        m.d.comb += [c_raddr.eq(addr), p_rd.addr.eq(addr)]
+        si, sf, tg = (Signal(signed(a), name=n) for n in ("si", "sf", "tg"))
+        c_old = Signal(signed(cb))
+        mc, bc = Signal(signed(mb)), Signal(signed(bb))
+        got_i, first_i = Signal(), Signal()
+        m.d.sync += [got_i.eq(gate_is[0]), first_i.eq(tag.first)]
+        with m.If(gate_is[0]):
+            m.d.sync += si.eq(self.value)
+        with m.If(got_i):
+            m.d.sync += [c_old.eq(c_rdata), mc.eq(p_rd.data[:mb].as_signed()),
+                         bc.eq(p_rd.data[mb:].as_signed())]
+            with m.If(first_i):
+                m.d.sync += c_old.eq(0)
+        with m.If(gate_is[1]):
+            m.d.sync += sf.eq(self.value)
+        with m.If(gate_is[2]):
+            m.d.sync += tg.eq(self.value)
+        return c_wr, si, sf, tg, c_old, mc, bc
+
+    def _h_stage(self, m: Module, step: list, so_h: Signal, c_new: Signal, tag_h: Signal, c_wr) -> None:
+        """Second stage: multiplier 2 (act × act) for h = σo·tanh(cn); c written back with h."""
+        a, fh, n = self.act.bits, self.act.frac, self.latency
+        so2, c2 = Signal(signed(a)), Signal(signed(self.cell_fmt.bits))
         tag2 = Signal(self.layout)
         with m.If(step[8]):
             m.d.sync += [so2.eq(so_h), c2.eq(c_new), tag2.eq(tag_h)]
@@ -147,4 +160,3 @@ class StateUpdate(wiring.Component):
             self.h_we.eq(step[n]), self.h_value.eq((product2 + (1 << (fh - 1))) >> fh), self.h_tag.eq(tag2),
             c_wr.en.eq(step[n]), c_wr.addr.eq(tag2.layer * self.hidden + tag2.unit), c_wr.data.eq(c2),
         ]
-        return m
