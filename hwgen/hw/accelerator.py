@@ -15,6 +15,8 @@ weight words of `hwgen.hw.images.weight_words` before the first sequence).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -25,7 +27,6 @@ from hwgen.hw.accumulator import Accumulator
 from hwgen.hw.activation import ActivationUnit
 from hwgen.hw.adder_tree import AdderTree
 from hwgen.hw.affine import RowAffine
-from hwgen.hw.config import AccelConfig
 from hwgen.hw.controller import Controller
 from hwgen.hw.input_banks import InputBanks
 from hwgen.hw.lanes import Lanes
@@ -35,6 +36,9 @@ from hwgen.hw.schedule import acc_offset, tree_leaves
 from hwgen.hw.state_update import StateUpdate
 from hwgen.hw.weight_memory import WeightMemory
 from hwgen.model.integer_model import IntegerModel
+
+if TYPE_CHECKING:  # config.py builds the accelerator (AccelConfig.create), so the class is only named here
+    from hwgen.hw.config import AccelConfig
 
 
 class Accelerator(wiring.Component):

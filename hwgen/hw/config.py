@@ -136,7 +136,7 @@ class AccelConfig:
 
     def padded_input(self, layer: int = 0) -> int:
         """`layer_input` rounded up to whole chunks: layer 0's pad columns hold zero codes and read x = 0
-        (see `hwgen.hw.images.weight_words` and the input writer in `hwgen.hw.accelerator`)."""
+        (see `hwgen.hw.images.weight_words` and the input-bank writer `hwgen.hw.input_banks`)."""
         return self.x_chunks(layer) * self.lanes
 
     def chunks(self, layer: int, lanes: Optional[int] = None) -> int:

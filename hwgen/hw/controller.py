@@ -17,6 +17,7 @@ being computed or output ends its sequence: the output unit raises `out_last` on
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from amaranth.hdl import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
@@ -24,6 +25,9 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.hw.onehot import OneHotFSM
 from hwgen.hw.pipeline import clog2
+
+if TYPE_CHECKING:  # config.py builds the controller, so the class is only named here
+    from hwgen.hw.config import AccelConfig
 
 
 def tag_layout(layers: int, hidden: int, lanes: int) -> data.StructLayout:
@@ -36,10 +40,7 @@ def tag_layout(layers: int, hidden: int, lanes: int) -> data.StructLayout:
 
 
 class Controller(wiring.Component):
-    def __init__(self, config: "object") -> None:
-        from hwgen.hw.config import AccelConfig
-
-        assert isinstance(config, AccelConfig)
+    def __init__(self, config: AccelConfig) -> None:
         self.config = config
         self.sched = config.schedule()
         self.layout = tag_layout(config.layers, config.hidden, config.lanes)
