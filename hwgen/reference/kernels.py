@@ -146,8 +146,20 @@ def _cast(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 @kernel(ops.ReshapeAttrs)
 def _reshape(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     assert isinstance(attrs, ops.ReshapeAttrs) and x[0] is not None
-    shape = [d if isinstance(d, int) else -1 for d in attrs.shape]
-    return [x[0].reshape(shape)]
+    return [x[0].reshape([int(d) for d in attrs.shape])]  # symbolic dims are bound before kernels run
+
+
+@kernel(ops.ShapeAttrs)
+def _shape(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ShapeAttrs) and x[0] is not None
+    return [np.asarray(x[0].shape[attrs.start : attrs.end], dtype=np.int64).reshape(-1)]
+
+
+@kernel(ops.RangeAttrs)
+def _range(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.RangeAttrs)
+    start, size = int(attrs.start), int(attrs.size)  # type: ignore[arg-type]
+    return [(start + attrs.delta * np.arange(max(size, 0), dtype=np.int64)).astype(attrs.dtype.numpy)]
 
 
 @kernel(ops.FlattenAttrs)
