@@ -19,8 +19,8 @@ from hwgen.errors import HwgenError, IRError
 from hwgen.frontend import shape_values
 from hwgen.ir.dims import Dim
 from hwgen.ir.graph import Constant, Node
-from hwgen.ir.ops import DequantizeAttrs, LSTMAttrs, OpAttrs
-from hwgen.ir.types import DType, TensorType
+from hwgen.ir.ops import ConcatAttrs, DequantizeAttrs, LSTMAttrs, OpAttrs
+from hwgen.ir.types import DType, Int, TensorType
 from hwgen.reference.kernels import KERNELS
 
 #: Ops never folded even with constant inputs: LSTM carries the model's compute, and
@@ -157,9 +157,17 @@ class ConvertContext:
 
     def _shape_value(self, attrs: OpAttrs, inputs: list[str], out_types: list[TensorType]) -> Optional[np.ndarray]:
         """The symbolic shape value of a one-output op over shape values (None when not one)."""
-        if len(out_types) != 1 or not any(i in self.dims for i in inputs if i):
+        if len(out_types) != 1 or not any(i in self.dims for i in inputs if i) and not isinstance(attrs, ConcatAttrs):
             return None
-        return shape_values.propagate(attrs, [self.known(i) for i in inputs if i], out_types[0])
+        values = [self.known(i) if i else None for i in inputs if i]
+        if all(v is None for v in values):
+            return None
+        for k, (name, value) in enumerate(zip([i for i in inputs if i], values)):
+            t = self.types[name]
+            if value is None and isinstance(t.dtype, Int) and t.is_static and t.numel <= shape_values.MAX_ELEMENTS:
+                values[k] = np.full(tuple(int(d) for d in t.shape), None, dtype=object)  # run-time data: unknown elements
+        result = shape_values.propagate(attrs, values, out_types[0])
+        return None if result is None or all(v is None for v in result.reshape(-1)) else result
 
     def _unique_node_name(self, name: str) -> str:
         taken = self._node_names

@@ -3,9 +3,9 @@ length" and one concrete run.
 
 The interpreter (and anything else that runs a graph) reads the sizes of its input arrays, binds
 each input dim name to its size (`input_bindings`), evaluates every symbolic dim attribute of every
-op at those sizes (`bind_graph`), and re-infers the types: where an op computes a size different
+op at those sizes (`bind_graph`), and re-infers the types node by node: where an op computes a size different
 from what the symbolic type promised (e.g. a slice ``[:sequence]`` of a 512-row table run with a
-longer sequence), `check_bound` names the node and the dimension.
+longer sequence), the error names the node and the dimension.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hwgen.errors import HwgenError, IRError
 from hwgen.ir.dims import evaluate, is_symbolic
 from hwgen.ir.graph import Graph, Node, Value
 from hwgen.ir.types import TensorType
-from hwgen.ir.verify import infer_types
+from hwgen.ir.verify import infer_node, infer_types
 
 
 def input_bindings(graph: Graph, shapes: Mapping[str, Sequence[int]]) -> dict[str, int]:
@@ -40,35 +40,37 @@ def input_bindings(graph: Graph, shapes: Mapping[str, Sequence[int]]) -> dict[st
 
 
 def bind_graph(graph: Graph, bindings: Mapping[str, int]) -> Graph:
-    """The graph at these sizes: concrete input types, every dim attribute evaluated, types re-inferred
-    and checked against the symbolic ones (`check_bound`)."""
+    """The graph at these sizes: concrete input types, every dim attribute evaluated, and each node's
+    types inferred and checked against its symbolic ones in order, so the first op whose size
+    disagrees is the one named."""
     inputs = tuple(Value(v.name, TensorType(tuple(evaluate(d, bindings) for d in v.type.shape), v.type.dtype))
                    for v in graph.inputs)
     nodes = tuple(Node(n.name, n.attrs.bind(bindings), n.inputs, n.outputs) if n.attrs.dim_fields else n
                   for n in graph.nodes)
-    bound = graph.replace(inputs=inputs, nodes=nodes, types={})
-    try:
-        types = infer_types(bound)
-    except IRError as err:
-        raise HwgenError(f"at sizes {_sizes(bindings)}: {err}") from None
-    check_bound(graph, types, bindings)
-    outputs = tuple(Value(v.name, types[v.name]) for v in graph.outputs)
-    return bound.replace(types=types, outputs=outputs)
-
-
-def check_bound(graph: Graph, types: Mapping[str, TensorType], bindings: Mapping[str, int]) -> None:
-    """Every value's concrete type is its symbolic type evaluated at the sizes, or one error naming the node."""
     symbolic = graph.types or infer_types(graph)
-    for node in graph.nodes:
-        for out in node.outputs:
-            if not out or out not in symbolic:
-                continue
-            want = symbolic[out].shape
-            got = types[out].shape
-            for axis, (d, size) in enumerate(zip(want, got)):
-                if is_symbolic(d) and evaluate(d, bindings) != size:
-                    raise HwgenError(f"node {node.name!r} ({node.op}): dimension {axis} of {out!r} is {d} = "
-                                     f"{evaluate(d, bindings)} at sizes {_sizes(bindings)}, but the op gives {size}")
+    types: dict[str, TensorType] = {v.name: v.type for v in inputs}
+    types.update({name: c.type for name, c in graph.constants.items()})
+    for node in nodes:
+        try:
+            outs = infer_node(node, types)
+        except IRError as err:
+            raise HwgenError(f"at sizes {_sizes(bindings)}: {err}") from None
+        for name, t in zip(node.outputs, outs):
+            if name:
+                _check(node, name, symbolic.get(name), t, bindings)
+                types[name] = t
+    outputs = tuple(Value(v.name, types[v.name]) for v in graph.outputs)
+    return graph.replace(inputs=inputs, nodes=nodes, types=types, outputs=outputs)
+
+
+def _check(node: Node, name: str, want: "TensorType | None", got: TensorType, bindings: Mapping[str, int]) -> None:
+    """The concrete type is the symbolic one evaluated at the sizes, or one error naming the node and dimension."""
+    if want is None:
+        return
+    for axis, (d, size) in enumerate(zip(want.shape, got.shape)):
+        if is_symbolic(d) and evaluate(d, bindings) != size:
+            raise HwgenError(f"node {node.name!r} ({node.op}): dimension {axis} of {name!r} is {d} = "
+                             f"{evaluate(d, bindings)} at sizes {_sizes(bindings)}, but the op gives {size}")
 
 
 def _sizes(bindings: Mapping[str, int]) -> str:

@@ -85,3 +85,19 @@ def export(model: Classifier, path: Path, dynamo: bool, batch: int = 2, sequence
         proto.ir_version = ORT_IR_VERSION
         onnx.save(proto, str(path))  # external tensors keep their location
     return path
+
+
+def max_diff_vs_onnxruntime(path: Path, batch: int, lengths: tuple[int, ...], vocab: int) -> dict[int, float]:
+    """max |hwgen run - onnxruntime| of the logits at each sequence length, one import of the file."""
+    import onnxruntime as ort
+
+    from hwgen.frontend import load_graph
+    from hwgen.reference import run
+
+    graph = load_graph(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = {}
+    for length in lengths:
+        feeds = tokens(batch, length, vocab, seed=length)
+        out[length] = float(np.max(np.abs(run(graph, feeds)["logits"] - session.run(None, feeds)[0])))
+    return out
