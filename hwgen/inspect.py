@@ -8,6 +8,7 @@ from io import StringIO
 from typing import Optional
 
 from hwgen.ir.graph import Graph
+from hwgen.ir.nonfinite import nonfinite_constants
 from hwgen.ir.ops import BipolarQuantAttrs, DequantizeAttrs, FakeQuantAttrs, QuantizeAttrs
 from hwgen.ir.printer import print_graph
 from hwgen.targets import target_report
@@ -39,6 +40,8 @@ class ModelReport:
     parameters: int
     weights: list[WeightInfo]
     targets: dict[str, list[str]] = field(default_factory=dict)
+    #: "initializer 'W' has 2 NaN value(s)" for each float constant that is not finite
+    nonfinite: list[str] = field(default_factory=list)
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -103,6 +106,7 @@ def inspect_graph(graph: Graph) -> ModelReport:
         parameters=graph.parameter_count(),
         weights=_weights(graph),
         targets=target_report(graph),
+        nonfinite=[str(c) for c in nonfinite_constants(graph)],
     )
 
 
@@ -143,6 +147,8 @@ def format_report(report: ModelReport, show_ir: bool = False, graph: Optional[Gr
     if graph is not None and activation_quantizers(graph):
         console.print("activation quantizers: " + ", ".join(f"{name} ({kind})" for name, kind in activation_quantizers(graph)),
                       markup=False)
+    for problem in report.nonfinite:
+        console.print(f"warning: {problem}", markup=False, highlight=False)
     t = Table("target", "can compile", "why not", title="targets", title_justify="left")
     for name, reasons in report.targets.items():
         _rows(t, name, "yes" if not reasons else "no", "; ".join(reasons))
