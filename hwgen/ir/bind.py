@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from hwgen.errors import HwgenError, IRError
-from hwgen.ir.dims import evaluate, is_symbolic
+from hwgen.ir.dims import evaluate, is_symbolic, substitute
 from hwgen.ir.graph import Graph, Node, Value
 from hwgen.ir.types import TensorType
 from hwgen.ir.verify import infer_node, infer_types
@@ -61,6 +61,24 @@ def bind_graph(graph: Graph, bindings: Mapping[str, int]) -> Graph:
                 types[name] = t
     outputs = tuple(Value(v.name, types[v.name]) for v in graph.outputs)
     return graph.replace(inputs=inputs, nodes=nodes, types=types, outputs=outputs)
+
+
+def specialise(graph: Graph, shapes: Mapping[str, Sequence[int]]) -> Graph:
+    """The graph with the named inputs given these shapes and every dim of theirs substituted throughout
+    (attributes and types); dims of other inputs stay symbolic. For a backend built for fixed sizes."""
+    bindings: dict[str, int] = {}
+    for v in graph.inputs:
+        if v.name in shapes:
+            for d, size in zip(v.type.shape, shapes[v.name]):
+                if isinstance(d, str):
+                    bindings[d] = int(size)
+    inputs = tuple(Value(v.name, TensorType(tuple(substitute(d, bindings) for d in v.type.shape), v.type.dtype))
+                   for v in graph.inputs)
+    nodes = tuple(Node(n.name, n.attrs.bind(bindings), n.inputs, n.outputs) if n.attrs.dim_fields else n
+                  for n in graph.nodes)
+    bound = graph.replace(inputs=inputs, nodes=nodes, types={})
+    types = infer_types(bound)
+    return bound.replace(types=types, outputs=tuple(Value(v.name, types[v.name]) for v in graph.outputs))
 
 
 def _check(node: Node, name: str, want: "TensorType | None", got: TensorType, bindings: Mapping[str, int]) -> None:

@@ -207,6 +207,22 @@ def evaluate(d: Dim, bindings: Mapping[str, int]) -> int:
     return total
 
 
+def substitute(d: Dim, bindings: Mapping[str, int]) -> Dim:
+    """`d` with the bound names replaced by their sizes (the others stay symbolic)."""
+    if isinstance(d, int):
+        return d
+    total: Dim = 0
+    for mono, coeff in lift(d).terms:
+        term: Dim = coeff
+        for atom in mono:
+            if isinstance(atom, str):
+                term = mul(term, int(bindings[atom]) if atom in bindings else atom)
+            else:
+                term = mul(term, floordiv(substitute(atom.num, bindings), atom.den))
+        total = add(total, term)
+    return total
+
+
 def nonnegative(d: Dim) -> bool:
     """Provably >= 0 for every size of its names (every coefficient and the constant >= 0)."""
     return all(c >= 0 for _, c in lift(d).terms)

@@ -20,7 +20,7 @@ from hwgen.ir.ops import ReshapeAttrs, ShapeAttrs
 from hwgen.ir.types import Float32, TensorType
 from hwgen.reference import run
 from tests.frontend.onnx_helpers import ORT_IR_VERSION, ort_run
-from tests.frontend.torch_export import LSTMModel, TransformerClassifier, export_dynamic
+from tests.frontend.torch_export import LSTMModel, export_dynamic
 
 F = TensorProto.FLOAT
 

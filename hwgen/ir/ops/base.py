@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import ClassVar, Mapping, Optional, Sequence
 
 from hwgen.errors import IRError
-from hwgen.ir.dims import dims_differ, evaluate, is_symbolic
+from hwgen.ir.dims import dims_differ, is_symbolic, substitute
 from hwgen.ir.types import Dim, DType, Float32, TensorType
 
 # Input types handed to `infer`: None marks an absent optional input.
@@ -38,16 +38,16 @@ class OpAttrs:
         raise NotImplementedError(f"{type(self).__name__}.infer")
 
     def bind(self, bindings: Mapping[str, int]) -> "OpAttrs":
-        """This op with its symbolic dim attributes evaluated at the given sizes (itself when it has none)."""
+        """This op with the bound names of its dim attributes replaced by their sizes (itself when it has none)."""
         if not self.dim_fields:
             return self
         changes: dict[str, object] = {}
         for name in self.dim_fields:
             value = getattr(self, name)
             if isinstance(value, tuple):
-                changes[name] = tuple(evaluate(d, bindings) for d in value)
+                changes[name] = tuple(substitute(d, bindings) for d in value)
             elif value is not None:
-                changes[name] = evaluate(value, bindings)
+                changes[name] = substitute(value, bindings)
         return replace(self, **changes)
 
     def dims(self) -> list[object]:
