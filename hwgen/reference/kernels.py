@@ -230,7 +230,13 @@ def _expand(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 
 @kernel(ops.MatMulAttrs)
 def _matmul(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
-    return [np.matmul(x[0], x[1])]
+    a, b = x
+    assert a is not None and b is not None
+    if a.ndim > 2 or b.ndim > 2:  # numpy's stacked matmul drops to a slow non-BLAS loop on strided views
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)  # (e.g. attention's transposed keys): copy once
+        if b.ndim == 2 and a.ndim > 2:  # [..., k] @ [k, n]: one BLAS call over the flattened leading dims
+            return [(a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])]
+    return [np.matmul(a, b)]
 
 
 @kernel(ops.GemmAttrs)

@@ -33,7 +33,7 @@ from hwgen.reference.kernels import KERNELS
 from hwgen.ir.dims import add as dim_add
 from hwgen.ir.dims import is_symbolic
 from hwgen.ir.ops.shape import symbolic_slice_length
-from hwgen.tvm_backend import lstm_kernels, packing
+from hwgen.tvm_backend import lstm_kernels, packing, quant_ops
 from hwgen.tvm_backend.dim_exprs import to_tir
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.weights import split_rows
@@ -485,6 +485,23 @@ def _quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     if zp is not None:
         q = relax.op.add(q, zp)
     return [relax.op.astype(relax.op.clip(q, t.min, t.max), relax_dtype(t))]
+
+
+@converts(ops.DynamicQuantizeAttrs)
+def _dynamic_quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return quant_ops.dynamic_quantize(ctx.expr(node.inputs[0]))
+
+
+@converts(ops.MatMulIntegerAttrs)
+def _matmul_integer(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    def zero_point(index: int) -> tuple[Optional[relax.Expr], int]:
+        if index >= len(node.inputs) or not node.inputs[index]:
+            return None, 1
+        size = ctx.type(node.inputs[index]).shape
+        return ctx.expr(node.inputs[index]), int(size[0]) if size and isinstance(size[0], int) else 1
+
+    (a_zp, a_size), (b_zp, b_size) = zero_point(2), zero_point(3)
+    return [quant_ops.matmul_integer(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]), a_zp, a_size, b_zp, b_size)]
 
 
 _ROUNDING = {"ROUND": relax.op.round, "CEIL": relax.op.ceil, "FLOOR": relax.op.floor, "ROUND_TO_ZERO": relax.op.trunc}

@@ -25,6 +25,16 @@ def test_bert_builds_once_and_runs_at_two_lengths(dynamo: bool, tmp_path: Path) 
         assert float(np.max(np.abs(got - onnxruntime(path, feeds)))) <= 1e-4
 
 
+def test_quantize_dynamic_mlp_builds_and_matches_onnxruntime(tmp_path: Path) -> None:
+    """DynamicQuantizeLinear + MatMulInteger lower to plain Relax: bit-exact with onnxruntime at two batch sizes."""
+    path = whole_models.export_quantized_mlp(tmp_path / "mlp_int8.onnx")
+    out = tmp_path / "build"
+    assert main(["build", str(path), "--target", "tvm", "-o", str(out)]) == 0
+    for batch in (1, 9):
+        x = whole_models.features(batch, None, 16, seed=batch)
+        np.testing.assert_array_equal(hwgen_run_cli(out, {"x": x}, tmp_path), onnxruntime(path, {"x": x}))
+
+
 def test_models_without_a_tvm_lowering_are_refused_by_node(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     gru = whole_models.export_gru(tmp_path / "gru.onnx", dynamo=False)
     assert main(["build", str(gru), "--target", "tvm", "-o", str(tmp_path / "gru")]) != 0
