@@ -1,5 +1,7 @@
-"""Data-movement ops. Their shape arguments are attributes resolved by the frontend
-(ONNX gives them as constant inputs; a Shape chain is folded before it gets here)."""
+"""Data-movement ops. Their shape arguments are attributes resolved by the frontend (ONNX gives
+them as inputs; a Shape chain is followed symbolically before it gets here), so a Reshape target or
+a Slice end may be a dim expression such as ``4*batch`` or ``sequence`` (listed in `dim_fields`,
+evaluated by `OpAttrs.bind` when a run gives the inputs their sizes)."""
 
 from __future__ import annotations
 
