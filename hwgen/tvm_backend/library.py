@@ -94,7 +94,7 @@ def _values(graph: Graph, values: tuple, shapes: Any = None) -> list[dict[str, A
     for i, v in enumerate(values):
         t = graph.types.get(v.name, v.type)
         dtype = relax_dtype(t.dtype)
-        shape = shapes[i] if shapes is not None and shapes[i] is not None else [d if isinstance(d, str) else int(d) for d in t.shape]
+        shape = shapes[i] if shapes is not None and shapes[i] is not None else [int(d) if isinstance(d, int) else str(d) for d in t.shape]
         out.append({"name": v.name, "shape": shape, "dtype": "uint8" if dtype == "bool" else dtype})
     return out
 

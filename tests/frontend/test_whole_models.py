@@ -29,9 +29,12 @@ def _save_inputs(directory: Path, feeds: dict[str, np.ndarray]) -> list[str]:
 
 
 def hwgen_run_cli(model: Path, feeds: dict[str, np.ndarray], directory: Path) -> np.ndarray:
+    """The model's first output by `hwgen run` (a model with several outputs writes a .npz)."""
     out = directory / "out.npy"
     assert main(["run", str(model), *_save_inputs(directory, feeds), "-o", str(out)]) == 0
-    return np.load(out)
+    written = out if out.exists() else Path(f"{out}.npz")  # np.savez appends .npz
+    loaded = np.load(written)
+    return loaded[loaded.files[0]] if hasattr(loaded, "files") else loaded
 
 
 def onnxruntime(model: Path, feeds: dict[str, np.ndarray]) -> np.ndarray:
