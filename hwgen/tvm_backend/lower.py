@@ -30,7 +30,11 @@ from hwgen.ir.graph import Graph, Node
 from hwgen.ir.ops import OpAttrs
 from hwgen.ir.types import Binary, Dim, DType, Int, TensorType, Ternary
 from hwgen.reference.kernels import KERNELS
-from hwgen.tvm_backend import lstm_kernels, packing
+from hwgen.ir.dims import add as dim_add
+from hwgen.ir.dims import is_symbolic
+from hwgen.ir.ops.shape import symbolic_slice_length
+from hwgen.tvm_backend import lstm_kernels, packing, quant_ops
+from hwgen.tvm_backend.dim_exprs import to_tir
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.weights import split_rows
 
@@ -92,8 +96,10 @@ class _Context:
         return self.graph.types[name]
 
     def dim(self, d: Dim) -> Union[int, tvm.tirx.PrimExpr]:
-        if isinstance(d, int):
-            return d
+        """A size, or the TIR expression of a symbolic dim over the signature's variables."""
+        return to_tir(d, self._name)
+
+    def _name(self, d: str) -> tvm.tirx.PrimExpr:
         if d not in self.dims:
             raise TVMUnsupportedError(f"graph {self.graph.name!r}: symbolic dim {d!r} is not known from the inputs")
         return self.dims[d]
@@ -155,7 +161,15 @@ _BINARY = {
 _UNARY = {
     ops.NegAttrs: relax.op.negative, ops.SqrtAttrs: relax.op.sqrt, ops.SigmoidAttrs: relax.op.sigmoid,
     ops.TanhAttrs: relax.op.tanh, ops.ReluAttrs: relax.op.nn.relu, ops.ErfAttrs: relax.op.erf,
+    ops.ExpAttrs: relax.op.exp, ops.LogAttrs: relax.op.log, ops.IsNaNAttrs: relax.op.isnan,
+    ops.NotAttrs: relax.op.logical_not,
 }
+#: Comparisons and logic: bool results (the IR's u1).
+_BINARY.update({
+    ops.GreaterAttrs: relax.op.greater, ops.GreaterOrEqualAttrs: relax.op.greater_equal, ops.LessAttrs: relax.op.less,
+    ops.LessOrEqualAttrs: relax.op.less_equal, ops.AndAttrs: relax.op.logical_and, ops.OrAttrs: relax.op.logical_or,
+    ops.XorAttrs: relax.op.logical_xor,
+})
 
 
 @converts(*_BINARY)
@@ -170,6 +184,29 @@ def _binary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 @converts(*_UNARY)
 def _unary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     return [_UNARY[type(node.attrs)](ctx.expr(node.inputs[0]))]
+
+
+@converts(ops.MaxAttrs, ops.MinAttrs)
+def _max_min(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    fn = relax.op.maximum if isinstance(node.attrs, ops.MaxAttrs) else relax.op.minimum
+    args = [ctx.expr(n) for n in node.inputs if n]
+    out = args[0]
+    for other in args[1:]:
+        out = fn(out, other)
+    return [out]
+
+
+@converts(ops.ClipAttrs)
+def _clip(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.ClipAttrs)
+    dtype = ctx.type(node.inputs[0]).dtype.numpy
+    out = ctx.expr(node.inputs[0])
+    if attrs.min is not None:
+        out = relax.op.maximum(out, relax.const(np.asarray(attrs.min, dtype), str(dtype)))
+    if attrs.max is not None:  # applied last: with min above max every value is max, as ONNX says
+        out = relax.op.minimum(out, relax.const(np.asarray(attrs.max, dtype), str(dtype)))
+    return [out]
 
 
 @converts(ops.IdentityAttrs)
@@ -241,12 +278,75 @@ def _slice(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     shape = ctx.type(node.inputs[0]).shape
     for start, end, axis, step in zip(node.attrs.starts, node.attrs.ends, node.attrs.axes, node.attrs.steps):
         a = axis % len(shape)
-        index = range(*slice(start, end, step).indices(int(shape[a])))  # IR: Slice axes are static
+        if is_symbolic(start) or is_symbolic(end) or is_symbolic(shape[a]):  # in bounds, as the IR's type assumes
+            begin = _slice_start(start, shape[a])
+            length = symbolic_slice_length(start, end, step, shape[a], f"node {node.name!r}")
+            stop = ctx.dim(begin) + ctx.dim(length) * step if step > 1 else ctx.dim(begin) + ctx.dim(length)
+            x = ctx.emit(relax.op.strided_slice(x, [a], [ctx.dim(begin)], [stop], [step], assume_inbound=True))
+            continue
+        index = range(*slice(start, end, step).indices(int(shape[a])))
         if step > 0:
             x = ctx.emit(relax.op.strided_slice(x, [a], [index.start], [max(index.stop, index.start)], [step]))
         else:  # explicit indices: no end-clamping ambiguity for negative steps
             x = ctx.emit(relax.op.take(x, relax.const(np.array(list(index), np.int64)), axis=a))
     return [x]
+
+
+def _slice_start(start: Dim, size: Dim) -> Dim:
+    return dim_add(size, start) if isinstance(start, int) and start < 0 else start
+
+
+@converts(ops.GatherElementsAttrs)
+def _gather_elements(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.GatherElementsAttrs)
+    data, indices = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
+    axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
+    wrapped = _wrap_negative(ctx, indices, ctx.type(node.inputs[1]).dtype, ctx.dim(ctx.type(node.inputs[0]).shape[axis]))
+    return [relax.op.gather_elements(data, wrapped, axis=axis)]
+
+
+def _wrap_negative(ctx: _Context, indices: relax.Expr, dtype: DType, size: object) -> relax.Expr:
+    """indices + size where negative (ONNX counts negative indices from the end)."""
+    idt = relax_dtype(dtype)
+    size_t = relax.const(np.asarray(size, idt), idt) if isinstance(size, int) else \
+        relax.op.astype(relax.op.reshape(relax.op.shape_to_tensor(relax.ShapeExpr([size])), ()), idt)
+    zero = relax.const(np.asarray(0, idt), idt)
+    return relax.op.where(relax.op.less(indices, zero), relax.op.add(indices, size_t), indices)
+
+
+@converts(ops.GatherNDAttrs)
+def _gather_nd(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.GatherNDAttrs)
+    data, indices = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
+    return [relax.op.gather_nd(data, relax.op.astype(indices, "int64"), batch_dims=node.attrs.batch_dims)]
+
+
+@converts(ops.RangeAttrs)
+def _range(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.RangeAttrs)
+    start, size = ctx.dim(attrs.start), ctx.dim(attrs.size)
+    return [relax.op.arange(start, start + size * attrs.delta, attrs.delta, relax_dtype(attrs.dtype))]
+
+
+@converts(ops.ShapeAttrs)
+def _shape(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.ShapeAttrs)
+    dims = ctx.type(node.inputs[0]).shape[attrs.start : attrs.end]
+    if not dims:
+        return [relax.const(np.zeros(0, np.int64))]
+    return [relax.op.shape_to_tensor(relax.ShapeExpr([ctx.dim(d) for d in dims]))]
+
+
+@converts(ops.ReduceSumAttrs, ops.ReduceMaxAttrs, ops.ReduceMinAttrs)
+def _reduce(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.nn.Reduce)
+    rank = ctx.type(node.inputs[0]).rank
+    axes = [a % rank for a in attrs.axes] if attrs.axes else list(range(rank))
+    fn = {ops.ReduceSumAttrs: relax.op.sum, ops.ReduceMaxAttrs: relax.op.max, ops.ReduceMinAttrs: relax.op.min}[type(attrs)]
+    return [fn(ctx.expr(node.inputs[0]), axes, keepdims=attrs.keepdims)]
 
 
 @converts(ops.GatherAttrs)
@@ -387,6 +487,23 @@ def _quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.astype(relax.op.clip(q, t.min, t.max), relax_dtype(t))]
 
 
+@converts(ops.DynamicQuantizeAttrs)
+def _dynamic_quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    return quant_ops.dynamic_quantize(ctx.expr(node.inputs[0]))
+
+
+@converts(ops.MatMulIntegerAttrs)
+def _matmul_integer(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    def zero_point(index: int) -> tuple[Optional[relax.Expr], int]:
+        if index >= len(node.inputs) or not node.inputs[index]:
+            return None, 1
+        size = ctx.type(node.inputs[index]).shape
+        return ctx.expr(node.inputs[index]), int(size[0]) if size and isinstance(size[0], int) else 1
+
+    (a_zp, a_size), (b_zp, b_size) = zero_point(2), zero_point(3)
+    return [quant_ops.matmul_integer(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]), a_zp, a_size, b_zp, b_size)]
+
+
 _ROUNDING = {"ROUND": relax.op.round, "CEIL": relax.op.ceil, "FLOOR": relax.op.floor, "ROUND_TO_ZERO": relax.op.trunc}
 
 
@@ -511,6 +628,8 @@ def _fold(ctx: _Context, node: Node) -> bool:
     """Evaluate a node whose inputs are all constants with the reference kernels."""
     if isinstance(node.attrs, ops.LSTMAttrs):
         return False
+    if any(is_symbolic(d) for d in node.attrs.dims()) or not all(ctx.type(o).is_static for o in node.outputs if o):
+        return False  # sizes known only at run time (a Slice up to the sequence length, a Range)
     args = [ctx.env[n] if n else None for n in node.inputs]
     if not all(a is None or isinstance(a, np.ndarray) for a in args):
         return False
