@@ -5,7 +5,8 @@ whose inputs are all constants are folded with the reference interpreter's own k
 weight subgraphs (Dequantize of codes, per-direction Concat, ...) become constants before
 any kernel sees them; the fold remembers which constants came from Ternary/Binary codes.
 LSTMs become calls to the scheduled TIR kernels of `lstm_kernels` (packed weights when the
-weights are ternary/binary, float panels otherwise); everything else maps onto Relax's own
+weights are ternary/binary, float panels otherwise), GRUs calls to `gru_kernels` (float
+panels); everything else maps onto Relax's own
 operators and is legalised by TVM's default pipeline.
 
 Symbolic dims stay symbolic: every IR dim name (e.g. "batch", "steps") of a graph input
@@ -33,7 +34,7 @@ from hwgen.reference.kernels import KERNELS
 from hwgen.ir.dims import add as dim_add
 from hwgen.ir.dims import is_symbolic
 from hwgen.ir.ops.shape import symbolic_slice_length
-from hwgen.tvm_backend import lstm_kernels, packing, quant_ops
+from hwgen.tvm_backend import gru_kernels, lstm_kernels, packing, quant_ops
 from hwgen.tvm_backend.dim_exprs import to_tir
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.weights import split_rows
@@ -537,7 +538,7 @@ def _const(ctx: _Context, node: Node, index: int, what: str) -> Optional[np.ndar
         return None
     value = ctx.env[node.inputs[index]]
     if not isinstance(value, np.ndarray):
-        raise TVMUnsupportedError(f"node {node.name!r} (LSTM): {what} must be a constant for the TVM target "
+        raise TVMUnsupportedError(f"node {node.name!r} ({node.op}): {what} must be a constant for the TVM target "
                                   "(it is computed at run time)")
     return value
 
@@ -564,7 +565,7 @@ def _state(ctx: _Context, node: Node, index: int, d: int, batch: object, hidden:
 def _lstm_dims(ctx: _Context, node: Node) -> tuple[Dim, Dim, int]:
     steps, batch, size = ctx.type(node.inputs[0]).shape
     if not isinstance(size, int):
-        raise TVMUnsupportedError(f"node {node.name!r} (LSTM): the input size must be static, not {size!r}")
+        raise TVMUnsupportedError(f"node {node.name!r} ({node.op}): the input size must be static, not {size!r}")
     return steps, batch, size
 
 
@@ -617,6 +618,50 @@ def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.concat(ys, axis=1), relax.op.concat(hs, axis=0), relax.op.concat(cs, axis=0)]
 
 
+@converts(ops.GRUAttrs)
+def _gru(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+    """Per direction: the float input projection of all steps (`lstm_kernels.projection`), then the
+    `gru_kernels.recurrence` time loop; bidirectional: both, concatenated on the directions axis."""
+    attrs = node.attrs
+    assert isinstance(attrs, ops.GRUAttrs)
+    steps, batch, size = _lstm_dims(ctx, node)
+    t, n = ctx.dim(steps), ctx.dim(batch)
+    hid = attrs.hidden
+    w, r, b = (_const(ctx, node, i, what) for i, what in ((attrs.W, "W"), (attrs.R, "R"), (attrs.B, "B")))
+    assert w is not None and r is not None
+    x = ctx.emit(relax.op.reshape(ctx.expr(node.inputs[0]), (t * n, size)))
+    rows3 = packing.padded_rows(3 * hid)
+    shape = gru_kernels.GRUShape(steps if isinstance(steps, int) else None, batch if isinstance(batch, int) else None,
+                                 size, hid)
+    rows_n = steps * batch if isinstance(steps, int) and isinstance(batch, int) else None
+    ys, hs = [], []
+    for d in range(attrs.num_directions):
+        bias = np.zeros(6 * hid, np.float32) if b is None else np.asarray(b[d], np.float32)
+        wp = packing.pack_float(np.asarray(w[d], np.float32))
+        rzr, rh = packing.pack_float(np.asarray(r[d, : 2 * hid], np.float32)), packing.pack_float(np.asarray(r[d, 2 * hid :], np.float32))
+        wb = np.zeros(rows3, np.float32)
+        wb[: 3 * hid] = bias[: 3 * hid]
+        rbzr, rbh = np.zeros(rzr.rows_padded, np.float32), np.zeros(rh.rows_padded, np.float32)
+        rbzr[: 2 * hid], rbh[:hid] = bias[3 * hid : 5 * hid], bias[5 * hid :]
+        proj = ctx.prim_func(("proj", rows3, size, rows_n, "float"),
+                             lambda: lstm_kernels.projection(rows3, size, rows_n, "float"),
+                             f"lstm_projection_float_{size}x{rows3}")
+        xw = ctx.emit(relax.call_tir(proj, [x, relax.const(wp.data), relax.const(wp.scale), relax.const(wb)],
+                                     relax.TensorType((t * n, rows3), "float32")))
+        xw = ctx.emit(relax.op.reshape(xw, (t, n, rows3)))
+        reverse = attrs.direction == "reverse" or d == 1
+        key = (shape, reverse, attrs.linear_before_reset, attrs.clip)
+        rec = ctx.prim_func(("gru",) + key, lambda: gru_kernels.recurrence(*key),
+                            f"gru_recurrence_{'rev' if reverse else 'fwd'}_h{hid}")
+        out = ctx.emit(relax.call_tir(
+            rec, [xw, relax.const(rzr.data), relax.const(rbzr), relax.const(rh.data), relax.const(rbh),
+                  _state(ctx, node, attrs.INITIAL_H, d, n, hid)],
+            [relax.TensorType((t, n, hid), "float32"), relax.TensorType((n, hid), "float32")]))
+        ys.append(relax.op.expand_dims(relax.TupleGetItem(out, 0), 1))
+        hs.append(relax.op.expand_dims(relax.TupleGetItem(out, 1), 0))
+    return [relax.op.concat(ys, axis=1), relax.op.concat(hs, axis=0)]
+
+
 # ---- the graph --------------------------------------------------------------------------------------
 
 #: Ops that move weights around without changing values: a Ternary/Binary origin survives them.
@@ -626,7 +671,7 @@ _WEIGHT_MOVES = (ops.ReshapeAttrs, ops.FlattenAttrs, ops.SqueezeAttrs, ops.Unsqu
 
 def _fold(ctx: _Context, node: Node) -> bool:
     """Evaluate a node whose inputs are all constants with the reference kernels."""
-    if isinstance(node.attrs, ops.LSTMAttrs):
+    if isinstance(node.attrs, (ops.LSTMAttrs, ops.GRUAttrs)):
         return False
     if any(is_symbolic(d) for d in node.attrs.dims()) or not all(ctx.type(o).is_static for o in node.outputs if o):
         return False  # sizes known only at run time (a Slice up to the sequence length, a Range)
@@ -651,12 +696,12 @@ def _fold(ctx: _Context, node: Node) -> bool:
 
 def unsupported(graph: Graph) -> list[str]:
     """Why the graph cannot be lowered (empty when it can). Symbolic input dims are fine (they stay
-    symbolic); an LSTM's input size must be static."""
+    symbolic); an LSTM's or GRU's input size must be static."""
     reasons = [f"node {n.name!r}: op {n.op} has no TVM lowering" for n in graph.nodes if type(n.attrs) not in _CONVERTERS]
-    for node in graph.nodes_of(ops.LSTMAttrs):
+    for node in [*graph.nodes_of(ops.LSTMAttrs), *graph.nodes_of(ops.GRUAttrs)]:
         size = graph.types[node.inputs[0]].shape[-1]
         if not isinstance(size, int):
-            reasons.append(f"node {node.name!r} (LSTM): input size {size!r} is symbolic")
+            reasons.append(f"node {node.name!r} ({node.op}): input size {size!r} is symbolic")
     return reasons
 
 
