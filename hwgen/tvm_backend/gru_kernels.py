@@ -30,11 +30,10 @@ from hwgen.tvm_backend.packing import PANEL, padded_rows
 
 @dataclass(frozen=True)
 class GRUShape:
-    """Sizes of one GRU direction; steps / batch None: symbolic."""
+    """Sizes of one GRU direction's recurrence (the input size is the projection's only); steps / batch None: symbolic."""
 
     steps: Optional[int]
     batch: Optional[int]
-    input: int
     hidden: int
 
 

@@ -631,14 +631,14 @@ def _gru(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     assert w is not None and r is not None
     x = ctx.emit(relax.op.reshape(ctx.expr(node.inputs[0]), (t * n, size)))
     rows3 = packing.padded_rows(3 * hid)
-    shape = gru_kernels.GRUShape(steps if isinstance(steps, int) else None, batch if isinstance(batch, int) else None,
-                                 size, hid)
+    shape = gru_kernels.GRUShape(steps if isinstance(steps, int) else None, batch if isinstance(batch, int) else None, hid)
     rows_n = steps * batch if isinstance(steps, int) and isinstance(batch, int) else None
     ys, hs = [], []
     for d in range(attrs.num_directions):
         bias = np.zeros(6 * hid, np.float32) if b is None else np.asarray(b[d], np.float32)
         wp = packing.pack_float(np.asarray(w[d], np.float32))
-        rzr, rh = packing.pack_float(np.asarray(r[d, : 2 * hid], np.float32)), packing.pack_float(np.asarray(r[d, 2 * hid :], np.float32))
+        rd = np.asarray(r[d], np.float32)
+        rzr, rh = packing.pack_float(rd[: 2 * hid]), packing.pack_float(rd[2 * hid :])
         wb = np.zeros(rows3, np.float32)
         wb[: 3 * hid] = bias[: 3 * hid]
         rbzr, rbh = np.zeros(rzr.rows_padded, np.float32), np.zeros(rh.rows_padded, np.float32)
@@ -651,7 +651,7 @@ def _gru(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
         xw = ctx.emit(relax.op.reshape(xw, (t, n, rows3)))
         reverse = attrs.direction == "reverse" or d == 1
         key = (shape, reverse, attrs.linear_before_reset, attrs.clip)
-        rec = ctx.prim_func(("gru",) + key, lambda: gru_kernels.recurrence(*key),
+        rec = ctx.prim_func(("gru",) + key, lambda key=key: gru_kernels.recurrence(*key),
                             f"gru_recurrence_{'rev' if reverse else 'fwd'}_h{hid}")
         out = ctx.emit(relax.call_tir(
             rec, [xw, relax.const(rzr.data), relax.const(rbzr), relax.const(rh.data), relax.const(rbh),
