@@ -19,7 +19,7 @@ and training wall time. QAT rows start from the float run (`--init`): they cost 
 steps plus the float run's. Runs are kept in OUT/ and reused on a rerun (delete a RUN to
 retrain it); the exports are written to OUT/onnx/.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/transformer_compression.py --steps 100 --qat-steps 40 --limit 3200
+    PYTHONPATH=. .venv/bin/python benchmarks/transformer_compression.py --steps 100 --qat-steps 20 --no-valid --limit 3200
 """
 
 from __future__ import annotations
@@ -113,10 +113,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--only", nargs="*", default=None, choices=ROWS, help="train only these rows (their teachers must exist)")
     p.add_argument("--no-export", action="store_true")
+    p.add_argument("--no-valid", action="store_true", help="skip the valid split after each epoch (saves a pass over it)")
     p.add_argument("--out", type=Path, default=Path("runs/transformer_compression"))
     args = p.parse_args(argv)
     base = dict(steps=args.steps, limit=args.limit, batch_size=args.batch, max_len=args.max_len, threads=args.threads,
-                lr=args.lr, epochs=1000, seed=0, progress=False)
+                lr=args.lr, epochs=1000, seed=0, progress=False, valid_each_epoch=not args.no_valid)
     t = time.perf_counter()
     results = train_all(args.out, base, args.only, args.qat_steps)
     exports = {} if args.no_export else export_all(args.out, results)

@@ -68,6 +68,7 @@ class TransformerTrainConfig:
     weight_decay: float = 0.01
     seed: int = 0
     threads: int = 2
+    valid_each_epoch: bool = True  # False: skip the valid split (a budget run; test metrics are still measured)
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -262,10 +263,12 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
                                 description=f"train transformer {config.weights} epoch {epoch}/{epochs}")
             if schedule is not None:
                 apply_magnitude(prep.model, schedule.sparsity_at(step))
-            valid = evaluate_split(prep.model, prep.tokenizer, prep.splits.valid.texts, prep.splits.valid.labels,
-                                   config.max_len)
-            history.append({"epoch": epoch, "step": step, "train_loss": loss_sum / max(count, 1),
-                            "valid_accuracy": valid["accuracy"], "valid_ece": valid["ece"]})
+            entry = {"epoch": epoch, "step": step, "train_loss": loss_sum / max(count, 1)}
+            if config.valid_each_epoch:
+                valid = evaluate_split(prep.model, prep.tokenizer, prep.splits.valid.texts, prep.splits.valid.labels,
+                                       config.max_len)
+                entry.update(valid_accuracy=valid["accuracy"], valid_ece=valid["ece"])
+            history.append(entry)
             save_transformer(run, prep.model, prep.spec, prep.tokenizer, step, tconf)
             write_json(run / METRICS, metrics)
     seconds = time.perf_counter() - t0
