@@ -41,8 +41,10 @@ def test_training_is_deterministic(tiny_bert, topics_jsonl, tmp_path):
 
 
 def test_steps_and_limit_cap_training(tiny_bert, topics_jsonl, tmp_path):
-    m = train_transformer(tiny_train_config(tiny_bert, topics_jsonl, steps=2, limit=40), tmp_path / "r").metrics
+    m = train_transformer(tiny_train_config(tiny_bert, topics_jsonl, steps=2, limit=40, valid_each_epoch=False),
+                          tmp_path / "r").metrics
     assert m["steps"] == 2 and m["train_texts"] == 40 and m["test_texts"] == 30
+    assert "valid_accuracy" not in m["history"][0] and "test_accuracy" in m
 
 
 def test_structured_pruning_removes_heads_and_ffn_units(tiny_runs):
