@@ -192,7 +192,8 @@ class Driver:
             self.on_event("failed", {"trial": trial.number, "error": str(err)})
         else:
             trial.set_user_attr(CONSTRAINT_ATTR, list(result.violations))
-            trial.set_constraint(list(result.violations) or [0.0])  # the samplers prefer feasible points
+            for i, value in enumerate(result.violations):  # the samplers prefer feasible points
+                trial.set_constraint(f"c{i}", float(value))
             trial.set_user_attr("metrics", result.metrics)
             trial.set_user_attr("fidelity", result.fidelity)
             trial.set_user_attr("host", result.host)
