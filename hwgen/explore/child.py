@@ -24,14 +24,15 @@ CHEAP_DIGITS = {"epochs": 4, "train": 900, "valid": 300}
 CHEAP_CHARLM = {"epochs": 1, "steps": 60, "corpus_bytes": 300_000}
 
 
-def standin(point: Point, pid_file: str | None) -> dict[str, Any]:
-    """Sleep in a child `sleep` (its pid written to `pid_file` first); quality is a smooth function of the point."""
+def standin(point: Point, work_dir: Path) -> dict[str, Any]:
+    """Sleep in a child `sleep` (its pid written to work_dir/sleep.pid first, for the fault tests); quality is a
+    smooth made-up function of the point."""
     import os
 
     seconds = float(os.environ.get(STANDIN_ENV, "0.2"))
     proc = subprocess.Popen(["sleep", str(seconds)], preexec_fn=die_with_parent)
-    if pid_file:
-        Path(pid_file).write_text(f"{proc.pid}\n")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "sleep.pid").write_text(f"{proc.pid}\n")
     proc.wait()
     bits = {"binary": 1, "ternary": 1.58, "int8": 8}[point.weights]
     capacity = point.hidden * point.layers * bits * min(point.act_bits, 8) / 8
@@ -89,7 +90,7 @@ def main() -> int:
     fidelity = request["fidelity"]
     extra: dict[str, Any] = {}
     if fidelity == "standin":
-        metrics = standin(point, request.get("pid_file"))
+        metrics = standin(point, work_dir)
     else:
         quality = train_quality(space, point, fidelity, work_dir)
         run = Path(quality.pop("run"))

@@ -59,7 +59,6 @@ class RunOptions:
     fidelity: str
     work_dir: Path
     surrogate: bool = True
-    pid_dir: Optional[Path] = None  # tests: each stand-in writes its child's pid here
 
 
 @dataclass
@@ -111,9 +110,8 @@ class Driver:
         if level is None:
             return self._submit_next() if self.filtered < 20 * self.options.trials else None
         work = self.options.work_dir / f"trial-{trial.number:05d}"
-        pid_file = str(self.options.pid_dir / f"trial-{trial.number:05d}.pid") if self.options.pid_dir else None
         trial.set_user_attr("fidelity", level)
-        future = self.client.submit(evaluate, dict(self.space.doc), trial.params, level, str(work), pid_file,
+        future = self.client.submit(evaluate, dict(self.space.doc), trial.params, level, str(work),
                                     key=f"hwgen-explore-trial-{trial.number}-{id(trial)}", pure=False)
         self.running[future] = trial
         self.on_event("submitted", {"trial": trial.number, "params": trial.params, "fidelity": level})

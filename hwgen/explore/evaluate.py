@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from hwgen.errors import HwgenError
 from hwgen.explore.estimators import HOST_LINK, estimate
@@ -97,8 +97,7 @@ def _violations(space: Space, point: Point, metrics: dict[str, float]) -> tuple[
     return tuple(round(v, 6) for v in values), ("violates " + ", ".join(notes)) if notes else ""
 
 
-def evaluate(space_doc: dict, params: dict[str, Any], fidelity: str, work_dir: str,
-             pid_file: Optional[str] = None) -> Evaluation:
+def evaluate(space_doc: dict, params: dict[str, Any], fidelity: str, work_dir: str) -> Evaluation:
     """The Dask task: evaluate one point at `fidelity` (analytic in-process, anything else in a child process).
 
     Takes the space as its YAML document, not a Space, so a worker needs nothing but hwgen installed."""
@@ -111,7 +110,7 @@ def evaluate(space_doc: dict, params: dict[str, Any], fidelity: str, work_dir: s
         raise EvaluationError(f"infeasible accelerator: {err}") from None
     child_pid, extra = 0, {}
     if fidelity != "analytic":
-        out = _run_child(space_doc, params, fidelity, Path(work_dir), pid_file)
+        out = _run_child(space_doc, params, fidelity, Path(work_dir))
         child_pid, extra = out.pop("child_pid", 0), out.pop("extra", {})
         metrics.update(out["metrics"])
         if "synthesised" in metrics:
@@ -121,11 +120,10 @@ def evaluate(space_doc: dict, params: dict[str, Any], fidelity: str, work_dir: s
                       round(time.monotonic() - start, 3), child_pid, extra)
 
 
-def _run_child(space_doc: dict, params: dict, fidelity: str, work_dir: Path, pid_file: Optional[str]) -> dict:
+def _run_child(space_doc: dict, params: dict, fidelity: str, work_dir: Path) -> dict:
     """Run `hwgen.explore.child` (dies with this thread's process), feeding the request as JSON on stdin."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    request = {"space": space_doc, "params": params, "fidelity": fidelity, "work_dir": str(work_dir),
-               "pid_file": pid_file}
+    request = {"space": space_doc, "params": params, "fidelity": fidelity, "work_dir": str(work_dir)}
     proc = subprocess.Popen([sys.executable, "-m", "hwgen.explore.child"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
     out, err = proc.communicate(json.dumps(request))

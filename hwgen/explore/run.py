@@ -38,7 +38,6 @@ class ExploreOptions:
     surrogate  use the space's response surface to propose and filter candidates
     dashboard  serve the study with optuna-dashboard on 127.0.0.1:PORT while it runs (0: off)
     progress   show the live display
-    pid_dir    tests: stand-ins write their child's pid here
     """
 
     out_dir: Path
@@ -51,7 +50,6 @@ class ExploreOptions:
     surrogate: bool = True
     dashboard: int = 0
     progress: bool = True
-    pid_dir: Optional[Path] = None
 
     def __post_init__(self) -> None:
         if self.fidelity not in FIDELITIES + TEST_FIDELITIES:
@@ -91,7 +89,7 @@ def explore(space: Space, options: ExploreOptions) -> Outputs:
         print(f"resume: {len(opened.requeued)} trial(s) the last driver left running re-queued")
     if options.dashboard:
         _serve_dashboard(out, options.dashboard)
-    run_options = RunOptions(options.trials, options.fidelity, out / "work", options.surrogate, options.pid_dir)
+    run_options = RunOptions(options.trials, options.fidelity, out / "work", options.surrogate)
     progress = Progress(TextColumn("[bold]explore"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
                         TimeElapsedColumn(), disable=not options.progress)
     with progress, connect(options.jobs, options.scheduler) as client:
