@@ -34,6 +34,12 @@ def standin(point: Point, work_dir: Path) -> dict[str, Any]:
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "sleep.pid").write_text(f"{proc.pid}\n")
     proc.wait()
+    return standin_quality(point)
+
+
+def standin_quality(point: Point) -> dict[str, float]:
+    """A made-up smooth quality (more weight bits, hidden units and layers: better), for tests and benchmarks of
+    the search machinery only."""
     bits = {"binary": 1, "ternary": 1.58, "int8": 8}[point.weights]
     capacity = point.hidden * point.layers * bits * min(point.act_bits, 8) / 8
     return {"accuracy": round(100 - 40 / (1 + capacity / 8), 3), "bpc": round(1.5 + 8 / (1 + capacity / 16), 4)}

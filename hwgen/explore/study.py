@@ -75,8 +75,8 @@ def open_study(space: Space, out_dir: Path, resume: bool, sampler: Optional[str]
         study.set_metric_names([o.name for o in space.objectives])
     requeued = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         storage.set_trial_system_attr(trial._trial_id, "fail_reason", "driver died; re-queued on resume")
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         study.enqueue_trial(dict(trial.params), user_attrs={"requeued_from": trial.number})
         requeued.append(dict(trial.params))
     return OpenedStudy(study, journal, tuple(requeued))

@@ -95,6 +95,12 @@ def _sleep_pids(out: Path) -> dict[int, int]:
     return found
 
 
+def _died(driver: subprocess.Popen) -> None:
+    """Fail at once (with its output) when the driver exits before the test kills anything."""
+    if driver.poll() is not None:
+        raise AssertionError(f"the driver exited ({driver.returncode}): {driver.stdout.read()}")
+
+
 def _gone(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -109,7 +115,7 @@ def test_killed_worker_trial_reruns_elsewhere(cluster, tmp_path):
     out = tmp_path / "out"
     t0 = time.monotonic()
     driver = _driver(space, out, address, 3)
-    pids = _wait(lambda: _sleep_pids(out), 40, "a running stand-in")
+    pids = _wait(lambda: _sleep_pids(out) or _died(driver), 40, "a running stand-in")
     trial, sleep_pid = next(iter(pids.items()))
     evaluator = psutil.Process(sleep_pid).parent()           # hwgen.explore.child
     worker_pid = evaluator.parent().pid                       # the dask worker running the trial
@@ -133,20 +139,20 @@ def test_killed_driver_resumes_without_losing_trials(cluster, tmp_path):
     space.write_text(SPACE)
     out = tmp_path / "out"
     t0 = time.monotonic()
-    driver = _driver(space, out, address, 5)
-    _wait(lambda: len(_sleep_pids(out)) >= 2, 40, "two running stand-ins")
+    driver = _driver(space, out, address, 4)
+    _wait(lambda: len(_sleep_pids(out)) >= 2 or _died(driver), 40, "two running stand-ins")
     driver.kill()
     driver.wait()
     left = [t for t in _study(out).get_trials() if t.state == TrialState.RUNNING]
     assert left, "the driver was killed with trials in flight"
-    resumed = _driver(space, out, address, 5, "--resume")
+    resumed = _driver(space, out, address, 4, "--resume")
     output, _ = resumed.communicate(timeout=50)
     assert resumed.returncode == 0, output
     assert "re-queued" in output
     trials = _study(out).get_trials()
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert len(complete) == 5
+    assert len(complete) == 4
     requeued = {t.user_attrs["requeued_from"]: t.params for t in complete if "requeued_from" in t.user_attrs}
     assert {t.number: t.params for t in left} == requeued
     assert time.monotonic() - t0 < 60
