@@ -2,7 +2,8 @@
 
 Cycles are exact (`AccelConfig.cycles_per_step`, the controller's own schedule); the FPGA resources are not known
 before yosys and nextpnr run (30 s – 10 min each here), so the analytic fidelity predicts them from a few
-features with coefficients fitted (non-negative least squares, per device) to whole accelerators synthesised by
+features with coefficients fitted (non-negative least squares per device; with fewer points than coefficients,
+one scale on rough default coefficients) to whole accelerators synthesised by
 ``benchmarks/explore_calibrate.py`` (``data/calibration.json``). Every third point is held out of the fit, so
 :func:`holdout_errors` can say honestly how far the estimates are from the tools on points they were not fitted to.
 """
@@ -118,10 +119,15 @@ def fit(points: Sequence[dict]) -> Calibration:
 
 
 def _nnls(x: list, y: list, default: Sequence[float]) -> np.ndarray:
-    if len(y) < len(default):
-        return np.array(default, float)
-    coef, _ = nnls(np.array(x), np.array(y, float))
-    return coef
+    """NNLS with at least as many points as coefficients; with fewer, the default coefficients scaled by the median ratio of
+    measured to predicted (one fitted number per device), and the defaults themselves with no point at all."""
+    base = np.array(default, float)
+    if len(y) >= len(default):
+        coef, _ = nnls(np.array(x), np.array(y, float))
+        return coef
+    if not y:
+        return base
+    return base * float(np.median(np.array(y, float) / (np.array(x) @ base)))
 
 
 def _weight_ebr(config: AccelConfig, device: str) -> int:
