@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hwgen.cache import cache_dir  # noqa: E402
 from hwgen.explore.child import standin_quality, train_quality  # noqa: E402
+from hwgen.explore.estimators import holdout_errors  # noqa: E402
 from hwgen.explore.evaluate import QUALITY, analytic_metrics  # noqa: E402
 from hwgen.explore.space import Point, Space, load_space, preset_path  # noqa: E402
 from hwgen.explore.study import distributions  # noqa: E402
@@ -39,16 +40,20 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 def table(space: Space, quality: str) -> dict[Point, tuple[list[float], bool]]:
     """Every valid grid point -> (objective values, feasible)."""
-    out = {}
+    out, trained = {}, {}
     for point in space.grid():
         try:
             metrics, violations, _ = analytic_metrics(space, point)
         except ConfigError:
             continue
         if any(o.name in QUALITY for o in space.objectives):
-            if quality == "cheap":
-                metrics.update({k: v for k, v in train_quality(space, point, "cheap",
-                                                              Path(tempfile.mkdtemp())).items() if k in QUALITY})
+            if quality == "cheap":  # the cheap score depends on the model only (not lanes, board or act_bits)
+                model = (point.hidden, point.layers, point.weights)
+                if model not in trained:
+                    score = train_quality(space, point, "cheap", Path(tempfile.mkdtemp()))
+                    trained[model] = {k: v for k, v in score.items() if k in QUALITY}
+                    print(f"cheap training {len(trained)}: {model} -> {trained[model]}", flush=True)
+                metrics.update(trained[model])
             else:
                 metrics.update(standin_quality(point))
         out[point] = ([float(metrics[o.name]) for o in space.objectives], all(v <= 0 for v in violations))
@@ -148,12 +153,15 @@ def main() -> None:
         results[method] = ratios.tolist()
         print(f"{method:10s} " + "  ".join(f"{n:3d} evals: {ratios[:, i].mean():.3f} (min {ratios[:, i].min():.3f})"
                                           for i, n in enumerate(curve_at)))
-    out = cache_dir() / "explore_efficiency"
+    out = cache_dir() / f"explore_efficiency-{args.quality}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"preset": args.preset, "quality": args.quality, "valid": len(lookup),
                                                   "budget": budget, "curve_at": curve_at, "seeds": args.seeds,
                                                   "hypervolume_ratio": results}, indent=1))
     _plot(results, curve_at, out / "hypervolume.png")
+    for err in holdout_errors():
+        print(f"estimator {err.quantity}: mean {100 * err.mean:.1f} %, worst {100 * err.worst:.1f} % on {err.points} "
+              "held-out synthesised points")
     print(f"wrote {out / 'results.json'} and {out / 'hypervolume.png'}")
 
 
