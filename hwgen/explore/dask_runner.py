@@ -48,8 +48,9 @@ def connect(jobs: int, scheduler: Optional[str]) -> Iterator["object"]:
         with client:
             yield client
         return
+    # every listener on loopback: the scheduler, its dashboard (None still binds :8787) and the workers
     with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         yield client
 
 
@@ -85,37 +86,39 @@ class Driver:
         return max(int(threads), 1)
 
     def run(self) -> None:
+        """Keep every worker thread busy until the study holds `trials` told evaluations."""
         from distributed import as_completed
 
         queue = as_completed()
         while self.owed() > 0:
-            while len(self.running) < min(self.capacity(), self.owed() - 0) and \
-                    len(self.running) < self.owed():
+            while len(self.running) < min(self.capacity(), self.owed()):  # owed() still counts the running ones
                 future = self._submit_next()
                 if future is None:
                     break
                 queue.add(future)
             if not self.running:
                 break
-            future = next(queue)
-            self._tell(future)
+            self._tell(next(queue))
 
     def _submit_next(self) -> Optional[object]:
+        """Ask for the next trial the surrogate does not filter out and submit it; None when filtering has refused
+        20 × trials candidates in a row (the space holds nothing new the surface believes in)."""
         from hwgen.explore.evaluate import evaluate
 
-        self._refresh_proposals()
-        trial = self.study.ask(distributions(self.space))
-        point = Point(**trial.params)
-        level = self._level(trial, point)
-        if level is None:
-            return self._submit_next() if self.filtered < 20 * self.options.trials else None
-        work = self.options.work_dir / f"trial-{trial.number:05d}"
-        trial.set_user_attr("fidelity", level)
-        future = self.client.submit(evaluate, dict(self.space.doc), trial.params, level, str(work),
-                                    key=f"hwgen-explore-trial-{trial.number}-{id(trial)}", pure=False)
-        self.running[future] = trial
-        self.on_event("submitted", {"trial": trial.number, "params": trial.params, "fidelity": level})
-        return future
+        for _ in range(20 * self.options.trials):
+            self._refresh_proposals()
+            trial = self.study.ask(distributions(self.space))
+            level = self._level(trial, Point(**trial.params))
+            if level is None:
+                continue
+            work = self.options.work_dir / f"trial-{trial.number:05d}"
+            trial.set_user_attr("fidelity", level)
+            future = self.client.submit(evaluate, dict(self.space.doc), trial.params, level, str(work),
+                                        key=f"hwgen-explore-trial-{trial.number}-{id(trial)}", pure=False)
+            self.running[future] = trial
+            self.on_event("submitted", {"trial": trial.number, "params": trial.params, "fidelity": level})
+            return future
+        return None
 
     def _level(self, trial: optuna.Trial, point: Point) -> Optional[str]:
         """The fidelity to evaluate at: the cap, one level down for `full` when the candidate's analytic figures
@@ -184,10 +187,13 @@ class Driver:
         trial = self.running.pop(future)
         try:
             result: Evaluation = future.result()  # type: ignore[attr-defined]
-        except Exception as err:  # an evaluation that failed (infeasible config, tool error): FAIL, told once
-            trial.set_user_attr("error", f"{type(err).__name__}: {err}"[:500])
+            error = result.error
+        except Exception as err:  # an evaluation that failed (a tool error, training diverged): FAIL, told once
+            error = f"{type(err).__name__}: {err}"
+        if error:
+            trial.set_user_attr("error", error[:500])
             self.study.tell(trial, state=TrialState.FAIL)
-            self.on_event("failed", {"trial": trial.number, "error": str(err)})
+            self.on_event("failed", {"trial": trial.number, "error": error})
         else:
             trial.set_user_attr(CONSTRAINT_ATTR, list(result.violations))
             for i, value in enumerate(result.violations):  # the samplers prefer feasible points

@@ -55,6 +55,7 @@ class Evaluation:
     seconds: float = 0.0
     child_pid: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    error: str = ""  # set when the point has no accelerator at all (told FAIL, without a traceback in the logs)
 
     @property
     def feasible(self) -> bool:
@@ -107,7 +108,7 @@ def evaluate(space_doc: dict, params: dict[str, Any], fidelity: str, work_dir: s
     try:
         metrics, violations, notes = analytic_metrics(space, point)
     except ConfigError as err:
-        raise EvaluationError(f"infeasible accelerator: {err}") from None
+        return Evaluation(params, fidelity, {}, (), host=os.uname().nodename, error=f"infeasible accelerator: {err}")
     child_pid, extra = 0, {}
     if fidelity != "analytic":
         out = _run_child(space_doc, params, fidelity, Path(work_dir))
