@@ -59,7 +59,8 @@ def commands(space: Space, point: Point) -> str:
 def row(space: Space, trial: FrozenTrial) -> dict[str, Any]:
     metrics = trial.user_attrs.get("metrics", {})
     out: dict[str, Any] = {"trial": trial.number, "state": trial.state.name, **trial.params,
-                           "fidelity": trial.user_attrs.get("fidelity", ""), "feasible": feasible(trial)}
+                           "fidelity": trial.user_attrs.get("fidelity", ""),
+                           "feasible": trial.state == TrialState.COMPLETE and feasible(trial)}
     out.update({k: metrics.get(k, "") for k in ("accuracy", "bpc", "lcs", "ebr", "spram", "dsps", "fmax_mhz",
                                                 "cycles_per_step", "us_per_step", "weight_bytes")})
     out["notes"] = trial.user_attrs.get("notes", trial.user_attrs.get("error", ""))
