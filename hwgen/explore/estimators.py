@@ -4,8 +4,8 @@ Cycles are exact (`AccelConfig.cycles_per_step`, the controller's own schedule);
 before yosys and nextpnr run (30 s – 10 min each here), so the analytic fidelity predicts them from a few
 features with coefficients fitted (non-negative least squares per device; with fewer points than coefficients,
 one scale on rough default coefficients) to whole accelerators synthesised by
-``benchmarks/explore_calibrate.py`` (``data/calibration.json``). Every third point is held out of the fit, so
-:func:`holdout_errors` can say honestly how far the estimates are from the tools on points they were not fitted to.
+``benchmarks/explore_calibrate.py`` (``data/calibration.json``). :func:`holdout_errors` says how far the estimates
+are from the tools on points they were not fitted to (leave-one-out over the synthesised points).
 """
 
 from __future__ import annotations
@@ -94,16 +94,6 @@ def config_of(row: dict) -> AccelConfig:
                        act_bits=row.get("act_bits", 8), acc_bits=48)
 
 
-def split(points: Sequence[dict]) -> tuple[list[dict], list[dict]]:
-    """(fit, held out): every third point of each device is held out."""
-    fit, held = [], []
-    for device in sorted({p["device"] for p in points}):
-        rows = [p for p in points if p["device"] == device]
-        for i, row in enumerate(rows):
-            (held if i % 3 == 2 else fit).append(row)
-    return fit, held
-
-
 def fit(points: Sequence[dict]) -> Calibration:
     """Non-negative least squares per device (the defaults where a device has fewer points than coefficients)."""
     lcs, fmax, ebr, dsps = {}, {}, {}, {}
@@ -142,8 +132,8 @@ def _spram(config: AccelConfig) -> int:
 
 @lru_cache(maxsize=1)
 def calibration() -> Calibration:
-    """The package's calibration: fitted on the points not held out."""
-    return fit(split(load_points())[0])
+    """The package's calibration: fitted on every synthesised point (`holdout_errors` validates it leave-one-out)."""
+    return fit(load_points())
 
 
 def estimate(config: AccelConfig, board: str, cal: Optional[Calibration] = None) -> Estimate:
@@ -170,14 +160,16 @@ class EstimatorError:
 
 
 def holdout_errors(points: Optional[Sequence[dict]] = None) -> list[EstimatorError]:
-    """The estimators' error against yosys/nextpnr on the held-out calibration points."""
-    points = load_points() if points is None else points
-    fit_rows, held = split(points)
-    cal = fit(fit_rows)
+    """The estimators' error against yosys/nextpnr, leave-one-out: each synthesised point predicted by a calibration
+    fitted on all the others (with so few points, a fixed held-out third can leave a whole device × weight-kind
+    group out of the fit)."""
+    points = list(load_points() if points is None else points)
     board = {"ice40-up5k": "icebreaker", "ecp5-85f": "ulx3s-85f"}
-    out = []
-    for quantity, key in (("LCs", "lcs"), ("Fmax", "fmax_mhz")):
-        errs = [abs(getattr(estimate(config_of(p), board[p["device"]], cal), key) - p[key]) / p[key] for p in held]
-        out.append(EstimatorError(quantity, len(errs), float(np.mean(errs)) if errs else float("nan"),
-                                  float(np.max(errs)) if errs else float("nan")))
-    return out
+    errs: dict[str, list[float]] = {"lcs": [], "fmax_mhz": []}
+    for i, p in enumerate(points):
+        est = estimate(config_of(p), board[p["device"]], fit(points[:i] + points[i + 1:]))
+        for key in errs:
+            errs[key].append(abs(getattr(est, key) - p[key]) / p[key])
+    return [EstimatorError(name, len(errs[key]), float(np.mean(errs[key])) if points else float("nan"),
+                           float(np.max(errs[key])) if points else float("nan"))
+            for name, key in (("LCs", "lcs"), ("Fmax", "fmax_mhz"))]

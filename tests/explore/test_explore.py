@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from hwgen.cli import main
-from hwgen.explore.estimators import estimate, fit, holdout_errors, load_points, split
+from hwgen.explore.estimators import estimate, fit, holdout_errors, load_points
 from hwgen.explore.evaluate import analytic_metrics, evaluate
 from hwgen.explore.space import Point, SpaceError, accel_config, load_space, parse_space, preset_path
 from hwgen.explore.study import STUDY_NAME, open_study, storage_for
@@ -68,12 +68,11 @@ def test_analytic_metrics_and_constraints():
 
 def test_estimators_fit_and_report_held_out_error():
     points = load_points()
-    fitted, held = split(points)
-    assert len(fitted) + len(held) == len(points)
+    assert len(points) >= 8
     errors = holdout_errors(points)
-    assert [e.quantity for e in errors] == ["LCs", "Fmax"] and all(e.points == len(held) for e in errors)
+    assert [e.quantity for e in errors] == ["LCs", "Fmax"] and all(e.points == len(points) for e in errors)
     config = accel_config(parse_space(SPACE), Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
-    assert estimate(config, "icebreaker", fit(fitted)).lcs > 0
+    assert 1000 < estimate(config, "icebreaker", fit(points)).lcs < 5280
 
 
 def test_surrogate_learns_a_smooth_surface_and_proposes_the_front():
