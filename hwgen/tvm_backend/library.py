@@ -34,7 +34,8 @@ from hwgen.ir.graph import Graph
 from hwgen.ir.types import Dim
 from hwgen.tvm_backend.errors import TVMBackendError
 from hwgen.tvm_backend.llvm import compile_module, llvm_target
-from hwgen.tvm_backend.lower import Lowered, lower_graph, relax_dtype
+from hwgen.tvm_backend.lower import lower_graph
+from hwgen.tvm_backend.relax_context import Lowered, relax_dtype
 from hwgen.tvm_backend.options import TvmArtifact, TvmOptions
 
 if TYPE_CHECKING:

@@ -13,14 +13,13 @@ Symbolic dims stay symbolic: every IR dim name (e.g. "batch", "steps") of a grap
 becomes one int64 TIR variable in the Relax signature (inputs sharing a name share it,
 Relax checks them at run time), shapes inside the graph are Relax's own inference, and
 IR dim names made up by type inference are bound to the Relax shape expression at the
-same place (`_Context.bind`). The LSTM kernels take the batch and sequence length as
+same place (`LowerContext.bind`). The LSTM kernels take the batch and sequence length as
 TIR variables, so one library runs any batch size and sequence length.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 import tvm
@@ -28,130 +27,16 @@ from tvm import relax
 
 from hwgen.ir import ops
 from hwgen.ir.graph import Graph, Node
-from hwgen.ir.ops import OpAttrs
 from hwgen.ir.types import Binary, Dim, DType, Int, TensorType, Ternary
 from hwgen.reference.kernels import KERNELS
 from hwgen.ir.dims import add as dim_add
 from hwgen.ir.dims import is_symbolic
 from hwgen.ir.ops.shape import symbolic_slice_length
 from hwgen.tvm_backend import gru_kernels, lstm_kernels, packing, quant_ops
-from hwgen.tvm_backend.dim_exprs import to_tir
 from hwgen.tvm_backend.errors import TVMUnsupportedError
+from hwgen.tvm_backend.relax_context import (_CONVERTERS, LowerContext, LSTMKernel, Lowered, WeightsMode, converts,
+                                             relax_dtype)
 from hwgen.tvm_backend.weights import split_rows
-
-Operand = Union[np.ndarray, relax.Expr, None]
-WeightsMode = Literal["auto", "float"]
-
-
-@dataclass(frozen=True)
-class LSTMKernel:
-    """What one LSTM node became: recorded in the build manifest."""
-
-    node: str
-    direction: str
-    steps: Dim  # a size, or the name of a symbolic dim
-    batch: Dim
-    input: int
-    hidden: int
-    input_weights: str  # float | ternary | binary
-    recurrent_weights: str
-    weight_bytes: int  # bytes of the W and R panels actually stored
-
-
-@dataclass(frozen=True, eq=False)
-class Lowered:
-    module: tvm.IRModule
-    graph: Graph
-    kernels: tuple[LSTMKernel, ...]
-    #: IR names of the dims left symbolic in the signature, in order of appearance
-    symbolic_dims: tuple[str, ...] = ()
-
-    @property
-    def variant(self) -> str:
-        """"float" for float weights only, else the packed kinds used with float activations."""
-        kinds = sorted({k.recurrent_weights for k in self.kernels} | {k.input_weights for k in self.kernels})
-        packed = [k for k in kinds if k != "float"]
-        return f"{'+'.join(packed)}-f32act" if packed else "float"
-
-
-def relax_dtype(dtype: DType) -> str:
-    if isinstance(dtype, Int) and dtype.bits == 1:
-        return "bool"
-    return str(dtype.numpy)
-
-
-@dataclass
-class _Context:
-    graph: Graph
-    bb: relax.BlockBuilder
-    weights: WeightsMode
-    env: dict[str, Operand] = field(default_factory=dict)
-    #: Constants that are (shape ops of) Dequantize over Ternary/Binary codes.
-    kinds: dict[str, str] = field(default_factory=dict)
-    kernels: list[LSTMKernel] = field(default_factory=list)
-    kernel_cache: dict[tuple, tvm.ir.GlobalVar] = field(default_factory=dict)
-    #: IR dim name -> its size in Relax (a TIR variable for an input's symbolic dim)
-    dims: dict[str, tvm.tirx.PrimExpr] = field(default_factory=dict)
-
-    def type(self, name: str) -> TensorType:
-        return self.graph.types[name]
-
-    def dim(self, d: Dim) -> Union[int, tvm.tirx.PrimExpr]:
-        """A size, or the TIR expression of a symbolic dim over the signature's variables."""
-        return to_tir(d, self._name)
-
-    def _name(self, d: str) -> tvm.tirx.PrimExpr:
-        if d not in self.dims:
-            raise TVMUnsupportedError(f"graph {self.graph.name!r}: symbolic dim {d!r} is not known from the inputs")
-        return self.dims[d]
-
-    def shape(self, t: TensorType) -> list:
-        """The IR type's shape in Relax terms: sizes, and TIR expressions for symbolic dims."""
-        return [self.dim(d) for d in t.shape]
-
-    def bind(self, name: str, expr: relax.Expr) -> None:
-        """Bind the IR's symbolic dim names of value `name` not yet known to Relax's inferred shape."""
-        names = [(i, d) for i, d in enumerate(self.type(name).shape) if isinstance(d, str) and d not in self.dims]
-        shape = getattr(getattr(expr, "ty", None), "shape", None)
-        if not names or not isinstance(shape, relax.ShapeExpr) or len(shape.values) != self.type(name).rank:
-            return
-        for i, d in names:
-            self.dims[d] = shape.values[i]
-
-    def expr(self, name: str) -> relax.Expr:
-        value = self.env[name]
-        if isinstance(value, np.ndarray):
-            dtype = relax_dtype(self.type(name).dtype)
-            return relax.const(value.astype(dtype) if dtype == "bool" else value, dtype)
-        assert isinstance(value, relax.Expr), name
-        return value
-
-    def emit(self, expr: relax.Expr) -> relax.Expr:
-        return self.bb.emit(expr)
-
-    def prim_func(self, key: tuple, make: Callable[[], tvm.tirx.PrimFunc], name: str) -> tvm.ir.GlobalVar:
-        if key not in self.kernel_cache:
-            name = f"{name}_{len(self.kernel_cache)}"
-            self.kernel_cache[key] = self.bb.add_func(make().with_attr("global_symbol", name), name)
-        return self.kernel_cache[key]
-
-
-Converter = Callable[[_Context, Node], Sequence[relax.Expr]]
-_CONVERTERS: dict[type[OpAttrs], Converter] = {}
-
-
-def converts(*types: type[OpAttrs]) -> Callable[[Converter], Converter]:
-    def register(fn: Converter) -> Converter:
-        for t in types:
-            _CONVERTERS[t] = fn
-        return fn
-
-    return register
-
-
-def supported_ops() -> set[type[OpAttrs]]:
-    return set(_CONVERTERS)
-
 
 # ---- elementwise ----------------------------------------------------------------------
 
@@ -174,7 +59,7 @@ _BINARY.update({
 
 
 @converts(*_BINARY)
-def _binary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _binary(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     a, b = (ctx.expr(n) for n in node.inputs)
     if isinstance(node.attrs, ops.DivAttrs) and isinstance(ctx.type(node.inputs[0]).dtype, Int):
         quotient = relax.op.trunc(relax.op.divide(relax.op.astype(a, "float64"), relax.op.astype(b, "float64")))
@@ -183,12 +68,12 @@ def _binary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(*_UNARY)
-def _unary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _unary(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [_UNARY[type(node.attrs)](ctx.expr(node.inputs[0]))]
 
 
 @converts(ops.MaxAttrs, ops.MinAttrs)
-def _max_min(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _max_min(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     fn = relax.op.maximum if isinstance(node.attrs, ops.MaxAttrs) else relax.op.minimum
     args = [ctx.expr(n) for n in node.inputs if n]
     out = args[0]
@@ -198,7 +83,7 @@ def _max_min(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.ClipAttrs)
-def _clip(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _clip(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.ClipAttrs)
     dtype = ctx.type(node.inputs[0]).dtype.numpy
@@ -211,25 +96,25 @@ def _clip(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.IdentityAttrs)
-def _identity(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _identity(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [ctx.expr(node.inputs[0])]
 
 
 @converts(ops.GeluAttrs)
-def _gelu(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gelu(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GeluAttrs)
     fn = relax.op.nn.gelu_tanh if node.attrs.approximate == "tanh" else relax.op.nn.gelu
     return [fn(ctx.expr(node.inputs[0]))]
 
 
 @converts(ops.WhereAttrs)
-def _where(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _where(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     cond, a, b = (ctx.expr(n) for n in node.inputs)
     return [relax.op.where(relax.op.astype(cond, "bool"), a, b)]
 
 
 @converts(ops.CastAttrs)
-def _cast(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _cast(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.CastAttrs)
     return [relax.op.astype(ctx.expr(node.inputs[0]), relax_dtype(node.attrs.to))]
 
@@ -244,28 +129,28 @@ def _static(t: TensorType, node: Node, what: str) -> tuple[int, ...]:
 
 
 @converts(ops.ReshapeAttrs, ops.FlattenAttrs)
-def _reshape(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _reshape(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.SqueezeAttrs)
-def _squeeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _squeeze(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.UnsqueezeAttrs)
-def _unsqueeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _unsqueeze(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.TransposeAttrs)
-def _transpose(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _transpose(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.TransposeAttrs)
     return [relax.op.permute_dims(ctx.expr(node.inputs[0]), list(node.attrs.perm))]
 
 
 @converts(ops.ConcatAttrs)
-def _concat(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _concat(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.ConcatAttrs)
     parts = [ctx.expr(n) for n in node.inputs if n]
     axis = node.attrs.axis % ctx.type(node.outputs[0]).rank
@@ -273,7 +158,7 @@ def _concat(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.SliceAttrs)
-def _slice(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _slice(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SliceAttrs)
     x = ctx.expr(node.inputs[0])
     shape = ctx.type(node.inputs[0]).shape
@@ -298,7 +183,7 @@ def _slice_start(start: Dim, size: Dim) -> Dim:
 
 
 @converts(ops.GatherElementsAttrs)
-def _gather_elements(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gather_elements(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GatherElementsAttrs)
     data, indices = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
@@ -306,7 +191,7 @@ def _gather_elements(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.gather_elements(data, wrapped, axis=axis)]
 
 
-def _wrap_negative(ctx: _Context, indices: relax.Expr, dtype: DType, size: object) -> relax.Expr:
+def _wrap_negative(ctx: LowerContext, indices: relax.Expr, dtype: DType, size: object) -> relax.Expr:
     """indices + size where negative (ONNX counts negative indices from the end)."""
     idt = relax_dtype(dtype)
     size_t = relax.const(np.asarray(size, idt), idt) if isinstance(size, int) else \
@@ -316,14 +201,14 @@ def _wrap_negative(ctx: _Context, indices: relax.Expr, dtype: DType, size: objec
 
 
 @converts(ops.GatherNDAttrs)
-def _gather_nd(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gather_nd(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GatherNDAttrs)
     data, indices = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
     return [relax.op.gather_nd(data, relax.op.astype(indices, "int64"), batch_dims=node.attrs.batch_dims)]
 
 
 @converts(ops.RangeAttrs)
-def _range(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _range(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.RangeAttrs)
     start, size = ctx.dim(attrs.start), ctx.dim(attrs.size)
@@ -331,7 +216,7 @@ def _range(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.ShapeAttrs)
-def _shape(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _shape(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.ShapeAttrs)
     dims = ctx.type(node.inputs[0]).shape[attrs.start : attrs.end]
@@ -341,7 +226,7 @@ def _shape(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.ReduceSumAttrs, ops.ReduceMaxAttrs, ops.ReduceMinAttrs)
-def _reduce(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _reduce(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.nn.Reduce)
     rank = ctx.type(node.inputs[0]).rank
@@ -351,7 +236,7 @@ def _reduce(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.GatherAttrs)
-def _gather(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gather(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GatherAttrs)
     data = ctx.expr(node.inputs[0])
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
@@ -371,7 +256,7 @@ def _gather(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.SplitAttrs)
-def _split(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _split(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SplitAttrs)
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
     cuts = [int(c) for c in np.cumsum(node.attrs.sizes)[:-1]]
@@ -380,7 +265,7 @@ def _split(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.ExpandAttrs)
-def _expand(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _expand(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.broadcast_to(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
@@ -388,12 +273,12 @@ def _expand(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.MatMulAttrs)
-def _matmul(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _matmul(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.matmul(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]))]
 
 
 @converts(ops.GemmAttrs)
-def _gemm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gemm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.GemmAttrs)
     a, b = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
@@ -411,14 +296,14 @@ def _gemm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.SoftmaxAttrs, ops.LogSoftmaxAttrs)
-def _softmax(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _softmax(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SoftmaxAttrs)
     fn = relax.op.nn.log_softmax if isinstance(node.attrs, ops.LogSoftmaxAttrs) else relax.op.nn.softmax
     return [fn(ctx.expr(node.inputs[0]), axis=node.attrs.axis)]
 
 
 @converts(ops.LayerNormAttrs)
-def _layer_norm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _layer_norm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.LayerNormAttrs)
     x_type = ctx.type(node.inputs[0])
     axis = node.attrs.axis % x_type.rank
@@ -437,7 +322,7 @@ def _layer_norm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.ReduceMeanAttrs)
-def _reduce_mean(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _reduce_mean(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.ReduceMeanAttrs)
     rank = ctx.type(node.inputs[0]).rank
     axes = [a % rank for a in node.attrs.axes] if node.attrs.axes else list(range(rank))
@@ -447,7 +332,7 @@ def _reduce_mean(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 # ---- quantization (activations; constant weights are folded before they get here) ----------------
 
 
-def _per_axis(ctx: _Context, node: Node, index: int, axis: Optional[int]) -> Optional[relax.Expr]:
+def _per_axis(ctx: LowerContext, node: Node, index: int, axis: Optional[int]) -> Optional[relax.Expr]:
     if index >= len(node.inputs) or not node.inputs[index]:
         return None
     value = ctx.env[node.inputs[index]]
@@ -463,7 +348,7 @@ def _per_axis(ctx: _Context, node: Node, index: int, axis: Optional[int]) -> Opt
 
 
 @converts(ops.DequantizeAttrs)
-def _dequantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _dequantize(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.DequantizeAttrs)
     x = relax.op.astype(ctx.expr(node.inputs[0]), "float32")
     zp = _per_axis(ctx, node, 2, node.attrs.axis)
@@ -475,7 +360,7 @@ def _dequantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.QuantizeAttrs)
-def _quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _quantize(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.QuantizeAttrs)
     t = Int(attrs.bits, attrs.signed)
@@ -489,12 +374,12 @@ def _quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.DynamicQuantizeAttrs)
-def _dynamic_quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _dynamic_quantize(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return quant_ops.dynamic_quantize(ctx.expr(node.inputs[0]))
 
 
 @converts(ops.MatMulIntegerAttrs)
-def _matmul_integer(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _matmul_integer(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     def zero_point(index: int) -> tuple[Optional[relax.Expr], int]:
         if index >= len(node.inputs) or not node.inputs[index]:
             return None, 1
@@ -509,7 +394,7 @@ _ROUNDING = {"ROUND": relax.op.round, "CEIL": relax.op.ceil, "FLOOR": relax.op.f
 
 
 @converts(ops.FakeQuantAttrs)
-def _fake_quant(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _fake_quant(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.FakeQuantAttrs)
     if attrs.signed:
@@ -523,7 +408,7 @@ def _fake_quant(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.BipolarQuantAttrs)
-def _bipolar(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _bipolar(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     x = ctx.expr(node.inputs[0])
     sign = relax.op.where(relax.op.greater_equal(x, relax.const(np.float32(0))), relax.const(np.float32(1)),
                           relax.const(np.float32(-1)))
@@ -533,7 +418,7 @@ def _bipolar(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 # ---- LSTM ------------------------------------------------------------------------------------
 
 
-def _const(ctx: _Context, node: Node, index: int, what: str) -> Optional[np.ndarray]:
+def _const(ctx: LowerContext, node: Node, index: int, what: str) -> Optional[np.ndarray]:
     if index >= len(node.inputs) or not node.inputs[index]:
         return None
     value = ctx.env[node.inputs[index]]
@@ -543,7 +428,7 @@ def _const(ctx: _Context, node: Node, index: int, what: str) -> Optional[np.ndar
     return value
 
 
-def _panels(ctx: _Context, weights: np.ndarray, source_kind: Optional[str]) -> packing.Panels:
+def _panels(ctx: LowerContext, weights: np.ndarray, source_kind: Optional[str]) -> packing.Panels:
     if ctx.weights == "auto" and source_kind in ("ternary", "binary"):
         split = split_rows(weights, source_kind)  # type: ignore[arg-type]
         if split is not None:
@@ -551,7 +436,7 @@ def _panels(ctx: _Context, weights: np.ndarray, source_kind: Optional[str]) -> p
     return packing.pack_float(weights)
 
 
-def _state(ctx: _Context, node: Node, index: int, d: int, batch: object, hidden: int) -> relax.Expr:
+def _state(ctx: LowerContext, node: Node, index: int, d: int, batch: object, hidden: int) -> relax.Expr:
     if index >= len(node.inputs) or not node.inputs[index]:
         if isinstance(batch, int):
             return relax.const(np.zeros((batch, hidden), np.float32))
@@ -562,7 +447,7 @@ def _state(ctx: _Context, node: Node, index: int, d: int, batch: object, hidden:
     return ctx.emit(relax.op.squeeze(relax.op.strided_slice(value, [0], [d], [d + 1]), [0]))
 
 
-def _lstm_dims(ctx: _Context, node: Node) -> tuple[Dim, Dim, int]:
+def _lstm_dims(ctx: LowerContext, node: Node) -> tuple[Dim, Dim, int]:
     steps, batch, size = ctx.type(node.inputs[0]).shape
     if not isinstance(size, int):
         raise TVMUnsupportedError(f"node {node.name!r} ({node.op}): the input size must be static, not {size!r}")
@@ -570,7 +455,7 @@ def _lstm_dims(ctx: _Context, node: Node) -> tuple[Dim, Dim, int]:
 
 
 @converts(ops.LSTMAttrs)
-def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _lstm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.LSTMAttrs)
     steps, batch, size = _lstm_dims(ctx, node)
@@ -619,7 +504,7 @@ def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.GRUAttrs)
-def _gru(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gru(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     """Per direction: the float input projection of all steps (`lstm_kernels.projection`), then the
     `gru_kernels.recurrence` time loop; bidirectional: both, concatenated on the directions axis."""
     attrs = node.attrs
@@ -669,7 +554,7 @@ _WEIGHT_MOVES = (ops.ReshapeAttrs, ops.FlattenAttrs, ops.SqueezeAttrs, ops.Unsqu
                  ops.ConcatAttrs, ops.SliceAttrs, ops.GatherAttrs, ops.SplitAttrs, ops.IdentityAttrs)
 
 
-def _fold(ctx: _Context, node: Node) -> bool:
+def _fold(ctx: LowerContext, node: Node) -> bool:
     """Evaluate a node whose inputs are all constants with the reference kernels."""
     if isinstance(node.attrs, (ops.LSTMAttrs, ops.GRUAttrs)):
         return False
@@ -705,7 +590,7 @@ def unsupported(graph: Graph) -> list[str]:
     return reasons
 
 
-def _params(graph: Graph, ctx: _Context) -> list[relax.Var]:
+def _params(graph: Graph, ctx: LowerContext) -> list[relax.Var]:
     """The Relax parameters of "main": one shared int64 TIR variable per symbolic dim name."""
     params = []
     for v in graph.inputs:
@@ -725,7 +610,7 @@ def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
     if problems:
         raise TVMUnsupportedError(f"graph {graph.name!r} cannot be compiled for TVM: " + "; ".join(problems))
     bb = relax.BlockBuilder()
-    ctx = _Context(graph, bb, weights)
+    ctx = LowerContext(graph, bb, weights)
     params = _params(graph, ctx)
     symbolic = tuple(ctx.dims)
     ctx.env.update({name: c.array for name, c in graph.constants.items()})
