@@ -62,6 +62,132 @@ class _GRUMath:
         return mathfns.tanh(self.gate(reset * gh if self.linear_before_reset else gh, xh))
 
 
+@dataclass(frozen=True)
+class _Dims:
+    """The recurrence's extents: batch (symbolic or not), hidden, and the z/r and h panel counts."""
+
+    batch: Extent
+    hid: int
+    pzr: int
+    ph: int
+
+
+def _zr_stage(m: _GRUMath, d: _Dims):
+    """T.macro: panel matvec gzr = Rzr·h + Rbzr (expanded once per time loop: the schedule finds blocks by name)."""
+    steps, batch, hid, pzr = m.steps, d.batch, d.hid, d.pzr
+
+    @T.macro
+    def zr_stage(t, hist, rzr, rbzr, gzr):
+        for b, p in T.grid(batch, pzr):
+            with T.sblock("step_zr"):
+                st = T.axis.opaque(steps, t)
+                sb, sp = T.axis.remap("SS", [b, p])
+                acc = T.sblock_alloc_buffer((PANEL,), "float32")
+                for kk, lane in T.grid(hid, PANEL):
+                    with T.sblock("zr"):
+                        vt = T.axis.spatial(steps, st)
+                        vb = T.axis.spatial(batch, sb)
+                        vp = T.axis.spatial(pzr, sp)
+                        vk, vl = T.axis.remap("RS", [kk, lane])
+                        with T.init():
+                            acc[vl] = T.float32(0)
+                        acc[vl] = acc[vl] + hist[vt, vb, vk] * rzr[vp, vk, vl]
+                for lane in range(PANEL):
+                    with T.sblock("zr_store"):
+                        vb = T.axis.spatial(batch, sb)
+                        vp = T.axis.spatial(pzr, sp)
+                        vl = T.axis.remap("S", [lane])
+                        gzr[vb, vp * PANEL + vl] = acc[vl] + rbzr[vp * PANEL + vl]
+
+    return zr_stage
+
+
+def _reset_stage(m: _GRUMath, d: _Dims):
+    """T.macro: z, r and the h matvec's input (expanded once per time loop: the schedule finds blocks by name)."""
+    steps, batch, hid, sigmoid, gate, step = m.steps, d.batch, d.hid, mathfns.sigmoid, m.gate, m.step
+
+    @T.macro
+    def reset_stage(t, xw, hist, gzr, zg, rg, rin):
+        for b in range(batch):
+            with T.sblock("step_reset"):
+                st = T.axis.opaque(steps, t)
+                sb = T.axis.remap("S", [b])
+                for u in range(hid):
+                    with T.sblock("reset"):
+                        vt = T.axis.spatial(steps, st)
+                        vb = T.axis.spatial(batch, sb)
+                        vu = T.axis.remap("S", [u])
+                        zg[vb, vu] = sigmoid(gate(gzr[vb, vu], xw[step(vt), vb, vu]))
+                        rg[vb, vu] = sigmoid(gate(gzr[vb, hid + vu], xw[step(vt), vb, hid + vu]))
+                for u in range(hid):
+                    with T.sblock("hh_input"):
+                        vt = T.axis.spatial(steps, st)
+                        vb = T.axis.spatial(batch, sb)
+                        vu = T.axis.remap("S", [u])
+                        rin[vb, vu] = m.hh_input(rg[vb, vu], hist[vt, vb, vu])
+
+    return reset_stage
+
+
+def _hh_stage(m: _GRUMath, d: _Dims):
+    """T.macro: panel matvec gh = Rh·input + Rbh (expanded once per time loop: the schedule finds blocks by name)."""
+    steps, batch, hid, ph = m.steps, d.batch, d.hid, d.ph
+
+    @T.macro
+    def hh_stage(t, rin, rh, rbh, gh):
+        for b, p in T.grid(batch, ph):
+            with T.sblock("step_hh"):
+                st = T.axis.opaque(steps, t)
+                sb, sp = T.axis.remap("SS", [b, p])
+                acc = T.sblock_alloc_buffer((PANEL,), "float32")
+                for kk, lane in T.grid(hid, PANEL):
+                    with T.sblock("hh"):
+                        vb = T.axis.spatial(batch, sb)
+                        vp = T.axis.spatial(ph, sp)
+                        vk, vl = T.axis.remap("RS", [kk, lane])
+                        with T.init():
+                            acc[vl] = T.float32(0)
+                        acc[vl] = acc[vl] + rin[vb, vk] * rh[vp, vk, vl]
+                for lane in range(PANEL):
+                    with T.sblock("hh_store"):
+                        vb = T.axis.spatial(batch, sb)
+                        vp = T.axis.spatial(ph, sp)
+                        vl = T.axis.remap("S", [lane])
+                        gh[vb, vp * PANEL + vl] = acc[vl] + rbh[vp * PANEL + vl]
+
+    return hh_stage
+
+
+def _cell_stage(m: _GRUMath, d: _Dims):
+    """T.macro: h~ and the new h, written to the history and y (expanded once per time loop: the schedule finds blocks by name)."""
+    steps, batch, hid, step = m.steps, d.batch, d.hid, m.step
+
+    @T.macro
+    def cell_stage(t, xw, hist, zg, rg, gh, y):
+        for b in range(batch):
+            with T.sblock("step_cell"):
+                st = T.axis.opaque(steps, t)
+                sb = T.axis.remap("S", [b])
+                hnew = T.sblock_alloc_buffer((hid,), "float32")
+                for u in range(hid):
+                    with T.sblock("cell"):
+                        vt = T.axis.spatial(steps, st)
+                        vb = T.axis.spatial(batch, sb)
+                        vu = T.axis.remap("S", [u])
+                        hnew[vu] = ((T.float32(1) - zg[vb, vu])
+                                    * m.candidate(rg[vb, vu], gh[vb, vu], xw[step(vt), vb, 2 * hid + vu])
+                                    + zg[vb, vu] * hist[vt, vb, vu])
+                for u in range(hid):
+                    with T.sblock("cell_y"):
+                        vt = T.axis.spatial(steps, st)
+                        vb = T.axis.spatial(batch, sb)
+                        vu = T.axis.remap("S", [u])
+                        hist[vt + 1, vb, vu] = hnew[vu]
+                        y[step(vt), vb, vu] = hnew[vu]
+
+    return cell_stage
+
+
 def recurrence(shape: GRUShape, reverse: bool, linear_before_reset: bool, clip: Optional[float]) -> tirx.PrimFunc:
     """PrimFunc(xw[T, B, rows3], rzr panels, rbzr[rows_zr], rh panels, rbh[rows_h], h0[B, H], y[T, B, H], h_n[B, H]):
     the full time loop of one direction; rows3 = padded_rows(3H) (xw: X·Wᵀ + Wb, gates z, r, h),
@@ -69,8 +195,8 @@ def recurrence(shape: GRUShape, reverse: bool, linear_before_reset: bool, clip: 
     steps, batch, hid = extent(shape.steps, "steps"), extent(shape.batch, "batch"), shape.hidden
     rows3, rows_zr, rows_h = padded_rows(3 * hid), padded_rows(2 * hid), padded_rows(hid)
     pzr, ph = rows_zr // PANEL, rows_h // PANEL
-    m = _GRUMath(steps, reverse, clip, linear_before_reset)
-    sigmoid, gate, step = mathfns.sigmoid, m.gate, m.step
+    m, d = _GRUMath(steps, reverse, clip, linear_before_reset), _Dims(batch, hid, pzr, ph)
+    zr_stage, reset_stage, hh_stage, cell_stage = _zr_stage(m, d), _reset_stage(m, d), _hh_stage(m, d), _cell_stage(m, d)
 
     @T.prim_func(s_tir=True)
     def rec(xw: T.Buffer((steps, batch, rows3), "float32"), rzr: T.Buffer((pzr, hid, PANEL), "float32"),
@@ -89,82 +215,10 @@ def recurrence(shape: GRUShape, reverse: bool, linear_before_reset: bool, clip: 
                 vb, vu = T.axis.remap("SS", [b, u])
                 hist[0, vb, vu] = h0[vb, vu]
         for t in range(steps):
-            for b, p in T.grid(batch, pzr):
-                with T.sblock("step_zr"):
-                    st = T.axis.opaque(steps, t)
-                    sb, sp = T.axis.remap("SS", [b, p])
-                    acc = T.sblock_alloc_buffer((PANEL,), "float32")
-                    for kk, lane in T.grid(hid, PANEL):
-                        with T.sblock("zr"):
-                            vt = T.axis.spatial(steps, st)
-                            vb = T.axis.spatial(batch, sb)
-                            vp = T.axis.spatial(pzr, sp)
-                            vk, vl = T.axis.remap("RS", [kk, lane])
-                            with T.init():
-                                acc[vl] = T.float32(0)
-                            acc[vl] = acc[vl] + hist[vt, vb, vk] * rzr[vp, vk, vl]
-                    for lane in range(PANEL):
-                        with T.sblock("zr_store"):
-                            vb = T.axis.spatial(batch, sb)
-                            vp = T.axis.spatial(pzr, sp)
-                            vl = T.axis.remap("S", [lane])
-                            gzr[vb, vp * PANEL + vl] = acc[vl] + rbzr[vp * PANEL + vl]
-            for b in range(batch):
-                with T.sblock("step_reset"):
-                    st = T.axis.opaque(steps, t)
-                    sb = T.axis.remap("S", [b])
-                    for u in range(hid):
-                        with T.sblock("reset"):
-                            vt = T.axis.spatial(steps, st)
-                            vb = T.axis.spatial(batch, sb)
-                            vu = T.axis.remap("S", [u])
-                            zg[vb, vu] = sigmoid(gate(gzr[vb, vu], xw[step(vt), vb, vu]))
-                            rg[vb, vu] = sigmoid(gate(gzr[vb, hid + vu], xw[step(vt), vb, hid + vu]))
-                    for u in range(hid):
-                        with T.sblock("hh_input"):
-                            vt = T.axis.spatial(steps, st)
-                            vb = T.axis.spatial(batch, sb)
-                            vu = T.axis.remap("S", [u])
-                            rin[vb, vu] = m.hh_input(rg[vb, vu], hist[vt, vb, vu])
-            for b, p in T.grid(batch, ph):
-                with T.sblock("step_hh"):
-                    st = T.axis.opaque(steps, t)
-                    sb, sp = T.axis.remap("SS", [b, p])
-                    acc = T.sblock_alloc_buffer((PANEL,), "float32")
-                    for kk, lane in T.grid(hid, PANEL):
-                        with T.sblock("hh"):
-                            vb = T.axis.spatial(batch, sb)
-                            vp = T.axis.spatial(ph, sp)
-                            vk, vl = T.axis.remap("RS", [kk, lane])
-                            with T.init():
-                                acc[vl] = T.float32(0)
-                            acc[vl] = acc[vl] + rin[vb, vk] * rh[vp, vk, vl]
-                    for lane in range(PANEL):
-                        with T.sblock("hh_store"):
-                            vb = T.axis.spatial(batch, sb)
-                            vp = T.axis.spatial(ph, sp)
-                            vl = T.axis.remap("S", [lane])
-                            gh[vb, vp * PANEL + vl] = acc[vl] + rbh[vp * PANEL + vl]
-            for b in range(batch):
-                with T.sblock("step_cell"):
-                    st = T.axis.opaque(steps, t)
-                    sb = T.axis.remap("S", [b])
-                    hnew = T.sblock_alloc_buffer((hid,), "float32")
-                    for u in range(hid):
-                        with T.sblock("cell"):
-                            vt = T.axis.spatial(steps, st)
-                            vb = T.axis.spatial(batch, sb)
-                            vu = T.axis.remap("S", [u])
-                            hnew[vu] = ((T.float32(1) - zg[vb, vu])
-                                        * m.candidate(rg[vb, vu], gh[vb, vu], xw[step(vt), vb, 2 * hid + vu])
-                                        + zg[vb, vu] * hist[vt, vb, vu])
-                    for u in range(hid):
-                        with T.sblock("cell_y"):
-                            vt = T.axis.spatial(steps, st)
-                            vb = T.axis.spatial(batch, sb)
-                            vu = T.axis.remap("S", [u])
-                            hist[vt + 1, vb, vu] = hnew[vu]
-                            y[step(vt), vb, vu] = hnew[vu]
+            zr_stage(t, hist, rzr, rbzr, gzr)
+            reset_stage(t, xw, hist, gzr, zg, rg, rin)
+            hh_stage(t, rin, rh, rbh, gh)
+            cell_stage(t, xw, hist, zg, rg, gh, y)
         for b, u in T.grid(batch, hid):
             with T.sblock("final_h"):
                 vb, vu = T.axis.remap("SS", [b, u])
