@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Optional, Union
 
@@ -63,6 +64,16 @@ class IntegerLayer:
     @property
     def hidden(self) -> int:
         return int(self.r_codes.shape[1])
+
+    @cached_property
+    def wt(self) -> np.ndarray:
+        """W codes transposed as int64 [X, 4H], for x @ wt (computed once: every time step uses it)."""
+        return self.w_codes.T.astype(np.int64)
+
+    @cached_property
+    def rt(self) -> np.ndarray:
+        """R codes transposed as int64 [H, 4H]."""
+        return self.r_codes.T.astype(np.int64)
 
     @property
     def input_size(self) -> int:
@@ -194,46 +205,65 @@ class IntegerModel:
     def run(self, x_int: np.ndarray) -> np.ndarray:
         """Integer inputs [T, X] (or [N, T, X]) → integer outputs [K] (or [N, K]): logits or last hidden state;
         with output_steps "every_step", [T, K] (or [N, T, K]): the same after every step."""
-        x = np.asarray(x_int)
-        if not np.issubdtype(x.dtype, np.integer):
-            raise HwgenError(f"IntegerModel.run takes integer codes (use quantize_input), got {x.dtype}")
+        x = self._check_codes(x_int)
         single = x.ndim == 2
         if single:
             x = x[None]
-        if x.ndim != 3 or x.shape[2] != self.input_size:
+        if x.ndim != 3:
+            raise HwgenError(f"IntegerModel.run takes [T, {self.input_size}] or [N, T, {self.input_size}], got {list(x.shape)}")
+        state = self.initial_state(x.shape[0])
+        hs = np.zeros((x.shape[0], x.shape[1], self.hidden), np.int64)
+        for t in range(x.shape[1]):
+            state = self.step_state(state, x[:, t])
+            hs[:, t] = state[-1][0]
+        h = hs if self.output_steps == "every_step" else hs[:, -1]
+        out = self.head_output(h)
+        return out[0] if single else out
+
+    # ---- one step at a time (for callers that decide per step, e.g. a gate between two models) ---------
+    def initial_state(self, n: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Zero (h, c) per layer for n sequences, the accelerator's state at a sequence start."""
+        return tuple((np.zeros((n, layer.hidden), np.int64), np.zeros((n, layer.hidden), np.int64)) for layer in self.layers)
+
+    def step_state(self, state: tuple[tuple[np.ndarray, np.ndarray], ...], x_t: np.ndarray
+                   ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """One time step of the whole stack: integer inputs [N, X] and per-layer (h, c) → the new per-layer (h, c)."""
+        xs = np.asarray(x_t).astype(np.int64)
+        new = []
+        for layer, (h, c) in zip(self.layers, state):
+            h, c = self._layer_step(layer, xs, h, c)
+            new.append((h, c))
+            xs = h
+        return tuple(new)
+
+    def head_output(self, h: np.ndarray) -> np.ndarray:
+        """The integer outputs for top-layer hidden states h [..., H]: logits through the dense head, else h."""
+        return h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
+
+    def _check_codes(self, x_int: np.ndarray) -> np.ndarray:
+        x = np.asarray(x_int)
+        if not np.issubdtype(x.dtype, np.integer):
+            raise HwgenError(f"IntegerModel.run takes integer codes (use quantize_input), got {x.dtype}")
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise HwgenError(f"IntegerModel.run takes [T, {self.input_size}] or [N, T, {self.input_size}], got {list(x.shape)}")
         f = self.input_format
         if x.min(initial=0) < f.min or x.max(initial=0) > f.max:
             raise HwgenError(f"input codes outside the {f.bits}-bit input format [{f.min}, {f.max}]")
-        seq = x.astype(np.int64)
-        for layer in self.layers:
-            seq = self._run_layer(layer, seq)
-        h = seq if self.output_steps == "every_step" else seq[:, -1]
-        out = h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
-        return out[0] if single else out
+        return x.astype(np.int64)
 
-    def _run_layer(self, layer: IntegerLayer, xs: np.ndarray) -> np.ndarray:
-        n, steps, _ = xs.shape
-        hid = layer.hidden
+    def _layer_step(self, layer: IntegerLayer, x: np.ndarray, h: np.ndarray, c: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
         a = self.hidden_format.frac
         rnd = 1 << (a - 1)
-        w = layer.w_codes.T.astype(np.int64)
-        r = layer.r_codes.T.astype(np.int64)
         g_aff, c_aff = layer.gate, layer.cell
-        h = np.zeros((n, hid), np.int64)
-        c = np.zeros((n, hid), np.int64)
-        ys = np.zeros((n, steps, hid), np.int64)
-        for t in range(steps):
-            pre = g_aff.mult_x * (xs[:, t] @ w) + g_aff.mult_h * (h @ r) + g_aff.bias
-            g = self.gate_format.saturate(pre >> g_aff.shift)
-            gi, go, gf, gc = np.split(g, 4, axis=1)
-            si, so, sf = self.sigmoid.lookup(gi), self.sigmoid.lookup(go), self.sigmoid.lookup(gf)
-            tg = self.tanh.lookup(gc)
-            c = self.cell_format.saturate((sf * c + ((si * tg) << (self.cell_format.frac - a)) + rnd) >> a)
-            cn = self.gate_format.saturate((c_aff.mult * c + c_aff.bias) >> c_aff.shift)
-            h = (so * self.tanh.lookup(cn) + rnd) >> a
-            ys[:, t] = h
-        return ys
+        pre = g_aff.mult_x * (x @ layer.wt) + g_aff.mult_h * (h @ layer.rt) + g_aff.bias
+        g = self.gate_format.saturate(pre >> g_aff.shift)
+        gi, go, gf, gc = np.split(g, 4, axis=1)
+        si, so, sf = self.sigmoid.lookup(gi), self.sigmoid.lookup(go), self.sigmoid.lookup(gf)
+        tg = self.tanh.lookup(gc)
+        c = self.cell_format.saturate((sf * c + ((si * tg) << (self.cell_format.frac - a)) + rnd) >> a)
+        cn = self.gate_format.saturate((c_aff.mult * c + c_aff.bias) >> c_aff.shift)
+        return (so * self.tanh.lookup(cn) + rnd) >> a, c
 
     # ---- persistence -----------------------------------------------------------------------
     def save(self, path: Union[str, Path]) -> None:

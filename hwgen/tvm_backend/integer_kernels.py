@@ -58,7 +58,7 @@ def int_projection(rows: int, k: int, n: Optional[int], kind: WeightKind) -> tir
 
 @dataclass(frozen=True)
 class FixedPointStep:
-    """TIR expressions of one time step's fixed-point arithmetic after the matvecs (IntegerModel._run_layer),
+    """TIR expressions of one time step's fixed-point arithmetic after the matvecs (IntegerModel._layer_step),
     shared by the portable and the AVX2 recurrences; all int64."""
 
     gate_min: int

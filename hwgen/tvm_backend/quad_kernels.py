@@ -179,7 +179,7 @@ def recurrence(model: IntegerModel, layer: IntegerLayer, steps: Optional[int], b
                panels: QuadPanels) -> tirx.PrimFunc:
     """PrimFunc(accx[T, B, rows_p] int32, r, mult_x, mult_h, bias [rows_p] float64, cell_mult, cell_bias [H] float64,
     sigmoid, tanh tables int64, y[T, B, H] int32, h_n[B, H] int32): one layer's time loop, bit-exact with
-    `IntegerModel._run_layer`.
+    `IntegerModel._layer_step`.
 
     The hidden state is kept as int8 for the matvec. The fixed-point step after it runs branch-free in float64
     vectors: every value of the model's step is an integer below 2**53 (`exact_in_float64` checks the bounds),
