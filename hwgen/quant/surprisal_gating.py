@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Sequence, Union
 
 import numpy as np
+import onnx
 
 from hwgen.errors import HwgenError
 from hwgen.frontend.importer import import_onnx
@@ -110,3 +111,42 @@ def split_ids(data: CharCorpus, split: str) -> np.ndarray:
     if split not in ("valid", "test"):
         raise HwgenError(f"surprisal gating: split must be 'valid' or 'test', got {split!r}")
     return np.asarray(getattr(data, split))
+
+
+#: ONNX metadata keys of an exported pair (each file carries all of them; `role` says which it is).
+GATE_KEYS = ("hwgen.gate.role", "hwgen.gate.rule", "hwgen.gate.threshold_codes", "hwgen.gate.threshold_logit")
+GATE_RULE = "margin-v1: the big model runs step t iff t == 0 or max(s_{t-1}) - s_{t-1}[x_t] > threshold"
+
+
+def export_pair(small: QuantLSTMModel, big: QuantLSTMModel, pair: SurprisalGatedPair,
+                out: Union[str, os.PathLike]) -> tuple[Path, Path]:
+    """OUT/small.onnx and OUT/big.onnx: each a standard hwgen char-LM export (checked in onnxruntime) whose
+    metadata_props carry the gate: its role, the rule, and the threshold both in the small model's integer logit
+    codes (as lowered with `pair`'s options) and in float logits (codes × the small head's scale).
+
+    ONNX has per-step control flow only as Loop/If around a hand-unrolled cell, which neither onnxruntime's
+    LSTM kernels nor hwgen's recogniser would see as LSTMs; two plain models and the gate as metadata keep
+    both models importable, runnable and buildable on their own."""
+    from hwgen.quant.export import export_model
+
+    out = Path(out)
+    paths = []
+    for role, model in (("small", small), ("big", big)):
+        path, _ = export_model(model, out / f"{role}.onnx")
+        proto = onnx.load(path)
+        values = (role, GATE_RULE, str(pair.threshold), repr(pair.threshold * pair.small.output_scale))
+        for key, value in zip(GATE_KEYS, values):
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(proto, path)
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def read_gate(path: Union[str, os.PathLike]) -> dict[str, str]:
+    """The gate metadata of one exported model of a pair; a clear error when it has none."""
+    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
+    missing = [k for k in GATE_KEYS if k not in props]
+    if missing:
+        raise HwgenError(f"{path}: not one of a surprisal-gated pair (metadata lacks {', '.join(missing)})")
+    return {k: props[k] for k in GATE_KEYS}

@@ -113,3 +113,50 @@ def test_bad_input_is_refused(pair):
         SurprisalGatedPair(pair.small, digits, 0)
     with pytest.raises(HwgenError, match="fewer than one window"):
         windows(np.arange(5), 8, limit=3)
+
+
+def test_a_pair_trains_on_one_corpus_and_gates(tmp_path):
+    from hwgen.quant.surprisal_gating import train_pair
+    from hwgen.quant.train import TrainConfig
+
+    text = tmp_path / "corpus.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 200)
+    common = dict(task="charlm", weights="ternary", epochs=1, seq_len=20, batch_size=8, steps_per_epoch=3,
+                  corpus=(str(text),), progress=False)
+    small, big = train_pair(TrainConfig(hidden=8, **common), TrainConfig(hidden=16, **common), tmp_path / "pair")
+    assert (tmp_path / "pair" / "small" / "metrics.json").exists() and (tmp_path / "pair" / "big" / "metrics.json").exists()
+    gated = integer_pair(small.model, big.model)
+    ids = np.frombuffer(b"the lazy dog jumps", np.uint8)
+    vocab = bytes(sorted(set(text.read_bytes())))
+    run = gated.run(np.searchsorted(np.frombuffer(vocab, np.uint8), ids))
+    assert run.small.shape == (1, len(ids), len(vocab))
+    with pytest.raises(HwgenError, match="same corpus"):
+        train_pair(TrainConfig(hidden=8, **common), TrainConfig(hidden=16, **{**common, "seq_len": 30}), tmp_path / "x")
+
+
+def test_an_exported_pair_carries_the_gate(tmp_path):
+    from hwgen.frontend.importer import import_onnx, load_onnx
+    from hwgen.passes.pipeline import lower_for_accelerator
+    from hwgen.quant.surprisal_gating import export_pair, read_gate
+
+    small, big = _charlm(8, 0), _charlm(16, 1)
+    pair = integer_pair(small, big, threshold=1234)
+    s_path, b_path = export_pair(small, big, pair, tmp_path)
+    gate = read_gate(b_path)
+    assert gate["hwgen.gate.role"] == "big" and read_gate(s_path)["hwgen.gate.role"] == "small"
+    assert int(gate["hwgen.gate.threshold_codes"]) == 1234
+    assert float(gate["hwgen.gate.threshold_logit"]) == pytest.approx(1234 * pair.small.output_scale)
+    # each file stays a plain char-LM: it imports and lowers to the same integer model as before export
+    graph = import_onnx(load_onnx(s_path), path=str(s_path))
+    again = lower_for_accelerator(graph, np.eye(VOCAB))
+    assert np.array_equal(again.head.weights, pair.small.head.weights)
+    assert all(np.array_equal(a.w_codes, b.w_codes) and np.array_equal(a.r_codes, b.r_codes)
+               for a, b in zip(again.layers, pair.small.layers))
+    plain = tmp_path / "plain.onnx"
+    import onnx
+    onnx.save(onnx.load(s_path), plain)
+    proto = onnx.load(plain)
+    del proto.metadata_props[:]
+    onnx.save(proto, plain)
+    with pytest.raises(HwgenError, match="not one of a surprisal-gated pair"):
+        read_gate(plain)

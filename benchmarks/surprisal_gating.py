@@ -1,0 +1,131 @@
+"""Surprisal-gated small/big char-LMs against always running the big one (issue 20 target).
+
+Trains a small and a big binary/ternary LSTM char-LM on the same corpus (the trainer's charlm
+recipe), lowers both to integer models through hwgen's own export → import → lowering, and
+measures everything through the integer gate of `hwgen.model.surprisal_gate` — the arithmetic the
+accelerator implements:
+
+* the threshold is chosen on the validation text: the fewest big-network steps whose BPC stays
+  within --tolerance of always-big;
+* on the test text: BPC and the fraction of big steps for always-big, always-small, and the gate
+  at the chosen threshold, plus the whole trade-off (BPC against big fraction, OUT/gating.png);
+* cycles per character from the accelerators' analytic cycle counts at the RTL default lanes:
+  small + (big fraction) × big. The gate needs the small model's logits, which its every-step head
+  produces anyway; the maximum is taken as they stream out, so no cycles are added for it. That is
+  the plan for the hardware gating unit, which is not built yet: these are analytic figures.
+
+Target: the gate at always-big BPC + 0.01 with >= 20 % fewer cycles per character.
+
+    .venv/bin/python benchmarks/surprisal_gating.py            # H 64 / 256, 400 steps each: ~30-60 min here
+    .venv/bin/python benchmarks/surprisal_gating.py --quick    # smoke test, a few minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hwgen.model.integer_model import IntegerModel
+from hwgen.quant.data import build_corpus, corpus_from_bytes
+from hwgen.quant.surprisal_gating import (GatePoint, candidate_thresholds, choose_threshold, integer_pair, measure,
+                                          sweep, windows)
+from hwgen.quant.train import TrainConfig, train
+from hwgen.rtl.api import accel_config
+from hwgen.rtl.options import AccelOptions
+
+QUICK = dict(small_hidden=16, big_hidden=48, bytes=200_000, seq=50, batch=16, steps=40, eval_windows=30)
+
+
+def cycles_per_step(model: IntegerModel) -> int:
+    return accel_config(model, AccelOptions()).cycles_per_step()
+
+
+def plot(points: list[GatePoint], small: GatePoint, big: GatePoint, chosen: GatePoint, path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([p.big_fraction for p in points], [p.bpc for p in points], "o-", label="gated (test)")
+    ax.plot([small.big_fraction], [small.bpc], "s", label="always small")
+    ax.plot([1.0], [big.bpc], "^", label="always big")
+    ax.plot([chosen.big_fraction], [chosen.bpc], "*", markersize=14, label="chosen on validation")
+    ax.axhline(big.bpc + 0.01, color="grey", lw=0.8, ls="--", label="always big + 0.01")
+    ax.set_xlabel("fraction of steps the big network runs")
+    ax.set_ylabel("test BPC (integer models)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("runs/bench_surprisal_gating"))
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a result")
+    ap.add_argument("--weights", default="ternary", choices=("binary", "ternary"))
+    ap.add_argument("--small-hidden", type=int, default=64)
+    ap.add_argument("--big-hidden", type=int, default=256)
+    ap.add_argument("--bytes", type=int, default=3_000_000)
+    ap.add_argument("--seq", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=400, help="training batches per model")
+    ap.add_argument("--eval-windows", type=int, default=200, help="windows of --seq characters per split")
+    ap.add_argument("--tolerance", type=float, default=0.01)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    args.out.mkdir(parents=True, exist_ok=True)
+    text, source = build_corpus(args.bytes)
+    corpus = corpus_from_bytes(text, args.seq, source)
+    print(f"corpus {len(text)} bytes from {source}; {args.weights}, small H={args.small_hidden}, "
+          f"big H={args.big_hidden}, {args.steps} steps each (batch {args.batch}, seq {args.seq})", flush=True)
+    common = dict(task="charlm", weights=args.weights, seq_len=args.seq, batch_size=args.batch, epochs=1,
+                  steps_per_epoch=args.steps, corpus_bytes=args.bytes, seed=args.seed, progress=False)
+    small = train(TrainConfig(hidden=args.small_hidden, **common), args.out / "small", corpus).model
+    big = train(TrainConfig(hidden=args.big_hidden, **common), args.out / "big", corpus).model
+    pair = integer_pair(small, big)
+    valid = windows(np.asarray(corpus.valid), args.seq, args.eval_windows)
+    test = windows(np.asarray(corpus.test), args.seq, args.eval_windows)
+
+    thresholds = candidate_thresholds(pair, valid, count=16)
+    chosen_th = choose_threshold(sweep(pair, valid, thresholds), measure(pair, valid, always_big=True).bpc,
+                                 args.tolerance).threshold
+    big_only = measure(pair, test, always_big=True)
+    small_only = measure(pair.with_threshold(1 << 62), test)
+    curve = sweep(pair, test, thresholds)
+    chosen = next(p for p in curve if p.threshold == chosen_th)
+    cs, cb = cycles_per_step(pair.small), cycles_per_step(pair.big)
+
+    def row(name: str, p: GatePoint) -> str:
+        cycles = cs + p.big_fraction * cb if name != "always big" else cb
+        return (f"  {name:28s} {p.bpc:8.3f} {p.bpc - big_only.bpc:+8.3f} {p.big_fraction:9.3f} "
+                f"{cycles:12.1f} {cycles / cb:8.3f}")
+
+    print(f"\ntest text ({len(test)} windows of {args.seq}); cycles/step at the RTL default lanes: small {cs}, big {cb}")
+    print(f"  {'':28s} {'BPC':>8s} {'vs big':>8s} {'big frac':>9s} {'cycles/char':>12s} {'÷ big':>8s}")
+    print(row("always big", big_only))
+    print(row("always small (+ big at t=0)", small_only))
+    print(row(f"gated (threshold {chosen_th})", chosen))
+    saving = 1 - (cs + chosen.big_fraction * cb) / cb
+    ok = chosen.bpc <= big_only.bpc + 0.01 and saving >= 0.20
+    print(f"target: BPC <= always big + 0.01 with >= 20 % fewer cycles per character: {'met' if ok else 'NOT met'} "
+          f"(BPC {chosen.bpc - big_only.bpc:+.3f}, cycles saved {100 * saving:.1f} %)")
+    print("  trade-off on test (threshold: big fraction, BPC): "
+          + "; ".join(f"{p.threshold}: {p.big_fraction:.2f}, {p.bpc:.3f}" for p in curve))
+    png = args.out / "gating.png"
+    plot(curve, small_only, big_only, chosen, png, f"{args.weights} char-LM, small H={args.small_hidden} / big "
+         f"H={args.big_hidden}, {args.steps} steps{' (quick)' if args.quick else ''}")
+    summary = {"always_big": big_only.__dict__, "always_small": small_only.__dict__, "chosen": chosen.__dict__,
+               "curve": [p.__dict__ for p in curve], "cycles_per_step": {"small": cs, "big": cb},
+               "args": {k: str(v) for k, v in vars(args).items()}}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {png} and {args.out / 'summary.json'}")
+
+
+if __name__ == "__main__":
+    main()
