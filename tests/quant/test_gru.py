@@ -129,3 +129,23 @@ def test_cli_train_cell_gru(tmp_path, capsys):
     from hwgen.quant.checkpoint import load_checkpoint
 
     assert load_checkpoint(tmp_path / "r").model.config.cell == "gru"
+
+
+def test_trained_gru_lowers_to_the_integer_spec_with_its_codes(gru_runs, tmp_path):
+    from hwgen.passes.lower_gru import lower_gru, match_gru_stack
+    from hwgen.quant.data import digits_split
+
+    model = gru_runs["ternary"].model
+    path, _ = export_model(model, tmp_path / "gru.onnx")
+    graph = load_graph(path)
+    x, _ = digits_split(0)
+    stack = match_gru_stack(graph)
+    integer = lower_gru(stack, calibration=x)
+    layer = model.layers[0]
+    want_codes = weight_codes(layer.weight_ih, "ternary", layer.w0_ih).numpy()[onnx_gate_rows(8, "gru")]
+    np.testing.assert_array_equal(integer.layers[0].w_codes, want_codes)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(stack.run_float(x), want, atol=1e-4)
+    got = integer.run_real(x)
+    assert (got.argmax(1) == want.argmax(1)).mean() >= 0.95
