@@ -243,6 +243,52 @@ def gru_cycles_per_step(hidden: int, inputs: Sequence[int], lanes: int, overhead
     return pass_cycles(GATES, hidden, inputs, lanes) + overhead + drains
 
 
+@dataclass(frozen=True)
+class GRUTiming:
+    """What a GRU accelerator config needs beside its hardware: the bit-exact reference and the cycle count.
+
+    The `AccelConfig` analogue for a GRU on the LSTM accelerator's lanes structure, as plain data:
+    `overhead` (per step) and `sequence_overhead` (per sequence: input beats of the first step,
+    the last drain, the output stream) are the schedule's constants, which a GRU controller
+    shares with the LSTM's (take them from the LSTM `AccelConfig` of the same sizes until a GRU
+    schedule exists); `reset_drain` only counts for linear_before_reset=0.
+    """
+
+    hidden: int
+    inputs: tuple[int, ...]  # each layer's input size: (X, H, H, ...)
+    lanes: int
+    linear_before_reset: bool = True
+    overhead: int = 0
+    reset_drain: int = 0
+    sequence_overhead: int = 0
+
+    @classmethod
+    def for_model(cls, model: IntegerGRUModel, lanes: int, **schedule: int) -> "GRUTiming":
+        inputs = tuple(layer.input_size for layer in model.layers)
+        return cls(model.hidden, inputs, lanes, model.linear_before_reset, **schedule)
+
+    def reference(self, model: IntegerGRUModel, x_int: np.ndarray) -> np.ndarray:
+        """Bit-exact outputs for integer inputs [N, T, X] (`IntegerGRUModel.run`), for the model this timing is of."""
+        if (model.hidden, tuple(layer.input_size for layer in model.layers), model.linear_before_reset) != \
+                (self.hidden, self.inputs, self.linear_before_reset):
+            raise HwgenError(f"the GRU model (hidden {model.hidden}, linear_before_reset {model.linear_before_reset}) "
+                             f"is not the one this timing is of (hidden {self.hidden}, "
+                             f"linear_before_reset {self.linear_before_reset})")
+        return model.run(x_int)
+
+    def ideal_cycles_per_step(self) -> float:
+        """Useful weight operations per step / lanes: 3H·(X_l + H) / lanes over the layers."""
+        return sum(GATES * self.hidden * (x + self.hidden) for x in self.inputs) / self.lanes
+
+    def cycles_per_step(self) -> int:
+        return gru_cycles_per_step(self.hidden, self.inputs, self.lanes, self.overhead, self.linear_before_reset,
+                                   self.reset_drain)
+
+    def expected_cycles(self, steps: int) -> int:
+        """Cycles of one sequence of `steps` steps: steps · cycles_per_step + sequence_overhead."""
+        return steps * self.cycles_per_step() + self.sequence_overhead
+
+
 def gru_weight_bytes(hidden: int, inputs: Sequence[int], kind: str) -> int:
     """Bytes of the recurrent layers' weight codes packed at 1 (binary), 2 (ternary) or 8 (int8) bits."""
     bits = {"binary": 1, "ternary": 2, "int8": 8}[check_kind("weights kind", kind, WEIGHTS_KINDS)]
