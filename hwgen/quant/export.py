@@ -163,6 +163,7 @@ class ExportReport:
     metric: Optional[str] = None
     folded: Optional[float] = None  # task metric with time-shared (folded) BN statistics
     per_step: Optional[float] = None  # ... with per-step statistics
+    cell: str = "lstm"
 
 
 def export_model(model: QuantLSTMModel, path: Union[str, os.PathLike], tolerance: float = 1e-5) -> tuple[Path, float]:
@@ -191,7 +192,7 @@ def export_run(run: Union[str, os.PathLike], path: Union[str, os.PathLike], samp
     out, diff = export_model(model, path)
     return ExportReport(out, Path(run), model.config.weights, model.config.bn,
                         f"stochastic sample (seed {sample_seed})" if stochastic else "deterministic",
-                        diff, metric, folded, per_step)
+                        diff, metric, folded, per_step, model.config.cell)
 
 
 def _metrics(model: QuantLSTMModel, train_config: dict, vocab: Optional[bytes],

@@ -99,8 +99,18 @@ def test_charlm_gru_exports_every_step(tmp_path):
     model.train()
     for _ in range(3):
         model(torch.from_numpy(sample_input(model, batch=8, steps=5)))
-    _, diff = export_model(model, tmp_path / "lm.onnx")
+    path, diff = export_model(model, tmp_path / "lm.onnx")
     assert diff <= 1e-5
+    from hwgen.passes.lower_gru import lower_gru, match_gru_stack
+
+    stack = match_gru_stack(load_graph(path))
+    assert stack.every_step and len(stack.layers) == 2
+    x = sample_input(model, batch=3, steps=7)
+    with torch.no_grad():
+        want = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(stack.run_float(x), want, atol=1e-4)
+    integer = lower_gru(stack, calibration=x)
+    assert integer.output_steps == "every_step" and integer.run_real(x).shape == (3, 7, 11)
 
 
 def test_accelerator_targets_refuse_a_gru_with_one_clear_reason(gru_runs, tmp_path):
@@ -113,11 +123,12 @@ def test_accelerator_targets_refuse_a_gru_with_one_clear_reason(gru_runs, tmp_pa
         match_lstm_stack(graph)
 
 
-def test_cli_build_rtl_exits_2_for_a_gru(gru_runs, tmp_path, capsys):
+@pytest.mark.parametrize("target", [["rtl"], ["fpga", "--board", "icebreaker"]])
+def test_cli_build_accelerator_exits_2_for_a_gru(gru_runs, tmp_path, capsys, target):
     from hwgen.cli import main
 
     path, _ = export_model(gru_runs["ternary"].model, tmp_path / "gru.onnx")
-    assert main(["build", str(path), "--target", "rtl", "-o", str(tmp_path / "out")]) == 2
+    assert main(["build", str(path), "--target", *target, "-o", str(tmp_path / "out")]) == 2
     assert "GRU on the accelerator is not supported yet" in capsys.readouterr().err
 
 
