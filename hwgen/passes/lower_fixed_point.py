@@ -120,8 +120,7 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
     gate_fmt = FixedFormat(o.gate_bits, o.gate_frac)
     cell_fmt = FixedFormat(o.cell_bits, o.cell_frac)
     input_fmt = FixedFormat(o.act_bits, _input_frac(o, calibration))
-    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits, min(o.sigmoid_bits, o.table_index_bits))
-    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits, min(o.tanh_bits, o.table_index_bits))
+    sig, tanh = activation_tables(o, gate_fmt, hidden_fmt)
     fg, fh, fc = gate_fmt.frac, hidden_fmt.frac, cell_fmt.frac
     layers = []
     for index, fl in enumerate(stack.layers):
@@ -145,6 +144,13 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
     model = IntegerModel(tuple(layers), head, input_fmt, hidden_fmt, gate_fmt, cell_fmt, sig, tanh, kind, stack.name, notes,
                          "every_step" if stack.every_step else "last")
     return model
+
+
+def activation_tables(o: LoweringOptions, gate_fmt: FixedFormat,
+                      hidden_fmt: FixedFormat) -> tuple[ActivationTable, ActivationTable]:
+    """The σ and tanh tables over the gate format, at the options' sample resolutions."""
+    return (ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits, min(o.sigmoid_bits, o.table_index_bits)),
+            ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits, min(o.tanh_bits, o.table_index_bits)))
 
 
 def lower_head(head: FloatHead, hidden_fmt: FixedFormat) -> DenseHead:

@@ -19,11 +19,11 @@ import numpy as np
 from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.ir import ops
 from hwgen.ir.graph import Graph
-from hwgen.model.fixed import ActivationTable, FixedFormat
+from hwgen.model.fixed import FixedFormat
 from hwgen.model.gru import GRUFloatLayer, GRUStack, IntegerGRULayer, IntegerGRUModel
 from hwgen.model.integer_model import GateAffine
 from hwgen.passes.lower_fixed_point import (LoweringOptions, _choose_shift, _input_frac, _int8_rows, _ro, _rounded,
-                                            lower_head)
+                                            activation_tables, lower_head)
 from hwgen.passes.match_lstm_stack import _const, _head, _reads_every_step, _weight
 
 
@@ -46,7 +46,8 @@ def _layer(graph: Graph, node) -> GRUFloatLayer:
     kinds = {w_kind, r_kind}
     kind = "float" if "float" in kinds else "int8" if "int8" in kinds else "ternary" if "ternary" in kinds else "binary"
     b = np.asarray(b, np.float64)[0]
-    return GRUFloatLayer(w_codes, w_scale, r_codes, r_scale, b[:3 * hid], b[3 * hid:], kind, bool(a.linear_before_reset))
+    return GRUFloatLayer(w_codes, w_scale, r_codes, r_scale, b[:3 * hid], b[3 * hid:], kind,
+                         bool(a.linear_before_reset))
 
 
 def match_gru_stack(graph: Graph) -> GRUStack:
@@ -75,8 +76,7 @@ def lower_gru_stack(stack: GRUStack, calibration: Optional[np.ndarray] = None,
     kind = "int8" if o.weights == "int8" or "int8" in kinds else "ternary" if "ternary" in kinds else "binary"
     hidden_fmt, gate_fmt = FixedFormat(o.act_bits, o.act_bits - 1), FixedFormat(o.gate_bits, o.gate_frac)
     input_fmt = FixedFormat(o.act_bits, _input_frac(o, calibration))
-    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits, min(o.sigmoid_bits, o.table_index_bits))
-    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits, min(o.tanh_bits, o.table_index_bits))
+    sig, tanh = activation_tables(o, gate_fmt, hidden_fmt)
     lbr = stack.layers[0].linear_before_reset
     layers = []
     for index, fl in enumerate(stack.layers):
@@ -94,7 +94,8 @@ def lower_gru_stack(stack: GRUStack, calibration: Optional[np.ndarray] = None,
         if lbr:
             bias = np.concatenate([bias[:2 * hid], fl.wb[2 * hid:]])
             reset_bias = _rounded(fl.rb[2 * hid:], gate_fmt.frac + s)
-        gate = GateAffine(_ro(_rounded(mx_real, s)), _ro(_rounded(mh_real, s)), _ro(_rounded(bias, gate_fmt.frac + s)), s)
+        gate = GateAffine(_ro(_rounded(mx_real, s)), _ro(_rounded(mh_real, s)),
+                          _ro(_rounded(bias, gate_fmt.frac + s)), s)
         layers.append(IntegerGRULayer(_ro(np.asarray(w_codes, np.int8)), _ro(np.asarray(r_codes, np.int8)),
                                       FixedFormat(o.act_bits, fin), gate, _ro(reset_bias)))
     head = lower_head(stack.head, hidden_fmt) if stack.head is not None else None

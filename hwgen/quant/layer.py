@@ -238,7 +238,7 @@ class QuantLSTMLayer(QuantRecurrentLayer):
     # ---- forward -----------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [T, B, X] -> y [T, B, H] (zero initial state)."""
-        steps, batch = self.check_input(x)
+        _, batch = self.check_input(x)
         w, r = self.quantized_weights()
         if not self.bn:
             zeros = x.new_zeros(1, batch, self.hidden)

@@ -114,3 +114,37 @@ def test_timing_is_the_gru_accel_config_analogue():
     np.testing.assert_array_equal(t.reference(model, x), model.run(x))
     with pytest.raises(Exception, match="not the one this timing is of"):
         t.reference(lower_gru(random_stack(False, layers=2)), x)
+
+
+@pytest.mark.parametrize("lbr", [0, 1])
+def test_an_onnx_gru_of_either_reset_placement_imports_and_lowers(tmp_path, lbr):
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from hwgen.frontend import load_graph
+    from hwgen.passes.lower_gru import match_gru_stack
+
+    stack = random_stack(bool(lbr))
+    layer = stack.layers[0]
+    inits = [numpy_helper.from_array(layer.w_codes[None], "W_codes"), numpy_helper.from_array(layer.w_scale.astype(np.float32), "W_scale"),
+             numpy_helper.from_array(layer.r_codes[None], "R_codes"), numpy_helper.from_array(layer.r_scale.astype(np.float32), "R_scale"),
+             numpy_helper.from_array(np.concatenate([layer.wb, layer.rb])[None].astype(np.float32), "B")]
+    nodes = [helper.make_node("DequantizeLinear", ["W_codes", "W_scale"], ["W"], axis=1),
+             helper.make_node("DequantizeLinear", ["R_codes", "R_scale"], ["R"], axis=1),
+             helper.make_node("GRU", ["x", "W", "R", "B"], ["Y", "Y_h"], hidden_size=H, linear_before_reset=lbr)]
+    graph = helper.make_graph(nodes, "gru", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [T, 3, X])],
+                              [helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, 3, H])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    onnx.save(model, tmp_path / "gru.onnx")
+    x = np.random.default_rng(3).uniform(-1, 1, (T, 3, X)).astype(np.float32)
+    want = ort.InferenceSession(str(tmp_path / "gru.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0][0]
+    matched = match_gru_stack(load_graph(tmp_path / "gru.onnx"))
+    assert matched.head is None and matched.layers[0].linear_before_reset == bool(lbr)
+    assert matched.layers[0].kind == "ternary"
+    xb = x.transpose(1, 0, 2)
+    np.testing.assert_allclose(matched.run_float(xb), want, atol=1e-5)
+    integer = lower_gru(matched, calibration=xb)
+    np.testing.assert_array_equal(integer.layers[0].r_codes, layer.r_codes)
+    assert np.abs(integer.run_real(xb) - want).max() <= 4 * 2.0 ** -7
