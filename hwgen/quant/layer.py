@@ -1,5 +1,8 @@
 """One LSTM layer with binary/ternary weights and the paper's in-cell batch norm.
 
+`QuantRecurrentLayer` holds what the LSTM shares with the GRU (`hwgen.quant.gru_layer`):
+the quantized weights, their clipping and freezing, BN(Wx·x) and the running statistics.
+
 Weights are float shadow matrices quantized on every forward pass (straight-through).
 Gate order inside torch is nn.LSTM's (i, f, g, o); the ONNX export reorders rows.
 
