@@ -35,13 +35,14 @@ FixedH = Optional[tuple[torch.Tensor, torch.Tensor]]
 
 
 def gru_gates(xg: torch.Tensor, hg: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """One step from the normalised products xg, hg [B, 3H] (torch order r, z, n): the next state."""
-    xr, xz, xn = xg.chunk(3, 1)
-    hr, hz, hn = hg.chunk(3, 1)
-    reset = torch.sigmoid(xr + hr)
-    update = torch.sigmoid(xz + hz)
-    cand = torch.tanh(xn + reset * hn)
-    return torch.lerp(cand, h, update)  # (1 - z)·n + z·h
+    """One step from the normalised products xg, hg [B, 3H] (torch order r, z, n): the next state.
+
+    Five ATen calls besides the views (autograd replays each in the backward pass).
+    """
+    hid = h.shape[1]
+    rz = torch.sigmoid(xg[:, :2 * hid] + hg[:, :2 * hid])
+    cand = torch.tanh(torch.addcmul(xg[:, 2 * hid:], rz[:, :hid], hg[:, 2 * hid:]))
+    return torch.lerp(cand, h, rz[:, hid:])  # (1 - z)·n + z·h
 
 
 def bn_gru_recurrence(xg: torch.Tensor, r: torch.Tensor, gamma_h: torch.Tensor, beta_h: torch.Tensor,
