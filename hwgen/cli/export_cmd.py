@@ -1,4 +1,4 @@
-"""`hwgen export RUN/ -o model.onnx`: LSTM runs (freeze weights, fold batch norm) and transformer runs, checked in onnxruntime."""
+"""`hwgen export RUN/ -o model.onnx`: LSTM and GRU runs (freeze weights, fold batch norm) and transformer runs, checked in onnxruntime."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from hwgen.quant.export import export_run
 
     r = export_run(args.run, args.output, sample_seed=args.sample, evaluate_metric=not args.no_eval)
-    print(f"wrote {r.path}: {r.weights} weights ({r.frozen}), batch norm {'folded' if r.bn else 'none'}; "
+    print(f"wrote {r.path}: {r.cell.upper()}, {r.weights} weights ({r.frozen}), batch norm {'folded' if r.bn else 'none'}; "
           f"onnxruntime vs PyTorch max |diff| = {r.max_abs_diff:.2e}")
     if r.folded is not None:
         unit = "%" if r.metric == "accuracy" else " BPC"

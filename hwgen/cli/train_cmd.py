@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hwgen.quant.choices import (BN_X_MODES, DISTILL_METHODS, EMBEDDING_KINDS, LR_SCHEDULES, PRUNE_METHODS, QUANTIZERS,
+from hwgen.quant.choices import (BN_X_MODES, CELLS, DISTILL_METHODS, EMBEDDING_KINDS, LR_SCHEDULES, PRUNE_METHODS, QUANTIZERS,
                                  TASKS, TRANSFORMER_WEIGHTS, WEIGHT_KINDS)
 
 
@@ -13,11 +13,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a binary/ternary model (RUN/ gets checkpoint + metrics.json)",
                        description="Train models with binary/ternary weights on data already on this machine.")
     kinds = p.add_subparsers(dest="family", metavar="FAMILY", required=True)
-    q = kinds.add_parser("lstm", help="LSTM with binary/ternary weights and in-cell batch norm (Ardakani et al. 2019)",
+    q = kinds.add_parser("lstm", help="LSTM (or --cell gru) with binary/ternary weights and in-cell batch norm (Ardakani et al. 2019)",
                          description="Train an LSTM classifier (8x8 digits, rows as time steps) or a character-level "
                                      "language model; RUN/ holds checkpoint.pt, config.json and metrics.json.")
     q.add_argument("--task", choices=TASKS, default="digits", help="digits: sklearn 8x8 digits; charlm: char-level LM (BPC)")
-    q.add_argument("--weights", choices=WEIGHT_KINDS, default="ternary", help="LSTM weight kind (default ternary)")
+    q.add_argument("--cell", choices=CELLS, default="lstm",
+                   help="recurrent cell: lstm, or gru (nn.GRU's form, ONNX linear_before_reset=1; same recipe and flags)")
+    q.add_argument("--weights", choices=WEIGHT_KINDS, default="ternary", help="recurrent weight kind (default ternary)")
     q.add_argument("--hidden", type=int, default=32, help="hidden units per layer (default 32)")
     q.add_argument("--layers", type=int, default=1, help="stacked LSTM layers (default 1)")
     q.add_argument("--epochs", type=int, default=30)
@@ -102,7 +104,7 @@ def run_transformer(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from hwgen.quant.train import TrainConfig, train
 
-    config = TrainConfig(task=args.task, weights=args.weights, hidden=args.hidden, layers=args.layers, bn=args.bn,
+    config = TrainConfig(task=args.task, cell=args.cell, weights=args.weights, hidden=args.hidden, layers=args.layers, bn=args.bn,
                          quantizer=args.quantizer, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          lr_schedule=args.lr_schedule,
                          grad_clip=args.grad_clip, seed=args.seed, threads=args.threads, seq_len=args.seq_len,
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                          progress=not args.quiet)
     m = train(config, args.output).metrics
     unit = "% accuracy" if m["metric"] == "accuracy" else " BPC"
-    line = f"{config.task} {config.weights} LSTM (hidden {config.hidden}, {config.layers} layer(s)): test {m['test']:.3f}{unit}"
+    line = f"{config.task} {config.weights} {config.cell.upper()} (hidden {config.hidden}, {config.layers} layer(s)): test {m['test']:.3f}{unit}"
     if "test_per_step_bn" in m:
         line += f" with time-shared BN (per-step statistics: {m['test_per_step_bn']:.3f})"
     print(line)

@@ -31,7 +31,7 @@ from hwgen.ir.graph import Graph
 from hwgen.model.fixed import ActivationTable, FixedFormat
 from hwgen.model.integer_model import CellAffine, DenseHead, GateAffine, IntegerLayer, IntegerModel
 from hwgen.model.kinds import ACCEL_WEIGHTS, AccelWeights, check_kind
-from hwgen.model.lstm_stack import LSTMStack
+from hwgen.model.lstm_stack import FloatHead, LSTMStack
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 
 __all__ = ["LoweringOptions", "lower_fixed_point", "lower_stack", "IntegerModel", "FixedFormat"]
@@ -120,8 +120,7 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
     gate_fmt = FixedFormat(o.gate_bits, o.gate_frac)
     cell_fmt = FixedFormat(o.cell_bits, o.cell_frac)
     input_fmt = FixedFormat(o.act_bits, _input_frac(o, calibration))
-    sig = ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits, min(o.sigmoid_bits, o.table_index_bits))
-    tanh = ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits, min(o.tanh_bits, o.table_index_bits))
+    sig, tanh = activation_tables(o, gate_fmt, hidden_fmt)
     fg, fh, fc = gate_fmt.frac, hidden_fmt.frac, cell_fmt.frac
     layers = []
     for index, fl in enumerate(stack.layers):
@@ -140,16 +139,26 @@ def lower_stack(stack: LSTMStack, calibration: Optional[np.ndarray] = None,
         cell = CellAffine(_rounded(mc_real, sc), _rounded(fl.cell_shift, fg + sc), sc)
         layers.append(IntegerLayer(_ro(np.asarray(w_codes, np.int8)), _ro(np.asarray(r_codes, np.int8)),
                                    FixedFormat(o.act_bits, fin), _ro_affine(gate), _ro_cell(cell)))
-    head = None
-    if stack.head is not None:
-        wd = stack.head.weight
-        sd = float(np.abs(wd).max()) / 127 or 1.0
-        scale = sd * hidden_fmt.step
-        head = DenseHead(_ro(np.rint(wd / sd).astype(np.int64)), _ro(np.rint(stack.head.bias / scale).astype(np.int64)), scale)
+    head = lower_head(stack.head, hidden_fmt) if stack.head is not None else None
     notes = (f"input format {input_fmt} (frac {'given' if o.input_frac is not None else 'from calibration' if calibration is not None else 'default'})",)
     model = IntegerModel(tuple(layers), head, input_fmt, hidden_fmt, gate_fmt, cell_fmt, sig, tanh, kind, stack.name, notes,
                          "every_step" if stack.every_step else "last")
     return model
+
+
+def activation_tables(o: LoweringOptions, gate_fmt: FixedFormat,
+                      hidden_fmt: FixedFormat) -> tuple[ActivationTable, ActivationTable]:
+    """The σ and tanh tables over the gate format, at the options' sample resolutions."""
+    return (ActivationTable.build("sigmoid", gate_fmt, hidden_fmt, o.table_index_bits, min(o.sigmoid_bits, o.table_index_bits)),
+            ActivationTable.build("tanh", gate_fmt, hidden_fmt, o.table_index_bits, min(o.tanh_bits, o.table_index_bits)))
+
+
+def lower_head(head: FloatHead, hidden_fmt: FixedFormat) -> DenseHead:
+    """The dense head with int8 weights (one per-tensor scale) and an integer bias, on the hidden format."""
+    wd = head.weight
+    sd = float(np.abs(wd).max()) / 127 or 1.0
+    scale = sd * hidden_fmt.step
+    return DenseHead(_ro(np.rint(wd / sd).astype(np.int64)), _ro(np.rint(head.bias / scale).astype(np.int64)), scale)
 
 
 def lower_fixed_point(graph: Union[Graph, LSTMStack], calibration: Optional[np.ndarray] = None,

@@ -78,7 +78,7 @@ def load_checkpoint(run: os.PathLike | str) -> Checkpoint:
         detail = "; ".join(f"{what}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
                            for what, keys in (("missing", missing), ("unexpected", extra), ("wrong shape", wrong)) if keys)
         raise CheckpointError(f"{path}: checkpoint weights do not match its model config "
-                              f"({config.weights} LSTM, hidden {config.hidden}, {config.layers} layer(s)): {detail}")
+                              f"({config.weights} {config.cell.upper()}, hidden {config.hidden}, {config.layers} layer(s)): {detail}")
     model.load_state_dict(state)
     model.eval()
     vocab = bytes(blob["vocab"]) if blob.get("vocab") is not None else None

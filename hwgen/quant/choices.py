@@ -1,18 +1,20 @@
 """The option values of training, in a module without torch so `hwgen --help` starts fast."""
 
 TASKS = ("digits", "charlm")
+#: Recurrent cells `hwgen train lstm --cell` trains: the LSTM, or the GRU (nn.GRU's linear_before_reset=1 form).
+CELLS = ("lstm", "gru")
 WEIGHT_KINDS = ("float", "binary", "ternary")
 QUANTIZERS = ("deterministic", "stochastic")
 BN_X_MODES = ("shared", "per_step")
 LR_SCHEDULES = ("constant", "cosine")
 
 
-def check_choices(task: str, weights: str, quantizer: str) -> None:
-    """Raise QuantConfigError naming the first unknown task, weight kind or quantizer."""
+def check_choices(task: str, weights: str, quantizer: str, cell: str = "lstm") -> None:
+    """Raise QuantConfigError naming the first unknown task, weight kind, quantizer or cell."""
     from hwgen.quant.errors import QuantConfigError
 
     for what, value, allowed in (("task", task, TASKS), ("weight kind", weights, WEIGHT_KINDS),
-                                 ("quantizer", quantizer, QUANTIZERS)):
+                                 ("quantizer", quantizer, QUANTIZERS), ("cell", cell, CELLS)):
         if value not in allowed:
             raise QuantConfigError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
 

@@ -1,4 +1,4 @@
-"""ONNX export of a trained quantized LSTM, checked against PyTorch with onnxruntime.
+"""ONNX export of a trained quantized LSTM or GRU, checked against PyTorch with onnxruntime.
 
 Layout of the written model (opset 17, IR version 9 so onnxruntime 1.31 reads it):
 
@@ -7,6 +7,8 @@ Layout of the written model (opset 17, IR version 9 so onnxruntime 1.31 reads it
               R = DequantizeLinear(lstm{k}.R_codes int8 [1,4H,H], lstm{k}.R_scale [4H], axis=1)
               with BN: hwgen.BNLSTM(x, W, R, B, "", "", cell_scale, cell_shift) (model-local function)
               without: standard ONNX LSTM(x, W, R, B)        float weights are plain initializers
+    GRU layer k (gru{k}.*, W and R [1,3H,·] likewise): standard ONNX GRU(x, W, R, B), linear_before_reset=1,
+              with or without BN (a folded BN-GRU has no cell affine, so it needs no function)
     head:     digits: Gemm(Y_h of the last layer) → [batch, 10]
               charlm: MatMul + Add on every step   → [batch, T, V]
 
@@ -57,12 +59,15 @@ def _weight(nodes: list, inits: list, prefix: str, m: FoldedMatrix) -> str:
 
 def _layer(nodes: list, inits: list, k: int, layer: FoldedLayer, x: str, want: str) -> str:
     """Append layer k; returns Y squeezed to [T, B, H] (want "y") or Y_h squeezed to [B, H] (want "h")."""
-    p = f"lstm{k}"
+    p = f"{layer.cell}{k}"
     w = _weight(nodes, inits, f"{p}.W", layer.w)
     r = _weight(nodes, inits, f"{p}.R", layer.r)
     b = _init(inits, f"{p}.B", layer.b[None])
     outs = [f"{p}.Y", f"{p}.Y_h", f"{p}.Y_c"]
-    if layer.cell_scale is not None and layer.cell_shift is not None:
+    if layer.cell == "gru":
+        outs = outs[:2]
+        nodes.append(helper.make_node("GRU", [x, w, r, b], outs, name=p, hidden_size=layer.hidden, linear_before_reset=1))
+    elif layer.cell_scale is not None and layer.cell_shift is not None:
         cs = _init(inits, f"{p}.cell_scale", layer.cell_scale[None])
         csh = _init(inits, f"{p}.cell_shift", layer.cell_shift[None])
         nodes.append(helper.make_node(OP, [x, w, r, b, "", "", cs, csh], outs, name=p, domain=DOMAIN))
@@ -105,16 +110,16 @@ def to_onnx(model: QuantLSTMModel) -> onnx.ModelProto:
         nodes.append(helper.make_node("Add", ["head_mm", "head.b"], [OUTPUT], name="head_bias"))
         out_shape = ["batch", steps, cfg.outputs]
     graph = helper.make_graph(
-        nodes, f"hwgen_{cfg.task}_{cfg.weights}_lstm",
+        nodes, f"hwgen_{cfg.task}_{cfg.weights}_{cfg.cell}",
         [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", steps, cfg.input_size])],
         [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, out_shape)], inits)
     opsets = [helper.make_opsetid("", OPSET)]
     functions = []
-    if cfg.bn:
+    if cfg.bn and cfg.cell == "lstm":
         opsets.append(helper.make_opsetid(DOMAIN, 1))
         functions.append(bnlstm_function())
     m = helper.make_model(graph, opset_imports=opsets, functions=functions, producer_name="hwgen.quant",
-                          doc_string=f"{cfg.task} LSTM, {cfg.weights} weights, hidden {cfg.hidden}, "
+                          doc_string=f"{cfg.task} {cfg.cell.upper()}, {cfg.weights} weights, hidden {cfg.hidden}, "
                                      f"{cfg.layers} layer(s), batch norm {'folded' if cfg.bn else 'none'}")
     m.ir_version = IR_VERSION
     onnx.checker.check_model(m)
@@ -158,6 +163,7 @@ class ExportReport:
     metric: Optional[str] = None
     folded: Optional[float] = None  # task metric with time-shared (folded) BN statistics
     per_step: Optional[float] = None  # ... with per-step statistics
+    cell: str = "lstm"
 
 
 def export_model(model: QuantLSTMModel, path: Union[str, os.PathLike], tolerance: float = 1e-5) -> tuple[Path, float]:
@@ -186,7 +192,7 @@ def export_run(run: Union[str, os.PathLike], path: Union[str, os.PathLike], samp
     out, diff = export_model(model, path)
     return ExportReport(out, Path(run), model.config.weights, model.config.bn,
                         f"stochastic sample (seed {sample_seed})" if stochastic else "deterministic",
-                        diff, metric, folded, per_step)
+                        diff, metric, folded, per_step, model.config.cell)
 
 
 def _metrics(model: QuantLSTMModel, train_config: dict, vocab: Optional[bytes],

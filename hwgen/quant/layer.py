@@ -1,5 +1,8 @@
 """One LSTM layer with binary/ternary weights and the paper's in-cell batch norm.
 
+`QuantRecurrentLayer` holds what the LSTM shares with the GRU (`hwgen.quant.gru_layer`):
+the quantized weights, their clipping and freezing, BN(Wx·x) and the running statistics.
+
 Weights are float shadow matrices quantized on every forward pass (straight-through).
 Gate order inside torch is nn.LSTM's (i, f, g, o); the ONNX export reorders rows.
 
@@ -45,14 +48,14 @@ GAMMA_INIT = 0.1
 
 @dataclass(frozen=True)
 class RowAffines:
-    """Eval-mode BN as per-row affines: scale/shift [steps, F] for x-gates, h-gates and the cell."""
+    """Eval-mode BN as per-row affines: scale/shift [steps, F] for x-gates, h-gates and (LSTM only) the cell."""
 
     x_scale: torch.Tensor
     x_shift: torch.Tensor
     h_scale: torch.Tensor
     h_shift: torch.Tensor
-    c_scale: torch.Tensor
-    c_shift: torch.Tensor
+    c_scale: Optional[torch.Tensor] = None
+    c_shift: Optional[torch.Tensor] = None
 
 
 def _affine(mean: torch.Tensor, var: torch.Tensor, gamma: torch.Tensor, beta: Optional[torch.Tensor]):
@@ -68,7 +71,19 @@ def pooled(mean: torch.Tensor, var: torch.Tensor) -> tuple[torch.Tensor, torch.T
     return m, v.clamp_min(0)
 
 
-class QuantLSTMLayer(nn.Module):
+class QuantRecurrentLayer(nn.Module):
+    """What every quantized recurrent cell shares: `GATES`·H-row weight matrices W [G·H, X] and R [G·H, H]
+    quantized straight-through, their clipping and freezing, and the in-cell BN's parameters and per-step
+    running statistics (`BN_STATS_OF`: x and h products, plus the cell's own), folded to row affines.
+
+    Subclasses set GATES and BN_STATS_OF, give `_beta_init` (the gate bias) and the forward pass.
+    """
+
+    GATES = 4
+    #: Running statistics kept per step, as (name, size in units of H).
+    BN_STATS_OF: tuple[tuple[str, int], ...] = (("x", 4), ("h", 4), ("c", 1))
+    CELL = "lstm"
+
     def __init__(self, input_size: int, hidden: int, weights: str = "float", bn: bool = False,
                  quantizer: str = "deterministic", steps: int = 1, bn_x: str = "shared") -> None:
         super().__init__()
@@ -76,7 +91,8 @@ class QuantLSTMLayer(nn.Module):
         if quantizer not in QUANTIZERS:
             raise QuantConfigError(f"unknown quantizer {quantizer!r}; choose one of {', '.join(QUANTIZERS)}")
         if input_size < 1 or hidden < 1 or steps < 1:
-            raise QuantConfigError(f"LSTM sizes must be >= 1, got input {input_size}, hidden {hidden}, steps {steps}")
+            raise QuantConfigError(f"{self.CELL.upper()} sizes must be >= 1, got input {input_size}, "
+                                   f"hidden {hidden}, steps {steps}")
         self.input_size, self.hidden, self.weights, self.bn = input_size, hidden, weights, bn
         if bn_x not in BN_X_MODES:
             raise QuantConfigError(f"unknown BN(Wx·x) statistics {bn_x!r}; choose one of {', '.join(BN_X_MODES)}")
@@ -84,30 +100,33 @@ class QuantLSTMLayer(nn.Module):
         self.bn_stats = "shared"
         #: Train with the time-shared running statistics instead of batch statistics (export fine-tuning).
         self.fold_bn = False
-        four = 4 * hidden
-        self.weight_ih = nn.Parameter(torch.empty(four, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(four, hidden))
-        self.w0_ih = glorot_w0(input_size, four)
-        self.w0_hh = glorot_w0(hidden, four)
+        rows = self.GATES * hidden
+        self.weight_ih = nn.Parameter(torch.empty(rows, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(rows, hidden))
+        self.w0_ih = glorot_w0(input_size, rows)
+        self.w0_hh = glorot_w0(hidden, rows)
         if bn:
-            self.gamma_x = nn.Parameter(torch.full((four,), GAMMA_INIT))
-            self.gamma_h = nn.Parameter(torch.full((four,), GAMMA_INIT))
-            beta = torch.zeros(four)
-            beta[hidden:2 * hidden] = 1.0  # forget gate
-            self.beta_h = nn.Parameter(beta)
-            self.gamma_c = nn.Parameter(torch.full((hidden,), GAMMA_INIT))
-            self.beta_c = nn.Parameter(torch.zeros(hidden))
-            for name, size in (("x", four), ("h", four), ("c", hidden)):
-                self.register_buffer(f"mean_{name}", torch.zeros(steps, size))
-                self.register_buffer(f"var_{name}", torch.ones(steps, size))
+            self.gamma_x = nn.Parameter(torch.full((rows,), GAMMA_INIT))
+            self.gamma_h = nn.Parameter(torch.full((rows,), GAMMA_INIT))
+            self.beta_h = nn.Parameter(self._beta_init())
+            self._cell_bn_parameters()
+            for name, units in self.BN_STATS_OF:
+                self.register_buffer(f"mean_{name}", torch.zeros(steps, units * hidden))
+                self.register_buffer(f"var_{name}", torch.ones(steps, units * hidden))
         else:
-            self.bias_ih = nn.Parameter(torch.empty(four))
-            self.bias_hh = nn.Parameter(torch.empty(four))
+            self.bias_ih = nn.Parameter(torch.empty(rows))
+            self.bias_hh = nn.Parameter(torch.empty(rows))
         self.reset_parameters()
+
+    def _beta_init(self) -> torch.Tensor:
+        return torch.zeros(self.GATES * self.hidden)
+
+    def _cell_bn_parameters(self) -> None:
+        """BN parameters beyond the x and h products' (the LSTM's BN on c)."""
 
     def reset_parameters(self) -> None:
         if self.weights == "float":
-            bound = 1.0 / math.sqrt(self.hidden)  # nn.LSTM's initialisation
+            bound = 1.0 / math.sqrt(self.hidden)  # nn.LSTM's / nn.GRU's initialisation
             nn.init.uniform_(self.weight_ih, -bound, bound)
             nn.init.uniform_(self.weight_hh, -bound, bound)
         else:
@@ -146,13 +165,19 @@ class QuantLSTMLayer(nn.Module):
         if mode not in BN_STATS:
             raise QuantConfigError(f"unknown BN statistics mode {mode!r}; choose one of {', '.join(BN_STATS)}")
         stats = {}
-        for name in ("x", "h", "c"):
+        for name, _ in self.BN_STATS_OF:
             m, v = getattr(self, f"mean_{name}"), getattr(self, f"var_{name}")
             stats[name] = pooled(m, v) if mode == "shared" else (m, v)
         xs, xb = _affine(*stats["x"], self.gamma_x, None)
         hs, hb = _affine(*stats["h"], self.gamma_h, self.beta_h)
+        if "c" not in stats:
+            return RowAffines(xs, xb, hs, hb)
         cs, cb = _affine(*stats["c"], self.gamma_c, self.beta_c)
         return RowAffines(xs, xb, hs, hb, cs, cb)
+
+    def pooled_stats(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The time-shared running statistics (mean, var) [1, F] of each normalised product."""
+        return {n: pooled(getattr(self, f"mean_{n}"), getattr(self, f"var_{n}")) for n, _ in self.BN_STATS_OF}
 
     def _bn_x(self, z: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Training BN(Wx·x) of z [T, B, 4H] with batch statistics: (xg, (mean, unbiased var) [T or 1, 4H]).
@@ -170,12 +195,53 @@ class QuantLSTMLayer(nn.Module):
             xg = xg.view(batch, steps, four).transpose(0, 1)
         return xg.view(steps, batch, four), (mean.view(view), var.view(view))
 
-    # ---- forward -----------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [T, B, X] -> y [T, B, H] (zero initial state)."""
+    def _train_bn_x(self, z: torch.Tensor) -> tuple[torch.Tensor, Optional[dict[str, tuple[torch.Tensor, torch.Tensor]]]]:
+        """Training BN(Wx·x) of z [T, B, G·H], its statistics folded into the running ones: (xg, None) with
+        batch statistics, or (xg, the pooled running statistics) with `fold_bn` (which normalises with them)."""
+        steps, batch, _ = z.shape
+        if batch < 2:
+            raise QuantConfigError("batch norm needs at least 2 sequences per batch in training")
+        stats = None
+        if self.fold_bn:  # normalise with the time-shared running statistics, as inference will
+            stats = self.pooled_stats()
+            mx, vx = stats["x"]
+            xg = self.gamma_x * (z - mx) * torch.rsqrt(vx + EPS)
+            with torch.no_grad():
+                x_stats = step_moments(z.reshape(1, steps * batch, -1) if self.bn_x == "shared" else z)
+        else:
+            xg, x_stats = self._bn_x(z)
+        fold_running((self.mean_x, self.var_x), x_stats, steps, MOMENTUM)
+        return xg, stats
+
+    def check_input(self, x: torch.Tensor) -> tuple[int, int]:
+        """(steps, batch) of x [T, B, X], refusing another feature count."""
         steps, batch, size = x.shape
         if size != self.input_size:
             raise QuantConfigError(f"layer expects {self.input_size} input features, got {size}")
+        return steps, batch
+
+    @staticmethod
+    def at(p: torch.Tensor, t: int) -> torch.Tensor:
+        """Step t's row of per-step [S, F] affines (the last for t >= S), or the shared [1, F] one."""
+        return p[min(t, p.shape[0] - 1)]
+
+
+class QuantLSTMLayer(QuantRecurrentLayer):
+    """The LSTM (torch gate order i, f, g, o) with the paper's BN on W·x, R·h and c."""
+
+    def _beta_init(self) -> torch.Tensor:
+        beta = torch.zeros(4 * self.hidden)
+        beta[self.hidden:2 * self.hidden] = 1.0  # forget gate
+        return beta
+
+    def _cell_bn_parameters(self) -> None:
+        self.gamma_c = nn.Parameter(torch.full((self.hidden,), GAMMA_INIT))
+        self.beta_c = nn.Parameter(torch.zeros(self.hidden))
+
+    # ---- forward -----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [T, B, X] -> y [T, B, H] (zero initial state)."""
+        _, batch = self.check_input(x)
         w, r = self.quantized_weights()
         if not self.bn:
             zeros = x.new_zeros(1, batch, self.hidden)
@@ -183,19 +249,11 @@ class QuantLSTMLayer(nn.Module):
                                   True, 1, 0.0, self.training, False, False)[0]
         z = torch.nn.functional.linear(x, w)  # [T, B, 4H]
         if self.training:
-            if batch < 2:
-                raise QuantConfigError("batch norm needs at least 2 sequences per batch in training")
+            xg, stats = self._train_bn_x(z)
             fixed = None
-            if self.fold_bn:  # normalise with the time-shared running statistics, as inference will
-                (mx, vx), (mh, vh), (mc, vc) = (pooled(getattr(self, f"mean_{n}"), getattr(self, f"var_{n}"))
-                                                for n in ("x", "h", "c"))
-                xg = self.gamma_x * (z - mx) * torch.rsqrt(vx + EPS)
+            if stats is not None:
+                (mh, vh), (mc, vc) = stats["h"], stats["c"]
                 fixed = (mh[0], torch.rsqrt(vh[0] + EPS), mc[0], torch.rsqrt(vc[0] + EPS))
-                with torch.no_grad():
-                    x_stats = step_moments(z.reshape(1, steps * batch, -1) if self.bn_x == "shared" else z)
-            else:
-                xg, x_stats = self._bn_x(z)
-            fold_running((self.mean_x, self.var_x), x_stats, steps, MOMENTUM)
             return bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed,
                                       (self.mean_h, self.var_h, self.mean_c, self.var_c), MOMENTUM)
         return self._eval_forward(z, r)
@@ -203,10 +261,7 @@ class QuantLSTMLayer(nn.Module):
     def _eval_forward(self, z: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         aff = self.row_affines()
         steps, batch, _ = z.shape
-
-        def at(p: torch.Tensor, t: int) -> torch.Tensor:
-            return p[min(t, p.shape[0] - 1)]
-
+        at = self.at
         hid = self.hidden
         h = z.new_zeros(batch, hid)
         c = z.new_zeros(batch, hid)

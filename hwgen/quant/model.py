@@ -1,4 +1,4 @@
-"""A stack of quantized LSTM layers and a float dense head, described by one `ModelConfig`.
+"""A stack of quantized LSTM (or GRU) layers and a float dense head, described by one `ModelConfig`.
 
 The config is the model's identity: it is saved in every checkpoint and checked on load,
 so a checkpoint from another model is refused with a clear message.
@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
-from hwgen.quant.layer import BN_STATS, QuantLSTMLayer
+from hwgen.quant.gru_layer import QuantGRULayer
+from hwgen.quant.layer import BN_STATS, QuantLSTMLayer, QuantRecurrentLayer
 
 #: digits: logits from the last step (sequence classification); charlm: logits every step.
 from hwgen.quant.choices import check_choices  # noqa: E402
@@ -31,9 +32,10 @@ class ModelConfig:
     quantizer: str = "deterministic"
     steps: int = 8  # per-step BN statistics kept for this many steps
     bn_x: str = "shared"  # training statistics of BN(Wx·x): over batch and time, or per step
+    cell: str = "lstm"  # "lstm" or "gru" (checkpoints from before GRUs have no cell: LSTM)
 
     def __post_init__(self) -> None:
-        check_choices(self.task, self.weights, self.quantizer)
+        check_choices(self.task, self.weights, self.quantizer, self.cell)
         for name in ("input_size", "hidden", "layers", "outputs", "steps"):
             if getattr(self, name) < 1:
                 raise QuantConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -46,13 +48,20 @@ class ModelConfig:
         return cls(**d)
 
 
+#: The layer class of each cell.
+LAYERS: dict[str, type[QuantRecurrentLayer]] = {"lstm": QuantLSTMLayer, "gru": QuantGRULayer}
+
+
 class QuantLSTMModel(nn.Module):
+    """The stacked recurrent model (named for its first cell; `config.cell` says which) and its head."""
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         sizes = [config.input_size] + [config.hidden] * config.layers
+        layer = LAYERS[config.cell]
         self.layers = nn.ModuleList(
-            QuantLSTMLayer(sizes[k], config.hidden, config.weights, config.bn, config.quantizer, config.steps, config.bn_x)
+            layer(sizes[k], config.hidden, config.weights, config.bn, config.quantizer, config.steps, config.bn_x)
             for k in range(config.layers))
         self.head = nn.Linear(config.hidden, config.outputs)
 

@@ -1,4 +1,4 @@
-"""Training loop for binary/ternary LSTMs (Adam on float shadow weights, straight-through).
+"""Training loop for binary/ternary LSTMs and GRUs (Adam on float shadow weights, straight-through).
 
 `train(TrainConfig(...), run_dir)` is what `hwgen train lstm` calls. Runs are
 deterministic on CPU for a given seed and thread count (seeded generators,
@@ -65,10 +65,11 @@ class TrainConfig:
     corpus_bytes: int = 2_000_000
     steps_per_epoch: Optional[int] = None  # char-LM; None: one pass over the training text
     fold_epochs: Optional[int] = None  # final epochs trained with time-shared BN statistics; None: digits epochs // 4, charlm 0
+    cell: str = "lstm"  # "gru": the GRU (linear_before_reset=1) with the same recipe
     progress: bool = True
 
     def __post_init__(self) -> None:
-        check_choices(self.task, self.weights, self.quantizer)
+        check_choices(self.task, self.weights, self.quantizer, self.cell)
         if self.fold_epochs is not None and self.fold_epochs < 0:
             raise QuantConfigError(f"fold_epochs must be >= 0, got {self.fold_epochs}")
         for name in ("hidden", "layers", "epochs", "batch_size", "threads", "seq_len", "corpus_bytes"):
@@ -153,9 +154,10 @@ def load_task_data(config: TrainConfig) -> Union[DigitsData, CharCorpus]:
 def model_config_for(config: TrainConfig, data: Union[DigitsData, CharCorpus]) -> ModelConfig:
     if isinstance(data, DigitsData):
         return ModelConfig("digits", 8, config.hidden, config.layers, DIGITS_CLASSES, config.weights,
-                           config.use_bn, config.quantizer, steps=8, bn_x=config.bn_x)
+                           config.use_bn, config.quantizer, steps=8, bn_x=config.bn_x, cell=config.cell)
     return ModelConfig("charlm", data.vocab_size, config.hidden, config.layers, data.vocab_size, config.weights,
-                       config.use_bn, config.quantizer, steps=config.seq_len, bn_x=config.bn_x)
+                       config.use_bn, config.quantizer, steps=config.seq_len, bn_x=config.bn_x,
+                       cell=config.cell)
 
 
 def steps_per_epoch(config: TrainConfig, data: Union[DigitsData, CharCorpus]) -> int:
@@ -225,7 +227,7 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
     save_checkpoint(run, model, 0, tconf, vocab)
     history: list[dict[str, Any]] = []
     metric_name = "accuracy" if isinstance(data, DigitsData) else "valid_bpc"
-    metrics: dict[str, Any] = {"task": config.task, "weights": config.weights, "bn": config.use_bn,
+    metrics: dict[str, Any] = {"task": config.task, "cell": config.cell, "weights": config.weights, "bn": config.use_bn,
                                "hidden": config.hidden, "layers": config.layers, "status": "training",
                                "data": "sklearn digits" if vocab is None else data.source, "history": history}
     steps_done, t0 = 0, time.perf_counter()

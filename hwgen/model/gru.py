@@ -1,0 +1,295 @@
+"""The GRU spec: the float GRU stack, its bit-exact integer model, and its analytic cycle count.
+
+The integer recipe is the LSTM's (`hwgen.model.integer_model`): binary/ternary (or int8)
+weight codes accumulated as acc_x = W·x and acc_h = R·h, one per-row integer affine
+(multiplier + one shift per layer that floors), gate pre-activations saturated to the gate
+format, σ/tanh from the same `ActivationTable`s, the hidden state in Q0.(A). One step of a
+layer (rows in ONNX gate order z, r, h; A = hidden_format.frac; rnd = 2**(A-1)):
+
+    g_zr = sat_G((mult_x·acc_x + mult_h·acc_h + bias) >> shift)          z, r rows
+    z, r = σ(g_z), σ(g_r)                                                  Q0.A
+    linear_before_reset = 1 (nn.GRU's form, what hwgen trains):
+        g_h = sat_G((((mult_x·acc_x + bias) << A) + r·(mult_h·acc_h + reset_bias)) >> (shift + A))
+    linear_before_reset = 0:
+        rh  = (r·h + rnd) >> A                                             r ⊙ h in the hidden format
+        g_h = sat_G((mult_x·acc_x + mult_h·(R_h·rh) + bias) >> shift)
+    n    = tanh(g_h)
+    h'   = (z·h + (2**A - z)·n + rnd) >> A                                 (1 - z)·n + z·h
+
+For linear_before_reset=1 the reset gate multiplies the exact affine of R_h·h (+ Rb_h, the
+`reset_bias`), and one floor shift follows: no extra rounding stage over the LSTM's. There is
+no cell state, so no cell format and no cell affine.
+
+Cycles (`gru_cycles_per_step`): with the LSTM accelerator's lanes structure a pass issues
+one chunk of `lanes` weights per cycle, rows × (ceil(X/lanes) + ceil(H/lanes)) chunks per
+layer and step. A GRU has 3H rows to the LSTM's 4H, so the same datapath needs 3/4 of the
+pass cycles; the per-step overhead (pipeline drain, hazard gaps) is the schedule's and is
+passed in. linear_before_reset=0 cannot stream the candidate rows' R·(r ⊙ h) until every
+unit's r is through σ and written back: each layer adds a `reset_drain` on top.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from hwgen.errors import HwgenError
+from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
+from hwgen.model.integer_model import DenseHead, GateAffine
+from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputSteps, WeightsKind, check_kind
+from hwgen.model.lstm_stack import FloatHead
+
+GATES = 3
+
+
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+@dataclass(frozen=True, eq=False)
+class GRUFloatLayer:
+    """One GRU layer as (codes, per-row scale) pairs, ONNX gate order z, r, h; weights are codes * scale[:, None]."""
+
+    w_codes: np.ndarray  # [3H, X] int8
+    w_scale: np.ndarray  # [3H] float64
+    r_codes: np.ndarray  # [3H, H] int8
+    r_scale: np.ndarray  # [3H]
+    wb: np.ndarray  # [3H]
+    rb: np.ndarray  # [3H]
+    kind: LayerKind
+    linear_before_reset: bool = True
+
+    @property
+    def hidden(self) -> int:
+        return int(self.r_codes.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.w_codes.shape[1])
+
+    def run(self, seq: np.ndarray) -> np.ndarray:
+        """Float64 forward of [N, T, X] -> [N, T, H] (zero initial state), ONNX GRU semantics."""
+        hid = self.hidden
+        w = self.w_codes * self.w_scale[:, None]
+        r = self.r_codes * self.r_scale[:, None]
+        n, steps, _ = seq.shape
+        h = np.zeros((n, hid))
+        out = np.zeros((n, steps, hid))
+        xw = seq @ w.T + self.wb
+        for t in range(steps):
+            zr = _sigmoid(xw[:, t, :2 * hid] + h @ r[:2 * hid].T + self.rb[:2 * hid])
+            z, reset = zr[:, :hid], zr[:, hid:]
+            if self.linear_before_reset:
+                pre = xw[:, t, 2 * hid:] + reset * (h @ r[2 * hid:].T + self.rb[2 * hid:])
+            else:
+                pre = xw[:, t, 2 * hid:] + (reset * h) @ r[2 * hid:].T + self.rb[2 * hid:]
+            h = (1 - z) * np.tanh(pre) + z * h
+            out[:, t] = h
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class GRUStack:
+    """L forward GRU layers of one hidden size and an optional dense head (the LSTM stack's shape)."""
+
+    layers: tuple[GRUFloatLayer, ...]
+    head: Optional[FloatHead]
+    every_step: bool = False
+    name: str = "gru"
+
+    def run_float(self, x: np.ndarray) -> np.ndarray:
+        """[N, T, X] -> [N, K] (or [N, T, K] with `every_step`): the float64 reference of the integer model."""
+        seq = np.asarray(x, np.float64)
+        for layer in self.layers:
+            seq = layer.run(seq)
+        h = seq if self.every_step else seq[:, -1]
+        return h @ self.head.weight.T + self.head.bias if self.head is not None else h
+
+
+@dataclass(frozen=True, eq=False)
+class IntegerGRULayer:
+    w_codes: np.ndarray  # [3H, X] int8, ONNX gate order (z, r, h)
+    r_codes: np.ndarray  # [3H, H] int8
+    input_format: FixedFormat
+    gate: GateAffine  # bias of the h rows: Wb_h (linear_before_reset=1) or Wb_h + Rb_h (=0)
+    reset_bias: np.ndarray  # [H] int64: Rb_h inside the reset gate (linear_before_reset=1), else zeros
+
+    @property
+    def hidden(self) -> int:
+        return int(self.r_codes.shape[1])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.w_codes.shape[1])
+
+    def acc_bounds(self, hidden_format: FixedFormat) -> tuple[int, int]:
+        """Worst-case |acc_x|, |acc_h|: max row sum of |codes| times the largest |activation|."""
+        bx = int(np.abs(self.w_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -self.input_format.min
+        bh = int(np.abs(self.r_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -hidden_format.min
+        return bx, bh
+
+
+@dataclass(frozen=True, eq=False)
+class IntegerGRUModel:
+    """The bit-exact integer GRU (see the module docstring); `run` is what a GRU accelerator must match."""
+
+    layers: tuple[IntegerGRULayer, ...]
+    head: Optional[DenseHead]
+    input_format: FixedFormat
+    hidden_format: FixedFormat
+    gate_format: FixedFormat
+    sigmoid: ActivationTable
+    tanh: ActivationTable
+    weights_kind: WeightsKind
+    linear_before_reset: bool = True
+    output_steps: OutputSteps = "last"
+    name: str = "gru"
+
+    def __post_init__(self) -> None:
+        check_kind("weights kind", self.weights_kind, WEIGHTS_KINDS)
+        check_kind("output_steps", self.output_steps, OUTPUT_STEPS)
+
+    @property
+    def hidden(self) -> int:
+        return self.layers[0].hidden
+
+    @property
+    def input_size(self) -> int:
+        return self.layers[0].input_size
+
+    @property
+    def output_scale(self) -> float:
+        return self.head.scale if self.head is not None else self.hidden_format.step
+
+    def accumulator_bits(self) -> int:
+        """Width that holds every acc_x / acc_h of every layer (worst case, overflow impossible)."""
+        return max(bits_for(max(layer.acc_bounds(self.hidden_format))) for layer in self.layers)
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.shape[-1] != self.input_size:
+            raise HwgenError(f"input has {x.shape[-1]} features per step; the GRU takes {self.input_size}")
+        return self.input_format.quantize(x)
+
+    def run_real(self, x: np.ndarray) -> np.ndarray:
+        """Float inputs -> float outputs through the integer arithmetic (quantize, `run`, dequantize)."""
+        return np.asarray(self.run(self.quantize_input(x)), np.float64) * self.output_scale
+
+    def run(self, x_int: np.ndarray) -> np.ndarray:
+        """Integer inputs [N, T, X] -> integer outputs [N, K] ([N, T, K] with every-step outputs)."""
+        x = np.asarray(x_int)
+        if not np.issubdtype(x.dtype, np.integer) or x.ndim != 3 or x.shape[2] != self.input_size:
+            raise HwgenError(f"IntegerGRUModel.run takes integer codes [N, T, {self.input_size}], "
+                             f"got {x.dtype} {list(x.shape)}")
+        f = self.input_format
+        if x.min(initial=0) < f.min or x.max(initial=0) > f.max:
+            raise HwgenError(f"input codes outside the {f.bits}-bit input format [{f.min}, {f.max}]")
+        seq = x.astype(np.int64)
+        for layer in self.layers:
+            seq = self._run_layer(layer, seq)
+        h = seq if self.output_steps == "every_step" else seq[:, -1]
+        return h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
+
+    def _candidate(self, layer: IntegerGRULayer, ax: np.ndarray, h: np.ndarray, reset: np.ndarray,
+                   r_h: np.ndarray) -> np.ndarray:
+        """g_h, the candidate's saturated gate code, with the reset gate placed per linear_before_reset."""
+        g, a, hid = layer.gate, self.hidden_format.frac, layer.hidden
+        mx, mh, b = g.mult_x[2 * hid:], g.mult_h[2 * hid:], g.bias[2 * hid:]
+        if self.linear_before_reset:
+            inner = mh * (h @ r_h) + layer.reset_bias
+            return self.gate_format.saturate((((mx * ax + b) << a) + reset * inner) >> (g.shift + a))
+        rh = (reset * h + (1 << (a - 1))) >> a
+        return self.gate_format.saturate((mx * ax + mh * (rh @ r_h) + b) >> g.shift)
+
+    def _run_layer(self, layer: IntegerGRULayer, xs: np.ndarray) -> np.ndarray:
+        n, steps, _ = xs.shape
+        hid, a, g = layer.hidden, self.hidden_format.frac, layer.gate
+        w = layer.w_codes.T.astype(np.int64)
+        r = layer.r_codes.T.astype(np.int64)
+        r_zr, r_h = r[:, :2 * hid], r[:, 2 * hid:]
+        acc_x = xs @ w  # [N, T, 3H]
+        h = np.zeros((n, hid), np.int64)
+        ys = np.zeros((n, steps, hid), np.int64)
+        for t in range(steps):
+            pre = g.mult_x[:2 * hid] * acc_x[:, t, :2 * hid] + g.mult_h[:2 * hid] * (h @ r_zr) + g.bias[:2 * hid]
+            zr = self.sigmoid.lookup(self.gate_format.saturate(pre >> g.shift))
+            z, reset = zr[:, :hid], zr[:, hid:]
+            cand = self.tanh.lookup(self._candidate(layer, acc_x[:, t, 2 * hid:], h, reset, r_h))
+            h = (z * h + ((1 << a) - z) * cand + (1 << (a - 1))) >> a
+            ys[:, t] = h
+        return ys
+
+
+def pass_cycles(rows_per_unit: int, hidden: int, inputs: Sequence[int], lanes: int) -> int:
+    """Issue cycles of one step's passes: Σ_l rows·H·(ceil(X_l/lanes) + ceil(H/lanes)) (one chunk per cycle)."""
+    if lanes < 1 or hidden < 1:
+        raise HwgenError(f"lanes and hidden must be >= 1, got lanes {lanes}, hidden {hidden}")
+    return sum(rows_per_unit * hidden * (math.ceil(x / lanes) + math.ceil(hidden / lanes)) for x in inputs)
+
+
+def gru_cycles_per_step(hidden: int, inputs: Sequence[int], lanes: int, overhead: int = 0,
+                        linear_before_reset: bool = True, reset_drain: int = 0) -> int:
+    """Analytic steady-state cycles of one GRU step on the LSTM accelerator's lanes structure.
+
+    `inputs` are the layers' input sizes (X, H, H, ...); `overhead` the per-step cycles beyond
+    the passes that the schedule adds (drain and hazard gaps: for the LSTM, its cycles per step
+    minus `pass_cycles(4, ...)`); `reset_drain` the cycles from a layer's last r row to r ⊙ h
+    being readable, paid once per layer when linear_before_reset=0.
+    """
+    drains = 0 if linear_before_reset else reset_drain * len(inputs)
+    return pass_cycles(GATES, hidden, inputs, lanes) + overhead + drains
+
+
+@dataclass(frozen=True)
+class GRUTiming:
+    """What a GRU accelerator config needs beside its hardware: the bit-exact reference and the cycle count.
+
+    The `AccelConfig` analogue for a GRU on the LSTM accelerator's lanes structure, as plain data:
+    `overhead` (per step) and `sequence_overhead` (per sequence: input beats of the first step,
+    the last drain, the output stream) are the schedule's constants, which a GRU controller
+    shares with the LSTM's (take them from the LSTM `AccelConfig` of the same sizes until a GRU
+    schedule exists); `reset_drain` only counts for linear_before_reset=0.
+    """
+
+    hidden: int
+    inputs: tuple[int, ...]  # each layer's input size: (X, H, H, ...)
+    lanes: int
+    linear_before_reset: bool = True
+    overhead: int = 0
+    reset_drain: int = 0
+    sequence_overhead: int = 0
+
+    @classmethod
+    def for_model(cls, model: IntegerGRUModel, lanes: int, **schedule: int) -> "GRUTiming":
+        inputs = tuple(layer.input_size for layer in model.layers)
+        return cls(model.hidden, inputs, lanes, model.linear_before_reset, **schedule)
+
+    def reference(self, model: IntegerGRUModel, x_int: np.ndarray) -> np.ndarray:
+        """Bit-exact outputs for integer inputs [N, T, X] (`IntegerGRUModel.run`), for the model this timing is of."""
+        if (model.hidden, tuple(layer.input_size for layer in model.layers), model.linear_before_reset) != \
+                (self.hidden, self.inputs, self.linear_before_reset):
+            raise HwgenError(f"the GRU model (hidden {model.hidden}, linear_before_reset {model.linear_before_reset}) "
+                             f"is not the one this timing is of (hidden {self.hidden}, "
+                             f"linear_before_reset {self.linear_before_reset})")
+        return model.run(x_int)
+
+    def ideal_cycles_per_step(self) -> float:
+        """Useful weight operations per step / lanes: 3H·(X_l + H) / lanes over the layers."""
+        return sum(GATES * self.hidden * (x + self.hidden) for x in self.inputs) / self.lanes
+
+    def cycles_per_step(self) -> int:
+        return gru_cycles_per_step(self.hidden, self.inputs, self.lanes, self.overhead, self.linear_before_reset,
+                                   self.reset_drain)
+
+    def expected_cycles(self, steps: int) -> int:
+        """Cycles of one sequence of `steps` steps: steps · cycles_per_step + sequence_overhead."""
+        return steps * self.cycles_per_step() + self.sequence_overhead
+
+
+def gru_weight_bytes(hidden: int, inputs: Sequence[int], kind: str) -> int:
+    """Bytes of the recurrent layers' weight codes packed at 1 (binary), 2 (ternary) or 8 (int8) bits."""
+    bits = {"binary": 1, "ternary": 2, "int8": 8}[check_kind("weights kind", kind, WEIGHTS_KINDS)]
+    return math.ceil(sum(GATES * hidden * (x + hidden) for x in inputs) * bits / 8)
