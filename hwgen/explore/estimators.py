@@ -24,9 +24,9 @@ from hwgen.fpga.synth import device_for
 from hwgen.hw.config import AccelConfig
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
-#: What the board flow adds to the accelerator (the UART host link and its buffers) while a device has no board point
-#: (docs/results.md, fpga_boards: 1032 LCs, 3 EBR on the UP5K).
-HOST_LINK = {"lcs": 1032.0, "ebr": 3.0}
+#: What the board flow adds to the accelerator (the UART host link and its buffers; its Fmax as a factor on the
+#: accelerator's) while a device has no board point (docs/results.md, fpga_boards: 1032 LCs, 3 EBR on the UP5K).
+HOST_LINK = {"lcs": 1032.0, "ebr": 3.0, "fmax_ratio": 1.0}
 #: The board of each device that calibration and the holdout errors use.
 DEVICE_BOARD = {"ice40-up5k": "icebreaker", "ecp5-85f": "ulx3s-85f"}
 #: Used while no calibration point of a device exists (rough figures from docs/results.md).
@@ -86,7 +86,8 @@ class Calibration:
     ebr: dict[str, np.ndarray]
     dsps: dict[str, int]
     points: int
-    #: Per device: the LCs and EBR a board build adds to the accelerator (measured board minus estimated accelerator).
+    #: Per device: the LCs and EBR a board build adds to the accelerator and board Fmax ÷ accelerator Fmax (medians
+    #: over board builds against the estimated accelerator).
     host_link: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -125,7 +126,8 @@ def _host_link(accel: Calibration, boards: Sequence[dict]) -> dict[str, float]:
     if not boards:
         return dict(HOST_LINK)
     ests = [estimate(config_of(p), p["board"], accel) for p in boards]
-    return {key: float(np.median([p[key] - getattr(e, key) for p, e in zip(boards, ests)])) for key in HOST_LINK}
+    link = {key: float(np.median([p[key] - getattr(e, key) for p, e in zip(boards, ests)])) for key in ("lcs", "ebr")}
+    return {**link, "fmax_ratio": float(np.median([p["fmax_mhz"] / e.fmax_mhz for p, e in zip(boards, ests)]))}
 
 
 def _nnls(x: list, y: list, default: Sequence[float]) -> np.ndarray:
@@ -176,7 +178,8 @@ def board_estimate(config: AccelConfig, board: str, cal: Optional[Calibration] =
     cal = cal or calibration()
     est = estimate(config, board, cal)
     link = cal.host_link.get(device_for(board), HOST_LINK)
-    return replace(est, lcs=est.lcs + round(link["lcs"]), ebr=est.ebr + math.ceil(link["ebr"]))
+    return replace(est, lcs=est.lcs + round(link["lcs"]), ebr=max(est.ebr + math.ceil(link["ebr"]), 0),
+                   fmax_mhz=round(est.fmax_mhz * link["fmax_ratio"], 2))
 
 
 @dataclass(frozen=True)
