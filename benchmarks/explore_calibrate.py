@@ -54,7 +54,8 @@ POINTS = [
     ("ecp5", "ternary", 128, 96, 2, 8, 8), ("ecp5", "int8", 128, 16, 1, 8, 16),
 ]
 #: (board, weights, hidden, layers, act_bits, lanes) built as whole board designs (digits-sized: 8 inputs).
-BOARD_POINTS = [("icebreaker", "ternary", 32, 1, 8, 4), ("ulx3s-85f", "binary", 64, 1, 6, 8)]
+BOARD_POINTS = [("icebreaker", "ternary", 32, 1, 8, 4), ("ulx3s-85f", "binary", 64, 1, 6, 8),
+                ("ulx3s-85f", "ternary", 32, 1, 8, 4), ("icebreaker", "binary", 64, 1, 6, 8)]
 
 
 def point_key(p: tuple) -> str:
