@@ -2,7 +2,7 @@
 
 Every point of the space's grid is evaluated up front (the exhaustive front): hardware by the analytic fidelity
 (`hwgen.explore.evaluate.analytic_metrics`), model quality by ``--quality``: ``cheap`` trains each point briefly
-(`hwgen.explore.child.train_quality`, slow: seconds per point), ``standin`` uses the fault tests' made-up smooth
+(`hwgen.explore.quality`, slow: seconds per point), ``standin`` uses the fault tests' made-up smooth
 function of the point (instant; measures the search machinery, not real accuracy). Each search then runs against
 that table through the same Optuna study, samplers and `Surrogate` as `hwgen explore`, and reports the hypervolume
 of its feasible front (normalised objectives) as a fraction of the exhaustive one, by evaluations spent. Evaluations
@@ -27,9 +27,10 @@ from optuna.trial import TrialState
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hwgen.cache import cache_dir  # noqa: E402
-from hwgen.explore.child import standin_quality, train_quality  # noqa: E402
+from hwgen.explore.child import standin_quality  # noqa: E402
 from hwgen.explore.estimators import holdout_errors  # noqa: E402
 from hwgen.explore.evaluate import QUALITY, analytic_metrics  # noqa: E402
+from hwgen.explore.quality import train_model  # noqa: E402
 from hwgen.explore.space import Point, Space, load_space, preset_path  # noqa: E402
 from hwgen.explore.study import distributions  # noqa: E402
 from hwgen.explore.surrogate import Surrogate, nondominated, signed  # noqa: E402
@@ -38,22 +39,31 @@ from hwgen.hw.config import ConfigError  # noqa: E402
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+def cheap_score(space: Space, point: Point, trained: dict, scores: dict) -> dict[str, float]:
+    """The cheap fidelity's score of `point`: one short training per model, one integer lowering per act_bits."""
+    model = (point.hidden, point.layers, point.weights)
+    if model not in trained:
+        trained[model] = train_model(space, point, "cheap", Path(tempfile.mkdtemp()))
+    key = (*model, point.act_bits)
+    if key not in scores:
+        scores[key] = trained[model].score(point.act_bits, point.weights == "int8")
+        print(f"cheap {len(scores)}: {key} -> {scores[key]}", flush=True)
+    return {trained[model].scoring.metric: scores[key]}
+
+
 def table(space: Space, quality: str) -> dict[Point, tuple[list[float], bool]]:
     """Every valid grid point -> (objective values, feasible)."""
-    out, trained = {}, {}
+    out: dict = {}
+    trained: dict = {}
+    scores: dict = {}
     for point in space.grid():
         try:
             metrics, violations, _ = analytic_metrics(space, point)
         except ConfigError:
             continue
         if any(o.name in QUALITY for o in space.objectives):
-            if quality == "cheap":  # the cheap score depends on the model only (not lanes, board or act_bits)
-                model = (point.hidden, point.layers, point.weights)
-                if model not in trained:
-                    score = train_quality(space, point, "cheap", Path(tempfile.mkdtemp()))
-                    trained[model] = {k: v for k, v in score.items() if k in QUALITY}
-                    print(f"cheap training {len(trained)}: {model} -> {trained[model]}", flush=True)
-                metrics.update(trained[model])
+            if quality == "cheap":  # the cheap score depends on the model and act_bits (not lanes or board)
+                metrics.update(cheap_score(space, point, trained, scores))
             else:
                 metrics.update(standin_quality(point))
         out[point] = ([float(metrics[o.name]) for o in space.objectives], all(v <= 0 for v in violations))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence
@@ -24,11 +24,16 @@ from hwgen.fpga.synth import device_for
 from hwgen.hw.config import AccelConfig
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
-#: The board flow adds the UART host link and its buffers (docs/results.md, fpga_boards: 1032 LCs, 3 EBR on the UP5K).
-HOST_LINK = {"lcs": 1032, "ebr": 3}
+#: What the board flow adds to the accelerator (the UART host link and its buffers; its Fmax as a factor on the
+#: accelerator's) while a device has no board point (docs/results.md, fpga_boards: 1032 LCs, 3 EBR on the UP5K).
+HOST_LINK = {"lcs": 1032.0, "ebr": 3.0, "fmax_ratio": 1.0}
+#: The board of each device that calibration and the holdout errors use.
+DEVICE_BOARD = {"ice40-up5k": "icebreaker", "ecp5-85f": "ulx3s-85f"}
 #: Used while no calibration point of a device exists (rough figures from docs/results.md).
-DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0), "fmax": (62.0, 1.5, 2.0), "dsps": 3, "ebr": (4.0, 2.0)},
-            "ecp5-85f": {"lcs": (1000.0, 35.0, 200.0, 15.0), "fmax": (110.0, 2.0, 5.0), "dsps": 3, "ebr": (4.0, 2.0)}}
+DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0, 60.0), "fmax": (62.0, 1.5, 2.0), "dsps": 3,
+                           "ebr": (4.0, 2.0)},
+            "ecp5-85f": {"lcs": (1000.0, 35.0, 200.0, 15.0, 60.0), "fmax": (110.0, 2.0, 5.0), "dsps": 3,
+                         "ebr": (4.0, 2.0)}}
 
 
 @dataclass(frozen=True)
@@ -53,11 +58,13 @@ def _int8(config: AccelConfig) -> float:
 
 
 def lc_features(config: AccelConfig) -> np.ndarray:
-    """[1, lanes (accumulate-only), lanes (int8 Booth multipliers), log2 weight words × layers]: the shared units,
-    the lane datapath of each kind, and the address counters and row state that grow with the model."""
+    """[1, lanes (accumulate-only), lanes (int8 Booth multipliers), log2 weight words, layers - 1]: the shared
+    units, the lane datapath of each kind (as wide as the activations), the address counters, and each further
+    layer's row state and sequencing (a second layer shares the datapath: scaling the address term by the layers,
+    as the first fit did, overestimated two-layer designs by 22-35 %)."""
     int8 = _int8(config)
     return np.array([1.0, config.lanes * (1 - int8) * config.act_bits / 8, config.lanes * int8 * config.act_bits / 8,
-                     math.log2(max(config.weight_words, 2)) * config.layers])
+                     math.log2(max(config.weight_words, 2)), config.layers - 1.0])
 
 
 def fmax_features(config: AccelConfig) -> np.ndarray:
@@ -79,12 +86,16 @@ class Calibration:
     ebr: dict[str, np.ndarray]
     dsps: dict[str, int]
     points: int
+    #: Per device: the LCs and EBR a board build adds to the accelerator and board Fmax ÷ accelerator Fmax (medians
+    #: over board builds against the estimated accelerator).
+    host_link: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def load_points(path: Path = CALIBRATION) -> list[dict]:
+def load_points(path: Path = CALIBRATION, kind: str = "points") -> list[dict]:
+    """The synthesised accelerators (`kind="points"`) or whole board designs (`"board_points"`)."""
     if not path.exists():
         return []
-    return json.loads(path.read_text())["points"]
+    return json.loads(path.read_text()).get(kind, [])
 
 
 def config_of(row: dict) -> AccelConfig:
@@ -94,8 +105,9 @@ def config_of(row: dict) -> AccelConfig:
                        act_bits=row.get("act_bits", 8), acc_bits=48)
 
 
-def fit(points: Sequence[dict]) -> Calibration:
-    """Non-negative least squares per device (the defaults where a device has fewer points than coefficients)."""
+def fit(points: Sequence[dict], board_points: Sequence[dict] = ()) -> Calibration:
+    """Non-negative least squares per device (the defaults where a device has fewer points than coefficients); the
+    host link from the board points (median of board minus estimated accelerator; HOST_LINK without any)."""
     lcs, fmax, ebr, dsps = {}, {}, {}, {}
     for device, default in DEFAULTS.items():
         rows = [p for p in points if p["device"] == device]
@@ -105,7 +117,17 @@ def fit(points: Sequence[dict]) -> Calibration:
         ebr_rows = [(ebr_features(c), p["ebr"] - _weight_ebr(c, device)) for c, p in zip(configs, rows)]
         ebr[device] = _nnls([f for f, _ in ebr_rows], [y for _, y in ebr_rows], default["ebr"])
         dsps[device] = int(np.median([p["dsps"] for p in rows])) if rows else default["dsps"]
-    return Calibration(lcs, fmax, ebr, dsps, len(points))
+    accel = Calibration(lcs, fmax, ebr, dsps, len(points))
+    return replace(accel, host_link={device: _host_link(accel, [p for p in board_points if p["device"] == device])
+                                     for device in DEFAULTS})
+
+
+def _host_link(accel: Calibration, boards: Sequence[dict]) -> dict[str, float]:
+    if not boards:
+        return dict(HOST_LINK)
+    ests = [estimate(config_of(p), p["board"], accel) for p in boards]
+    link = {key: float(np.median([p[key] - getattr(e, key) for p, e in zip(boards, ests)])) for key in ("lcs", "ebr")}
+    return {**link, "fmax_ratio": float(np.median([p["fmax_mhz"] / e.fmax_mhz for p, e in zip(boards, ests)]))}
 
 
 def _nnls(x: list, y: list, default: Sequence[float]) -> np.ndarray:
@@ -133,11 +155,12 @@ def _spram(config: AccelConfig) -> int:
 @lru_cache(maxsize=1)
 def calibration() -> Calibration:
     """The package's calibration: fitted on every synthesised point (`holdout_errors` validates it leave-one-out)."""
-    return fit(load_points())
+    return fit(load_points(), load_points(kind="board_points"))
 
 
 def estimate(config: AccelConfig, board: str, cal: Optional[Calibration] = None) -> Estimate:
-    """The analytic estimate of `config` on `board`'s device (accelerator alone; add HOST_LINK for a board build)."""
+    """The analytic estimate of `config` on `board`'s device (the accelerator alone; `board_estimate` adds the host
+    link)."""
     cal = cal or calibration()
     device = device_for(board)
     lcs = float(cal.lcs[device] @ lc_features(config))
@@ -147,6 +170,16 @@ def estimate(config: AccelConfig, board: str, cal: Optional[Calibration] = None)
     return Estimate(lcs=round(lcs), ebr=math.ceil(ebr), spram=_spram(config), dsps=cal.dsps[device],
                     fmax_mhz=round(fmax, 2), cycles_per_step=config.cycles_per_step(),
                     weight_bytes=-(-weight_bits // 8))
+
+
+def board_estimate(config: AccelConfig, board: str, cal: Optional[Calibration] = None) -> Estimate:
+    """The estimate of the whole board design (accelerator + host link): what a board build measures, so the
+    analytic figures and the full fidelity's synthesised ones are the same quantity."""
+    cal = cal or calibration()
+    est = estimate(config, board, cal)
+    link = cal.host_link.get(device_for(board), HOST_LINK)
+    return replace(est, lcs=est.lcs + round(link["lcs"]), ebr=max(est.ebr + math.ceil(link["ebr"]), 0),
+                   fmax_mhz=round(est.fmax_mhz * link["fmax_ratio"], 2))
 
 
 @dataclass(frozen=True)
@@ -164,12 +197,29 @@ def holdout_errors(points: Optional[Sequence[dict]] = None) -> list[EstimatorErr
     fitted on all the others (with so few points, a fixed held-out third can leave a whole device × weight-kind
     group out of the fit)."""
     points = list(load_points() if points is None else points)
-    board = {"ice40-up5k": "icebreaker", "ecp5-85f": "ulx3s-85f"}
     errs: dict[str, list[float]] = {"lcs": [], "fmax_mhz": []}
     for i, p in enumerate(points):
-        est = estimate(config_of(p), board[p["device"]], fit(points[:i] + points[i + 1:]))
+        est = estimate(config_of(p), DEVICE_BOARD[p["device"]], fit(points[:i] + points[i + 1:]))
         for key in errs:
             errs[key].append(abs(getattr(est, key) - p[key]) / p[key])
-    return [EstimatorError(name, len(errs[key]), float(np.mean(errs[key])) if points else float("nan"),
-                           float(np.max(errs[key])) if points else float("nan"))
+    return _errors(errs, "")
+
+
+def board_errors(points: Optional[Sequence[dict]] = None,
+                 board_points: Optional[Sequence[dict]] = None) -> list[EstimatorError]:
+    """The board-level estimates (`board_estimate`) against whole board builds, each board point predicted with the
+    host link fitted on the other board points (HOST_LINK where its device has no other)."""
+    points = list(load_points() if points is None else points)
+    boards = list(load_points(kind="board_points") if board_points is None else board_points)
+    errs: dict[str, list[float]] = {"lcs": [], "fmax_mhz": []}
+    for i, p in enumerate(boards):
+        est = board_estimate(config_of(p), p["board"], fit(points, boards[:i] + boards[i + 1:]))
+        for key in errs:
+            errs[key].append(abs(getattr(est, key) - p[key]) / p[key])
+    return _errors(errs, "board ") if boards else []
+
+
+def _errors(errs: dict[str, list[float]], prefix: str) -> list[EstimatorError]:
+    return [EstimatorError(prefix + name, len(errs[key]), float(np.mean(errs[key])) if errs[key] else float("nan"),
+                           float(np.max(errs[key])) if errs[key] else float("nan"))
             for name, key in (("LCs", "lcs"), ("Fmax", "fmax_mhz"))]

@@ -1,12 +1,14 @@
 """What one trial computes, at each fidelity.
 
 - ``analytic``: cycles from the accelerator's schedule (`AccelConfig.cycles_per_step`), LCs / block RAM / DSPs /
-  Fmax from the calibrated estimators, weight bytes; no model quality (no training), in-process and instant.
+  Fmax of the board design (accelerator + host link: what a board build measures, so every fidelity reports the
+  same quantity) from the calibrated estimators, weight bytes; no model quality (no training), in-process, instant.
 - ``cheap`` (as FMAS): the analytic hardware figures plus a short training run on a subset of the training data,
-  scored on a validation subset carved out of the training split (the test split stays unseen).
-- ``full``: full training (the task's default epochs) scored on the test split, and for digits the board build
-  through the library (`hwgen.compile(..., "fpga")`: lowering, fitting, yosys, nextpnr) whose placed LCs, EBR,
-  DSPs and Fmax replace the estimates.
+  its integer model (lowered with the point's act_bits, `hwgen.explore.quality`) scored on a validation subset
+  carved out of the training split (the test split stays unseen).
+- ``full``: full training (the task's default epochs), the integer model scored on the test split, and for digits
+  the board build through the library (`hwgen.compile(..., "fpga")`: lowering, fitting, yosys, nextpnr) whose
+  placed LCs, EBR, DSPs and Fmax replace the estimates.
 - ``standin`` (tests only): the analytic figures after a sleep in a child process that itself spawns a ``sleep``,
   so the fault tests exercise the same driver, worker and child-process code as real evaluations.
 
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from hwgen.errors import HwgenError
-from hwgen.explore.estimators import HOST_LINK, estimate
+from hwgen.explore.estimators import board_estimate
 from hwgen.explore.space import Point, Space, accel_config, parse_space
 from hwgen.fpga.boards import BOARDS
 from hwgen.hw.config import ConfigError
@@ -71,7 +73,7 @@ def analytic_metrics(space: Space, point: Point) -> tuple[dict[str, float], tupl
     Raises ConfigError when the accelerator cannot be built at all (lanes that do not divide hidden, weights over
     the board's weight memory)."""
     config = accel_config(space, point)
-    est = estimate(config, point.board)
+    est = board_estimate(config, point.board)
     metrics = {"lcs": est.lcs, "ebr": est.ebr, "spram": est.spram, "dsps": est.dsps, "fmax_mhz": est.fmax_mhz,
                "cycles_per_step": est.cycles_per_step, "us_per_step": round(est.us_per_step, 3),
                "weight_bytes": est.weight_bytes}
@@ -83,10 +85,9 @@ def _violations(space: Space, point: Point, metrics: dict[str, float]) -> tuple[
     board = BOARDS[point.board]
     values, notes = [], []
     if space.fits:
-        for name, key, extra in (("LC", "lcs", HOST_LINK["lcs"]), ("EBR", "ebr", HOST_LINK["ebr"]),
-                                 ("DSP", "dsps", 0), ("SPRAM", "spram", 0)):
+        for name, key in (("LC", "lcs"), ("EBR", "ebr"), ("DSP", "dsps"), ("SPRAM", "spram")):
             have = board.resource(name).capacity
-            need = metrics[key] + extra
+            need = metrics[key]
             values.append((need - have) / max(have, 1))
             if need > have:
                 notes.append(f"{name} {need}/{have}")

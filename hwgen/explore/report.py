@@ -10,7 +10,7 @@ import io
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import optuna

@@ -12,7 +12,8 @@ import pytest
 from optuna.trial import TrialState
 
 from hwgen.cli import main
-from hwgen.explore.estimators import estimate, fit, holdout_errors, load_points
+from hwgen.explore.estimators import (HOST_LINK, board_errors, board_estimate, estimate, fit, holdout_errors,
+                                      load_points)
 from hwgen.explore.evaluate import analytic_metrics, evaluate
 from hwgen.explore.space import Point, SpaceError, accel_config, load_space, parse_space, preset_path
 from hwgen.explore.study import STUDY_NAME, open_study, storage_for
@@ -73,6 +74,22 @@ def test_estimators_fit_and_report_held_out_error():
     assert [e.quantity for e in errors] == ["LCs", "Fmax"] and all(e.points == len(points) for e in errors)
     config = accel_config(parse_space(SPACE), Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
     assert 1000 < estimate(config, "icebreaker", fit(points)).lcs < 5280
+
+
+def test_board_estimate_adds_the_host_link_fitted_on_board_builds():
+    """Analytic LCs/EBR are the board design's (what a full-fidelity board build measures): the accelerator plus a
+    host link that board builds calibrate (HOST_LINK without any), and board_errors leaves each board point out."""
+    points = load_points()
+    config = accel_config(parse_space(SPACE), Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
+    accel = estimate(config, "icebreaker", fit(points))
+    assert board_estimate(config, "icebreaker", fit(points)).lcs == accel.lcs + HOST_LINK["lcs"]
+    row = {"device": "ice40-up5k", "board": "icebreaker", "weights_kind": "ternary", "hidden": 32, "input": 8,
+           "layers": 1, "lanes": 4, "act_bits": 8, "weight_memory": "spram", "lcs": accel.lcs + 900,
+           "ebr": accel.ebr + 2, "fmax_mhz": accel.fmax_mhz}
+    board = board_estimate(config, "icebreaker", fit(points, [row]))
+    assert (board.lcs, board.ebr) == (accel.lcs + 900, accel.ebr + 2)
+    lcs_error = board_errors(points, [row])[0]
+    assert lcs_error.quantity == "board LCs" and lcs_error.mean == pytest.approx(132 / row["lcs"], abs=1e-3)
 
 
 def test_surrogate_learns_a_smooth_surface_and_proposes_the_front():
