@@ -7,7 +7,10 @@
   "5") when training starts and read when it ends; the peak minus the resident size at the
   start is what training added: parameters' gradients, optimizer state, activations kept for
   backward and the allocator's slack (torch's CPU tensors live in malloc'd memory, which
-  Python's tracemalloc does not see). Run one method per process for clean numbers.
+  Python's tracemalloc does not see). Freed heap memory is handed back first (malloc_trim), so
+  memory a previous phase freed is not reused unseen; for clean numbers run one method per
+  process with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_, as the benchmark does), so
+  large tensors are mapped and unmapped and the RSS follows the live memory.
 - Time in memory operations: `profile_steps` steps are run under torch.profiler and the
   self CPU time of the ops that only move or materialise data (`MEMORY_OPS`: copies, cat,
   stack, index/gather/scatter, clone/contiguous, dtype/device conversion, fills and
@@ -18,6 +21,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -47,8 +52,18 @@ def _status_kb(key: str) -> Optional[int]:
     return None
 
 
+def _trim_heap() -> None:
+    """Give freed heap memory back to the OS (glibc), so the RSS at the start is live memory only."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def reset_peak_rss() -> Optional[int]:
     """Reset the peak RSS and return the current RSS in bytes (None where Linux's /proc is missing)."""
+    _trim_heap()
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:

@@ -64,7 +64,7 @@ def test_learner_rank_and_targets_are_checked():
         LearnerOptions(targets=("attention",))
 
 
-@pytest.mark.parametrize("method, expected", [("lora", 2 * 2 * 8 * (32 + 32)), ("ia3", 2 * (32 + 32 + 64))])
+@pytest.mark.parametrize("method, expected", [("lora", 2 * 2 * 8 * (32 + 32)), ("ia3", 2 * (32 + 32 + 32 + 64))])
 def test_peft_baselines_train_only_their_modules_and_merge(method, expected):
     model = tiny_classifier()
     ids, mask = batch()
