@@ -36,6 +36,7 @@ from typing import Any, Optional
 
 K_VALUES = (1, 2, 3)
 ROWS = ("full", "far", "learner", "lora", "ia3", *(f"{m}-{k}" for k in K_VALUES for m in ("select", "top")), "ticket")
+ADAPTER_ROWS = ("learner", "lora", "ia3")  # rows that train only small added modules (--adapter-lr)
 TARGET_SHARE = 0.95
 #: glibc: tensors of 128 KiB and more are mmapped and unmapped when freed, so the RSS (peak memory) follows live memory.
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
@@ -46,10 +47,11 @@ def _config(row: str, a: argparse.Namespace):
     from hwgen.finetune.run import FinetuneConfig
     from hwgen.quant.transformer_train import TransformerTrainConfig
 
-    train = TransformerTrainConfig(steps=a.steps, limit=a.limit, batch_size=a.batch, max_len=a.max_len, threads=a.threads,
-                                   lr=a.lr, epochs=1000, seed=0, progress=False, valid_each_epoch=False)
     method, _, k = row.partition("-")
     method = {"top": "topk"}.get(method, method)
+    lr = a.adapter_lr if a.adapter_lr is not None and method in ADAPTER_ROWS else a.lr
+    train = TransformerTrainConfig(steps=a.steps, limit=a.limit, batch_size=a.batch, max_len=a.max_len, threads=a.threads,
+                                   lr=lr, epochs=1000, seed=0, progress=False, valid_each_epoch=False)
     return FinetuneConfig(train, method=method, prime_steps=a.prime_steps, k=int(k or 2), eval_every=a.eval_every,
                           profile_steps=2, eval_limit=a.eval_limit, max_subsets=3)
 
@@ -204,6 +206,8 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--prime-steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--adapter-lr", type=float, default=None,
+                   help="AdamW peak learning rate of learner, lora and ia3 (default --lr; small modules usually want more)")
     p.add_argument("--quick", action="store_true", help="a minutes-long budget: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
     p.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
     p.add_argument("--out", type=Path, default=Path("runs/efficient_finetuning"))

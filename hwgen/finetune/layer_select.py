@@ -65,7 +65,7 @@ def layer_features(model: TextClassifier, tokenizer: Any, texts: Sequence[str], 
         hidden = model.encoder(input_ids=ids[k:k + BATCH], attention_mask=m, output_hidden_states=True).hidden_states
         w = m.unsqueeze(-1).float()
         chunks.append([((h * w).sum(1) / w.sum(1).clamp_min(1e-9)).double().numpy() for h in hidden])
-    return [np.concatenate([c[l] for c in chunks]) for l in range(len(chunks[0]))]
+    return [np.concatenate([c[layer] for c in chunks]) for layer in range(len(chunks[0]))]
 
 
 def check_k(k: int, layers: int) -> None:
@@ -80,7 +80,7 @@ def select_layers(ratios: Sequence[float], k: int) -> LayerChoice:
     j = np.asarray(ratios, np.float64)
     attach = k + int(np.argmin(j[k:]))
     gain = j[:-1] - j[1:]  # gain[l - 1] for layer l
-    candidates = sorted(range(1, attach + 1), key=lambda l: (gain[l - 1], -l))
+    candidates = sorted(range(1, attach + 1), key=lambda n: (gain[n - 1], -n))
     return LayerChoice(tuple(sorted(candidates[:k])), attach, tuple(float(r) for r in j))
 
 
@@ -95,5 +95,5 @@ def apply_choice(model: TextClassifier, choice: LayerChoice) -> None:
     del model.layers[choice.attach:]
     model.encoder.config.num_hidden_layers = choice.attach
     model.encoder.requires_grad_(False)
-    for l in choice.adapt:
-        model.layers[l - 1].requires_grad_(True)
+    for n in choice.adapt:
+        model.layers[n - 1].requires_grad_(True)

@@ -206,8 +206,11 @@ def _peft_adapt(method: str) -> Callable[[Prepared], dict]:
 def _ticket(config: FinetuneConfig, run: Path) -> dict[str, Any]:
     """Full run with success statistics, one run per candidate subset, the winning ticket copied to RUN."""
     holder: dict[str, SuccessStats] = {}
-    full = _Run(config, lambda prep: holder.setdefault("stats", SuccessStats(len(prep.splits.train))) and None,
-                extra=(lambda *a: holder["stats"].observe(*a),))
+
+    def track(prep: Prepared) -> None:
+        holder["stats"] = SuccessStats(len(prep.splits.train))
+
+    full = _Run(config, track, extra=(lambda *a: holder["stats"].observe(*a),))
     result = full.train(replace(config.train, valid_each_epoch=True), run / "full")
     stats, n = holder["stats"], int(result.metrics["train_texts"])
     labels = full.prep.splits.train.labels
