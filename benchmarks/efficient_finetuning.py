@@ -178,13 +178,14 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    for row, m in results.items():
+    for i, (row, m) in enumerate(results.items()):
         o, f = _observed(m), m["finetune"]
         prime = f.get("prime") or {}
         t0, step_s = prime.get("wall_seconds", 0.0), o["median_step_seconds"]
         pts = [(t0 + s * step_s, a) for s, a in o["curve"]]
-        line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", alpha=0.7, label=row)
-        ax.scatter([wall_seconds(m)], [m["test_accuracy"]], marker="*", s=90, color=line.get_color())
+        color = plt.cm.tab20(i % 20)  # one colour per row (the default cycle repeats after 10)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", alpha=0.8, label=row, color=color)
+        ax.scatter([wall_seconds(m)], [m["test_accuracy"]], marker="*", s=90, color=color)
     ax.set_xlabel("training wall time, s (median step time × steps, priming included)")
     ax.set_ylabel("accuracy % (line: validation curve; ★: test)")
     ax.set_title("all-MiniLM-L6-v2, Debian topics: accuracy against wall time per method")
