@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -106,6 +106,30 @@ class TransformerTrainConfig:
         return d
 
 
+@dataclass(frozen=True)
+class TrainHooks:
+    """Where a fine-tuning method (hwgen.finetune) changes this loop without copying it.
+
+    `splits` edits the texts after loading (a training subset); `adapt` changes the prepared
+    model (`Prepared`: model, tokenizer, texts) before the optimizer is built (freeze,
+    reconfigure, insert modules: the optimizer holds only parameters that require grad); `observe(step, idx, logits, labels)` sees each
+    step's batch after the update; `finalize` folds the model back into plain layers before the
+    last checkpoint, so `load_transformer` reads it.
+    """
+
+    splits: Optional[Callable[[TextSplits], TextSplits]] = None
+    adapt: Optional[Callable[["Prepared"], None]] = None
+    observe: Optional[Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor], None]] = None
+    finalize: Optional[Callable[[TextClassifier], None]] = None
+
+
+NO_HOOKS = TrainHooks()
+
+
+def trained_parameter_count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
 @dataclass
 class TransformerResult:
     run: Path
@@ -187,17 +211,18 @@ def lr_at(step: int, total: int, lr: float) -> float:
 
 
 def _batch_loss(prep: Prepared, config: TransformerTrainConfig, ids: torch.Tensor, mask: torch.Tensor,
-                y: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+                y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, logits) of one batch."""
     width = max(1, int(mask.sum(1).max()))
     logits = prep.model(ids[:, :width], mask[:, :width])
     if prep.teachers is None:
-        return F.cross_entropy(logits, y)
+        return F.cross_entropy(logits, y), logits
     if config.distill == "ceskd":
         difficulty = prep.teachers.difficulty(idx, y)
         teacher = prep.teachers.logits_by_choice(idx, ces_assign(difficulty, len(prep.teachers)))
     else:
         teacher = prep.teachers.logits(0, idx)
-    return distill_loss(logits, teacher, y, config.distill, config.alpha, config.temperature)
+    return distill_loss(logits, teacher, y, config.distill, config.alpha, config.temperature), logits
 
 
 def _metrics_head(config: TransformerTrainConfig, prep: Prepared, history: list) -> dict[str, Any]:
@@ -210,18 +235,24 @@ def _metrics_head(config: TransformerTrainConfig, prep: Prepared, history: list)
             "shape": prep.spec.shape.to_dict(), "status": "training", "history": history}
 
 
-def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLike]) -> TransformerResult:
+def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLike],
+                      hooks: TrainHooks = NO_HOOKS) -> TransformerResult:
     """Train into `run` (see the module docstring); returns the eval-mode model and the final metrics."""
     run = Path(run)
     set_determinism(config.seed, config.threads)
     prep = prepare(config)
+    if hooks.splits is not None:
+        prep.splits = hooks.splits(prep.splits)
+    if hooks.adapt is not None:
+        hooks.adapt(prep)
+    trained = trained_parameter_count(prep.model)  # before `finalize` folds the model back
     ids, mask = encode(prep.tokenizer, prep.splits.train.texts, config.max_len)
     labels = torch.from_numpy(prep.splits.train.labels)
     per_epoch = max(1, math.ceil(len(ids) / config.batch_size))
     total = min(config.steps or config.epochs * per_epoch, config.epochs * per_epoch)
     epochs = math.ceil(total / per_epoch)
-    no_decay = [p for n, p in prep.model.named_parameters() if p.ndim < 2]
-    decay = [p for n, p in prep.model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for p in prep.model.parameters() if p.ndim < 2 and p.requires_grad]
+    decay = [p for p in prep.model.parameters() if p.ndim >= 2 and p.requires_grad]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
     schedule = MagnitudeSchedule(config.sparsity, total) if config.prune == "magnitude" else None
@@ -246,7 +277,7 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step, total, config.lr)
                 idx = order[k:k + config.batch_size]
-                loss = _batch_loss(prep, config, ids[idx], mask[idx], labels[idx], idx)
+                loss, logits = _batch_loss(prep, config, ids[idx], mask[idx], labels[idx], idx)
                 if not torch.isfinite(loss):
                     metrics.update(status="diverged", diverged_at={"epoch": epoch, "step": step + 1})
                     write_json(run / METRICS, metrics)
@@ -258,6 +289,8 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
                 opt.step()
                 clip_shadow_weights(prep.model)
                 step += 1
+                if hooks.observe is not None:
+                    hooks.observe(step, idx, logits.detach(), labels[idx])
                 loss_sum, count = loss_sum + float(loss.detach()), count + 1
                 progress.update(bar, advance=1, loss=loss_sum / count,
                                 description=f"train transformer {config.weights} epoch {epoch}/{epochs}")
@@ -272,7 +305,11 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
             save_transformer(run, prep.model, prep.spec, prep.tokenizer, step, tconf)
             write_json(run / METRICS, metrics)
     seconds = time.perf_counter() - t0
-    return TransformerResult(run, prep.model, _finish(run, prep, config, metrics, step, seconds))
+    if hooks.finalize is not None:
+        hooks.finalize(prep.model)
+        prep.spec = replace(prep.spec, hf_config=prep.model.encoder.config.to_json_string(), shape=prep.model.shape())
+        save_transformer(run, prep.model, prep.spec, prep.tokenizer, step, tconf)
+    return TransformerResult(run, prep.model, _finish(run, prep, config, metrics, step, seconds, trained))
 
 
 def write_json_dir(run: Path, tconf: dict[str, Any]) -> None:
@@ -281,12 +318,12 @@ def write_json_dir(run: Path, tconf: dict[str, Any]) -> None:
 
 
 def _finish(run: Path, prep: Prepared, config: TransformerTrainConfig, metrics: dict[str, Any], steps: int,
-            seconds: float) -> dict[str, Any]:
+            seconds: float, trained: int) -> dict[str, Any]:
     test = evaluate_split(prep.model, prep.tokenizer, prep.splits.test.texts, prep.splits.test.labels, config.max_len)
     stored, floats = encoder_weight_bytes(prep.model)
     metrics.update(status="done", steps=steps, train_seconds=seconds, step_ms=1000 * seconds / max(steps, 1),
                    test_accuracy=test["accuracy"], test_ece=test["ece"],
-                   trained_parameters=parameter_count(prep.model),
+                   trained_parameters=trained, parameters=parameter_count(prep.model),
                    nonzero_encoder_weights=int(sum(int(m.masked_weight().count_nonzero())
                                                    for m in quant_linears(prep.model))),
                    encoder_weight_bytes=stored, encoder_weight_bytes_float32=floats,
