@@ -43,7 +43,34 @@ def _host_triple() -> str:
 PASS_CONFIG = {"tirx.disable_storage_rewrite": True}
 
 
+def _mark_scheduled(module: tvm.IRModule) -> tvm.IRModule:
+    """hwgen's own kernels (every PrimFunc before legalisation) are scheduled: the default rules skip them."""
+    for gvar, func in list(module.functions_items()):
+        if isinstance(func, tvm.tirx.PrimFunc):
+            module[gvar] = func.with_attr("tirx.is_scheduled", True)
+    return module
+
+
+def pipeline(target: tvm.target.Target) -> tvm.transform.Pass:
+    """TVM's CPU pipeline with one step added after legalisation: the operators Relax legalised (softmax,
+    LayerNorm, attention matmuls, element-wise) get `schedules`' default CPU schedules instead of TVM's
+    untuned loop nests; hwgen's own kernels keep theirs."""
+    from tvm.relax.backend.cpu_generic import pipeline as cpu
+
+    from hwgen.tvm_backend.schedules import default_schedules
+
+    @tvm.transform.module_pass(opt_level=0, name="HwgenPipeline")
+    def _pipeline(module: tvm.IRModule, _ctx: tvm.transform.PassContext) -> tvm.IRModule:
+        with target:
+            passes = (cpu.library_dispatch_passes(target) + cpu.legalize_passes(target) + [default_schedules()]
+                      + cpu.dataflow_lower_passes(target) + cpu.finalize_passes(target))
+            return tvm.transform.Sequential(passes)(_mark_scheduled(module))
+
+    return _pipeline
+
+
 def compile_module(module: tvm.IRModule, cpu: str = "host") -> tvm.runtime.Executable:
-    """tvm.compile for `cpu` with the backend's pass configuration."""
+    """tvm.compile for `cpu` with the backend's pass configuration and `pipeline`."""
+    target = tvm.target.Target(llvm_target(cpu))
     with tvm.transform.PassContext(config=PASS_CONFIG):
-        return tvm.compile(module, target=tvm.target.Target(llvm_target(cpu)))
+        return tvm.compile(module, target=target, relax_pipeline=pipeline(target))

@@ -1,0 +1,90 @@
+"""Default CPU schedules for the operators Relax legalises (everything but hwgen's own kernels).
+
+Why: TVM's legalised operators are plain loop nests; TVM 0.27's dlight CPU rules cover row
+reductions (softmax, LayerNorm: `Reduction`) and matrix-vector products (`GEMV`) but have no
+matmul rule, and an unscheduled attention matmul (Q Kᵀ, softmax · V) runs its reduction
+innermost with scalar loads. `Matmul` here reorders the reduction outside the last spatial
+axis, so the innermost loop is a vectorised row update (C[i, :] += A[i, k] * B[k, :]) over
+`ROWS` rows of C at a time; `Injective` vectorises element-wise kernels. Symbolic extents
+(the sequence length) stay symbolic: their vector loops are split with a tail predicate.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import tvm
+from tvm import s_tir, tirx
+from tvm.s_tir import dlight
+from tvm.s_tir.dlight.analysis import normalize_prim_func
+from tvm.s_tir.dlight.base import get_extent
+from tvm.s_tir.dlight.cpu.base import CPUScheduleRule
+from tvm.target import Target
+
+#: float32 lanes of one vector (AVX2; NEON uses two registers per vector).
+LANES = 8
+#: Rows of the output updated per reduction step (unrolled, independent accumulators).
+ROWS = 4
+
+
+def _vectorize_inner(sch: s_tir.Schedule, block: s_tir.schedule.SBlockRV) -> None:
+    loops = sch.get_loops(block)
+    if not loops:
+        return
+    extent = get_extent(sch, loops[-1])
+    if isinstance(extent, int) and extent <= LANES:
+        if extent >= 2:
+            sch.vectorize(loops[-1])
+        return
+    _, vec = sch.split(loops[-1], [None, LANES])
+    sch.vectorize(vec)
+
+
+class Matmul(CPUScheduleRule):
+    """A (batched) matmul, optionally followed by element-wise blocks: reduction hoisted above the last
+    spatial axis, that axis vectorised, ROWS rows of the output unrolled."""
+
+    def apply(self, func: tirx.PrimFunc, target: Target, _: bool) -> Union[None, s_tir.Schedule]:
+        if not isinstance(func, tirx.PrimFunc) or not self.is_target_available(target):
+            return None
+        sch = s_tir.Schedule(func)
+        infos = normalize_prim_func(sch)
+        if not infos:
+            return None
+        reductions = [b for b in infos if not b.is_injective()]
+        if len(reductions) != 1 or infos[0] is not reductions[0]:
+            return None
+        kinds = reductions[0].dom_kind()
+        if len(kinds) < 3 or kinds[-1] != "R" or "R" in kinds[:-1] or kinds.count("S") < 2:
+            return None
+        block = reductions[0].block_rv
+        *outer, row, col, red = sch.get_loops(block)
+        row_o, row_i = sch.split(row, [None, ROWS])
+        col_o, col_i = sch.split(col, [None, LANES])
+        sch.reorder(*outer, row_o, col_o, red, row_i, col_i)
+        sch.vectorize(col_i)
+        sch.unroll(row_i)
+        sch.decompose_reduction(block, red)
+        for info in infos[1:]:
+            _vectorize_inner(sch, info.block_rv)
+        return sch
+
+
+class Injective(CPUScheduleRule):
+    """Element-wise kernels (one or more injective blocks): the innermost loop of each vectorised."""
+
+    def apply(self, func: tirx.PrimFunc, target: Target, _: bool) -> Optional[s_tir.Schedule]:
+        if not isinstance(func, tirx.PrimFunc) or not self.is_target_available(target):
+            return None
+        sch = s_tir.Schedule(func)
+        infos = normalize_prim_func(sch)
+        if not infos or not all(b.is_injective() for b in infos):
+            return None
+        for info in infos:
+            _vectorize_inner(sch, info.block_rv)
+        return sch
+
+
+def default_schedules() -> tvm.transform.Pass:
+    """The rules in order of preference; a function no rule takes keeps TVM's default loop nest."""
+    return dlight.ApplyDefaultSchedule(dlight.cpu.Reduction(), dlight.cpu.GEMV(), Matmul(), Injective())
