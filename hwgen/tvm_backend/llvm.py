@@ -54,15 +54,15 @@ def _mark_scheduled(module: tvm.IRModule) -> tvm.IRModule:
 def pipeline(target: tvm.target.Target) -> tvm.transform.Pass:
     """TVM's CPU pipeline with one step added after legalisation: the operators Relax legalised (softmax,
     LayerNorm, attention matmuls, element-wise) get `schedules`' default CPU schedules instead of TVM's
-    untuned loop nests; hwgen's own kernels keep theirs."""
+    untuned loop nests (and erf its vectorisable form, `schedules.fast_erf`); hwgen's own kernels keep theirs."""
     from tvm.relax.backend.cpu_generic import pipeline as cpu
 
-    from hwgen.tvm_backend.schedules import default_schedules
+    from hwgen.tvm_backend.schedules import default_schedules, fast_erf
 
     @tvm.transform.module_pass(opt_level=0, name="HwgenPipeline")
     def _pipeline(module: tvm.IRModule, _ctx: tvm.transform.PassContext) -> tvm.IRModule:
         with target:
-            passes = (cpu.library_dispatch_passes(target) + cpu.legalize_passes(target) + [default_schedules()]
+            passes = ([fast_erf] + cpu.library_dispatch_passes(target) + cpu.legalize_passes(target) + [default_schedules()]
                       + cpu.dataflow_lower_passes(target) + cpu.finalize_passes(target))
             return tvm.transform.Sequential(passes)(_mark_scheduled(module))
 
