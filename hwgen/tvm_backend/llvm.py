@@ -43,11 +43,17 @@ def _host_triple() -> str:
 PASS_CONFIG = {"tirx.disable_storage_rewrite": True}
 
 
+#: relax's OpPatternKind kOpaque: never fused with its neighbours.
+OPAQUE = 8
+
+
 def _mark_scheduled(module: tvm.IRModule) -> tvm.IRModule:
-    """hwgen's own kernels (every PrimFunc before legalisation) are scheduled: the default rules skip them."""
+    """hwgen's own kernels (every PrimFunc before legalisation) are scheduled: the default rules skip them,
+    and opaque: operator fusion leaves them whole (fusing an element-wise epilogue into a hand-scheduled
+    kernel fails in FuseTIR, and would undo its schedule)."""
     for gvar, func in list(module.functions_items()):
         if isinstance(func, tvm.tirx.PrimFunc):
-            module[gvar] = func.with_attr("tirx.is_scheduled", True)
+            module[gvar] = func.with_attrs({"tirx.is_scheduled": True, "op_pattern": OPAQUE})
     return module
 
 
