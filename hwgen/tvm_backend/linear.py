@@ -10,9 +10,11 @@ constant W [K, N] is the LSTM's input projection with rows = N, so it runs on th
   per-column scale. Agrees with the float graph to float rounding.
 * int8 activations (`TvmOptions(activations="int8")` on a graph without LSTM): each row (token) of x
   is quantised to int8 codes with its own scale max|x_row| / 127 (round half to even), the codes
-  times the weight codes accumulate exactly in int32 (`quad_kernels.projection`: u8 x s8 AVX2
-  multiply-adds for ternary/binary weights; `integer_kernels.int_projection`: portable, any
-  codes), then y = acc * scale_row * scale_col + b in float32. Float-initializer Linears stay float.
+  times the weight codes are summed exactly (`quad_kernels.projection`: u8 x s8 AVX2 multiply-adds
+  into int32 for ternary/binary weights; otherwise, and on every other CPU, the float projection
+  kernel over integer-valued floats, exact because every partial sum stays below 2**24 — K is cut
+  into parts of at most EXACT_K), then y = acc * scale_row * scale_col + b in float32.
+  Float-initializer Linears stay float.
 
 The weight codes are recorded when the lowering folds a DequantizeLinear of constant codes
 (`quantized_weight`), so the kernels see the exact integers the exporter wrote.
@@ -30,7 +32,7 @@ from tvm import relax
 
 from hwgen.ir.graph import Node
 from hwgen.ir.types import TensorType
-from hwgen.tvm_backend import integer_kernels, lstm_kernels, packing, quad_kernels
+from hwgen.tvm_backend import lstm_kernels, packing, quad_kernels
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.packing import WeightKind
 from hwgen.tvm_backend.relax_context import LowerContext, relax_dtype
@@ -63,7 +65,7 @@ class LinearKernel:
     output: int
     weights: str  # float | int8 | ternary | binary
     activations: str  # f32 | int8
-    kernel: str  # projection (float panels) | quad (AVX2 u8 x s8) | int_projection (portable int32)
+    kernel: str  # projection (float / packed panels, float arithmetic) | quad (AVX2 u8 x s8, int32)
     weight_bytes: int
 
 
@@ -114,7 +116,7 @@ class LinearPlan:
 
     @property
     def kernel(self) -> str:
-        return "quad" if self.simd else "int_projection" if self.int8 else "projection"
+        return "quad" if self.simd else "projection"
 
 
 def plan(weight: np.ndarray, quantized: Optional[QuantizedWeight], weights_mode: str, int8: bool,
@@ -145,32 +147,66 @@ def float_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax
 
 
 def quantize_rows(bb: relax.BlockBuilder, x2: relax.Expr) -> tuple[relax.Expr, relax.Expr]:
-    """Per-row (per-token) symmetric int8 quantisation of x2 [M, K]: (codes int32 [M, K], scale f32 [M, 1]),
-    scale = max|row| / 127 (1 for an all-zero row), codes = clip(round(x / scale), -127, 127)."""
+    """Per-row (per-token) symmetric int8 quantisation of x2 [M, K]: (codes [M, K] as integer-valued float32,
+    scale f32 [M, 1]), scale = max|row| / 127 (1 for an all-zero row), codes = clip(round(x / scale), -127, 127)."""
     peak = bb.emit(relax.op.max(relax.op.abs(x2), axis=[1], keepdims=True))
     zero = relax.const(np.float32(0))
     scale = bb.emit(relax.op.where(relax.op.equal(peak, zero), relax.const(np.float32(1)),
                                    relax.op.divide(peak, relax.const(np.float32(ACT_MAX)))))
-    codes = relax.op.clip(relax.op.round(relax.op.divide(x2, scale)), -ACT_MAX, ACT_MAX)
-    return bb.emit(relax.op.astype(codes, "int32")), scale
+    return bb.emit(relax.op.clip(relax.op.round(relax.op.divide(x2, scale)), -ACT_MAX, ACT_MAX)), scale
+
+
+#: Longest K whose int8 x int8 dot products every float32 partial sum holds exactly (< 2**24).
+EXACT_K = 2**24 // (ACT_MAX * ACT_MAX)
+
+
+def _exact_chunks(k: int) -> list[tuple[int, int]]:
+    """[start, stop) parts of K, each at most EXACT_K long and of near-equal length."""
+    parts = -(-k // EXACT_K)
+    cuts = [round(i * k / parts) for i in range(parts + 1)]
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _quad_sums(bb: relax.BlockBuilder, add_func, codes: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
+               quantized: QuantizedWeight) -> tuple[relax.Expr, int, int]:
+    quads = packing.pack_quads(np.ascontiguousarray(quantized.codes.T), p.kind)
+    func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.projection(quads, None),
+                    f"linear_quad_{p.kind}_{p.k}x{p.n}")
+    codes32 = bb.emit(relax.op.astype(codes, "int32"))
+    acc = bb.emit(relax.call_tir(func, [codes32, relax.const(quads.data)],
+                                 relax.TensorType((rows_n, quads.rows_padded), "int32")))
+    return acc, quads.rows_padded, quads.nbytes
+
+
+def _float_panel_sums(bb: relax.BlockBuilder, add_func, codes: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
+                      quantized: QuantizedWeight) -> tuple[relax.Expr, int, int]:
+    """sum_k codes * weight codes on the float projection kernel: every product and partial sum is an integer
+    below 2**24, so float32 holds it exactly; K beyond EXACT_K runs in parts, added in int32."""
+    acc, nbytes, rows = None, 0, 0
+    for start, stop in _exact_chunks(p.k):
+        w = np.ascontiguousarray(quantized.codes[start:stop].T)
+        panels = packing.pack_int8(w) if p.kind == "int8" else packing.pack_codes(w, np.ones(p.n, np.float32), p.kind)
+        rows, width = panels.rows_padded, stop - start
+        func = add_func(("linear_f32", rows, width, p.kind), lambda: lstm_kernels.projection(rows, width, None, p.kind),
+                        f"linear_{p.kind}_{width}x{p.n}")
+        part = codes if (start, stop) == (0, p.k) else bb.emit(relax.op.strided_slice(codes, [1], [start], [stop]))
+        sums = bb.emit(relax.call_tir(func, [part, relax.const(panels.data), relax.const(panels.scale),
+                                             relax.const(np.zeros(rows, np.float32))],
+                                      relax.TensorType((rows_n, rows), "float32")))
+        sums = bb.emit(relax.op.astype(sums, "int32"))
+        acc = sums if acc is None else bb.emit(relax.op.add(acc, sums))
+        nbytes += panels.nbytes
+    assert acc is not None
+    return acc, rows, nbytes
 
 
 def int8_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
                 quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
-    """x2 [M, K] float32 -> [M, N_padded]: per-token int8 codes x weight codes in int32, then both scales and b."""
+    """x2 [M, K] float32 -> [M, N_padded]: per-token int8 codes x weight codes summed exactly, then both scales
+    and b. AVX2 + ternary/binary: `quad_kernels` (u8 x s8 multiply-adds, int32); otherwise the float panels."""
     codes, xscale = quantize_rows(bb, x2)
-    if p.simd:
-        quads = packing.pack_quads(np.ascontiguousarray(quantized.codes.T), p.kind)
-        rows, data, nbytes = quads.rows_padded, quads.data, quads.nbytes
-        func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.projection(quads, None),
-                        f"linear_quad_{p.kind}_{p.k}x{p.n}")
-    else:
-        panels = (packing.pack_int8(np.ascontiguousarray(quantized.codes.T)) if p.kind == "int8" else
-                  packing.pack_codes(np.ascontiguousarray(quantized.codes.T), np.ones(p.n, np.float32), p.kind))
-        rows, data, nbytes = panels.rows_padded, panels.data, panels.nbytes
-        func = add_func(("linear_int", rows, p.k, p.kind), lambda: integer_kernels.int_projection(rows, p.k, None, p.kind),
-                        f"linear_int_{p.kind}_{p.k}x{p.n}")
-    acc = bb.emit(relax.call_tir(func, [codes, relax.const(data)], relax.TensorType((rows_n, rows), "int32")))
+    sums = _quad_sums if p.simd else _float_panel_sums
+    acc, rows, nbytes = sums(bb, add_func, codes, rows_n, p, quantized)
     y = relax.op.multiply(relax.op.multiply(relax.op.astype(acc, "float32"), xscale),
                           relax.const(_pad(quantized.scale, rows)))
     return bb.emit(relax.op.add(y, relax.const(_pad(bias, rows)))), nbytes

@@ -235,11 +235,29 @@ def _reduce(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [fn(ctx.expr(node.inputs[0]), axes, keepdims=attrs.keepdims)]
 
 
+def _row_codes(ctx: LowerContext, name: str, axis: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """(codes, scale) of a table that is a folded DequantizeLinear with one scale per row (int8 embeddings),
+    when rows are what a Gather along `axis` 0 picks: the library then stores the int8 codes, not floats."""
+    if axis != 0 or name not in ctx.dequantized:
+        return None
+    _, codes, scale, zero_point, q_axis = ctx.dequantized[name]
+    if codes.dtype != np.int8 or codes.ndim != 2 or q_axis is None or q_axis % 2 != 0 or \
+            scale.shape != (codes.shape[0],) or (zero_point is not None and np.any(zero_point != 0)):
+        return None
+    return codes, np.asarray(scale, np.float32)
+
+
 @converts(ops.GatherAttrs)
 def _gather(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GatherAttrs)
-    data = ctx.expr(node.inputs[0])
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
+    rows = _row_codes(ctx, node.inputs[0], axis)
+    if rows is not None and not isinstance(ctx.env[node.inputs[1]], np.ndarray):
+        codes, scale = rows  # rows of codes x their scales: the same float32 products the folded table holds
+        idx = ctx.expr(node.inputs[1])
+        picked = relax.op.astype(relax.op.take(relax.const(codes), idx, axis=0), "float32")
+        return [relax.op.multiply(picked, relax.op.expand_dims(relax.op.take(relax.const(scale), idx, axis=0), -1))]
+    data = ctx.expr(node.inputs[0])
     indices = ctx.env[node.inputs[1]]
     if isinstance(indices, np.ndarray):
         size = ctx.type(node.inputs[0]).shape[axis]

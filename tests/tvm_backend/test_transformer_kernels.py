@@ -4,7 +4,8 @@ fp32: a tiny random-init BERT classifier built once with symbolic batch and sequ
 onnxruntime within 1e-4 at two lengths, every Linear on the projection kernels. int8 activations:
 one Linear (MatMul of DequantizeLinear codes) is bit-exact with the numpy integer reference of the
 same arithmetic (per-token scales, int32 sums) for ternary, binary and int8 codes, on the AVX2
-kernels and on the portable ones, also for AArch64 under qemu-user. What the int8 kernels cannot
+kernels and on the float-panel ones (integer-valued floats, exact below 2**24), also for AArch64
+under qemu-user. What the int8 kernels cannot
 take exactly is refused by node.
 """
 
@@ -83,11 +84,33 @@ def test_int8_linear_is_bit_exact_with_the_integer_reference(kind: str, avx2: bo
     model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), avx2)
     [kernel] = model.manifest["linear_kernels"]
     assert (kernel["weights"], kernel["activations"]) == (kind, "int8")
-    assert kernel["kernel"] == ("quad" if avx2 and kind != "int8" else "int_projection")
+    assert kernel["kernel"] == ("quad" if avx2 and kind != "int8" else "projection")
     for batch, seq in ((1, 5), (3, 11)):  # one build, symbolic batch and sequence
         x = activations(batch, seq, seed=seq)
         want = linear.reference_int8(x.reshape(-1, K), codes, scale, bias).reshape(batch, seq, N)
         np.testing.assert_array_equal(model({"x": x})["y"], want)
+
+
+def test_int8_weights_beyond_the_exact_float_length_are_summed_in_parts(tmp_path: Path) -> None:
+    """K = 1101 > EXACT_K with every product at +-127 * 127: column 0 of token 0 sums to 1101 * 16129, odd and
+    above 2**24, which one float32 sum cannot hold."""
+    k = 1101
+    codes = np.full((k, 8), 127, np.int8)
+    codes[::3, 1:] = -127
+    scale, bias = np.full(8, 1e-3, np.float32), np.zeros(8, np.float32)
+    x = np.full((1, 2, k), 0.5, np.float32)
+    x[0, 1, ::2] = -0.5
+    inits = [numpy_helper.from_array(codes, "codes"), numpy_helper.from_array(scale, "scale")]
+    graph = helper.make_graph([helper.make_node("DequantizeLinear", ["codes", "scale"], ["w"], name="dq", axis=1),
+                               helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")], "wide",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "seq", k])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "seq", 8])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    onnx.save(model, str(tmp_path / "wide.onnx"))
+    assert linear._exact_chunks(k) == [(0, 550), (550, 1101)]
+    got = compiled(load_graph(tmp_path / "wide.onnx"), avx2=False)({"x": x})["y"]
+    np.testing.assert_array_equal(got, linear.reference_int8(x.reshape(-1, k), codes, scale, bias).reshape(1, 2, 8))
 
 
 def test_int8_reference_is_the_integer_arithmetic() -> None:
@@ -186,7 +209,7 @@ def test_aarch64_int8_linear_runs_the_portable_kernels_under_qemu(tmp_path: Path
     codes, scale, bias = codes_of("ternary", rng), rng.uniform(0.01, 0.1, N).astype(np.float32), np.zeros(N, np.float32)
     path = linear_model(tmp_path / "fc.onnx", codes, scale, bias)
     artifact = build(load_graph(path), tmp_path / "arm", TvmOptions(cpu="aarch64", activations="int8"))
-    assert [k["kernel"] for k in artifact.manifest["linear_kernels"]] == ["int_projection"]
+    assert [k["kernel"] for k in artifact.manifest["linear_kernels"]] == ["projection"]
     if qemu.missing():
         pytest.skip(f"qemu-user / aarch64 TVM runtime missing: {qemu.missing()}")
     x = activations(2, 5, 1)
