@@ -81,7 +81,8 @@ def tvm_builds(paths: dict[str, Path], tmp: Path) -> dict[str, tuple[Any, Path]]
 
 def feeds(seq: int) -> Feeds:
     rng = np.random.default_rng(seq)
-    return {"input_ids": rng.integers(1, 30000, (1, seq)).astype(np.int64), "attention_mask": np.ones((1, seq), np.int64)}
+    return {"input_ids": rng.integers(1, 30000, (1, seq)).astype(np.int64),
+            "attention_mask": np.ones((1, seq), np.int64)}
 
 
 def contenders(torch_models: dict[str, TextClassifier], paths: dict[str, Path],
@@ -91,7 +92,8 @@ def contenders(torch_models: dict[str, TextClassifier], paths: dict[str, Path],
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.log_severity_level = 3
-    sessions = {k: ort.InferenceSession(str(paths[k]), opts, providers=["CPUExecutionProvider"]) for k in ("fp32", "ort-int8")}
+    sessions = {k: ort.InferenceSession(str(paths[k]), opts, providers=["CPUExecutionProvider"])
+                for k in ("fp32", "ort-int8")}
 
     def torch_run(f: Feeds) -> np.ndarray:
         with torch.no_grad():

@@ -133,12 +133,13 @@ def float_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax
     """x2 [M, K] float32 -> [M, N_padded] via `lstm_kernels.projection` (float activations); and the panel bytes."""
     if p.kind == "float":
         panels = packing.pack_float(np.ascontiguousarray(np.asarray(weight, np.float32).T))
-    elif p.kind == "int8":
-        panels = packing.pack_int8(np.ascontiguousarray(quantized.codes.T))  # type: ignore[union-attr]
+        scale = panels.scale
     else:
-        panels = packing.pack_codes(np.ascontiguousarray(quantized.codes.T), quantized.scale, p.kind)  # type: ignore[union-attr]
+        assert quantized is not None
+        codes = np.ascontiguousarray(quantized.codes.T)
+        panels = packing.pack_int8(codes) if p.kind == "int8" else packing.pack_codes(codes, quantized.scale, p.kind)
+        scale = _pad(quantized.scale, panels.rows_padded)
     rows = panels.rows_padded
-    scale = panels.scale if p.kind in ("float", "ternary", "binary") else _pad(quantized.scale, rows)  # type: ignore[union-attr]
     func = add_func(("linear_f32", rows, p.k, p.kind), lambda: lstm_kernels.projection(rows, p.k, None, p.kind),
                     f"linear_{p.kind}_{p.k}x{p.n}")
     out = relax.call_tir(func, [x2, relax.const(panels.data), relax.const(scale), relax.const(_pad(bias, rows))],

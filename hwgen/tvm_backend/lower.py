@@ -290,7 +290,8 @@ def _expand(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
 # ---- dense algebra and normalisation ---------------------------------------------------------------------
 
 
-def _linear_weight(ctx: LowerContext, name: str, transposed: bool) -> Optional[tuple[np.ndarray, Optional[linear.QuantizedWeight]]]:
+def _linear_weight(ctx: LowerContext, name: str,
+                   transposed: bool) -> Optional[tuple[np.ndarray, Optional[linear.QuantizedWeight]]]:
     """The constant [K, N] weight of a Linear layer and its codes when it is a folded DequantizeLinear;
     None when `name` is computed at run time. With int8 activations a weight DequantizeLinear the
     integer kernels cannot take exactly is refused here (by node)."""

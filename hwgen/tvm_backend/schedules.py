@@ -118,6 +118,10 @@ def fast_erf(module: tvm.IRModule, _ctx: tvm.transform.PassContext) -> tvm.IRMod
 
 def _calls_erf(func: relax.Function) -> bool:
     found: list[bool] = []
-    relax.analysis.post_order_visit(
-        func, lambda e: found.append(True) if isinstance(e, relax.Call) and getattr(e.op, "name", None) == "relax.erf" else None)
+
+    def visit(expr: relax.Expr) -> None:
+        if isinstance(expr, relax.Call) and getattr(expr.op, "name", None) == "relax.erf":
+            found.append(True)
+
+    relax.analysis.post_order_visit(func, visit)
     return bool(found)

@@ -49,7 +49,8 @@ def linear_model(path: Path, codes: np.ndarray, scale: np.ndarray, bias: np.ndar
     nodes = [helper.make_node("DequantizeLinear", dq_inputs, ["w"], name="w_dequant", axis=1),
              helper.make_node("MatMul", ["x", "w"], ["xw"], name="fc"),
              helper.make_node("Add", ["xw", "bias"], ["y"], name="fc_bias")]
-    graph = helper.make_graph(nodes, "linear", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", K])],
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", K])
+    graph = helper.make_graph(nodes, "linear", [x],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", N])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 10
@@ -182,7 +183,8 @@ def test_compressed_bert_with_int8_activations_tracks_pytorch(kind: str, tmp_pat
         assert float(np.abs(int8(feeds)["logits"] - want).max()) <= 0.02 * float(np.abs(want).max())
 
 
-def test_weight_zero_point_is_refused_for_int8_activations_and_exact_for_f32(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_weight_zero_point_is_refused_for_int8_activations_and_exact_for_f32(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(1)
     codes, scale = codes_of("int8", rng), np.full(N, 0.05, np.float32)
     path = linear_model(tmp_path / "zp.onnx", codes, scale, np.zeros(N, np.float32), np.full(N, 3, np.int8))
