@@ -4,8 +4,8 @@ Why: TVM's legalised operators are plain loop nests; TVM 0.27's dlight CPU rules
 reductions (softmax, LayerNorm: `Reduction`) and matrix-vector products (`GEMV`) but have no
 matmul rule, and an unscheduled attention matmul (Q Kᵀ, softmax · V) runs its reduction
 innermost with scalar loads. `Matmul` here reorders the reduction outside the last spatial
-axis, so the innermost loop is a vectorised row update (C[i, :] += A[i, k] * B[k, :]) over
-`ROWS` rows of C at a time; `Injective` vectorises element-wise kernels. Symbolic extents
+axis, so the innermost loops are vectorised row updates (C[i, j:j+32] += A[i, k] * B[k, j:j+32])
+over a register tile of `ROWS` rows x `CHAINS` vectors of C; `Injective` vectorises element-wise kernels. Symbolic extents
 (the sequence length) stay symbolic: their vector loops are split with a tail predicate.
 """
 
@@ -23,8 +23,10 @@ from tvm.target import Target
 
 #: float32 lanes of one vector (AVX2; NEON uses two registers per vector).
 LANES = 8
-#: Rows of the output updated per reduction step (unrolled, independent accumulators).
-ROWS = 4
+#: Rows x CHAINS vectors of the output updated per reduction step (unrolled, independent accumulators:
+#: 12 of AVX2's 16 registers, as in the LSTM projection's register tile).
+ROWS = 3
+CHAINS = 4
 
 
 def _vectorize_inner(sch: s_tir.Schedule, block: s_tir.schedule.SBlockRV) -> None:
@@ -60,10 +62,13 @@ class Matmul(CPUScheduleRule):
         block = reductions[0].block_rv
         *outer, row, col, red = sch.get_loops(block)
         row_o, row_i = sch.split(row, [None, ROWS])
-        if isinstance(get_extent(sch, col), int):
-            col_o, col_i = sch.split(col, [None, LANES])
-            sch.reorder(*outer, row_o, col_o, red, row_i, col_i)
+        width = get_extent(sch, col)
+        if isinstance(width, int) and width % LANES == 0:
+            chains = min(CHAINS, width // LANES)  # ROWS x chains vector accumulators, one broadcast per row and k
+            col_oo, col_o, col_i = sch.split(col, [None, chains, LANES])
+            sch.reorder(*outer, row_o, col_oo, red, row_i, col_o, col_i)
             sch.vectorize(col_i)
+            sch.unroll(col_o)
         else:  # a symbolic width (the sequence): a plain inner loop, which LLVM vectorises with a scalar tail
             sch.reorder(*outer, row_o, red, row_i, col)
         sch.unroll(row_i)
@@ -91,7 +96,21 @@ class Injective(CPUScheduleRule):
 def default_schedules() -> tvm.transform.Pass:
     """The rules in order of preference (Matmul before dlight's Reduction, which would also take a matmul
     fused with its element-wise epilogue); a function no rule takes keeps TVM's default loop nest."""
-    return dlight.ApplyDefaultSchedule(Matmul(), dlight.cpu.Reduction(), dlight.cpu.GEMV(), Injective())
+    return dlight.ApplyDefaultSchedule(Matmul(), StaticRowReduction(), dlight.cpu.GEMV(), Injective())
+
+
+class StaticRowReduction(dlight.cpu.Reduction):
+    """dlight's row reduction (softmax, LayerNorm) where the row length is static (LayerNorm's hidden
+    size): over a symbolic row (softmax over the sequence) its tail-predicated vector loops run
+    scalarised, slower than the plain loop nest LLVM vectorises itself."""
+
+    def apply(self, func: tirx.PrimFunc, target: Target, tunable: bool) -> Optional[s_tir.Schedule]:
+        if isinstance(func, tirx.PrimFunc):
+            sch = s_tir.Schedule(func)
+            infos = normalize_prim_func(sch)
+            if infos and not isinstance(get_extent(sch, sch.get_loops(infos[-1].block_rv)[-1]), int):
+                return None
+        return super().apply(func, target, tunable)
 
 
 @relax.expr_functor.mutator
