@@ -108,7 +108,8 @@ class StaticRowReduction(dlight.cpu.Reduction):
         if isinstance(func, tirx.PrimFunc):
             sch = s_tir.Schedule(func)
             infos = normalize_prim_func(sch)
-            if infos and not isinstance(get_extent(sch, sch.get_loops(infos[-1].block_rv)[-1]), int):
+            loops = sch.get_loops(infos[-1].block_rv) if infos else []
+            if loops and not isinstance(get_extent(sch, loops[-1]), int):
                 return None
         return super().apply(func, target, tunable)
 
