@@ -67,7 +67,8 @@ TVM_FLAGS = (
                                                                 "LSTM weights; float: float kernels")),
     Flag("--tvm-activations", "activations", dict(choices=ACTIVATIONS, help="f32: float activations (any model, "
          "matches ONNX); int8: the RTL path's fixed-point LSTM, bit-exact with the integer model (binary/ternary "
-         "LSTM stacks; the fastest variant)")),
+         "LSTM stacks; the fastest variant); for graphs without LSTM (transformer encoders): per-token int8 "
+         "activations in the Linear layers whose weights are DequantizeLinear codes")),
     Flag("--shape", "shapes", dict(action="append", metavar="[NAME=]D0,D1,...", help="optional: specialise an "
          "input's symbolic dimensions (NAME= and repeated for models with several inputs)"), parse_shapes),
 )

@@ -32,6 +32,7 @@ from tvm import relax
 from hwgen.ir.bind import specialise
 from hwgen.ir.graph import Graph
 from hwgen.ir.types import Dim
+from hwgen.tvm_backend import quad_kernels
 from hwgen.tvm_backend.errors import TVMBackendError
 from hwgen.tvm_backend.llvm import compile_module, llvm_target
 from hwgen.tvm_backend.lower import lower_graph
@@ -115,6 +116,7 @@ def manifest_for(lowered: Lowered, cpu: str, options: TvmOptions = TvmOptions())
         "symbolic_dims": list(lowered.symbolic_dims),
         "kernel_variant": lowered.variant,
         "lstm_kernels": [asdict(k) for k in lowered.kernels],
+        "linear_kernels": [asdict(k) for k in lowered.linears],
     }
 
 
@@ -144,11 +146,18 @@ def _lower_integer(graph: Graph, options: TvmOptions) -> tuple["LoweredInteger",
 
     graph = graph if graph.types else graph.with_types()
     lstm = next(graph.nodes_of(LSTMAttrs), None)
-    if lstm is None:
-        raise TVMBackendError(f"activations 'int8' needs an LSTM model; graph {graph.name!r} has no LSTM")
+    assert lstm is not None, "graphs without LSTM take per-token int8 Linear layers (`_int8_linears`)"
     steps, batch, _ = graph.types[lstm.inputs[0]].shape
     lowered = lower_integer(lower_fixed_point(graph), batch, steps, options.cpu)
     return lowered, integer_manifest(lowered, options.cpu, options)
+
+
+def _has_lstm(graph: Graph) -> bool:
+    """activations "int8" means the fixed-point IntegerModel for LSTM graphs, per-token int8 Linear layers
+    (`linear`) for the others (transformer encoders)."""
+    from hwgen.ir.ops import LSTMAttrs
+
+    return next(graph.nodes_of(LSTMAttrs), None) is not None
 
 
 def _export(executable: tvm.runtime.Executable, library: Path, cpu: str) -> None:
@@ -169,17 +178,20 @@ def build(graph: Graph, out: Union[str, os.PathLike], options: TvmOptions = TvmO
     specialises them."""
     out = Path(out)
     graph = with_input_shapes(graph, options.shapes)
-    if options.activations == "int8":
+    graph = graph if graph.types else graph.with_types()
+    integer = options.activations == "int8" and _has_lstm(graph)
+    if integer:
         lowered_int, manifest = _lower_integer(graph, options)
         executable = compile_module(lowered_int.module, options.cpu)
     else:
-        lowered = lower_graph(graph, options.weights)
+        lowered = lower_graph(graph, options.weights, int8_activations=options.activations == "int8",
+                              avx2=quad_kernels.available(llvm_target(options.cpu)))
         executable = compile_lowered(lowered, options.cpu)
         manifest = manifest_for(lowered, options.cpu, options)
     out.mkdir(parents=True, exist_ok=True)
     library = out / LIBRARY
     _export(executable, library, options.cpu)
-    if options.activations == "int8":
+    if integer:
         lowered_int.model.save(out / INTEGER_MODEL)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return TvmArtifact(out, library, manifest)

@@ -43,7 +43,51 @@ def _host_triple() -> str:
 PASS_CONFIG = {"tirx.disable_storage_rewrite": True}
 
 
+#: relax's OpPatternKind kOpaque: never fused with its neighbours.
+OPAQUE = 8
+
+
+def _mark_scheduled(module: tvm.IRModule) -> tvm.IRModule:
+    """hwgen's own kernels (every PrimFunc before legalisation) are scheduled: the default rules skip them,
+    and opaque: operator fusion leaves them whole (fusing an element-wise epilogue into a hand-scheduled
+    kernel fails in FuseTIR, and would undo its schedule)."""
+    for gvar, func in list(module.functions_items()):
+        if isinstance(func, tvm.tirx.PrimFunc):
+            module[gvar] = func.with_attrs({"tirx.is_scheduled": True, "op_pattern": OPAQUE})
+    return module
+
+
+def pipeline(target: tvm.target.Target, fuse: bool = True) -> tvm.transform.Pass:
+    """TVM's CPU pipeline (operator fusion when `fuse`) with one step added after legalisation: the operators
+    Relax legalised (softmax, LayerNorm, attention matmuls, element-wise) get `schedules`' default CPU
+    schedules instead of TVM's untuned loop nests (and erf its vectorisable form, `schedules.fast_erf`);
+    hwgen's own kernels keep theirs."""
+    from tvm import relax
+    from tvm.relax.backend.cpu_generic import pipeline as cpu
+
+    from hwgen.tvm_backend.schedules import default_schedules, fast_erf
+
+    legalize = cpu.legalize_passes(target) if fuse else [relax.transform.LegalizeOps()]
+
+    @tvm.transform.module_pass(opt_level=0, name="HwgenPipeline")
+    def _pipeline(module: tvm.IRModule, _ctx: tvm.transform.PassContext) -> tvm.IRModule:
+        with target:
+            passes = ([fast_erf] + cpu.library_dispatch_passes(target) + legalize + [default_schedules()]
+                      + cpu.dataflow_lower_passes(target) + cpu.finalize_passes(target))
+            return tvm.transform.Sequential(passes)(_mark_scheduled(module))
+
+    return _pipeline
+
+
 def compile_module(module: tvm.IRModule, cpu: str = "host") -> tvm.runtime.Executable:
-    """tvm.compile for `cpu` with the backend's pass configuration."""
+    """tvm.compile for `cpu` with the backend's pass configuration and `pipeline`. TVM 0.27's FuseOps fails
+    on some symbolic shapes (a slice from the end of a symbolic axis: no type rule for if_then_else); such
+    modules compile unfused, which is slower, never different."""
+    target = tvm.target.Target(llvm_target(cpu))
     with tvm.transform.PassContext(config=PASS_CONFIG):
-        return tvm.compile(module, target=tvm.target.Target(llvm_target(cpu)))
+        try:
+            return tvm.compile(module, target=target, relax_pipeline=pipeline(target))
+        except tvm.error.InternalError as err:
+            if "FInferType" not in str(err):
+                raise
+            return tvm.compile(module, target=target, relax_pipeline=pipeline(target, fuse=False))

@@ -32,7 +32,7 @@ from hwgen.reference.kernels import KERNELS
 from hwgen.ir.dims import add as dim_add
 from hwgen.ir.dims import is_symbolic
 from hwgen.ir.ops.shape import symbolic_slice_length
-from hwgen.tvm_backend import gru_kernels, lstm_kernels, packing, quant_ops
+from hwgen.tvm_backend import gru_kernels, linear, lstm_kernels, packing, quant_ops
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.relax_context import (_CONVERTERS, LowerContext, LSTMKernel, Lowered, WeightsMode, converts,
                                              relax_dtype)
@@ -235,11 +235,29 @@ def _reduce(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [fn(ctx.expr(node.inputs[0]), axes, keepdims=attrs.keepdims)]
 
 
+def _row_codes(ctx: LowerContext, name: str, axis: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """(codes, scale) of a table that is a folded DequantizeLinear with one scale per row (int8 embeddings),
+    when rows are what a Gather along `axis` 0 picks: the library then stores the int8 codes, not floats."""
+    if axis != 0 or name not in ctx.dequantized:
+        return None
+    _, codes, scale, zero_point, q_axis = ctx.dequantized[name]
+    if codes.dtype != np.int8 or codes.ndim != 2 or q_axis is None or q_axis % 2 != 0 or \
+            scale.shape != (codes.shape[0],) or (zero_point is not None and np.any(zero_point != 0)):
+        return None
+    return codes, np.asarray(scale, np.float32)
+
+
 @converts(ops.GatherAttrs)
 def _gather(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GatherAttrs)
-    data = ctx.expr(node.inputs[0])
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
+    rows = _row_codes(ctx, node.inputs[0], axis)
+    if rows is not None and not isinstance(ctx.env[node.inputs[1]], np.ndarray):
+        codes, scale = rows  # rows of codes x their scales: the same float32 products the folded table holds
+        idx = ctx.expr(node.inputs[1])
+        picked = relax.op.astype(relax.op.take(relax.const(codes), idx, axis=0), "float32")
+        return [relax.op.multiply(picked, relax.op.expand_dims(relax.op.take(relax.const(scale), idx, axis=0), -1))]
+    data = ctx.expr(node.inputs[0])
     indices = ctx.env[node.inputs[1]]
     if isinstance(indices, np.ndarray):
         size = ctx.type(node.inputs[0]).shape[axis]
@@ -272,15 +290,58 @@ def _expand(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
 # ---- dense algebra and normalisation ---------------------------------------------------------------------
 
 
+def _linear_weight(ctx: LowerContext, name: str,
+                   transposed: bool) -> Optional[tuple[np.ndarray, Optional[linear.QuantizedWeight]]]:
+    """The constant [K, N] weight of a Linear layer and its codes when it is a folded DequantizeLinear;
+    None when `name` is computed at run time. With int8 activations a weight DequantizeLinear the
+    integer kernels cannot take exactly is refused here (by node)."""
+    value = ctx.env[name]
+    if not isinstance(value, np.ndarray) or value.ndim != 2:
+        return None
+    weight = np.asarray(value.T if transposed else value)
+    if name not in ctx.dequantized:
+        return weight, None
+    node_name, codes, scale, zero_point, axis = ctx.dequantized[name]
+    if ctx.int8_activations:
+        linear.check_int8_weight(node_name, codes, zero_point, axis, out_axis=0 if transposed else 1)
+    return weight, linear.quantized_weight(codes, scale, zero_point, axis, transposed)
+
+
 @converts(ops.MatMulAttrs)
 def _matmul(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    """A Linear layer (x @ constant W) on the scheduled kernels of `linear`; any other matmul in Relax."""
+    w = _linear_weight(ctx, node.inputs[1], transposed=False)
+    if w is not None:
+        y = linear.lower_linear(ctx, node, node.inputs[0], w[0], w[1], np.zeros(w[0].shape[1], np.float32))
+        if y is not None:
+            return [y]
     return [relax.op.matmul(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]))]
+
+
+def _gemm_linear(ctx: LowerContext, node: Node, attrs: ops.GemmAttrs) -> Optional[relax.Expr]:
+    """Gemm(A, constant B, constant C of N or 1 values) with alpha 1 as one Linear layer (bias = beta C)."""
+    if attrs.trans_a or attrs.alpha != 1.0:
+        return None
+    w = _linear_weight(ctx, node.inputs[1], transposed=bool(attrs.trans_b))
+    if w is None:
+        return None
+    n = w[0].shape[1]
+    bias = np.zeros(n, np.float32)
+    if len(node.inputs) > 2 and node.inputs[2]:
+        c = ctx.env[node.inputs[2]]
+        if not isinstance(c, np.ndarray) or c.size not in (1, n) or c.ndim > 2 or (c.ndim == 2 and c.shape[0] != 1):
+            return None
+        bias = (np.broadcast_to(c.reshape(-1), (n,)) * np.float32(attrs.beta)).astype(np.float32)
+    return linear.lower_linear(ctx, node, node.inputs[0], w[0], w[1], bias)
 
 
 @converts(ops.GemmAttrs)
 def _gemm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.GemmAttrs)
+    fused = _gemm_linear(ctx, node, attrs)
+    if fused is not None:
+        return [fused]
     a, b = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
     a = relax.op.permute_dims(a, [1, 0]) if attrs.trans_a else a
     b = relax.op.permute_dims(b, [1, 0]) if attrs.trans_b else b
@@ -566,6 +627,9 @@ def _fold(ctx: LowerContext, node: Node) -> bool:
     results = KERNELS[type(node.attrs)](node.attrs, args)  # type: ignore[arg-type]
     origin = None
     if isinstance(node.attrs, ops.DequantizeAttrs):
+        ctx.dequantized[node.outputs[0]] = (node.name, np.asarray(args[0]), np.asarray(args[1]),
+                                            None if len(args) < 3 or args[2] is None else np.asarray(args[2]),
+                                            node.attrs.axis)
         dtype = ctx.type(node.inputs[0]).dtype
         origin = "binary" if isinstance(dtype, Binary) else "ternary" if isinstance(dtype, Ternary) else None
     elif isinstance(node.attrs, _WEIGHT_MOVES):
@@ -601,16 +665,19 @@ def _params(graph: Graph, ctx: LowerContext) -> list[relax.Var]:
     return params
 
 
-def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
+def lower_graph(graph: Graph, weights: WeightsMode = "auto", int8_activations: bool = False,
+                avx2: bool = False) -> Lowered:
     """Lower a typed IR graph to a Relax module whose "main" takes the graph inputs; symbolic input
-    dims stay symbolic (one library for every batch size / sequence length)."""
+    dims stay symbolic (one library for every batch size / sequence length). `int8_activations`: Linear
+    layers with DequantizeLinear weights take per-token int8 activations (`linear`), on the AVX2
+    u8 x s8 kernels when `avx2`."""
     if not graph.types:
         graph = graph.with_types()
     problems = unsupported(graph)
     if problems:
         raise TVMUnsupportedError(f"graph {graph.name!r} cannot be compiled for TVM: " + "; ".join(problems))
     bb = relax.BlockBuilder()
-    ctx = LowerContext(graph, bb, weights)
+    ctx = LowerContext(graph, bb, weights, int8_activations=int8_activations, avx2=avx2)
     params = _params(graph, ctx)
     symbolic = tuple(ctx.dims)
     ctx.env.update({name: c.array for name, c in graph.constants.items()})
@@ -635,4 +702,4 @@ def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
                     expr = relax.op.astype(expr, "uint8")
                 outs.append(bb.emit_output(expr))
         bb.emit_func_output(outs[0] if len(outs) == 1 else relax.Tuple(outs))
-    return Lowered(bb.get(), graph, tuple(ctx.kernels), symbolic)
+    return Lowered(bb.get(), graph, tuple(ctx.kernels), symbolic, tuple(ctx.linears))

@@ -15,9 +15,12 @@ from hwgen.tvm_backend.errors import TVMBackendError
 
 #: host: this machine's CPU; aarch64: cross-compiled for 64-bit Arm boards (checked under qemu-user).
 Cpu = Literal["host", "aarch64"]
-#: auto: packed 2-/1-bit kernels for ternary/binary LSTM weights; float: float kernels for every weight.
+#: auto: packed 2-/1-bit kernels for ternary/binary LSTM / Linear weights (int8 codes as int8 panels);
+#: float: float kernels for every weight.
 Weights = Literal["auto", "float"]
-#: f32: float activations (any model); int8: the RTL path's fixed-point LSTM, bit-exact with IntegerModel.run.
+#: f32: float activations (any model); int8: the RTL path's fixed-point LSTM, bit-exact with IntegerModel.run;
+#: for a graph without LSTM (a transformer encoder), per-token int8 activations x integer weight codes in the
+#: Linear layers whose weights are DequantizeLinear codes (`linear`); everything else stays float.
 Activations = Literal["f32", "int8"]
 
 CPUS: tuple[str, ...] = get_args(Cpu)

@@ -6,7 +6,7 @@ types without importing every converter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Sequence, Union
+from typing import Any, Callable, Literal, Optional, Sequence, Union
 
 import numpy as np
 import tvm
@@ -44,13 +44,17 @@ class Lowered:
     kernels: tuple[LSTMKernel, ...]
     #: IR names of the dims left symbolic in the signature, in order of appearance
     symbolic_dims: tuple[str, ...] = ()
+    #: `linear.LinearKernel`s: what each MatMul/Gemm against a constant weight became
+    linears: tuple[Any, ...] = ()
 
     @property
     def variant(self) -> str:
-        """"float" for float weights only, else the packed kinds used with float activations."""
-        kinds = sorted({k.recurrent_weights for k in self.kernels} | {k.input_weights for k in self.kernels})
-        packed = [k for k in kinds if k != "float"]
-        return f"{'+'.join(packed)}-f32act" if packed else "float"
+        """"float" for float weights only, else the packed kinds used, with the activations' type."""
+        kinds = {k.recurrent_weights for k in self.kernels} | {k.input_weights for k in self.kernels}
+        kinds |= {lin.weights for lin in self.linears}
+        packed = sorted(k for k in kinds if k != "float")
+        act = "int8act" if any(lin.activations == "int8" for lin in self.linears) else "f32act"
+        return f"{'+'.join(packed)}-{act}" if packed else "float"
 
 
 def relax_dtype(dtype: DType) -> str:
@@ -71,6 +75,14 @@ class LowerContext:
     kernel_cache: dict[tuple, tvm.ir.GlobalVar] = field(default_factory=dict)
     #: IR dim name -> its size in Relax (a TIR variable for an input's symbolic dim)
     dims: dict[str, tvm.tirx.PrimExpr] = field(default_factory=dict)
+    #: Linear layers take per-token int8 activations (`linear`); float activations otherwise.
+    int8_activations: bool = False
+    #: Folded DequantizeLinear outputs -> (node name, codes, scale, zero point or None, axis): Linear weights' codes.
+    dequantized: dict[str, tuple[str, np.ndarray, np.ndarray, Optional[np.ndarray], Optional[int]]] = \
+        field(default_factory=dict)
+    linears: list[Any] = field(default_factory=list)
+    #: Whether the host/target has AVX2 (the int8 Linear kernels' u8 x s8 path).
+    avx2: bool = False
 
     def type(self, name: str) -> TensorType:
         return self.graph.types[name]
