@@ -35,6 +35,7 @@ class BoardRun:
     expected: np.ndarray
     cycles: tuple[int, ...]
     steps: int
+    stream: StreamMode = StreamMode.SEQUENCE
 
     @property
     def bit_exact(self) -> bool:
@@ -43,6 +44,17 @@ class BoardRun:
     @property
     def cycles_per_step(self) -> float:
         return float(np.mean([c / self.steps for c in self.cycles]))
+
+    def step_lines(self, limit: int = 16) -> list[str]:
+        """A per-step model's first sequence, one line per step (its largest logit, or its argmax), up to `limit`."""
+        if self.stream == StreamMode.SEQUENCE:
+            return []
+        if self.stream == StreamMode.ARGMAX:
+            picks = [(int(k), None) for k in self.outputs[0]]
+        else:
+            picks = [(int(y.argmax()), int(y.max())) for y in self.outputs[0]]
+        lines = [f"step {t}: argmax {k}" + ("" if v is None else f" (logit {v})") for t, (k, v) in enumerate(picks)]
+        return lines[:limit] + ([f"... {len(lines) - limit} more steps"] if len(lines) > limit else [])
 
 
 def load_build(folder: Union[str, Path]) -> dict:
@@ -107,9 +119,10 @@ def input_codes(model: IntegerModel, x: np.ndarray) -> np.ndarray:
     return x.astype(np.int64) if np.issubdtype(x.dtype, np.integer) else model.quantize_input(x)
 
 
-def run_on_board(folder: Union[str, Path], port: str, x: np.ndarray, baud: Optional[int] = None,
+def run_on_board(folder: Union[str, Path], port: Optional[str], x: np.ndarray, baud: Optional[int] = None,
                  timeout: float = 30.0) -> BoardRun:
-    """Run [T, X] or [N, T, X] inputs on the board at `port` built into `folder`; compare with the reference."""
+    """Run [T, X] or [N, T, X] inputs on the board at `port` built into `folder` (None: its host simulation);
+    compare with the reference."""
     folder = Path(folder)
     meta = load_build(folder)
     model = IntegerModel.load(folder / meta["model"])
@@ -119,11 +132,12 @@ def run_on_board(folder: Union[str, Path], port: str, x: np.ndarray, baud: Optio
     if codes.ndim != 3 or codes.shape[-1] != model.input_size:
         raise HwgenError(f"inputs of shape {list(x.shape)}: the board takes [T, {model.input_size}] or "
                          f"[N, T, {model.input_size}]")
-    expected = expected_outputs(model, stream_of(meta), codes)
+    mode = stream_of(meta)
+    expected = expected_outputs(model, mode, codes)
     outs, cycles = [], []
     with board_session(folder, port, baud, timeout) as dev:
         for seq in codes:
             y, result = dev.infer(seq)
             outs.append(y)
             cycles.append(result.cycles)
-    return BoardRun(np.stack(outs).reshape(expected.shape), expected, tuple(cycles), codes.shape[1])
+    return BoardRun(np.stack(outs).reshape(expected.shape), expected, tuple(cycles), codes.shape[1], mode)

@@ -155,14 +155,14 @@ class Device:
             return y, RunResult(cycles, y.size)
         return self.read_outputs(), RunResult(cycles, result.outputs)
 
-    def step(self, x_step: np.ndarray, final: bool = False) -> np.ndarray:
-        """One step [X] of the open sequence on a streaming board: its outputs (K logits, or [argmax]).
-        ``final=True`` ends the sequence (the accelerator's state resets after it)."""
+    def step(self, x_step: np.ndarray, final: bool = False) -> tuple[np.ndarray, RunResult]:
+        """One step [X] of the open sequence on a streaming board: its outputs (K logits, or [argmax]) and
+        the RUN's cycles. ``final=True`` ends the sequence (the accelerator's state resets after it)."""
         info = self.info()
         if info.mode == StreamMode.SEQUENCE:
             raise DeviceError(f"{self.port}: this board returns one burst per sequence (a last-step model's "
                               f"build); per-step outputs need a per-step model built with --stream logits or argmax")
-        return self._run_steps(np.asarray(x_step).reshape(1, -1), final)[0]
+        return self._run_steps(np.asarray(x_step).reshape(1, -1), final)
 
     def _run_steps(self, steps: np.ndarray, final: bool) -> tuple[np.ndarray, RunResult]:
         """Whole steps [S, X] in one RUN on a streaming board: their outputs (S · step_outputs words)."""

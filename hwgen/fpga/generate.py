@@ -199,4 +199,4 @@ def generate(folder: Union[str, Path], prompt: str, chars: int, *, sampling: Sam
     check_request(model, mode, vocabulary, prompt, chars, sampling)  # before a simulator is built
     with board_session(folder, port, baud, timeout) as dev:
         return run_generation(model, mode, vocabulary, prompt, chars, sampling,
-                              lambda x, final: dev.step(x, final))
+                              lambda x, final: dev.step(x, final)[0])
