@@ -38,7 +38,8 @@ class RunEngine(wiring.Component):
       out_we (out, 1), out_addr (out, ceil_log2(output_depth)), out_data (out, out_width): the output buffer's
         write port, registered (a word lands one cycle after its beat).
       cycles (out, 32): cycles from the first input beat on, counted while busy (read after the run).
-      n_outputs (out, range(output_depth + 2)): output words captured by the last run (0 after a non-final run).
+      n_outputs (out, range(output_depth + 2)): output words captured by the last run (0 after a non-final run,
+        unless streaming: then its whole steps' outputs).
 
     Parameters:
       out_width: bits of an output word. input_depth, output_depth: words the buffers hold, 1..65535.
