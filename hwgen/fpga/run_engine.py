@@ -131,7 +131,8 @@ class RunEngine(wiring.Component):
         return m
 
     def _count_steps(self, m: Module, advance, running, inputs_done, out_ptr) -> None:
-        """Whole steps in and out; a non-final run ends when every step it took has returned its outputs."""
+        """Whole steps in and out; a non-final run ends when every step it took has returned its outputs (two
+        cycles after the last output beat)."""
         in_beat, out_beat = Signal(range(self.step_words)), Signal(range(self.step_outputs))
         in_steps, out_steps = Signal(range(self.input_depth + 2)), Signal(range(self.input_depth + 2))
         with m.If(self.start):
@@ -146,5 +147,10 @@ class RunEngine(wiring.Component):
                 m.d.sync += [out_beat.eq(0), out_steps.eq(out_steps + 1)]
             with m.Else():
                 m.d.sync += out_beat.eq(out_beat + 1)
-        with m.If(running & inputs_done & (in_steps == out_steps)):
+        # The end test reads two flops: the step counts compared a cycle earlier, and inputs_done a cycle late (so
+        # the comparison has seen the last input step): no path from the counters through the end to `running`.
+        caught_up, armed = Signal(), Signal()
+        end = running & armed & caught_up
+        m.d.sync += [caught_up.eq(in_steps == out_steps), armed.eq(inputs_done & ~end)]
+        with m.If(end):
             m.d.sync += [self.n_outputs.eq(out_ptr), running.eq(0), self.done.eq(1), inputs_done.eq(0)]
