@@ -1,7 +1,6 @@
 """Per-step outputs streamed by a board: a tiny char-LM (the real charlm vocabulary and one-hot encoding) in the
 Verilator host simulation of the whole board top, driven by the pyserial host driver over a pty."""
 
-import dataclasses
 import json
 import struct
 
@@ -129,3 +128,18 @@ def test_old_hosts_and_old_builds_are_refused_clearly(folder, tmp_path):
     (old / "fpga.json").write_text(json.dumps(meta))
     with pytest.raises(HwgenError, match="protocol version 1.*rebuild"):
         load_build(old)
+
+
+def test_stream_options_are_checked(lm):
+    from hwgen.fpga.flow import design_for
+    from hwgen.fpga.options import BoardOptions
+    from hwgen.hw.synthetic import random_stack
+    from hwgen.passes.lower_fixed_point import lower_stack
+    from hwgen.rtl.options import OptionsError
+
+    with pytest.raises(OptionsError, match="stream 'sampled' is not one of logits, argmax"):
+        BoardOptions(board="icebreaker", stream="sampled")
+    classifier = lower_stack(random_stack(8, 4, classes=3, kind="ternary", seed=3))
+    with pytest.raises(HwgenError, match="--stream argmax: the model outputs after its last step only"):
+        design_for(classifier, "icebreaker", stream="argmax")
+    assert design_for(lm.model, "icebreaker").stream == StreamMode.LOGITS  # a char-LM streams by default
