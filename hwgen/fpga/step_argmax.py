@@ -21,7 +21,8 @@ class StepArgmax(wiring.Component):
       in_valid (in, 1), in_ready (out, 1), in_data (in, signed width), in_last (in, 1): the accelerator's
         output stream (K beats per step).
       out_valid (out, 1), out_ready (in, 1), out_data (out, width), out_last (out, 1): one beat per step,
-        offered with the step's last input beat (in_ready is out_ready: the stage never holds a beat).
+        offered for one cycle, the cycle after the step's last input beat (in_ready is out_ready: the run engine
+        is ready all through a RUN, which ends only after this beat).
 
     Parameters:
       width: bits of a logit (the index must fit it as a positive signed number). outputs: K >= 1.
@@ -41,16 +42,20 @@ class StepArgmax(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        beat = Signal(range(max(self.outputs, 2)))
-        best = Signal(signed(self.width))
-        best_idx = Signal(range(max(self.outputs, 2)))
-        first, at_end = Signal(), Signal()
-        m.d.comb += [first.eq(beat == 0), at_end.eq(beat == self.outputs - 1)]
-        better = first | (self.in_data > best)
-        m.d.comb += [self.in_ready.eq(self.out_ready), self.out_valid.eq(self.in_valid & at_end),
-                     self.out_data.eq(Mux(better, beat, best_idx)), self.out_last.eq(self.in_last)]
-        with m.If(self.in_valid & self.in_ready):
-            with m.If(better):
-                m.d.sync += [best.eq(self.in_data), best_idx.eq(beat)]
-            m.d.sync += beat.eq(Mux(at_end, 0, beat + 1))
+        n = max(self.outputs, 2)
+        beat, beat_r, best_idx = Signal(range(n)), Signal(range(n)), Signal(range(n))
+        best, data_r = Signal(signed(self.width)), Signal(signed(self.width))
+        valid_r, last_r, first_r, end_r = Signal(), Signal(), Signal(), Signal()
+        # Each beat is registered first, so the compare-and-load loop (best -> compare -> best) starts and ends at
+        # flops with one gate after the compare; a step's index leaves a cycle after its last beat.
+        take = self.in_valid & self.in_ready
+        m.d.sync += [valid_r.eq(take), data_r.eq(self.in_data), last_r.eq(self.in_last), beat_r.eq(beat),
+                     first_r.eq(beat == 0), end_r.eq(beat == self.outputs - 1)]
+        with m.If(take):
+            m.d.sync += beat.eq(Mux(beat == self.outputs - 1, 0, beat + 1))
+        better = first_r | (data_r > best)
+        m.d.comb += [self.in_ready.eq(self.out_ready), self.out_valid.eq(valid_r & end_r),
+                     self.out_data.eq(Mux(better, beat_r, best_idx)), self.out_last.eq(last_r)]
+        with m.If(valid_r & better):
+            m.d.sync += [best.eq(data_r), best_idx.eq(beat_r)]
         return m

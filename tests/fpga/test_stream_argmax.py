@@ -29,6 +29,11 @@ def argmax_stage(steps: list[list[int]], width: int = 6) -> list[tuple[int, int]
                 if ctx.get(dut.out_valid):
                     got.append((ctx.get(dut.out_data), ctx.get(dut.out_last)))
                 await ctx.tick()
+        ctx.set(dut.in_valid, 0)
+        for _ in range(2):  # the last step's index leaves a cycle after its last beat
+            if ctx.get(dut.out_valid):
+                got.append((ctx.get(dut.out_data), ctx.get(dut.out_last)))
+            await ctx.tick()
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
