@@ -67,6 +67,8 @@ def _run_on_board(args: argparse.Namespace) -> int:
     if path is None:
         raise HwgenError("--device needs --input FILE (float inputs [T, X] or [N, T, X], or integer codes)")
     result = run_on_board(args.model, args.device, load_npy(path), baud=args.baud)
+    for line in result.step_lines():
+        print(line)
     print(f"{len(result.cycles)} sequence(s) on {args.device}: outputs {list(result.outputs.shape)}, "
           f"{result.cycles_per_step:.0f} cycles/step, "
           f"{'bit-exact with' if result.bit_exact else 'DIFFERENT from'} the reference")

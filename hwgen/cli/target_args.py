@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 from hwgen.cli.common import parse_shapes
 from hwgen.errors import HwgenError
 from hwgen.fpga.boards import BOARDS
+from hwgen.fpga.options import STREAM_CHOICES
 from hwgen.hw.config import EBR_TARGETS
 from hwgen.model.kinds import ACCEL_WEIGHTS, WEIGHT_MEMORIES
 from hwgen.targets import Target
@@ -59,6 +60,8 @@ BOARD_FLAGS = (
          "(default 512: one EBR); longer sequences go in chunks")),
     Flag("--baud", "baud", dict(type=int, help="host-link UART baud rate (default 115200)")),
     Flag("--seed", "seed", dict(type=int, help="nextpnr placement seed (default 1)")),
+    Flag("--stream", "stream", dict(choices=STREAM_CHOICES, help="per-step models (a char-LM): what the board returns "
+         "after each step: its logits (default; the host samples) or their argmax (one word per step)")),
 )
 TVM_FLAGS = (
     Flag("--cpu", "cpu", dict(choices=CPUS, help="host: this machine's CPU; aarch64: cross-compile for 64-bit Arm "

@@ -53,7 +53,7 @@ def design(graph: Graph, accel: AccelOptions, board: BoardOptions) -> FpgaDesign
     model = lower(graph, accel)
     return design_for(model, board.board, clock_mhz=board.clock_mhz, lanes=accel.lanes,
                       weights_kind="int8" if accel.weights == "int8" else None,
-                      input_words=board.input_buffer, baud=board.baud)
+                      input_words=board.input_buffer, baud=board.baud, stream=board.stream)
 
 
 def build(graph: Graph, out: Union[str, Path], accel: AccelOptions, board: BoardOptions) -> FpgaArtifact:

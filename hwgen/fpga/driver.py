@@ -2,7 +2,8 @@
 
 One :class:`Device` per serial port; each method is one framed command from
 :mod:`hwgen.fpga.protocol`, and :meth:`Device.infer` is the usual sequence:
-load the inputs, run, read the outputs back.
+load the inputs, run, read the outputs back. On a streaming board (a per-step model)
+:meth:`Device.step` runs one step and returns its outputs while the sequence stays open.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import serial
 
 from hwgen.errors import HwgenError
 from hwgen.fpga.protocol import (DEVICE_SYNC, MAX_PAYLOAD, Command, DeviceInfo, ErrorCode, checksum,
-                                 encode_frame, pack_words, unpack_words, word_bytes)
+                                 StreamMode, encode_frame, pack_words, unpack_words, word_bytes)
 
 
 class DeviceError(HwgenError):
@@ -129,13 +130,47 @@ class Device:
 
     def infer(self, x_int: np.ndarray) -> tuple[np.ndarray, RunResult]:
         """Run one sequence [T, X] (in buffer-sized chunks of whole steps when it is longer than
-        the input buffer): returns the output words and the cycles summed over the chunks."""
+        the input buffer): returns the output words and the cycles summed over the chunks.
+        On a streaming board the outputs are every step's, in order ([T · step_outputs])."""
         x = np.asarray(x_int)
         x = x.reshape(-1, x.shape[-1]) if x.ndim > 1 else x.reshape(1, -1)
-        per_chunk = max(1, self.info().input_depth // x.shape[1])
-        cycles = 0
+        info = self.info()
+        per_chunk = max(1, info.input_depth // x.shape[1])
+        if info.mode != StreamMode.SEQUENCE:  # every RUN's outputs must fit the output buffer
+            per_chunk = max(1, min(per_chunk, info.output_depth // info.step_outputs))
+        cycles, outputs = 0, []
         for first in range(0, x.shape[0], per_chunk):
-            self.load_inputs(x[first:first + per_chunk])
-            result = self.run(final=first + per_chunk >= x.shape[0])
+            chunk = x[first:first + per_chunk]
+            final = first + per_chunk >= x.shape[0]
+            if info.mode != StreamMode.SEQUENCE:
+                y, result = self._run_steps(chunk, final)
+                outputs.append(y)
+                cycles += result.cycles
+                continue
+            self.load_inputs(chunk)
+            result = self.run(final=final)
             cycles += result.cycles
+        if info.mode != StreamMode.SEQUENCE:
+            y = np.concatenate(outputs)
+            return y, RunResult(cycles, y.size)
         return self.read_outputs(), RunResult(cycles, result.outputs)
+
+    def step(self, x_step: np.ndarray, final: bool = False) -> tuple[np.ndarray, RunResult]:
+        """One step [X] of the open sequence on a streaming board: its outputs (K logits, or [argmax]) and
+        the RUN's cycles. ``final=True`` ends the sequence (the accelerator's state resets after it)."""
+        info = self.info()
+        if info.mode == StreamMode.SEQUENCE:
+            raise DeviceError(f"{self.port}: this board returns one burst per sequence (a last-step model's "
+                              f"build); per-step outputs need a per-step model built with --stream logits or argmax")
+        return self._run_steps(np.asarray(x_step).reshape(1, -1), final)
+
+    def _run_steps(self, steps: np.ndarray, final: bool) -> tuple[np.ndarray, RunResult]:
+        """Whole steps [S, X] in one RUN on a streaming board: their outputs (S · step_outputs words)."""
+        info = self.info()
+        self.load_inputs(steps)
+        result = self.run(final=final)
+        want = steps.shape[0] * info.step_outputs
+        if result.outputs != want:
+            raise DeviceError(f"{self.port}: {steps.shape[0]} step(s) returned {result.outputs} output words, "
+                              f"expected {want} ({info.step_outputs} per step)")
+        return self.read_outputs(), result

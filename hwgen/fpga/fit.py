@@ -57,17 +57,9 @@ def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, 
     return None
 
 
-#: The host link buffers one output burst per sequence; a per-step (char-LM) model would be cut short.
-PER_STEP_REFUSAL = ("the model outputs every step (a character-level LM); the board's host link returns one output "
-                    "burst per sequence, so only last-step models are supported on boards; nearest valid choice: "
-                    "`hwgen build --target rtl` and `hwgen sim`")
-
-
 def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None,
                   weights_kind: Optional[str] = None) -> AccelConfig:
     """The accelerator config for ``model`` on ``board`` (weights in the board's RAM kind)."""
-    if model.output_steps != "last":
-        raise ConfigError(PER_STEP_REFUSAL)
     kind = weights_kind or model.weights_kind
     H, X, L = model.hidden, model.input_size, len(model.layers)
     if lanes is not None:

@@ -5,7 +5,8 @@ Writes into the output folder:
 - ``top.bin`` (iCE40) or ``top.bit`` (ECP5): the bitstream
 - ``report.txt`` (read this first), ``report.json``, ``utilisation.png``
 - ``fpga.json``: board, clock, baud, device info (the protocol's INFO), accelerator config,
-  expected cycles — what ``hwgen run --device`` needs
+  expected cycles, host-link protocol version and stream mode (``sequence``, or for a per-step
+  model ``logits`` / ``argmax``) — what ``hwgen run --device`` and ``hwgen generate`` need
 - ``model.npz`` (the IntegerModel: the reference), ``weights.npy`` (words to upload when the
   weights sit in SPRAM), ``build/`` (the toolchain's files and logs)
 """
@@ -27,6 +28,7 @@ from hwgen.fpga.boards import Board, get_board
 from hwgen.fpga.block_ram import MemoryUse, memory_uses
 from hwgen.fpga.fit import check_block_ram, choose_config
 from hwgen.fpga.link import HostLink
+from hwgen.fpga.protocol import PROTOCOL_VERSION, StreamMode
 from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
                                 read_report)
 from hwgen.fpga.toolchain import ToolchainError, run_build
@@ -49,12 +51,19 @@ class FpgaDesign:
     clock: ClockPlan
     input_depth: int
     output_depth: int
+    stream: StreamMode = StreamMode.SEQUENCE  # per-step models: every step's logits, or their argmax
+
+    @property
+    def step_outputs(self) -> int:
+        """Output words the accelerator gives per step (with a per-step model): the head's logits, or h."""
+        return self.config.outputs or self.config.hidden
 
     def link(self, simulate: bool = False, divisor: Optional[int] = None) -> HostLink:
         """The top level without pins. ``simulate=True`` swaps SPRAM for a simulatable memory;
         ``divisor`` overrides the UART clocks per bit (a fast simulated serial line)."""
         return HostLink(self.config.create(simulate=simulate), divisor=divisor or self.clock.divisor,
-                        input_depth=self.input_depth, output_depth=self.output_depth)
+                        input_depth=self.input_depth, output_depth=self.output_depth, stream=self.stream,
+                        step_words=self.config.input, step_outputs=self.step_outputs)
 
     def device_info(self):
         """The INFO the built board reports (widths and depths), without elaborating anything."""
@@ -73,24 +82,61 @@ class FpgaDesign:
         return np.array(weight_words(self.config, self.model), dtype=np.uint64)
 
 
+def stream_mode(model: IntegerModel, stream: Optional[str]) -> StreamMode:
+    """What the board returns: one burst per sequence for a last-step model; every step's logits (default) or
+    their argmax for a per-step model (a char-LM)."""
+    if model.output_steps == "last":
+        if stream is not None:
+            raise HwgenError(f"--stream {stream}: the model outputs after its last step only, so the board returns "
+                             f"one burst per sequence; --stream is for per-step models (a character-level LM)")
+        return StreamMode.SEQUENCE
+    mode = StreamMode.parse(stream or "logits")
+    if mode == StreamMode.SEQUENCE:
+        raise HwgenError("a per-step model streams every step's outputs: --stream logits or argmax")
+    return mode
+
+
 def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[float] = None,
                lanes: Optional[int] = None, weights_kind: Optional[str] = None,
-               input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD, check_fit: bool = True) -> FpgaDesign:
-    """The design for `model` on `board`; unless `check_fit=False`, raise ModelTooLarge when its block RAM does not fit."""
+               input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD, check_fit: bool = True,
+               stream: Optional[str] = None) -> FpgaDesign:
+    """The design for `model` on `board`; unless `check_fit=False`, raise ModelTooLarge when its block RAM does not fit.
+
+    `stream`: for a per-step model, "logits" (default) or "argmax" (see :func:`stream_mode`)."""
     board = get_board(board) if isinstance(board, str) else board
+    mode = stream_mode(model, stream)
     config = choose_config(board, model, lanes, weights_kind)
     clock = plan_clock(board, clock_mhz, baud)
     if input_words < 1:
         raise HwgenError(f"input_buffer must be >= 1 word, got {input_words}")
     input_depth = 1 << max(0, (max(input_words, config.input) - 1).bit_length())
-    output_depth = config.outputs or config.hidden  # what one sequence outputs: the head's logits, or h
-    design = FpgaDesign(board, model, config, clock, input_depth, output_depth)
+    # What one RUN outputs: the head's logits (or h) of a sequence, or of one step when streaming (the host
+    # sends a step per RUN), or one argmax word (2: no zero-width buffer address).
+    output_depth = 2 if mode == StreamMode.ARGMAX else config.outputs or config.hidden
+    design = FpgaDesign(board, model, config, clock, input_depth, output_depth, mode)
     if check_fit:
         cfg = config
         check_block_ram(board, block_ram_uses(design),
                         f"the {cfg.weights_kind} LSTM (hidden {cfg.hidden}, input {cfg.input}, {cfg.layers} layer(s), "
                         f"lanes {cfg.lanes}) with a {input_depth}-word input buffer",
                         lambda: _largest_fitting(design, input_words))
+    return design
+
+
+def design_from_manifest(folder: Path, meta: dict) -> FpgaDesign:
+    """The design a build folder recorded (fpga.json's accelerator config, buffers, clock and stream mode, with
+    its model.npz), not re-fitted: what the host simulation of a built board runs."""
+    model = IntegerModel.load(Path(folder) / meta["model"])
+    info = meta["device_info"]
+    board = get_board(meta["board"])
+    config = AccelConfig(**meta["accelerator"], model=model)
+    clock = plan_clock(board, meta["clock_hz"] / 1e6 if meta.get("pll") else None, meta["baud"])
+    design = FpgaDesign(board, model, config, clock, info["input_depth"], info["output_depth"],
+                        StreamMode.parse(meta.get("stream", "sequence")))
+    rebuilt = dataclasses.asdict(design.device_info())
+    if rebuilt != info:
+        raise HwgenError(f"{folder}/fpga.json: its device info {info} is not the design it describes ({rebuilt}); "
+                         f"rebuild the folder with `hwgen build --target fpga`")
     return design
 
 
@@ -155,6 +201,7 @@ def _manifest(design: FpgaDesign, bitstream: str, fmax_mhz: Optional[float]) -> 
         "cycles_per_step": design.config.cycles_per_step(),
         "bitstream": bitstream, "weights": "weights.npy" if design.config.weight_memory == "spram" else None,
         "model": "model.npz", "fmax_mhz": fmax_mhz,
+        "protocol": PROTOCOL_VERSION, "stream": design.stream.label,
     }
 
 

@@ -20,6 +20,8 @@ from hwgen.fpga.link import HostLink
 from hwgen.sim.verilator import cached_build, find_verilator, run_checked
 
 TOP_NAME = "hwgen_fpga_top"
+#: UART clocks per bit in simulation: a fast serial line, the same logic.
+SIM_DIVISOR = 8
 
 
 def emit_verilog(link: HostLink) -> str:
@@ -85,3 +87,12 @@ class SimulatedBoard:
 def simulate(link: HostLink) -> SimulatedBoard:
     """Build (or reuse) the simulator for ``link`` and return a board to enter."""
     return SimulatedBoard(build_simulator(link), link.divisor)
+
+
+def simulate_build(folder: Path, meta: dict) -> SimulatedBoard:
+    """The simulated board of a `hwgen build --target fpga` folder (model.npz, fpga.json): the very design it
+    recorded (the accelerator config, buffers and stream mode, checked against its INFO), on a fast serial line."""
+    from hwgen.fpga.flow import design_from_manifest
+
+    design = design_from_manifest(Path(folder), meta)
+    return simulate(design.link(simulate=True, divisor=SIM_DIVISOR))

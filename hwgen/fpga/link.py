@@ -26,8 +26,9 @@ from amaranth.lib.wiring import In, Out
 
 from hwgen.fpga.frame_rx import FrameReceiver
 from hwgen.fpga.frame_tx import FrameTransmitter
-from hwgen.fpga.protocol import DeviceInfo
+from hwgen.fpga.protocol import DeviceInfo, StreamMode
 from hwgen.fpga.run_engine import RunEngine
+from hwgen.fpga.step_argmax import StepArgmax
 from hwgen.fpga.uart import UARTRx, UARTTx
 from hwgen.hw.pipeline import NO_RW_CHECK, registered_read
 
@@ -70,15 +71,23 @@ class HostLink(wiring.Component):
       divisor: clock cycles per UART bit (clock Hz / baud rate).
       input_depth / output_depth: words the input and output buffers hold (block RAM; registers for an
         output buffer of at most REGISTER_BUFFER_WORDS words).
+      stream: what a RUN returns (:class:`~hwgen.fpga.protocol.StreamMode`): one burst per sequence, or (a
+        per-step model) every step's ``step_outputs`` logits, or their argmax (a :class:`StepArgmax` between the
+        accelerator and the run engine), for the ``step_words`` input words of each step.
     """
 
     rx: In(1, init=1)
     tx: Out(1, init=1)
     busy: Out(1)
 
-    def __init__(self, accelerator, *, divisor: int, input_depth: int = 2048, output_depth: int = 256):
+    def __init__(self, accelerator, *, divisor: int, input_depth: int = 2048, output_depth: int = 256,
+                 stream: StreamMode = StreamMode.SEQUENCE, step_words: int = 0, step_outputs: int = 0):
         if input_depth < 1 or input_depth > 0xFFFF or output_depth < 1 or output_depth > 0xFFFF:
             raise ValueError(f"buffer depths must be 1..65535, not {input_depth} / {output_depth}")
+        if stream != StreamMode.SEQUENCE and (step_words < 1 or step_outputs < 1):
+            raise ValueError(f"a {StreamMode(stream).label} stream needs step_words and step_outputs >= 1")
+        self.stream = StreamMode(stream)
+        self.step_words, self.step_outputs = step_words, step_outputs
         self.accelerator = accelerator
         self.ports = AcceleratorPorts.of(accelerator)
         self.divisor = divisor
@@ -87,10 +96,16 @@ class HostLink(wiring.Component):
         super().__init__()
 
     @property
+    def words_out_per_step(self) -> int:
+        """Output words a step returns to the host (0: one burst per sequence)."""
+        return {StreamMode.SEQUENCE: 0, StreamMode.LOGITS: self.step_outputs, StreamMode.ARGMAX: 1}[self.stream]
+
+    @property
     def info(self) -> DeviceInfo:
         p = self.ports
         return DeviceInfo(p.in_width, p.out_width, p.weight_width, self.input_depth,
-                          self.output_depth, (1 << p.weight_addr_width) if p.weight_width else 0)
+                          self.output_depth, (1 << p.weight_addr_width) if p.weight_width else 0,
+                          int(self.stream), self.words_out_per_step)
 
     def elaborate(self, platform):
         m = Module()
@@ -115,8 +130,10 @@ class HostLink(wiring.Component):
             in_width=p.in_width, out_width=p.out_width, weight_width=p.weight_width,
             weight_addr_width=p.weight_addr_width, input_depth=self.input_depth, output_depth=self.output_depth,
             info_length=len(self.info.pack()))
+        per_step = self.words_out_per_step
         m.submodules.engine = eng = RunEngine(out_width=p.out_width, input_depth=self.input_depth,
-                                              output_depth=self.output_depth)
+                                              output_depth=self.output_depth,
+                                              step_words=self.step_words if per_step else 0, step_outputs=per_step)
         m.submodules.transmitter = xmt = FrameTransmitter(out_width=p.out_width, output_depth=self.output_depth,
                                                           info=self.info.pack())
         # UART bytes in, input buffer and weight writes out.
@@ -130,9 +147,8 @@ class HostLink(wiring.Component):
                      rcv.n_outputs.eq(eng.n_outputs), self.busy.eq(eng.busy),
                      in_raddr.eq(eng.in_addr), acc.in_data.eq(in_rdata), acc.in_valid.eq(eng.acc_in_valid),
                      eng.acc_in_ready.eq(acc.in_ready), acc.in_last.eq(eng.acc_in_last),
-                     eng.acc_out_valid.eq(acc.out_valid), acc.out_ready.eq(eng.acc_out_ready),
-                     eng.acc_out_data.eq(acc.out_data), eng.acc_out_last.eq(acc.out_last),
                      out_wr.en.eq(eng.out_we), out_wr.addr.eq(eng.out_addr), out_wr.data.eq(eng.out_data)]
+        self._connect_outputs(m, acc, eng)
         # The receiver hands each reply to the transmitter, which sends it over the UART.
         m.d.comb += [xmt.reply.eq(rcv.reply), rcv.reply_ready.eq(xmt.reply_ready), xmt.reply_cmd.eq(rcv.reply_cmd),
                      xmt.reply_len.eq(rcv.reply_len), xmt.reply_err.eq(rcv.reply_err),
@@ -141,3 +157,13 @@ class HostLink(wiring.Component):
                      out_rd.addr.eq(xmt.out_addr), xmt.out_data.eq(out_rd.data),
                      xmt.cycles.eq(eng.cycles), xmt.n_outputs.eq(eng.n_outputs)]
         return m
+
+    def _connect_outputs(self, m: Module, acc, eng: RunEngine) -> None:
+        """The accelerator's output stream into the run engine: directly, or through the argmax stage."""
+        src = acc
+        if self.stream == StreamMode.ARGMAX:
+            m.submodules.argmax = src = StepArgmax(width=self.ports.out_width, outputs=self.step_outputs)
+            m.d.comb += [src.in_valid.eq(acc.out_valid), acc.out_ready.eq(src.in_ready),
+                         src.in_data.eq(acc.out_data), src.in_last.eq(acc.out_last)]
+        m.d.comb += [eng.acc_out_valid.eq(src.out_valid), src.out_ready.eq(eng.acc_out_ready),
+                     eng.acc_out_data.eq(src.out_data), eng.acc_out_last.eq(src.out_last)]

@@ -11,6 +11,9 @@ from hwgen.fpga.flow import DEFAULT_INPUT_WORDS
 from hwgen.model.kinds import check_kind
 from hwgen.rtl.options import OptionsError
 
+#: What a board returns after each step of a per-step model (`hwgen.fpga.protocol.StreamMode`).
+STREAM_CHOICES = ("logits", "argmax")
+
 
 @dataclass(frozen=True)
 class BoardOptions:
@@ -23,6 +26,8 @@ class BoardOptions:
     input_buffer  input words the board buffers; longer sequences go in chunks.
     baud          host-link UART baud rate.
     seed          nextpnr placement seed (Fmax moves by a few MHz between seeds).
+    stream        per-step models only: "logits" (default: every step's K logits) or "argmax" (one word per
+                  step, the index of the largest logit); None: the model's default.
     """
 
     board: str
@@ -30,6 +35,7 @@ class BoardOptions:
     input_buffer: int = DEFAULT_INPUT_WORDS
     baud: int = DEFAULT_BAUD
     seed: int = 1
+    stream: Optional[str] = None
 
     def __post_init__(self) -> None:
         check_kind("board", self.board, tuple(sorted(BOARDS)), OptionsError)
@@ -37,5 +43,7 @@ class BoardOptions:
             raise OptionsError(f"clock_mhz must be > 0, got {self.clock_mhz}")
         if self.input_buffer < 1:
             raise OptionsError(f"input_buffer must be >= 1 word, got {self.input_buffer}")
+        if self.stream is not None:
+            check_kind("stream", self.stream, STREAM_CHOICES, OptionsError)
         if self.baud < 1:
             raise OptionsError(f"baud must be >= 1, got {self.baud}")

@@ -30,6 +30,16 @@ sequence open — so sequences longer than the input buffer go as LOAD_INPUTS/RU
 followed by a final LOAD_INPUTS/RUN(1). ``cycles`` counts from the first input beat to the
 last output beat (FINAL) or to the last input beat (FINAL = 0).
 
+Streaming builds (``DeviceInfo.stream`` is not ``SEQUENCE``: a per-step model, e.g. a character-level
+LM) also end a RUN with FINAL = 0 only once the accelerator has returned the outputs of every whole
+step it was given (``step_outputs`` words per step), so READ_OUTPUTS after each RUN returns the steps'
+outputs as the sequence runs: one step per RUN lets the host choose the next input from them (text
+generation). The host sends whole steps per RUN. ``step_outputs`` is K logits (``LOGITS``) or one
+word, the index of the step's largest logit, the first on ties (``ARGMAX``, reduced in the link).
+
+Version: INFO carries ``PROTOCOL_VERSION``; a host refuses a device of another version and the INFO
+of version 2 is longer than version 1's, so a version-1 host refuses a version-2 device too.
+
 A frame with a bad checksum is answered with ERROR/BAD_CHECKSUM; LOAD_INPUTS then
 leaves no inputs loaded and WRITE_WEIGHTS may have written part of its words (both are
 idempotent: send the frame again). RUN with no inputs loaded answers ERROR/NO_INPUTS.
@@ -65,10 +75,31 @@ class ErrorCode(enum.IntEnum):
     NO_WEIGHT_MEMORY = 0x05
 
 
-#: INFO payload: magic "HWGN", version, then the widths and depths below (struct format).
-INFO_FORMAT = "<4sBBBBHHI"
+#: INFO payload: magic "HWGN", version, then the fields of DeviceInfo in order (struct format).
+INFO_FORMAT = "<4sBBBBHHIBH"
 INFO_MAGIC = b"HWGN"
-PROTOCOL_VERSION = 1
+#: 2: INFO gained the stream mode and the per-step output count (per-step models on boards).
+PROTOCOL_VERSION = 2
+
+
+class StreamMode(enum.IntEnum):
+    """What the host link returns: one burst per sequence, or every step's logits or their argmax."""
+
+    SEQUENCE = 0
+    LOGITS = 1
+    ARGMAX = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, name: str) -> "StreamMode":
+        """From its label ("sequence", "logits", "argmax"); a ValueError names the choices."""
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(f"stream mode {name!r} is not one of {', '.join(m.label for m in cls)}") from None
 
 
 @dataclass(frozen=True)
@@ -81,19 +112,33 @@ class DeviceInfo:
     input_depth: int       # input words one LOAD_INPUTS can hold
     output_depth: int      # output words one RUN can capture
     weight_depth: int      # weight-memory words
+    stream: int = StreamMode.SEQUENCE  # a StreamMode: what a RUN returns
+    step_outputs: int = 0  # output words per step when streaming (K logits, or 1 for argmax); 0 otherwise
 
     def pack(self) -> bytes:
         return struct.pack(INFO_FORMAT, INFO_MAGIC, PROTOCOL_VERSION, self.in_width, self.out_width,
-                           self.weight_width, self.input_depth, self.output_depth, self.weight_depth)
+                           self.weight_width, self.input_depth, self.output_depth, self.weight_depth,
+                           self.stream, self.step_outputs)
 
     @classmethod
     def unpack(cls, payload: bytes) -> "DeviceInfo":
+        """The INFO reply; a ValueError for another device, another protocol version or a malformed payload."""
+        if len(payload) < 5 or payload[:4] != INFO_MAGIC:
+            raise ValueError(f"not an hwgen device (INFO payload {payload[:8]!r})")
+        if payload[4] != PROTOCOL_VERSION:
+            raise ValueError(f"the device speaks host-link protocol version {payload[4]} and this host speaks "
+                             f"version {PROTOCOL_VERSION}; rebuild the bitstream with this hwgen "
+                             f"(`hwgen build --target fpga`) and program the board again")
         if len(payload) != struct.calcsize(INFO_FORMAT):
             raise ValueError(f"INFO payload has {len(payload)} bytes, expected {struct.calcsize(INFO_FORMAT)}")
-        magic, version, *fields = struct.unpack(INFO_FORMAT, payload)
-        if magic != INFO_MAGIC or version != PROTOCOL_VERSION:
-            raise ValueError(f"not an hwgen device (magic {magic!r}, version {version})")
+        _, _, *fields = struct.unpack(INFO_FORMAT, payload)
+        if fields[6] not in StreamMode._value2member_map_:
+            raise ValueError(f"the device reports an unknown stream mode {fields[6]}")
         return cls(*fields)
+
+    @property
+    def mode(self) -> StreamMode:
+        return StreamMode(self.stream)
 
 
 def word_bytes(width: int) -> int:

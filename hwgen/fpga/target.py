@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hwgen.fpga.boards import BOARDS
-from hwgen.fpga.fit import PER_STEP_REFUSAL, weight_bits
+from hwgen.fpga.fit import weight_bits
 from hwgen.ir.graph import Graph
 
 
@@ -15,8 +15,6 @@ def check(graph: Graph) -> list[str]:
     if reasons:
         return reasons
     stack = match_lstm_stack(graph)
-    if stack.every_step:
-        return [PER_STEP_REFUSAL]
     first = stack.layers[0]
     hidden, inputs, kind = first.hidden, first.w_codes.shape[1], stack.weights_kind
     need = weight_bits(hidden, inputs, len(stack.layers), kind)

@@ -67,18 +67,3 @@ def test_ecp5_budgets_its_own_block_ram():
     model = lower_stack(random_stack(128, 128, classes=10, kind="ternary"))
     config = choose_config(get_board("ulx3s-85f"), model)
     assert config.weight_memory == "ebr" and config.ebr_target == "ecp5" and config.lanes == 4
-
-
-def test_a_per_step_model_is_refused_for_boards_naming_the_alternative(tmp_path):
-    """The host link returns one burst per sequence: a char-LM's per-step outputs would be cut short."""
-    from hwgen.fpga.fit import PER_STEP_REFUSAL
-    from hwgen.frontend import load_graph
-    from hwgen.fpga.target import check
-    from hwgen.hw.config import ConfigError
-    from hwgen.hw.synthetic import write_onnx
-
-    path = write_onnx(tmp_path / "lm.onnx", 8, 8, steps=3, head="every_step_matmul")
-    assert check(load_graph(path)) == [PER_STEP_REFUSAL]
-    model = lower_stack(random_stack(8, 8, classes=4, every_step=True))
-    with pytest.raises(ConfigError, match="outputs every step.*--target rtl"):
-        choose_config(get_board("icebreaker"), model)
