@@ -14,7 +14,8 @@ are median ÷ median and best ÷ best against the accumulator built with the sam
 Printed per design: LCs, Fmax (median, best), cycles per step, time per step at the median Fmax,
 steps/s per LC, and ratios against the ternary design of the same H and against the accumulator.
 
-    .venv/bin/python benchmarks/fpga_boards.py [--hidden 64 128 256] [--seeds 1 2 3] [--clock 48] [--board icebreaker]
+    .venv/bin/python benchmarks/fpga_boards.py [--hidden 64 128 256] [--kinds ternary int8] [--seeds 1 2 3] [--clock 48]
+        [--board icebreaker]
 """
 
 from __future__ import annotations
@@ -177,6 +178,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--board", default="icebreaker")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1],
                         help="nextpnr placement seeds: each design is built at each; median and best Fmax reported")
+    parser.add_argument("--kinds", nargs="+", default=["ternary", "int8"], choices=["ternary", "int8"],
+                        help="weight kinds built per hidden size (default both)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     parser.add_argument("--work", type=Path, default=Path("runs/fpga_boards"),
                         help="build folders <design>/seed<N>, each with report.txt / report.json / utilisation.png "
@@ -198,7 +201,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"host link + stub: {link.lcs} LCs, {link.ebr} EBR, {_fmax_text(link)}", flush=True)
     for hidden in args.hidden:
         stack = random_stack(hidden, hidden, classes=10, kind="ternary", seed=0)
-        for kind in ("ternary", "int8"):
+        for kind in args.kinds:
             name = f"H={hidden} {kind}"
             row = Row(name)
             try:

@@ -16,11 +16,40 @@ from typing import Callable, Optional
 from hwgen.errors import HwgenError
 from hwgen.fpga.block_ram import MemoryUse
 from hwgen.fpga.boards import Board
-from hwgen.hw.config import AccelConfig, ConfigError
+from hwgen.hw.config import EBR_TARGETS, AccelConfig, ConfigError
+from hwgen.hw.lanes import WEIGHT_BITS
+from hwgen.hw.weight_memory import SPRAM_COUNT, SPRAM_WIDTH
 from hwgen.model.integer_model import IntegerModel
 
-#: Lanes tried first: wide enough to keep a step short, small enough for the UP5K's LCs.
-PREFERRED_LANES = 4
+#: The most lanes a board's logic holds beside the rest of the accelerator and the host link, per lane kind:
+#: add/sub/skip lanes (binary, ternary) and multiply lanes (int8 MACs). UP5K: 32 accumulate lanes (the SPRAMs'
+#: 64-bit word of ternary codes; H=64 at 32 lanes places in 4588 of 5280 LCs); 4 MACs (8 DSPs, of which the row
+#: affine and the state update take 3). ECP5 85F: 16 and 16 (logic is plentiful; wider datapaths are untimed).
+LOGIC_LANES = {"ice40": {"accumulate": 32, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
+
+
+#: The widest word one block RAM reads (iCE40 SB_RAM40_4K 256 × 16, ECP5 DP16KD 512 × 36): a small model's weights
+#: still come a whole word per cycle.
+EBR_WIDEST = {"ice40": 16, "ecp5": 36}
+
+
+def memory_word_bits(board: Board, weight_bits_total: int) -> int:
+    """Bits the board's weight memory delivers per cycle: the UP5K's four SPRAMs side by side (4 × 16); on an EBR
+    board, the fewest blocks that hold the weights, side by side (blocks × the block's word width), at least one
+    block's widest word."""
+    if board.weight_memory == "spram":
+        return SPRAM_COUNT * SPRAM_WIDTH
+    target = EBR_TARGETS[board.family]
+    blocks = -(-weight_bits_total // (target.depth * target.width))
+    return max(blocks * target.width, EBR_WIDEST[board.family])
+
+
+def preferred_lanes(board: Board, kind: str, weight_bits_total: int) -> int:
+    """A board's preferred lanes: its weight memory's word bits ÷ code bits (every read delivers a whole word of
+    codes, so fewer lanes leave bandwidth unused), within its logic budget (`LOGIC_LANES`)."""
+    code = WEIGHT_BITS.get(kind, 8)
+    budget = LOGIC_LANES[board.family]["multiply" if kind == "int8" else "accumulate"]
+    return max(1, min(memory_word_bits(board, weight_bits_total) // code, budget))
 
 
 class ModelTooLarge(HwgenError):
@@ -64,8 +93,14 @@ PER_STEP_REFUSAL = ("the model outputs every step (a character-level LM); the bo
 
 
 def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None,
-                  weights_kind: Optional[str] = None) -> AccelConfig:
-    """The accelerator config for ``model`` on ``board`` (weights in the board's RAM kind)."""
+                  weights_kind: Optional[str] = None,
+                  fits: Optional[Callable[[AccelConfig], None]] = None) -> AccelConfig:
+    """The accelerator config for ``model`` on ``board`` (weights in the board's RAM kind).
+
+    Without `lanes`, the one lanes policy (`AccelConfig.choose_lanes`) with the board's preferred lanes
+    (`preferred_lanes`); `fits(config)` may refuse a choice with a ConfigError (the whole design's block RAM:
+    `hwgen.fpga.flow.design_for`). When `fits` refuses every lane count, the fewest valid lanes are returned
+    (the caller's own check then says what overflows in the smallest design)."""
     if model.output_steps != "last":
         raise ConfigError(PER_STEP_REFUSAL)
     kind = weights_kind or model.weights_kind
@@ -76,10 +111,24 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
                                          ebr_target=board.family)
         except ConfigError as err:
             raise ConfigError(f"lanes={lanes} on {board.name}: {err}") from None
+    prefer = preferred_lanes(board, kind, weight_bits(H, X, L, kind))
+
+    def make(choice: int) -> AccelConfig:
+        return AccelConfig.for_model(model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind,
+                                     ebr_target=board.family)
+
+    def make_fitting(choice: int) -> AccelConfig:
+        config = make(choice)
+        fits(config)  # type: ignore[misc]
+        return config
+
+    if fits is not None:
+        try:
+            return AccelConfig.choose_lanes(H, make_fitting, prefer=prefer)
+        except ConfigError:
+            prefer = 1  # nothing fits: the narrowest valid design, so the caller's overflow error is the smallest one
     try:
-        return AccelConfig.choose_lanes(H, lambda choice: AccelConfig.for_model(
-            model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind, ebr_target=board.family),
-            prefer=PREFERRED_LANES)
+        return AccelConfig.choose_lanes(H, make, prefer=prefer)
     except ConfigError as err:
         last_error = err
     need = weight_bits(H, X, L, kind)

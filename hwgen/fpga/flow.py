@@ -30,7 +30,7 @@ from hwgen.fpga.link import HostLink
 from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
                                 read_report)
 from hwgen.fpga.toolchain import ToolchainError, run_build
-from hwgen.hw.config import AccelConfig
+from hwgen.hw.config import AccelConfig, ConfigError
 from hwgen.model.integer_model import IntegerModel
 from hwgen.rtl.emit import config_dict
 
@@ -78,15 +78,23 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
                input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD, check_fit: bool = True) -> FpgaDesign:
     """The design for `model` on `board`; unless `check_fit=False`, raise ModelTooLarge when its block RAM does not fit."""
     board = get_board(board) if isinstance(board, str) else board
-    config = choose_config(board, model, lanes, weights_kind)
     clock = plan_clock(board, clock_mhz, baud)
     if input_words < 1:
         raise HwgenError(f"input_buffer must be >= 1 word, got {input_words}")
-    input_depth = 1 << max(0, (max(input_words, config.input) - 1).bit_length())
-    output_depth = config.outputs or config.hidden  # what one sequence outputs: the head's logits, or h
-    design = FpgaDesign(board, model, config, clock, input_depth, output_depth)
+    input_depth = 1 << max(0, (max(input_words, model.input_size) - 1).bit_length())
+
+    def make(config: AccelConfig) -> FpgaDesign:
+        output_depth = config.outputs or config.hidden  # what one sequence outputs: the head's logits, or h
+        return FpgaDesign(board, model, config, clock, input_depth, output_depth)
+
+    def fits(config: AccelConfig) -> None:  # the lanes policy keeps only widths whose whole design fits the EBR
+        need = sum(u.blocks for u in block_ram_uses(make(config)))
+        if need > board.resource("EBR").capacity:
+            raise ConfigError(f"lanes={config.lanes}: the design needs {need} EBR blocks")
+
+    design = make(choose_config(board, model, lanes, weights_kind, fits=fits))
     if check_fit:
-        cfg = config
+        cfg = design.config
         check_block_ram(board, block_ram_uses(design),
                         f"the {cfg.weights_kind} LSTM (hidden {cfg.hidden}, input {cfg.input}, {cfg.layers} layer(s), "
                         f"lanes {cfg.lanes}) with a {input_depth}-word input buffer",
