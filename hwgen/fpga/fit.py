@@ -22,10 +22,10 @@ from hwgen.hw.weight_memory import SPRAM_COUNT, SPRAM_WIDTH
 from hwgen.model.integer_model import IntegerModel
 
 #: The most lanes a board's logic holds beside the rest of the accelerator and the host link, per lane kind:
-#: add/sub/skip lanes (binary, ternary) and multiply lanes (int8 MACs). UP5K: 32 accumulate lanes (the SPRAMs'
-#: 64-bit word of ternary codes; H=64 at 32 lanes places in 4588 of 5280 LCs); 4 MACs (8 DSPs, of which the row
-#: affine and the state update take 3). ECP5 85F: 16 and 16 (logic is plentiful; wider datapaths are untimed).
-LOGIC_LANES = {"ice40": {"accumulate": 32, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
+#: add/sub/skip lanes (binary, ternary) and multiply lanes (int8 MACs). UP5K: 16 accumulate lanes (H=128 at 16 lanes:
+#: 3953 of 5280 LCs, 52 MHz; H=64 at 32 lanes, the SPRAMs' whole 64-bit word, took 4729 LCs and nextpnr found no
+#: legal placement); 4 MACs (8 DSPs, of which the row affine and the state update take 3). ECP5 85F: 16 and 16.
+LOGIC_LANES = {"ice40": {"accumulate": 16, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
 
 
 #: The widest word one block RAM reads (iCE40 SB_RAM40_4K 256 × 16, ECP5 DP16KD 512 × 36): a small model's weights

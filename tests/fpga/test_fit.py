@@ -51,17 +51,17 @@ def test_largest_fitting_hidden_is_tight():
 
 
 def test_small_model_uses_preferred_lanes():
-    """The UP5K's four SPRAMs read 64 bits: 32 ternary codes, 64 binary, 8 int8 (MACs: within 4, the DSP budget)."""
+    """The UP5K's four SPRAMs read 64 bits: 32 ternary codes, 64 binary, 8 int8, within the logic budget (16 add/sub
+    lanes, 4 MACs)."""
     board = get_board("icebreaker")
-    assert [preferred_lanes(board, kind, 1000) for kind in ("binary", "ternary", "int8")] == [32, 32, 4]
+    assert [preferred_lanes(board, kind, 1000) for kind in ("binary", "ternary", "int8")] == [16, 16, 4]
     model = lower_stack(random_stack(16, 8, classes=4, kind="ternary"))
     assert choose_config(board, model).lanes == 16  # all of hidden: the most lanes that divide it
 
 
 def test_lanes_match_the_spram_word_where_the_block_ram_allows():
-    """H=64: 32 lanes (the SPRAM word) fit the UP5K's 30 EBR (the vector memory is 16 blocks wide at 32 lanes);
-    H=128: 32 lanes would need 33 blocks, 16 fit."""
-    for hidden, lanes in ((64, 32), (128, 16)):
+    """H=64 and H=128: 16 lanes (the logic budget) fit the UP5K's 30 EBR; H=256: 16 lanes would need 34 blocks, 8 fit."""
+    for hidden, lanes in ((64, 16), (128, 16)):
         design = design_for(lower_stack(random_stack(hidden, hidden, classes=10, kind="ternary")), "icebreaker")
         assert design.config.lanes == lanes and sum(u.blocks for u in block_ram_uses(design)) <= 30
 
