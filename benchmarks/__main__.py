@@ -30,7 +30,7 @@ RESULTS = ROOT / "docs" / "results.md"
 #: Fast first, so a partial run still says something.
 ORDER = ("frontend_vs_onnxruntime", "sim_throughput", "onnx_to_verified_rtl", "accel_utilisation",
          "quant_step_time", "tvm_lstm_latency", "integer_vs_float", "accel_vs_int8", "quant_accuracy",
-         "fpga_boards")
+         "fpga_boards", "explore_efficiency", "explore_calibrate", "transformer_compression")
 #: Arguments `make bench` gives a script, so it reproduces the run docs/results.md reports: one build's
 #: Fmax moves by up to 5.6 MHz with the nextpnr seed, so fpga_boards reports medians over three seeds.
 ARGS: dict[str, tuple[str, ...]] = {"fpga_boards": ("--seeds", "1", "2", "3")}

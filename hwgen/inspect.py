@@ -8,6 +8,7 @@ from io import StringIO
 from typing import Optional
 
 from hwgen.ir.graph import Graph
+from hwgen.ir.nonfinite import nonfinite_constants
 from hwgen.ir.ops import BipolarQuantAttrs, DequantizeAttrs, FakeQuantAttrs, QuantizeAttrs
 from hwgen.ir.printer import print_graph
 from hwgen.targets import target_report
@@ -39,6 +40,8 @@ class ModelReport:
     parameters: int
     weights: list[WeightInfo]
     targets: dict[str, list[str]] = field(default_factory=dict)
+    #: "initializer 'W' has 2 NaN value(s)" for each float constant that is not finite
+    nonfinite: list[str] = field(default_factory=list)
 
     @property
     def op_counts(self) -> dict[str, int]:
@@ -103,6 +106,7 @@ def inspect_graph(graph: Graph) -> ModelReport:
         parameters=graph.parameter_count(),
         weights=_weights(graph),
         targets=target_report(graph),
+        nonfinite=[str(c) for c in nonfinite_constants(graph)],
     )
 
 
@@ -110,6 +114,13 @@ def _console(buf: StringIO):  # type: ignore[no-untyped-def]
     from rich.console import Console
 
     return Console(file=buf, width=120, color_system=None)
+
+
+def _rows(table, *cells: str) -> None:  # type: ignore[no-untyped-def]
+    """Add a row as plain text: a type like ``f32[batch, sequence]`` is not Rich markup (it would vanish)."""
+    from rich.text import Text
+
+    table.add_row(*(Text(c) for c in cells))
 
 
 def format_report(report: ModelReport, show_ir: bool = False, graph: Optional[Graph] = None) -> str:
@@ -120,27 +131,29 @@ def format_report(report: ModelReport, show_ir: bool = False, graph: Optional[Gr
     console.print(f"model {report.name}: {report.parameters:,} parameters", markup=False)
     io = Table("", "name", "type", title="inputs / outputs", title_justify="left")
     for name, t in report.inputs:
-        io.add_row("in", name, t)
+        _rows(io, "in", name, t)
     for name, t in report.outputs:
-        io.add_row("out", name, t)
+        _rows(io, "out", name, t)
     console.print(io)
     ops_table = Table("op", "count", "output types", title="ops", title_justify="left")
     for info in report.ops:
         shapes = ", ".join(info.output_shapes[:3]) + (", ..." if len(info.output_shapes) > 3 else "")
-        ops_table.add_row(info.op, str(info.count), shapes)
+        _rows(ops_table, info.op, str(info.count), shapes)
     console.print(ops_table)
     w = Table("weight", "shape", "kind", "bits", "scale", "used by", title="weights", title_justify="left")
     for wi in report.weights:
-        w.add_row(wi.name, str(list(wi.shape)), wi.kind, str(wi.bits), wi.scale or "-", wi.used_by)
+        _rows(w, wi.name, str(list(wi.shape)), wi.kind, str(wi.bits), wi.scale or "-", wi.used_by)
     console.print(w)
     if graph is not None and activation_quantizers(graph):
         console.print("activation quantizers: " + ", ".join(f"{name} ({kind})" for name, kind in activation_quantizers(graph)),
                       markup=False)
+    for problem in report.nonfinite:
+        console.print(f"warning: {problem}", markup=False, highlight=False)
     t = Table("target", "can compile", "why not", title="targets", title_justify="left")
     for name, reasons in report.targets.items():
-        t.add_row(name, "yes" if not reasons else "no", "; ".join(reasons))
+        _rows(t, name, "yes" if not reasons else "no", "; ".join(reasons))
     if not report.targets:
-        t.add_row("(none registered)", "", "")
+        _rows(t, "(none registered)", "", "")
     console.print(t)
     if show_ir and graph is not None:
         console.print(print_graph(graph), markup=False, highlight=False)

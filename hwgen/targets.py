@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from hwgen.errors import HwgenError
 from hwgen.fpga import target as fpga_target
+from hwgen.fpga.api import build as fpga_build
 from hwgen.fpga.options import BoardOptions
 from hwgen.ir.graph import Graph
 from hwgen.rtl import target as rtl_target
+from hwgen.rtl.api import build as rtl_build
 from hwgen.rtl.options import AccelOptions
+from hwgen.tvm_backend import build as tvm_build
 from hwgen.tvm_backend import target as tvm_target
 from hwgen.tvm_backend.options import TvmOptions
 
@@ -52,31 +54,13 @@ class Target:
         return tuple(made)
 
 
-def _build_rtl(graph: Graph, out: Path, accel: AccelOptions) -> Any:
-    from hwgen.rtl.api import build
-
-    return build(graph, out, accel)
-
-
-def _build_fpga(graph: Graph, out: Path, accel: AccelOptions, board: BoardOptions) -> Any:
-    from hwgen.fpga.api import build
-
-    return build(graph, out, accel, board)
-
-
-def _build_tvm(graph: Graph, out: Path, options: TvmOptions) -> Any:
-    from hwgen.tvm_backend import build
-
-    return build(graph, out, options)
-
-
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM accelerator",
-           fpga_target.check, _build_fpga, (AccelOptions, BoardOptions)),
+           fpga_target.check, fpga_build, (AccelOptions, BoardOptions)),
     Target("rtl", "accumulate-only LSTM accelerator (Amaranth → Verilog): binary/ternary LSTM stack + dense head",
-           rtl_target.check, _build_rtl, (AccelOptions,)),
+           rtl_target.check, rtl_build, (AccelOptions,)),
     Target("tvm", "TVM Relax/TIR shared library for CPUs (host x86-64 or aarch64), packed binary/ternary LSTM kernels",
-           tvm_target.check, _build_tvm, (TvmOptions,)),
+           tvm_target.check, tvm_build, (TvmOptions,)),
 )}
 
 

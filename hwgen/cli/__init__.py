@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 from hwgen.errors import HwgenError
 
 #: Command modules, in the order `hwgen --help` lists them (data flows left to right).
-COMMANDS = ("train", "export", "inspect", "run", "build", "sim")
+COMMANDS = ("train", "export", "inspect", "run", "build", "sim", "explore")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""`hwgen export RUN/ -o model.onnx`: freeze weights, fold batch norm, write ONNX checked in onnxruntime."""
+"""`hwgen export RUN/ -o model.onnx`: LSTM runs (freeze weights, fold batch norm) and transformer runs, checked in onnxruntime."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hwgen.quant.transformer_checkpoint import is_transformer_run
+
+    if is_transformer_run(args.run):
+        return run_transformer(args)
     from hwgen.quant.export import export_run
 
     r = export_run(args.run, args.output, sample_seed=args.sample, evaluate_metric=not args.no_eval)
@@ -30,4 +34,14 @@ def run(args: argparse.Namespace) -> int:
         if r.per_step is not None:
             line += f", {r.per_step:.3f}{unit} with per-step statistics (change {r.folded - r.per_step:+.3f})"
         print(line)
+    return 0
+
+
+def run_transformer(args: argparse.Namespace) -> int:
+    from hwgen.quant.transformer_export import export_transformer_run
+
+    r = export_transformer_run(args.run, args.output)
+    print(f"wrote {r.path}: {r.weights} encoder weights, {r.embeddings} embeddings, heads per layer {list(r.heads)}, "
+          f"FFN width {list(r.ffn)}; onnxruntime vs PyTorch max |diff| = {r.max_abs_diff:.2e} "
+          f"({r.default_ort_diff:.2e} with onnxruntime's default int8-activation MatMulNBits fusion)")
     return 0

@@ -29,6 +29,7 @@ from hwgen.cache import HashPart, content_hash
 from hwgen.errors import HwgenError
 from hwgen.fpga.boards import Board, get_board
 from hwgen.fpga.reports import Usage, fmax_from_report, usage_from_log, usage_from_report
+from hwgen.subprocs import die_with_parent
 
 if TYPE_CHECKING:
     from amaranth.hdl import Elaboratable
@@ -300,7 +301,8 @@ def _run(cmd: list[str], files: SynthFiles, env: dict, tool: str, step: str, log
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
         try:
-            proc = subprocess.Popen(cmd, cwd=files.work_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=files.work_dir, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                    preexec_fn=die_with_parent)  # no orphaned tools when a worker dies
         except OSError as err:
             raise ToolchainError(f"{tool} could not start for {step} ({err})", tool=tool, step=step, log=log) from None
         while progress is not None and proc.poll() is None:

@@ -16,9 +16,11 @@ import onnx
 from onnx import helper, numpy_helper
 
 from hwgen.errors import HwgenError, IRError
+from hwgen.frontend import shape_values
+from hwgen.ir.dims import Dim
 from hwgen.ir.graph import Constant, Node
-from hwgen.ir.ops import DequantizeAttrs, LSTMAttrs, OpAttrs
-from hwgen.ir.types import DType, TensorType
+from hwgen.ir.ops import ConcatAttrs, DequantizeAttrs, LSTMAttrs, OpAttrs
+from hwgen.ir.types import DType, Int, TensorType
 from hwgen.reference.kernels import KERNELS
 
 #: Ops never folded even with constant inputs: LSTM carries the model's compute, and
@@ -55,6 +57,8 @@ class ConvertContext:
     constants: dict[str, Constant] = field(default_factory=dict)
     types: dict[str, TensorType] = field(default_factory=dict)
     functions: dict[tuple[str, str], onnx.FunctionProto] = field(default_factory=dict)
+    #: Symbolic shape values: int64 values computed from symbolic sizes, element by element (see shape_values)
+    dims: dict[str, np.ndarray] = field(default_factory=dict)
     _counter: int = 0
     _node_names: set[str] = field(default_factory=set)
 
@@ -76,6 +80,33 @@ class ConvertContext:
             raise NotConstantError(f"{describe(node)}: {what} (input {index}, {name!r}) must be a constant; "
                                    "hwgen needs static shapes and quantization parameters", name)
         return value
+
+    def known(self, name: str) -> Optional[np.ndarray]:
+        """What an integer value holds at import time, as an object array of dims (None: not known)."""
+        if name in self.dims:
+            return self.dims[name]
+        value = self.const(name)
+        return None if value is None else shape_values.from_constant(value)
+
+    def dims_input(self, node: onnx.NodeProto, index: int, what: str) -> list[Dim]:
+        """An input that gives sizes (a shape, a bound): its elements as dims, static or symbolic.
+
+        A value computed at run time in a way hwgen cannot follow is refused: by the element when only
+        some elements are unknown, else as not constant."""
+        name = node.input[index] if index < len(node.input) else ""
+        value = self.known(name) if name else None
+        if value is None:
+            self.require_const(node, index, what)  # raises NotConstantError naming the value
+            raise ConversionError(f"{describe(node)}: the {what} (input {index}, {name!r}) must be integer sizes; "
+                                  "float or large tensors are not supported there")
+        flat = list(value.reshape(-1))
+        unknown = [i for i, d in enumerate(flat) if d is None]
+        if unknown:
+            raise ConversionError(f"{describe(node)}: element {unknown[0]} of the {what} (input {index}, {name!r}) is "
+                                  "computed at run time in a way hwgen cannot resolve to a size (supported: Shape, "
+                                  "Gather, Slice, Concat, Unsqueeze, Squeeze, Cast, Add, Sub, Mul, Div, Equal, Where, "
+                                  "Max, Min over input sizes and constants)")
+        return flat
 
     def add_const(self, name: str, array: np.ndarray, dtype: Optional[DType] = None) -> str:
         c = Constant.of(name, np.asarray(array), dtype)
@@ -112,11 +143,31 @@ class ConvertContext:
                 if out:
                     self.add_const(out, np.asarray(array, dtype=t.dtype.numpy).reshape(tuple(int(d) for d in t.shape)), t.dtype)
             return outputs
+        symbolic = self._shape_value(attrs, inputs, out_types)
+        if symbolic is not None and shape_values.all_static(symbolic):  # e.g. Shape(x)[2] of f32[batch, seq, 64]
+            self.add_const(outputs[0], symbolic.astype(out_types[0].dtype.numpy), out_types[0].dtype)
+            return outputs
         self.nodes.append(Node(self._unique_node_name(name), attrs, tuple(inputs), tuple(outputs)))
         for out, t in zip(outputs, out_types):
             if out:
                 self.types[out] = t
+        if symbolic is not None:
+            self.dims[outputs[0]] = symbolic
         return outputs
+
+    def _shape_value(self, attrs: OpAttrs, inputs: list[str], out_types: list[TensorType]) -> Optional[np.ndarray]:
+        """The symbolic shape value of a one-output op over shape values (None when not one)."""
+        if len(out_types) != 1 or not any(i in self.dims for i in inputs if i) and not isinstance(attrs, ConcatAttrs):
+            return None
+        values = [self.known(i) if i else None for i in inputs if i]
+        if all(v is None for v in values):
+            return None
+        for k, (name, value) in enumerate(zip([i for i in inputs if i], values)):
+            t = self.types[name]
+            if value is None and isinstance(t.dtype, Int) and t.is_static and t.numel <= shape_values.MAX_ELEMENTS:
+                values[k] = np.full(tuple(int(d) for d in t.shape), None, dtype=object)  # run-time data: unknown elements
+        result = shape_values.propagate(attrs, values, out_types[0])
+        return None if result is None or all(v is None for v in result.reshape(-1)) else result
 
     def _unique_node_name(self, name: str) -> str:
         taken = self._node_names

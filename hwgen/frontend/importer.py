@@ -196,6 +196,7 @@ def import_onnx(model: onnx.ModelProto, path: str = "model",
             copied = ctx.add_const(ctx.fresh(vi.name), const.array, const.type.dtype)
             ctx.nodes.insert(0, Node(ctx._unique_node_name(f"{vi.name}_out"), IdentityAttrs(), (copied,), (vi.name,)))
         outputs.append(Value(vi.name, ctx.type(vi.name)))
+    ctx.nodes = _live_nodes(ctx.nodes, {v.name for v in outputs})
     used = {i for n in ctx.nodes for i in n.inputs if i}
     constants = {k: v for k, v in ctx.constants.items() if k in used}
     live = used | {v.name for v in inputs} | {o for n in ctx.nodes for o in n.outputs if o}
@@ -203,6 +204,17 @@ def import_onnx(model: onnx.ModelProto, path: str = "model",
     graph = Graph(model.graph.name or "model", tuple(ctx.nodes), tuple(inputs), tuple(outputs), constants, types)
     verify(graph)
     return graph
+
+
+def _live_nodes(nodes: list[Node], outputs: set[str]) -> list[Node]:
+    """The nodes some graph output depends on: Shape chains resolved symbolically leave dead nodes behind."""
+    needed = set(outputs)
+    live = []
+    for node in reversed(nodes):
+        if any(o and o in needed for o in node.outputs):
+            live.append(node)
+            needed.update(i for i in node.inputs if i)
+    return live[::-1]
 
 
 def load_graph(path: Union[str, os.PathLike], input_shapes: Optional[Mapping[str, Sequence[int]]] = None) -> Graph:

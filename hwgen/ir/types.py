@@ -13,6 +13,8 @@ from typing import Union
 
 import numpy as np
 
+from hwgen.ir import dims as _dims
+
 
 @dataclass(frozen=True)
 class Float32:
@@ -82,8 +84,9 @@ class Binary:
 
 DType = Union[Float32, Int, Ternary, Binary]
 
-#: A dimension is a known size or a symbolic name (e.g. "batch").
-Dim = Union[int, str]
+#: A dimension: a known size, a symbolic name (e.g. "batch") or an expression over names
+#: (e.g. ``batch*sequence``); see :mod:`hwgen.ir.dims`.
+Dim = _dims.Dim
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,11 @@ class TensorType:
     @property
     def is_static(self) -> bool:
         return all(isinstance(d, int) for d in self.shape)
+
+    @property
+    def size(self) -> Dim:
+        """The element count, symbolic when the shape is."""
+        return _dims.product(self.shape)
 
     @property
     def numel(self) -> int:

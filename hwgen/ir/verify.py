@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from hwgen.errors import IRError
+from hwgen.ir.dims import names
 from hwgen.ir.types import TensorType
 
 if TYPE_CHECKING:  # graph.py calls into this module, so its classes are only named here
@@ -41,6 +42,19 @@ def infer_types(graph: Graph) -> dict[str, TensorType]:
             if name:
                 types[name] = t
     return types
+
+
+def _unbound_dims(graph: Graph, types: dict[str, TensorType]) -> list[str]:
+    """Symbolic dims must be made of the graph inputs' dim names: only those get a size when it runs."""
+    bound = {n for v in graph.inputs for d in v.type.shape for n in names(d)}
+    problems = []
+    for node in graph.nodes:
+        used = {n for d in node.attrs.dims() for n in names(d)}  # type: ignore[arg-type]
+        used |= {n for o in node.outputs if o in types for d in types[o].shape for n in names(d)}
+        if used - bound:
+            problems.append(f"{_node_label(node)}: dimension(s) {', '.join(sorted(used - bound))} are not dims of any graph "
+                            f"input (inputs have: {', '.join(sorted(bound)) or 'none'})")
+    return problems
 
 
 def verify(graph: Graph) -> None:
@@ -106,6 +120,7 @@ def verify(graph: Graph) -> None:
             problems.append(f"graph output {v.name!r} declared {v.type}, computed {types.get(v.name)}")
     if not graph.outputs:
         problems.append("graph has no outputs")
+    problems += _unbound_dims(graph, types)
 
     if problems:
         raise IRError(f"graph {graph.name!r} is invalid ({len(problems)} problem(s)):\n  - " + "\n  - ".join(problems))

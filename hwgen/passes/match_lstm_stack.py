@@ -24,6 +24,7 @@ import numpy as np
 from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.ir import ops
 from hwgen.ir.graph import Graph, Node
+from hwgen.ir.nonfinite import nonfinite_constants
 from hwgen.ir.types import Binary, Float32, Ternary
 from hwgen.model.lstm_stack import FloatHead, FloatLayer, LSTMStack
 
@@ -202,9 +203,14 @@ def _reads_every_step(graph: Graph, top: Node) -> bool:
     return True
 
 
+def _nonfinite_reasons(graph: Graph) -> list[str]:
+    """NaN/Inf constants: the fixed-point weights cannot hold them, so the model is refused by their names."""
+    return [f"{c}; the accelerator's fixed-point weights cannot hold it" for c in nonfinite_constants(graph)]
+
+
 def match_lstm_stack(graph: Graph, check: bool = True) -> LSTMStack:
     """The LSTMStack in `graph`, or UnsupportedError listing every reason it is not one."""
-    reasons = why_not(graph)
+    reasons = why_not(graph) + _nonfinite_reasons(graph)
     if reasons:
         raise UnsupportedError(f"graph {graph.name!r} cannot be lowered to the LSTM accelerator: " + "; ".join(reasons))
     lstms = list(graph.nodes_of(ops.LSTMAttrs))
@@ -292,7 +298,7 @@ def accelerator_reasons(graph: Graph) -> list[str]:
     The targets' checks use this so `hwgen inspect` reports a reason instead of failing on a
     graph that passes the quick checks but not the match (e.g. a per-step output head).
     """
-    reasons = why_not(graph)
+    reasons = why_not(graph) + _nonfinite_reasons(graph)
     if reasons:
         return reasons
     try:

@@ -15,3 +15,10 @@ def check_choices(task: str, weights: str, quantizer: str) -> None:
                                  ("quantizer", quantizer, QUANTIZERS)):
         if value not in allowed:
             raise QuantConfigError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+
+#: Transformer options (`hwgen train transformer`).
+TRANSFORMER_WEIGHTS = ("float", "int8", "ternary", "binary")
+EMBEDDING_KINDS = ("float", "int8")
+PRUNE_METHODS = ("none", "magnitude", "structured")
+DISTILL_METHODS = ("none", "kd", "bdkd", "ceskd")
+

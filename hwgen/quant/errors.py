@@ -17,3 +17,7 @@ class CheckpointError(HwgenError):
 
 class TrainingError(HwgenError):
     """Training stopped (e.g. the loss became NaN); the message says what was kept."""
+
+
+class PretrainedModelError(HwgenError):
+    """A pretrained model folder (--model) that is missing, malformed or not a BERT encoder."""

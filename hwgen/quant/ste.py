@@ -9,6 +9,10 @@ Deterministic variants threshold at 0 (binary) and ±W0/3 (ternary); stochastic 
 sample P(+W0) = clip((W/W0 + 1)/2, 0, 1) (binary) and W0·sign(W)·Bernoulli(clip(|W|/W0, 0, 1))
 (ternary), whose expectation is the clipped float weight.
 
+W0 is a float for the LSTM (one level per matrix) or a tensor broadcasting against the
+weights, e.g. [rows, 1] for the transformer's per-row levels. `int8_rows` is the 8-bit
+per-row (symmetric, max-abs) quantizer of the transformer's int8 weights, straight-through too.
+
 >>> import torch
 >>> w0 = 0.5
 >>> w = torch.tensor([-0.9, -0.1, 0.0, 0.1, 0.3, 0.7], requires_grad=True)
@@ -27,7 +31,7 @@ sample P(+W0) = clip((W/W0 + 1)/2, 0, 1) (binary) and W0·sign(W)·Bernoulli(cli
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 
@@ -51,7 +55,10 @@ def check_kind(kind: str) -> None:
         raise QuantConfigError(f"unknown weight kind {kind!r}; choose one of {', '.join(WEIGHT_KINDS)}")
 
 
-def _signs(w: torch.Tensor, kind: str, w0: float, stochastic: bool,
+Level = Union[float, torch.Tensor]
+
+
+def _signs(w: torch.Tensor, kind: str, w0: Level, stochastic: bool,
            generator: Optional[torch.Generator]) -> torch.Tensor:
     """The codes -1/0/+1 in w's dtype (+0.0 for zero): the one place the thresholds and sampling live."""
     if kind == "binary":
@@ -63,10 +70,12 @@ def _signs(w: torch.Tensor, kind: str, w0: float, stochastic: bool,
     if stochastic:
         keep = torch.rand(w.shape, generator=generator, dtype=w.dtype) < (w.abs() / w0).clamp(0, 1)
         return torch.where(keep, torch.sign(w), 0.0)
+    if isinstance(w0, torch.Tensor):  # per-row levels: hardshrink takes one threshold only
+        return torch.where(w.abs() > w0 / 3, torch.sign(w), 0.0).to(w.dtype)
     return torch.sign(torch.nn.functional.hardshrink(w, w0 / 3))  # |w| > W0/3 keeps w, else +0
 
 
-def weight_codes(w: torch.Tensor, kind: str, w0: float, stochastic: bool = False,
+def weight_codes(w: torch.Tensor, kind: str, w0: Level, stochastic: bool = False,
                  generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Integer codes (int8) in {-1,+1} (binary) or {-1,0,+1} (ternary) for shadow weights `w`."""
     check_kind(kind)
@@ -83,7 +92,7 @@ class _StraightThrough(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, kind: str, w0s: Sequence[float], stochastic: bool,  # type: ignore[override]
+    def forward(ctx, kind: str, w0s: Sequence[Level], stochastic: bool,  # type: ignore[override]
                 generator: Optional[torch.Generator], *ws: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return tuple(_signs(w, kind, w0, stochastic, generator) * w0 for w, w0 in zip(ws, w0s))
 
@@ -92,7 +101,7 @@ class _StraightThrough(torch.autograd.Function):
         return (None, None, None, None, *grads)
 
 
-def quantize_all(ws: Sequence[torch.Tensor], kind: str, w0s: Sequence[float], stochastic: bool = False,
+def quantize_all(ws: Sequence[torch.Tensor], kind: str, w0s: Sequence[Level], stochastic: bool = False,
                  generator: Optional[torch.Generator] = None) -> tuple[torch.Tensor, ...]:
     """`quantize` of several matrices (each with its own W0) in one autograd node."""
     check_kind(kind)
@@ -101,7 +110,42 @@ def quantize_all(ws: Sequence[torch.Tensor], kind: str, w0s: Sequence[float], st
     return _StraightThrough.apply(kind, tuple(w0s), stochastic, generator, *ws)
 
 
-def quantize(w: torch.Tensor, kind: str, w0: float, stochastic: bool = False,
+def quantize(w: torch.Tensor, kind: str, w0: Level, stochastic: bool = False,
              generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Quantized weights W0·codes in the forward pass, identity gradient to `w` in the backward pass."""
     return quantize_all((w,), kind, (w0,), stochastic, generator)[0]
+
+
+INT8_MAX = 127
+
+
+def int8_row_scale(w: torch.Tensor) -> torch.Tensor:
+    """Per-row scale [rows, 1] of symmetric int8 codes: max |w| of the row / 127 (a zero row gets 1)."""
+    amax = w.detach().abs().amax(dim=1, keepdim=True)
+    return torch.where(amax > 0, amax / INT8_MAX, torch.ones_like(amax))
+
+
+def int8_codes(w: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """round(w / scale) clamped to [-127, 127], as int8 (what the ONNX export stores)."""
+    with torch.no_grad():
+        return torch.round(w / scale).clamp_(-INT8_MAX, INT8_MAX).to(torch.int8)
+
+
+class _Int8StraightThrough(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, w: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return torch.round(w / scale).clamp_(-INT8_MAX, INT8_MAX) * scale
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        return grad, None
+
+
+def int8_rows(w: torch.Tensor, scale: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Fake-quantized w (codes · per-row scale) forward, identity gradient backward.
+
+    >>> w = torch.tensor([[1.27, -0.5, 0.004], [0.0, 0.0, 0.0]])
+    >>> int8_codes(w, int8_row_scale(w)).tolist(), [round(v, 4) for v in int8_rows(w)[0].tolist()]
+    ([[127, -50, 0], [0, 0, 0]], [1.27, -0.5, 0.0])
+    """
+    return _Int8StraightThrough.apply(w, int8_row_scale(w) if scale is None else scale)

@@ -137,6 +137,12 @@ def set_determinism(seed: int, threads: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
+def make_progress(enabled: bool) -> Progress:
+    """The training progress bar of every `hwgen train` family: description, bar, steps, mean loss, time left."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), disable=not enabled)
+
+
 def load_task_data(config: TrainConfig) -> Union[DigitsData, CharCorpus]:
     if config.task == "digits":
         return digits_dataset(config.seed)
@@ -223,8 +229,7 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
                                "hidden": config.hidden, "layers": config.layers, "status": "training",
                                "data": "sklearn digits" if vocab is None else data.source, "history": history}
     steps_done, t0 = 0, time.perf_counter()
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), disable=not config.progress)
+    progress = make_progress(config.progress)
     with progress:
         per_epoch = steps_per_epoch(config, data)
         total_steps = config.epochs * per_epoch

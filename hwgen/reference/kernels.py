@@ -146,8 +146,20 @@ def _cast(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 @kernel(ops.ReshapeAttrs)
 def _reshape(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
     assert isinstance(attrs, ops.ReshapeAttrs) and x[0] is not None
-    shape = [d if isinstance(d, int) else -1 for d in attrs.shape]
-    return [x[0].reshape(shape)]
+    return [x[0].reshape([int(d) for d in attrs.shape])]  # symbolic dims are bound before kernels run
+
+
+@kernel(ops.ShapeAttrs)
+def _shape(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.ShapeAttrs) and x[0] is not None
+    return [np.asarray(x[0].shape[attrs.start : attrs.end], dtype=np.int64).reshape(-1)]
+
+
+@kernel(ops.RangeAttrs)
+def _range(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
+    assert isinstance(attrs, ops.RangeAttrs)
+    start, size = int(attrs.start), int(attrs.size)  # type: ignore[arg-type]
+    return [(start + attrs.delta * np.arange(max(size, 0), dtype=np.int64)).astype(attrs.dtype.numpy)]
 
 
 @kernel(ops.FlattenAttrs)
@@ -218,7 +230,13 @@ def _expand(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
 
 @kernel(ops.MatMulAttrs)
 def _matmul(attrs: OpAttrs, x: Arrays) -> list[np.ndarray]:
-    return [np.matmul(x[0], x[1])]
+    a, b = x
+    assert a is not None and b is not None
+    if a.ndim > 2 or b.ndim > 2:  # numpy's stacked matmul drops to a slow non-BLAS loop on strided views
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)  # (e.g. attention's transposed keys): copy once
+        if b.ndim == 2 and a.ndim > 2:  # [..., k] @ [k, n]: one BLAS call over the flattened leading dims
+            return [(a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[-1])]
+    return [np.matmul(a, b)]
 
 
 @kernel(ops.GemmAttrs)

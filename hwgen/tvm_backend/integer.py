@@ -22,7 +22,7 @@ from hwgen.ir.types import Dim
 from hwgen.model.integer_model import IntegerModel
 from hwgen.tvm_backend import integer_kernels, packing, quad_kernels
 from hwgen.tvm_backend.errors import TVMUnsupportedError
-from hwgen.tvm_backend.lower import LSTMKernel
+from hwgen.tvm_backend.relax_context import LSTMKernel
 
 INPUT_NAME = "x_int"
 

@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING, Any, Mapping, Union
 import tvm
 from tvm import relax
 
-from hwgen.ir.graph import Graph, Value
-from hwgen.ir.types import Dim, TensorType
+from hwgen.ir.bind import specialise
+from hwgen.ir.graph import Graph
+from hwgen.ir.types import Dim
 from hwgen.tvm_backend.errors import TVMBackendError
 from hwgen.tvm_backend.llvm import compile_module, llvm_target
-from hwgen.tvm_backend.lower import Lowered, lower_graph, relax_dtype
+from hwgen.tvm_backend.lower import lower_graph
+from hwgen.tvm_backend.relax_context import Lowered, relax_dtype
 from hwgen.tvm_backend.options import TvmArtifact, TvmOptions
 
 if TYPE_CHECKING:
@@ -66,9 +68,7 @@ def with_input_shapes(graph: Graph, shapes: Mapping[str, tuple[int, ...]]) -> Gr
         if len(shape) != t.rank or any(isinstance(a, int) and a != b for a, b in zip(t.shape, shape)):
             raise TVMBackendError(f"shapes: {name!r} = {list(shape)} does not fit input {name!r} of type {t} "
                                   f"(rank {t.rank}; only its symbolic dims may be given sizes)")
-    inputs = tuple(Value(v.name, TensorType(tuple(shapes[v.name]), v.type.dtype)) if v.name in shapes else v
-                   for v in graph.inputs)
-    return graph.replace(inputs=inputs, types={}).with_types()
+    return specialise(graph, shapes)  # dim attributes (Reshape targets, Slice bounds) follow the inputs' sizes
 
 
 def _dim(d: Any) -> Dim:
@@ -95,7 +95,7 @@ def _values(graph: Graph, values: tuple, shapes: Any = None) -> list[dict[str, A
     for i, v in enumerate(values):
         t = graph.types.get(v.name, v.type)
         dtype = relax_dtype(t.dtype)
-        shape = shapes[i] if shapes is not None and shapes[i] is not None else [d if isinstance(d, str) else int(d) for d in t.shape]
+        shape = shapes[i] if shapes is not None and shapes[i] is not None else [int(d) if isinstance(d, int) else str(d) for d in t.shape]
         out.append({"name": v.name, "shape": shape, "dtype": "uint8" if dtype == "bool" else dtype})
     return out
 

@@ -5,21 +5,21 @@ whose inputs are all constants are folded with the reference interpreter's own k
 weight subgraphs (Dequantize of codes, per-direction Concat, ...) become constants before
 any kernel sees them; the fold remembers which constants came from Ternary/Binary codes.
 LSTMs become calls to the scheduled TIR kernels of `lstm_kernels` (packed weights when the
-weights are ternary/binary, float panels otherwise); everything else maps onto Relax's own
+weights are ternary/binary, float panels otherwise), GRUs calls to `gru_kernels` (float
+panels); everything else maps onto Relax's own
 operators and is legalised by TVM's default pipeline.
 
 Symbolic dims stay symbolic: every IR dim name (e.g. "batch", "steps") of a graph input
 becomes one int64 TIR variable in the Relax signature (inputs sharing a name share it,
 Relax checks them at run time), shapes inside the graph are Relax's own inference, and
 IR dim names made up by type inference are bound to the Relax shape expression at the
-same place (`_Context.bind`). The LSTM kernels take the batch and sequence length as
+same place (`LowerContext.bind`). The LSTM kernels take the batch and sequence length as
 TIR variables, so one library runs any batch size and sequence length.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 import tvm
@@ -27,124 +27,16 @@ from tvm import relax
 
 from hwgen.ir import ops
 from hwgen.ir.graph import Graph, Node
-from hwgen.ir.ops import OpAttrs
 from hwgen.ir.types import Binary, Dim, DType, Int, TensorType, Ternary
 from hwgen.reference.kernels import KERNELS
-from hwgen.tvm_backend import lstm_kernels, packing
+from hwgen.ir.dims import add as dim_add
+from hwgen.ir.dims import is_symbolic
+from hwgen.ir.ops.shape import symbolic_slice_length
+from hwgen.tvm_backend import gru_kernels, lstm_kernels, packing, quant_ops
 from hwgen.tvm_backend.errors import TVMUnsupportedError
+from hwgen.tvm_backend.relax_context import (_CONVERTERS, LowerContext, LSTMKernel, Lowered, WeightsMode, converts,
+                                             relax_dtype)
 from hwgen.tvm_backend.weights import split_rows
-
-Operand = Union[np.ndarray, relax.Expr, None]
-WeightsMode = Literal["auto", "float"]
-
-
-@dataclass(frozen=True)
-class LSTMKernel:
-    """What one LSTM node became: recorded in the build manifest."""
-
-    node: str
-    direction: str
-    steps: Dim  # a size, or the name of a symbolic dim
-    batch: Dim
-    input: int
-    hidden: int
-    input_weights: str  # float | ternary | binary
-    recurrent_weights: str
-    weight_bytes: int  # bytes of the W and R panels actually stored
-
-
-@dataclass(frozen=True, eq=False)
-class Lowered:
-    module: tvm.IRModule
-    graph: Graph
-    kernels: tuple[LSTMKernel, ...]
-    #: IR names of the dims left symbolic in the signature, in order of appearance
-    symbolic_dims: tuple[str, ...] = ()
-
-    @property
-    def variant(self) -> str:
-        """"float" for float weights only, else the packed kinds used with float activations."""
-        kinds = sorted({k.recurrent_weights for k in self.kernels} | {k.input_weights for k in self.kernels})
-        packed = [k for k in kinds if k != "float"]
-        return f"{'+'.join(packed)}-f32act" if packed else "float"
-
-
-def relax_dtype(dtype: DType) -> str:
-    if isinstance(dtype, Int) and dtype.bits == 1:
-        return "bool"
-    return str(dtype.numpy)
-
-
-@dataclass
-class _Context:
-    graph: Graph
-    bb: relax.BlockBuilder
-    weights: WeightsMode
-    env: dict[str, Operand] = field(default_factory=dict)
-    #: Constants that are (shape ops of) Dequantize over Ternary/Binary codes.
-    kinds: dict[str, str] = field(default_factory=dict)
-    kernels: list[LSTMKernel] = field(default_factory=list)
-    kernel_cache: dict[tuple, tvm.ir.GlobalVar] = field(default_factory=dict)
-    #: IR dim name -> its size in Relax (a TIR variable for an input's symbolic dim)
-    dims: dict[str, tvm.tirx.PrimExpr] = field(default_factory=dict)
-
-    def type(self, name: str) -> TensorType:
-        return self.graph.types[name]
-
-    def dim(self, d: Dim) -> Union[int, tvm.tirx.PrimExpr]:
-        if isinstance(d, int):
-            return d
-        if d not in self.dims:
-            raise TVMUnsupportedError(f"graph {self.graph.name!r}: symbolic dim {d!r} is not known from the inputs")
-        return self.dims[d]
-
-    def shape(self, t: TensorType) -> list:
-        """The IR type's shape in Relax terms: sizes, and TIR expressions for symbolic dims."""
-        return [self.dim(d) for d in t.shape]
-
-    def bind(self, name: str, expr: relax.Expr) -> None:
-        """Bind the IR's symbolic dim names of value `name` not yet known to Relax's inferred shape."""
-        names = [(i, d) for i, d in enumerate(self.type(name).shape) if isinstance(d, str) and d not in self.dims]
-        shape = getattr(getattr(expr, "ty", None), "shape", None)
-        if not names or not isinstance(shape, relax.ShapeExpr) or len(shape.values) != self.type(name).rank:
-            return
-        for i, d in names:
-            self.dims[d] = shape.values[i]
-
-    def expr(self, name: str) -> relax.Expr:
-        value = self.env[name]
-        if isinstance(value, np.ndarray):
-            dtype = relax_dtype(self.type(name).dtype)
-            return relax.const(value.astype(dtype) if dtype == "bool" else value, dtype)
-        assert isinstance(value, relax.Expr), name
-        return value
-
-    def emit(self, expr: relax.Expr) -> relax.Expr:
-        return self.bb.emit(expr)
-
-    def prim_func(self, key: tuple, make: Callable[[], tvm.tirx.PrimFunc], name: str) -> tvm.ir.GlobalVar:
-        if key not in self.kernel_cache:
-            name = f"{name}_{len(self.kernel_cache)}"
-            self.kernel_cache[key] = self.bb.add_func(make().with_attr("global_symbol", name), name)
-        return self.kernel_cache[key]
-
-
-Converter = Callable[[_Context, Node], Sequence[relax.Expr]]
-_CONVERTERS: dict[type[OpAttrs], Converter] = {}
-
-
-def converts(*types: type[OpAttrs]) -> Callable[[Converter], Converter]:
-    def register(fn: Converter) -> Converter:
-        for t in types:
-            _CONVERTERS[t] = fn
-        return fn
-
-    return register
-
-
-def supported_ops() -> set[type[OpAttrs]]:
-    return set(_CONVERTERS)
-
 
 # ---- elementwise ----------------------------------------------------------------------
 
@@ -155,11 +47,19 @@ _BINARY = {
 _UNARY = {
     ops.NegAttrs: relax.op.negative, ops.SqrtAttrs: relax.op.sqrt, ops.SigmoidAttrs: relax.op.sigmoid,
     ops.TanhAttrs: relax.op.tanh, ops.ReluAttrs: relax.op.nn.relu, ops.ErfAttrs: relax.op.erf,
+    ops.ExpAttrs: relax.op.exp, ops.LogAttrs: relax.op.log, ops.IsNaNAttrs: relax.op.isnan,
+    ops.NotAttrs: relax.op.logical_not,
 }
+#: Comparisons and logic: bool results (the IR's u1).
+_BINARY.update({
+    ops.GreaterAttrs: relax.op.greater, ops.GreaterOrEqualAttrs: relax.op.greater_equal, ops.LessAttrs: relax.op.less,
+    ops.LessOrEqualAttrs: relax.op.less_equal, ops.AndAttrs: relax.op.logical_and, ops.OrAttrs: relax.op.logical_or,
+    ops.XorAttrs: relax.op.logical_xor,
+})
 
 
 @converts(*_BINARY)
-def _binary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _binary(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     a, b = (ctx.expr(n) for n in node.inputs)
     if isinstance(node.attrs, ops.DivAttrs) and isinstance(ctx.type(node.inputs[0]).dtype, Int):
         quotient = relax.op.trunc(relax.op.divide(relax.op.astype(a, "float64"), relax.op.astype(b, "float64")))
@@ -168,30 +68,53 @@ def _binary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(*_UNARY)
-def _unary(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _unary(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [_UNARY[type(node.attrs)](ctx.expr(node.inputs[0]))]
 
 
+@converts(ops.MaxAttrs, ops.MinAttrs)
+def _max_min(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    fn = relax.op.maximum if isinstance(node.attrs, ops.MaxAttrs) else relax.op.minimum
+    args = [ctx.expr(n) for n in node.inputs if n]
+    out = args[0]
+    for other in args[1:]:
+        out = fn(out, other)
+    return [out]
+
+
+@converts(ops.ClipAttrs)
+def _clip(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.ClipAttrs)
+    dtype = ctx.type(node.inputs[0]).dtype.numpy
+    out = ctx.expr(node.inputs[0])
+    if attrs.min is not None:
+        out = relax.op.maximum(out, relax.const(np.asarray(attrs.min, dtype), str(dtype)))
+    if attrs.max is not None:  # applied last: with min above max every value is max, as ONNX says
+        out = relax.op.minimum(out, relax.const(np.asarray(attrs.max, dtype), str(dtype)))
+    return [out]
+
+
 @converts(ops.IdentityAttrs)
-def _identity(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _identity(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [ctx.expr(node.inputs[0])]
 
 
 @converts(ops.GeluAttrs)
-def _gelu(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gelu(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GeluAttrs)
     fn = relax.op.nn.gelu_tanh if node.attrs.approximate == "tanh" else relax.op.nn.gelu
     return [fn(ctx.expr(node.inputs[0]))]
 
 
 @converts(ops.WhereAttrs)
-def _where(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _where(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     cond, a, b = (ctx.expr(n) for n in node.inputs)
     return [relax.op.where(relax.op.astype(cond, "bool"), a, b)]
 
 
 @converts(ops.CastAttrs)
-def _cast(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _cast(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.CastAttrs)
     return [relax.op.astype(ctx.expr(node.inputs[0]), relax_dtype(node.attrs.to))]
 
@@ -206,28 +129,28 @@ def _static(t: TensorType, node: Node, what: str) -> tuple[int, ...]:
 
 
 @converts(ops.ReshapeAttrs, ops.FlattenAttrs)
-def _reshape(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _reshape(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.SqueezeAttrs)
-def _squeeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _squeeze(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.UnsqueezeAttrs)
-def _unsqueeze(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _unsqueeze(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.reshape(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
 @converts(ops.TransposeAttrs)
-def _transpose(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _transpose(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.TransposeAttrs)
     return [relax.op.permute_dims(ctx.expr(node.inputs[0]), list(node.attrs.perm))]
 
 
 @converts(ops.ConcatAttrs)
-def _concat(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _concat(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.ConcatAttrs)
     parts = [ctx.expr(n) for n in node.inputs if n]
     axis = node.attrs.axis % ctx.type(node.outputs[0]).rank
@@ -235,13 +158,19 @@ def _concat(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.SliceAttrs)
-def _slice(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _slice(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SliceAttrs)
     x = ctx.expr(node.inputs[0])
     shape = ctx.type(node.inputs[0]).shape
     for start, end, axis, step in zip(node.attrs.starts, node.attrs.ends, node.attrs.axes, node.attrs.steps):
         a = axis % len(shape)
-        index = range(*slice(start, end, step).indices(int(shape[a])))  # IR: Slice axes are static
+        if is_symbolic(start) or is_symbolic(end) or is_symbolic(shape[a]):  # in bounds, as the IR's type assumes
+            begin = _slice_start(start, shape[a])
+            length = symbolic_slice_length(start, end, step, shape[a], f"node {node.name!r}")
+            stop = ctx.dim(begin) + ctx.dim(length) * step if step > 1 else ctx.dim(begin) + ctx.dim(length)
+            x = ctx.emit(relax.op.strided_slice(x, [a], [ctx.dim(begin)], [stop], [step], assume_inbound=True))
+            continue
+        index = range(*slice(start, end, step).indices(int(shape[a])))
         if step > 0:
             x = ctx.emit(relax.op.strided_slice(x, [a], [index.start], [max(index.stop, index.start)], [step]))
         else:  # explicit indices: no end-clamping ambiguity for negative steps
@@ -249,8 +178,65 @@ def _slice(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     return [x]
 
 
+def _slice_start(start: Dim, size: Dim) -> Dim:
+    return dim_add(size, start) if isinstance(start, int) and start < 0 else start
+
+
+@converts(ops.GatherElementsAttrs)
+def _gather_elements(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.GatherElementsAttrs)
+    data, indices = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
+    axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
+    wrapped = _wrap_negative(ctx, indices, ctx.type(node.inputs[1]).dtype, ctx.dim(ctx.type(node.inputs[0]).shape[axis]))
+    return [relax.op.gather_elements(data, wrapped, axis=axis)]
+
+
+def _wrap_negative(ctx: LowerContext, indices: relax.Expr, dtype: DType, size: object) -> relax.Expr:
+    """indices + size where negative (ONNX counts negative indices from the end)."""
+    idt = relax_dtype(dtype)
+    size_t = relax.const(np.asarray(size, idt), idt) if isinstance(size, int) else \
+        relax.op.astype(relax.op.reshape(relax.op.shape_to_tensor(relax.ShapeExpr([size])), ()), idt)
+    zero = relax.const(np.asarray(0, idt), idt)
+    return relax.op.where(relax.op.less(indices, zero), relax.op.add(indices, size_t), indices)
+
+
+@converts(ops.GatherNDAttrs)
+def _gather_nd(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    assert isinstance(node.attrs, ops.GatherNDAttrs)
+    data, indices = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
+    return [relax.op.gather_nd(data, relax.op.astype(indices, "int64"), batch_dims=node.attrs.batch_dims)]
+
+
+@converts(ops.RangeAttrs)
+def _range(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.RangeAttrs)
+    start, size = ctx.dim(attrs.start), ctx.dim(attrs.size)
+    return [relax.op.arange(start, start + size * attrs.delta, attrs.delta, relax_dtype(attrs.dtype))]
+
+
+@converts(ops.ShapeAttrs)
+def _shape(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.ShapeAttrs)
+    dims = ctx.type(node.inputs[0]).shape[attrs.start : attrs.end]
+    if not dims:
+        return [relax.const(np.zeros(0, np.int64))]
+    return [relax.op.shape_to_tensor(relax.ShapeExpr([ctx.dim(d) for d in dims]))]
+
+
+@converts(ops.ReduceSumAttrs, ops.ReduceMaxAttrs, ops.ReduceMinAttrs)
+def _reduce(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    attrs = node.attrs
+    assert isinstance(attrs, ops.nn.Reduce)
+    rank = ctx.type(node.inputs[0]).rank
+    axes = [a % rank for a in attrs.axes] if attrs.axes else list(range(rank))
+    fn = {ops.ReduceSumAttrs: relax.op.sum, ops.ReduceMaxAttrs: relax.op.max, ops.ReduceMinAttrs: relax.op.min}[type(attrs)]
+    return [fn(ctx.expr(node.inputs[0]), axes, keepdims=attrs.keepdims)]
+
+
 @converts(ops.GatherAttrs)
-def _gather(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gather(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.GatherAttrs)
     data = ctx.expr(node.inputs[0])
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
@@ -270,7 +256,7 @@ def _gather(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.SplitAttrs)
-def _split(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _split(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SplitAttrs)
     axis = node.attrs.axis % ctx.type(node.inputs[0]).rank
     cuts = [int(c) for c in np.cumsum(node.attrs.sizes)[:-1]]
@@ -279,7 +265,7 @@ def _split(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.ExpandAttrs)
-def _expand(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _expand(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.broadcast_to(ctx.expr(node.inputs[0]), ctx.shape(ctx.type(node.outputs[0])))]
 
 
@@ -287,12 +273,12 @@ def _expand(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.MatMulAttrs)
-def _matmul(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _matmul(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.matmul(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]))]
 
 
 @converts(ops.GemmAttrs)
-def _gemm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _gemm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.GemmAttrs)
     a, b = ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1])
@@ -310,14 +296,14 @@ def _gemm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.SoftmaxAttrs, ops.LogSoftmaxAttrs)
-def _softmax(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _softmax(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SoftmaxAttrs)
     fn = relax.op.nn.log_softmax if isinstance(node.attrs, ops.LogSoftmaxAttrs) else relax.op.nn.softmax
     return [fn(ctx.expr(node.inputs[0]), axis=node.attrs.axis)]
 
 
 @converts(ops.LayerNormAttrs)
-def _layer_norm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _layer_norm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.LayerNormAttrs)
     x_type = ctx.type(node.inputs[0])
     axis = node.attrs.axis % x_type.rank
@@ -336,7 +322,7 @@ def _layer_norm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.ReduceMeanAttrs)
-def _reduce_mean(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _reduce_mean(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.ReduceMeanAttrs)
     rank = ctx.type(node.inputs[0]).rank
     axes = [a % rank for a in node.attrs.axes] if node.attrs.axes else list(range(rank))
@@ -346,7 +332,7 @@ def _reduce_mean(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 # ---- quantization (activations; constant weights are folded before they get here) ----------------
 
 
-def _per_axis(ctx: _Context, node: Node, index: int, axis: Optional[int]) -> Optional[relax.Expr]:
+def _per_axis(ctx: LowerContext, node: Node, index: int, axis: Optional[int]) -> Optional[relax.Expr]:
     if index >= len(node.inputs) or not node.inputs[index]:
         return None
     value = ctx.env[node.inputs[index]]
@@ -362,7 +348,7 @@ def _per_axis(ctx: _Context, node: Node, index: int, axis: Optional[int]) -> Opt
 
 
 @converts(ops.DequantizeAttrs)
-def _dequantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _dequantize(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.DequantizeAttrs)
     x = relax.op.astype(ctx.expr(node.inputs[0]), "float32")
     zp = _per_axis(ctx, node, 2, node.attrs.axis)
@@ -374,7 +360,7 @@ def _dequantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.QuantizeAttrs)
-def _quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _quantize(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.QuantizeAttrs)
     t = Int(attrs.bits, attrs.signed)
@@ -387,11 +373,28 @@ def _quantize(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.astype(relax.op.clip(q, t.min, t.max), relax_dtype(t))]
 
 
+@converts(ops.DynamicQuantizeAttrs)
+def _dynamic_quantize(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    return quant_ops.dynamic_quantize(ctx.expr(node.inputs[0]))
+
+
+@converts(ops.MatMulIntegerAttrs)
+def _matmul_integer(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    def zero_point(index: int) -> tuple[Optional[relax.Expr], int]:
+        if index >= len(node.inputs) or not node.inputs[index]:
+            return None, 1
+        size = ctx.type(node.inputs[index]).shape
+        return ctx.expr(node.inputs[index]), int(size[0]) if size and isinstance(size[0], int) else 1
+
+    (a_zp, a_size), (b_zp, b_size) = zero_point(2), zero_point(3)
+    return [quant_ops.matmul_integer(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]), a_zp, a_size, b_zp, b_size)]
+
+
 _ROUNDING = {"ROUND": relax.op.round, "CEIL": relax.op.ceil, "FLOOR": relax.op.floor, "ROUND_TO_ZERO": relax.op.trunc}
 
 
 @converts(ops.FakeQuantAttrs)
-def _fake_quant(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _fake_quant(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.FakeQuantAttrs)
     if attrs.signed:
@@ -405,7 +408,7 @@ def _fake_quant(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 
 
 @converts(ops.BipolarQuantAttrs)
-def _bipolar(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _bipolar(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     x = ctx.expr(node.inputs[0])
     sign = relax.op.where(relax.op.greater_equal(x, relax.const(np.float32(0))), relax.const(np.float32(1)),
                           relax.const(np.float32(-1)))
@@ -415,17 +418,17 @@ def _bipolar(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
 # ---- LSTM ------------------------------------------------------------------------------------
 
 
-def _const(ctx: _Context, node: Node, index: int, what: str) -> Optional[np.ndarray]:
+def _const(ctx: LowerContext, node: Node, index: int, what: str) -> Optional[np.ndarray]:
     if index >= len(node.inputs) or not node.inputs[index]:
         return None
     value = ctx.env[node.inputs[index]]
     if not isinstance(value, np.ndarray):
-        raise TVMUnsupportedError(f"node {node.name!r} (LSTM): {what} must be a constant for the TVM target "
+        raise TVMUnsupportedError(f"node {node.name!r} ({node.op}): {what} must be a constant for the TVM target "
                                   "(it is computed at run time)")
     return value
 
 
-def _panels(ctx: _Context, weights: np.ndarray, source_kind: Optional[str]) -> packing.Panels:
+def _panels(ctx: LowerContext, weights: np.ndarray, source_kind: Optional[str]) -> packing.Panels:
     if ctx.weights == "auto" and source_kind in ("ternary", "binary"):
         split = split_rows(weights, source_kind)  # type: ignore[arg-type]
         if split is not None:
@@ -433,7 +436,7 @@ def _panels(ctx: _Context, weights: np.ndarray, source_kind: Optional[str]) -> p
     return packing.pack_float(weights)
 
 
-def _state(ctx: _Context, node: Node, index: int, d: int, batch: object, hidden: int) -> relax.Expr:
+def _state(ctx: LowerContext, node: Node, index: int, d: int, batch: object, hidden: int) -> relax.Expr:
     if index >= len(node.inputs) or not node.inputs[index]:
         if isinstance(batch, int):
             return relax.const(np.zeros((batch, hidden), np.float32))
@@ -444,15 +447,15 @@ def _state(ctx: _Context, node: Node, index: int, d: int, batch: object, hidden:
     return ctx.emit(relax.op.squeeze(relax.op.strided_slice(value, [0], [d], [d + 1]), [0]))
 
 
-def _lstm_dims(ctx: _Context, node: Node) -> tuple[Dim, Dim, int]:
+def _lstm_dims(ctx: LowerContext, node: Node) -> tuple[Dim, Dim, int]:
     steps, batch, size = ctx.type(node.inputs[0]).shape
     if not isinstance(size, int):
-        raise TVMUnsupportedError(f"node {node.name!r} (LSTM): the input size must be static, not {size!r}")
+        raise TVMUnsupportedError(f"node {node.name!r} ({node.op}): the input size must be static, not {size!r}")
     return steps, batch, size
 
 
 @converts(ops.LSTMAttrs)
-def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
+def _lstm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     attrs = node.attrs
     assert isinstance(attrs, ops.LSTMAttrs)
     steps, batch, size = _lstm_dims(ctx, node)
@@ -500,6 +503,50 @@ def _lstm(ctx: _Context, node: Node) -> Sequence[relax.Expr]:
     return [relax.op.concat(ys, axis=1), relax.op.concat(hs, axis=0), relax.op.concat(cs, axis=0)]
 
 
+@converts(ops.GRUAttrs)
+def _gru(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
+    """Per direction: the float input projection of all steps (`lstm_kernels.projection`), then the
+    `gru_kernels.recurrence` time loop; bidirectional: both, concatenated on the directions axis."""
+    attrs = node.attrs
+    assert isinstance(attrs, ops.GRUAttrs)
+    steps, batch, size = _lstm_dims(ctx, node)
+    t, n = ctx.dim(steps), ctx.dim(batch)
+    hid = attrs.hidden
+    w, r, b = (_const(ctx, node, i, what) for i, what in ((attrs.W, "W"), (attrs.R, "R"), (attrs.B, "B")))
+    assert w is not None and r is not None
+    x = ctx.emit(relax.op.reshape(ctx.expr(node.inputs[0]), (t * n, size)))
+    rows3 = packing.padded_rows(3 * hid)
+    shape = gru_kernels.GRUShape(steps if isinstance(steps, int) else None, batch if isinstance(batch, int) else None, hid)
+    rows_n = steps * batch if isinstance(steps, int) and isinstance(batch, int) else None
+    ys, hs = [], []
+    for d in range(attrs.num_directions):
+        bias = np.zeros(6 * hid, np.float32) if b is None else np.asarray(b[d], np.float32)
+        wp = packing.pack_float(np.asarray(w[d], np.float32))
+        rd = np.asarray(r[d], np.float32)
+        rzr, rh = packing.pack_float(rd[: 2 * hid]), packing.pack_float(rd[2 * hid :])
+        wb = np.zeros(rows3, np.float32)
+        wb[: 3 * hid] = bias[: 3 * hid]
+        rbzr, rbh = np.zeros(rzr.rows_padded, np.float32), np.zeros(rh.rows_padded, np.float32)
+        rbzr[: 2 * hid], rbh[:hid] = bias[3 * hid : 5 * hid], bias[5 * hid :]
+        proj = ctx.prim_func(("proj", rows3, size, rows_n, "float"),
+                             lambda: lstm_kernels.projection(rows3, size, rows_n, "float"),
+                             f"lstm_projection_float_{size}x{rows3}")
+        xw = ctx.emit(relax.call_tir(proj, [x, relax.const(wp.data), relax.const(wp.scale), relax.const(wb)],
+                                     relax.TensorType((t * n, rows3), "float32")))
+        xw = ctx.emit(relax.op.reshape(xw, (t, n, rows3)))
+        reverse = attrs.direction == "reverse" or d == 1
+        key = (shape, reverse, attrs.linear_before_reset, attrs.clip)
+        rec = ctx.prim_func(("gru",) + key, lambda key=key: gru_kernels.recurrence(*key),
+                            f"gru_recurrence_{'rev' if reverse else 'fwd'}_h{hid}")
+        out = ctx.emit(relax.call_tir(
+            rec, [xw, relax.const(rzr.data), relax.const(rbzr), relax.const(rh.data), relax.const(rbh),
+                  _state(ctx, node, attrs.INITIAL_H, d, n, hid)],
+            [relax.TensorType((t, n, hid), "float32"), relax.TensorType((n, hid), "float32")]))
+        ys.append(relax.op.expand_dims(relax.TupleGetItem(out, 0), 1))
+        hs.append(relax.op.expand_dims(relax.TupleGetItem(out, 1), 0))
+    return [relax.op.concat(ys, axis=1), relax.op.concat(hs, axis=0)]
+
+
 # ---- the graph --------------------------------------------------------------------------------------
 
 #: Ops that move weights around without changing values: a Ternary/Binary origin survives them.
@@ -507,10 +554,12 @@ _WEIGHT_MOVES = (ops.ReshapeAttrs, ops.FlattenAttrs, ops.SqueezeAttrs, ops.Unsqu
                  ops.ConcatAttrs, ops.SliceAttrs, ops.GatherAttrs, ops.SplitAttrs, ops.IdentityAttrs)
 
 
-def _fold(ctx: _Context, node: Node) -> bool:
+def _fold(ctx: LowerContext, node: Node) -> bool:
     """Evaluate a node whose inputs are all constants with the reference kernels."""
-    if isinstance(node.attrs, ops.LSTMAttrs):
+    if isinstance(node.attrs, (ops.LSTMAttrs, ops.GRUAttrs)):
         return False
+    if any(is_symbolic(d) for d in node.attrs.dims()) or not all(ctx.type(o).is_static for o in node.outputs if o):
+        return False  # sizes known only at run time (a Slice up to the sequence length, a Range)
     args = [ctx.env[n] if n else None for n in node.inputs]
     if not all(a is None or isinstance(a, np.ndarray) for a in args):
         return False
@@ -532,16 +581,16 @@ def _fold(ctx: _Context, node: Node) -> bool:
 
 def unsupported(graph: Graph) -> list[str]:
     """Why the graph cannot be lowered (empty when it can). Symbolic input dims are fine (they stay
-    symbolic); an LSTM's input size must be static."""
+    symbolic); an LSTM's or GRU's input size must be static."""
     reasons = [f"node {n.name!r}: op {n.op} has no TVM lowering" for n in graph.nodes if type(n.attrs) not in _CONVERTERS]
-    for node in graph.nodes_of(ops.LSTMAttrs):
+    for node in [*graph.nodes_of(ops.LSTMAttrs), *graph.nodes_of(ops.GRUAttrs)]:
         size = graph.types[node.inputs[0]].shape[-1]
         if not isinstance(size, int):
-            reasons.append(f"node {node.name!r} (LSTM): input size {size!r} is symbolic")
+            reasons.append(f"node {node.name!r} ({node.op}): input size {size!r} is symbolic")
     return reasons
 
 
-def _params(graph: Graph, ctx: _Context) -> list[relax.Var]:
+def _params(graph: Graph, ctx: LowerContext) -> list[relax.Var]:
     """The Relax parameters of "main": one shared int64 TIR variable per symbolic dim name."""
     params = []
     for v in graph.inputs:
@@ -561,7 +610,7 @@ def lower_graph(graph: Graph, weights: WeightsMode = "auto") -> Lowered:
     if problems:
         raise TVMUnsupportedError(f"graph {graph.name!r} cannot be compiled for TVM: " + "; ".join(problems))
     bb = relax.BlockBuilder()
-    ctx = _Context(graph, bb, weights)
+    ctx = LowerContext(graph, bb, weights)
     params = _params(graph, ctx)
     symbolic = tuple(ctx.dims)
     ctx.env.update({name: c.array for name, c in graph.constants.items()})

@@ -34,6 +34,7 @@ def test_foreign_onnx_model_gets_a_board_design_and_manifest(tmp_path, hidden, i
     assert (config.hidden, config.input, config.layers, config.outputs) == (hidden, inputs, layers, 10)
     assert config.acc_bits >= fpga.model.accumulator_bits()
     assert sum(u.blocks for u in block_ram_uses(fpga)) <= get_board(board).resource("EBR").capacity
+    assert hidden % config.lanes == 0
     # the lanes policy: the most lanes up to the board's preference whose whole design fits
     assert config.lanes <= preferred_lanes(get_board(board), "ternary", weight_bits(hidden, inputs, layers, "ternary"))
     manifest = json.loads(write_run_files(fpga, tmp_path / "out").read_text())

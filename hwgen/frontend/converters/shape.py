@@ -1,14 +1,20 @@
-"""Shape and data-movement ONNX ops → IR (shape arguments must fold to constants)."""
+"""Shape and data-movement ONNX ops → IR.
+
+Shape arguments are constants or symbolic shape values (`hwgen.frontend.shape_values`): a
+Reshape to ``Concat(Shape(x)[0], -1, 4, 16)`` of ``f32[batch, sequence, 64]`` becomes
+``Reshape[shape=(batch, sequence, 4, 16)]``."""
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
 
+from hwgen.frontend import shape_values
 from hwgen.frontend.context import ConversionError, ConvertContext, attr, describe, input_name
 from hwgen.frontend.registry import converter
+from hwgen.ir import dims as D
 from hwgen.ir import ops
-from hwgen.ir.types import Int
+from hwgen.ir.types import Int, dtype_of_array
 
 
 @converter("Constant", since=1, notes="tensor/float(s)/int(s) values")
@@ -22,30 +28,34 @@ def constant(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     raise ConversionError(f"{describe(node)}: only tensor/float/int Constant values are supported")
 
 
-@converter("Shape", since=1, notes="static shapes; folded with its chain (Gather, Concat, ...)")
+@converter("Shape", since=1, notes="static dims fold to a constant; symbolic dims give a symbolic shape value "
+           "(start/end 15+)")
 def shape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     t = ctx.type(node.input[0])
     start, end = int(attr(node, "start", 0)), attr(node, "end", None)
     dims = t.shape[start:end]
-    if not all(isinstance(d, int) for d in dims):
-        raise ConversionError(f"{describe(node)}: Shape of {t} has symbolic dimensions; export with static shapes "
-                              "or fix the input sizes (import_onnx(input_shapes=...), hwgen inspect --shape)")
-    ctx.add_const(node.output[0], np.asarray(dims, dtype=np.int64), Int(64))
+    if all(isinstance(d, int) for d in dims):
+        ctx.add_const(node.output[0], np.asarray(dims, dtype=np.int64), Int(64))
+        return
+    # an op in case something reads the value as data; dead code (removed) when only shapes use it
+    ctx.emit(ops.ShapeAttrs(start, None if end is None else int(end)), [node.input[0]], [node.output[0]], node.name, node)
+    ctx.dims[node.output[0]] = shape_values.of_dims(dims)
 
 
-@converter("Reshape", since=5, notes="constant shape; 0 and -1 resolved")
+@converter("Reshape", since=5, notes="constant or symbolic shape; 0 and -1 resolved (symbolically too)")
 def reshape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     x = ctx.type(node.input[0])
-    target = [int(d) for d in ctx.require_const(node, 1, "shape")]
+    target = ctx.dims_input(node, 1, "shape")
     allowzero = int(attr(node, "allowzero", 0))
-    out: list = []
-    for i, d in enumerate(target):
-        out.append(x.shape[i] if d == 0 and not allowzero else d)
+    out: list = [x.shape[i] if d == 0 and not allowzero else d for i, d in enumerate(target)]
     if -1 in out:
-        known = int(np.prod([d for d in out if d != -1]))
-        if not x.is_static:
-            raise ConversionError(f"{describe(node)}: Reshape with -1 of symbolic shape {x}")
-        out[out.index(-1)] = x.numel // max(known, 1)
+        axis = out.index(-1)
+        rest = D.product([d for d in out if d != -1])
+        try:
+            out[axis] = D.floordiv(x.size, rest) if rest != 0 else 0
+        except D.DimError:
+            raise ConversionError(f"{describe(node)}: dimension {axis} (-1) of the Reshape of {x} to {out} is "
+                                  f"{x.size} / ({rest}), which is not a whole size for every input size") from None
     ctx.emit(ops.ReshapeAttrs(tuple(out)), [node.input[0]], list(node.output), node.name, node)
 
 
@@ -89,9 +99,9 @@ def gather(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     ctx.emit(ops.GatherAttrs(int(attr(node, "axis", 0))), list(node.input), list(node.output), node.name, node)
 
 
-@converter("Expand", since=8, notes="constant shape")
+@converter("Expand", since=8, notes="constant or symbolic shape")
 def expand(ctx: ConvertContext, node: onnx.NodeProto) -> None:
-    target = tuple(int(d) for d in ctx.require_const(node, 1, "shape"))
+    target = tuple(ctx.dims_input(node, 1, "shape"))
     ctx.emit(ops.ExpandAttrs(target), [node.input[0]], list(node.output), node.name, node)
 
 
@@ -124,9 +134,8 @@ def slice_v10(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     def ints(index: int, what: str) -> list[int] | None:
         return [int(v) for v in ctx.require_const(node, index, what).reshape(-1)] if input_name(node, index) else None
 
-    starts, ends = ints(1, "starts"), ints(2, "ends")
-    assert starts is not None and ends is not None
-    _emit_slice(ctx, node, starts, ends, ints(3, "axes"), ints(4, "steps"))
+    starts, ends = ctx.dims_input(node, 1, "starts"), ctx.dims_input(node, 2, "ends")
+    _emit_slice(ctx, node, starts, ends, ints(3, "axes"), ints(4, "steps"))  # type: ignore[arg-type]
 
 
 def _emit_split(ctx: ConvertContext, node: onnx.NodeProto, sizes: list[int] | None) -> None:
@@ -168,20 +177,32 @@ def split_v18(ctx: ConvertContext, node: onnx.NodeProto) -> None:
     split_v13(ctx, node)
 
 
-@converter("Range", since=11, notes="constant inputs only (folded)")
+@converter("Range", since=11, notes="constant inputs fold; an integer range up to a symbolic size is a Range op")
 def range_(ctx: ConvertContext, node: onnx.NodeProto) -> None:
-    start, limit, delta = (ctx.require_const(node, i, what) for i, what in enumerate(("start", "limit", "delta")))
-    if not delta.reshape(()):
-        raise ConversionError(f"{describe(node)}: Range delta must not be 0")
-    ctx.add_const(node.output[0], np.arange(start.reshape(()), limit.reshape(()), delta.reshape(()), dtype=start.dtype))
+    if all(ctx.const(node.input[i]) is not None for i in range(3)):
+        start, limit, delta = (ctx.require_const(node, i, what) for i, what in enumerate(("start", "limit", "delta")))
+        if not delta.reshape(()):
+            raise ConversionError(f"{describe(node)}: Range delta must not be 0")
+        ctx.add_const(node.output[0], np.arange(start.reshape(()), limit.reshape(()), delta.reshape(()), dtype=start.dtype))
+        return
+    (start,), (limit,), (delta,) = (ctx.dims_input(node, i, what) for i, what in enumerate(("start", "limit", "delta")))
+    if not isinstance(delta, int) or delta == 0:
+        raise ConversionError(f"{describe(node)}: Range delta must be a non-zero constant, not {delta}")
+    size = D.ceildiv(D.sub(limit, start), delta)
+    dtype = ctx.type(node.input[0]).dtype
+    ctx.emit(ops.RangeAttrs(start, size, delta, dtype), [], [node.output[0]], node.name, node)
 
 
-@converter("ConstantOfShape", since=9, notes="constant shape only (folded)")
+@converter("ConstantOfShape", since=9, notes="constant shape folds; a symbolic shape becomes an Expand of the value")
 def constant_of_shape(ctx: ConvertContext, node: onnx.NodeProto) -> None:
-    shape_value = [int(d) for d in ctx.require_const(node, 0, "shape")]
+    shape_value = ctx.dims_input(node, 0, "shape")
     value = attr(node, "value")
     fill = np.zeros(1, np.float32) if value is None else np.asarray(value).reshape(-1)
-    ctx.add_const(node.output[0], np.full(shape_value, fill[0], dtype=fill.dtype))
+    if all(isinstance(d, int) for d in shape_value):
+        ctx.add_const(node.output[0], np.full([int(d) for d in shape_value], fill[0], dtype=fill.dtype))
+        return
+    scalar = ctx.add_const(ctx.fresh(f"{node.output[0]}_value"), fill[:1].reshape(()), dtype_of_array(fill))
+    ctx.emit(ops.ExpandAttrs(tuple(shape_value)), [scalar], [node.output[0]], node.name, node)
 
 
 @converter("Size", since=1, notes="static shapes; folded to a constant")

@@ -17,8 +17,8 @@ from hwgen.ir.ops.quant import (
 )
 from hwgen.ir.ops.recurrent import GRUAttrs, LSTMAttrs
 from hwgen.ir.ops.shape import (
-    ConcatAttrs, ExpandAttrs, FlattenAttrs, GatherAttrs, GatherElementsAttrs, GatherNDAttrs, PadAttrs, ReshapeAttrs,
-    ScatterNDAttrs, SliceAttrs, SplitAttrs, SqueezeAttrs, TileAttrs, TransposeAttrs, TriluAttrs, UnsqueezeAttrs,
+    ConcatAttrs, ExpandAttrs, FlattenAttrs, GatherAttrs, GatherElementsAttrs, GatherNDAttrs, PadAttrs, RangeAttrs,
+    ReshapeAttrs, ScatterNDAttrs, ShapeAttrs, SliceAttrs, SplitAttrs, SqueezeAttrs, TileAttrs, TransposeAttrs, TriluAttrs, UnsqueezeAttrs,
 )
 
 
@@ -41,8 +41,8 @@ __all__ = [
     "FlattenAttrs", "GatherAttrs", "GatherElementsAttrs", "GatherNDAttrs", "GeluAttrs", "GemmAttrs", "GreaterAttrs",
     "GreaterOrEqualAttrs", "GRUAttrs", "IdentityAttrs", "IsInfAttrs", "IsNaNAttrs", "LayerNormAttrs", "LessAttrs",
     "LessOrEqualAttrs", "LogAttrs", "LogSoftmaxAttrs", "LSTMAttrs", "MatMulAttrs", "MaxAttrs", "MinAttrs", "ModAttrs",
-    "MulAttrs", "NegAttrs", "NotAttrs", "OrAttrs", "PadAttrs", "PowAttrs", "QuantizeAttrs", "ReciprocalAttrs",
-    "ReduceMaxAttrs", "ReduceMeanAttrs", "ReduceMinAttrs", "ReduceSumAttrs", "ReluAttrs", "ReshapeAttrs", "ScatterNDAttrs",
+    "MulAttrs", "NegAttrs", "NotAttrs", "OrAttrs", "PadAttrs", "PowAttrs", "QuantizeAttrs", "RangeAttrs", "ReciprocalAttrs",
+    "ReduceMaxAttrs", "ReduceMeanAttrs", "ReduceMinAttrs", "ReduceSumAttrs", "ReluAttrs", "ReshapeAttrs", "ScatterNDAttrs", "ShapeAttrs",
     "SigmoidAttrs", "SliceAttrs", "SoftmaxAttrs", "SplitAttrs", "SqrtAttrs", "SqueezeAttrs", "SubAttrs", "TanhAttrs",
     "TileAttrs", "TransposeAttrs", "TriluAttrs", "UnsqueezeAttrs", "WhereAttrs", "XorAttrs",
 ]

@@ -10,10 +10,11 @@ reason when they are inconsistent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import ClassVar, Optional, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import ClassVar, Mapping, Optional, Sequence
 
 from hwgen.errors import IRError
+from hwgen.ir.dims import dims_differ, is_symbolic, substitute
 from hwgen.ir.types import Dim, DType, Float32, TensorType
 
 # Input types handed to `infer`: None marks an absent optional input.
@@ -29,10 +30,33 @@ class OpAttrs:
     max_inputs: ClassVar[int] = 1
     #: Inputs (by position) that must be constants: shapes, indices, quantization params.
     const_inputs: ClassVar[tuple[int, ...]] = ()
+    #: Attributes holding dims (one Dim or a tuple of them) that may be symbolic: `bind` evaluates them.
+    dim_fields: ClassVar[tuple[str, ...]] = ()
 
     def infer(self, inputs: InTypes) -> list[TensorType]:
         """Output types (one per output slot) from input types; raise IRError if inconsistent."""
         raise NotImplementedError(f"{type(self).__name__}.infer")
+
+    def bind(self, bindings: Mapping[str, int]) -> "OpAttrs":
+        """This op with the bound names of its dim attributes replaced by their sizes (itself when it has none)."""
+        if not self.dim_fields:
+            return self
+        changes: dict[str, object] = {}
+        for name in self.dim_fields:
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                changes[name] = tuple(substitute(d, bindings) for d in value)
+            elif value is not None:
+                changes[name] = substitute(value, bindings)
+        return replace(self, **changes)
+
+    def dims(self) -> list[object]:
+        """Every dim in the dim attributes (for the verifier's check that their names are bound)."""
+        out: list[object] = []
+        for name in self.dim_fields:
+            value = getattr(self, name)
+            out.extend(value if isinstance(value, tuple) else [value] if value is not None else [])
+        return out
 
     def attr_items(self) -> list[tuple[str, object]]:
         """Attributes in declaration order, for the printer."""
@@ -55,7 +79,7 @@ def norm_axis(axis: int, rank: int, what: str = "axis") -> int:
 
 def dims_equal(a: Dim, b: Dim) -> bool:
     """Equal, or not provably different (a symbolic dim may stand for any size)."""
-    return a == b or isinstance(a, str) or isinstance(b, str)
+    return a == b or ((is_symbolic(a) or is_symbolic(b)) and not dims_differ(a, b))
 
 
 def broadcast_shapes(*shapes: tuple[Dim, ...]) -> tuple[Dim, ...]:

@@ -1,15 +1,16 @@
-"""Data-movement ops. Their shape arguments are attributes resolved by the frontend
-(ONNX gives them as constant inputs; a Shape chain is folded before it gets here)."""
+"""Data-movement ops. Their shape arguments are attributes resolved by the frontend (ONNX gives
+them as inputs; a Shape chain is followed symbolically before it gets here), so a Reshape target or
+a Slice end may be a dim expression such as ``4*batch`` or ``sequence`` (listed in `dim_fields`,
+evaluated by `OpAttrs.bind` when a run gives the inputs their sizes)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
-
+from hwgen.ir import dims as D
 from hwgen.ir.ops.base import InTypes, OpAttrs, dims_equal, norm_axis, require
-from hwgen.ir.types import Dim, Int, TensorType
+from hwgen.ir.types import DType, Dim, Int, TensorType
 
 
 def _static(t: TensorType, op: str) -> tuple[int, ...]:
@@ -19,19 +20,17 @@ def _static(t: TensorType, op: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class ReshapeAttrs(OpAttrs):
-    """Reshape to `shape` exactly (no -1 or 0 left: the frontend resolves them)."""
+    """Reshape to `shape` exactly (no -1 or 0 left: the frontend resolves them, symbolically if need be)."""
 
     op = "Reshape"
     shape: tuple[Dim, ...] = ()
+    dim_fields = ("shape",)
 
     def infer(self, inputs: InTypes) -> list[TensorType]:
         (x,) = inputs
         assert x is not None
-        if x.is_static and all(isinstance(d, int) for d in self.shape):
-            require(
-                x.numel == int(np.prod(self.shape, dtype=np.int64)),
-                f"Reshape of {x} to {list(self.shape)} changes the element count",
-            )
+        require(not D.dims_differ(x.size, D.product(self.shape)),
+                f"Reshape of {x} to {list(self.shape)} changes the element count")
         return [TensorType(tuple(self.shape), x.dtype)]
 
 
@@ -43,10 +42,10 @@ class FlattenAttrs(OpAttrs):
     def infer(self, inputs: InTypes) -> list[TensorType]:
         (x,) = inputs
         assert x is not None
-        shape = _static(x, self.op)
+        shape = x.shape
         axis = self.axis + len(shape) if self.axis < 0 else self.axis
         require(0 <= axis <= len(shape), f"Flatten axis {self.axis} out of range for rank {len(shape)}")
-        return [TensorType((int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))), x.dtype)]
+        return [TensorType((D.product(shape[:axis]), D.product(shape[axis:])), x.dtype)]
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class SqueezeAttrs(OpAttrs):
         assert x is not None
         axes = {norm_axis(a, x.rank) for a in self.axes}
         for a in axes:
-            require(x.shape[a] == 1 or isinstance(x.shape[a], str), f"Squeeze axis {a} of {x} is not 1")
+            require(dims_equal(x.shape[a], 1), f"Squeeze axis {a} of {x} is not 1")
         return [TensorType(tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype)]
 
 
@@ -108,8 +107,7 @@ class ConcatAttrs(OpAttrs):
             require(t.rank == first.rank and t.dtype == first.dtype, f"Concat inputs {first} and {t} differ in rank or dtype")
             for i, (a, b) in enumerate(zip(first.shape, t.shape)):
                 require(i == axis or dims_equal(a, b), f"Concat inputs {first} and {t} differ off axis {axis}")
-            d = t.shape[axis]
-            total = total + d if isinstance(total, int) and isinstance(d, int) else f"concat{axis}"
+            total = D.add(total, t.shape[axis])
         shape = list(first.shape)
         shape[axis] = total
         return [TensorType(tuple(shape), first.dtype)]
@@ -131,15 +129,40 @@ def slice_bounds(start: int, end: int, step: int, dim: int) -> slice:
     return slice(start, None if end < 0 else end, step)
 
 
+#: Ends at or beyond this mean "to the end of the axis" (exporters write INT64_MAX or INT32_MAX).
+_TO_END = 1 << 30
+
+
+def _symbolic_bound(b: Dim, d: Dim) -> Dim:
+    if isinstance(b, int) and b < 0:
+        return D.add(d, b)
+    if isinstance(b, int) and b >= _TO_END:
+        return d
+    return b
+
+
+def symbolic_slice_length(start: Dim, end: Dim, step: int, d: Dim, what: str) -> Dim:
+    """The length of a positive-step slice whose bounds or axis are symbolic, assuming the bounds lie in
+    the axis (ONNX would clamp them; the interpreter checks the assumption at each run's sizes)."""
+    require(step > 0, f"{what}: a negative step over symbolic bounds is not supported")
+    s, e = _symbolic_bound(start, d), _symbolic_bound(end, d)
+    if isinstance(d, int) and isinstance(e, int):
+        e = min(e, d)
+    if step == 1:
+        return D.sub(e, s)
+    return D.ceildiv(D.sub(e, s), step)
+
+
 @dataclass(frozen=True)
 class SliceAttrs(OpAttrs):
     """x[starts[i]:ends[i]:steps[i]] along axes[i], with ONNX's clamping rules (see `slice_bounds`)."""
 
     op = "Slice"
-    starts: tuple[int, ...] = ()
-    ends: tuple[int, ...] = ()
+    starts: tuple[Dim, ...] = ()
+    ends: tuple[Dim, ...] = ()
     axes: tuple[int, ...] = ()
     steps: tuple[int, ...] = ()
+    dim_fields = ("starts", "ends")
 
     def infer(self, inputs: InTypes) -> list[TensorType]:
         (x,) = inputs
@@ -150,9 +173,10 @@ class SliceAttrs(OpAttrs):
             a = norm_axis(axis, x.rank)
             require(step != 0, "Slice step must not be 0")
             d = shape[a]
-            require(isinstance(d, int), f"Slice along symbolic axis {a} of {x}")
-            assert isinstance(d, int)
-            shape[a] = len(range(*slice_bounds(start, end, step, d).indices(d)))
+            if isinstance(d, int) and isinstance(start, int) and isinstance(end, int):
+                shape[a] = len(range(*slice_bounds(start, end, step, d).indices(d)))
+            else:
+                shape[a] = symbolic_slice_length(start, end, step, d, f"Slice of axis {a} of {x}")
         return [TensorType(tuple(shape), x.dtype)]
 
 
@@ -195,6 +219,7 @@ class SplitAttrs(OpAttrs):
 class ExpandAttrs(OpAttrs):
     op = "Expand"
     shape: tuple[Dim, ...] = ()
+    dim_fields = ("shape",)
 
     def infer(self, inputs: InTypes) -> list[TensorType]:
         from hwgen.ir.ops.base import broadcast_shapes
@@ -297,7 +322,7 @@ class TileAttrs(OpAttrs):
         assert x is not None
         require(len(self.repeats) == x.rank, f"Tile repeats {list(self.repeats)} must have one entry per axis of {x}")
         require(all(r >= 0 for r in self.repeats), f"Tile repeats {list(self.repeats)} must not be negative")
-        shape = tuple(d * r if isinstance(d, int) else (d if r == 1 else f"{d}*{r}") for d, r in zip(x.shape, self.repeats))
+        shape = tuple(D.mul(d, r) for d, r in zip(x.shape, self.repeats))
         return [TensorType(shape, x.dtype)]
 
 
@@ -346,3 +371,38 @@ class TriluAttrs(OpAttrs):
         assert x is not None
         require(x.rank >= 2, f"Trilu input must have rank >= 2, got {x}")
         return [x]
+
+
+@dataclass(frozen=True)
+class ShapeAttrs(OpAttrs):
+    """ONNX Shape: the input's dims ``start:end`` as an int64 vector, kept as an op only where the
+    frontend could not resolve its uses symbolically (its value feeds arithmetic at run time)."""
+
+    op = "Shape"
+    start: int = 0
+    end: Optional[int] = None
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        (x,) = inputs
+        assert x is not None
+        return [TensorType((len(x.shape[self.start : self.end]),), Int(64))]
+
+
+@dataclass(frozen=True)
+class RangeAttrs(OpAttrs):
+    """``start + delta * arange(size)`` with `start` and `size` dims (symbolic when the range's limit
+    comes from an input's size, e.g. the position indices of a sequence)."""
+
+    op = "Range"
+    start: Dim = 0
+    size: Dim = 0
+    delta: int = 1
+    dtype: DType = Int(64)
+    min_inputs = 0
+    max_inputs = 0
+    dim_fields = ("start", "size")
+
+    def infer(self, inputs: InTypes) -> list[TensorType]:
+        require(isinstance(self.dtype, Int), f"Range of symbolic size must be of an integer type, not {self.dtype}")
+        require(self.delta != 0, "Range delta must not be 0")
+        return [TensorType((self.size,), self.dtype)]

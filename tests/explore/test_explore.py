@@ -1,0 +1,117 @@
+"""`hwgen explore` without a cluster: space files (and their errors), the analytic fidelity, the estimators, the
+surrogate, a whole run on a LocalCluster with its outputs, and resuming a study a dead driver left."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from hwgen.cli import main
+from hwgen.explore.estimators import estimate, fit, holdout_errors, load_points
+from hwgen.explore.evaluate import analytic_metrics, evaluate
+from hwgen.explore.space import Point, SpaceError, accel_config, load_space, parse_space, preset_path
+from hwgen.explore.study import STUDY_NAME, open_study, storage_for
+from hwgen.explore.surrogate import Surrogate, nondominated
+
+SPACE = {"task": "digits", "board": "icebreaker",
+         "model": {"hidden": [16, 32, 64], "layers": [1], "weights": ["binary", "ternary"], "act_bits": [8]},
+         "accelerator": {"lanes": [2, 4, 8]}, "objectives": {"lcs": "min", "us_per_step": "min"}}
+
+
+def _yaml(tmp_path: Path, doc: dict) -> Path:
+    import yaml
+
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.mark.parametrize("preset", ["digits-up5k", "charlm-ecp5"])
+def test_presets_load(preset):
+    space = load_space(preset_path(preset))
+    assert space.size() >= 96 and space.objectives
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"model": {**SPACE["model"], "depth": [2]}}, "model.depth"),
+    ({"model": {**SPACE["model"], "hidden": []}}, "model.hidden"),
+    ({"objectives": {"area": "min"}}, "objectives.area"),
+    ({"board": "ulx3s-85f", "model": {**SPACE["model"], "weights": ["int8"], "hidden": [4096]},
+      "accelerator": {"lanes": [1]}}, "board"),
+    ({"colour": "red"}, "colour"),
+])
+def test_bad_space_is_one_error_naming_the_field(tmp_path, capsys, change, field):
+    path = _yaml(tmp_path, {**SPACE, **change})
+    with pytest.raises(SpaceError, match=field.replace(".", r"\.")):
+        load_space(path)
+    assert main(["explore", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert field in err and len(err.strip().splitlines()) == 1
+
+
+def test_analytic_metrics_and_constraints():
+    space = parse_space({**SPACE, "constraints": {"max_us_per_step": 10}})
+    point = Point("icebreaker", 64, 1, "ternary", 8, 2, "auto")
+    metrics, violations, notes = analytic_metrics(space, point)
+    config = accel_config(space, point)
+    assert metrics["cycles_per_step"] == config.cycles_per_step()
+    assert metrics["weight_bytes"] == config.weight_words * config.word_bits // 8
+    assert violations[-1] > 0 and "us_per_step" in notes
+    result = evaluate(space.doc, point.params(), "analytic", "/nonexistent")
+    assert result.metrics == metrics and not result.feasible
+
+
+def test_estimators_fit_and_report_held_out_error():
+    points = load_points()
+    assert len(points) >= 8
+    errors = holdout_errors(points)
+    assert [e.quantity for e in errors] == ["LCs", "Fmax"] and all(e.points == len(points) for e in errors)
+    config = accel_config(parse_space(SPACE), Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
+    assert 1000 < estimate(config, "icebreaker", fit(points)).lcs < 5280
+
+
+def test_surrogate_learns_a_smooth_surface_and_proposes_the_front():
+    space = parse_space(SPACE)
+    points = [p for p in space.grid() if p.hidden % p.lanes == 0]
+    values = np.array([[p.hidden * p.lanes, 1000 / (p.hidden * p.lanes)] for p in points], float)
+    surrogate = Surrogate(space, "mlp", 0)
+    assert surrogate.fit(points, values)
+    assert surrogate.predict(points).shape == values.shape
+    assert nondominated(np.array([[1, 2], [2, 1], [2, 2]])).tolist() == [True, True, False]
+    assert len(surrogate.propose(points, set(points[:3]), np.empty((0, 2)), limit=3)) <= 3
+
+
+def test_local_run_writes_outputs(tmp_path):
+    out = tmp_path / "out"
+    assert main(["explore", str(_yaml(tmp_path, SPACE)), "-o", str(out), "--trials", "10", "--jobs", "1",
+                 "--quiet"]) == 0
+    for name in ("trials.csv", "pareto.csv", "pareto.png", "report.html", "build_commands.sh", "study.journal"):
+        assert (out / name).exists(), name
+    rows = list(csv.DictReader(open(out / "pareto.csv")))
+    assert rows and all("hwgen build" in r["command"] for r in rows)
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "http" not in html.replace("http://www.w3.org", "")
+    study = optuna.load_study(study_name=STUDY_NAME, storage=storage_for(out))
+    assert len([t for t in study.trials if t.state == TrialState.COMPLETE]) == 10
+    assert main(["explore", str(_yaml(tmp_path, SPACE)), "-o", str(out)]) == 2  # exists: needs --resume
+
+
+def test_resume_requeues_running_trials(tmp_path):
+    space = parse_space(SPACE)
+    opened = open_study(space, tmp_path, resume=False)
+    left = opened.study.ask({"hidden": optuna.distributions.CategoricalDistribution([16, 32, 64])})
+    again = open_study(space, tmp_path, resume=True)
+    assert again.requeued == (left.params,)
+    states = {t.number: t.state for t in again.study.get_trials()}
+    assert states[left.number] == TrialState.FAIL and TrialState.WAITING in states.values()
+
+
+def test_analytic_fidelity_refuses_quality_objectives(tmp_path, capsys):
+    path = _yaml(tmp_path, {**SPACE, "objectives": {"accuracy": "max", "lcs": "min"}})
+    assert main(["explore", str(path), "-o", str(tmp_path / "o"), "--fidelity", "analytic"]) == 2
+    assert "--fidelity cheap or full" in capsys.readouterr().err

@@ -1,0 +1,115 @@
+"""`train_transformer` and `export_transformer_run` on a tiny random BERT: RUN/ layout, every method, the ONNX check."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import numpy_helper
+
+from hwgen.frontend import load_graph
+from hwgen.inspect import inspect_graph
+from hwgen.ir.types import Binary, Ternary
+from hwgen.quant.transformer_checkpoint import is_transformer_run, load_transformer
+from hwgen.quant.transformer_export import export_transformer_run, ort_session, sample_batch
+from hwgen.quant.transformer_quant import quant_linears
+from hwgen.quant.transformer_train import train_transformer
+
+from .conftest import tiny_train_config
+
+
+def test_run_layout_and_metrics(tiny_runs):
+    run = tiny_runs["float"].run
+    assert {p.name for p in run.iterdir()} >= {"checkpoint.pt", "config.json", "metrics.json", "tokenizer"}
+    m = json.loads((run / "metrics.json").read_text())
+    assert m["status"] == "done" and m["steps"] == 40 and m["history"]
+    assert 0 <= m["test_ece"] <= 100 and m["test_accuracy"] > 60  # three easy topics; chance is 33 %
+    assert m["baseline"]["method"] == "tfidf+logreg" and m["baseline"]["test_accuracy"] > 60
+    assert json.loads((run / "config.json").read_text())["weights"] == "float"
+    assert is_transformer_run(run)
+
+
+def test_training_is_deterministic(tiny_bert, topics_jsonl, tmp_path):
+    a = train_transformer(tiny_train_config(tiny_bert, topics_jsonl, steps=3, weights="ternary"), tmp_path / "a")
+    b = train_transformer(tiny_train_config(tiny_bert, topics_jsonl, steps=3, weights="ternary"), tmp_path / "b")
+    assert a.metrics["test_accuracy"] == b.metrics["test_accuracy"] and a.metrics["test_ece"] == b.metrics["test_ece"]
+    for (k, v), (_, w) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert torch.equal(v, w), k
+
+
+def test_steps_and_limit_cap_training(tiny_bert, topics_jsonl, tmp_path):
+    m = train_transformer(tiny_train_config(tiny_bert, topics_jsonl, steps=2, limit=40, valid_each_epoch=False),
+                          tmp_path / "r").metrics
+    assert m["steps"] == 2 and m["train_texts"] == 40 and m["test_texts"] == 30
+    assert "valid_accuracy" not in m["history"][0] and "test_accuracy" in m
+
+
+def test_structured_pruning_removes_heads_and_ffn_units(tiny_runs):
+    full, pruned = tiny_runs["float"].metrics, tiny_runs["pruned"].metrics
+    assert pruned["shape"] == {"heads": [2, 2], "ffn": [32, 32]} and full["shape"] == {"heads": [4, 4], "ffn": [64, 64]}
+    assert pruned["trained_parameters"] < full["trained_parameters"]
+
+
+def test_magnitude_pruning_reaches_its_sparsity(tiny_runs):
+    model = load_transformer(tiny_runs["int8"].run).model
+    masks = [m.mask for m in quant_linears(model)]
+    assert all(mask is not None for mask in masks)
+    assert abs(float(sum((1 - k).sum() for k in masks)) / sum(k.numel() for k in masks) - 0.5) < 0.01
+
+
+@pytest.fixture(scope="module")
+def exports(tiny_runs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("transformer_onnx")
+    return {name: export_transformer_run(r.run, out / f"{name}.onnx") for name, r in tiny_runs.items()}
+
+
+@pytest.mark.parametrize("name", ["float", "ternary", "int8", "binary", "pruned", "bdkd", "ceskd"])
+def test_onnxruntime_matches_pytorch(exports, tiny_runs, name):
+    report = exports[name]
+    assert report.max_abs_diff <= 1e-4
+    model = load_transformer(report.run).model
+    ids, mask = sample_batch(model, batch=6, seq=24, seed=3)
+    got = ort_session(report.path).run(["logits"], {"input_ids": ids, "attention_mask": mask})[0]
+    with torch.no_grad():
+        want = model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+    assert np.abs(got - want).max() <= 1e-4
+    assert onnx.load(report.path).ir_version == 10
+
+
+def _inits(path):
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+def test_ternary_codes_and_per_row_scales_behind_dequantize(exports, tiny_runs):
+    inits = _inits(exports["ternary"].path)
+    lin = load_transformer(tiny_runs["ternary"].run).model.layers[0].attention.self.query
+    codes, scale = inits["l0.q.W_codes"], inits["l0.q.W_scale"]
+    assert codes.dtype == np.int8 and set(np.unique(codes).tolist()) <= {-1, 0, 1}
+    np.testing.assert_array_equal(codes.T, lin.codes_and_scale()[0].numpy())
+    np.testing.assert_array_equal(scale, lin.w0[:, 0].numpy())
+    assert set(np.unique(_inits(exports["binary"].path)["l1.ffn_out.W_codes"]).tolist()) == {-1, 1}
+
+
+def test_int8_weights_embeddings_and_pruned_zeros(exports):
+    inits = _inits(exports["int8"].path)
+    assert inits["emb.word_codes"].dtype == np.int8 and inits["emb.word_scale"].shape == (inits["emb.word_codes"].shape[0],)
+    codes = inits["l0.ffn_in.W_codes"]
+    assert np.abs(codes).max() <= 127 and 0.45 < np.mean(codes == 0) < 0.6
+
+
+def test_frontend_sees_exact_ternary_and_binary_weights(exports):
+    shapes = {"input_ids": [1, 8], "attention_mask": [1, 8]}
+    for name, kind in (("ternary", Ternary), ("binary", Binary)):
+        graph = load_graph(exports[name].path, shapes)
+        codes = [c for n, c in graph.constants.items() if n.startswith("l0.q.W_codes")]
+        assert codes and isinstance(codes[0].type.dtype, kind)
+        kinds = {w.kind for w in inspect_graph(graph).weights if "W_codes" in w.name}
+        assert kinds == {str(kind())}
+
+
+def test_pruned_export_is_smaller(exports):
+    assert exports["pruned"].path.stat().st_size < exports["float"].path.stat().st_size
+    assert exports["ternary"].path.stat().st_size < exports["float"].path.stat().st_size
