@@ -21,11 +21,17 @@ from hwgen.hw.lanes import WEIGHT_BITS
 from hwgen.hw.weight_memory import SPRAM_COUNT, SPRAM_WIDTH
 from hwgen.model.integer_model import IntegerModel
 
-#: The most lanes a board's logic holds beside the rest of the accelerator and the host link, per lane kind:
-#: add/sub/skip lanes (binary, ternary) and multiply lanes (int8 MACs). UP5K: 16 accumulate lanes (H=128 at 16 lanes:
-#: 3953 of 5280 LCs, 52 MHz; H=64 at 32 lanes, the SPRAMs' whole 64-bit word, took 4729 LCs and nextpnr found no
-#: legal placement); 4 MACs (8 DSPs, of which the row affine and the state update take 3). ECP5 85F: 16 and 16.
-LOGIC_LANES = {"ice40": {"accumulate": 16, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
+#: The most weight codes a board's logic uses per cycle (lanes × gate rows) beside the rest of the accelerator and
+#: the host link, per lane kind: add/sub/skip lanes (binary, ternary) and multiply lanes (int8 MACs). UP5K: 32
+#: accumulate lanes, the SPRAMs' whole 64-bit ternary word, as 8 vector lanes × 4 gate rows; 4 MACs (8 DSPs, of which
+#: the row affine and the state update take 3). ECP5 85F: 16 and 16.
+LOGIC_LANES = {"ice40": {"accumulate": 32, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
+#: The widest vector chunk (lanes): UP5K H=64 at 32 lanes of one row took 4729 of 5280 LCs (vector memory, operand
+#: and output registers 32 values wide) and nextpnr found no legal placement; H=128 at 16 lanes placed (3953 LCs).
+VECTOR_LANES = 16
+#: Gate rows a word may hold, per lane kind (`AccelConfig.gate_rows`): four rows side by side keep the vector chunk
+#: narrow while the word is used whole; MAC lanes stay one row (each product is a multiplier).
+GATE_ROW_CHOICES = {"accumulate": (1, 4), "multiply": (1,)}
 
 
 #: The widest word one block RAM reads (iCE40 SB_RAM40_4K 256 × 16, ECP5 DP16KD 512 × 36): a small model's weights
@@ -45,8 +51,8 @@ def memory_word_bits(board: Board, weight_bits_total: int) -> int:
 
 
 def preferred_lanes(board: Board, kind: str, weight_bits_total: int) -> int:
-    """A board's preferred lanes: its weight memory's word bits ÷ code bits (every read delivers a whole word of
-    codes, so fewer lanes leave bandwidth unused), within its logic budget (`LOGIC_LANES`)."""
+    """A board's preferred codes per cycle (lanes × gate rows): its weight memory's word bits ÷ code bits (every
+    read delivers a whole word of codes, so fewer leave bandwidth unused), within its logic budget (`LOGIC_LANES`)."""
     code = WEIGHT_BITS.get(kind, 8)
     budget = LOGIC_LANES[board.family]["multiply" if kind == "int8" else "accumulate"]
     return max(1, min(memory_word_bits(board, weight_bits_total) // code, budget))
@@ -94,13 +100,16 @@ PER_STEP_REFUSAL = ("the model outputs every step (a character-level LM); the bo
 
 def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None,
                   weights_kind: Optional[str] = None,
-                  fits: Optional[Callable[[AccelConfig], None]] = None) -> AccelConfig:
+                  fits: Optional[Callable[[AccelConfig], None]] = None,
+                  gate_rows: Optional[int] = None) -> AccelConfig:
     """The accelerator config for ``model`` on ``board`` (weights in the board's RAM kind).
 
-    Without `lanes`, the one lanes policy (`AccelConfig.choose_lanes`) with the board's preferred lanes
-    (`preferred_lanes`); `fits(config)` may refuse a choice with a ConfigError (the whole design's block RAM:
-    `hwgen.fpga.flow.design_for`). When `fits` refuses every lane count, the fewest valid lanes are returned
-    (the caller's own check then says what overflows in the smallest design)."""
+    Without `lanes`, for each gate-rows choice (`GATE_ROW_CHOICES`) the one lanes policy (`AccelConfig.choose_lanes`)
+    with the board's preferred codes per cycle (`preferred_lanes`) ÷ gate rows as lanes (at most `VECTOR_LANES`), and
+    of those the config with the fewest cycles per step; `fits(config)` may refuse a choice with a ConfigError (the
+    whole design's block RAM: `hwgen.fpga.flow.design_for`). When `fits` refuses every lane count, the fewest valid
+    lanes are returned (the caller's own check then says what overflows in the smallest design). `gate_rows` (with or
+    without `lanes`) fixes the gate rows; with `lanes` alone they are 1."""
     if model.output_steps != "last":
         raise ConfigError(PER_STEP_REFUSAL)
     kind = weights_kind or model.weights_kind
@@ -108,29 +117,31 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
     if lanes is not None:
         try:
             return AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
-                                         ebr_target=board.family)
+                                         ebr_target=board.family, gate_rows=gate_rows or 1)
         except ConfigError as err:
             raise ConfigError(f"lanes={lanes} on {board.name}: {err}") from None
-    prefer = preferred_lanes(board, kind, weight_bits(H, X, L, kind))
+    products = preferred_lanes(board, kind, weight_bits(H, X, L, kind))
+    rows_choices = (gate_rows,) if gate_rows else GATE_ROW_CHOICES["multiply" if kind == "int8" else "accumulate"]
+    last_error: Optional[ConfigError] = None
 
-    def make(choice: int) -> AccelConfig:
-        return AccelConfig.for_model(model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind,
-                                     ebr_target=board.family)
+    def best(check: Optional[Callable[[AccelConfig], None]], narrowest: bool) -> Optional[AccelConfig]:
+        """Per gate-rows choice the one lanes policy's config (`narrowest`: from 1 lane up); the fewest cycles per
+        step of them (ties: one row a word, the simpler datapath)."""
+        nonlocal last_error
+        choices = []
+        for rows in rows_choices:
+            prefer = 1 if narrowest else min(max(1, products // rows), VECTOR_LANES)
+            try:
+                choices.append(AccelConfig.choose_lanes(H, _maker(board, model, kind, rows, check), prefer=prefer))
+            except ConfigError as err:
+                last_error = last_error or err
+        return min(choices, key=lambda config: config.cycles_per_step()) if choices else None
 
-    def make_fitting(choice: int) -> AccelConfig:
-        config = make(choice)
-        fits(config)  # type: ignore[misc]
+    # With `fits`, only designs that fit; when none does, the narrowest valid one, so the caller's own check says what
+    # overflows in the smallest design.
+    config = (fits and best(fits, False)) or best(None, fits is not None)
+    if config is not None:
         return config
-
-    if fits is not None:
-        try:
-            return AccelConfig.choose_lanes(H, make_fitting, prefer=prefer)
-        except ConfigError:
-            prefer = 1  # nothing fits: the narrowest valid design, so the caller's overflow error is the smallest one
-    try:
-        return AccelConfig.choose_lanes(H, make, prefer=prefer)
-    except ConfigError as err:
-        last_error = err
     need = weight_bits(H, X, L, kind)
     memory = board.resource(board.weight_memory.upper())
     best = largest_fitting_hidden(board, H, X, L, kind)
@@ -140,6 +151,19 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
         f"the {kind} LSTM (hidden {H}, input {X}, {L} layer(s)) does not fit {board.description}: its weights need "
         f"{need} bits of {memory.name} and the board has {memory.capacity} × {memory.bits // 1024} Kb = "
         f"{board.weight_bits} bits ({last_error}); {suggestion}")
+
+
+def _maker(board: Board, model: IntegerModel, kind: str, gate_rows: int,
+           check: Optional[Callable[[AccelConfig], None]]) -> Callable[[int], AccelConfig]:
+    """`make(lanes)` for `AccelConfig.choose_lanes`: the board's config at `gate_rows`, refused by `check` too."""
+    def make(lanes: int) -> AccelConfig:
+        config = AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
+                                       ebr_target=board.family, gate_rows=gate_rows)
+        if check is not None:
+            check(config)
+        return config
+
+    return make
 
 
 def check_block_ram(board: Board, uses: tuple[MemoryUse, ...], what: str, suggestion: Callable[[], str]) -> None:

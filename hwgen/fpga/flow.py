@@ -74,7 +74,7 @@ class FpgaDesign:
 
 
 def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[float] = None,
-               lanes: Optional[int] = None, weights_kind: Optional[str] = None,
+               lanes: Optional[int] = None, weights_kind: Optional[str] = None, gate_rows: Optional[int] = None,
                input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD, check_fit: bool = True) -> FpgaDesign:
     """The design for `model` on `board`; unless `check_fit=False`, raise ModelTooLarge when its block RAM does not fit."""
     board = get_board(board) if isinstance(board, str) else board
@@ -92,7 +92,7 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
         if need > board.resource("EBR").capacity:
             raise ConfigError(f"lanes={config.lanes}: the design needs {need} EBR blocks")
 
-    design = make(choose_config(board, model, lanes, weights_kind, fits=fits))
+    design = make(choose_config(board, model, lanes, weights_kind, fits=fits, gate_rows=gate_rows))
     if check_fit:
         cfg = design.config
         check_block_ram(board, block_ram_uses(design),
@@ -198,7 +198,7 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
     cfg = design.config
     steps_note = {
         "accelerator": f"{cfg.weights_kind} LSTM hidden={cfg.hidden} input={cfg.input} layers={cfg.layers} "
-                       f"lanes={cfg.lanes}, weights in {cfg.weight_memory.upper()}",
+                       f"lanes={cfg.lanes} gate_rows={cfg.gate_rows}, weights in {cfg.weight_memory.upper()}",
         "cycles per step": cfg.cycles_per_step(),
         "time per step": f"{cfg.cycles_per_step() / design.clock.hz * 1e6:.2f} us at {design.clock.hz / 1e6:g} MHz",
         "host link": f"UART {design.clock.baud} baud 8N1, input buffer {design.input_depth} words, "
