@@ -7,6 +7,9 @@ Data path, one chunk per cycle (see `hwgen.hw.schedule` for the timing):
          └──► x / h memories ────┘                                                   │
     output unit ◄── h memory ◄── state update ◄── activation unit ◄── row affine ◄───┘
 
+With `gate_rows=4` the word holds a unit's four gate rows: four lane sets, adder trees and
+accumulators on the same vector chunk, and a row serialiser between the accumulators and the affine.
+
 Ports (flat, see docs/accelerator-interface.md): `in_valid`, `in_ready`, `in_data`
 (signed act_bits), `in_last`; `out_valid`, `out_ready`, `out_data` (signed out_bits),
 `out_last`; with SPRAM weights also `wmem_we`, `wmem_addr`, `wmem_data` (load the

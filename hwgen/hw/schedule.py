@@ -9,6 +9,10 @@ in its first row would still be in flight: then the controller waits `gaps[l]` c
 before layer l's pass. Gaps are constants computed here and built into the hardware,
 so `expected_cycles` is exact, not an estimate.
 
+With `gate_rows=4` a word holds one chunk of a unit's four rows: a unit takes `chunks(l)` cycles
+(`config.unit_cycles`), its four sums leave the accumulators together and enter the affine
+`ROW_SPACING` cycles apart (`serial_offset`), so a pass is H · chunks(l) cycles.
+
 Outputs: after the last step of a sequence the controller drains the state update
 (`write_offset` cycles after the last issue) and the output unit streams the logits
 (`output_cycles`). With `output_steps="every_step"` it does so after every step: the
