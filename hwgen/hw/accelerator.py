@@ -149,7 +149,7 @@ class Accelerator(wiring.Component):
         # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,
         # so no memory output drives the lane logic directly (MEM_LATENCY = read + this register).
         mask = delay(m, ctrl.is_h & tag.first, 1, "mask")
-        vec, codes = Signal(lanes * a), Signal(cfg.word_bits)
+        vec, codes = Signal(lanes * a, reset_less=True), Signal(cfg.word_bits, reset_less=True)
         m.d.sync += [vec.eq(Mux(mask, 0, v_rdata)), codes.eq(wdata)]
 
         leaves = tree_leaves(cfg)
@@ -194,9 +194,9 @@ class Accelerator(wiring.Component):
             valid, acc_x, acc_h, row_tag = accs[0].valid_out, accs[0].acc_x, accs[0].acc_h, accs[0].tag_out
         else:  # a unit's rows, finished together, enter the affine one after another
             m.submodules.serial = serial = RowSerialiser(len(accs), cfg.acc_bits, ctrl.layout)
-            m.d.comb += [serial.valid_in.eq(accs[0].valid_out), serial.tag_in.eq(accs[0].tag_out)]
-            m.d.comb += [serial.acc_x[q].eq(acc.acc_x) for q, acc in enumerate(accs)]
-            m.d.comb += [serial.acc_h[q].eq(acc.acc_h) for q, acc in enumerate(accs)]
+            m.d.comb += [serial.load.eq(control[0] & control[4]), serial.tag_in.eq(accs[0].tag_out)]
+            m.d.comb += [serial.acc_x[q].eq(acc.sum_x) for q, acc in enumerate(accs)]
+            m.d.comb += [serial.acc_h[q].eq(acc.sum_h) for q, acc in enumerate(accs)]
             valid, acc_x, acc_h, row_tag = serial.valid_out, serial.acc_x_out, serial.acc_h_out, serial.tag_out.as_value()
         acc_tag = ctrl.layout(row_tag)
         m.d.comb += [affine.valid_in.eq(valid), affine.acc_x.eq(acc_x), affine.acc_h.eq(acc_h),

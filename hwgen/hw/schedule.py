@@ -42,7 +42,7 @@ HEAD_LATENCY = 6  # dense head: memory, operand, multiplier in and out, product 
 VEC_WRITE_LATENCY = 1  # h value -> vector memory: the write port's register
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 ROW_SPACING = 2  # gate_rows=4: a unit's rows enter the shared affine 2 cycles apart (its multiplier takes two per row)
-SERIAL_LATENCY = 1  # gate_rows=4: the four accumulators' sums -> the first row into the affine (registered select)
+SERIAL_LATENCY = 0  # gate_rows=4: the row serialiser's chain loads with the accumulators' registers (no extra cycle)
 
 
 def tree_leaves(config: "AccelConfig") -> int:
