@@ -72,13 +72,14 @@ def board_lanes() -> None:
 
     print()
     print("UP5K board fit (icebreaker): lanes and cycles per step vs the SPRAM bound 4H(X+H)/32 (ternary, X = H)")
-    print(f"{'H':>4} {'lanes':>5} {'EBR':>4} {'cycles':>7} {'bound':>7} {'of bound':>8}   {'before':>6} {'cycles':>7} {'of bound':>8}")
+    print(f"{'H':>4} {'lanes×rows':>10} {'EBR':>4} {'cycles':>7} {'bound':>7} {'of bound':>8}   {'before':>6} {'cycles':>7} "
+          f"{'of bound':>8}")
     for h in (64, 128, 256):
         design = design_for(lower_stack(random_stack(h, h, classes=10, kind="ternary")), "icebreaker")
         cfg = design.config
         bound = 4 * h * 2 * h / 32
         old = AccelConfig(hidden=h, input=h, lanes=MAIN_BOARD_LANES[h], outputs=10, weight_memory="spram", acc_bits=24)
-        print(f"{h:4d} {cfg.lanes:5d} {sum(u.blocks for u in block_ram_uses(design)):4d} {cfg.cycles_per_step():7d} "
+        print(f"{h:4d} {f'{cfg.lanes}×{cfg.gate_rows}':>10} {sum(u.blocks for u in block_ram_uses(design)):4d} {cfg.cycles_per_step():7d} "
               f"{bound:7.0f} {bound / cfg.cycles_per_step():8.3f}   {old.lanes:6d} {old.cycles_per_step():7d} "
               f"{bound / old.cycles_per_step():8.3f}")
 

@@ -11,6 +11,7 @@ Placement noise moves one build's Fmax by a few MHz (5.6 MHz between seeds for o
 the accumulator) once per nextpnr seed and reports the median and the best Fmax of each; the ratios
 are median ÷ median and best ÷ best against the accumulator built with the same seeds.
 
+Lanes are printed as lanes × gate rows (four gate rows a word: 8 × 4 = 32 ternary codes a cycle, the SPRAMs' word).
 Printed per design: LCs, Fmax (median, best), cycles per step, time per step at the median Fmax,
 steps/s per LC, and ratios against the ternary design of the same H and against the accumulator.
 
@@ -94,6 +95,7 @@ class Row:
     fmaxes: list[float] = field(default_factory=list)  # one per seed, in --seeds order
     cycles: int = 0
     lanes: int = 0
+    gate_rows: int = 1
     ebr: int = 0
     spram: int = 0
     dsp: int = 0
@@ -207,7 +209,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             try:
                 model = lower_stack(stack, None, LoweringOptions(weights="int8" if kind == "int8" else "auto"))
                 design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind)
-                row.cycles, row.lanes = design.config.cycles_per_step(), design.config.lanes
+                row.cycles, row.lanes, row.gate_rows = (design.config.cycles_per_step(), design.config.lanes,
+                                                        design.config.gate_rows)
                 _build_seeds(board, design.top, clock, work, row, seeds)
                 row.note = row.note and f"lanes {row.lanes}, {row.note}"
             except HwgenError as err:
@@ -233,7 +236,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         base = ternary.get(r.name.split()[0])
         lc_ratio = r.lcs / base.lcs if base else float("nan")
         thr_ratio = r.steps_per_s_per_lc / base.steps_per_s_per_lc if base else float("nan")
-        print(f"{r.name:<15}{r.lanes or '-':>6}{r.lcs:>7}{r.ebr:>5}{r.spram:>6}{r.dsp:>5}{r.fmax:>9.1f}"
+        print(f"{r.name:<15}{f'{r.lanes}×{r.gate_rows}' if r.lanes else '-':>6}{r.lcs:>7}{r.ebr:>5}{r.spram:>6}{r.dsp:>5}{r.fmax:>9.1f}"
               f"{r.fmax_best:>7.1f}{r.cycles or '-':>10}{r.step_us:>9.2f}{r.steps_per_s_per_lc:>12.2f}"
               f"{r.fmax / acc.fmax:>11.2f}{r.fmax_best / acc.fmax_best:>6.2f}{lc_ratio:>11.2f}{thr_ratio:>15.2f}")
     if args.json:
