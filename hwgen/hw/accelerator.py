@@ -171,6 +171,19 @@ class Accelerator(wiring.Component):
             sums.append(tree.sum)
         return sums
 
+    def _row_tag(self, m: Module, ctrl: Controller, off: int) -> Value:
+        """The tag of the row whose chunk enters the accumulators now (issued `off` cycles ago). A row's tag is
+        constant while it issues; when every row takes more than `off` cycles it is held from the row's last issue
+        (one register, valid from `off` cycles before that row's last chunk arrives until the next row's last
+        issue), else it rides a delay line of `off` registers."""
+        cfg, tag = self.config, ctrl.tag.as_value()
+        if min(cfg.chunks(layer) for layer in range(cfg.layers)) <= off:
+            return delay(m, tag, off, "t_issue")
+        held = Signal.like(tag, name="t_held")
+        with m.If(ctrl.issue & ctrl.last_chunk):
+            m.d.sync += held.eq(tag)
+        return held
+
     def _rows(self, m: Module, ctrl: Controller, tree_sums: list[Value]) -> tuple[RowAffine, StateUpdate]:
         """The accumulators (one per gate row of a word; with four, the row serialiser), then per row the affine, the
         activation and the state update."""
@@ -178,7 +191,7 @@ class Accelerator(wiring.Component):
         off = acc_offset(cfg)
         control = [delay(m, ctrl.issue, off, "v_issue"), delay(m, ctrl.first, off, "f_issue"),
                    delay(m, ctrl.is_h, off, "h_issue"), delay(m, ctrl.first_h, off, "fh_issue"),
-                   delay(m, ctrl.last_chunk, off, "l_issue"), delay(m, tag.as_value(), off, "t_issue")]
+                   delay(m, ctrl.last_chunk, off, "l_issue"), self._row_tag(m, ctrl, off)]
         accs = []
         for q, tree_sum in enumerate(tree_sums):
             acc = Accumulator(len(tree_sum), cfg.acc_bits, len(tag.as_value()))
@@ -199,8 +212,12 @@ class Accelerator(wiring.Component):
             m.d.comb += [serial.acc_h[q].eq(acc.sum_h) for q, acc in enumerate(accs)]
             valid, acc_x, acc_h, row_tag = serial.valid_out, serial.acc_x_out, serial.acc_h_out, serial.tag_out.as_value()
         acc_tag = ctrl.layout(row_tag)
+        # The row number only addresses the affine's constants: zero in the tag that travels on, so yosys drops its
+        # copies in the affine's, the activation's and the state update's tag registers.
+        rest = Signal(ctrl.layout, name="tag_on")
+        m.d.comb += [rest.eq(acc_tag), rest.row.eq(0)]
         m.d.comb += [affine.valid_in.eq(valid), affine.acc_x.eq(acc_x), affine.acc_h.eq(acc_h),
-                     affine.row.eq(acc_tag.row), affine.layer.eq(acc_tag.layer), affine.tag_in.eq(row_tag)]
+                     affine.row.eq(acc_tag.row), affine.layer.eq(acc_tag.layer), affine.tag_in.eq(rest.as_value())]
         m.submodules.act = act = ActivationUnit(model.sigmoid, model.tanh)
         aff_tag = ctrl.layout(affine.tag_out)
         m.d.comb += [act.a_value.eq(affine.gate), act.a_tanh.eq(aff_tag.gate == 2)]
