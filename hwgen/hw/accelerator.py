@@ -88,7 +88,7 @@ class Accelerator(wiring.Component):
 
         # The write port's address, data and enables are registered (VEC_WRITE_LATENCY): nothing combinational
         # from the state update or the input stream reaches the block RAM (or yosys's read/write collision logic).
-        m.d.comb += banks.hold.eq(state.h_we)
+        m.d.comb += banks.hold_next.eq(state.h_we_next)  # in_ready from a register of the input writer's own
         ht = state.h_tag
         w_addr, w_data, w_en = Signal.like(v_wr.addr), Signal.like(v_wr.data), Signal.like(v_wr.en)
         with m.If(state.h_we):
