@@ -57,6 +57,31 @@ def main() -> None:
                 ideal = cfg.ideal_cycles_per_step()
                 print(f"{h:4d} {x:4d} {lanes:5d} {ideal:7.0f} {sched.cycles_per_step:7d} {ideal / sched.cycles_per_step:6.3f} "
                       f"{base:10d} {ideal / base:6.3f} {base / sched.cycles_per_step:6.3f}")
+    board_lanes()
+
+
+#: Lanes the UP5K board build used before the bandwidth-matched preference (issue 19): PREFERRED_LANES = 4,
+#: widened only where the SPRAM depth forced it (H=256: 8).
+MAIN_BOARD_LANES = {64: 4, 128: 4, 256: 8}
+
+
+def board_lanes() -> None:
+    """The UP5K board fit's lanes against the SPRAM bound: 4 SPRAMs × 16 bits = 32 ternary codes a cycle, so a step
+    needs at least 4H(X+H)/32 cycles (ternary, X = H, 10-class head, weights in SPRAM)."""
+    from hwgen.fpga.flow import block_ram_uses, design_for
+
+    print()
+    print("UP5K board fit (icebreaker): lanes and cycles per step vs the SPRAM bound 4H(X+H)/32 (ternary, X = H)")
+    print(f"{'H':>4} {'lanes×rows':>10} {'EBR':>4} {'cycles':>7} {'bound':>7} {'of bound':>8}   {'before':>6} {'cycles':>7} "
+          f"{'of bound':>8}")
+    for h in (64, 128, 256):
+        design = design_for(lower_stack(random_stack(h, h, classes=10, kind="ternary")), "icebreaker")
+        cfg = design.config
+        bound = 4 * h * 2 * h / 32
+        old = AccelConfig(hidden=h, input=h, lanes=MAIN_BOARD_LANES[h], outputs=10, weight_memory="spram", acc_bits=24)
+        print(f"{h:4d} {f'{cfg.lanes}×{cfg.gate_rows}':>10} {sum(u.blocks for u in block_ram_uses(design)):4d} {cfg.cycles_per_step():7d} "
+              f"{bound:7.0f} {bound / cfg.cycles_per_step():8.3f}   {old.lanes:6d} {old.cycles_per_step():7d} "
+              f"{bound / old.cycles_per_step():8.3f}")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ Placement noise moves one build's Fmax by a few MHz (5.6 MHz between seeds for o
 the accumulator) once per nextpnr seed and reports the median and the best Fmax of each; the ratios
 are median ÷ median and best ÷ best against the accumulator built with the same seeds.
 
+Lanes are printed as lanes × gate rows (four gate rows a word: 8 × 4 = 32 ternary codes a cycle, the SPRAMs' word).
 Printed per design: LCs, Fmax (median, best), cycles per step, time per step at the median Fmax,
 steps/s per LC, and ratios against the ternary design of the same H and against the accumulator.
 
-    .venv/bin/python benchmarks/fpga_boards.py [--hidden 64 128 256] [--seeds 1 2 3] [--clock 48] [--board icebreaker]
+    .venv/bin/python benchmarks/fpga_boards.py [--hidden 64 128 256] [--kinds ternary int8] [--seeds 1 2 3] [--clock 48]
+        [--board icebreaker]
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class Row:
     fmaxes: list[float] = field(default_factory=list)  # one per seed, in --seeds order
     cycles: int = 0
     lanes: int = 0
+    gate_rows: int = 1
     ebr: int = 0
     spram: int = 0
     dsp: int = 0
@@ -177,6 +180,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--board", default="icebreaker")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1],
                         help="nextpnr placement seeds: each design is built at each; median and best Fmax reported")
+    parser.add_argument("--kinds", nargs="+", default=["ternary", "int8"], choices=["ternary", "int8"],
+                        help="weight kinds built per hidden size (default both)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     parser.add_argument("--work", type=Path, default=Path("runs/fpga_boards"),
                         help="build folders <design>/seed<N>, each with report.txt / report.json / utilisation.png "
@@ -198,13 +203,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"host link + stub: {link.lcs} LCs, {link.ebr} EBR, {_fmax_text(link)}", flush=True)
     for hidden in args.hidden:
         stack = random_stack(hidden, hidden, classes=10, kind="ternary", seed=0)
-        for kind in ("ternary", "int8"):
+        for kind in args.kinds:
             name = f"H={hidden} {kind}"
             row = Row(name)
             try:
                 model = lower_stack(stack, None, LoweringOptions(weights="int8" if kind == "int8" else "auto"))
                 design = design_for(model, board, clock_mhz=args.clock, weights_kind=kind)
-                row.cycles, row.lanes = design.config.cycles_per_step(), design.config.lanes
+                row.cycles, row.lanes, row.gate_rows = (design.config.cycles_per_step(), design.config.lanes,
+                                                        design.config.gate_rows)
                 _build_seeds(board, design.top, clock, work, row, seeds)
                 row.note = row.note and f"lanes {row.lanes}, {row.note}"
             except HwgenError as err:
@@ -230,7 +236,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         base = ternary.get(r.name.split()[0])
         lc_ratio = r.lcs / base.lcs if base else float("nan")
         thr_ratio = r.steps_per_s_per_lc / base.steps_per_s_per_lc if base else float("nan")
-        print(f"{r.name:<15}{r.lanes or '-':>6}{r.lcs:>7}{r.ebr:>5}{r.spram:>6}{r.dsp:>5}{r.fmax:>9.1f}"
+        print(f"{r.name:<15}{f'{r.lanes}×{r.gate_rows}' if r.lanes else '-':>6}{r.lcs:>7}{r.ebr:>5}{r.spram:>6}{r.dsp:>5}{r.fmax:>9.1f}"
               f"{r.fmax_best:>7.1f}{r.cycles or '-':>10}{r.step_us:>9.2f}{r.steps_per_s_per_lc:>12.2f}"
               f"{r.fmax / acc.fmax:>11.2f}{r.fmax_best / acc.fmax_best:>6.2f}{lc_ratio:>11.2f}{thr_ratio:>15.2f}")
     if args.json:

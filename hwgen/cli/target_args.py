@@ -17,7 +17,7 @@ from hwgen.cli.common import parse_shapes
 from hwgen.errors import HwgenError
 from hwgen.fpga.boards import BOARDS
 from hwgen.fpga.options import STREAM_CHOICES
-from hwgen.hw.config import EBR_TARGETS
+from hwgen.hw.config import EBR_TARGETS, GATE_ROWS
 from hwgen.model.kinds import ACCEL_WEIGHTS, WEIGHT_MEMORIES
 from hwgen.targets import Target
 from hwgen.tvm_backend.options import ACTIVATIONS, CPUS, WEIGHTS
@@ -36,7 +36,11 @@ class Flag:
 
 ACCEL_FLAGS = (
     Flag("--lanes", "lanes", dict(type=int, help="parallel lanes (adder-tree width); must divide hidden, the input is "
-                                            "zero-padded to whole chunks (default: the most up to 8 that fit; a board: up to 4)")),
+                                            "zero-padded to whole chunks (default: the most up to 8 that fit; a board: "
+                                            "its weight memory's word ÷ gate rows, within its logic budget)")),
+    Flag("--gate-rows", "gate_rows", dict(type=int, choices=GATE_ROWS, help="gate rows one weight word holds: 1, or "
+         "4 (a unit's four gate rows side by side, four adder trees on one vector chunk: a wide SPRAM word used "
+         "whole while the vector stays narrow); default 1 for rtl, the board's fastest fitting choice for fpga")),
     Flag("--weight-memory", "weight_memory", dict(choices=WEIGHT_MEMORIES, help="rtl: where weights live: logic ROM, "
          "block RAM (preloaded) or SPRAM (uploaded at start-up); default ebr (a board: its own kind)")),
     Flag("--accel-weights", "weights", dict(choices=ACCEL_WEIGHTS, help="the accelerator's weight arithmetic: 'auto': "

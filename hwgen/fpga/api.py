@@ -51,7 +51,7 @@ def design(graph: Graph, accel: AccelOptions, board: BoardOptions) -> FpgaDesign
     """The board design for `graph` (lowered, fitted, checked against the board's block RAM); no tools run."""
     _check_against_board(accel, board)
     model = lower(graph, accel)
-    return design_for(model, board.board, clock_mhz=board.clock_mhz, lanes=accel.lanes,
+    return design_for(model, board.board, clock_mhz=board.clock_mhz, lanes=accel.lanes, gate_rows=accel.gate_rows,
                       weights_kind="int8" if accel.weights == "int8" else None,
                       input_words=board.input_buffer, baud=board.baud, stream=board.stream)
 

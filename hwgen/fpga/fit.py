@@ -16,11 +16,46 @@ from typing import Callable, Optional
 from hwgen.errors import HwgenError
 from hwgen.fpga.block_ram import MemoryUse
 from hwgen.fpga.boards import Board
-from hwgen.hw.config import AccelConfig, ConfigError
+from hwgen.hw.config import EBR_TARGETS, AccelConfig, ConfigError
+from hwgen.hw.lanes import WEIGHT_BITS
+from hwgen.hw.weight_memory import SPRAM_COUNT, SPRAM_WIDTH
 from hwgen.model.integer_model import IntegerModel
 
-#: Lanes tried first: wide enough to keep a step short, small enough for the UP5K's LCs.
-PREFERRED_LANES = 4
+#: The most weight codes a board's logic uses per cycle (lanes × gate rows) beside the rest of the accelerator and
+#: the host link, per lane kind: add/sub/skip lanes (binary, ternary) and multiply lanes (int8 MACs). UP5K: 32
+#: accumulate lanes, the SPRAMs' whole 64-bit ternary word, as 8 vector lanes × 4 gate rows (H=256 board top: 4364 of
+#: 5280 LCs, 30 of 30 EBR); 4 MACs (8 DSPs, of which the row affine and the state update take 3). ECP5 85F: 16 and 16.
+LOGIC_LANES = {"ice40": {"accumulate": 32, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
+#: The widest vector chunk (lanes): UP5K H=64 at 32 lanes of one row took 4729 of 5280 LCs (vector memory, operand
+#: and output registers 32 values wide) and nextpnr found no legal placement; H=128 at 16 lanes placed (3953 LCs).
+VECTOR_LANES = 16
+#: Gate rows a word may hold, per lane kind (`AccelConfig.gate_rows`): four rows side by side keep the vector chunk
+#: narrow while the word is used whole; MAC lanes stay one row (each product is a multiplier).
+GATE_ROW_CHOICES = {"accumulate": (1, 4), "multiply": (1,)}
+
+
+#: The widest word one block RAM reads (iCE40 SB_RAM40_4K 256 × 16, ECP5 DP16KD 512 × 36): a small model's weights
+#: still come a whole word per cycle.
+EBR_WIDEST = {"ice40": 16, "ecp5": 36}
+
+
+def memory_word_bits(board: Board, weight_bits_total: int) -> int:
+    """Bits the board's weight memory delivers per cycle: the UP5K's four SPRAMs side by side (4 × 16); on an EBR
+    board, the fewest blocks that hold the weights, side by side (blocks × the block's word width), at least one
+    block's widest word."""
+    if board.weight_memory == "spram":
+        return SPRAM_COUNT * SPRAM_WIDTH
+    target = EBR_TARGETS[board.family]
+    blocks = -(-weight_bits_total // (target.depth * target.width))
+    return max(blocks * target.width, EBR_WIDEST[board.family])
+
+
+def preferred_lanes(board: Board, kind: str, weight_bits_total: int) -> int:
+    """A board's preferred codes per cycle (lanes × gate rows): its weight memory's word bits ÷ code bits (every
+    read delivers a whole word of codes, so fewer leave bandwidth unused), within its logic budget (`LOGIC_LANES`)."""
+    code = WEIGHT_BITS.get(kind, 8)
+    budget = LOGIC_LANES[board.family]["multiply" if kind == "int8" else "accumulate"]
+    return max(1, min(memory_word_bits(board, weight_bits_total) // code, budget))
 
 
 class ModelTooLarge(HwgenError):
@@ -58,22 +93,47 @@ def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, 
 
 
 def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None,
-                  weights_kind: Optional[str] = None) -> AccelConfig:
-    """The accelerator config for ``model`` on ``board`` (weights in the board's RAM kind)."""
+                  weights_kind: Optional[str] = None,
+                  fits: Optional[Callable[[AccelConfig], None]] = None,
+                  gate_rows: Optional[int] = None) -> AccelConfig:
+    """The accelerator config for ``model`` on ``board`` (weights in the board's RAM kind).
+
+    Without `lanes`, for each gate-rows choice (`GATE_ROW_CHOICES`) the one lanes policy (`AccelConfig.choose_lanes`)
+    with the board's preferred codes per cycle (`preferred_lanes`) ÷ gate rows as lanes (at most `VECTOR_LANES`), and
+    of those the config with the fewest cycles per step; `fits(config)` may refuse a choice with a ConfigError (the
+    whole design's block RAM: `hwgen.fpga.flow.design_for`). When `fits` refuses every lane count, the fewest valid
+    lanes are returned (the caller's own check then says what overflows in the smallest design). `gate_rows` (with or
+    without `lanes`) fixes the gate rows; with `lanes` alone they are 1."""
     kind = weights_kind or model.weights_kind
     H, X, L = model.hidden, model.input_size, len(model.layers)
     if lanes is not None:
         try:
             return AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
-                                         ebr_target=board.family)
+                                         ebr_target=board.family, gate_rows=gate_rows or 1)
         except ConfigError as err:
             raise ConfigError(f"lanes={lanes} on {board.name}: {err}") from None
-    try:
-        return AccelConfig.choose_lanes(H, lambda choice: AccelConfig.for_model(
-            model, lanes=choice, weight_memory=board.weight_memory, weights_kind=kind, ebr_target=board.family),
-            prefer=PREFERRED_LANES)
-    except ConfigError as err:
-        last_error = err
+    products = preferred_lanes(board, kind, weight_bits(H, X, L, kind))
+    rows_choices = (gate_rows,) if gate_rows else GATE_ROW_CHOICES["multiply" if kind == "int8" else "accumulate"]
+    last_error: Optional[ConfigError] = None
+
+    def best(check: Optional[Callable[[AccelConfig], None]], narrowest: bool) -> Optional[AccelConfig]:
+        """Per gate-rows choice the one lanes policy's config (`narrowest`: from 1 lane up); the fewest cycles per
+        step of them (ties: one row a word, the simpler datapath)."""
+        nonlocal last_error
+        choices = []
+        for rows in rows_choices:
+            prefer = 1 if narrowest else min(max(1, products // rows), VECTOR_LANES)
+            try:
+                choices.append(AccelConfig.choose_lanes(H, _maker(board, model, kind, rows, check), prefer=prefer))
+            except ConfigError as err:
+                last_error = last_error or err
+        return min(choices, key=lambda config: config.cycles_per_step()) if choices else None
+
+    # With `fits`, only designs that fit; when none does, the narrowest valid one, so the caller's own check says what
+    # overflows in the smallest design.
+    config = (fits and best(fits, False)) or best(None, fits is not None)
+    if config is not None:
+        return config
     need = weight_bits(H, X, L, kind)
     memory = board.resource(board.weight_memory.upper())
     best = largest_fitting_hidden(board, H, X, L, kind)
@@ -83,6 +143,19 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
         f"the {kind} LSTM (hidden {H}, input {X}, {L} layer(s)) does not fit {board.description}: its weights need "
         f"{need} bits of {memory.name} and the board has {memory.capacity} × {memory.bits // 1024} Kb = "
         f"{board.weight_bits} bits ({last_error}); {suggestion}")
+
+
+def _maker(board: Board, model: IntegerModel, kind: str, gate_rows: int,
+           check: Optional[Callable[[AccelConfig], None]]) -> Callable[[int], AccelConfig]:
+    """`make(lanes)` for `AccelConfig.choose_lanes`: the board's config at `gate_rows`, refused by `check` too."""
+    def make(lanes: int) -> AccelConfig:
+        config = AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
+                                       ebr_target=board.family, gate_rows=gate_rows)
+        if check is not None:
+            check(config)
+        return config
+
+    return make
 
 
 def check_block_ram(board: Board, uses: tuple[MemoryUse, ...], what: str, suggestion: Callable[[], str]) -> None:

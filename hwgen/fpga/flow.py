@@ -32,7 +32,7 @@ from hwgen.fpga.protocol import PROTOCOL_VERSION, StreamMode
 from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
                                 read_report)
 from hwgen.fpga.toolchain import ToolchainError, run_build
-from hwgen.hw.config import AccelConfig
+from hwgen.hw.config import AccelConfig, ConfigError
 from hwgen.model.integer_model import IntegerModel
 from hwgen.rtl.emit import config_dict
 
@@ -97,7 +97,7 @@ def stream_mode(model: IntegerModel, stream: Optional[str]) -> StreamMode:
 
 
 def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[float] = None,
-               lanes: Optional[int] = None, weights_kind: Optional[str] = None,
+               lanes: Optional[int] = None, weights_kind: Optional[str] = None, gate_rows: Optional[int] = None,
                input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD, check_fit: bool = True,
                stream: Optional[str] = None) -> FpgaDesign:
     """The design for `model` on `board`; unless `check_fit=False`, raise ModelTooLarge when its block RAM does not fit.
@@ -105,17 +105,25 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
     `stream`: for a per-step model, "logits" (default) or "argmax" (see :func:`stream_mode`)."""
     board = get_board(board) if isinstance(board, str) else board
     mode = stream_mode(model, stream)
-    config = choose_config(board, model, lanes, weights_kind)
     clock = plan_clock(board, clock_mhz, baud)
     if input_words < 1:
         raise HwgenError(f"input_buffer must be >= 1 word, got {input_words}")
-    input_depth = 1 << max(0, (max(input_words, config.input) - 1).bit_length())
-    # What one RUN outputs: the head's logits (or h) of a sequence, or of one step when streaming (the host
-    # sends a step per RUN), or one argmax word (2: no zero-width buffer address).
-    output_depth = 2 if mode == StreamMode.ARGMAX else config.outputs or config.hidden
-    design = FpgaDesign(board, model, config, clock, input_depth, output_depth, mode)
+    input_depth = 1 << max(0, (max(input_words, model.input_size) - 1).bit_length())
+
+    def make(config: AccelConfig) -> FpgaDesign:
+        # What one RUN outputs: the head's logits (or h) of a sequence, or of one step when streaming (the host
+        # sends a step per RUN), or one argmax word (2: no zero-width buffer address).
+        output_depth = 2 if mode == StreamMode.ARGMAX else config.outputs or config.hidden
+        return FpgaDesign(board, model, config, clock, input_depth, output_depth, mode)
+
+    def fits(config: AccelConfig) -> None:  # the lanes policy keeps only widths whose whole design fits the EBR
+        need = sum(u.blocks for u in block_ram_uses(make(config)))
+        if need > board.resource("EBR").capacity:
+            raise ConfigError(f"lanes={config.lanes}: the design needs {need} EBR blocks")
+
+    design = make(choose_config(board, model, lanes, weights_kind, fits=fits, gate_rows=gate_rows))
     if check_fit:
-        cfg = config
+        cfg = design.config
         check_block_ram(board, block_ram_uses(design),
                         f"the {cfg.weights_kind} LSTM (hidden {cfg.hidden}, input {cfg.input}, {cfg.layers} layer(s), "
                         f"lanes {cfg.lanes}) with a {input_depth}-word input buffer",
@@ -237,7 +245,7 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
     cfg = design.config
     steps_note = {
         "accelerator": f"{cfg.weights_kind} LSTM hidden={cfg.hidden} input={cfg.input} layers={cfg.layers} "
-                       f"lanes={cfg.lanes}, weights in {cfg.weight_memory.upper()}",
+                       f"lanes={cfg.lanes} gate_rows={cfg.gate_rows}, weights in {cfg.weight_memory.upper()}",
         "cycles per step": cfg.cycles_per_step(),
         "time per step": f"{cfg.cycles_per_step() / design.clock.hz * 1e6:.2f} us at {design.clock.hz / 1e6:g} MHz",
         "host link": f"UART {design.clock.baud} baud 8N1, input buffer {design.input_depth} words, "

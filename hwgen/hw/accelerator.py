@@ -7,6 +7,9 @@ Data path, one chunk per cycle (see `hwgen.hw.schedule` for the timing):
          └──► x / h memories ────┘                                                   │
     output unit ◄── h memory ◄── state update ◄── activation unit ◄── row affine ◄───┘
 
+With `gate_rows=4` the word holds a unit's four gate rows: four lane sets, adder trees and
+accumulators on the same vector chunk, and a row serialiser between the accumulators and the affine.
+
 Ports (flat, see docs/accelerator-interface.md): `in_valid`, `in_ready`, `in_data`
 (signed act_bits), `in_last`; `out_valid`, `out_ready`, `out_data` (signed out_bits),
 `out_last`; with SPRAM weights also `wmem_we`, `wmem_addr`, `wmem_data` (load the
@@ -31,6 +34,7 @@ from hwgen.hw.controller import Controller
 from hwgen.hw.input_banks import InputBanks
 from hwgen.hw.lanes import Lanes
 from hwgen.hw.output_unit import OutputUnit
+from hwgen.hw.row_serialiser import RowSerialiser
 from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, clog2, delay, registered_read
 from hwgen.hw.schedule import acc_offset, tree_leaves
 from hwgen.hw.state_update import StateUpdate
@@ -79,12 +83,12 @@ class Accelerator(wiring.Component):
                      banks.release.eq(ctrl.x_release), banks.release_bank.eq(ctrl.xsel)]
 
         issue_addr, codes_next = self._issue(m, ctrl, hb, len(v_raddr))
-        tree_sum = self._lanes(m, ctrl, v_rdata, codes_next)
-        affine, state = self._rows(m, ctrl, tree_sum)
+        tree_sums = self._lanes(m, ctrl, v_rdata, codes_next)
+        affine, state = self._rows(m, ctrl, tree_sums)
 
         # The write port's address, data and enables are registered (VEC_WRITE_LATENCY): nothing combinational
         # from the state update or the input stream reaches the block RAM (or yosys's read/write collision logic).
-        m.d.comb += banks.hold.eq(state.h_we)
+        m.d.comb += banks.hold_next.eq(state.h_we_next)  # in_ready from a register of the input writer's own
         ht = state.h_tag
         w_addr, w_data, w_en = Signal.like(v_wr.addr), Signal.like(v_wr.data), Signal.like(v_wr.en)
         with m.If(state.h_we):
@@ -137,46 +141,83 @@ class Accelerator(wiring.Component):
         m.d.comb += issue_addr.eq(base + ctrl.chunk)
         return issue_addr, wmem.data
 
-    def _lanes(self, m: Module, ctrl: Controller, v_rdata: Value, wdata: Value) -> Value:
-        """Operand registers, the lanes and the adder tree: the chunk's sum (into the accumulator)."""
+    def _lanes(self, m: Module, ctrl: Controller, v_rdata: Value, wdata: Value) -> list[Value]:
+        """Operand registers, the lanes and the adder trees: each gate row's chunk sum (into its accumulator). With
+        gate_rows=4 the word's four rows meet the same vector chunk in four lane sets and trees."""
         cfg, tag = self.config, ctrl.tag
-        lanes, a = cfg.lanes, cfg.act_bits
+        lanes, a, wb = cfg.lanes, cfg.act_bits, cfg.weight_bits
         # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,
         # so no memory output drives the lane logic directly (MEM_LATENCY = read + this register).
         mask = delay(m, ctrl.is_h & tag.first, 1, "mask")
-        vec, codes = Signal(lanes * a), Signal(cfg.word_bits)
+        vec, codes = Signal(lanes * a, reset_less=True), Signal(cfg.word_bits, reset_less=True)
         m.d.sync += [vec.eq(Mux(mask, 0, v_rdata)), codes.eq(wdata)]
 
         leaves = tree_leaves(cfg)
         late = leaves > lanes and leaves % 2 == 1 and leaves >= 3  # the carries leaf passes the first tree level alone
-        m.submodules.lanes = lane_unit = Lanes(lanes, a, cfg.weights_kind, carry_latency=2 if late else 1)
-        for i in range(lanes):
-            m.d.comb += [lane_unit.values[i].eq(vec[i * a:(i + 1) * a].as_signed()),
-                         lane_unit.codes[i].eq(codes[i * cfg.weight_bits:(i + 1) * cfg.weight_bits])]
-        m.submodules.tree = tree = AdderTree(leaves, lane_unit.term_bits, late_last=late)
-        for i in range(lanes):
-            m.d.comb += tree.inputs[i].eq(lane_unit.terms[i])
-        if leaves > lanes:
-            m.d.comb += tree.inputs[lanes].eq(lane_unit.carries)
-        return tree.sum
+        sums = []
+        for q in range(cfg.gate_rows):
+            suffix = str(q) if cfg.gate_rows > 1 else ""
+            lane_unit = Lanes(lanes, a, cfg.weights_kind, carry_latency=2 if late else 1)
+            m.submodules["lanes" + suffix] = lane_unit
+            for i in range(lanes):
+                bit = (q * lanes + i) * wb
+                m.d.comb += [lane_unit.values[i].eq(vec[i * a:(i + 1) * a].as_signed()),
+                             lane_unit.codes[i].eq(codes[bit:bit + wb])]
+            m.submodules["tree" + suffix] = tree = AdderTree(leaves, lane_unit.term_bits, late_last=late)
+            for i in range(lanes):
+                m.d.comb += tree.inputs[i].eq(lane_unit.terms[i])
+            if leaves > lanes:
+                m.d.comb += tree.inputs[lanes].eq(lane_unit.carries)
+            sums.append(tree.sum)
+        return sums
 
-    def _rows(self, m: Module, ctrl: Controller, tree_sum: Value) -> tuple[RowAffine, StateUpdate]:
-        """The accumulator, then per row the affine, the activation and the state update."""
+    def _row_tag(self, m: Module, ctrl: Controller, off: int) -> Value:
+        """The tag of the row whose chunk enters the accumulators now (issued `off` cycles ago). A row's tag is
+        constant while it issues; when every row takes more than `off` cycles it is held from the row's last issue
+        (one register, valid from `off` cycles before that row's last chunk arrives until the next row's last
+        issue), else it rides a delay line of `off` registers."""
+        cfg, tag = self.config, ctrl.tag.as_value()
+        if min(cfg.chunks(layer) for layer in range(cfg.layers)) <= off:
+            return delay(m, tag, off, "t_issue")
+        held = Signal.like(tag, name="t_held")
+        with m.If(ctrl.issue & ctrl.last_chunk):
+            m.d.sync += held.eq(tag)
+        return held
+
+    def _rows(self, m: Module, ctrl: Controller, tree_sums: list[Value]) -> tuple[RowAffine, StateUpdate]:
+        """The accumulators (one per gate row of a word; with four, the row serialiser), then per row the affine, the
+        activation and the state update."""
         cfg, model, tag = self.config, self.model, ctrl.tag
         off = acc_offset(cfg)
-        m.submodules.acc = acc = Accumulator(len(tree_sum), cfg.acc_bits, len(tag.as_value()))
-        m.d.comb += [
-            acc.valid_in.eq(delay(m, ctrl.issue, off, "v_issue")), acc.first.eq(delay(m, ctrl.first, off, "f_issue")),
-            acc.is_h.eq(delay(m, ctrl.is_h, off, "h_issue")), acc.first_h.eq(delay(m, ctrl.first_h, off, "fh_issue")),
-            acc.last.eq(delay(m, ctrl.last_chunk, off, "l_issue")), acc.tag_in.eq(delay(m, tag.as_value(), off, "t_issue")),
-            acc.value.eq(tree_sum),
-        ]
+        control = [delay(m, ctrl.issue, off, "v_issue"), delay(m, ctrl.first, off, "f_issue"),
+                   delay(m, ctrl.is_h, off, "h_issue"), delay(m, ctrl.first_h, off, "fh_issue"),
+                   delay(m, ctrl.last_chunk, off, "l_issue"), self._row_tag(m, ctrl, off)]
+        accs = []
+        for q, tree_sum in enumerate(tree_sums):
+            acc = Accumulator(len(tree_sum), cfg.acc_bits, len(tag.as_value()))
+            m.submodules["acc" + (str(q) if len(tree_sums) > 1 else "")] = acc
+            m.d.comb += [port.eq(value) for port, value in
+                         zip((acc.valid_in, acc.first, acc.is_h, acc.first_h, acc.last, acc.tag_in), control)]
+            m.d.comb += acc.value.eq(tree_sum)
+            accs.append(acc)
         shifts = [layer.gate.shift for layer in model.layers]
         m.submodules.affine = affine = RowAffine(images.row_params(model), shifts, cfg.acc_bits, cfg.mult_bits,
                                                  cfg.bias_bits, cfg.sum_bits, cfg.gate_bits, len(tag.as_value()))
-        acc_tag = ctrl.layout(acc.tag_out)
-        m.d.comb += [affine.valid_in.eq(acc.valid_out), affine.acc_x.eq(acc.acc_x), affine.acc_h.eq(acc.acc_h),
-                     affine.row.eq(acc_tag.row), affine.layer.eq(acc_tag.layer), affine.tag_in.eq(acc.tag_out)]
+        if len(accs) == 1:
+            valid, acc_x, acc_h, row_tag = accs[0].valid_out, accs[0].acc_x, accs[0].acc_h, accs[0].tag_out
+        else:  # a unit's rows, finished together, enter the affine one after another
+            m.submodules.serial = serial = RowSerialiser(len(accs), cfg.acc_bits, ctrl.layout)
+            m.d.comb += [serial.load.eq(control[0] & control[4]), serial.tag_in.eq(accs[0].tag_out)]
+            m.d.comb += [serial.acc_x[q].eq(acc.sum_x) for q, acc in enumerate(accs)]
+            m.d.comb += [serial.acc_h[q].eq(acc.sum_h) for q, acc in enumerate(accs)]
+            valid, acc_x, acc_h, row_tag = serial.valid_out, serial.acc_x_out, serial.acc_h_out, serial.tag_out.as_value()
+        acc_tag = ctrl.layout(row_tag)
+        # The row number only addresses the affine's constants: zero in the tag that travels on, so yosys drops its
+        # copies in the affine's, the activation's and the state update's tag registers.
+        rest = Signal(ctrl.layout, name="tag_on")
+        m.d.comb += [rest.eq(acc_tag), rest.row.eq(0)]
+        m.d.comb += [affine.valid_in.eq(valid), affine.acc_x.eq(acc_x), affine.acc_h.eq(acc_h),
+                     affine.row.eq(acc_tag.row), affine.layer.eq(acc_tag.layer), affine.tag_in.eq(rest.as_value())]
         m.submodules.act = act = ActivationUnit(model.sigmoid, model.tanh)
         aff_tag = ctrl.layout(affine.tag_out)
         m.d.comb += [act.a_value.eq(affine.gate), act.a_tanh.eq(aff_tag.gate == 2)]

@@ -52,7 +52,7 @@ class AdderTree(wiring.Component):
                 if d == 0 and self.late_last and i == len(level) - 1:
                     nxt.append(level[i])  # arrives a cycle late: its level-0 register is the producer's
                     continue
-                s = Signal(signed(w), name=f"l{d}_{i // 2}")
+                s = Signal(signed(w), name=f"l{d}_{i // 2}", reset_less=True)  # `valid` says when it holds a sum
                 m.d.sync += s.eq(level[i] + level[i + 1] if i + 1 < len(level) else level[i])
                 nxt.append(s)
             v = Signal(name=f"v{d}")

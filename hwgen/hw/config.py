@@ -21,6 +21,12 @@ from hwgen.model.fixed import bits_for
 from hwgen.model.integer_model import IntegerModel
 from hwgen.model.kinds import OUTPUT_STEPS, WEIGHT_MEMORIES
 
+#: `AccelConfig.gate_rows` choices.
+GATE_ROWS = (1, 4)
+#: With gate_rows=4, the fewest cycles per unit: its four rows enter the shared affine 2 cycles apart, and the state
+#: update takes units at least 8 cycles apart.
+UNIT_MIN_CYCLES = 8
+
 #: Weight bits a logic ROM ("registers") may hold before it is better placed in EBR.
 REGISTER_WEIGHT_BITS = 16384
 
@@ -74,6 +80,10 @@ class AccelConfig:
     input: int
     layers: int = 1
     lanes: int = 4
+    #: Gate rows read together: 1 (a weight word is one chunk of one row; rows in turn) or 4 (a unit's four gate
+    #: rows side by side in one word: `lanes` columns × 4 gates, four adder trees and accumulators on one vector chunk,
+    #: so the vector memory stays `lanes` wide while a wide weight word is used whole).
+    gate_rows: int = 1
     outputs: int = 0  # dense-head outputs (logits); 0: output the last hidden state
     weights_kind: str = "ternary"  # binary | ternary | int8
     weight_memory: str = "ebr"  # registers | ebr | spram
@@ -108,6 +118,8 @@ class AccelConfig:
         for name in ("hidden", "input", "layers", "lanes"):
             if getattr(self, name) < 1:
                 errs.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.gate_rows not in GATE_ROWS:
+            errs.append(f"gate_rows must be one of {', '.join(map(str, GATE_ROWS))}, got {self.gate_rows}")
         if errs:
             raise ConfigError("; ".join(errs))
         if self.hidden % self.lanes:
@@ -115,6 +127,13 @@ class AccelConfig:
                               f"(each row is read in whole chunks of lanes codes, so a row takes >= 2 cycles and the "
                               f"shared affine multiplier keeps up; layer 0's input is zero-padded to a multiple of lanes); "
                               f"nearest valid lanes: {_nearest(self.lanes, _divisors(self.hidden))}")
+        if self.gate_rows > 1 and min(self.chunks(layer) for layer in range(self.layers)) < UNIT_MIN_CYCLES:
+            ok = [d for d in _divisors(self.hidden)
+                  if min(self.chunks(layer, d) for layer in range(self.layers)) >= UNIT_MIN_CYCLES]
+            raise ConfigError(f"gate_rows={self.gate_rows} with lanes={self.lanes}: a unit takes "
+                              f"{min(self.chunks(layer) for layer in range(self.layers))} cycles, fewer than the "
+                              f"{UNIT_MIN_CYCLES} its four rows need in the shared affine and the state update; "
+                              f"nearest valid lanes: {_nearest(self.lanes, ok)} (or gate_rows=1)")
         if self.act_bits < 3 or self.act_bits > 16:
             raise ConfigError(f"act_bits={self.act_bits} must be in 3..16")
         need = self.required_acc_bits()
@@ -152,16 +171,25 @@ class AccelConfig:
         return self.hidden // self.lanes
 
     @property
+    def products(self) -> int:
+        """Weight codes used per cycle: lanes × gate_rows."""
+        return self.lanes * self.gate_rows
+
+    @property
     def word_bits(self) -> int:
-        return self.lanes * self.weight_bits
+        return self.products * self.weight_bits
+
+    def unit_cycles(self, layer: int) -> int:
+        """Issue cycles of one unit's four rows in `layer`'s pass."""
+        return 4 * self.chunks(layer) // self.gate_rows
 
     @property
     def weight_words(self) -> int:
         return self.words_for(self.lanes)
 
     def words_for(self, lanes: int) -> int:
-        """Weight words (chunks of all rows) with `lanes` lanes."""
-        return sum(4 * self.hidden * self.chunks(layer, lanes) for layer in range(self.layers))
+        """Weight words (chunks of all rows, `gate_rows` rows a word) with `lanes` lanes."""
+        return sum(4 * self.hidden * self.chunks(layer, lanes) // self.gate_rows for layer in range(self.layers))
 
     def acc_bound(self) -> int:
         """Worst case |accumulator|: every code at its largest magnitude on the widest row."""
@@ -188,12 +216,13 @@ class AccelConfig:
                                   + ("weight_memory='spram'" if self.ebr_target == "ice40" else "a smaller model"))
         if self.weight_memory == "spram":
             if self.word_bits > SPRAM_COUNT * SPRAM_WIDTH:
-                ok = [d for d in _divisors(self.hidden) if d * self.weight_bits <= SPRAM_COUNT * SPRAM_WIDTH]
-                raise ConfigError(f"lanes={self.lanes} × {self.weight_bits}-bit codes = {self.word_bits}-bit words, wider than "
+                ok = [d for d in _divisors(self.hidden) if d * self.gate_rows * self.weight_bits <= SPRAM_COUNT * SPRAM_WIDTH]
+                raise ConfigError(f"lanes={self.lanes} × {self.gate_rows} gate row(s) × {self.weight_bits}-bit codes = {self.word_bits}-bit words, wider than "
                                   f"{SPRAM_COUNT} SPRAMs × {SPRAM_WIDTH} bits; nearest valid lanes: {_nearest(self.lanes, ok)}")
             depth = spram_depth(self.word_bits)
             if self.weight_words > depth:
-                ok = [d for d in _divisors(self.hidden) if self.words_for(d) <= spram_depth(d * self.weight_bits)]
+                ok = [d for d in _divisors(self.hidden)
+                      if self.words_for(d) <= spram_depth(d * self.gate_rows * self.weight_bits)]
                 raise ConfigError(f"{self.weight_words} weight words of {self.word_bits} bits exceed the SPRAM depth {depth} "
                                   f"({SPRAM_COUNT} SPRAMs of {SPRAM_WORDS} × {SPRAM_WIDTH}, cascaded in depth as the word width "
                                   f"allows); nearest valid lanes: {_nearest(self.lanes, ok)} (or a smaller model)")
@@ -235,14 +264,14 @@ class AccelConfig:
     # ---- construction ------------------------------------------------------------------------
     @staticmethod
     def for_model(model: IntegerModel, lanes: int = 4, weight_memory: str = "ebr", weights_kind: Optional[str] = None,
-                  top: str = "hwgen_accel", ebr_target: Optional[str] = None) -> "AccelConfig":
-        """The smallest config that runs `model` bit-exactly with `lanes` lanes."""
+                  top: str = "hwgen_accel", ebr_target: Optional[str] = None, gate_rows: int = 1) -> "AccelConfig":
+        """The smallest config that runs `model` bit-exactly with `lanes` lanes (× `gate_rows` rows a word)."""
         kind = weights_kind or model.weights_kind
         biases = [np.abs(layer.gate.bias).max() for layer in model.layers] + [np.abs(layer.cell.bias).max() for layer in model.layers]
         cell_sum = max(bits_for(int(np.abs(layer.cell.mult).max()) * -model.cell_format.min + int(np.abs(layer.cell.bias).max()))
                        for layer in model.layers)
         return AccelConfig(
-            hidden=model.hidden, input=model.input_size, layers=len(model.layers), lanes=lanes,
+            hidden=model.hidden, input=model.input_size, layers=len(model.layers), lanes=lanes, gate_rows=gate_rows,
             outputs=model.output_size if model.head is not None else 0, weights_kind=kind, weight_memory=weight_memory,
             act_bits=model.hidden_format.bits, acc_bits=max(model.accumulator_bits(), bits_for(-model.hidden_format.min * 127)),
             gate_bits=model.gate_format.bits, cell_bits=model.cell_format.bits, mult_bits=max(model.multiplier_bits(), 9),
@@ -302,10 +331,10 @@ class AccelConfig:
         return self.schedule().sequence_cycles(steps)  # type: ignore[attr-defined]
 
     def ideal_cycles_per_step(self) -> float:
-        """Useful weight operations per step / lanes: 4H · (X_l + H) / lanes summed over the layers, the bound a
-        perfectly busy datapath reaches. Pad columns of an input that lanes do not divide are not useful work, so
+        """Useful weight operations per step / products per cycle: 4H · (X_l + H) / (lanes · gate_rows) summed over
+        the layers, the bound a perfectly busy datapath reaches. Pad columns of an input that lanes do not divide are not useful work, so
         they count against utilisation."""
-        return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.lanes
+        return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.products
 
     def utilisation(self) -> float:
         return self.ideal_cycles_per_step() / self.cycles_per_step()

@@ -3,7 +3,9 @@
 Rows run in hardware order — unit-major, gates i, f, g, o (ONNX rows j, 2H+j, 3H+j, H+j)
 — so a unit's state update can start as soon as its o row is done. A weight word holds
 `lanes` codes of one row (lane i at bits [i·b, (i+1)·b)), input-part chunks first, then
-hidden-part chunks; layer after layer. The same lists fill the Amaranth ROM `init`s and
+hidden-part chunks; layer after layer. With `gate_rows=4` a word holds the same chunk of a
+unit's four rows side by side (gate q's lane i at bits [(q·lanes + i)·b, ...)), words in unit
+order, each unit's chunks in turn. The same lists fill the Amaranth ROM `init`s and
 the `$readmemh` files of `hwgen build --target rtl`.
 
 Layer 0's input part is padded to `config.padded_input()` columns when lanes do not divide the
@@ -42,11 +44,13 @@ def weight_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
         w = layer.w_codes.astype(np.int64)
         pad = np.full((w.shape[0], config.padded_input(index) - w.shape[1]), PAD_CODE[kind], np.int64)
         codes = np.concatenate([w, pad, layer.r_codes], axis=1)[onnx_rows(layer.hidden)].astype(np.int64)
-        for row in codes:
-            for k in range(0, row.size, lanes):
+        rows = config.gate_rows  # rows side by side in a word: row q of the group at bits [q·lanes·b, (q+1)·lanes·b)
+        for group in range(0, codes.shape[0], rows):
+            for k in range(0, codes.shape[1], lanes):
                 word = 0
-                for i, c in enumerate(row[k:k + lanes]):
-                    word |= encode_code(int(c), kind) << (i * b)
+                for q, row in enumerate(codes[group:group + rows]):
+                    for i, c in enumerate(row[k:k + lanes]):
+                        word |= encode_code(int(c), kind) << ((q * lanes + i) * b)
                 words.append(word)
     return words
 

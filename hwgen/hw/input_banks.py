@@ -21,6 +21,8 @@ class InputBanks(wiring.Component):
       in_valid (in, 1), in_ready (out, 1), in_last (in, 1): the input stream (its data goes to the memory's write
         port directly); in_ready is low while the bank to fill is full, and in a ``hold`` cycle.
       hold (in, 1): the shared write port is busy this cycle (an h word is written): no beat moves.
+      hold_next (in, 1): the same, known a cycle early: in_ready is then low from a register of its own (no path
+        from the hold's source, the state update, through in_ready into the stream's producer).
       release (in, 1), release_bank (in, 1): the controller is done with bank ``release_bank`` (it may refill).
       full (out, 2): bank b holds a whole step; last (out, 2): bank b's step ends its sequence (valid while full).
       addr (out, x_chunks.bit_length() + 2): the vector-memory word of the beat (bank · x_chunks + chunk).
@@ -38,7 +40,7 @@ class InputBanks(wiring.Component):
         self.lanes, self.input_size = lanes, input_size
         self.x_chunks = -(-input_size // lanes)
         super().__init__({
-            "in_valid": In(1), "in_ready": Out(1), "in_last": In(1), "hold": In(1),
+            "in_valid": In(1), "in_ready": Out(1), "in_last": In(1), "hold": In(1), "hold_next": In(1),
             "release": In(1), "release_bank": In(1), "full": Out(2), "last": Out(2),
             "addr": Out(self.x_chunks.bit_length() + 2), "lane_en": Out(lanes),
         })
@@ -52,15 +54,16 @@ class InputBanks(wiring.Component):
         in_chunk, in_lane = Signal(range(max(xc, 2))), Signal(range(max(lanes, 2)))
         # Without a tail (X a multiple of lanes) the writer is the same logic as ever.
         tail = X - (xc - 1) * lanes
-        # Registered decodes: in_ready (= ~full[fill] at all times), the last lane of a chunk, the last chunk of a bank,
+        # Registered decodes: in_ready (= ~full[fill] & ~hold_next a cycle before), the last lane of a chunk, the last chunk of a bank,
         # and "the next beat completes the bank" (bank_last = lane_end & chunk_end; bank_end[b]: and fills bank b).
         # The hold pulse gates the beat, so every decision after it is one LUT of registers: bank b completes on
         # beat & bank_end[b], and in_ready's next value picks one of two precomputed outcomes.
         first_end = (tail if xc == 1 else lanes) == 1  # lane_end in a bank's first chunk
-        ready_r, lane_end, chunk_end = Signal(init=1), Signal(init=int(first_end)), Signal(init=int(xc == 1))
+        lane_end, chunk_end = Signal(init=int(first_end)), Signal(init=int(xc == 1))
         bank_last = Signal(init=int(first_end and xc == 1))
         bank_end = Signal(2, init=int(first_end and xc == 1))
-        m.d.comb += self.in_ready.eq(ready_r & ~self.hold)
+        ready_out = Signal(init=1)  # ~full[fill] & ~hold_next, registered
+        m.d.comb += self.in_ready.eq(ready_out & ~self.hold)
         beat = self.in_valid & self.in_ready
         if tail == lanes:
             lane_end_n = Mux(lane_end, lanes == 1, in_lane == lanes - 2)
@@ -87,7 +90,7 @@ class InputBanks(wiring.Component):
         with m.If(self.release):
             m.d.comb += clear_full.eq(1 << self.release_bank)
         free = ~full | clear_full  # bank b is not full in the next cycle, unless this beat completes it
-        m.d.sync += [full.eq((full | set_full) & ~clear_full),
-                     ready_r.eq(Mux(beat & bank_last, free.bit_select(~fill, 1), free.bit_select(fill, 1)))]
+        ready_n = Mux(beat & bank_last, free.bit_select(~fill, 1), free.bit_select(fill, 1))
+        m.d.sync += [full.eq((full | set_full) & ~clear_full), ready_out.eq(ready_n & ~self.hold_next)]
         m.d.comb += [self.addr.eq(fill * xc + in_chunk), self.lane_en.eq(Mux(beat, 1 << in_lane, 0))]
         return m

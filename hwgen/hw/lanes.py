@@ -66,7 +66,9 @@ class Lanes(wiring.Component):
             use = c[0] if self.kind == "ternary" else Const(1, 1)
             neg = c[1] if self.kind == "ternary" else c[0]
             flipped = (v.as_unsigned() ^ neg.replicate(self.act_bits)).as_signed()  # ~v when negating
-            m.d.sync += t.eq(Mux(use, flipped, 0))
+            term = Signal.like(t, reset_less=True)  # no reset: the adder tree's valid says when a sum counts
+            m.d.sync += term.eq(Mux(use, flipped, 0))
+            m.d.comb += t.eq(term)
             negs.append(use & neg)
         # The popcount as a balanced tree of small adds (a chain of `lanes` adds would be the slowest path).
         # With carry_latency=2 it is split: counts of groups of 4 lanes registered, then their sum.

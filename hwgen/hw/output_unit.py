@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from amaranth.hdl import Module, Signal, Value, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -41,10 +41,18 @@ class OutputUnit(wiring.Component):
             "seq_end": In(1), "done": Out(1),
         })
 
-    def _lane(self, j_lane: Value) -> Value:
-        """Element `j_lane` of the h word. `word_select` becomes a balanced tree of 2-to-1 multiplexers (a
-        `Switch` with a case per lane became a decoder and a one-hot select: 1025 vs 452 ECP5 LUTs at 64 lanes)."""
-        return self.h_data.word_select(j_lane, self.act_bits).as_signed()
+    def _lane(self, m: Module, fresh: Value, take: Value) -> Value:
+        """The next element of the h word, in lane order: lane 0 straight from the read data when `fresh` (a new
+        word arrived), else the bottom of a shift register that holds the word's remaining lanes; `take` (the
+        element is used this cycle) shifts it. One 2-to-1 multiplexer behind the block RAM, whatever the lanes:
+        a `word_select` by lane index was a tree of log2(lanes) multiplexer levels between the vector memory and
+        the multiplier's operand register, the critical path of a 32-lane UP5K build (45 MHz)."""
+        a = self.act_bits
+        rest = Signal(self.lanes * a, name="h_rest")
+        word = Mux(fresh, self.h_data, rest)
+        with m.If(take):
+            m.d.sync += rest.eq(word >> a)
+        return word[:a].as_signed()
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -56,7 +64,9 @@ class OutputUnit(wiring.Component):
         k = Signal(range(max(k_out, H, 2)))
         count = Signal(3)
         m.d.comb += self.h_addr.eq(self.h_base + jc)
-        lane = self._lane(delay(m, jl, 1, "jl_d"))
+        fresh = delay(m, jl == 0, 1, "jl_d0")  # the word read for lane 0 is on h_data now
+        take = Signal()  # the element `lane` is used this cycle
+        lane = self._lane(m, fresh, take)
 
         # j == H - 1 and jl == lanes - 1 as registered flags, kept with the counters: the FSM and the counters'
         # enables read one flop each instead of a comparator.
@@ -79,6 +89,7 @@ class OutputUnit(wiring.Component):
             issuing = Signal()
             k_last = Signal(init=int(k_out == 1))  # k == k_out - 1, registered
             v1 = delay(m, issuing, 1, "iss")
+            m.d.comb += take.eq(v1)
             lane_r, w_r = Signal(signed(self.act_bits)), Signal(signed(8))  # no memory output drives the multiplier
             m.d.sync += [lane_r.eq(lane), w_r.eq(wr.data.as_signed())]
             m.d.comb += [self.mul_a.eq(lane_r), self.mul_b.eq(w_r)]
@@ -126,6 +137,7 @@ class OutputUnit(wiring.Component):
         with fsm.state("READ"):
             fsm.next("SELECT")
         with fsm.state("SELECT"):
+            m.d.comb += take.eq(1)
             m.d.sync += self.out_data.eq(lane)
             fsm.next("OUT")
         with fsm.state("OUT"):

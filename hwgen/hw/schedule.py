@@ -9,6 +9,10 @@ in its first row would still be in flight: then the controller waits `gaps[l]` c
 before layer l's pass. Gaps are constants computed here and built into the hardware,
 so `expected_cycles` is exact, not an estimate.
 
+With `gate_rows=4` a word holds one chunk of a unit's four rows: a unit takes `chunks(l)` cycles
+(`config.unit_cycles`), its four sums leave the accumulators together and enter the affine
+`ROW_SPACING` cycles apart (`serial_offset`), so a pass is H · chunks(l) cycles.
+
 Outputs: after the last step of a sequence the controller drains the state update
 (`write_offset` cycles after the last issue) and the output unit streams the logits
 (`output_cycles`). With `output_steps="every_step"` it does so after every step: the
@@ -37,6 +41,8 @@ STATE_LATENCY = 12
 HEAD_LATENCY = 6  # dense head: memory, operand, multiplier in and out, product copy, accumulator registers
 VEC_WRITE_LATENCY = 1  # h value -> vector memory: the write port's register
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
+ROW_SPACING = 2  # gate_rows=4: a unit's rows enter the shared affine 2 cycles apart (its multiplier takes two per row)
+SERIAL_LATENCY = 0  # gate_rows=4: the row serialiser's chain loads with the accumulators' registers (no extra cycle)
 
 
 def tree_leaves(config: "AccelConfig") -> int:
@@ -53,9 +59,21 @@ def acc_offset(config: "AccelConfig") -> int:
     return MEM_LATENCY + LANE_LATENCY + tree_depth(config)
 
 
+def serial_offset(config: "AccelConfig") -> int:
+    """Cycles from a unit's sums leaving the accumulators to its o row entering the affine (0 with one row a word:
+    the row goes straight on; with gate_rows=4 the rows i, f, g, o follow one another ROW_SPACING apart)."""
+    return 0 if config.gate_rows == 1 else SERIAL_LATENCY + ROW_SPACING * (config.gate_rows - 1)
+
+
+def i_lead(config: "AccelConfig", layer: int) -> int:
+    """Cycles from a unit's i row reaching the state update to its o row reaching it."""
+    return 3 * config.chunks(layer) if config.gate_rows == 1 else ROW_SPACING * (config.gate_rows - 1)
+
+
 def write_offset(config: "AccelConfig") -> int:
     """Cycles from the issue of a unit's last chunk (o row) to the cycle its h and c are written."""
-    return acc_offset(config) + ACC_LATENCY + AFFINE_LATENCY + ACT_LATENCY + STATE_LATENCY + VEC_WRITE_LATENCY
+    return (acc_offset(config) + ACC_LATENCY + serial_offset(config) + AFFINE_LATENCY + ACT_LATENCY + STATE_LATENCY
+            + VEC_WRITE_LATENCY)
 
 
 def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
@@ -70,7 +88,7 @@ def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
             for layer in range(layers):
                 if step or layer:
                     t += gaps[layer]
-                k, kx = config.chunks(layer), config.x_chunks(layer)
+                k, kx, ku = config.chunks(layer), config.x_chunks(layer), config.unit_cycles(layer)
                 for p in range(k):
                     key = (layer - 1, p) if p < kx and layer > 0 else (layer, p - kx) if p >= kx else None
                     if key is not None and key in written:
@@ -78,14 +96,14 @@ def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
                 for u in range(hidden):  # the cell state of unit u is read when its i gate arrives
                     key = ("c", layer, u)
                     if key in written:
-                        i_arrival = t + 4 * u * k + k - 1 + w - VEC_WRITE_LATENCY - STATE_LATENCY
+                        i_arrival = t + (u + 1) * ku - 1 + w - VEC_WRITE_LATENCY - STATE_LATENCY - i_lead(config, layer)
                         need[layer] = max(need[layer], written[key] + 1 - i_arrival)
                 for u in range(hidden):
-                    done = t + 4 * (u + 1) * k - 1 + w
+                    done = t + (u + 1) * ku - 1 + w
                     key = (layer, u // lanes)
                     written[key] = max(written.get(key, -1), done)
                     written[("c", layer, u)] = done - VEC_WRITE_LATENCY  # c is written with h_we, before the h register
-                t += 4 * hidden * k
+                t += hidden * ku
         if not any(need):
             return tuple(gaps)
         gaps = [g + n for g, n in zip(gaps, need)]
@@ -104,7 +122,7 @@ class Schedule:
     @staticmethod
     def of(config: "AccelConfig") -> "Schedule":
         w = write_offset(config)
-        passes = tuple(4 * config.hidden * config.chunks(layer) for layer in range(config.layers))
+        passes = tuple(config.hidden * config.unit_cycles(layer) for layer in range(config.layers))
         if config.outputs:
             out = 1 + config.outputs * (config.hidden + HEAD_LATENCY + 1)
         else:

@@ -16,7 +16,7 @@ when its i gate arrives (zero on the first step of a sequence).
 
 Ports: `valid_in` in, 1; `value` in, signed(act_bits); `tag` in (`hwgen.hw.controller.tag_layout`: layer, unit, gate, first step, ...);
 `tanh_value` out, signed(gate_bits); `tanh_out` in, signed(act_bits);
-`h_we` out, 1; `h_value` out, signed(act_bits); `h_tag` out.
+`h_we` out, 1; `h_value` out, signed(act_bits); `h_tag` out; `h_we_next` out, 1 (h_we of the next cycle).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class StateUpdate(wiring.Component):
         super().__init__({
             "valid_in": In(1), "value": In(signed(act.bits)), "tag": In(self.layout),
             "tanh_value": Out(signed(gate.bits)), "tanh_out": In(signed(act.bits)),
-            "h_we": Out(1), "h_value": Out(signed(act.bits)), "h_tag": Out(self.layout),
+            "h_we": Out(1), "h_value": Out(signed(act.bits)), "h_tag": Out(self.layout), "h_we_next": Out(1),
         })
 
     def elaborate(self, platform: object) -> Module:
@@ -157,6 +157,6 @@ class StateUpdate(wiring.Component):
         product2 = Signal(signed(2 * a))
         m.d.sync += [x2.eq(so2), y2.eq(self.tanh_out), product2.eq(x2 * y2)]  # inputs at a10, product in a12
         m.d.comb += [
-            self.h_we.eq(step[n]), self.h_value.eq((product2 + (1 << (fh - 1))) >> fh), self.h_tag.eq(tag2),
+            self.h_we.eq(step[n]), self.h_we_next.eq(step[n - 1]), self.h_value.eq((product2 + (1 << (fh - 1))) >> fh), self.h_tag.eq(tag2),
             c_wr.en.eq(step[n]), c_wr.addr.eq(tag2.layer * self.hidden + tag2.unit), c_wr.data.eq(c2),
         ]

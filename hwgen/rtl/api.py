@@ -32,7 +32,7 @@ def accel_config(model: IntegerModel, options: AccelOptions) -> AccelConfig:
     def make(lanes: int) -> AccelConfig:
         return AccelConfig.for_model(model, lanes=lanes, weight_memory=options.weight_memory or "ebr", top=options.top,
                                      weights_kind="int8" if options.weights == "int8" else None,
-                                     ebr_target=options.device)
+                                     ebr_target=options.device, gate_rows=options.gate_rows or 1)
 
     if options.lanes is not None:
         return make(options.lanes)

@@ -79,7 +79,7 @@ def emit(build: RtlBuild, out: Path) -> dict[str, object]:
     mb, bb = cfg.mult_bits, cfg.bias_bits
     plan = [
         ("weights", images.weight_words(cfg, model), cfg.word_bits, cfg.weight_memory != "spram",
-         "weight codes, one word per chunk of lanes codes (see hwgen.hw.images)"),
+         "weight codes, one word per chunk of lanes codes of gate_rows rows (see hwgen.hw.images)"),
         ("row_params", [(x & ((1 << mb) - 1)) | ((h & ((1 << mb) - 1)) << mb) | ((b & ((1 << bb) - 1)) << (2 * mb)) for x, h, b in rows],
          2 * mb + bb, True, "per-row mult_x | mult_h << mult_bits | bias << 2*mult_bits"),
         ("cell_params", [(c & ((1 << mb) - 1)) | ((b & ((1 << bb) - 1)) << mb) for c, b in cells], mb + bb, True,

@@ -15,7 +15,7 @@ import numpy as np
 
 from hwgen.arrays import as_array
 from hwgen.errors import HwgenError
-from hwgen.hw.config import EBR_TARGETS
+from hwgen.hw.config import EBR_TARGETS, GATE_ROWS
 from hwgen.model.kinds import ACCEL_WEIGHTS, WEIGHT_MEMORIES, AccelWeights, WeightMemory, check_kind
 from hwgen.passes.lower_fixed_point import LoweringOptions
 
@@ -33,6 +33,8 @@ class AccelOptions:
 
     lanes          parallel accumulators (adder-tree width); must divide hidden. None: the one default
                    policy (`AccelConfig.choose_lanes`): rtl prefers 8, a board its own width.
+    gate_rows      gate rows a weight word holds: 1, or 4 (a unit's four rows side by side, four adder trees on
+                   one vector chunk; see `AccelConfig.gate_rows`). None: 1 for rtl, the board's policy for fpga.
     weight_memory  "registers" | "ebr" | "spram"; None: "ebr" for rtl, the board's kind for fpga.
     weights        "auto": the model's binary/ternary codes (multiplier-free); "int8": the MAC baseline.
     act_bits       activation / hidden-state width.
@@ -46,6 +48,7 @@ class AccelOptions:
     """
 
     lanes: Optional[int] = None
+    gate_rows: Optional[int] = None
     weight_memory: Optional[WeightMemory] = None
     weights: AccelWeights = "auto"
     act_bits: int = 8
@@ -59,6 +62,8 @@ class AccelOptions:
     def __post_init__(self) -> None:
         if self.lanes is not None and self.lanes < 1:
             raise OptionsError(f"lanes must be >= 1, got {self.lanes}")
+        if self.gate_rows is not None and self.gate_rows not in GATE_ROWS:
+            raise OptionsError(f"gate_rows must be one of {', '.join(map(str, GATE_ROWS))}, got {self.gate_rows}")
         if self.weight_memory is not None:
             check_kind("weight memory", self.weight_memory, WEIGHT_MEMORIES, OptionsError)
         check_kind("accelerator weights", self.weights, ACCEL_WEIGHTS, OptionsError)

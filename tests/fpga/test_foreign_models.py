@@ -13,6 +13,7 @@ import pytest
 
 from hwgen.fpga.api import design
 from hwgen.fpga.boards import get_board
+from hwgen.fpga.fit import preferred_lanes, weight_bits
 from hwgen.fpga.flow import block_ram_uses, write_run_files
 from hwgen.fpga.options import BoardOptions
 from hwgen.frontend import load_graph
@@ -34,6 +35,8 @@ def test_foreign_onnx_model_gets_a_board_design_and_manifest(tmp_path, hidden, i
     assert config.acc_bits >= fpga.model.accumulator_bits()
     assert sum(u.blocks for u in block_ram_uses(fpga)) <= get_board(board).resource("EBR").capacity
     assert hidden % config.lanes == 0
+    # the lanes policy: the most lanes up to the board's preference whose whole design fits
+    assert config.lanes <= preferred_lanes(get_board(board), "ternary", weight_bits(hidden, inputs, layers, "ternary"))
     manifest = json.loads(write_run_files(fpga, tmp_path / "out").read_text())
     assert manifest["accelerator"]["acc_bits"] == config.acc_bits
     assert manifest["accelerator"]["lanes"] == config.lanes

@@ -11,10 +11,10 @@ from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
 
 def _run(hidden, input_size, layers, classes, lanes, kind="ternary", memory="ebr", int8=False, steps=3, seed=0,
-         every_step=False, **sim_kw):
+         every_step=False, gate_rows=1, **sim_kw):
     stack = random_stack(hidden, input_size, layers, classes, kind=kind, seed=seed, every_step=every_step)
     model = lower_stack(stack, options=LoweringOptions(weights="int8" if int8 else "auto"))
-    config = AccelConfig.for_model(model, lanes=lanes, weight_memory=memory)
+    config = AccelConfig.for_model(model, lanes=lanes, weight_memory=memory, gate_rows=gate_rows)
     rng = np.random.default_rng(seed)
     seqs = [model.quantize_input(rng.uniform(-2, 2, (steps, input_size))) for _ in range(2)]
     result = simulate(config, seqs, **sim_kw)
@@ -71,4 +71,21 @@ def test_every_step_outputs_are_bit_exact_and_take_expected_cycles(case):
     assert config.output_steps == "every_step"
     k = config.outputs or config.hidden
     assert all(out.shape == (steps, k) for out in result.outputs)
+    assert result.cycles[0] == config.expected_cycles(steps)
+
+
+GATE_ROW_CASES = {  # a unit's four rows in one word (gate_rows=4): four trees and accumulators, the row serialiser
+    "logits": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=2),
+    "hidden-out-odd-input": dict(hidden=4, input_size=30, layers=1, classes=0, lanes=4),
+    "two-layers-one-lane": dict(hidden=8, input_size=5, layers=2, classes=2, lanes=1),
+    "every-step": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=2, every_step=True),
+    "spram-binary": dict(hidden=8, input_size=12, layers=1, classes=2, lanes=2, memory="spram", kind="binary"),
+    "one-unit": dict(hidden=1, input_size=9, layers=1, classes=2, lanes=1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GATE_ROW_CASES))
+def test_four_gate_rows_a_word_are_bit_exact_and_take_expected_cycles(case):
+    config, result, steps = _run(**GATE_ROW_CASES[case], gate_rows=4)
+    assert config.gate_rows == 4 and config.word_bits == 4 * config.lanes * config.weight_bits
     assert result.cycles[0] == config.expected_cycles(steps)

@@ -1,0 +1,33 @@
+"""Verilator: four gate rows a weight word (`AccelConfig.gate_rows=4`, the UP5K board default), bit-exact against
+the integer model with cycles == expected_cycles, for a last-step classifier with its weights in SPRAM (uploaded
+through the weight port) and a two-layer every-step model with an input that lanes do not divide."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwgen.frontend import load_graph
+from hwgen.hw.synthetic import write_onnx
+from hwgen.rtl.api import build
+from hwgen.rtl.options import AccelOptions
+from hwgen.sim.artifact_model import design_from_artifact
+from hwgen.sim.design import as_sequences
+from hwgen.sim.verify import verify
+
+
+@pytest.mark.parametrize("hidden, inputs, layers, head, memory", [
+    (16, 16, 1, "last", "spram"),
+    (8, 13, 2, "every_step_matmul", "ebr"),
+])
+def test_four_gate_rows_are_bit_exact_and_take_expected_cycles_in_verilator(tmp_path, hidden, inputs, layers, head,
+                                                                             memory):
+    path = write_onnx(tmp_path / "m.onnx", hidden, inputs, steps=3, layers=layers, classes=5, head=head, seed=hidden)
+    out = tmp_path / "rtl"
+    art = build(load_graph(path), out, AccelOptions(lanes=2, gate_rows=4, weight_memory=memory, test_vectors=3))
+    assert art.config.gate_rows == 4 and art.config.word_bits == 4 * 2 * 2
+    design, model = design_from_artifact(out)
+    sequences = as_sequences(np.load(out / "vectors" / "inputs.npy"), design.step_elements)
+    result = verify(design, sequences, model=model, isolate=True)
+    assert result.passed, result.mismatch and result.mismatch.describe()
+    assert result.cycles_match
