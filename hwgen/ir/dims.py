@@ -224,8 +224,14 @@ def substitute(d: Dim, bindings: Mapping[str, int]) -> Dim:
 
 
 def nonnegative(d: Dim) -> bool:
-    """Provably >= 0 for every size of its names (every coefficient and the constant >= 0)."""
-    return all(c >= 0 for _, c in lift(d).terms)
+    """Provably >= 0 for every size of its names: every coefficient and the constant >= 0, and every monomial
+    >= 0 (a name is a size; `num // den` is >= 0 when `num` is; an atom of unknown sign only to an even power)."""
+    return all(c >= 0 and _monomial_nonnegative(m) for m, c in lift(d).terms)
+
+
+def _monomial_nonnegative(mono: Monomial) -> bool:
+    unknown = [atom for atom in mono if isinstance(atom, FloorDiv) and not nonnegative(atom.num)]
+    return all(unknown.count(atom) % 2 == 0 for atom in unknown)
 
 
 def dims_differ(a: Dim, b: Dim) -> bool:

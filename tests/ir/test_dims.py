@@ -85,3 +85,10 @@ def test_errors_name_the_problem() -> None:
         D.evaluate(D.mul(2, "sequence"), {"batch": 3})
     assert D.dims_differ(D.add("sequence", 1), 0) and D.dims_differ("sequence", -1)
     assert not D.dims_differ("sequence", "batch") and not D.dims_differ(D.sub("sequence", 1), 0)
+
+
+def test_a_floor_of_a_negative_expression_is_not_assumed_nonnegative():
+    """-1 and (-batch)//2 are equal at batch = 1: they are not provably different (found by hypothesis)."""
+    assert not D.dims_differ(-1, D.floordiv(D.neg("batch"), 2))
+    assert not D.nonnegative(D.floordiv(D.neg("batch"), 2))
+    assert D.nonnegative(D.floordiv("batch", 2)) and D.dims_differ(D.add(D.floordiv("batch", 2), 1), 0)
