@@ -41,6 +41,7 @@ from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
 from hwgen.model.integer_model import DenseHead, GateAffine
 from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputSteps, WeightsKind, check_kind
 from hwgen.model.lstm_stack import FloatHead
+from hwgen.model.layer_shape import CodesShape, IntegerCodes, StackShape
 
 GATES = 3
 
@@ -50,7 +51,7 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class GRUFloatLayer:
+class GRUFloatLayer(CodesShape):
     """One GRU layer as (codes, per-row scale) pairs, ONNX gate order z, r, h; weights are codes * scale[:, None]."""
 
     w_codes: np.ndarray  # [3H, X] int8
@@ -61,14 +62,6 @@ class GRUFloatLayer:
     rb: np.ndarray  # [3H]
     kind: LayerKind
     linear_before_reset: bool = True
-
-    @property
-    def hidden(self) -> int:
-        return int(self.r_codes.shape[1])
-
-    @property
-    def input_size(self) -> int:
-        return int(self.w_codes.shape[1])
 
     def run(self, seq: np.ndarray) -> np.ndarray:
         """Float64 forward of [N, T, X] -> [N, T, H] (zero initial state), ONNX GRU semantics."""
@@ -110,30 +103,16 @@ class GRUStack:
 
 
 @dataclass(frozen=True, eq=False)
-class IntegerGRULayer:
+class IntegerGRULayer(IntegerCodes):
     w_codes: np.ndarray  # [3H, X] int8, ONNX gate order (z, r, h)
     r_codes: np.ndarray  # [3H, H] int8
     input_format: FixedFormat
     gate: GateAffine  # bias of the h rows: Wb_h (linear_before_reset=1) or Wb_h + Rb_h (=0)
     reset_bias: np.ndarray  # [H] int64: Rb_h inside the reset gate (linear_before_reset=1), else zeros
 
-    @property
-    def hidden(self) -> int:
-        return int(self.r_codes.shape[1])
-
-    @property
-    def input_size(self) -> int:
-        return int(self.w_codes.shape[1])
-
-    def acc_bounds(self, hidden_format: FixedFormat) -> tuple[int, int]:
-        """Worst-case |acc_x|, |acc_h|: max row sum of |codes| times the largest |activation|."""
-        bx = int(np.abs(self.w_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -self.input_format.min
-        bh = int(np.abs(self.r_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -hidden_format.min
-        return bx, bh
-
 
 @dataclass(frozen=True, eq=False)
-class IntegerGRUModel:
+class IntegerGRUModel(StackShape):
     """The bit-exact integer GRU (see the module docstring); `run` is what a GRU accelerator must match."""
 
     layers: tuple[IntegerGRULayer, ...]
@@ -151,14 +130,6 @@ class IntegerGRUModel:
     def __post_init__(self) -> None:
         check_kind("weights kind", self.weights_kind, WEIGHTS_KINDS)
         check_kind("output_steps", self.output_steps, OUTPUT_STEPS)
-
-    @property
-    def hidden(self) -> int:
-        return self.layers[0].hidden
-
-    @property
-    def input_size(self) -> int:
-        return self.layers[0].input_size
 
     @property
     def output_scale(self) -> float:

@@ -31,7 +31,7 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, OutputMode, OutputSteps, WeightsKind, check_kind
 from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
-
+from hwgen.model.layer_shape import IntegerCodes, StackShape
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,16 +54,12 @@ class CellAffine:
 
 
 @dataclass(frozen=True, eq=False)
-class IntegerLayer:
+class IntegerLayer(IntegerCodes):
     w_codes: np.ndarray  # [4H, X] int8, ONNX gate order (i, o, f, c)
     r_codes: np.ndarray  # [4H, H] int8
     input_format: FixedFormat
     gate: GateAffine
     cell: CellAffine
-
-    @property
-    def hidden(self) -> int:
-        return int(self.r_codes.shape[1])
 
     @cached_property
     def wt(self) -> np.ndarray:
@@ -74,16 +70,6 @@ class IntegerLayer:
     def rt(self) -> np.ndarray:
         """R codes transposed as int64 [H, 4H]."""
         return self.r_codes.T.astype(np.int64)
-
-    @property
-    def input_size(self) -> int:
-        return int(self.w_codes.shape[1])
-
-    def acc_bounds(self, hidden_format: FixedFormat) -> tuple[int, int]:
-        """Worst-case |acc_x|, |acc_h|: max row sum of |codes| times the largest |activation|."""
-        bx = int(np.abs(self.w_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -self.input_format.min
-        bh = int(np.abs(self.r_codes.astype(np.int64)).sum(axis=1).max(initial=0)) * -hidden_format.min
-        return bx, bh
 
     def affine_bound(self, hidden_format: FixedFormat) -> int:
         """Worst-case |mult_x·acc_x + mult_h·acc_h + bias| over rows (the affine adder's range)."""
@@ -121,7 +107,7 @@ class SaturationReport:
 
 
 @dataclass(frozen=True, eq=False)
-class IntegerModel:
+class IntegerModel(StackShape):
     layers: tuple[IntegerLayer, ...]
     head: Optional[DenseHead]
     input_format: FixedFormat
@@ -143,14 +129,6 @@ class IntegerModel:
                              f"(the activation output's)")
 
     # ---- shape -----------------------------------------------------------------------------
-    @property
-    def hidden(self) -> int:
-        return self.layers[0].hidden
-
-    @property
-    def input_size(self) -> int:
-        return self.layers[0].input_size
-
     @property
     def output(self) -> str:
         mode: OutputMode = "logits" if self.head is not None else "hidden"

@@ -14,10 +14,11 @@ from typing import Optional
 import numpy as np
 
 from hwgen.model.kinds import LayerKind
+from hwgen.model.layer_shape import CodesShape
 
 
 @dataclass(frozen=True, eq=False)
-class FloatLayer:
+class FloatLayer(CodesShape):
     """One LSTM layer as (codes, per-row scale) pairs; float weights are codes * scale[:, None]."""
 
     w_codes: np.ndarray  # [4H, X] int8 (ONNX gate order i, o, f, c); int8 range for non-ternary weights
@@ -28,14 +29,6 @@ class FloatLayer:
     cell_scale: np.ndarray  # [H] (ones without the BN extension)
     cell_shift: np.ndarray  # [H]
     kind: LayerKind
-
-    @property
-    def hidden(self) -> int:
-        return int(self.r_codes.shape[1])
-
-    @property
-    def input_size(self) -> int:
-        return int(self.w_codes.shape[1])
 
 
 @dataclass(frozen=True, eq=False)
