@@ -6,7 +6,8 @@ measures everything through the integer gate of `hwgen.model.surprisal_gate` —
 accelerator implements:
 
 * the threshold is chosen on the validation text: the fewest big-network steps whose BPC stays
-  within --tolerance of always-big;
+  within --tolerance of always-big (the independent big model's, for both variants), else the most
+  accurate threshold;
 * on the test text: BPC and the fraction of big steps for always-big, always-small, and the gate
   at the chosen threshold, plus the whole trade-off (BPC against big fraction, OUT/gating.png);
 * cycles per character from the accelerators' analytic cycle counts at the RTL default lanes:
@@ -37,8 +38,8 @@ import numpy as np
 
 from hwgen.model.integer_model import IntegerModel
 from hwgen.quant.data import build_corpus, corpus_from_bytes
-from hwgen.quant.surprisal_gating import (SKIP_RANGE, GatePoint, MarginGate, candidate_thresholds, choose_threshold,
-                                          integer_pair, measure, sweep, windows)
+from hwgen.quant.surprisal_gating import (SKIP_RANGE, GatePoint, MarginGate, RandomSkips, candidate_thresholds,
+                                          choose_threshold, integer_pair, measure, sweep, windows)
 from hwgen.quant.train import TrainConfig, train
 from hwgen.rtl.api import accel_config
 from hwgen.rtl.options import AccelOptions
@@ -95,6 +96,8 @@ def main() -> None:
                     help="which big models to train: both (compared), gate-aware only (on), independent only (off)")
     ap.add_argument("--skip-range", type=float, nargs=2, default=SKIP_RANGE, metavar=("LOW", "HIGH"),
                     help="gate-aware training: per-sequence skip fraction drawn from [LOW, HIGH)")
+    ap.add_argument("--random-skips", action="store_true",
+                    help="also train the ablation: a big model with random skips at the same rates (RandomSkips)")
     args = ap.parse_args()
     if args.quick:
         for key, value in QUICK.items():
@@ -103,6 +106,8 @@ def main() -> None:
     text, source = build_corpus(args.bytes)
     corpus = corpus_from_bytes(text, args.seq, source)
     variants = {"both": VARIANTS, "on": VARIANTS[1:], "off": VARIANTS[:1]}[args.gate_aware]
+    if args.random_skips:
+        variants = variants + ("random-skips",)
     print(f"corpus {len(text)} bytes from {source}; {args.weights}, small H={args.small_hidden}, "
           f"big H={args.big_hidden}, {args.steps} steps each (batch {args.batch}, seq {args.seq}); "
           f"big models: {', '.join(variants)} (skip range {tuple(args.skip_range)})", flush=True)
@@ -112,7 +117,8 @@ def main() -> None:
     small = train(TrainConfig(hidden=args.small_hidden, **common), args.out / "small", corpus).model
     bigs = {}
     for name in variants:  # same seed: the same initial weights and the same batches
-        mask = MarginGate(small, tuple(args.skip_range), seed=args.seed + 1) if name == "gate-aware" else None
+        mask = {"gate-aware": MarginGate(small, tuple(args.skip_range), seed=args.seed + 1),
+                "random-skips": RandomSkips(tuple(args.skip_range), seed=args.seed + 1)}.get(name)
         bigs[name] = train(TrainConfig(hidden=args.big_hidden, **common), args.out / f"big-{name}", corpus,
                            step_mask=mask).model
     print(f"trained in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -122,6 +128,7 @@ def main() -> None:
     results: dict = {}
     thresholds: list[int] = []
     small_only = None
+    valid_base = None  # always-big validation BPC of the first big model (the independent one when trained)
     cs = cb = 0
     for name, big in bigs.items():
         pair = integer_pair(small, big)
@@ -129,8 +136,9 @@ def main() -> None:
             thresholds = candidate_thresholds(pair, valid, count=16)
             small_only = measure(pair.with_threshold(1 << 62), test)
             cs, cb = cycles_per_step(pair.small), cycles_per_step(pair.big)
-        chosen_th = choose_threshold(sweep(pair, valid, thresholds), measure(pair, valid, always_big=True).bpc,
-                                     args.tolerance).threshold
+            valid_base = measure(pair, valid, always_big=True).bpc
+        # every variant's threshold is chosen against the same target: the independent always-big BPC
+        chosen_th = choose_threshold(sweep(pair, valid, thresholds), valid_base, args.tolerance).threshold
         curve = sweep(pair, test, thresholds)
         results[name] = {"always_big": measure(pair, test, always_big=True), "curve": curve,
                          "chosen": next(p for p in curve if p.threshold == chosen_th)}
@@ -146,7 +154,7 @@ def main() -> None:
     print(row("always small (+ big at t=0)", small_only))
     for name, r in results.items():
         print(row(f"always big ({name})", r["always_big"], always=True))
-        print(row(f"gated, {name} big (threshold {r['chosen'].threshold})", r["chosen"]))
+        print(row(f"gated, {name} big (th. {r['chosen'].threshold})", r["chosen"]))
     summary = {"always_small": small_only.__dict__, "cycles_per_step": {"small": cs, "big": cb},
                "baseline": f"always big ({variants[0]})", "args": {k: str(v) for k, v in vars(args).items()}}
     for name, r in results.items():

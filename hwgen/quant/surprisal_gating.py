@@ -74,7 +74,8 @@ class MarginGate:
 
     Why this and not random skips: the held state is only out of distribution for the *pattern* the gate
     produces — it skips characters the small model predicted well, which cluster (inside words, runs of
-    indentation). Random skips at the same rate teach the big model to bridge other gaps.
+    indentation). Random skips at the same rate (`RandomSkips`, the ablation) teach the big model to bridge
+    other gaps; docs/surprisal-gating.md has both measured.
     """
 
     def __init__(self, small: QuantLSTMModel, skip_range: tuple[float, float] = SKIP_RANGE, seed: int = 0) -> None:
@@ -101,6 +102,29 @@ class MarginGate:
         q = lo + (hi - lo) * torch.rand(x.shape[0], generator=self.gen, dtype=margins.dtype)
         thresholds = torch.quantile(margins[:, 1:].reshape(-1), q)  # [B]
         run = margins > thresholds[:, None]
+        run[:, 0] = True
+        return run
+
+
+class RandomSkips:
+    """The ablation of `MarginGate`: each sequence skips each step t >= 1 independently with a probability
+    q ~ U(skip_range) drawn per sequence — the same held state and loss, but skips the gate would not make."""
+
+    def __init__(self, skip_range: tuple[float, float] = SKIP_RANGE, seed: int = 0) -> None:
+        lo, hi = skip_range
+        if not 0 <= lo <= hi < 1:
+            raise HwgenError(f"surprisal gating: skip_range must satisfy 0 <= low <= high < 1, got {skip_range}")
+        self.skip_range = (float(lo), float(hi))
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def describe(self) -> dict[str, object]:
+        return {"rule": "random skips, per-sequence rate", "skip_range": list(self.skip_range)}
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        lo, hi = self.skip_range
+        batch, steps = x.shape[:2]
+        q = lo + (hi - lo) * torch.rand(batch, 1, generator=self.gen)
+        run = torch.rand(batch, steps, generator=self.gen) >= q
         run[:, 0] = True
         return run
 

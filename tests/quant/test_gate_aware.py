@@ -12,7 +12,7 @@ from hwgen.quant.errors import QuantConfigError
 from hwgen.quant.evaluate import one_hot
 from hwgen.quant.model import ModelConfig, QuantLSTMModel
 from hwgen.quant.recurrence import EPS
-from hwgen.quant.surprisal_gating import MarginGate, previous_margins
+from hwgen.quant.surprisal_gating import MarginGate, RandomSkips, previous_margins
 
 VOCAB = 7
 
@@ -141,3 +141,12 @@ def test_the_margin_gate_follows_the_integer_rule():
     assert not small.training  # left as it was
     with pytest.raises(Exception, match="skip_range"):
         MarginGate(small, (0.5, 1.0))
+
+
+def test_random_skips_run_step_zero_and_skip_at_the_drawn_rates():
+    _, x = _batch(batch=64, steps=50)
+    run = RandomSkips((0.4, 0.6), seed=0)(x, None)
+    assert run.shape == (64, 50) and run[:, 0].all()
+    assert 0.35 < 1 - float(run[:, 1:].float().mean()) < 0.65
+    assert torch.equal(RandomSkips((0.4, 0.6), seed=0)(x, None), run)  # seeded
+    assert RandomSkips((0.0, 0.0))(x, None).all()
