@@ -20,10 +20,13 @@ plain char-LM) and "gate-aware" (the big model trains under the small model's ga
 its state and leave the loss; `hwgen.quant.surprisal_gating.MarginGate`). Both are gated with the same
 small model and measured the same way; the target compares against the independent always-big BPC (the
 best big model on its own), and the gate-aware model's own always-big BPC is reported too.
+--gate-aware on/off trains only one of them; --random-skips adds the ablation (`RandomSkips`: the same
+held state and loss, skips at random at the same rates).
 
 Target: the gate at always-big BPC + 0.01 with >= 20 % fewer cycles per character.
 
-    .venv/bin/python benchmarks/surprisal_gating.py            # H 64 / 256, 400 steps each: ~30-60 min here
+    .venv/bin/python benchmarks/surprisal_gating.py            # H 64 / 256, 400 steps each: ~50 min on a loaded 2-core box
+    .venv/bin/python benchmarks/surprisal_gating.py --small-hidden 32 --big-hidden 128 --steps 200 --random-skips
     .venv/bin/python benchmarks/surprisal_gating.py --quick    # smoke test, a few minutes
 """
 
