@@ -6,7 +6,8 @@ measures everything through the integer gate of `hwgen.model.surprisal_gate` —
 accelerator implements:
 
 * the threshold is chosen on the validation text: the fewest big-network steps whose BPC stays
-  within --tolerance of always-big;
+  within --tolerance of always-big (the independent big model's, for both variants), else the most
+  accurate threshold;
 * on the test text: BPC and the fraction of big steps for always-big, always-small, and the gate
   at the chosen threshold, plus the whole trade-off (BPC against big fraction, OUT/gating.png);
 * cycles per character from the accelerators' analytic cycle counts at the RTL default lanes:
@@ -14,9 +15,18 @@ accelerator implements:
   produces anyway; the maximum is taken as they stream out, so no cycles are added for it. That is
   the plan for the hardware gating unit, which is not built yet: these are analytic figures.
 
+Two big models are trained from the same seed on the same batches: "independent" (every step, as a
+plain char-LM) and "gate-aware" (the big model trains under the small model's gate: skipped steps hold
+its state and leave the loss; `hwgen.quant.surprisal_gating.MarginGate`). Both are gated with the same
+small model and measured the same way; the target compares against the independent always-big BPC (the
+best big model on its own), and the gate-aware model's own always-big BPC is reported too.
+--gate-aware on/off trains only one of them; --random-skips adds the ablation (`RandomSkips`: the same
+held state and loss, skips at random at the same rates).
+
 Target: the gate at always-big BPC + 0.01 with >= 20 % fewer cycles per character.
 
-    .venv/bin/python benchmarks/surprisal_gating.py            # H 64 / 256, 400 steps each: ~30-60 min here
+    .venv/bin/python benchmarks/surprisal_gating.py            # H 64 / 256, 400 steps each: ~50 min on a loaded 2-core box
+    .venv/bin/python benchmarks/surprisal_gating.py --small-hidden 32 --big-hidden 128 --steps 200 --random-skips
     .venv/bin/python benchmarks/surprisal_gating.py --quick    # smoke test, a few minutes
 """
 
@@ -24,14 +34,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 
 from hwgen.model.integer_model import IntegerModel
 from hwgen.quant.data import build_corpus, corpus_from_bytes
-from hwgen.quant.surprisal_gating import (GatePoint, candidate_thresholds, choose_threshold, integer_pair, measure,
-                                          sweep, windows)
+from hwgen.quant.surprisal_gating import (SKIP_RANGE, GatePoint, MarginGate, RandomSkips, candidate_thresholds,
+                                          choose_threshold, integer_pair, measure, sweep, windows)
 from hwgen.quant.train import TrainConfig, train
 from hwgen.rtl.api import accel_config
 from hwgen.rtl.options import AccelOptions
@@ -43,20 +54,29 @@ def cycles_per_step(model: IntegerModel) -> int:
     return accel_config(model, AccelOptions()).cycles_per_step()
 
 
-def plot(points: list[GatePoint], small: GatePoint, big: GatePoint, chosen: GatePoint, path: Path, title: str) -> None:
+VARIANTS = ("independent", "gate-aware")
+
+
+def plot(results: dict, small: GatePoint, path: Path, title: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot([p.big_fraction for p in points], [p.bpc for p in points], "o-", label="gated (test)")
-    ax.plot([small.big_fraction], [small.bpc], "s", label="always small")
-    ax.plot([1.0], [big.bpc], "^", label="always big")
-    ax.plot([chosen.big_fraction], [chosen.bpc], "*", markersize=14, label="chosen on validation")
-    ax.axhline(big.bpc + 0.01, color="grey", lw=0.8, ls="--", label="always big + 0.01")
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    base = results["independent"]["always_big"] if "independent" in results else None
+    for k, (name, r) in enumerate(results.items()):
+        color = f"C{k}"
+        ax.plot([p.big_fraction for p in r["curve"]], [p.bpc for p in r["curve"]], "o-", color=color,
+                label=f"gated, {name} big (test)")
+        ax.plot([1.0], [r["always_big"].bpc], "^", color=color, label=f"always big ({name})")
+        ax.plot([r["chosen"].big_fraction], [r["chosen"].bpc], "*", color=color, markersize=14,
+                label=f"chosen on validation ({name})")
+    ax.plot([small.big_fraction], [small.bpc], "s", color="grey", label="always small")
+    if base is not None:
+        ax.axhline(base.bpc + 0.01, color="grey", lw=0.8, ls="--", label="independent always big + 0.01")
     ax.set_xlabel("fraction of steps the big network runs")
     ax.set_ylabel("test BPC (integer models)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -75,6 +95,12 @@ def main() -> None:
     ap.add_argument("--eval-windows", type=int, default=200, help="windows of --seq characters per split")
     ap.add_argument("--tolerance", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gate-aware", default="both", choices=("both", "on", "off"),
+                    help="which big models to train: both (compared), gate-aware only (on), independent only (off)")
+    ap.add_argument("--skip-range", type=float, nargs=2, default=SKIP_RANGE, metavar=("LOW", "HIGH"),
+                    help="gate-aware training: per-sequence skip fraction drawn from [LOW, HIGH)")
+    ap.add_argument("--random-skips", action="store_true",
+                    help="also train the ablation: a big model with random skips at the same rates (RandomSkips)")
     args = ap.parse_args()
     if args.quick:
         for key, value in QUICK.items():
@@ -82,47 +108,71 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     text, source = build_corpus(args.bytes)
     corpus = corpus_from_bytes(text, args.seq, source)
+    variants = {"both": VARIANTS, "on": VARIANTS[1:], "off": VARIANTS[:1]}[args.gate_aware]
+    if args.random_skips:
+        variants = variants + ("random-skips",)
     print(f"corpus {len(text)} bytes from {source}; {args.weights}, small H={args.small_hidden}, "
-          f"big H={args.big_hidden}, {args.steps} steps each (batch {args.batch}, seq {args.seq})", flush=True)
+          f"big H={args.big_hidden}, {args.steps} steps each (batch {args.batch}, seq {args.seq}); "
+          f"big models: {', '.join(variants)} (skip range {tuple(args.skip_range)})", flush=True)
     common = dict(task="charlm", weights=args.weights, seq_len=args.seq, batch_size=args.batch, epochs=1,
                   steps_per_epoch=args.steps, corpus_bytes=args.bytes, seed=args.seed, progress=False)
+    t0 = time.perf_counter()
     small = train(TrainConfig(hidden=args.small_hidden, **common), args.out / "small", corpus).model
-    big = train(TrainConfig(hidden=args.big_hidden, **common), args.out / "big", corpus).model
-    pair = integer_pair(small, big)
+    bigs = {}
+    for name in variants:  # same seed: the same initial weights and the same batches
+        mask = {"gate-aware": MarginGate(small, tuple(args.skip_range), seed=args.seed + 1),
+                "random-skips": RandomSkips(tuple(args.skip_range), seed=args.seed + 1)}.get(name)
+        bigs[name] = train(TrainConfig(hidden=args.big_hidden, **common), args.out / f"big-{name}", corpus,
+                           step_mask=mask).model
+    print(f"trained in {time.perf_counter() - t0:.0f} s", flush=True)
     valid = windows(np.asarray(corpus.valid), args.seq, args.eval_windows)
     test = windows(np.asarray(corpus.test), args.seq, args.eval_windows)
 
-    thresholds = candidate_thresholds(pair, valid, count=16)
-    chosen_th = choose_threshold(sweep(pair, valid, thresholds), measure(pair, valid, always_big=True).bpc,
-                                 args.tolerance).threshold
-    big_only = measure(pair, test, always_big=True)
-    small_only = measure(pair.with_threshold(1 << 62), test)
-    curve = sweep(pair, test, thresholds)
-    chosen = next(p for p in curve if p.threshold == chosen_th)
-    cs, cb = cycles_per_step(pair.small), cycles_per_step(pair.big)
+    results: dict = {}
+    thresholds: list[int] = []
+    small_only = None
+    valid_base = None  # always-big validation BPC of the first big model (the independent one when trained)
+    cs = cb = 0
+    for name, big in bigs.items():
+        pair = integer_pair(small, big)
+        if not thresholds:  # the small model's margins only: the same candidates for every big model
+            thresholds = candidate_thresholds(pair, valid, count=16)
+            small_only = measure(pair.with_threshold(1 << 62), test)
+            cs, cb = cycles_per_step(pair.small), cycles_per_step(pair.big)
+            valid_base = measure(pair, valid, always_big=True).bpc
+        # every variant's threshold is chosen against the same target: the independent always-big BPC
+        chosen_th = choose_threshold(sweep(pair, valid, thresholds), valid_base, args.tolerance).threshold
+        curve = sweep(pair, test, thresholds)
+        results[name] = {"always_big": measure(pair, test, always_big=True), "curve": curve,
+                         "chosen": next(p for p in curve if p.threshold == chosen_th)}
+    base = results[variants[0]]["always_big"]  # the independent big model when it was trained
 
-    def row(name: str, p: GatePoint) -> str:
-        cycles = cs + p.big_fraction * cb if name != "always big" else cb
-        return (f"  {name:28s} {p.bpc:8.3f} {p.bpc - big_only.bpc:+8.3f} {p.big_fraction:9.3f} "
+    def row(label: str, p: GatePoint, always: bool = False) -> str:
+        cycles = cb if always else cs + p.big_fraction * cb
+        return (f"  {label:40s} {p.bpc:8.3f} {p.bpc - base.bpc:+8.3f} {p.big_fraction:9.3f} "
                 f"{cycles:12.1f} {cycles / cb:8.3f}")
 
     print(f"\ntest text ({len(test)} windows of {args.seq}); cycles/step at the RTL default lanes: small {cs}, big {cb}")
-    print(f"  {'':28s} {'BPC':>8s} {'vs big':>8s} {'big frac':>9s} {'cycles/char':>12s} {'÷ big':>8s}")
-    print(row("always big", big_only))
+    print(f"  {'':40s} {'BPC':>8s} {'vs big':>8s} {'big frac':>9s} {'cycles/char':>12s} {'÷ big':>8s}")
     print(row("always small (+ big at t=0)", small_only))
-    print(row(f"gated (threshold {chosen_th})", chosen))
-    saving = 1 - (cs + chosen.big_fraction * cb) / cb
-    ok = chosen.bpc <= big_only.bpc + 0.01 and saving >= 0.20
-    print(f"target: BPC <= always big + 0.01 with >= 20 % fewer cycles per character: {'met' if ok else 'NOT met'} "
-          f"(BPC {chosen.bpc - big_only.bpc:+.3f}, cycles saved {100 * saving:.1f} %)")
-    print("  trade-off on test (threshold: big fraction, BPC): "
-          + "; ".join(f"{p.threshold}: {p.big_fraction:.2f}, {p.bpc:.3f}" for p in curve))
+    for name, r in results.items():
+        print(row(f"always big ({name})", r["always_big"], always=True))
+        print(row(f"gated, {name} big (th. {r['chosen'].threshold})", r["chosen"]))
+    summary = {"always_small": small_only.__dict__, "cycles_per_step": {"small": cs, "big": cb},
+               "baseline": f"always big ({variants[0]})", "args": {k: str(v) for k, v in vars(args).items()}}
+    for name, r in results.items():
+        chosen = r["chosen"]
+        saving = 1 - (cs + chosen.big_fraction * cb) / cb
+        ok = chosen.bpc <= base.bpc + 0.01 and saving >= 0.20
+        print(f"target ({name}): BPC <= always big ({variants[0]}) + 0.01 with >= 20 % fewer cycles per character: "
+              f"{'met' if ok else 'NOT met'} (BPC {chosen.bpc - base.bpc:+.3f}, cycles saved {100 * saving:.1f} %)")
+        print(f"  trade-off, {name} big, on test (threshold: big fraction, BPC): "
+              + "; ".join(f"{p.threshold}: {p.big_fraction:.2f}, {p.bpc:.3f}" for p in r["curve"]))
+        summary[name] = {"always_big": r["always_big"].__dict__, "chosen": chosen.__dict__, "target_met": ok,
+                         "cycles_saved": saving, "curve": [p.__dict__ for p in r["curve"]]}
     png = args.out / "gating.png"
-    plot(curve, small_only, big_only, chosen, png, f"{args.weights} char-LM, small H={args.small_hidden} / big "
-         f"H={args.big_hidden}, {args.steps} steps{' (quick)' if args.quick else ''}")
-    summary = {"always_big": big_only.__dict__, "always_small": small_only.__dict__, "chosen": chosen.__dict__,
-               "curve": [p.__dict__ for p in curve], "cycles_per_step": {"small": cs, "big": cb},
-               "args": {k: str(v) for k, v in vars(args).items()}}
+    plot(results, small_only, png, f"{args.weights} char-LM, small H={args.small_hidden} / big H={args.big_hidden}, "
+         f"{args.steps} steps{' (quick)' if args.quick else ''}")
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {png} and {args.out / 'summary.json'}")
 

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from hwgen.quant.errors import QuantConfigError
-from hwgen.quant.recurrence import EPS, batch_norm_train, bn_lstm_recurrence, fold_running, step_moments
+from hwgen.quant.recurrence import EPS, Mask, batch_norm_train, bn_lstm_recurrence, check_mask, fold_running, step_moments
 from hwgen.quant.choices import QUANTIZERS
 from hwgen.quant.ste import check_kind, glorot_w0, quantize_all, weight_codes
 
@@ -239,11 +239,17 @@ class QuantLSTMLayer(QuantRecurrentLayer):
         self.beta_c = nn.Parameter(torch.zeros(self.hidden))
 
     # ---- forward -----------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [T, B, X] -> y [T, B, H] (zero initial state)."""
-        _, batch = self.check_input(x)
+    def forward(self, x: torch.Tensor, mask: Mask = None) -> torch.Tensor:
+        """x [T, B, X] -> y [T, B, H] (zero initial state).
+
+        `mask` [T, B] bool (True: the step runs): over a masked-off step a sample's h and c hold (the
+        surprisal gate's skipped big model); its output there is the held h. Training and eval alike."""
+        steps, batch = self.check_input(x)
+        mask = check_mask(mask, (steps, batch))
         w, r = self.quantized_weights()
         if not self.bn:
+            if mask is not None:
+                return self._masked_cell_loop(x, w, r, mask)
             zeros = x.new_zeros(1, batch, self.hidden)
             return torch._VF.lstm(x, (zeros, zeros), (w, r, self.bias_ih, self.bias_hh),
                                   True, 1, 0.0, self.training, False, False)[0]
@@ -255,10 +261,22 @@ class QuantLSTMLayer(QuantRecurrentLayer):
                 (mh, vh), (mc, vc) = stats["h"], stats["c"]
                 fixed = (mh[0], torch.rsqrt(vh[0] + EPS), mc[0], torch.rsqrt(vc[0] + EPS))
             return bn_lstm_recurrence(xg, r, self.gamma_h, self.beta_h, self.gamma_c, self.beta_c, fixed,
-                                      (self.mean_h, self.var_h, self.mean_c, self.var_c), MOMENTUM)
-        return self._eval_forward(z, r)
+                                      (self.mean_h, self.var_h, self.mean_c, self.var_c), MOMENTUM, mask)
+        return self._eval_forward(z, r, mask)
 
-    def _eval_forward(self, z: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    def _masked_cell_loop(self, x: torch.Tensor, w: torch.Tensor, r: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The plain (no batch norm) LSTM with held steps: torch's cell, one step at a time."""
+        h = x.new_zeros(x.shape[1], self.hidden)
+        c = h
+        ys = []
+        for t in range(x.shape[0]):
+            h1, c1 = torch.lstm_cell(x[t], (h, c), w, r, self.bias_ih, self.bias_hh)
+            keep = mask[t, :, None]
+            h, c = torch.where(keep, h1, h), torch.where(keep, c1, c)
+            ys.append(h)
+        return torch.stack(ys)
+
+    def _eval_forward(self, z: torch.Tensor, r: torch.Tensor, mask: Mask = None) -> torch.Tensor:
         aff = self.row_affines()
         steps, batch, _ = z.shape
         at = self.at
@@ -269,7 +287,12 @@ class QuantLSTMLayer(QuantRecurrentLayer):
         for t in range(steps):
             a = z[t] * at(aff.x_scale, t) + at(aff.x_shift, t) + (h @ r.t()) * at(aff.h_scale, t) + at(aff.h_shift, t)
             i, f, g, o = a.chunk(4, 1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c * at(aff.c_scale, t) + at(aff.c_shift, t))
+            c1 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h1 = torch.sigmoid(o) * torch.tanh(c1 * at(aff.c_scale, t) + at(aff.c_shift, t))
+            if mask is None:
+                h, c = h1, c1
+            else:
+                keep = mask[t, :, None]
+                h, c = torch.where(keep, h1, h), torch.where(keep, c1, c)
             ys.append(h)
         return torch.stack(ys)

@@ -7,7 +7,7 @@ so a checkpoint from another model is refused with a clear message.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -65,11 +65,18 @@ class QuantLSTMModel(nn.Module):
             for k in range(config.layers))
         self.head = nn.Linear(config.hidden, config.outputs)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x [B, T, X] -> logits [B, C] (digits) or [B, T, V] (charlm)."""
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """x [B, T, X] -> logits [B, C] (digits) or [B, T, V] (charlm).
+
+        `mask` [B, T] bool (LSTM only; True: the step runs): every layer's state holds over a sample's
+        masked-off steps, whose logits are then the held ones (the surprisal gate's skipped big model)."""
         y = x.transpose(0, 1)
+        if mask is not None:
+            if self.config.cell != "lstm":
+                raise QuantConfigError(f"a step mask needs the LSTM cell, this model is a {self.config.cell.upper()}")
+            mask = mask.transpose(0, 1)
         for layer in self.layers:
-            y = layer(y)
+            y = layer(y) if mask is None else layer(y, mask)
         if self.config.task == "digits":
             return self.head(y[-1])
         return self.head(y).transpose(0, 1)

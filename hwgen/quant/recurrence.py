@@ -28,6 +28,14 @@ the first S steps' batch means and unbiased variances are folded in as `nn.Batch
 With `fixed` statistics (mean_z, inv_std_z, mean_c, inv_std_c, all constants) the same
 loop normalises with them instead of batch statistics: that is the inference-time cell
 with BN folded into time-shared affines, used to fine-tune a model for its export.
+
+With a `mask` [T, B] (bool; True: the step runs) a masked-off step *holds* the sample's state:
+
+    h_t = h_{t-1},  c_t = c_{t-1}                   where mask[t, b] is False
+
+which is what the surprisal gate's big model does over the steps it skips
+(`hwgen.model.surprisal_gate`). The step's candidate update is still computed for the whole
+batch, so the batch statistics are those of the candidate z and c, as without a mask.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ EPS = 1e-5
 Fixed = Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
 #: (mean_z, var_z [S, 4H], mean_c, var_c [S, H]) per-step running statistics, updated in place.
 Running = Optional[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]
+#: [T, B] bool: the steps each sample runs (False: its state holds over that step).
+Mask = Optional[torch.Tensor]
 
 
 def batch_norm_train(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
@@ -88,11 +98,17 @@ class BNLSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, xg, r, gamma_h, beta_h, gamma_c, beta_c,  # type: ignore[override]
-                fixed: Fixed = None, running: Running = None, momentum: float = 0.1):
+                fixed: Fixed = None, running: Running = None, momentum: float = 0.1, mask: Mask = None):
         steps, batch, four_h = xg.shape
         hid = four_h // 4
         hs = xg.new_zeros(steps + 1, batch, hid)  # hs[t] = h_{t-1}; hs[0] = 0
         cs = xg.new_zeros(steps + 1, batch, hid)  # cs[t] = c_{t-1}; cs[0] = 0
+        # the candidate cell c'_t = σ(f)·c_{t-1} + σ(i)·tanh(g): the state itself unless a mask holds it
+        cc = cs[1:] if mask is None else xg.new_empty(steps, batch, hid)
+        cc_v = cc.unbind(0)
+        if mask is not None:
+            keep_v = mask[..., None].unbind(0)  # [B, 1] bool per step
+            cand = xg.new_empty(batch, hid)  # this step's candidate h
         z_all = xg.new_empty(steps, batch, four_h)  # z_all[0] (= 0) is only read with fixed statistics
         pre = xg.new_empty(batch, four_h)  # this step's gate pre-activations
         pre_g = pre[:, 2 * hid:3 * hid]
@@ -117,7 +133,7 @@ class BNLSTMRecurrence(torch.autograd.Function):
                 return torch.add(zb, xg_v[t], out=pre)
 
             def cell(t: int) -> torch.Tensor:
-                cb, mc, ic = batch_norm_train(c_v[t + 1], gamma_c, beta_c, run_v[2][t], run_v[3][t], momentum)
+                cb, mc, ic = batch_norm_train(cc_v[t], gamma_c, beta_c, run_v[2][t], run_v[3][t], momentum)
                 norm[2].append(mc)
                 norm[3].append(ic)
                 return cb
@@ -132,32 +148,38 @@ class BNLSTMRecurrence(torch.autograd.Function):
                 return torch.addcmul(shift_v[t], z, scale_h, out=pre)
 
             def cell(t: int) -> torch.Tensor:
-                return torch.addcmul(shift_c, c_v[t + 1], scale_c)
+                return torch.addcmul(shift_c, cc_v[t], scale_c)
 
         for t in range(steps):
             torch.sigmoid(gates(t), out=act_v[t])
             torch.tanh(pre_g, out=g_v[t])
             if t == 0:
-                torch.mul(i_v[0], g_v[0], out=c_v[1])
+                torch.mul(i_v[0], g_v[0], out=cc_v[0])
             else:
-                torch.addcmul(torch.mul(f_v[t], c_v[t], out=c_v[t + 1]), i_v[t], g_v[t], out=c_v[t + 1])
-            torch.mul(o_v[t], torch.tanh(cell(t), out=th_v[t]), out=h_v[t + 1])
+                torch.addcmul(torch.mul(f_v[t], c_v[t], out=cc_v[t]), i_v[t], g_v[t], out=cc_v[t])
+            if mask is None:
+                torch.mul(o_v[t], torch.tanh(cell(t), out=th_v[t]), out=h_v[t + 1])
+            else:
+                torch.mul(o_v[t], torch.tanh(cell(t), out=th_v[t]), out=cand)
+                torch.where(keep_v[t], cand, h_v[t], out=h_v[t + 1])
+                torch.where(keep_v[t], cc_v[t], c_v[t], out=c_v[t + 1])
         if fixed is None:
             if running is not None:  # step 0's z is 0: batch mean and variance 0
                 torch._foreach_mul_([running[0][:1], running[1][:1]], 1 - momentum)
             ctx.norm = norm  # intermediates, not inputs or outputs: kept as they are, per step
         else:
             if running is not None:
-                fold_running(running, (*step_moments(z_all), *step_moments(cs[1:])), steps, momentum)
+                fold_running(running, (*step_moments(z_all), *step_moments(cc)), steps, momentum)
             ctx.norm = fixed
-        ctx.save_for_backward(r, gamma_h, gamma_c, hs, cs, z_all, act, th_all)
-        ctx.views = (f_v, c_v, z_v)  # per-step views of saved buffers, made once
+        ctx.save_for_backward(r, gamma_h, gamma_c, hs, cs, z_all, act, th_all, cc,
+                              None if mask is None else mask[..., None].to(xg.dtype))
+        ctx.views = (f_v, cc_v, z_v)  # per-step views of saved buffers, made once
         ctx.batch_stats = fixed is None
         return hs[1:]
 
     @staticmethod
     def backward(ctx, dy):  # type: ignore[override]
-        r, gamma_h, gamma_c, hs, cs, z_all, act, th_all = ctx.saved_tensors
+        r, gamma_h, gamma_c, hs, cs, z_all, act, th_all, cc, keep = ctx.saved_tensors
         norm = ctx.norm
         steps, batch, hid = dy.shape
         four_h = 4 * hid
@@ -174,13 +196,13 @@ class BNLSTMRecurrence(torch.autograd.Function):
         da3_v = da_all.view(steps, batch, 4, hid)[:, :, :3].unbind(0)
         fac_o_v, da_o_v = fac[..., 3 * hid:].unbind(0), da_all[..., 3 * hid:].unbind(0)
         da_v, du_v, ku_v, dy_v = da_all.unbind(0), du_all.unbind(0), k_u.unbind(0), dy.unbind(0)
-        f_v, c_v, z_v = ctx.views
+        f_v, cc_v, z_v = ctx.views
         dgammas: tuple[list[torch.Tensor], list[torch.Tensor]] = ([], [])  # per step, of γh and γc
         if ctx.batch_stats:
             mean_z, inv_z, mean_c, inv_c = norm  # lists over steps; z's from step 1 on
 
             def back_c(du: torch.Tensor, t: int) -> torch.Tensor:
-                dx, dgamma, _ = _norm_back(du, c_v[t + 1], gamma_c, mean_c[t], inv_c[t])
+                dx, dgamma, _ = _norm_back(du, cc_v[t], gamma_c, mean_c[t], inv_c[t])
                 dgammas[1].append(dgamma)
                 return dx
 
@@ -198,18 +220,34 @@ class BNLSTMRecurrence(torch.autograd.Function):
                 return da * scale_h
 
         dzs = []
-        dh = dy_v[steps - 1]
-        dc = None
-        for t in range(steps - 1, -1, -1):
-            du = torch.mul(dh, ku_v[t], out=du_v[t])
-            dc = back_c(du, t) if dc is None else torch.addcmul(back_c(du, t), dc, f_v[t + 1])
-            torch.mul(fac3_v[t], dc[:, None], out=da3_v[t])
-            torch.mul(dh, fac_o_v[t], out=da_o_v[t])
-            if t == 0:
-                break  # h_{-1} = 0: dz_0 reaches neither R nor an earlier state
-            dz = back_z(da_v[t], t)
-            dzs.append(dz)
-            dh = torch.addmm(dy_v[t - 1], dz, r)
+        dh = dy_v[steps - 1]  # gradient of the state h_t (all later steps' included)
+        dc = None  # without a mask: of the candidate c'_{t+1}; with one: of the state c_t
+        if keep is None:
+            for t in range(steps - 1, -1, -1):
+                du = torch.mul(dh, ku_v[t], out=du_v[t])
+                dc = back_c(du, t) if dc is None else torch.addcmul(back_c(du, t), dc, f_v[t + 1])
+                torch.mul(fac3_v[t], dc[:, None], out=da3_v[t])
+                torch.mul(dh, fac_o_v[t], out=da_o_v[t])
+                if t == 0:
+                    break  # h_{-1} = 0: dz_0 reaches neither R nor an earlier state
+                dz = back_z(da_v[t], t)
+                dzs.append(dz)
+                dh = torch.addmm(dy_v[t - 1], dz, r)
+        else:  # h_t = k·h'_t + (1 - k)·h_{t-1}, c_t = k·c'_t + (1 - k)·c_{t-1}
+            keep_v, hold = keep.unbind(0), (1 - keep).unbind(0)
+            for t in range(steps - 1, -1, -1):
+                dh_new = dh * keep_v[t]  # of the candidate h'_t
+                du = torch.mul(dh_new, ku_v[t], out=du_v[t])
+                dc_new = back_c(du, t) if dc is None else torch.addcmul(back_c(du, t), dc, keep_v[t])
+                torch.mul(fac3_v[t], dc_new[:, None], out=da3_v[t])
+                torch.mul(dh_new, fac_o_v[t], out=da_o_v[t])
+                if t == 0:
+                    break
+                dz = back_z(da_v[t], t)
+                dzs.append(dz)
+                carried = dc_new * f_v[t]
+                dc = carried if dc is None else torch.addcmul(carried, dc, hold[t])
+                dh = torch.addmm(dy_v[t - 1], dz, r).addcmul_(dh, hold[t])
         flat = (steps - 1) * batch
         dr = (torch.mm(torch.stack(dzs[::-1]).view(flat, four_h).t(), hs[1:steps].reshape(flat, hid))
               if dzs else torch.zeros_like(r))
@@ -218,23 +256,34 @@ class BNLSTMRecurrence(torch.autograd.Function):
             dgamma_c = torch.stack(dgammas[1]).sum(0)
         else:
             dgamma_h = (da_all * (z_all - norm[0]) * norm[1]).sum((0, 1))
-            dgamma_c = (du_all * (cs[1:] - norm[2]) * norm[3]).sum((0, 1))
-        return da_all, dr, dgamma_h, da_all.sum((0, 1)), dgamma_c, du_all.sum((0, 1)), None, None, None
+            dgamma_c = (du_all * (cc - norm[2]) * norm[3]).sum((0, 1))
+        return da_all, dr, dgamma_h, da_all.sum((0, 1)), dgamma_c, du_all.sum((0, 1)), None, None, None, None
 
 
 def bn_lstm_recurrence(xg: torch.Tensor, r: torch.Tensor, gamma_h: torch.Tensor, beta_h: torch.Tensor,
                        gamma_c: torch.Tensor, beta_c: torch.Tensor, fixed: Fixed = None, running: Running = None,
-                       momentum: float = 0.1) -> torch.Tensor:
+                       momentum: float = 0.1, mask: Mask = None) -> torch.Tensor:
     """Training-mode BN-LSTM over all steps: y [T, B, H] (zero initial state).
 
     `fixed` normalises with those constants instead of batch statistics; `running` (if
     given) takes the batch statistics of its first S steps with `momentum`, in both cases.
+    `mask` [T, B] (True: the step runs) holds a sample's h and c over its masked-off steps.
     """
-    return BNLSTMRecurrence.apply(xg, r, gamma_h, beta_h, gamma_c, beta_c, fixed, running, momentum)
+    return BNLSTMRecurrence.apply(xg, r, gamma_h, beta_h, gamma_c, beta_c, fixed, running, momentum,
+                                  check_mask(mask, xg.shape[:2]))
+
+
+def check_mask(mask: Mask, shape: Sequence[int]) -> Mask:
+    """A step mask as bool [T, B] of `shape`, or None; a clear error for another shape."""
+    if mask is None:
+        return None
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f"step mask must be [T, B] = {list(shape)}, got {list(mask.shape)}")
+    return mask.to(torch.bool)
 
 
 def bn_lstm_reference(xg, r, gamma_h, beta_h, gamma_c, beta_c, fixed: Fixed = None, running: Running = None,
-                      momentum: float = 0.1):
+                      momentum: float = 0.1, mask: Mask = None):
     """The same recurrence with plain autograd ops: the executable spec `gradcheck` compares against."""
     steps, batch, four_h = xg.shape
     hid = four_h // 4
@@ -249,15 +298,21 @@ def bn_lstm_reference(xg, r, gamma_h, beta_h, gamma_c, beta_c, fixed: Fixed = No
             zn = (z - fixed[0]) * fixed[1]
         a = xg[t] + gamma_h * zn + beta_h
         i, f, g, o = a.chunk(4, 1)
+        c_prev = c
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         if fixed is None:
             cn = (c - c.mean(0)) / torch.sqrt(c.var(0, unbiased=False) + EPS)
         else:
             cn = (c - fixed[2]) * fixed[3]
-        h = torch.sigmoid(o) * torch.tanh(gamma_c * cn + beta_c)
+        h_new = torch.sigmoid(o) * torch.tanh(gamma_c * cn + beta_c)
         if running is not None and t < running[0].shape[0]:
             with torch.no_grad():
                 for buf, stat in zip(running, (z.mean(0), z.var(0), c.mean(0), c.var(0))):
                     buf[t].lerp_(stat, momentum)
+        if mask is None:
+            h = h_new
+        else:
+            keep = mask[t, :, None]
+            h, c = torch.where(keep, h_new, h), torch.where(keep, c, c_prev)
         ys.append(h)
     return torch.stack(ys)

@@ -7,6 +7,14 @@ rule of `hwgen.model.surprisal_gate` (the rule the accelerator implements). The 
 chosen on the validation text: the smallest fraction of big-network steps whose BPC stays within
 `tolerance` of running the big network on every step. Everything is measured through the integer
 models, so the numbers are the hardware's.
+
+Gate-aware training (`train_pair(..., gate_aware=True)`, the default): the big model is trained the way
+the gate will run it. The small model is trained first; then every training batch of the big model gets
+a step mask from the small model's float logits by the gate's own rule (margin of the previous step's
+logits at the current input > a threshold; step 0 always runs), with each sequence's threshold at a
+quantile of the batch's margins drawn uniformly from `skip_range` (the fraction of steps skipped). On a
+skipped step the big model's h and c hold, as in the integer gate, and the step is left out of its loss
+(the prediction there is the small model's, which the big model cannot change). See `MarginGate`.
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import onnx
+import torch
 
 from hwgen.errors import HwgenError
 from hwgen.frontend.importer import import_onnx
@@ -41,8 +50,100 @@ class GatePoint:
     bpc: float
 
 
-def train_pair(small: TrainConfig, big: TrainConfig, run: Union[str, os.PathLike]) -> tuple[TrainResult, TrainResult]:
-    """Train the small and the big char-LM on the same corpus (loaded once) into RUN/small and RUN/big."""
+#: Default range of the fraction of steps skipped in gate-aware training (drawn per sequence).
+SKIP_RANGE = (0.0, 0.8)
+
+
+def previous_margins(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """The gate's margins m_t = max(s_{t-1}) − s_{t-1}[x_t] of logits [B, T, V] at inputs ids [B, T]: [B, T], 0 at t = 0."""
+    prev = logits[:, :-1]
+    m = prev.max(-1).values - prev.gather(-1, ids[:, 1:, None])[..., 0]
+    return torch.cat([m.new_zeros(m.shape[0], 1), m], 1)
+
+
+class MarginGate:
+    """The step mask of gate-aware training: the integer gate's rule on the small model's float logits.
+
+    Per batch (one-hot inputs x [B, T, V]): the small model (eval mode, no gradient) gives logits s; the
+    margins m_t = max(s_{t-1}) − s_{t-1}[x_t]; each sequence draws a skip fraction q ~ U(skip_range) and
+    runs step t iff t = 0 or m_t > (the q-quantile of the batch's margins). So the big model sees exactly the
+    skip pattern the gate makes (confident characters skipped, the state held over them) over the whole range
+    of thresholds the validation sweep may choose from. The margin is 0 wherever the small model's top
+    choice was right, so any q up to that fraction gives threshold 0, which skips all those steps — as the
+    integer gate does at its lowest threshold (0); lower skip rates than that the gate never produces.
+
+    Why this and not random skips: the held state is only out of distribution for the *pattern* the gate
+    produces — it skips characters the small model predicted well, which cluster (inside words, runs of
+    indentation). Random skips at the same rate (`RandomSkips`, the ablation) teach the big model to bridge
+    other gaps; docs/surprisal-gating.md has both measured.
+    """
+
+    def __init__(self, small: QuantLSTMModel, skip_range: tuple[float, float] = SKIP_RANGE, seed: int = 0) -> None:
+        lo, hi = skip_range
+        if not 0 <= lo <= hi < 1:
+            raise HwgenError(f"surprisal gating: skip_range must satisfy 0 <= low <= high < 1, got {skip_range}")
+        self.small, self.skip_range = small, (float(lo), float(hi))
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def describe(self) -> dict[str, object]:
+        return {"rule": "margin-v1 on the small model's float logits, per-sequence quantile threshold",
+                "small_hidden": self.small.config.hidden, "skip_range": list(self.skip_range)}
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        was_training = self.small.training
+        self.small.eval()
+        try:
+            logits = self.small(x)
+        finally:
+            self.small.train(was_training)
+        margins = previous_margins(logits, x.argmax(-1))
+        lo, hi = self.skip_range
+        q = lo + (hi - lo) * torch.rand(x.shape[0], generator=self.gen, dtype=margins.dtype)
+        thresholds = torch.quantile(margins[:, 1:].reshape(-1), q)  # [B]
+        run = margins > thresholds[:, None]
+        run[:, 0] = True
+        return run
+
+
+class RandomSkips:
+    """The ablation of `MarginGate`: each sequence skips each step t >= 1 independently with a probability
+    q ~ U(skip_range) drawn per sequence — the same held state and loss, but skips the gate would not make."""
+
+    def __init__(self, skip_range: tuple[float, float] = SKIP_RANGE, seed: int = 0) -> None:
+        lo, hi = skip_range
+        if not 0 <= lo <= hi < 1:
+            raise HwgenError(f"surprisal gating: skip_range must satisfy 0 <= low <= high < 1, got {skip_range}")
+        self.skip_range = (float(lo), float(hi))
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def describe(self) -> dict[str, object]:
+        return {"rule": "random skips, per-sequence rate", "skip_range": list(self.skip_range)}
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        lo, hi = self.skip_range
+        batch, steps = x.shape[:2]
+        q = lo + (hi - lo) * torch.rand(batch, 1, generator=self.gen)
+        run = torch.rand(batch, steps, generator=self.gen) >= q
+        run[:, 0] = True
+        return run
+
+
+def train_gate_aware(big: TrainConfig, small: QuantLSTMModel, run: Union[str, os.PathLike],
+                     data: Optional[CharCorpus] = None, skip_range: tuple[float, float] = SKIP_RANGE) -> TrainResult:
+    """Train the big char-LM of a pair with the steps `MarginGate` skips held and left out of the loss."""
+    if big.cell != "lstm":
+        raise HwgenError(f"surprisal gating: gate-aware training needs the LSTM cell, the big config has {big.cell!r}")
+    data = data if data is not None else load_task_data(big)
+    return train(big, run, data, step_mask=MarginGate(small, skip_range, seed=big.seed + 1))
+
+
+def train_pair(small: TrainConfig, big: TrainConfig, run: Union[str, os.PathLike], gate_aware: bool = True,
+               skip_range: tuple[float, float] = SKIP_RANGE) -> tuple[TrainResult, TrainResult]:
+    """Train the small and the big char-LM on the same corpus (loaded once) into RUN/small and RUN/big.
+
+    `gate_aware` (default): the big model trains with the trained small model's gate (`MarginGate`);
+    otherwise both train independently on every step."""
     for role, config in (("small", small), ("big", big)):
         if config.task != "charlm":
             raise HwgenError(f"surprisal gating pairs char-LMs: the {role} config has task {config.task!r}")
@@ -50,7 +151,10 @@ def train_pair(small: TrainConfig, big: TrainConfig, run: Union[str, os.PathLike
         raise HwgenError("surprisal gating: small and big must train on the same corpus, corpus_bytes and seq_len")
     data = load_task_data(small)
     run = Path(run)
-    return train(small, run / "small", data), train(big, run / "big", data)
+    small_result = train(small, run / "small", data)
+    if gate_aware:
+        return small_result, train_gate_aware(big, small_result.model, run / "big", data, skip_range)
+    return small_result, train(big, run / "big", data)
 
 
 def integer_charlm(model: QuantLSTMModel, options: LoweringOptions = LoweringOptions()) -> IntegerModel:

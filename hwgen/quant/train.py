@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import torch
@@ -184,9 +184,20 @@ def _batches(config: TrainConfig, data: Union[DigitsData, CharCorpus], gen: torc
         yield one_hot(window[:, :-1], data.vocab_size), window[:, 1:]
 
 
-def _loss(model: QuantLSTMModel, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    logits = model(x)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+#: Per char-LM batch (one-hot inputs [B, T, V], targets [B, T]) the steps the model runs, [B, T] bool, or None for all.
+StepMask = Callable[[torch.Tensor, torch.Tensor], Optional[torch.Tensor]]
+
+
+def _loss(model: QuantLSTMModel, x: torch.Tensor, y: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Mean cross entropy; with a step mask the model holds its state over the masked-off steps and the
+    loss is the mean over the steps it ran (a held step's prediction is not the model's to make)."""
+    if mask is None:
+        logits = model(x)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+    logits = model(x, mask)
+    each = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
+    keep = mask.reshape(-1).to(each.dtype)
+    return (each * keep).sum() / keep.sum().clamp_min(1)
 
 
 def evaluate(model: QuantLSTMModel, data: Union[DigitsData, CharCorpus], config: TrainConfig,
@@ -211,8 +222,15 @@ def final_metrics(model: QuantLSTMModel, data: Union[DigitsData, CharCorpus], co
     return out
 
 
-def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsData, CharCorpus, None] = None) -> TrainResult:
-    """Train, checkpoint every epoch into `run`, and write metrics.json; returns the eval-mode model."""
+def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsData, CharCorpus, None] = None,
+          step_mask: Optional[StepMask] = None) -> TrainResult:
+    """Train, checkpoint every epoch into `run`, and write metrics.json; returns the eval-mode model.
+
+    `step_mask` (char-LM, LSTM) gives each batch's running steps: the model's state holds over the others,
+    which the loss leaves out (gate-aware training of a surprisal-gated big model). Validation and test
+    metrics run every step. Its `describe()`, if it has one, goes into metrics.json as "step_mask"."""
+    if step_mask is not None and config.task != "charlm":
+        raise QuantConfigError(f"a step mask trains a char-LM, not {config.task!r}")
     run = Path(run)
     set_determinism(config.seed, config.threads)
     data = data if data is not None else load_task_data(config)
@@ -230,6 +248,10 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
     metrics: dict[str, Any] = {"task": config.task, "cell": config.cell, "weights": config.weights, "bn": config.use_bn,
                                "hidden": config.hidden, "layers": config.layers, "status": "training",
                                "data": "sklearn digits" if vocab is None else data.source, "history": history}
+    if step_mask is not None:
+        describe = getattr(step_mask, "describe", None)
+        metrics["step_mask"] = describe() if describe is not None else repr(step_mask)
+    run_fraction: list[float] = []  # per batch: the fraction of steps the mask ran
     steps_done, t0 = 0, time.perf_counter()
     progress = make_progress(config.progress)
     with progress:
@@ -245,7 +267,10 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
                 for group in opt.param_groups:
                     group["lr"] = config.lr_at(steps_done, total_steps)
                 opt.zero_grad(set_to_none=True)
-                loss = _loss(model, x, y)
+                mask = step_mask(x, y) if step_mask is not None else None
+                if mask is not None:
+                    run_fraction.append(float(mask.float().mean()))
+                loss = _loss(model, x, y, mask)
                 if not torch.isfinite(loss):
                     metrics.update(status="diverged", diverged_at={"epoch": epoch, "step": step})
                     write_json(run / METRICS, metrics)
@@ -270,6 +295,8 @@ def train(config: TrainConfig, run: Union[str, os.PathLike], data: Union[DigitsD
             save_checkpoint(run, model, epoch, tconf, vocab)
             write_json(run / METRICS, metrics)  # status "training": the learning curve so far
     seconds = time.perf_counter() - t0
+    if run_fraction:
+        metrics["step_mask_run_fraction"] = sum(run_fraction) / len(run_fraction)
     metrics.update(status="done", train_seconds=seconds, steps=steps_done,
                    step_ms=1000 * seconds / max(steps_done, 1), **final_metrics(model, data, config))
     if vocab is not None:

@@ -31,7 +31,7 @@ def text() -> np.ndarray:
 
 
 def _onehot(model, ids):
-    return model.quantize_input(np.eye(VOCAB)[ids])
+    return model.quantize_input(np.eye(model.input_size)[ids])
 
 
 def test_always_big_runs_both_models_unchanged(pair, text):
@@ -123,7 +123,8 @@ def test_a_pair_trains_on_one_corpus_and_gates(tmp_path):
     text.write_text("the quick brown fox jumps over the lazy dog. " * 200)
     common = dict(task="charlm", weights="ternary", epochs=1, seq_len=20, batch_size=8, steps_per_epoch=3,
                   corpus=(str(text),), progress=False)
-    small, big = train_pair(TrainConfig(hidden=8, **common), TrainConfig(hidden=16, **common), tmp_path / "pair")
+    small, big = train_pair(TrainConfig(hidden=8, **common), TrainConfig(hidden=16, **common), tmp_path / "pair",
+                            gate_aware=False)
     assert (tmp_path / "pair" / "small" / "metrics.json").exists() and (tmp_path / "pair" / "big" / "metrics.json").exists()
     gated = integer_pair(small.model, big.model)
     ids = np.frombuffer(b"the lazy dog jumps", np.uint8)
@@ -160,3 +161,30 @@ def test_an_exported_pair_carries_the_gate(tmp_path):
     onnx.save(proto, plain)
     with pytest.raises(HwgenError, match="not one of a surprisal-gated pair"):
         read_gate(plain)
+
+
+def test_a_gate_aware_pair_trains_lowers_and_gates(tmp_path):
+    """Gate-aware training (train_pair's default): the big model's metrics record the mask; the pair lowers
+    and its integer gate still matches the step-by-step loop."""
+    import json
+
+    from hwgen.quant.surprisal_gating import train_pair
+    from hwgen.quant.train import TrainConfig
+
+    text = tmp_path / "corpus.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog. " * 200)
+    common = dict(task="charlm", weights="ternary", epochs=1, seq_len=20, batch_size=8, steps_per_epoch=3,
+                  corpus=(str(text),), progress=False)
+    small, big = train_pair(TrainConfig(hidden=8, **common), TrainConfig(hidden=16, **common), tmp_path / "pair",
+                            skip_range=(0.2, 0.6))
+    metrics = json.loads((tmp_path / "pair" / "big" / "metrics.json").read_text())
+    assert metrics["step_mask"]["skip_range"] == [0.2, 0.6] and 0 < metrics["step_mask_run_fraction"] < 1
+    assert "step_mask" not in json.loads((tmp_path / "pair" / "small" / "metrics.json").read_text())
+    vocab = np.frombuffer(bytes(sorted(set(text.read_bytes()))), np.uint8)
+    ids = np.searchsorted(vocab, np.frombuffer(b"the lazy dog jumps over", np.uint8))
+    pair = integer_pair(small.model, big.model)
+    margins = pair.run(ids, always_big=True).margins[0, 1:]
+    gated = pair.with_threshold(int(np.median(margins)))
+    run = gated.run(ids)
+    decisions, used = _loop_reference(gated, ids)
+    assert np.array_equal(run.big_ran[0], decisions) and np.array_equal(run.real_outputs()[0], used)
