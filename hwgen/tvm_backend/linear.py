@@ -10,10 +10,11 @@ constant W [K, N] is the LSTM's input projection with rows = N, so it runs on th
   per-column scale. Agrees with the float graph to float rounding.
 * int8 activations (`TvmOptions(activations="int8")` on a graph without LSTM): each row (token) of x
   is quantised to int8 codes with its own scale max|x_row| / 127 (round half to even), the codes
-  times the weight codes are summed exactly (`quad_kernels.projection`: u8 x s8 AVX2 multiply-adds
-  into int32 for ternary/binary weights; otherwise, and on every other CPU, the float projection
-  kernel over integer-valued floats, exact because every partial sum stays below 2**24 — K is cut
-  into parts of at most EXACT_K), then y = acc * scale_row * scale_col + b in float32.
+  times the weight codes are summed exactly, then y = acc * scale_row * scale_col + b in float32.
+  Ternary/binary weights on AVX2: the whole layer is one `quad_kernels.linear` call (quantise, u8 x s8
+  multiply-adds into int32, rescale). Otherwise, and on every other CPU, Relax element-wise kernels
+  quantise and rescale around the float projection kernel over integer-valued floats, exact because
+  every partial sum stays below 2**24 (K is cut into parts of at most EXACT_K).
   Float-initializer Linears stay float.
 
 The weight codes are recorded when the lowering folds a DequantizeLinear of constant codes
@@ -168,15 +169,16 @@ def _exact_chunks(k: int) -> list[tuple[int, int]]:
     return list(zip(cuts[:-1], cuts[1:]))
 
 
-def _quad_sums(bb: relax.BlockBuilder, add_func, codes: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
-               quantized: QuantizedWeight) -> tuple[relax.Expr, int, int]:
+def _quad_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
+                 quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
+    """The whole layer (quantise, u8 x s8 sums, rescale, bias) in one `quad_kernels.linear` call."""
     quads = packing.pack_quads(np.ascontiguousarray(quantized.codes.T), p.kind)
-    func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.projection(quads, None),
+    rows = quads.rows_padded
+    func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.linear(quads, None, ACT_MAX),
                     f"linear_quad_{p.kind}_{p.k}x{p.n}")
-    codes32 = bb.emit(relax.op.astype(codes, "int32"))
-    acc = bb.emit(relax.call_tir(func, [codes32, relax.const(quads.data)],
-                                 relax.TensorType((rows_n, quads.rows_padded), "int32")))
-    return acc, quads.rows_padded, quads.nbytes
+    y = relax.call_tir(func, [x2, relax.const(quads.data), relax.const(_pad(quantized.scale, rows)),
+                              relax.const(_pad(bias, rows))], relax.TensorType((rows_n, rows), "float32"))
+    return bb.emit(y), quads.nbytes
 
 
 def _float_panel_sums(bb: relax.BlockBuilder, add_func, codes: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
@@ -204,10 +206,12 @@ def _float_panel_sums(bb: relax.BlockBuilder, add_func, codes: relax.Expr, rows_
 def int8_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
                 quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
     """x2 [M, K] float32 -> [M, N_padded]: per-token int8 codes x weight codes summed exactly, then both scales
-    and b. AVX2 + ternary/binary: `quad_kernels` (u8 x s8 multiply-adds, int32); otherwise the float panels."""
+    and b. AVX2 + ternary/binary: one `quad_kernels.linear` call (u8 x s8 multiply-adds, int32); otherwise
+    Relax element-wise quantise / rescale around the float panels."""
+    if p.simd:
+        return _quad_linear(bb, add_func, x2, rows_n, p, quantized, bias)
     codes, xscale = quantize_rows(bb, x2)
-    sums = _quad_sums if p.simd else _float_panel_sums
-    acc, rows, nbytes = sums(bb, add_func, codes, rows_n, p, quantized)
+    acc, rows, nbytes = _float_panel_sums(bb, add_func, codes, rows_n, p, quantized)
     y = relax.op.multiply(relax.op.multiply(relax.op.astype(acc, "float32"), xscale),
                           relax.const(_pad(quantized.scale, rows)))
     return bb.emit(relax.op.add(y, relax.const(_pad(bias, rows)))), nbytes

@@ -151,6 +151,72 @@ def projection(panels: QuadPanels, n: Optional[int]) -> tirx.PrimFunc:
     return proj
 
 
+
+#: float32 lanes of the quantise / rescale loops around the matvec of `linear`.
+F32_LANES = 8
+
+
+def linear(panels: QuadPanels, n: int | None, act_max: int) -> tirx.PrimFunc:
+    """PrimFunc(x[n, K] float32, w, wscale[rows_p], bias[rows_p], out[n, rows_p] float32): a whole int8-activation
+    Linear layer in one kernel. Per row (token) of x: scale = max|x_row| / act_max (1 for an all-zero row), codes
+    = clip(round_half_even(x / scale), -act_max, act_max) as int8, acc = W codes exactly (int32), out = acc * scale *
+    wscale + bias. The arithmetic of `linear.reference_int8`, without the four element-wise kernels (and their
+    tensors and VM calls) that quantising and rescaling around `projection` took."""
+    n = extent(n, "n")
+    np_, blocks = _shape(panels)
+    k, kp, rows = panels.cols, panels.cols_padded, panels.rows_padded
+    body = matvec_macro(panels)
+    lanes = F32_LANES
+    kv = k // lanes * lanes
+
+    def vec(buf: tirx.Buffer, i: tirx.PrimExpr, j: tirx.PrimExpr) -> tirx.PrimExpr:
+        return buf[i, T.ramp(j, 1, lanes)]
+
+    @T.prim_func
+    def lin(x: T.Buffer((n, k), "float32"), w: T.Buffer((np_, blocks, VECTORS, 32), "uint8"),
+            wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
+            out: T.Buffer((n, rows), "float32")):
+        T.func_attr({"tir.noalias": True})
+        row = T.alloc_buffer((1, kp), "int8")
+        codes = T.alloc_buffer((1, kp), "float32")
+        acc = T.alloc_buffer((1, rows), "int32")
+        peak = T.alloc_buffer((1, lanes), "float32")
+        scale = T.alloc_buffer((1,), "float32")
+        hsum = T.alloc_buffer((1,), "int32")
+        for j in range(kp):
+            row[0, j] = T.int8(0)
+        for i in range(n):
+            peak[0, T.ramp(0, 1, lanes)] = T.broadcast(T.float32(0), lanes)
+            for j0 in range(kv // lanes):
+                peak[0, T.ramp(0, 1, lanes)] = T.max(peak[0, T.ramp(0, 1, lanes)], T.abs(vec(x, i, j0 * lanes)))
+            for j in range(kv, k):
+                peak[0, 0] = T.max(peak[0, 0], T.abs(x[i, j]))
+            scale[0] = peak[0, 0]
+            for lane in range(1, lanes):
+                scale[0] = T.max(scale[0], peak[0, lane])
+            scale[0] = T.if_then_else(scale[0] == T.float32(0), T.float32(1), scale[0] / T.float32(act_max))
+            for j0 in range(kv // lanes):
+                codes[0, T.ramp(j0 * lanes, 1, lanes)] = T.max(T.min(
+                    T.round(vec(x, i, j0 * lanes) / T.broadcast(scale[0], lanes)),
+                    T.broadcast(T.float32(act_max), lanes)), T.broadcast(T.float32(-act_max), lanes))
+            for j in range(kv, k):
+                codes[0, j] = T.max(T.min(T.round(x[i, j] / scale[0]), T.float32(act_max)), T.float32(-act_max))
+            hsum[0] = 0
+            for j in range(k):
+                row[0, j] = T.Cast("int8", codes[0, j])
+                hsum[0] = hsum[0] + T.Cast("int32", codes[0, j])
+            for p in range(np_):
+                acc32 = T.alloc_buffer((VECTORS,), "int32x8")
+                acc16 = T.alloc_buffer((VECTORS,), "int16x16")
+                body(row, 0, hsum[0], w, p, acc32, acc16, acc, 0)
+            for j0 in range(rows // lanes):
+                out[i, T.ramp(j0 * lanes, 1, lanes)] = (
+                    T.Cast(f"float32x{lanes}", acc[0, T.ramp(j0 * lanes, 1, lanes)]) * T.broadcast(scale[0], lanes)
+                    * wscale[T.ramp(j0 * lanes, 1, lanes)] + bias[T.ramp(j0 * lanes, 1, lanes)])
+
+    return lin
+
+
 def exact_in_float64(model: IntegerModel) -> bool:
     """Whether every intermediate of `recurrence`'s fixed-point step is an integer below 2**53 in magnitude."""
     smax = int(max(abs(model.sigmoid.values).max(), abs(model.tanh.values).max()))
