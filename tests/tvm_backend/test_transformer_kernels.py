@@ -49,17 +49,18 @@ def linear_model(path: Path, codes: np.ndarray, scale: np.ndarray, bias: np.ndar
     nodes = [helper.make_node("DequantizeLinear", dq_inputs, ["w"], name="w_dequant", axis=1),
              helper.make_node("MatMul", ["x", "w"], ["xw"], name="fc"),
              helper.make_node("Add", ["xw", "bias"], ["y"], name="fc_bias")]
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", K])
+    k, n = codes.shape
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", k])
     graph = helper.make_graph(nodes, "linear", [x],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", N])], inits)
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", n])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 10
     onnx.save(model, str(path))
     return path
 
 
-def activations(batch: int, seq: int, seed: int) -> np.ndarray:
-    x = np.random.default_rng(seed).normal(size=(batch, seq, K)).astype(np.float32)
+def activations(batch: int, seq: int, seed: int, k: int = K) -> np.ndarray:
+    x = np.random.default_rng(seed).normal(size=(batch, seq, k)).astype(np.float32)
     x[0, 0] = 0  # an all-zero token: scale 1, codes 0
     x[-1, -1, :3] = [1e3, -1e3, 0.5]  # a token whose peak crushes its other codes
     return x
@@ -90,6 +91,20 @@ def test_int8_linear_is_bit_exact_with_the_integer_reference(kind: str, avx2: bo
         x = activations(batch, seq, seed=seq)
         want = linear.reference_int8(x.reshape(-1, K), codes, scale, bias).reshape(batch, seq, N)
         np.testing.assert_array_equal(model({"x": x})["y"], want)
+
+
+@pytest.mark.skipif(not AVX2, reason="the host has no AVX2")
+def test_quad_linear_quantises_a_k_beyond_whole_vectors_exactly(tmp_path: Path) -> None:
+    """K = 43: the fused AVX2 kernel's peak and rounding loops run 5 whole 8-lane vectors and a 3-element tail."""
+    rng = np.random.default_rng(5)
+    codes = rng.choice([-1, 0, 1], size=(43, N)).astype(np.int8)
+    scale, bias = rng.uniform(0.01, 0.1, N).astype(np.float32), rng.normal(size=N).astype(np.float32)
+    model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), avx2=True)
+    assert model.manifest["linear_kernels"][0]["kernel"] == "quad"
+    x = activations(2, 7, seed=1, k=43)
+    x[1, 3, 42] = -50.0  # the peak of a token in the tail
+    want = linear.reference_int8(x.reshape(-1, 43), codes, scale, bias).reshape(2, 7, N)
+    np.testing.assert_array_equal(model({"x": x})["y"], want)
 
 
 def test_int8_weights_beyond_the_exact_float_length_are_summed_in_parts(tmp_path: Path) -> None:
