@@ -1,6 +1,6 @@
 """Scheduled TIR recurrence of one GRU direction (float weights, float activations).
 
-The input projection X·Wᵀ + Wb of every step is `lstm_kernels.projection` over float panels
+The input projection X·Wᵀ + Wb of every step is `gemm_kernels.projection` over float panels
 (one GEMM per sequence); `recurrence` is the whole time loop in one kernel. Per step (ONNX
 gate order z, r, h; R split into the z/r rows and the h rows, each in float panels):
 

@@ -4,7 +4,7 @@ Why: TVM's default legalisation of `relax.op.matmul` is an unscheduled triple lo
 inference took ~1.6 s, 84 % of it in the 38 Linear layers). A Linear layer y = x W + b with a
 constant W [K, N] is the LSTM's input projection with rows = N, so it runs on the same kernels:
 
-* float activations (the default): `lstm_kernels.projection`, a register-tiled GEMM over weight
+* float activations (the default): `gemm_kernels.projection`, a register-tiled GEMM over weight
   panels; float weights as float panels, hwgen-exported codes (DequantizeLinear(codes, scale[N],
   axis=1)) as packed 2-/1-bit ternary/binary or int8 panels decoded once per call, times the
   per-column scale. Agrees with the float graph to float rounding.
@@ -33,7 +33,7 @@ from tvm import relax
 
 from hwgen.ir.graph import Node
 from hwgen.ir.types import TensorType
-from hwgen.tvm_backend import lstm_kernels, packing, quad_kernels
+from hwgen.tvm_backend import gemm_kernels, packing, quad_kernels
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.packing import WeightKind
 from hwgen.tvm_backend.relax_context import LowerContext, relax_dtype
@@ -131,7 +131,7 @@ def plan(weight: np.ndarray, quantized: Optional[QuantizedWeight], weights_mode:
 
 def float_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
                  weight: np.ndarray, quantized: Optional[QuantizedWeight], bias: np.ndarray) -> tuple[relax.Expr, int]:
-    """x2 [M, K] float32 -> [M, N_padded] via `lstm_kernels.projection` (float activations); and the panel bytes."""
+    """x2 [M, K] float32 -> [M, N_padded] via `gemm_kernels.projection` (float activations); and the panel bytes."""
     if p.kind == "float":
         panels = packing.pack_float(np.ascontiguousarray(np.asarray(weight, np.float32).T))
         scale = panels.scale
@@ -141,7 +141,7 @@ def float_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax
         panels = packing.pack_int8(codes) if p.kind == "int8" else packing.pack_codes(codes, quantized.scale, p.kind)
         scale = _pad(quantized.scale, panels.rows_padded)
     rows = panels.rows_padded
-    func = add_func(("linear_f32", rows, p.k, p.kind), lambda: lstm_kernels.projection(rows, p.k, None, p.kind),
+    func = add_func(("linear_f32", rows, p.k, p.kind), lambda: gemm_kernels.projection(rows, p.k, None, p.kind),
                     f"linear_{p.kind}_{p.k}x{p.n}")
     out = relax.call_tir(func, [x2, relax.const(panels.data), relax.const(scale), relax.const(_pad(bias, rows))],
                          relax.TensorType((rows_n, rows), "float32"))
@@ -190,7 +190,7 @@ def _float_panel_sums(bb: relax.BlockBuilder, add_func, codes: relax.Expr, rows_
         w = np.ascontiguousarray(quantized.codes[start:stop].T)
         panels = packing.pack_int8(w) if p.kind == "int8" else packing.pack_codes(w, np.ones(p.n, np.float32), p.kind)
         rows, width = panels.rows_padded, stop - start
-        func = add_func(("linear_f32", rows, width, p.kind), lambda: lstm_kernels.projection(rows, width, None, p.kind),
+        func = add_func(("linear_f32", rows, width, p.kind), lambda: gemm_kernels.projection(rows, width, None, p.kind),
                         f"linear_{p.kind}_{width}x{p.n}")
         part = codes if (start, stop) == (0, p.k) else bb.emit(relax.op.strided_slice(codes, [1], [start], [stop]))
         sums = bb.emit(relax.call_tir(func, [part, relax.const(panels.data), relax.const(panels.scale),

@@ -32,7 +32,7 @@ from hwgen.reference.kernels import KERNELS
 from hwgen.ir.dims import add as dim_add
 from hwgen.ir.dims import is_symbolic
 from hwgen.ir.ops.shape import symbolic_slice_length
-from hwgen.tvm_backend import gru_kernels, linear, lstm_kernels, packing, quant_ops
+from hwgen.tvm_backend import gemm_kernels, gru_kernels, linear, lstm_kernels, packing, quant_ops
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.relax_context import (_CONVERTERS, LowerContext, LSTMKernel, Lowered, WeightsMode, converts,
                                              relax_dtype)
@@ -540,7 +540,7 @@ def _lstm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
         if b is not None:
             bias[: 4 * hid] = b[d, : 4 * hid] + b[d, 4 * hid :]
         proj = ctx.prim_func(("proj", rows, size, rows_n, wp.kind),
-                             lambda: lstm_kernels.projection(rows, size, rows_n, wp.kind),
+                             lambda: gemm_kernels.projection(rows, size, rows_n, wp.kind),
                              f"lstm_projection_{wp.kind}_{size}x{rows}")
         xw = ctx.emit(relax.call_tir(proj, [x, relax.const(wp.data), relax.const(wp.scale), relax.const(bias)],
                                      relax.TensorType((t * n, rows), "float32")))
@@ -566,7 +566,7 @@ def _lstm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
 
 @converts(ops.GRUAttrs)
 def _gru(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
-    """Per direction: the float input projection of all steps (`lstm_kernels.projection`), then the
+    """Per direction: the float input projection of all steps (`gemm_kernels.projection`), then the
     `gru_kernels.recurrence` time loop; bidirectional: both, concatenated on the directions axis."""
     attrs = node.attrs
     assert isinstance(attrs, ops.GRUAttrs)
@@ -590,7 +590,7 @@ def _gru(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
         rbzr, rbh = np.zeros(rzr.rows_padded, np.float32), np.zeros(rh.rows_padded, np.float32)
         rbzr[: 2 * hid], rbh[:hid] = bias[3 * hid : 5 * hid], bias[5 * hid :]
         proj = ctx.prim_func(("proj", rows3, size, rows_n, "float"),
-                             lambda: lstm_kernels.projection(rows3, size, rows_n, "float"),
+                             lambda: gemm_kernels.projection(rows3, size, rows_n, "float"),
                              f"lstm_projection_float_{size}x{rows3}")
         xw = ctx.emit(relax.call_tir(proj, [x, relax.const(wp.data), relax.const(wp.scale), relax.const(wb)],
                                      relax.TensorType((t * n, rows3), "float32")))

@@ -2,10 +2,8 @@
 
 Two kernels per direction, chosen for what is fast at batch 1:
 
-* `projection`: the input projection of *all* time steps at once,
-  XW[n, j] = wscale[j] * sum_k X[n, k] W[j, k] + bias[j] with n = (t, b): each weight
-  panel is decoded once per sequence into a small float scratch, then a register-tiled
-  GEMM runs over it, so decoding costs nothing per step.
+* the input projection of *all* time steps at once, `gemm_kernels.projection`,
+  XW[n, j] = wscale[j] * sum_k X[n, k] W[j, k] + bias[j] with n = (t, b);
 * `recurrence`: the whole time loop in one kernel (no per-step calls, state stays in
   cache): gates = XW[t] + rscale * (R h) with R packed in panels, then the cell update
   with vectorised exp/tanh (`mathfns`).
@@ -76,9 +74,6 @@ def _words(k: int, kind: WeightKind) -> int:
     return -(-k // per)
 
 
-#: Rows of X per register tile of the projection: 3 rows x PANEL lanes = 12 AVX2 accumulators.
-ROW_TILE = 3
-
 #: A loop extent: a size fixed at build time, or a symbolic size (a TIR variable bound at run time).
 Extent = Union[int, tirx.Var]
 
@@ -86,100 +81,6 @@ Extent = Union[int, tirx.Var]
 def extent(size: Optional[int], name: str) -> Extent:
     """`size`, or a fresh int64 TIR variable `name` for a symbolic size (None)."""
     return int(size) if size is not None else tirx.Var(name, "int64")
-
-
-def projection(rows: int, k: int, n: Optional[int], kind: WeightKind) -> tirx.PrimFunc:
-    """PrimFunc(x[n, k], w panels, wscale[rows_p], bias[rows_p], out[n, rows_p]); n = None: any number of rows.
-
-    Per panel the packed weights are decoded once into a float [k, PANEL] scratch (reused by
-    every step), then a register-tiled GEMM (ROW_TILE rows x PANEL lanes of accumulators)
-    runs over the whole tiles of rows and a one-row loop over the n % ROW_TILE rows left: the
-    decode cost is paid once per sequence, the inner loops are pure FMAs."""
-    per = codes_per_word(kind)
-    words = -(-k // per)
-    panels = rows // PANEL
-    wdtype = panel_dtype(kind)
-    n_ = extent(n, "n")
-    tiles = n_ // ROW_TILE
-    rest = n_ - tiles * ROW_TILE
-
-    @T.prim_func(s_tir=True)
-    def proj(x: T.Buffer((n_, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
-             wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
-             out: T.Buffer((n_, rows), "float32")):
-        T.func_attr({"tir.noalias": True})
-        for p in range(panels):
-            with T.sblock("panel"):
-                sp = T.axis.remap("S", [p])
-                wdec = T.sblock_alloc_buffer((k, PANEL), "float32")
-                for kk, lane in T.grid(k, PANEL):
-                    with T.sblock("decode"):
-                        vp = T.axis.spatial(panels, sp)
-                        vk, vl = T.axis.remap("SS", [kk, lane])
-                        wdec[vk, vl] = decode(kind, w[vp, vk // per, vl], vk % per)
-                for io in range(tiles):
-                    with T.sblock("tile"):
-                        si = T.axis.remap("S", [io])
-                        acc = T.sblock_alloc_buffer((ROW_TILE, PANEL), "float32")
-                        for kk, ii, lane in T.grid(k, ROW_TILE, PANEL):
-                            with T.sblock("matmul"):
-                                vio = T.axis.spatial(tiles, si)
-                                vk, vi, vl = T.axis.remap("RSS", [kk, ii, lane])
-                                with T.init():
-                                    acc[vi, vl] = T.float32(0)
-                                acc[vi, vl] = acc[vi, vl] + x[vio * ROW_TILE + vi, vk] * wdec[vk, vl]
-                        for ii, lane in T.grid(ROW_TILE, PANEL):
-                            with T.sblock("epilogue"):
-                                vio = T.axis.spatial(tiles, si)
-                                vp = T.axis.spatial(panels, sp)
-                                vi, vl = T.axis.remap("SS", [ii, lane])
-                                out[vio * ROW_TILE + vi, vp * PANEL + vl] = acc[vi, vl] * wscale[vp * PANEL + vl] + bias[vp * PANEL + vl]
-                for ir in range(rest):
-                    with T.sblock("tail"):
-                        sr = T.axis.remap("S", [ir])
-                        acc1 = T.sblock_alloc_buffer((PANEL,), "float32")
-                        for kk, lane in T.grid(k, PANEL):
-                            with T.sblock("tail_matmul"):
-                                vr = T.axis.spatial(rest, sr)
-                                vk, vl = T.axis.remap("RS", [kk, lane])
-                                with T.init():
-                                    acc1[vl] = T.float32(0)
-                                acc1[vl] = acc1[vl] + x[tiles * ROW_TILE + vr, vk] * wdec[vk, vl]
-                        for lane in range(PANEL):
-                            with T.sblock("tail_epilogue"):
-                                vr = T.axis.spatial(rest, sr)
-                                vp = T.axis.spatial(panels, sp)
-                                vl = T.axis.remap("S", [lane])
-                                out[tiles * ROW_TILE + vr, vp * PANEL + vl] = acc1[vl] * wscale[vp * PANEL + vl] + bias[vp * PANEL + vl]
-
-    return _schedule_projection(tvm.s_tir.Schedule(proj), k, per).mod["main"].with_attr("global_symbol", f"lstm_projection_{kind}")
-
-
-def _schedule_projection(sch: tvm.s_tir.Schedule, k: int, per: int) -> tvm.s_tir.Schedule:
-    dec = sch.get_sblock("decode")
-    kk, lane = sch.get_loops(dec)[-2:]
-    if per > 1 and k % per == 0:
-        _, ks = sch.split(kk, [None, per])
-        sch.unroll(ks)
-    _, dv = sch.split(lane, [None, VECTOR])
-    sch.vectorize(dv)
-    block = sch.get_sblock("matmul")
-    kk, ii, lane = sch.get_loops(block)[-3:]
-    chain, vec = sch.split(lane, [None, VECTOR])
-    sch.vectorize(vec)
-    sch.unroll(chain)
-    sch.unroll(ii)
-    sch.decompose_reduction(block, kk)
-    tail = sch.get_sblock("tail_matmul")
-    kk, lane = sch.get_loops(tail)[-2:]
-    chain, vec = sch.split(lane, [None, VECTOR])
-    sch.vectorize(vec)
-    sch.unroll(chain)
-    sch.decompose_reduction(tail, kk)
-    for name in ("epilogue", "tail_epilogue"):
-        _, ev = sch.split(sch.get_loops(sch.get_sblock(name))[-1], [None, VECTOR])
-        sch.vectorize(ev)
-    return sch
 
 
 def schedule_panel_matmul(sch: tvm.s_tir.Schedule, name: str, per: int) -> None:
