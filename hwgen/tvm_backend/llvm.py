@@ -60,19 +60,19 @@ def _mark_scheduled(module: tvm.IRModule) -> tvm.IRModule:
 def pipeline(target: tvm.target.Target, fuse: bool = True) -> tvm.transform.Pass:
     """TVM's CPU pipeline (operator fusion when `fuse`) with one step added after legalisation: the operators
     Relax legalised (softmax, LayerNorm, attention matmuls, element-wise) get `schedules`' default CPU
-    schedules instead of TVM's untuned loop nests (and erf its vectorisable form, `schedules.fast_erf`);
+    schedules instead of TVM's untuned loop nests (and erf and softmax their vectorisable forms, `schedules.fast_math`);
     hwgen's own kernels keep theirs."""
     from tvm import relax
     from tvm.relax.backend.cpu_generic import pipeline as cpu
 
-    from hwgen.tvm_backend.schedules import default_schedules, fast_erf
+    from hwgen.tvm_backend.schedules import default_schedules, fast_math
 
     legalize = cpu.legalize_passes(target) if fuse else [relax.transform.LegalizeOps()]
 
     @tvm.transform.module_pass(opt_level=0, name="HwgenPipeline")
     def _pipeline(module: tvm.IRModule, _ctx: tvm.transform.PassContext) -> tvm.IRModule:
         with target:
-            passes = ([fast_erf] + cpu.library_dispatch_passes(target) + legalize + [default_schedules()]
+            passes = ([fast_math] + cpu.library_dispatch_passes(target) + legalize + [default_schedules()]
                       + cpu.dataflow_lower_passes(target) + cpu.finalize_passes(target))
             return tvm.transform.Sequential(passes)(_mark_scheduled(module))
 

@@ -5,7 +5,10 @@ reductions (softmax, LayerNorm: `Reduction`) and matrix-vector products (`GEMV`)
 matmul rule, and an unscheduled attention matmul (Q Kᵀ, softmax · V) runs its reduction
 innermost with scalar loads. `Matmul` here reorders the reduction outside the last spatial
 axis, so the innermost loops are vectorised row updates (C[i, j:j+32] += A[i, k] * B[k, j:j+32])
-over a register tile of `ROWS` rows x `CHAINS` vectors of C; `Injective` vectorises element-wise kernels. Symbolic extents
+over a register tile of `ROWS` rows x `CHAINS` vectors of C; `Injective` inlines the blocks of a fused
+element-wise kernel into one loop nest (FuseOps' chain of add, divide, erf, ... otherwise wrote every
+intermediate to its own full-size buffer: the GELU took six passes over [tokens, 1536]) and vectorises it,
+as it does the element-wise epilogue of a matmul. Symbolic extents
 (the sequence length) stay symbolic: their vector loops are split with a tail predicate.
 """
 
@@ -14,12 +17,15 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import tvm
-from tvm import relax, s_tir, tirx, topi
+from tvm import relax, s_tir, te, tirx, topi
 from tvm.s_tir import dlight
 from tvm.s_tir.dlight.analysis import normalize_prim_func
 from tvm.s_tir.dlight.base import get_extent
+from tvm.s_tir.dlight.base.common_schedules import try_inline
 from tvm.s_tir.dlight.cpu.base import CPUScheduleRule
 from tvm.target import Target
+
+from hwgen.tvm_backend import mathfns
 
 #: float32 lanes of one vector (AVX2; NEON uses two registers per vector).
 LANES = 8
@@ -73,13 +79,14 @@ class Matmul(CPUScheduleRule):
             sch.reorder(*outer, row_o, red, row_i, col)
         sch.unroll(row_i)
         sch.decompose_reduction(block, red)
-        for info in infos[1:]:
+        for info in try_inline(sch, infos[1:]):
             _vectorize_inner(sch, info.block_rv)
         return sch
 
 
 class Injective(CPUScheduleRule):
-    """Element-wise kernels (one or more injective blocks): the innermost loop of each vectorised."""
+    """Element-wise kernels (one or more injective blocks): inlined into as few loop nests as possible, the
+    innermost loop of each vectorised."""
 
     def apply(self, func: tirx.PrimFunc, target: Target, _: bool) -> Optional[s_tir.Schedule]:
         if not isinstance(func, tirx.PrimFunc) or not self.is_target_available(target):
@@ -88,7 +95,7 @@ class Injective(CPUScheduleRule):
         infos = normalize_prim_func(sch)
         if not infos or not all(b.is_injective() for b in infos):
             return None
-        for info in infos:
+        for info in try_inline(sch, infos):
             _vectorize_inner(sch, info.block_rv)
         return sch
 
@@ -114,33 +121,59 @@ class StaticRowReduction(dlight.cpu.Reduction):
         return super().apply(func, target, tunable)
 
 
+def softmax_last_axis(x: te.Tensor) -> te.Tensor:
+    """softmax over the last axis of x as TE with `mathfns.exp` (TVM's own softmax calls libm's scalar expf for
+    every score: at sequence 128 the six attention softmaxes ran ~2 M scalar calls per inference)."""
+    *lead, last = x.shape
+    k1 = te.reduce_axis((0, last), "k1")
+    peak = te.compute(lead, lambda *i: te.max(x[(*i, k1)], axis=k1), name="softmax_max")
+    e = te.compute(x.shape, lambda *i: mathfns.exp(x[i] - peak[i[:-1]]), name="softmax_exp")
+    k2 = te.reduce_axis((0, last), "k2")
+    total = te.compute(lead, lambda *i: te.sum(e[(*i, k2)], axis=k2), name="softmax_sum")
+    return te.compute(x.shape, lambda *i: e[i] / total[i[:-1]], name="softmax_norm")
+
+
+def _softmax_axis(call: relax.Call) -> int:
+    ndim = getattr(call.args[0].ty, "ndim", -1)
+    axis = int(call.attrs.axis)
+    return axis + ndim if axis < 0 and ndim > 0 else axis
+
+
 @relax.expr_functor.mutator
-class _FastErf(relax.PyExprMutator):
+class _FastMath(relax.PyExprMutator):
     def visit_call_(self, call: relax.Call) -> relax.Expr:
-        if getattr(call.op, "name", None) == "relax.erf":
+        name = getattr(call.op, "name", None)
+        if name == "relax.erf":
             return self.builder_.call_te(topi.fast_erf, self.visit_expr(call.args[0]))
+        if name == "relax.nn.softmax" and _softmax_axis(call) == call.args[0].ty.ndim - 1 \
+                and call.args[0].ty.dtype == "float32":
+            return self.builder_.call_te(softmax_last_axis, self.visit_expr(call.args[0]))
         return super().visit_call_(call)
 
 
-@tvm.transform.module_pass(opt_level=0, name="HwgenFastErf")
-def fast_erf(module: tvm.IRModule, _ctx: tvm.transform.PassContext) -> tvm.IRModule:
+_FAST = ("relax.erf", "relax.nn.softmax")
+
+
+@tvm.transform.module_pass(opt_level=0, name="HwgenFastMath")
+def fast_math(module: tvm.IRModule, _ctx: tvm.transform.PassContext) -> tvm.IRModule:
     """erf (the exact GELU's) as TVM's vectorisable float32 rational approximation (`topi.fast_erf`, within a
-    few ulp) instead of a scalar libm call per element: the GELU took 11 % of a MiniLM inference."""
+    few ulp) instead of a scalar libm call per element (the GELU took 11 % of a MiniLM inference), and a
+    float32 softmax over the last axis as `softmax_last_axis` (exp within 1-2 ulp, vectorisable)."""
     functions = [(gvar, func) for gvar, func in module.functions_items()
-                 if isinstance(func, relax.Function) and _calls_erf(func)]
+                 if isinstance(func, relax.Function) and _calls_fast(func)]
     if not functions:  # leave other modules untouched (re-inferring their types can fail on symbolic shapes)
         return module
-    mutator = _FastErf(module)
+    mutator = _FastMath(module)
     for gvar, func in functions:
         mutator.builder_.update_func(gvar, mutator.visit_expr(func))
     return mutator.builder_.get()
 
 
-def _calls_erf(func: relax.Function) -> bool:
+def _calls_fast(func: relax.Function) -> bool:
     found: list[bool] = []
 
     def visit(expr: relax.Expr) -> None:
-        if isinstance(expr, relax.Call) and getattr(expr.op, "name", None) == "relax.erf":
+        if isinstance(expr, relax.Call) and getattr(expr.op, "name", None) in _FAST:
             found.append(True)
 
     relax.analysis.post_order_visit(func, visit)
