@@ -29,7 +29,7 @@ ROOT = HERE.parent
 RESULTS = ROOT / "docs" / "results.md"
 #: Fast first, so a partial run still says something.
 ORDER = ("frontend_vs_onnxruntime", "sim_throughput", "onnx_to_verified_rtl", "accel_utilisation",
-         "quant_step_time", "tvm_lstm_latency", "transformer_latency",
+         "quant_step_time", "tvm_lstm_latency", "transformer_latency", "transformer_int8_agreement",
          "integer_vs_float", "accel_vs_int8", "quant_accuracy",
          "gru_vs_lstm",
          "fpga_boards", "explore_efficiency", "explore_calibrate", "transformer_compression", "surprisal_gating",
