@@ -1,18 +1,18 @@
 """The register-blocked GEMM over weight panels: y[n, rows] = (x[n, k] W^T) * wscale + bias.
 
 Why hand-vectorised: the block-scheduled form (`tvm.s_tir.Schedule` over a [rows, PANEL]
-accumulator block) leaves LLVM spilling 10 of its 12 accumulator vectors to the stack after
-every FMA (the MiniLM Linear layers ran at ~15 GMAC/s, about half of the FMA peak). Here the
-accumulators are an unrolled buffer of whole vectors that LLVM promotes to registers.
+accumulator block) left LLVM storing 10 of its 12 accumulator vectors to the stack and
+reloading them around every FMA. Here the accumulators are an unrolled buffer of whole
+vectors that LLVM keeps in registers (the inner loop is COLS loads, ROWS broadcasts and
+ROWS * COLS FMAs, nothing else).
 
-Shape of the register tile: ROWS rows of x times COLS vectors of 8 outputs (a PANEL of 32
-outputs is done in PANEL / (8 * COLS) strips, so one strip of a panel, 64 bytes per k, stays
-in L1 while every tile of rows runs over it). Per k: COLS weight-vector loads, ROWS
-broadcasts, ROWS * COLS FMAs, all in registers (4 x 2: 8 accumulators; 6 x 2 and 2 x 4 were
-no faster on the Zen 1 EPYC, 3 x 4 spills). The last tile of a symbolic n overlaps the one before (it starts at n - ROWS
-and rewrites a few rows with the same values), so no row runs on a narrow tail loop; only
-n < ROWS does. Packed weights (ternary, binary, int8 codes) are decoded per panel once into a
-float [k, PANEL] scratch and then run the same tiles.
+The register tile is ROWS rows of x times COLS vectors of 8 outputs; a PANEL of 32 outputs
+runs as PANEL / (8 * COLS) strips. 4 x 2 (8 accumulators): 6 x 2 and 2 x 4 were no faster on
+the Zen 1 EPYC; 3 x 4 (17 live vectors) ran 2-3x slower. The last tile of a symbolic n overlaps
+the one before (it starts at n - ROWS and rewrites a few rows with the same values), so no
+row runs on a narrow tail loop; only n < ROWS does. Packed weights (ternary, binary, int8
+codes) are decoded per panel once into a float [k, PANEL] scratch and then run the same
+tiles; float panels are read in place.
 """
 
 from __future__ import annotations
