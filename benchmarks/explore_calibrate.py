@@ -96,6 +96,7 @@ BOARD_POINTS = [
     # int8 MAC lanes, a larger model, more char-LMs
     BoardPoint("icebreaker", "digits", "ternary", 16, 1, 8, 4, 1, 1),
     BoardPoint("ulx3s-85f", "digits", "ternary", 32, 1, 8, 4, 1, 30),
+    BoardPoint("ulx3s-85f", "digits", "ternary", 16, 1, 8, 4, 1, 1),
     BoardPoint("icebreaker", "digits", "ternary", 64, 1, 8, 8, 1, 3),
     BoardPoint("icebreaker", "digits", "int8", 32, 1, 8, 4, 1, 3),
     BoardPoint("ulx3s-85f", "digits", "ternary", 128, 1, 8, None, None, 3),

@@ -34,27 +34,37 @@ LOGIC_MEMORY_WORDS = 16
 #: per-unit update constants), the memories that H <= LOGIC_MEMORY_WORDS puts in logic.
 STATE_BITS_PER_UNIT = 56
 
-LC_FEATURES = ("shared", "accumulate products", "int8 lanes", "log2 weight words", "further layers", "four-row words",
-               "host link", "per-step stream", "logic memories")
-FMAX_FEATURES = ("base", "-log2 products", "-int8", "-host link", "-logic memories")
+LC_FEATURES = ("shared", "accumulate lanes", "int8 LUT lanes", "int8 DSP lanes", "log2 weight words", "further layers",
+               "further gate rows", "host link", "per-step stream", "logic memories")
+FMAX_FEATURES = ("base", "-log2 products", "-int8 LUT multipliers", "-int8 DSP multipliers", "-host link",
+                 "-logic memories")
 EBR_FEATURES = ("tables", "hidden/64 × layers", "host link")
 #: Rough coefficients used while a device has fewer calibration points than features (each scaled by one fitted
 #: ratio; docs/results.md's first measurements).
-DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0, 60.0, 100.0, 1100.0, 200.0, 400.0),
-                           "fmax": (62.0, 1.5, 20.0, 3.0, 6.0), "dsps": 3, "ebr": (4.0, 2.0, 1.0)},
-            "ecp5-85f": {"lcs": (1000.0, 35.0, 200.0, 15.0, 60.0, 100.0, 850.0, 200.0, 300.0),
-                         "fmax": (110.0, 2.0, 5.0, 4.0, 5.0), "dsps": 3, "ebr": (4.0, 2.0, 0.0)}}
+DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0, 20.0, 60.0, 40.0, 1100.0, 200.0, 400.0),
+                           "fmax": (62.0, 1.5, 20.0, 5.0, 3.0, 6.0), "dsps": 3, "ebr": (4.0, 2.0, 1.0)},
+            "ecp5-85f": {"lcs": (1000.0, 35.0, 200.0, 20.0, 15.0, 60.0, 40.0, 850.0, 200.0, 300.0),
+                         "fmax": (110.0, 2.0, 5.0, 2.0, 4.0, 5.0), "dsps": 3, "ebr": (4.0, 2.0, 0.0)}}
 
 
 @dataclass(frozen=True)
 class Design:
     """What the estimators know of a design before it is built: its accelerator and whether it is a whole board
-    design (the UART host link and its buffers around the accelerator) or the accelerator alone. Per-step output
-    (a char-LM streaming every step) and the gate rows a word holds are the config's (`output_steps`,
+    design (the UART host link and its buffers around the accelerator, multipliers in DSPs: the board flow) or the
+    accelerator alone in the calibration harness (int8 lane multipliers in LUTs: its `mixed` mapping). Per-step
+    output (a char-LM streaming every step) and the gate rows a word holds are the config's (`output_steps`,
     `gate_rows`)."""
 
     config: AccelConfig
     host_link: bool = True
+
+    @property
+    def int8_in_luts(self) -> bool:
+        return self.config.weights_kind == "int8" and not self.host_link
+
+    @property
+    def int8_in_dsps(self) -> bool:
+        return self.config.weights_kind == "int8" and self.host_link
 
     @property
     def per_step(self) -> bool:
@@ -90,22 +100,26 @@ def _int8(config: AccelConfig) -> float:
 
 def lc_features(design: Design) -> np.ndarray:
     """`LC_FEATURES`: the shared units (controller, affine, activation and state update); the accumulate-only
-    products per cycle (lanes × gate rows adder-tree inputs, as wide as the activations); the int8 lanes (Booth
-    multipliers in LUTs); the weight address counters; each further layer's row state and sequencing; the row
-    serialiser of four-row words; the host link; the per-step output path; the cell-state memories in flip-flops."""
+    lanes (vector chunk operands and one adder tree, as wide as the activations); the int8 lanes, with Booth
+    multipliers in LUTs (the harness) or DSPs (a board build: one shared fit overestimated the UP5K int8 board
+    design by 20 %); the weight address counters; each further layer's row state and sequencing; the further gate rows of a
+    word (their adder trees and accumulators share the lanes' vector operands: counted as products, a four-row
+    word's lanes overestimated the UP5K 8 × 4 board design by 16 %); the host link; the per-step output path; the
+    cell-state memories in flip-flops."""
     c = design.config
-    int8 = _int8(c)
-    return np.array([1.0, c.products * (1 - int8) * c.act_bits / 8, c.lanes * int8 * c.act_bits / 8,
-                     math.log2(max(c.weight_words, 2)), c.layers - 1.0, float(c.gate_rows > 1),
+    accumulate = (1 - _int8(c)) * c.act_bits / 8
+    return np.array([1.0, c.lanes * accumulate, c.lanes * design.int8_in_luts * c.act_bits / 8,
+                     c.lanes * design.int8_in_dsps * c.act_bits / 8, math.log2(max(c.weight_words, 2)), c.layers - 1.0, c.lanes * (c.gate_rows - 1) * accumulate,
                      float(design.host_link), float(design.per_step and design.host_link),
                      design.logic_memory_units * STATE_BITS_PER_UNIT / 64])
 
 
 def fmax_features(design: Design) -> np.ndarray:
-    """`FMAX_FEATURES`: a wider adder tree, the int8 multipliers, the host link and the flip-flop memories' wide
-    multiplexers each lengthen the critical path."""
+    """`FMAX_FEATURES`: a wider adder tree, the int8 multipliers (in LUTs or DSPs), the host link and the flip-flop
+    memories' wide multiplexers each lengthen the critical path."""
     c = design.config
-    return np.array([1.0, -math.log2(c.products), -_int8(c), -float(design.host_link), -design.logic_memory_units])
+    return np.array([1.0, -math.log2(c.products), -float(design.int8_in_luts), -float(design.int8_in_dsps),
+                     -float(design.host_link), -design.logic_memory_units])
 
 
 def ebr_features(design: Design) -> np.ndarray:
