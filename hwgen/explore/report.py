@@ -65,6 +65,8 @@ def row(space: Space, trial: FrozenTrial) -> dict[str, Any]:
                            "feasible": trial.state == TrialState.COMPLETE and feasible(trial)}
     out.update({k: metrics.get(k, "") for k in ("accuracy", "bpc", "lcs", "ebr", "spram", "dsps", "fmax_mhz",
                                                 "cycles_per_step", "us_per_step", "weight_bytes")})
+    estimate = trial.user_attrs.get("estimate", {})
+    out.update({f"estimated_{k}": estimate.get(k, "") for k in ("lcs", "fmax_mhz")})
     out["notes"] = trial.user_attrs.get("notes", trial.user_attrs.get("error", ""))
     out["host"] = trial.user_attrs.get("host", "")
     return out
