@@ -1,19 +1,22 @@
-"""Synthesise accelerators (and a few whole board designs) to calibrate `hwgen.explore.estimators`.
+"""Synthesise accelerators and whole board designs to calibrate `hwgen.explore.estimators`.
 
 Accelerator points are whole accelerators in `benchmarks/accel_vs_int8.py`'s two-pin harness (`mixed` mapping:
 shared multipliers in DSPs, int8 lane multipliers in LUTs), of random stacks (`hwgen.hw.synthetic.random_stack`)
 lowered with the point's activation width, synthesised, placed and routed by `hwgen.fpga.synth.synthesize` (nextpnr
-seed 1) one at a time. Board points are random ONNX models built for a board through the library
-(`hwgen.compile(..., "fpga", board=...)`: the accelerator plus the UART host link and its buffers); they calibrate
-the host link's share (`HOST_LINK`) and check the board-level figures the fit constraint uses.
+seed 1) one at a time. Board points (`BOARD_POINTS`) are trained models (digits of several training lengths,
+char-LMs streaming per-step logits) built for a board through the library (`hwgen.compile(..., "fpga",
+board=...)`: the accelerator plus the UART host link and its buffers, with the lanes and gate rows given or the
+board's own); the estimators fit both kinds together, the host link being one of their features.
 
-Results are cached (`.hwgen-cache/explore_calibrate/results.json`, keyed by the Verilog and options), and the json
-written (`hwgen/explore/data/calibration.json`, the package's calibration data) keeps every point it already held
-that this run did not re-measure, so a stopped run loses nothing.
+Results are cached (`.hwgen-cache/explore_calibrate/results.json`; accelerators keyed by the Verilog and options,
+board points by the sources that train, lower and generate them), and the json written
+(`hwgen/explore/data/calibration.json`, the package's calibration data) keeps every point it already held that
+this run did not re-measure, so a stopped run loses nothing.
 
-    python benchmarks/explore_calibrate.py             # synthesise what is missing, write the json, print LOO errors
-    python benchmarks/explore_calibrate.py --dump      # only write the json from the cached results
-    python benchmarks/explore_calibrate.py --only 3    # at most 3 new syntheses this run
+    python benchmarks/explore_calibrate.py              # build what is missing, write the json, print LOO errors
+    python benchmarks/explore_calibrate.py --dump       # only write the json from the cached results
+    python benchmarks/explore_calibrate.py --only 3     # at most 3 new builds this run
+    python benchmarks/explore_calibrate.py --recheck 22 # also re-synthesise the first 22 accelerators (drift)
 """
 
 from __future__ import annotations
@@ -180,7 +183,7 @@ def train_onnx(b: BoardPoint, out: Path) -> Path:
 
 def build_board(b: BoardPoint, work: Path, store: ResultStore) -> dict:
     """Build `b` for its board through `hwgen.compile` (the accelerator plus the UART host link and its buffers);
-    the row records the config the build chose (fpga.json) and the build folder (for `board_features`)."""
+    the row records the config the build chose (fpga.json)."""
     from hwgen.api import compile as hwgen_compile
     from hwgen.fpga.reports import TimingError
     from hwgen.fpga.synth import device_for
@@ -211,7 +214,7 @@ def build_board(b: BoardPoint, work: Path, store: ResultStore) -> dict:
            "outputs": acc.get("outputs", 10), "stream": manifest.get("stream", ""),
            "weight_memory": acc["weight_memory"], "act_bits": b.act_bits, "lcs": used.get("LC", 0),
            "ebr": used.get("EBR", 0), "spram": used.get("SPRAM", 0), "dsps": used.get("DSP", 0),
-           "fmax_mhz": round(float(report["fmax_mhz"]), 2), "build": str(out), "key": board_key(b),
+           "fmax_mhz": round(float(report["fmax_mhz"]), 2), "key": board_key(b),
            "source": SOURCE, "seconds": round(time.time() - t0, 1)}
     return store.put(board_key(b), row, digest)
 
@@ -229,7 +232,7 @@ def write_json(measured: dict[str, dict]) -> dict:
     """The json's rows, updated with `measured` (rows it held and this run did not measure stay)."""
     old = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}
     rows = {row_key(r): r for r in old.get("points", []) + old.get("board_points", [])}
-    rows.update({k: {n: v for n, v in r.items() if n != "hash"} for k, r in measured.items()})
+    rows.update({k: {n: v for n, v in r.items() if n not in ("hash", "build")} for k, r in measured.items()})
     doc = {"mapping": "mixed", "harness": "benchmarks/accel_vs_int8.py Harness; board points: hwgen.compile fpga",
            "points": [r for k, r in rows.items() if k.startswith("accel/")],
            "board_points": [r for k, r in rows.items() if k.startswith("board/")]}
