@@ -100,16 +100,17 @@ def _int8(config: AccelConfig) -> float:
 
 def lc_features(design: Design) -> np.ndarray:
     """`LC_FEATURES`: the shared units (controller, affine, activation and state update); the accumulate-only
-    lanes (vector chunk operands and one adder tree, as wide as the activations); the int8 lanes, with Booth
-    multipliers in LUTs (the harness) or DSPs (a board build: one shared fit overestimated the UP5K int8 board
-    design by 20 %); the weight address counters; each further layer's row state and sequencing; the further gate rows of a
+    lanes (vector chunk operands and one adder tree, as wide as the activations); the int8 products (lanes × gate
+    rows: a multiplier each; no int8 point has four rows, so those are extrapolated), with Booth multipliers in LUTs
+    (the harness) or DSPs (a board build: one shared fit overestimated the UP5K int8 board design by 20 %); the
+    weight address counters; each further layer's row state and sequencing; the further gate rows of a
     word (their adder trees and accumulators share the lanes' vector operands: counted as products, a four-row
     word's lanes overestimated the UP5K 8 × 4 board design by 16 %); the host link; the per-step output path; the
     cell-state memories in flip-flops."""
     c = design.config
     accumulate = (1 - _int8(c)) * c.act_bits / 8
-    return np.array([1.0, c.lanes * accumulate, c.lanes * design.int8_in_luts * c.act_bits / 8,
-                     c.lanes * design.int8_in_dsps * c.act_bits / 8, math.log2(max(c.weight_words, 2)), c.layers - 1.0, c.lanes * (c.gate_rows - 1) * accumulate,
+    return np.array([1.0, c.lanes * accumulate, c.products * design.int8_in_luts * c.act_bits / 8,
+                     c.products * design.int8_in_dsps * c.act_bits / 8, math.log2(max(c.weight_words, 2)), c.layers - 1.0, c.lanes * (c.gate_rows - 1) * accumulate,
                      float(design.host_link), float(design.per_step and design.host_link),
                      design.logic_memory_units * STATE_BITS_PER_UNIT / 64])
 
