@@ -43,10 +43,12 @@ def standin_quality(point: Point) -> dict[str, float]:
 
 
 def board_build(point: Point, onnx_path: Path, work_dir: Path) -> dict[str, Any]:
-    """Build the exported digits model for the board through `hwgen.compile` (yosys, nextpnr)."""
+    """Build the exported model for the board through `hwgen.compile` (yosys, nextpnr; a char-LM streams its
+    per-step logits)."""
     from hwgen.api import compile as hwgen_compile
 
-    options: dict[str, Any] = {"board": point.board, "lanes": point.lanes, "act_bits": point.act_bits}
+    options: dict[str, Any] = {"board": point.board, "lanes": point.lanes, "gate_rows": point.gate_rows,
+                               "act_bits": point.act_bits}
     if point.weights == "int8":
         options["weights"] = "int8"
     artifact = hwgen_compile(onnx_path, "fpga", work_dir / "build", **options)
@@ -68,7 +70,7 @@ def main() -> int:
         quality = train_quality(space, point, fidelity, work_dir)
         extra = {key: quality.pop(key) for key in ("run", "float_score", "onnx")}
         metrics = dict(quality)
-        if fidelity == "full" and space.task == "digits":
+        if fidelity == "full":
             metrics.update(board_build(point, Path(extra["onnx"]), work_dir))
             metrics["us_per_step"] = None  # recomputed by the caller from the measured Fmax
     print(json.dumps({"metrics": {k: v for k, v in metrics.items() if v is not None}, "extra": extra}))

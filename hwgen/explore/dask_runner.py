@@ -205,6 +205,8 @@ class Driver:
             trial.set_user_attr("child_pid", result.child_pid)
             if result.notes:
                 trial.set_user_attr("notes", result.notes)
+            if "estimate" in result.extra:  # the analytic figures a synthesised trial was built against
+                trial.set_user_attr("estimate", result.extra["estimate"])
             values = [result.metrics[o.name] for o in self.space.objectives]
             self.study.tell(trial, values)
             self.on_event("told", {"trial": trial.number, "values": values, "feasible": result.feasible})

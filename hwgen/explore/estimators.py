@@ -1,21 +1,22 @@
-"""Pre-synthesis estimates of an accelerator's LCs, block RAM, SPRAM, DSPs and Fmax, calibrated on synthesis.
+"""Pre-synthesis estimates of a design's LCs, block RAM, SPRAM, DSPs and Fmax, calibrated on synthesis.
 
 Cycles are exact (`AccelConfig.cycles_per_step`, the controller's own schedule); the FPGA resources are not known
-before yosys and nextpnr run (30 s – 10 min each here), so the analytic fidelity predicts them from a few
-features with coefficients fitted (non-negative least squares per device; with fewer points than coefficients,
-one scale on rough default coefficients) to whole accelerators synthesised by
-``benchmarks/explore_calibrate.py`` (``data/calibration.json``). :func:`holdout_errors` says how far the estimates
-are from the tools on points they were not fitted to (leave-one-out over the synthesised points).
+before yosys and nextpnr run (30 s – 10 min each here), so the analytic fidelity predicts them with small linear
+models of named features (`LC_FEATURES`, `FMAX_FEATURES`), fitted per device by non-negative least squares to
+what ``benchmarks/explore_calibrate.py`` synthesised (``data/calibration.json``): accelerators alone (a two-pin
+harness) and whole board designs (accelerator + UART host link, as `hwgen.compile(..., "fpga")` builds them), both
+in one fit, the host link being one of the features. :func:`holdout_errors` says how far the estimates are from the
+tools on points they were not fitted to (leave-one-out over every synthesised point).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 from scipy.optimize import nnls
@@ -24,21 +25,61 @@ from hwgen.fpga.synth import device_for
 from hwgen.hw.config import AccelConfig
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
-#: What the board flow adds to the accelerator (the UART host link and its buffers; its Fmax as a factor on the
-#: accelerator's) while a device has no board point (docs/results.md, fpga_boards: 1032 LCs, 3 EBR on the UP5K).
-HOST_LINK = {"lcs": 1032.0, "ebr": 3.0, "fmax_ratio": 1.0}
-#: The board of each device that calibration and the holdout errors use.
+#: The board of each device that calibration and the holdout errors use for accelerator points.
 DEVICE_BOARD = {"ice40-up5k": "icebreaker", "ecp5-85f": "ulx3s-85f"}
-#: Used while no calibration point of a device exists (rough figures from docs/results.md).
-DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0, 60.0), "fmax": (62.0, 1.5, 2.0), "dsps": 3,
-                           "ebr": (4.0, 2.0)},
-            "ecp5-85f": {"lcs": (1000.0, 35.0, 200.0, 15.0, 60.0), "fmax": (110.0, 2.0, 5.0), "dsps": 3,
-                         "ebr": (4.0, 2.0)}}
+#: Memories of at most this many words become flip-flops and LUTs in yosys, not block RAM (measured: the UP5K H=16
+#: board design's 16-word cell-state memories took 4 fewer EBR and ~400 more LCs than H=32's 32-word ones).
+LOGIC_MEMORY_WORDS = 16
+#: Bits per hidden unit of the cell-state memories (`hwgen.hw.state_update`: the 16-bit cell state and the ~40-bit
+#: per-unit update constants), the memories that H <= LOGIC_MEMORY_WORDS puts in logic.
+STATE_BITS_PER_UNIT = 56
+
+LC_FEATURES = ("shared", "accumulate lanes", "int8 LUT lanes", "int8 DSP lanes", "log2 weight words", "further layers",
+               "further gate rows", "host link", "per-step stream", "logic memories")
+FMAX_FEATURES = ("base", "-log2 products", "-int8 LUT multipliers", "-int8 DSP multipliers", "-host link",
+                 "-logic memories")
+EBR_FEATURES = ("tables", "hidden/64 × layers", "host link")
+#: Rough coefficients used while a device has fewer calibration points than features (each scaled by one fitted
+#: ratio; docs/results.md's first measurements).
+DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0, 20.0, 60.0, 40.0, 1100.0, 200.0, 400.0),
+                           "fmax": (62.0, 1.5, 20.0, 5.0, 3.0, 6.0), "dsps": 3, "ebr": (4.0, 2.0, 1.0)},
+            "ecp5-85f": {"lcs": (1000.0, 35.0, 200.0, 20.0, 15.0, 60.0, 40.0, 850.0, 200.0, 300.0),
+                         "fmax": (110.0, 2.0, 5.0, 2.0, 4.0, 5.0), "dsps": 3, "ebr": (4.0, 2.0, 0.0)}}
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the estimators know of a design before it is built: its accelerator and whether it is a whole board
+    design (the UART host link and its buffers around the accelerator, multipliers in DSPs: the board flow) or the
+    accelerator alone in the calibration harness (int8 lane multipliers in LUTs: its `mixed` mapping). Per-step
+    output (a char-LM streaming every step) and the gate rows a word holds are the config's (`output_steps`,
+    `gate_rows`)."""
+
+    config: AccelConfig
+    host_link: bool = True
+
+    @property
+    def int8_in_luts(self) -> bool:
+        return self.config.weights_kind == "int8" and not self.host_link
+
+    @property
+    def int8_in_dsps(self) -> bool:
+        return self.config.weights_kind == "int8" and self.host_link
+
+    @property
+    def per_step(self) -> bool:
+        return self.config.output_steps == "every_step"
+
+    @property
+    def logic_memory_units(self) -> float:
+        """Hidden units whose cell-state memories yosys puts in flip-flops (all of them at H <= 16, else none),
+        in units of 16."""
+        return self.config.hidden / 16 if self.config.hidden <= LOGIC_MEMORY_WORDS else 0.0
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """What the analytic fidelity says about one accelerator (without the host link)."""
+    """What the analytic fidelity says about one design."""
 
     lcs: int
     ebr: int
@@ -57,24 +98,35 @@ def _int8(config: AccelConfig) -> float:
     return 1.0 if config.weights_kind == "int8" else 0.0
 
 
-def lc_features(config: AccelConfig) -> np.ndarray:
-    """[1, lanes (accumulate-only), lanes (int8 Booth multipliers), log2 weight words, layers - 1]: the shared
-    units, the lane datapath of each kind (as wide as the activations), the address counters, and each further
-    layer's row state and sequencing (a second layer shares the datapath: scaling the address term by the layers,
-    as the first fit did, overestimated two-layer designs by 22-35 %)."""
-    int8 = _int8(config)
-    return np.array([1.0, config.lanes * (1 - int8) * config.act_bits / 8, config.lanes * int8 * config.act_bits / 8,
-                     math.log2(max(config.weight_words, 2)), config.layers - 1.0])
+def lc_features(design: Design) -> np.ndarray:
+    """`LC_FEATURES`: the shared units (controller, affine, activation and state update); the accumulate-only
+    lanes (vector chunk operands and one adder tree, as wide as the activations); the int8 products (lanes × gate
+    rows: a multiplier each; no int8 point has four rows, so those are extrapolated), with Booth multipliers in LUTs
+    (the harness) or DSPs (a board build: one shared fit overestimated the UP5K int8 board design by 20 %); the
+    weight address counters; each further layer's row state and sequencing; the further gate rows of a
+    word (their adder trees and accumulators share the lanes' vector operands: counted as products, a four-row
+    word's lanes overestimated the UP5K 8 × 4 board design by 16 %); the host link; the per-step output path; the
+    cell-state memories in flip-flops."""
+    c = design.config
+    accumulate = (1 - _int8(c)) * c.act_bits / 8
+    return np.array([1.0, c.lanes * accumulate, c.products * design.int8_in_luts * c.act_bits / 8,
+                     c.products * design.int8_in_dsps * c.act_bits / 8, math.log2(max(c.weight_words, 2)), c.layers - 1.0, c.lanes * (c.gate_rows - 1) * accumulate,
+                     float(design.host_link), float(design.per_step and design.host_link),
+                     design.logic_memory_units * STATE_BITS_PER_UNIT / 64])
 
 
-def fmax_features(config: AccelConfig) -> np.ndarray:
-    """[1, -log2 lanes, -int8]: a wider adder tree (and the int8 multipliers) lengthen the critical path."""
-    return np.array([1.0, -math.log2(config.lanes), -_int8(config)])
+def fmax_features(design: Design) -> np.ndarray:
+    """`FMAX_FEATURES`: a wider adder tree, the int8 multipliers (in LUTs or DSPs), the host link and the flip-flop
+    memories' wide multiplexers each lengthen the critical path."""
+    c = design.config
+    return np.array([1.0, -math.log2(c.products), -float(design.int8_in_luts), -float(design.int8_in_dsps),
+                     -float(design.host_link), -design.logic_memory_units])
 
 
-def ebr_features(config: AccelConfig) -> np.ndarray:
-    """[1, hidden / 64 × layers]: activation tables and constants, and the per-row vector memories."""
-    return np.array([1.0, config.hidden * config.layers / 64])
+def ebr_features(design: Design) -> np.ndarray:
+    """`EBR_FEATURES` (besides the weights' own blocks): activation tables and constants, the per-row vector
+    memories, the host link's buffers."""
+    return np.array([1.0, design.config.hidden * design.config.layers / 64, float(design.host_link)])
 
 
 @dataclass(frozen=True)
@@ -86,53 +138,55 @@ class Calibration:
     ebr: dict[str, np.ndarray]
     dsps: dict[str, int]
     points: int
-    #: Per device: the LCs and EBR a board build adds to the accelerator and board Fmax ÷ accelerator Fmax (medians
-    #: over board builds against the estimated accelerator).
-    host_link: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def load_points(path: Path = CALIBRATION, kind: str = "points") -> list[dict]:
-    """The synthesised accelerators (`kind="points"`) or whole board designs (`"board_points"`)."""
+def load_points(path: Path = CALIBRATION, kind: str | None = None) -> list[dict]:
+    """The synthesised points: accelerators (`kind="points"`), whole board designs (`"board_points"`), or both."""
     if not path.exists():
         return []
-    return json.loads(path.read_text()).get(kind, [])
+    doc = json.loads(path.read_text())
+    kinds = (kind,) if kind else ("points", "board_points")
+    return [row for k in kinds for row in doc.get(k, [])]
 
 
-def config_of(row: dict) -> AccelConfig:
+def design_of(row: dict) -> Design:
+    """The design a calibration row measured (a board point has "board"; an accelerator point has not)."""
     kind = "ebr" if row["device"] == "ecp5-85f" else "spram"
-    return AccelConfig(hidden=row["hidden"], input=row["input"], layers=row.get("layers", 1), lanes=row["lanes"],
-                       outputs=10, weights_kind=row["weights_kind"], weight_memory=row.get("weight_memory", kind),
-                       act_bits=row.get("act_bits", 8), acc_bits=48)
+    config = AccelConfig(hidden=row["hidden"], input=row["input"], layers=row.get("layers", 1), lanes=row["lanes"],
+                         outputs=row.get("outputs", 10), weights_kind=row["weights_kind"],
+                         weight_memory=row.get("weight_memory", kind), act_bits=row.get("act_bits", 8), acc_bits=48,
+                         gate_rows=row.get("gate_rows", 1),
+                         output_steps="every_step" if row.get("stream") in ("logits", "argmax") else "last")
+    return Design(config, host_link="board" in row)
 
 
-def fit(points: Sequence[dict], board_points: Sequence[dict] = ()) -> Calibration:
-    """Non-negative least squares per device (the defaults where a device has fewer points than coefficients); the
-    host link from the board points (median of board minus estimated accelerator; HOST_LINK without any)."""
+def point_name(row: dict) -> str:
+    """A calibration row in words (where the worst errors are)."""
+    where = row.get("board", "accelerator on " + row["device"])
+    task = f"{row['task']} " if row.get("task", "digits") != "digits" else ""
+    trained = f", {row['epochs']} epoch(s)" if "epochs" in row else ""
+    return (f"{where} {task}{row['weights_kind']} H={row['hidden']} X={row['input']} L={row.get('layers', 1)} "
+            f"A{row.get('act_bits', 8)} lanes {row['lanes']}×{row.get('gate_rows', 1)}{trained}")
+
+
+def fit(points: Sequence[dict]) -> Calibration:
+    """Non-negative least squares per device on every point (the defaults, scaled, where a device has fewer points
+    than features)."""
     lcs, fmax, ebr, dsps = {}, {}, {}, {}
     for device, default in DEFAULTS.items():
         rows = [p for p in points if p["device"] == device]
-        configs = [config_of(p) for p in rows]
-        lcs[device] = _nnls([lc_features(c) for c in configs], [p["lcs"] for p in rows], default["lcs"])
-        fmax[device] = _nnls([fmax_features(c) for c in configs], [p["fmax_mhz"] for p in rows], default["fmax"])
-        ebr_rows = [(ebr_features(c), p["ebr"] - _weight_ebr(c, device)) for c, p in zip(configs, rows)]
-        ebr[device] = _nnls([f for f, _ in ebr_rows], [y for _, y in ebr_rows], default["ebr"])
+        designs = [design_of(p) for p in rows]
+        lcs[device] = _nnls([lc_features(d) for d in designs], [p["lcs"] for p in rows], default["lcs"])
+        fmax[device] = _nnls([fmax_features(d) for d in designs], [p["fmax_mhz"] for p in rows], default["fmax"])
+        ebr[device] = _nnls([ebr_features(d) for d in designs],
+                            [p["ebr"] - _weight_ebr(d.config, device) for d, p in zip(designs, rows)], default["ebr"])
         dsps[device] = int(np.median([p["dsps"] for p in rows])) if rows else default["dsps"]
-    accel = Calibration(lcs, fmax, ebr, dsps, len(points))
-    return replace(accel, host_link={device: _host_link(accel, [p for p in board_points if p["device"] == device])
-                                     for device in DEFAULTS})
-
-
-def _host_link(accel: Calibration, boards: Sequence[dict]) -> dict[str, float]:
-    if not boards:
-        return dict(HOST_LINK)
-    ests = [estimate(config_of(p), p["board"], accel) for p in boards]
-    link = {key: float(np.median([p[key] - getattr(e, key) for p, e in zip(boards, ests)])) for key in ("lcs", "ebr")}
-    return {**link, "fmax_ratio": float(np.median([p["fmax_mhz"] / e.fmax_mhz for p, e in zip(boards, ests)]))}
+    return Calibration(lcs, fmax, ebr, dsps, len(points))
 
 
 def _nnls(x: list, y: list, default: Sequence[float]) -> np.ndarray:
-    """NNLS with at least as many points as coefficients; with fewer, the default coefficients scaled by the median ratio of
-    measured to predicted (one fitted number per device), and the defaults themselves with no point at all."""
+    """NNLS with at least as many points as coefficients; with fewer, the default coefficients scaled by the median
+    ratio of measured to predicted (one fitted number per device), and the defaults themselves with no point."""
     base = np.array(default, float)
     if len(y) >= len(default):
         coef, _ = nnls(np.array(x), np.array(y, float))
@@ -155,71 +209,74 @@ def _spram(config: AccelConfig) -> int:
 @lru_cache(maxsize=1)
 def calibration() -> Calibration:
     """The package's calibration: fitted on every synthesised point (`holdout_errors` validates it leave-one-out)."""
-    return fit(load_points(), load_points(kind="board_points"))
+    return fit(load_points())
 
 
-def estimate(config: AccelConfig, board: str, cal: Optional[Calibration] = None) -> Estimate:
-    """The analytic estimate of `config` on `board`'s device (the accelerator alone; `board_estimate` adds the host
-    link)."""
+def estimate_design(design: Design, board: str, cal: Calibration | None = None) -> Estimate:
+    """The analytic estimate of `design` on `board`'s device."""
     cal = cal or calibration()
     device = device_for(board)
-    lcs = float(cal.lcs[device] @ lc_features(config))
-    fmax = max(float(cal.fmax[device] @ fmax_features(config)), 1.0)
-    ebr = float(cal.ebr[device] @ ebr_features(config)) + _weight_ebr(config, device)
+    config = design.config
+    lcs = float(cal.lcs[device] @ lc_features(design))
+    fmax = max(float(cal.fmax[device] @ fmax_features(design)), 1.0)
+    ebr = float(cal.ebr[device] @ ebr_features(design)) + _weight_ebr(config, device)
     weight_bits = config.weight_words * config.word_bits
     return Estimate(lcs=round(lcs), ebr=math.ceil(ebr), spram=_spram(config), dsps=cal.dsps[device],
                     fmax_mhz=round(fmax, 2), cycles_per_step=config.cycles_per_step(),
                     weight_bytes=-(-weight_bits // 8))
 
 
-def board_estimate(config: AccelConfig, board: str, cal: Optional[Calibration] = None) -> Estimate:
-    """The estimate of the whole board design (accelerator + host link): what a board build measures, so the
-    analytic figures and the full fidelity's synthesised ones are the same quantity."""
-    cal = cal or calibration()
-    est = estimate(config, board, cal)
-    link = cal.host_link.get(device_for(board), HOST_LINK)
-    return replace(est, lcs=est.lcs + round(link["lcs"]), ebr=max(est.ebr + math.ceil(link["ebr"]), 0),
-                   fmax_mhz=round(est.fmax_mhz * link["fmax_ratio"], 2))
+def estimate(config: AccelConfig, board: str, cal: Calibration | None = None) -> Estimate:
+    """The accelerator alone (no host link): what the two-pin harness measures."""
+    return estimate_design(Design(config, host_link=False), board, cal)
+
+
+def board_estimate(config: AccelConfig, board: str, cal: Calibration | None = None) -> Estimate:
+    """The whole board design (accelerator + host link): what a board build measures, so the analytic figures and
+    the full fidelity's synthesised ones are the same quantity."""
+    return estimate_design(Design(config, host_link=True), board, cal)
 
 
 @dataclass(frozen=True)
 class EstimatorError:
-    """Mean and worst relative error of one estimate on `points` held-out synthesised designs."""
+    """Mean and worst relative error of one estimate on `points` held-out synthesised designs, and how many are
+    within the target."""
 
     quantity: str
     points: int
     mean: float
     worst: float
+    worst_point: str = ""
+    within: int = 0
+    target: float = 0.0
 
 
-def holdout_errors(points: Optional[Sequence[dict]] = None) -> list[EstimatorError]:
-    """The estimators' error against yosys/nextpnr, leave-one-out: each synthesised point predicted by a calibration
-    fitted on all the others (with so few points, a fixed held-out third can leave a whole device × weight-kind
-    group out of the fit)."""
+#: The targets: LCs within 10 %, Fmax within 15 % of yosys/nextpnr.
+TARGETS = {"lcs": 0.10, "fmax_mhz": 0.15}
+
+
+def holdout_errors(points: Sequence[dict] | None = None) -> list[EstimatorError]:
+    """The estimators' error against yosys/nextpnr, leave-one-out: each synthesised point (accelerator or board
+    design) predicted by a calibration fitted on all the others; reported per kind (accelerators, board designs)."""
     points = list(load_points() if points is None else points)
-    errs: dict[str, list[float]] = {"lcs": [], "fmax_mhz": []}
+    errs: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for i, p in enumerate(points):
-        est = estimate(config_of(p), DEVICE_BOARD[p["device"]], fit(points[:i] + points[i + 1:]))
-        for key in errs:
-            errs[key].append(abs(getattr(est, key) - p[key]) / p[key])
-    return _errors(errs, "")
-
-
-def board_errors(points: Optional[Sequence[dict]] = None,
-                 board_points: Optional[Sequence[dict]] = None) -> list[EstimatorError]:
-    """The board-level estimates (`board_estimate`) against whole board builds, each board point predicted with the
-    host link fitted on the other board points (HOST_LINK where its device has no other)."""
-    points = list(load_points() if points is None else points)
-    boards = list(load_points(kind="board_points") if board_points is None else board_points)
-    errs: dict[str, list[float]] = {"lcs": [], "fmax_mhz": []}
-    for i, p in enumerate(boards):
-        est = board_estimate(config_of(p), p["board"], fit(points, boards[:i] + boards[i + 1:]))
-        for key in errs:
-            errs[key].append(abs(getattr(est, key) - p[key]) / p[key])
-    return _errors(errs, "board ") if boards else []
-
-
-def _errors(errs: dict[str, list[float]], prefix: str) -> list[EstimatorError]:
-    return [EstimatorError(prefix + name, len(errs[key]), float(np.mean(errs[key])) if errs[key] else float("nan"),
-                           float(np.max(errs[key])) if errs[key] else float("nan"))
-            for name, key in (("LCs", "lcs"), ("Fmax", "fmax_mhz"))]
+        cal = fit(points[:i] + points[i + 1:])
+        design = design_of(p)
+        est = estimate_design(design, p.get("board", DEVICE_BOARD[p["device"]]), cal)
+        prefix = "board " if design.host_link else ""
+        for key in TARGETS:
+            got = getattr(est, key)
+            errs.setdefault((prefix, key), []).append(
+                (abs(got - p[key]) / p[key], f"{point_name(p)}: {got:g} for {p[key]:g}"))
+    out = []
+    for prefix in ("", "board "):
+        for name, key in (("LCs", "lcs"), ("Fmax", "fmax_mhz")):
+            rows = errs.get((prefix, key), [])
+            if not rows:
+                continue
+            values = [e for e, _ in rows]
+            worst = max(rows)
+            out.append(EstimatorError(prefix + name, len(rows), float(np.mean(values)), worst[0], worst[1],
+                                      sum(v <= TARGETS[key] for v in values), TARGETS[key]))
+    return out

@@ -6,9 +6,9 @@
 - ``cheap`` (as FMAS): the analytic hardware figures plus a short training run on a subset of the training data,
   its integer model (lowered with the point's act_bits, `hwgen.explore.quality`) scored on a validation subset
   carved out of the training split (the test split stays unseen).
-- ``full``: full training (the task's default epochs), the integer model scored on the test split, and for digits
-  the board build through the library (`hwgen.compile(..., "fpga")`: lowering, fitting, yosys, nextpnr) whose
-  placed LCs, EBR, DSPs and Fmax replace the estimates.
+- ``full``: full training (the task's default epochs), the integer model scored on the test split, and the board
+  build through the library (`hwgen.compile(..., "fpga")`: lowering, fitting, yosys, nextpnr) whose placed LCs,
+  EBR, DSPs and Fmax replace the estimates (kept in the evaluation's ``extra["estimate"]``).
 - ``standin`` (tests only): the analytic figures after a sleep in a child process that itself spawns a ``sleep``,
   so the fault tests exercise the same driver, worker and child-process code as real evaluations.
 
@@ -114,6 +114,8 @@ def evaluate(space_doc: dict, params: dict[str, Any], fidelity: str, work_dir: s
     if fidelity != "analytic":
         out = _run_child(space_doc, params, fidelity, Path(work_dir))
         child_pid, extra = out.pop("child_pid", 0), out.pop("extra", {})
+        if "synthesised" in out["metrics"]:  # what the estimators said before the build, to compare with it
+            extra["estimate"] = {key: metrics[key] for key in ("lcs", "ebr", "fmax_mhz")}
         metrics.update(out["metrics"])
         if "synthesised" in metrics:
             metrics["us_per_step"] = round(metrics["cycles_per_step"] / metrics["fmax_mhz"], 3)

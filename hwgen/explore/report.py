@@ -8,9 +8,10 @@ import csv
 import html
 import io
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import optuna
@@ -50,8 +51,9 @@ def commands(space: Space, point: Point) -> str:
     weights = "float" if point.weights == "int8" else point.weights
     name = f"{space.task}-{point.weights}-h{point.hidden}-l{point.layers}"
     build = (f"hwgen build {name}.onnx --target fpga --board {point.board} --lanes {point.lanes} "
-             f"--act-bits {point.act_bits}" + (" --accel-weights int8" if point.weights == "int8" else "")
-             + f" -o build/{name}-lanes{point.lanes}")
+             f"--gate-rows {point.gate_rows} --act-bits {point.act_bits}"
+             + (" --accel-weights int8" if point.weights == "int8" else "")
+             + f" -o build/{name}-lanes{point.lanes}x{point.gate_rows}")
     return (f"hwgen train lstm --task {space.task} --weights {weights} --hidden {point.hidden} --layers {point.layers} "
             f"-o runs/{name} && hwgen export runs/{name} -o {name}.onnx && {build}")
 
@@ -63,6 +65,8 @@ def row(space: Space, trial: FrozenTrial) -> dict[str, Any]:
                            "feasible": trial.state == TrialState.COMPLETE and feasible(trial)}
     out.update({k: metrics.get(k, "") for k in ("accuracy", "bpc", "lcs", "ebr", "spram", "dsps", "fmax_mhz",
                                                 "cycles_per_step", "us_per_step", "weight_bytes")})
+    estimate = trial.user_attrs.get("estimate", {})
+    out.update({f"estimated_{k}": estimate.get(k, "") for k in ("lcs", "fmax_mhz")})
     out["notes"] = trial.user_attrs.get("notes", trial.user_attrs.get("error", ""))
     out["host"] = trial.user_attrs.get("host", "")
     return out
@@ -116,7 +120,8 @@ def write_html(path: Path, space: Space, png: bytes, pareto: Sequence[dict], tri
                errors: Sequence[EstimatorError], summary: str) -> None:
     image = base64.b64encode(png).decode()
     errs = [{"estimate": e.quantity, "held-out points": e.points, "mean error": f"{100 * e.mean:.1f} %",
-             "worst": f"{100 * e.worst:.1f} %"} for e in errors]
+             "worst": f"{100 * e.worst:.1f} % ({e.worst_point})",
+             "within target": f"{e.within} of {e.points} within {100 * e.target:.0f} %"} for e in errors]
     path.write_text(f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>hwgen explore</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:2px 6px}}code{{font-size:11px}}</style></head><body>

@@ -13,7 +13,7 @@ from typing import Optional
 
 from hwgen.errors import HwgenError
 from hwgen.explore.dask_runner import Driver, RunOptions, connect
-from hwgen.explore.estimators import board_errors, holdout_errors
+from hwgen.explore.estimators import holdout_errors
 from hwgen.explore.evaluate import FIDELITIES, QUALITY, TEST_FIDELITIES
 from hwgen.explore.report import Outputs, write_outputs
 from hwgen.explore.space import Space
@@ -105,4 +105,4 @@ def explore(space: Space, options: ExploreOptions) -> Outputs:
         driver.run()
     summary = (f"{options.trials} evaluations at fidelity ≤ {options.fidelity}; "
                f"{driver.filtered} candidates filtered by the surrogate without evaluation")
-    return write_outputs(space, opened.study, out, holdout_errors() + board_errors(), summary)
+    return write_outputs(space, opened.study, out, holdout_errors(), summary)

@@ -9,13 +9,14 @@ problem is one :class:`SpaceError` naming the field, so a typo never turns into 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Union
+from typing import Any
 
 from hwgen.errors import HwgenError
 from hwgen.fpga.boards import BOARDS
-from hwgen.hw.config import AccelConfig, ConfigError
+from hwgen.hw.config import GATE_ROWS, AccelConfig, ConfigError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 TASKS = ("digits", "charlm")
@@ -29,7 +30,9 @@ OBJECTIVES = {
 }
 #: Parameters of each section, with the values a space may list.
 MODEL_PARAMS = {"hidden": int, "layers": int, "weights": str, "act_bits": int}
-ACCEL_PARAMS = {"lanes": int, "weight_memory": str}
+ACCEL_PARAMS = {"lanes": int, "weight_memory": str, "gate_rows": int}
+#: Accelerator parameters a space may leave out, and their value then (`gate_rows`: see `AccelConfig.gate_rows`).
+ACCEL_DEFAULTS = {"weight_memory": "auto", "gate_rows": 1}
 WEIGHT_KINDS = ("binary", "ternary", "int8")
 MEMORIES = ("auto", "registers", "ebr", "spram")
 TOP_KEYS = ("task", "board", "model", "accelerator", "objectives", "constraints", "search")
@@ -64,6 +67,7 @@ class Point:
     act_bits: int
     lanes: int
     weight_memory: str
+    gate_rows: int = 1
 
     def params(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -116,7 +120,7 @@ def accel_config(space: Space, point: Point) -> AccelConfig:
     inputs, outputs, _ = space.shape
     return AccelConfig(hidden=point.hidden, input=inputs, layers=point.layers, lanes=point.lanes, outputs=outputs,
                        weights_kind=point.weights, weight_memory=resolved_memory(point), act_bits=point.act_bits,
-                       acc_bits=48, ebr_target=BOARDS[point.board].family,
+                       acc_bits=48, ebr_target=BOARDS[point.board].family, gate_rows=point.gate_rows,
                        output_steps="every_step" if space.task == "charlm" else "last")
 
 
@@ -133,9 +137,11 @@ def _values(section: str, name: str, raw: Any, kind: type) -> tuple:
         raise SpaceError(f"{where}: values must be {kind.__name__}s, got {values!r}")
     if kind is int and any(v < 1 for v in out):
         raise SpaceError(f"{where}: values must be >= 1, got {values!r}")
-    allowed = {"weights": WEIGHT_KINDS, "weight_memory": MEMORIES, "board": tuple(sorted(BOARDS))}.get(name)
+    allowed = {"weights": WEIGHT_KINDS, "weight_memory": MEMORIES, "board": tuple(sorted(BOARDS)),
+               "gate_rows": GATE_ROWS}.get(name)
     if allowed and any(v not in allowed for v in out):
-        raise SpaceError(f"{where}: {[v for v in out if v not in allowed][0]!r} is not one of {', '.join(allowed)}")
+        raise SpaceError(f"{where}: {next(v for v in out if v not in allowed)!r} is not one of "
+                         f"{', '.join(map(str, allowed))}")
     if name == "act_bits" and any(not 3 <= v <= 16 for v in out):
         raise SpaceError(f"{where}: activation bits must be in 3..16, got {values!r}")
     return tuple(dict.fromkeys(out))
@@ -148,10 +154,11 @@ def _section(doc: Mapping, name: str, known: Mapping[str, type]) -> dict[str, tu
     for key in body:
         if key not in known:
             raise SpaceError(f"{name}.{key}: unknown parameter; {name} has {', '.join(known)}")
-    missing = [k for k in known if k not in body and not (name == "accelerator" and k == "weight_memory")]
+    defaults = ACCEL_DEFAULTS if name == "accelerator" else {}
+    missing = [k for k in known if k not in body and k not in defaults]
     if missing:
         raise SpaceError(f"{name}.{missing[0]}: missing; give a list of values")
-    return {k: _values(name, k, body.get(k, "auto"), t) for k, t in known.items()}
+    return {k: _values(name, k, body.get(k, defaults.get(k)), t) for k, t in known.items()}
 
 
 def _objectives(doc: Mapping, task: str) -> tuple[Objective, ...]:
@@ -230,7 +237,7 @@ def _check_boards(space: Space) -> None:
             raise SpaceError(f"board: {board!r} cannot hold any point of the space ({last})")
 
 
-def load_space(path: Union[str, Path]) -> Space:
+def load_space(path: str | Path) -> Space:
     """Read and check a space file (YAML); a name without a file is a preset (`digits-up5k`, `charlm-ecp5`)."""
     import yaml
 

@@ -12,10 +12,26 @@ import pytest
 from optuna.trial import TrialState
 
 from hwgen.cli import main
-from hwgen.explore.estimators import (HOST_LINK, board_errors, board_estimate, estimate, fit, holdout_errors,
-                                      load_points)
+from hwgen.explore.estimators import (
+    LC_FEATURES,
+    Design,
+    board_estimate,
+    estimate,
+    fit,
+    holdout_errors,
+    lc_features,
+    load_points,
+)
 from hwgen.explore.evaluate import analytic_metrics, evaluate
-from hwgen.explore.space import Point, SpaceError, accel_config, load_space, parse_space, preset_path
+from hwgen.explore.report import commands
+from hwgen.explore.space import (
+    Point,
+    SpaceError,
+    accel_config,
+    load_space,
+    parse_space,
+    preset_path,
+)
 from hwgen.explore.study import STUDY_NAME, open_study, storage_for
 from hwgen.explore.surrogate import Surrogate, nondominated
 
@@ -45,6 +61,7 @@ def test_presets_load(preset):
     ({"board": "ulx3s-85f", "model": {**SPACE["model"], "weights": ["int8"], "hidden": [4096]},
       "accelerator": {"lanes": [1]}}, "board"),
     ({"colour": "red"}, "colour"),
+    ({"accelerator": {"lanes": [4], "gate_rows": [2]}}, "accelerator.gate_rows"),
 ])
 def test_bad_space_is_one_error_naming_the_field(tmp_path, capsys, change, field):
     path = _yaml(tmp_path, {**SPACE, **change})
@@ -53,6 +70,14 @@ def test_bad_space_is_one_error_naming_the_field(tmp_path, capsys, change, field
     assert main(["explore", str(path), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert field in err and len(err.strip().splitlines()) == 1
+
+
+def test_gate_rows_default_to_one_and_reach_the_config():
+    space = parse_space({**SPACE, "accelerator": {"lanes": [4], "gate_rows": [1, 4]}})
+    assert space.params["gate_rows"] == (1, 4) and parse_space(SPACE).params["gate_rows"] == (1,)
+    four = Point("icebreaker", 64, 1, "ternary", 8, 4, "auto", gate_rows=4)
+    assert accel_config(space, four).gate_rows == 4
+    assert "--gate-rows 4" in commands(space, four)
 
 
 def test_analytic_metrics_and_constraints():
@@ -69,27 +94,44 @@ def test_analytic_metrics_and_constraints():
 
 def test_estimators_fit_and_report_held_out_error():
     points = load_points()
-    assert len(points) >= 8
+    boards = load_points(kind="board_points")
+    assert len(boards) >= 8 and len(points) >= len(boards) + 8
     errors = holdout_errors(points)
-    assert [e.quantity for e in errors] == ["LCs", "Fmax"] and all(e.points == len(points) for e in errors)
+    assert [e.quantity for e in errors] == ["LCs", "Fmax", "board LCs", "board Fmax"]
+    assert [e.points for e in errors] == [len(points) - len(boards)] * 2 + [len(boards)] * 2
+    assert all(0 <= e.within <= e.points and e.worst >= e.mean and e.worst_point for e in errors)
     config = accel_config(parse_space(SPACE), Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
     assert 1000 < estimate(config, "icebreaker", fit(points)).lcs < 5280
 
 
-def test_board_estimate_adds_the_host_link_fitted_on_board_builds():
-    """Analytic LCs/EBR are the board design's (what a full-fidelity board build measures): the accelerator plus a
-    host link that board builds calibrate (HOST_LINK without any), and board_errors leaves each board point out."""
+def test_leave_one_out_never_sees_the_held_out_point():
+    """A point's held-out error does not depend on its own measurement: doubling one board point's LCs moves only
+    its own error (by its estimate, made without it, against the new figure)."""
     points = load_points()
-    config = accel_config(parse_space(SPACE), Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
-    accel = estimate(config, "icebreaker", fit(points))
-    assert board_estimate(config, "icebreaker", fit(points)).lcs == accel.lcs + HOST_LINK["lcs"]
-    row = {"device": "ice40-up5k", "board": "icebreaker", "weights_kind": "ternary", "hidden": 32, "input": 8,
-           "layers": 1, "lanes": 4, "act_bits": 8, "weight_memory": "spram", "lcs": accel.lcs + 900,
-           "ebr": accel.ebr + 2, "fmax_mhz": accel.fmax_mhz}
-    board = board_estimate(config, "icebreaker", fit(points, [row]))
-    assert (board.lcs, board.ebr) == (accel.lcs + 900, accel.ebr + 2)
-    lcs_error = board_errors(points, [row])[0]
-    assert lcs_error.quantity == "board LCs" and lcs_error.mean == pytest.approx(132 / row["lcs"], abs=1e-3)
+    i = next(n for n, p in enumerate(points) if "board" in p)
+    base = holdout_errors(points)[2]
+    bumped = [dict(p, lcs=2 * p["lcs"]) if n == i else p for n, p in enumerate(points)]
+    after = holdout_errors(bumped)[2]
+    assert after.points == base.points and after.worst > 0.3 and points[i]["board"] in after.worst_point
+
+
+def test_board_estimate_adds_the_fitted_host_link_and_per_step_stream():
+    """Analytic LCs/EBR are the board design's (what a full-fidelity board build measures): the accelerator's
+    features plus the host link's (and a char-LM's per-step output path), one fit over accelerators and board
+    designs."""
+    cal = fit(load_points())
+    space = parse_space(SPACE)
+    config = accel_config(space, Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
+    coef = dict(zip(LC_FEATURES, cal.lcs["ice40-up5k"]))
+    accel, board = estimate(config, "icebreaker", cal), board_estimate(config, "icebreaker", cal)
+    assert abs(board.lcs - accel.lcs - coef["host link"]) <= 1
+    lm = parse_space({**SPACE, "task": "charlm", "objectives": {"lcs": "min"}})
+    per_step = accel_config(lm, Point("icebreaker", 32, 1, "ternary", 8, 4, "auto"))
+    assert Design(per_step).per_step and not Design(config).per_step
+    assert lc_features(Design(per_step))[LC_FEATURES.index("per-step stream")] == 1
+    four = accel_config(space, Point("icebreaker", 64, 1, "ternary", 8, 4, "auto", gate_rows=4))
+    features = dict(zip(LC_FEATURES, lc_features(Design(four))))
+    assert (features["accumulate lanes"], features["further gate rows"]) == (4, 12)
 
 
 def test_surrogate_learns_a_smooth_surface_and_proposes_the_front():

@@ -113,7 +113,6 @@ def test_killed_worker_trial_reruns_elsewhere(cluster, tmp_path):
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     out = tmp_path / "out"
-    t0 = time.monotonic()
     driver = _driver(space, out, address, 3)
     pids = _wait(lambda: _sleep_pids(out) or _died(driver), 40, "a running stand-in")
     trial, sleep_pid = next(iter(pids.items()))
@@ -130,7 +129,6 @@ def test_killed_worker_trial_reruns_elsewhere(cluster, tmp_path):
     rerun = study.trials[trial]
     assert rerun.state == TrialState.COMPLETE
     assert rerun.user_attrs["child_pid"] != evaluator.pid   # evaluated again, by the surviving worker
-    assert time.monotonic() - t0 < 60
 
 
 def test_killed_driver_resumes_without_losing_trials(cluster, tmp_path):
@@ -138,7 +136,6 @@ def test_killed_driver_resumes_without_losing_trials(cluster, tmp_path):
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     out = tmp_path / "out"
-    t0 = time.monotonic()
     driver = _driver(space, out, address, 3)
     _wait(lambda: len(_sleep_pids(out)) >= 2 or _died(driver), 40, "two running stand-ins")
     driver.kill()
@@ -155,15 +152,12 @@ def test_killed_driver_resumes_without_losing_trials(cluster, tmp_path):
     assert len(complete) == 3
     requeued = {t.user_attrs["requeued_from"]: t.params for t in complete if "requeued_from" in t.user_attrs}
     assert {t.number: t.params for t in left} == requeued
-    assert time.monotonic() - t0 < 60
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
-    t0 = time.monotonic()
     proc = _driver(space, tmp_path / "out", "tcp://127.0.0.1:9", 2)
     output, _ = proc.communicate(timeout=40)
     assert proc.returncode == 2, output
     assert "no Dask scheduler answered" in output
-    assert time.monotonic() - t0 < 40
