@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +39,9 @@ LC_FEATURES = ("shared", "accumulate lanes", "int8 LUT lanes", "int8 DSP lanes",
 FMAX_FEATURES = ("base", "-log2 products", "-int8 LUT multipliers", "-int8 DSP multipliers", "-host link",
                  "-logic memories")
 EBR_FEATURES = ("tables", "hidden/64 × layers", "host link")
+#: DSPs per int8 lane product in a board build where no int8 board design is calibrated: the UP5K 4-lane int8
+#: board design's (8 DSPs: 3 shared + 5 for 4 products), the largest measured.
+DSPS_PER_INT8_PRODUCT = 1.25
 #: Rough coefficients used while a device has fewer calibration points than features (each scaled by one fitted
 #: ratio; docs/results.md's first measurements).
 DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0, 20.0, 60.0, 40.0, 1100.0, 200.0, 400.0),
@@ -131,13 +134,21 @@ def ebr_features(design: Design) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calibration:
-    """Per-device coefficients of the three linear models and the DSP count (the shared multipliers)."""
+    """Per-device coefficients of the three linear models and the DSP model: the shared multipliers (affine,
+    activation, state update) and, for int8 lane multipliers in DSPs (a board build), DSPs per product."""
 
     lcs: dict[str, np.ndarray]
     fmax: dict[str, np.ndarray]
     ebr: dict[str, np.ndarray]
     dsps: dict[str, int]
     points: int
+    dsps_per_int8_product: dict[str, float] = field(default_factory=dict)
+
+    def dsps_of(self, design: Design, device: str) -> int:
+        """The shared DSPs, plus the int8 products' where the board flow maps them to DSPs (rounded up, so the
+        board-fit check never accepts a design on too few)."""
+        per_product = self.dsps_per_int8_product.get(device, DSPS_PER_INT8_PRODUCT)
+        return self.dsps[device] + math.ceil(design.int8_in_dsps * design.config.products * per_product)
 
 
 def load_points(path: Path = CALIBRATION, kind: str | None = None) -> list[dict]:
@@ -172,7 +183,7 @@ def point_name(row: dict) -> str:
 def fit(points: Sequence[dict]) -> Calibration:
     """Non-negative least squares per device on every point (the defaults, scaled, where a device has fewer points
     than features)."""
-    lcs, fmax, ebr, dsps = {}, {}, {}, {}
+    lcs, fmax, ebr, dsps, per_product = {}, {}, {}, {}, {}
     for device, default in DEFAULTS.items():
         rows = [p for p in points if p["device"] == device]
         designs = [design_of(p) for p in rows]
@@ -180,8 +191,11 @@ def fit(points: Sequence[dict]) -> Calibration:
         fmax[device] = _nnls([fmax_features(d) for d in designs], [p["fmax_mhz"] for p in rows], default["fmax"])
         ebr[device] = _nnls([ebr_features(d) for d in designs],
                             [p["ebr"] - _weight_ebr(d.config, device) for d, p in zip(designs, rows)], default["ebr"])
-        dsps[device] = int(np.median([p["dsps"] for p in rows])) if rows else default["dsps"]
-    return Calibration(lcs, fmax, ebr, dsps, len(points))
+        shared = [p["dsps"] for d, p in zip(designs, rows) if not d.int8_in_dsps]
+        dsps[device] = int(np.median(shared)) if shared else default["dsps"]
+        per_product[device] = max([(p["dsps"] - dsps[device]) / d.config.products
+                                   for d, p in zip(designs, rows) if d.int8_in_dsps], default=DSPS_PER_INT8_PRODUCT)
+    return Calibration(lcs, fmax, ebr, dsps, len(points), per_product)
 
 
 def _nnls(x: list, y: list, default: Sequence[float]) -> np.ndarray:
@@ -221,7 +235,7 @@ def estimate_design(design: Design, board: str, cal: Calibration | None = None) 
     fmax = max(float(cal.fmax[device] @ fmax_features(design)), 1.0)
     ebr = float(cal.ebr[device] @ ebr_features(design)) + _weight_ebr(config, device)
     weight_bits = config.weight_words * config.word_bits
-    return Estimate(lcs=round(lcs), ebr=math.ceil(ebr), spram=_spram(config), dsps=cal.dsps[device],
+    return Estimate(lcs=round(lcs), ebr=math.ceil(ebr), spram=_spram(config), dsps=cal.dsps_of(design, device),
                     fmax_mhz=round(fmax, 2), cycles_per_step=config.cycles_per_step(),
                     weight_bytes=-(-weight_bits // 8))
 

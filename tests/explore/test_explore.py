@@ -16,11 +16,13 @@ from hwgen.explore.estimators import (
     LC_FEATURES,
     Design,
     board_estimate,
+    design_of,
     estimate,
     fit,
     holdout_errors,
     lc_features,
     load_points,
+    point_name,
 )
 from hwgen.explore.evaluate import analytic_metrics, evaluate
 from hwgen.explore.report import commands
@@ -132,6 +134,22 @@ def test_board_estimate_adds_the_fitted_host_link_and_per_step_stream():
     four = accel_config(space, Point("icebreaker", 64, 1, "ternary", 8, 4, "auto", gate_rows=4))
     features = dict(zip(LC_FEATURES, lc_features(Design(four))))
     assert (features["accumulate lanes"], features["further gate rows"]) == (4, 12)
+
+
+def test_int8_board_designs_count_their_lane_multipliers_in_dsps():
+    """The board flow maps int8 lane products to DSPs: the estimate covers every calibrated board design's DSPs,
+    grows with the products, and an int8 board design with more products than the UP5K's 8 DSPs hold does not fit."""
+    points = load_points()
+    cal = fit(points)
+    for row in load_points(kind="board_points"):
+        assert cal.dsps_of(design_of(row), row["device"]) >= row["dsps"], point_name(row)
+    space = parse_space(SPACE)
+    ternary = accel_config(space, Point("icebreaker", 32, 1, "ternary", 8, 8, "auto"))
+    int8 = {lanes: accel_config(space, Point("icebreaker", 32, 1, "int8", 8, lanes, "auto")) for lanes in (4, 8)}
+    assert board_estimate(ternary, "icebreaker", cal).dsps == cal.dsps["ice40-up5k"]
+    assert board_estimate(int8[4], "icebreaker", cal).dsps >= 8
+    assert board_estimate(int8[8], "icebreaker", cal).dsps > 8  # the UP5K has 8
+    assert estimate(int8[8], "icebreaker", cal).dsps == cal.dsps["ice40-up5k"]  # the harness: multipliers in LUTs
 
 
 def test_surrogate_learns_a_smooth_surface_and_proposes_the_front():
