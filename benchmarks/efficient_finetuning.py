@@ -12,8 +12,11 @@ own process so its peak memory is its own; runs kept in OUT/ and reused on a rer
     ticket         the winning-ticket subset of the training texts (a full run's success
                    statistics; candidates trained for proportionally fewer steps)
 
-Columns: trained parameters; wall time = median step time × steps (priming included;
-evaluations and saves excluded); peak training memory = peak RSS during training minus RSS
+Columns: trained parameters; step time = the median optimizer step of each method's model with
+every method stepping in turn on the same batches, one process, --step-rounds rounds
+(`hwgen.finetune.step_time`: load drift between separate runs cancels), × full = the median of
+the per-round ratios; wall time = that step time × the method's steps, plus full steps for the
+priming (far, learner) (evaluations and saves excluded); peak training memory = peak RSS during training minus RSS
 when it starts (Linux VmHWM after a reset; glibc's mmap threshold fixed at 128 KiB); time in memory ops = self CPU time of copy / cat /
 index / clone / contiguous / conversion / fill / allocation ops per step under torch.profiler
 (`hwgen.finetune.measure.MEMORY_OPS`, 2 profiled steps); steps to reach 95 % of full
@@ -88,17 +91,45 @@ def train_rows(a: argparse.Namespace, argv: list[str]) -> dict[str, dict[str, An
     return results
 
 
+def time_rows(a: argparse.Namespace, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Interleaved step times of every row's model (OUT/step_times.json, reused while rows and rounds match)."""
+    import torch
+
+    from hwgen.finetune.run import prepared_for_timing
+    from hwgen.finetune.step_time import Timed, fixed_batches, interleaved_step_times
+
+    path = a.out / "step_times.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old["rows"] == list(results) and old["rounds"] == a.step_rounds:
+            return old
+    torch.set_num_threads(a.threads)
+    methods = {}
+    for row in results:
+        config = _config(row, a)
+        methods[row] = Timed(prepared_for_timing(config, a.out / row), config.train)
+    load0 = os.getloadavg()[0]
+    times = interleaved_step_times(methods, fixed_batches(methods["full"], a.step_rounds), a.step_rounds)
+    out = {"rows": list(results), "rounds": a.step_rounds, "threads": a.threads,
+           "load_1min": [load0, os.getloadavg()[0]], "ratio_to_full": {r: times.ratio(r, "full") for r in results},
+           **times.to_dict()}
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def interleaved_wall(m: dict[str, Any], steps: dict[str, Any], row: str) -> float:
+    """Steps × the row's interleaved median step time; priming steps (far, learner) at full's step time."""
+    f, full = m["finetune"], steps["full"]["median_step_seconds"]
+    if f["method"] == "ticket":
+        return full * m["steps"]
+    prime = (f.get("prime") or {}).get("steps", 0)  # m["steps"]: the main phase's
+    return prime * full + m["steps"] * steps[row]["median_step_seconds"]
+
+
 def _observed(m: dict[str, Any]) -> dict[str, Any]:
     """The StepObserver figures of a row (the ticket row: its full run's, plus the chosen subset's steps)."""
     f = m["finetune"]
     return f["full"] if f["method"] == "ticket" else f
-
-
-def wall_seconds(m: dict[str, Any]) -> float:
-    f = m["finetune"]
-    if f["method"] == "ticket":  # the chosen subset's steps at the full run's step time
-        return f["full"]["median_step_seconds"] * m["steps"]
-    return f["wall_seconds"] + (f.get("prime") or {}).get("wall_seconds", 0.0)
 
 
 def steps_to(m: dict[str, Any], target: float) -> Optional[int]:
@@ -116,23 +147,26 @@ def _mb(x: Optional[float]) -> str:
     return "–" if x is None else f"{x / 2**20:.0f}"
 
 
-def table(results: dict[str, dict[str, Any]]) -> tuple[str, float]:
+def table(results: dict[str, dict[str, Any]], steps: dict[str, Any]) -> tuple[str, float]:
     full = results["full"]
     curve = full["finetune"]["curve"]
     target = TARGET_SHARE * curve[-1][1] if curve else float("inf")
-    fw, fp, fm = wall_seconds(full), _observed(full).get("peak_training_bytes"), _observed(full).get("memory_op_seconds_per_step")
-    lines = ["| method | trained params | wall s (× full) | peak train MB (× full) | memory ops ms/step (share; × full) "
-             "| steps to target | test acc % (Δ) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    fw, fp, fm = (interleaved_wall(full, steps, "full"), _observed(full).get("peak_training_bytes"),
+                  _observed(full).get("memory_op_seconds_per_step"))
+    lines = ["| method | trained params | step s (× full) | wall s (× full) | peak train MB (× full) "
+             "| memory ops ms/step (share; × full) | steps to target | test acc % (Δ) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row, m in results.items():
-        o, w = _observed(m), wall_seconds(m)
+        o, w = _observed(m), interleaved_wall(m, steps, row)
         peak, mem = o.get("peak_training_bytes"), o.get("memory_op_seconds_per_step")
         s = steps_to(m, target)
         lines.append(
-            f"| {row} | {m['trained_parameters']:,} | {w:.1f} ({w / fw:.2f}) | {_mb(peak)} "
+            f"| {row} | {m['trained_parameters']:,} | {steps[row]['median_step_seconds']:.2f} "
+            f"({steps['ratio_to_full'][row]:.2f}) | {w:.0f} ({w / fw:.2f}) | {_mb(peak)} "
             f"({peak / fp:.2f}) | {1e3 * mem:.0f} ({100 * o['memory_op_share']:.0f} %; {mem / fm:.2f}) | "
             f"{s if s is not None else '–'} | {m['test_accuracy']:.2f} ({m['test_accuracy'] - full['test_accuracy']:+.2f}) |")
     b = full["baseline"]
-    lines.append(f"| TF-IDF + LR | – | – | – | – | – | {b['test_accuracy']:.2f} |")
+    lines.append(f"| TF-IDF + LR | – | – | – | – | – | – | {b['test_accuracy']:.2f} |")
     return "\n".join(lines), target
 
 
@@ -140,13 +174,15 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "not met"
 
 
-def targets(r: dict[str, dict[str, Any]]) -> list[str]:
+def targets(r: dict[str, dict[str, Any]], steps: dict[str, Any]) -> list[str]:
     """The issue's targets, each with the figures it was judged on (rows missing: skipped)."""
     full, out = r["full"], []
     acc = lambda row: r[row]["test_accuracy"]  # noqa: E731
+    n_test = full["test_texts"]
+    out.append(f"Test set: {n_test} texts, one text = {100 / n_test:.2f} points")
     if "far" in r:
-        w, p = wall_seconds(r["far"]) / wall_seconds(full), (_observed(r["far"])["peak_training_bytes"]
-                                                             / _observed(full)["peak_training_bytes"])
+        w = interleaved_wall(r["far"], steps, "far") / interleaved_wall(full, steps, "full")
+        p = _observed(r["far"])["peak_training_bytes"] / _observed(full)["peak_training_bytes"]
         loss = acc("full") - acc("far")
         out.append(f"FAR: wall time × {w:.2f} (target ≤ 0.75), peak memory × {p:.2f} (≤ 0.60), accuracy loss "
                    f"{loss:.2f} points (≤ 1): {_verdict(w <= 0.75 and p <= 0.60 and loss <= 1)}")
@@ -171,7 +207,7 @@ def targets(r: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
-def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
+def plot(results: dict[str, dict[str, Any]], steps: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,14 +215,14 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for i, (row, m) in enumerate(results.items()):
-        o, f = _observed(m), m["finetune"]
-        prime = f.get("prime") or {}
-        t0, step_s = prime.get("wall_seconds", 0.0), o["median_step_seconds"]
+        o, f, full_step = _observed(m), m["finetune"], steps["full"]["median_step_seconds"]
+        t0 = (f.get("prime") or {}).get("steps", 0) * full_step
+        step_s = full_step if f["method"] == "ticket" else steps[row]["median_step_seconds"]
         pts = [(t0 + s * step_s, a) for s, a in o["curve"]]
         color = plt.cm.tab20(i % 20)  # one colour per row (the default cycle repeats after 10)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", alpha=0.8, label=row, color=color)
-        ax.scatter([wall_seconds(m)], [m["test_accuracy"]], marker="*", s=90, color=color)
-    ax.set_xlabel("training wall time, s (median step time × steps, priming included)")
+        ax.scatter([interleaved_wall(m, steps, row)], [m["test_accuracy"]], marker="*", s=90, color=color)
+    ax.set_xlabel("training wall time, s (interleaved median step time × steps, priming included)")
     ax.set_ylabel("accuracy % (line: validation curve; ★: test)")
     ax.set_title("all-MiniLM-L6-v2, Debian topics: accuracy against wall time per method")
     ax.legend(fontsize=7, ncol=2)
@@ -206,6 +242,7 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=10, help="learning-curve point every N steps")
     p.add_argument("--prime-steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--step-rounds", type=int, default=7, help="interleaved timing rounds (one step per method each)")
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--adapter-lr", type=float, default=None,
                    help="AdamW peak learning rate of learner, lora and ia3 (default --lr; small modules usually want more)")
@@ -231,7 +268,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     t = time.perf_counter()
     results = train_rows(a, argv)
-    text, target = table(results)
+    steps = time_rows(a, results)
+    text, target = table(results, steps)
     full = results["full"]
     print(f"\nall-MiniLM-L6-v2, Debian topics, seed 0: {full['train_texts']} training texts, {full['test_texts']} test "
           f"texts, {a.steps} steps (priming {a.prime_steps} of them for far/learner), batch {a.batch}, {a.max_len} tokens, "
@@ -240,11 +278,13 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"accuracy, every {a.eval_every} steps)\n")
     print(text)
     print()
-    for line in targets(results):
+    print(f"step times: {a.step_rounds} interleaved rounds, {a.threads} thread(s), 1-min load "
+          f"{steps['load_1min'][0]:.1f} → {steps['load_1min'][1]:.1f}\n")
+    for line in targets(results, steps):
         print(f"- {line}")
     path = a.plot or a.out / "accuracy_vs_time.png"
-    plot(results, path)
-    (a.out / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot(results, steps, path)
+    (a.out / "summary.json").write_text(json.dumps({"rows": results, "step_times": steps}, indent=2) + "\n")
     print(f"\nwrote {path} and {a.out / 'summary.json'}")
     return 0
 
