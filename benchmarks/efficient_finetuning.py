@@ -117,6 +117,53 @@ def time_rows(a: argparse.Namespace, results: dict[str, dict[str, Any]]) -> dict
     return out
 
 
+def test_correct(a: argparse.Namespace, row: str, m: dict[str, Any]) -> Any:
+    """Per test text, whether the row's final model gets it right (OUT/ROW/test_correct.npy)."""
+    import numpy as np
+    import torch
+
+    from hwgen.finetune.run import evaluation_splits
+    from hwgen.quant.transformer_checkpoint import load_transformer
+    from hwgen.quant.transformer_teachers import encode
+    from hwgen.quant.transformer_train import predict_probs
+
+    path = a.out / row / "test_correct.npy"
+    if not path.exists():
+        torch.set_num_threads(a.threads)
+        config = _config(row, a)
+        test = evaluation_splits(config).test
+        ckpt = load_transformer(a.out / row)
+        ids, mask = encode(ckpt.tokenizer, test.texts, config.train.max_len)
+        np.save(path, predict_probs(ckpt.model, ids, mask).argmax(1) == test.labels)
+    correct = np.load(path)
+    if abs(100.0 * correct.mean() - m["test_accuracy"]) > 1e-6:
+        raise RuntimeError(f"{row}: re-scored test accuracy {100 * correct.mean():.3f} % differs from the run's "
+                           f"{m['test_accuracy']:.3f} % (not the same texts or model)")
+    return correct
+
+
+def paired(a: argparse.Namespace, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each row against full, and learner against LoRA, on the same test texts (`compare_paired`)."""
+    from hwgen.finetune.measure import compare_paired
+
+    correct = {row: test_correct(a, row, m) for row, m in results.items()}
+    out = {f"{row} vs full": compare_paired(correct["full"], c).to_dict() for row, c in correct.items() if row != "full"}
+    if "learner" in correct and "lora" in correct:
+        out["learner vs lora"] = compare_paired(correct["lora"], correct["learner"]).to_dict()
+    return out
+
+
+def _accuracy_verdict(c: dict[str, Any], floor: float) -> tuple[str, bool]:
+    """Is b − a ≥ floor points? Decided only where the whole 95 % interval is on one side."""
+    text = (f"{c['difference']:+.2f} points [95 % {c['low']:+.2f}, {c['high']:+.2f}], {c['only_a']} vs {c['only_b']} "
+            f"texts only one gets right, McNemar p {c['p_value']:.2g}")
+    if c["low"] >= floor:
+        return text + f"; ≥ {floor:+.1f} across the interval", True
+    if c["high"] < floor:
+        return text + f"; below {floor:+.1f} across the interval", False
+    return text + f"; the interval straddles {floor:+.1f}: undecided at this test size", False
+
+
 def interleaved_wall(m: dict[str, Any], steps: dict[str, Any], row: str) -> float:
     """Steps × the row's interleaved median step time; priming steps (far, learner) at full's step time."""
     f, full = m["finetune"], steps["full"]["median_step_seconds"]
@@ -174,23 +221,24 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "not met"
 
 
-def targets(r: dict[str, dict[str, Any]], steps: dict[str, Any]) -> list[str]:
+def targets(r: dict[str, dict[str, Any]], steps: dict[str, Any], cmp: dict[str, Any]) -> list[str]:
     """The issue's targets, each with the figures it was judged on (rows missing: skipped)."""
     full, out = r["full"], []
     acc = lambda row: r[row]["test_accuracy"]  # noqa: E731
     n_test = full["test_texts"]
-    out.append(f"Test set: {n_test} texts, one text = {100 / n_test:.2f} points")
+    out.append(f"Test set: {n_test} texts, one text = {100 / n_test:.3f} points; full fine-tuning {acc('full'):.2f} %, "
+               f"TF-IDF + LR {full['baseline']['test_accuracy']:.2f} %")
     if "far" in r:
         w = interleaved_wall(r["far"], steps, "far") / interleaved_wall(full, steps, "full")
         p = _observed(r["far"])["peak_training_bytes"] / _observed(full)["peak_training_bytes"]
-        loss = acc("full") - acc("far")
-        out.append(f"FAR: wall time × {w:.2f} (target ≤ 0.75), peak memory × {p:.2f} (≤ 0.60), accuracy loss "
-                   f"{loss:.2f} points (≤ 1): {_verdict(w <= 0.75 and p <= 0.60 and loss <= 1)}")
+        text, ok = _accuracy_verdict(cmp["far vs full"], -1.0)
+        out.append(f"FAR: wall time × {w:.2f} (target ≤ 0.75: {_verdict(w <= 0.75)}), peak memory × {p:.2f} "
+                   f"(≤ 0.60: {_verdict(p <= 0.60)}), accuracy against full {text} (target ≥ -1: {_verdict(ok)})")
     if "learner" in r and "lora" in r:
         fewer = r["lora"]["trained_parameters"] / r["learner"]["trained_parameters"]
-        gap = acc("lora") - acc("learner")
-        out.append(f"Learners: {fewer:.1f}× fewer trained parameters than LoRA (target ≥ 5), {gap:+.2f} points behind "
-                   f"it (≤ 0.5): {_verdict(fewer >= 5 and gap <= 0.5)}")
+        text, ok = _accuracy_verdict(cmp["learner vs lora"], -0.5)
+        out.append(f"Learners: {fewer:.1f}× fewer trained parameters than LoRA (target ≥ 5: {_verdict(fewer >= 5)}), "
+                   f"accuracy against LoRA {text} (target ≥ -0.5: {_verdict(ok)})")
     pairs = [(k, acc(f"select-{k}"), acc(f"top-{k}")) for k in K_VALUES if f"select-{k}" in r and f"top-{k}" in r]
     if pairs:
         out.append("Layer selection vs top-k: " + ", ".join(f"k={k} {s:.2f} vs {t:.2f}" for k, s, t in pairs)
@@ -280,11 +328,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     print()
     print(f"step times: {a.step_rounds} interleaved rounds, {a.threads} thread(s), 1-min load "
           f"{steps['load_1min'][0]:.1f} → {steps['load_1min'][1]:.1f}\n")
-    for line in targets(results, steps):
+    cmp = paired(a, results)
+    for row, c in cmp.items():
+        print(f"- {row}: {_accuracy_verdict(c, 0.0)[0]}")
+    for line in targets(results, steps, cmp):
         print(f"- {line}")
     path = a.plot or a.out / "accuracy_vs_time.png"
     plot(results, steps, path)
-    (a.out / "summary.json").write_text(json.dumps({"rows": results, "step_times": steps}, indent=2) + "\n")
+    (a.out / "summary.json").write_text(json.dumps({"rows": results, "step_times": steps, "paired": cmp}, indent=2)
+                                        + "\n")
     print(f"\nwrote {path} and {a.out / 'summary.json'}")
     return 0
 

@@ -38,8 +38,8 @@ from hwgen.quant.text_data import TextSplits
 from hwgen.quant.transformer_model import TextClassifier, load_pretrained
 from hwgen.quant.transformer_quant import quantize_encoder
 from hwgen.quant.transformer_teachers import encode
-from hwgen.quant.transformer_train import (Prepared, TrainHooks, TransformerResult, TransformerTrainConfig, predict_probs,
-                                           prepare, train_transformer)
+from hwgen.quant.transformer_train import (Prepared, TrainHooks, TransformerResult, TransformerTrainConfig, load_splits,
+                                           predict_probs, prepare, train_transformer)
 
 SELECT_TEXTS = 512  # training texts whose hidden states rank the layers
 
@@ -100,6 +100,11 @@ def _eval_splits(config: FinetuneConfig, subset: Optional[np.ndarray] = None) ->
         return TextSplits(train, _seeded_take(splits.valid, config.eval_limit, seed),
                           _seeded_take(splits.test, config.eval_limit, seed))
     return edit
+
+
+def evaluation_splits(config: FinetuneConfig) -> TextSplits:
+    """The train/valid/test texts a run of `config` trains and is scored on (the --eval-limit subsets)."""
+    return _eval_splits(config)(load_splits(config.train))
 
 
 class _Run:
