@@ -12,14 +12,20 @@ own process so its peak memory is its own; runs kept in OUT/ and reused on a rer
     ticket         the winning-ticket subset of the training texts (a full run's success
                    statistics; candidates trained for proportionally fewer steps)
 
-Columns: trained parameters; wall time = median step time × steps (priming included;
-evaluations and saves excluded); peak training memory = peak RSS during training minus RSS
+Columns: trained parameters; step time = the median optimizer step of each method's model with
+every method stepping in turn on the same batches, one process, --step-rounds rounds
+(`hwgen.finetune.step_time`: load drift between separate runs cancels), × full = the median of
+the per-round ratios; wall time = that step time × the method's steps, plus full steps for the
+priming (far, learner) (evaluations and saves excluded); peak training memory = peak RSS during training minus RSS
 when it starts (Linux VmHWM after a reset; glibc's mmap threshold fixed at 128 KiB); time in memory ops = self CPU time of copy / cat /
 index / clone / contiguous / conversion / fill / allocation ops per step under torch.profiler
 (`hwgen.finetune.measure.MEMORY_OPS`, 2 profiled steps); steps to reach 95 % of full
-fine-tuning's final validation accuracy on the learning curve; test accuracy.
+fine-tuning's final validation accuracy on the learning curve; test accuracy. Each row's test
+predictions are compared with full fine-tuning's (and learner's with LoRA's) text by text
+(`hwgen.finetune.measure.compare_paired`: difference, 95 % paired bootstrap interval, exact
+McNemar p); an accuracy target counts as met only where the whole interval meets it.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/efficient_finetuning.py            # the issue's budget
+    PYTHONPATH=. .venv/bin/python benchmarks/efficient_finetuning.py            # 300 steps, 1600 texts, batch 16 × 64 tokens, 1 thread
     PYTHONPATH=. .venv/bin/python benchmarks/efficient_finetuning.py --quick    # minutes, not a verdict
 """
 
@@ -88,17 +94,92 @@ def train_rows(a: argparse.Namespace, argv: list[str]) -> dict[str, dict[str, An
     return results
 
 
+def time_rows(a: argparse.Namespace, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Interleaved step times of every row's model (OUT/step_times.json, reused while rows and rounds match)."""
+    import torch
+
+    from hwgen.finetune.run import prepared_for_timing
+    from hwgen.finetune.step_time import Timed, fixed_batches, interleaved_step_times
+
+    path = a.out / "step_times.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old["rows"] == list(results) and old["rounds"] == a.step_rounds:
+            return old
+    torch.set_num_threads(a.threads)
+    methods = {}
+    for row in results:
+        config = _config(row, a)
+        methods[row] = Timed(prepared_for_timing(config, a.out / row), config.train)
+    load0 = os.getloadavg()[0]
+    times = interleaved_step_times(methods, fixed_batches(methods["full"], a.step_rounds), a.step_rounds)
+    out = {"rows": list(results), "rounds": a.step_rounds, "threads": a.threads,
+           "load_1min": [load0, os.getloadavg()[0]], "ratio_to_full": {r: times.ratio(r, "full") for r in results},
+           **times.to_dict()}
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def test_correct(a: argparse.Namespace, row: str, m: dict[str, Any]) -> Any:
+    """Per test text, whether the row's final model gets it right (OUT/ROW/test_correct.npy)."""
+    import numpy as np
+    import torch
+
+    from hwgen.finetune.run import evaluation_splits
+    from hwgen.quant.transformer_checkpoint import load_transformer
+    from hwgen.quant.transformer_teachers import encode
+    from hwgen.quant.transformer_train import predict_probs
+
+    path = a.out / row / "test_correct.npy"
+    if not path.exists():
+        torch.set_num_threads(a.threads)
+        config = _config(row, a)
+        test = evaluation_splits(config).test
+        ckpt = load_transformer(a.out / row)
+        ids, mask = encode(ckpt.tokenizer, test.texts, config.train.max_len)
+        np.save(path, predict_probs(ckpt.model, ids, mask).argmax(1) == test.labels)
+    correct = np.load(path)
+    if abs(100.0 * correct.mean() - m["test_accuracy"]) > 1e-6:
+        raise RuntimeError(f"{row}: re-scored test accuracy {100 * correct.mean():.3f} % differs from the run's "
+                           f"{m['test_accuracy']:.3f} % (not the same texts or model)")
+    return correct
+
+
+def paired(a: argparse.Namespace, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each row against full, and learner against LoRA, on the same test texts (`compare_paired`)."""
+    from hwgen.finetune.measure import compare_paired
+
+    correct = {row: test_correct(a, row, m) for row, m in results.items()}
+    out = {f"{row} vs full": compare_paired(correct["full"], c).to_dict() for row, c in correct.items() if row != "full"}
+    if "learner" in correct and "lora" in correct:
+        out["learner vs lora"] = compare_paired(correct["lora"], correct["learner"]).to_dict()
+    return out
+
+
+def _accuracy_verdict(c: dict[str, Any], floor: float) -> tuple[str, str]:
+    """(figures, verdict) for "b − a ≥ floor points": decided only where the whole 95 % interval is on one side."""
+    text = (f"{c['difference']:+.2f} points [95 % {c['low']:+.2f}, {c['high']:+.2f}], {c['only_a']} vs {c['only_b']} "
+            f"texts only one gets right, McNemar p {c['p_value']:.2g}")
+    if c["low"] >= floor:
+        return text, "met"
+    if c["high"] < floor:
+        return text, "not met"
+    return text, f"undecided at this test size (the interval straddles {floor:+.1f})"
+
+
+def interleaved_wall(m: dict[str, Any], steps: dict[str, Any], row: str) -> float:
+    """Steps × the row's interleaved median step time; priming steps (far, learner) at full's step time."""
+    f, full = m["finetune"], steps["full"]["median_step_seconds"]
+    if f["method"] == "ticket":
+        return full * m["steps"]
+    prime = (f.get("prime") or {}).get("steps", 0)  # m["steps"]: the main phase's
+    return prime * full + m["steps"] * steps[row]["median_step_seconds"]
+
+
 def _observed(m: dict[str, Any]) -> dict[str, Any]:
     """The StepObserver figures of a row (the ticket row: its full run's, plus the chosen subset's steps)."""
     f = m["finetune"]
     return f["full"] if f["method"] == "ticket" else f
-
-
-def wall_seconds(m: dict[str, Any]) -> float:
-    f = m["finetune"]
-    if f["method"] == "ticket":  # the chosen subset's steps at the full run's step time
-        return f["full"]["median_step_seconds"] * m["steps"]
-    return f["wall_seconds"] + (f.get("prime") or {}).get("wall_seconds", 0.0)
 
 
 def steps_to(m: dict[str, Any], target: float) -> Optional[int]:
@@ -116,23 +197,26 @@ def _mb(x: Optional[float]) -> str:
     return "–" if x is None else f"{x / 2**20:.0f}"
 
 
-def table(results: dict[str, dict[str, Any]]) -> tuple[str, float]:
+def table(results: dict[str, dict[str, Any]], steps: dict[str, Any]) -> tuple[str, float]:
     full = results["full"]
     curve = full["finetune"]["curve"]
     target = TARGET_SHARE * curve[-1][1] if curve else float("inf")
-    fw, fp, fm = wall_seconds(full), _observed(full).get("peak_training_bytes"), _observed(full).get("memory_op_seconds_per_step")
-    lines = ["| method | trained params | wall s (× full) | peak train MB (× full) | memory ops ms/step (share; × full) "
-             "| steps to target | test acc % (Δ) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    fw, fp, fm = (interleaved_wall(full, steps, "full"), _observed(full).get("peak_training_bytes"),
+                  _observed(full).get("memory_op_seconds_per_step"))
+    lines = ["| method | trained params | step s (× full) | wall s (× full) | peak train MB (× full) "
+             "| memory ops ms/step (share; × full) | steps to target | test acc % (Δ) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row, m in results.items():
-        o, w = _observed(m), wall_seconds(m)
+        o, w = _observed(m), interleaved_wall(m, steps, row)
         peak, mem = o.get("peak_training_bytes"), o.get("memory_op_seconds_per_step")
         s = steps_to(m, target)
         lines.append(
-            f"| {row} | {m['trained_parameters']:,} | {w:.1f} ({w / fw:.2f}) | {_mb(peak)} "
+            f"| {row} | {m['trained_parameters']:,} | {steps[row]['median_step_seconds']:.2f} "
+            f"({steps['ratio_to_full'][row]:.2f}) | {w:.0f} ({w / fw:.2f}) | {_mb(peak)} "
             f"({peak / fp:.2f}) | {1e3 * mem:.0f} ({100 * o['memory_op_share']:.0f} %; {mem / fm:.2f}) | "
             f"{s if s is not None else '–'} | {m['test_accuracy']:.2f} ({m['test_accuracy'] - full['test_accuracy']:+.2f}) |")
     b = full["baseline"]
-    lines.append(f"| TF-IDF + LR | – | – | – | – | – | {b['test_accuracy']:.2f} |")
+    lines.append(f"| TF-IDF + LR | – | – | – | – | – | – | {b['test_accuracy']:.2f} |")
     return "\n".join(lines), target
 
 
@@ -140,21 +224,24 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "not met"
 
 
-def targets(r: dict[str, dict[str, Any]]) -> list[str]:
+def targets(r: dict[str, dict[str, Any]], steps: dict[str, Any], cmp: dict[str, Any]) -> list[str]:
     """The issue's targets, each with the figures it was judged on (rows missing: skipped)."""
     full, out = r["full"], []
     acc = lambda row: r[row]["test_accuracy"]  # noqa: E731
+    n_test = full["test_texts"]
+    out.append(f"Test set: {n_test} texts, one text = {100 / n_test:.3f} points; full fine-tuning {acc('full'):.2f} %, "
+               f"TF-IDF + LR {full['baseline']['test_accuracy']:.2f} %")
     if "far" in r:
-        w, p = wall_seconds(r["far"]) / wall_seconds(full), (_observed(r["far"])["peak_training_bytes"]
-                                                             / _observed(full)["peak_training_bytes"])
-        loss = acc("full") - acc("far")
-        out.append(f"FAR: wall time × {w:.2f} (target ≤ 0.75), peak memory × {p:.2f} (≤ 0.60), accuracy loss "
-                   f"{loss:.2f} points (≤ 1): {_verdict(w <= 0.75 and p <= 0.60 and loss <= 1)}")
+        w = interleaved_wall(r["far"], steps, "far") / interleaved_wall(full, steps, "full")
+        p = _observed(r["far"])["peak_training_bytes"] / _observed(full)["peak_training_bytes"]
+        text, verdict = _accuracy_verdict(cmp["far vs full"], -1.0)
+        out.append(f"FAR: wall time × {w:.2f} (target ≤ 0.75: {_verdict(w <= 0.75)}), peak memory × {p:.2f} "
+                   f"(≤ 0.60: {_verdict(p <= 0.60)}), accuracy against full {text} (target ≥ -1: {verdict})")
     if "learner" in r and "lora" in r:
         fewer = r["lora"]["trained_parameters"] / r["learner"]["trained_parameters"]
-        gap = acc("lora") - acc("learner")
-        out.append(f"Learners: {fewer:.1f}× fewer trained parameters than LoRA (target ≥ 5), {gap:+.2f} points behind "
-                   f"it (≤ 0.5): {_verdict(fewer >= 5 and gap <= 0.5)}")
+        text, verdict = _accuracy_verdict(cmp["learner vs lora"], -0.5)
+        out.append(f"Learners: {fewer:.1f}× fewer trained parameters than LoRA (target ≥ 5: {_verdict(fewer >= 5)}), "
+                   f"accuracy against LoRA {text} (target ≥ -0.5: {verdict})")
     pairs = [(k, acc(f"select-{k}"), acc(f"top-{k}")) for k in K_VALUES if f"select-{k}" in r and f"top-{k}" in r]
     if pairs:
         out.append("Layer selection vs top-k: " + ", ".join(f"k={k} {s:.2f} vs {t:.2f}" for k, s, t in pairs)
@@ -171,7 +258,7 @@ def targets(r: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
-def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
+def plot(results: dict[str, dict[str, Any]], steps: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -179,14 +266,14 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for i, (row, m) in enumerate(results.items()):
-        o, f = _observed(m), m["finetune"]
-        prime = f.get("prime") or {}
-        t0, step_s = prime.get("wall_seconds", 0.0), o["median_step_seconds"]
+        o, f, full_step = _observed(m), m["finetune"], steps["full"]["median_step_seconds"]
+        t0 = (f.get("prime") or {}).get("steps", 0) * full_step
+        step_s = full_step if f["method"] == "ticket" else steps[row]["median_step_seconds"]
         pts = [(t0 + s * step_s, a) for s, a in o["curve"]]
         color = plt.cm.tab20(i % 20)  # one colour per row (the default cycle repeats after 10)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", alpha=0.8, label=row, color=color)
-        ax.scatter([wall_seconds(m)], [m["test_accuracy"]], marker="*", s=90, color=color)
-    ax.set_xlabel("training wall time, s (median step time × steps, priming included)")
+        ax.scatter([interleaved_wall(m, steps, row)], [m["test_accuracy"]], marker="*", s=90, color=color)
+    ax.set_xlabel("training wall time, s (interleaved median step time × steps, priming included)")
     ax.set_ylabel("accuracy % (line: validation curve; ★: test)")
     ax.set_title("all-MiniLM-L6-v2, Debian topics: accuracy against wall time per method")
     ax.legend(fontsize=7, ncol=2)
@@ -198,17 +285,18 @@ def plot(results: dict[str, dict[str, Any]], path: Path) -> None:
 
 def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=120, help="optimizer steps of every row (priming included)")
+    p.add_argument("--steps", type=int, default=300, help="optimizer steps of every row (priming included)")
     p.add_argument("--limit", type=int, default=1600, help="training texts (a seeded subset)")
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=16)
     p.add_argument("--max-len", type=int, default=64)
-    p.add_argument("--eval-limit", type=int, default=400, help="validation and test texts (seeded subsets)")
-    p.add_argument("--eval-every", type=int, default=10, help="learning-curve point every N steps")
-    p.add_argument("--prime-steps", type=int, default=10)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--eval-limit", type=int, default=None, help="validation and test texts (seeded subsets; default all)")
+    p.add_argument("--eval-every", type=int, default=25, help="learning-curve point every N steps")
+    p.add_argument("--prime-steps", type=int, default=15)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--step-rounds", type=int, default=7, help="interleaved timing rounds (one step per method each)")
     p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--adapter-lr", type=float, default=None,
-                   help="AdamW peak learning rate of learner, lora and ia3 (default --lr; small modules usually want more)")
+    p.add_argument("--adapter-lr", type=float, default=1e-3,
+                   help="AdamW peak learning rate of learner, lora and ia3 (small modules want more than --lr)")
     p.add_argument("--quick", action="store_true", help="a minutes-long budget: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
     p.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
     p.add_argument("--out", type=Path, default=Path("runs/efficient_finetuning"))
@@ -231,7 +319,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     t = time.perf_counter()
     results = train_rows(a, argv)
-    text, target = table(results)
+    steps = time_rows(a, results)
+    text, target = table(results, steps)
     full = results["full"]
     print(f"\nall-MiniLM-L6-v2, Debian topics, seed 0: {full['train_texts']} training texts, {full['test_texts']} test "
           f"texts, {a.steps} steps (priming {a.prime_steps} of them for far/learner), batch {a.batch}, {a.max_len} tokens, "
@@ -240,11 +329,17 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"accuracy, every {a.eval_every} steps)\n")
     print(text)
     print()
-    for line in targets(results):
+    print(f"step times: {a.step_rounds} interleaved rounds, {a.threads} thread(s), 1-min load "
+          f"{steps['load_1min'][0]:.1f} → {steps['load_1min'][1]:.1f}\n")
+    cmp = paired(a, results)
+    for row, c in cmp.items():
+        print(f"- {row}: {_accuracy_verdict(c, 0.0)[0]}")
+    for line in targets(results, steps, cmp):
         print(f"- {line}")
     path = a.plot or a.out / "accuracy_vs_time.png"
-    plot(results, path)
-    (a.out / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot(results, steps, path)
+    (a.out / "summary.json").write_text(json.dumps({"rows": results, "step_times": steps, "paired": cmp}, indent=2)
+                                        + "\n")
     print(f"\nwrote {path} and {a.out / 'summary.json'}")
     return 0
 

@@ -151,3 +151,40 @@ class StepObserver:
 
 def accuracy_of(predict: Callable[[], np.ndarray], labels: np.ndarray) -> float:
     return float(100.0 * np.mean(predict().argmax(1) == labels))
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Method b against method a on the same test texts, so a difference can be told from noise.
+
+    Two accuracies on n texts each carry a binomial spread of ~100·sqrt(p(1-p)/n) points, but the
+    texts are shared: what decides is how many texts only one of the two gets right (McNemar's
+    discordant pairs). `low`/`high` is a 95 % paired bootstrap interval of b − a; `p_value` the
+    exact McNemar test (a binomial test on the discordant pairs).
+    """
+
+    texts: int
+    difference: float  # accuracy points, b − a
+    low: float
+    high: float
+    only_a: int  # texts a gets right and b wrong
+    only_b: int
+    p_value: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def compare_paired(a_correct: np.ndarray, b_correct: np.ndarray, resamples: int = 4000, seed: int = 0) -> PairedComparison:
+    """Compare two methods' per-text correctness (bool arrays over the same texts, in the same order)."""
+    from scipy.stats import binomtest
+
+    a, b = np.asarray(a_correct, bool), np.asarray(b_correct, bool)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise ValueError(f"paired comparison needs two equal, non-empty 1-d correctness arrays, got {a.shape}, {b.shape}")
+    diff = b.astype(float) - a.astype(float)
+    idx = np.random.default_rng(seed).integers(0, len(diff), (resamples, len(diff)))
+    low, high = np.percentile(100.0 * diff[idx].mean(1), [2.5, 97.5])
+    only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
+    p = binomtest(only_b, only_a + only_b).pvalue if only_a + only_b else 1.0
+    return PairedComparison(len(a), float(100.0 * diff.mean()), float(low), float(high), only_a, only_b, float(p))

@@ -38,8 +38,8 @@ from hwgen.quant.text_data import TextSplits
 from hwgen.quant.transformer_model import TextClassifier, load_pretrained
 from hwgen.quant.transformer_quant import quantize_encoder
 from hwgen.quant.transformer_teachers import encode
-from hwgen.quant.transformer_train import (Prepared, TrainHooks, TransformerResult, TransformerTrainConfig, predict_probs,
-                                           train_transformer)
+from hwgen.quant.transformer_train import (Prepared, TrainHooks, TransformerResult, TransformerTrainConfig, load_splits,
+                                           predict_probs, prepare, train_transformer)
 
 SELECT_TEXTS = 512  # training texts whose hidden states rank the layers
 
@@ -102,6 +102,11 @@ def _eval_splits(config: FinetuneConfig, subset: Optional[np.ndarray] = None) ->
     return edit
 
 
+def evaluation_splits(config: FinetuneConfig) -> TextSplits:
+    """The train/valid/test texts a run of `config` trains and is scored on (the --eval-limit subsets)."""
+    return _eval_splits(config)(load_splits(config.train))
+
+
 class _Run:
     """The hooks of one observed `train_transformer` call; the method adds its adapt/finalize."""
 
@@ -160,7 +165,7 @@ def _primed(config: FinetuneConfig, run: Path, method: str, check: Callable[[Tex
 
     `check` sees the model before anything is written, so a method that does not apply leaves no RUN/.
     """
-    prime = _Run(config, lambda prep: check(prep.model))
+    prime = _Run(replace(config, profile_steps=0), lambda prep: check(prep.model))  # profile the method's phase only
     primed = prime.train(replace(config.train, steps=config.prime_steps, valid_each_epoch=False), run / "prime")
     pretrained = _pretrained(config.train, len(primed.metrics["classes"]))
     rest = config.train.steps - config.prime_steps if config.train.steps is not None else None
@@ -244,12 +249,38 @@ def finetune(config: FinetuneConfig, run: Union[str, os.PathLike]) -> FinetuneRe
     elif method == "ticket":
         m = _ticket(config, run)
     else:
-        adapt = {"full": None, "lora": _peft_adapt("lora"), "ia3": _peft_adapt("ia3"),
-                 "select": _layer_adapt(config, "select"), "topk": _layer_adapt(config, "topk")}[method]
         finalize = merge_peft if method in ("lora", "ia3") else None
-        r = _Run(config, adapt, finalize)
+        r = _Run(config, _plain_adapt(config), finalize)
         m = r.report(r.train(train, run), method)
     return FinetuneResult(run, _load_model(run), m)
+
+
+def _plain_adapt(config: FinetuneConfig) -> Callable[[Prepared], dict] | None:
+    """The `adapt` of a method without priming (None: the model trains as prepared)."""
+    method = config.method
+    return {"full": None, "ticket": None, "lora": _peft_adapt("lora"), "ia3": _peft_adapt("ia3"),
+            "select": _layer_adapt(config, "select"), "topk": _layer_adapt(config, "topk")}[method]
+
+
+def prepared_for_timing(config: FinetuneConfig, run: str | os.PathLike) -> Prepared:
+    """The model `config.method` trains in its main phase, built as `finetune` builds it, for `step_time`.
+
+    far / learner start from the finished run's RUN/prime (the priming decides what is frozen);
+    the ticket trains a full model (its subsets change the texts, not the step).
+    """
+    run, train = Path(run), config.train
+    if config.method in ("far", "learner"):
+        if not (run / "prime").is_dir():
+            raise MethodError(f"timing --method {config.method} needs its priming run {run / 'prime'}; train it first")
+        prep = prepare(replace(train, init=str(run / "prime")))
+        adapt = _far_adapt(config.far) if config.method == "far" else _learner_adapt(config.learner)
+        adapt(prep, _pretrained(train, len(prep.splits.classes)))
+        return prep
+    prep = prepare(train)
+    plain = _plain_adapt(config)
+    if plain is not None:
+        plain(prep)
+    return prep
 
 
 def _load_model(run: Path) -> TextClassifier:

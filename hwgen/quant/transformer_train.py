@@ -210,7 +210,7 @@ def lr_at(step: int, total: int, lr: float) -> float:
     return lr * step / warm if step < warm else lr * max(0.0, (total - step) / max(1, total - warm))
 
 
-def _batch_loss(prep: Prepared, config: TransformerTrainConfig, ids: torch.Tensor, mask: torch.Tensor,
+def batch_loss(prep: Prepared, config: TransformerTrainConfig, ids: torch.Tensor, mask: torch.Tensor,
                 y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, logits) of one batch."""
     width = max(1, int(mask.sum(1).max()))
@@ -223,6 +223,23 @@ def _batch_loss(prep: Prepared, config: TransformerTrainConfig, ids: torch.Tenso
     else:
         teacher = prep.teachers.logits(0, idx)
     return distill_loss(logits, teacher, y, config.distill, config.alpha, config.temperature), logits
+
+
+def make_optimizer(model: TextClassifier, config: TransformerTrainConfig) -> torch.optim.AdamW:
+    """AdamW over the parameters that require grad; no weight decay on biases and LayerNorms."""
+    no_decay = [p for p in model.parameters() if p.ndim < 2 and p.requires_grad]
+    decay = [p for p in model.parameters() if p.ndim >= 2 and p.requires_grad]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+
+
+def optimizer_step(model: TextClassifier, opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step on `loss`: backward, gradient-norm clip at 1, step, shadow-weight clip."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    clip_shadow_weights(model)
 
 
 def _metrics_head(config: TransformerTrainConfig, prep: Prepared, history: list) -> dict[str, Any]:
@@ -251,10 +268,7 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
     per_epoch = max(1, math.ceil(len(ids) / config.batch_size))
     total = min(config.steps or config.epochs * per_epoch, config.epochs * per_epoch)
     epochs = math.ceil(total / per_epoch)
-    no_decay = [p for p in prep.model.parameters() if p.ndim < 2 and p.requires_grad]
-    decay = [p for p in prep.model.parameters() if p.ndim >= 2 and p.requires_grad]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    opt = make_optimizer(prep.model, config)
     schedule = MagnitudeSchedule(config.sparsity, total) if config.prune == "magnitude" else None
     gen = torch.Generator().manual_seed(config.seed)
     tconf = config.to_dict()
@@ -277,17 +291,13 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step, total, config.lr)
                 idx = order[k:k + config.batch_size]
-                loss, logits = _batch_loss(prep, config, ids[idx], mask[idx], labels[idx], idx)
+                loss, logits = batch_loss(prep, config, ids[idx], mask[idx], labels[idx], idx)
                 if not torch.isfinite(loss):
                     metrics.update(status="diverged", diverged_at={"epoch": epoch, "step": step + 1})
                     write_json(run / METRICS, metrics)
                     raise TrainingError(f"loss became {float(loss.detach())} at step {step + 1}; training stopped. The "
                                         f"last good checkpoint stays in {run / 'checkpoint.pt'}; try a smaller --lr")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(prep.model.parameters(), 1.0)
-                opt.step()
-                clip_shadow_weights(prep.model)
+                optimizer_step(prep.model, opt, loss)
                 step += 1
                 if hooks.observe is not None:
                     hooks.observe(step, idx, logits.detach(), labels[idx])

@@ -90,3 +90,29 @@ def test_far_refuses_quantized_weights_a_missing_ffn_and_a_bad_fraction():
         check_ffn(model)
     with pytest.raises(MethodError, match=r"in \(0, 1\)"):
         FarOptions(fraction=1.0)
+
+
+def _train_flops(model: nn.Module, ids, mask) -> tuple[int, int]:
+    """(forward, backward) matmul FLOPs of one training step's loss (torch's FlopCounterMode)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model.train()
+    with FlopCounterMode(display=False) as fwd:
+        loss = model(ids, mask).sum()
+    with FlopCounterMode(display=False) as bwd:
+        loss.backward()
+    return fwd.get_total_flops(), bwd.get_total_flops()
+
+
+def test_frozen_units_cost_no_weight_gradient_matmuls_and_nothing_else():
+    """FAR's backward saves exactly the frozen units' weight-gradient FLOPs (2 per multiply-add, W1 and W2),
+    with no extra matmul work from the split into two paths; the forward is unchanged."""
+    pretrained, primed = _primed()
+    ids, mask = batch()
+    tokens = ids.numel()
+    full_fwd, full_bwd = _train_flops(primed, ids, mask)
+    reconfigure(primed, unit_change(pretrained, primed), FarOptions(fraction=0.75, freeze_embeddings=False))
+    far_fwd, far_bwd = _train_flops(primed, ids, mask)
+    saved = sum(2 * 2 * tokens * layer.intermediate.frozen_weight.numel() for layer in primed.layers)
+    assert far_fwd == full_fwd
+    assert far_bwd == full_bwd - saved
