@@ -332,9 +332,18 @@ class AccelConfig:
 
     def ideal_cycles_per_step(self) -> float:
         """Useful weight operations per step / products per cycle: 4H · (X_l + H) / (lanes · gate_rows) summed over
-        the layers, the bound a perfectly busy datapath reaches. Pad columns of an input that lanes do not divide are not useful work, so
-        they count against utilisation."""
+        the layers, the bound a perfectly busy datapath reaches. With every-step logits the dense head's K · H / lanes
+        (its own `lanes` products a cycle, beside the gates' lanes) bounds it too: the larger of the two. Pad columns
+        of an input that lanes do not divide are not useful work, so they count against utilisation."""
+        return max(self.gate_ideal_cycles_per_step(), self.head_ideal_cycles_per_step())
+
+    def gate_ideal_cycles_per_step(self) -> float:
+        """The gate rows' products per step over the gates' lanes: 4H · (X_l + H) / (lanes · gate_rows), all layers."""
         return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.products
+
+    def head_ideal_cycles_per_step(self) -> float:
+        """The dense head's products per step over its lanes: K · H / lanes with every-step logits, else 0."""
+        return self.outputs * self.hidden / self.lanes if self.output_steps == "every_step" else 0.0
 
     def utilisation(self) -> float:
         return self.ideal_cycles_per_step() / self.cycles_per_step()

@@ -55,6 +55,16 @@ def weight_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
     return words
 
 
+def head_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
+    """The dense head's weight words: output k's chunk c (codes W[k, c·lanes .. (c+1)·lanes), lane i at bits
+    [8i, 8i + 8)) at word k · H/lanes + c."""
+    if model.head is None:
+        return []
+    lanes, w = config.lanes, model.head.weights.astype(np.int64)
+    return [sum(encode_code(int(c), "int8") << (8 * i) for i, c in enumerate(row[j:j + lanes]))
+            for row in w for j in range(0, w.shape[1], lanes)]
+
+
 def row_params(model: IntegerModel) -> list[tuple[int, int, int]]:
     """(mult_x, mult_h, bias) per hardware row, layer after layer."""
     out = []

@@ -57,10 +57,17 @@ def test_stalled_streams_change_timing_not_results(every_step):
     _run(4, 4, 1, 3, 2, every_step=every_step, in_valid_pattern=(1, 0, 0, 1, 1), out_ready_pattern=(0, 1, 0, 0))
 
 
+def test_stalled_output_holds_a_head_longer_than_a_step():
+    """Back-pressure fills the head's FIFO and stops its issue; the steps wait for it (HOLD), nothing is lost."""
+    _run(4, 2, 1, 12, 4, every_step=True, out_ready_pattern=(0, 0, 1, 0, 0, 0, 1))
+
+
 EVERY_STEP_CASES = {
     "logits-every-step": dict(hidden=4, input_size=4, layers=1, classes=3, lanes=2),
     "hidden-every-step": dict(hidden=4, input_size=8, layers=1, classes=0, lanes=4),
     "two-layers-every-step": dict(hidden=4, input_size=2, layers=2, classes=2, lanes=2),
+    # the head's K·H/lanes cycles outlast a step (24 cycles): each step's end HOLDs until the head frees the bank
+    "head-longer-than-a-step": dict(hidden=2, input_size=1, layers=1, classes=40, lanes=1),
 }
 
 
