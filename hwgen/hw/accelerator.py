@@ -102,8 +102,7 @@ class Accelerator(wiring.Component):
 
         # ---- output -----------------------------------------------------------------------------------
         if self.model.head is not None:
-            self._head(m, ctrl, state)
-            m.d.comb += v_raddr.eq(issue_addr)
+            self._head(m, ctrl, state, hb, v_raddr, v_rdata, issue_addr)
             return m
         m.submodules.out = out = OutputUnit(cfg.hidden, lanes, a, cfg.out_bits, len(v_raddr))
         m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + ctrl.tag.bank) * hc),
@@ -113,22 +112,32 @@ class Accelerator(wiring.Component):
         m.d.comb += v_raddr.eq(Mux(ctrl.output, out.h_addr, issue_addr))
         return m
 
-    def _head(self, m: Module, ctrl: Controller, state: StateUpdate) -> None:
-        """The dense head beside the passes: its h copy is written as the vector memory's top-layer h words are
-        (the same registered write, VEC_WRITE_LATENCY), its start, bank and sequence end come from the controller."""
+    def _head(self, m: Module, ctrl: Controller, state: StateUpdate, hb: int, v_raddr: Signal, v_rdata: Value,
+              issue_addr: Signal) -> None:
+        """The dense head. Every-step outputs: beside the passes, from its own copy of the top layer's h, written as
+        the vector memory's h words are (the same registered write, VEC_WRITE_LATENCY). Last-step outputs: from the
+        vector memory's read port while the controller HOLDs. Start, bank and sequence end come from the controller."""
         cfg, head = self.config, self.model.head
         assert head is not None
+        L, hc = cfg.layers, cfg.h_chunks
+        copy = cfg.output_steps == "every_step"
         sched = cfg.schedule()
-        m.submodules.head = unit = HeadUnit(cfg.hidden, cfg.lanes, cfg.act_bits, cfg.out_bits, sched.head.delay,
-                                            images.head_words(cfg, self.model), [int(b) for b in head.bias])
-        ht = state.h_tag
-        top = Const(1) if cfg.layers == 1 else (ht.layer == cfg.layers - 1)
-        h_we, h_addr, h_en = Signal(), Signal.like(unit.h_addr), Signal.like(unit.h_en)
-        m.d.sync += [h_we.eq(state.h_we & top), h_addr.eq(Mux(ht.bank, ht.uchunk, cfg.h_chunks + ht.uchunk)),
-                     h_en.eq(1 << ht.ulane)]
-        h_data = delay(m, state.h_value.as_unsigned().replicate(cfg.lanes), 1, "hd_wdata")
-        m.d.comb += [unit.h_we.eq(h_we), unit.h_addr.eq(h_addr), unit.h_en.eq(h_en), unit.h_data.eq(h_data),
-                     unit.start.eq(ctrl.head_start), unit.bank.eq(ctrl.head_bank), unit.seq_end.eq(ctrl.head_last),
+        m.submodules.head = unit = HeadUnit(
+            cfg.hidden, cfg.lanes, cfg.head_products, cfg.act_bits, cfg.out_bits, sched.head.delay,
+            images.head_words(cfg, self.model), [int(b) for b in head.bias], h_copy=copy,
+            h_bases=(hb + 2 * (L - 1) * hc, hb + (2 * (L - 1) + 1) * hc), addr_bits=len(v_raddr))
+        if copy:
+            ht = state.h_tag
+            top = Const(1) if L == 1 else (ht.layer == L - 1)
+            h_we, h_addr, h_en = Signal(), Signal.like(unit.h_addr), Signal.like(unit.h_en)
+            m.d.sync += [h_we.eq(state.h_we & top), h_addr.eq(Mux(ht.bank, ht.uchunk, hc + ht.uchunk)),
+                         h_en.eq(1 << ht.ulane)]
+            h_data = delay(m, state.h_value.as_unsigned().replicate(cfg.lanes), 1, "hd_wdata")
+            m.d.comb += [unit.h_we.eq(h_we), unit.h_addr.eq(h_addr), unit.h_en.eq(h_en), unit.h_data.eq(h_data),
+                         v_raddr.eq(issue_addr)]
+        else:
+            m.d.comb += [unit.h_rdata.eq(v_rdata), v_raddr.eq(Mux(unit.reading, unit.h_raddr, issue_addr))]
+        m.d.comb += [unit.start.eq(ctrl.head_start), unit.bank.eq(ctrl.head_bank), unit.seq_end.eq(ctrl.head_last),
                      ctrl.head_busy.eq(unit.busy), ctrl.out_done.eq(0),
                      self.out_valid.eq(unit.out_valid), self.out_data.eq(unit.out_data), self.out_last.eq(unit.out_last),
                      unit.out_ready.eq(self.out_ready)]

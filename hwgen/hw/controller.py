@@ -238,18 +238,25 @@ class Controller(wiring.Component):
                 fsm.next("WAIT")
 
     def _end_of_step_with_head(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM, sel: object) -> None:
-        """A step's last issue with a dense head. The head reads the step's h from its own copy while the next step
-        runs; the step's outputs are due (every step, or the sequence's last) -> start it, recording the bank the step
-        writes and whether it ends its sequence. While the head still reads an earlier step's bank, HOLD: the next
-        step would overwrite that bank (and a due start waits for the head)."""
-        due = Const(1) if self.sched.every_step else s.seq_last
-        m.d.sync += [s.first_step.eq(s.seq_last), self.head_bank.eq(~s.bank), self.head_last.eq(s.seq_last),
-                     s.head_due.eq(due)]
-        with m.If(self.head_busy):
-            fsm.next("HOLD")
-        with m.Else():
-            m.d.sync += self.head_start.eq(due)
-            self._next_step(m, s, fsm, sel)
+        """A step's last issue with a dense head, recording the bank the step wrote and whether it ends its sequence.
+        Every-step outputs: start the head (it reads its own copy of h while the next step runs); while it still
+        reads an earlier step's bank, HOLD (the next step would overwrite that bank; the start waits too). Last-step
+        outputs: at a sequence's end start the head and HOLD while it reads the vector memory."""
+        m.d.sync += [s.first_step.eq(s.seq_last), self.head_bank.eq(~s.bank), self.head_last.eq(s.seq_last)]
+        if self.sched.every_step:
+            m.d.sync += s.head_due.eq(1)
+            with m.If(self.head_busy):
+                fsm.next("HOLD")
+            with m.Else():
+                m.d.sync += self.head_start.eq(1)
+                self._next_step(m, s, fsm, sel)
+        else:  # once a sequence, from the vector memory: start it and HOLD while it reads
+            m.d.sync += s.head_due.eq(0)
+            with m.If(s.seq_last):
+                m.d.sync += self.head_start.eq(1)
+                fsm.next("HOLD")
+            with m.Else():
+                self._next_step(m, s, fsm, sel)
 
     def _head_hold(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM) -> None:
         with fsm.state("HOLD"), m.If(~self.head_busy):

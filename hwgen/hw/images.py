@@ -56,11 +56,11 @@ def weight_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
 
 
 def head_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
-    """The dense head's weight words: output k's chunk c (codes W[k, c·lanes .. (c+1)·lanes), lane i at bits
-    [8i, 8i + 8)) at word k · H/lanes + c."""
+    """The dense head's weight words: output k's codes W[k, c·n .. (c+1)·n) (n = `config.head_products`, code i at
+    bits [8i, 8i + 8)) at word k · H/n + c."""
     if model.head is None:
         return []
-    lanes, w = config.lanes, model.head.weights.astype(np.int64)
+    lanes, w = config.head_products, model.head.weights.astype(np.int64)
     return [sum(encode_code(int(c), "int8") << (8 * i) for i, c in enumerate(row[j:j + lanes]))
             for row in w for j in range(0, w.shape[1], lanes)]
 

@@ -113,9 +113,10 @@ def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class HeadTiming:
-    """The dense head beside the passes (`hwgen.hw.head_unit`): it starts the cycle after a step's last issue (or
-    after the HOLD that waited for it), waits `delay` cycles for the step's last h write, issues `issue` cycles
-    (outputs × H/lanes) and its last logit leaves `pipe` cycles after its last issue."""
+    """The dense head (`hwgen.hw.head_unit`): it starts the cycle after a step's last issue (or after the HOLD that
+    waited for it), waits `delay` cycles for the step's last h write, issues `issue` cycles (outputs × H/products)
+    and its last logit leaves `pipe` cycles after its last issue. With every-step outputs it runs beside the next
+    step; with last-step outputs (once a sequence) it reads the vector memory while the controller HOLDs."""
 
     delay: int
     issue: int
@@ -125,8 +126,9 @@ class HeadTiming:
     def of(config: "AccelConfig", write_offset: int) -> "HeadTiming":
         from hwgen.hw.head_unit import head_delay, head_pipe
 
-        return HeadTiming(head_delay(config.h_chunks, write_offset), config.outputs * config.h_chunks,
-                          head_pipe(config.lanes))
+        n = config.head_products
+        return HeadTiming(head_delay(config.hidden, config.lanes, n, write_offset), config.outputs * config.hidden // n,
+                          head_pipe(n))
 
     @property
     def period(self) -> int:
