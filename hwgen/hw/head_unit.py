@@ -189,7 +189,9 @@ class HeadUnit(wiring.Component):
         kb_next = Signal.like(kb)
         m.d.comb += kb_next.eq(Mux(done, Mux(kb == K - 1, 0, kb + 1), kb))
         m.d.sync += kb.eq(kb_next)
-        m.d.comb += b_raddr.eq(kb_next)  # so b_rdata is bias[kb] in every cycle
+        # b_rdata is bias[kb] when `done` is next high: read at kb itself when logits are >= 2 cycles apart (no
+        # counter logic in front of the ROM: it was the H=64 UP5K char-LM's critical path), else at the next kb.
+        m.d.comb += b_raddr.eq(kb if self.cycles > 1 else kb_next)
         m.d.comb += [fifo.w_en.eq(done), fifo.w_data.eq(Cat((acc + b_rdata)[:self.out_bits], done_end)),
                      self.out_valid.eq(fifo.r_rdy), fifo.r_en.eq(self.out_ready),
                      self.out_data.eq(fifo.r_data[:self.out_bits].as_signed()),
