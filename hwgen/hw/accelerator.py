@@ -6,6 +6,7 @@ Data path, one chunk per cycle (see `hwgen.hw.schedule` for the timing):
          │                       ├─► lanes (add/sub/skip | MAC) ─► adder tree ─► accumulator
          └──► x / h memories ────┘                                                   │
     output unit ◄── h memory ◄── state update ◄── activation unit ◄── row affine ◄───┘
+    (or dense head: int8 lanes, adder tree, accumulator, FIFO; every-step: its own copy of h)
 
 With `gate_rows=4` the word holds a unit's four gate rows: four lane sets, adder trees and
 accumulators on the same vector chunk, and a row serialiser between the accumulators and the affine.

@@ -102,7 +102,7 @@ class AccelConfig:
     #: None: generic Verilog for no particular device, so no budget is assumed.
     ebr_target: Optional[str] = None
     #: "last": outputs after a sequence's last step (a classifier); "every_step": after every step (a char-LM),
-    #: each step's K logits (or H hidden values) streamed before the next step starts.
+    #: each step's K logits (computed beside the next step) or H hidden values (streamed before it starts).
     output_steps: str = "last"
     #: The integer model whose weights fill the ROMs (None: a config for cycle/size analysis only).
     model: Optional[IntegerModel] = field(default=None, compare=False, repr=False)
@@ -334,8 +334,9 @@ class AccelConfig:
         return Schedule.of(self)
 
     def cycles_per_step(self) -> int:
-        """Steady-state cycles of one time step (all layers), state update overlapped with the next pass
-        (with every-step outputs: the passes, the drain of the last state update and the output burst)."""
+        """Steady-state cycles of one time step (all layers), state update overlapped with the next pass (with
+        every-step logits the dense head runs beside the next step; every-step hidden outputs add the drain of the
+        last state update and the output burst)."""
         return self.schedule().cycles_per_step  # type: ignore[attr-defined]
 
     def expected_cycles(self, steps: int) -> int:
