@@ -38,16 +38,16 @@ LC_FEATURES = ("shared", "accumulate lanes", "int8 LUT lanes", "int8 DSP lanes",
                "further gate rows", "host link", "per-step stream", "logic memories")
 FMAX_FEATURES = ("base", "-log2 products", "-int8 LUT multipliers", "-int8 DSP multipliers", "-host link",
                  "-logic memories")
-EBR_FEATURES = ("tables", "hidden/64 × layers", "host link")
+EBR_FEATURES = ("tables", "hidden/64 × layers", "host link", "per-step stream", "head codes/4 Kb")
 #: DSPs per int8 lane product in a board build where no int8 board design is calibrated: the UP5K 4-lane int8
 #: board design's (8 DSPs: 3 shared + 5 for 4 products), the largest measured.
 DSPS_PER_INT8_PRODUCT = 1.25
 #: Rough coefficients used while a device has fewer calibration points than features (each scaled by one fitted
 #: ratio; docs/results.md's first measurements).
 DEFAULTS = {"ice40-up5k": {"lcs": (1500.0, 60.0, 180.0, 20.0, 20.0, 60.0, 40.0, 1100.0, 200.0, 400.0),
-                           "fmax": (62.0, 1.5, 20.0, 5.0, 3.0, 6.0), "dsps": 3, "ebr": (4.0, 2.0, 1.0)},
+                           "fmax": (62.0, 1.5, 20.0, 5.0, 3.0, 6.0), "dsps": 3, "ebr": (4.0, 2.0, 1.0, 4.0, 1.0)},
             "ecp5-85f": {"lcs": (1000.0, 35.0, 200.0, 20.0, 15.0, 60.0, 40.0, 850.0, 200.0, 300.0),
-                         "fmax": (110.0, 2.0, 5.0, 2.0, 4.0, 5.0), "dsps": 3, "ebr": (4.0, 2.0, 0.0)}}
+                         "fmax": (110.0, 2.0, 5.0, 2.0, 4.0, 5.0), "dsps": 3, "ebr": (4.0, 2.0, 0.0, 2.0, 0.5)}}
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,9 @@ def fmax_features(design: Design) -> np.ndarray:
 def ebr_features(design: Design) -> np.ndarray:
     """`EBR_FEATURES` (besides the weights' own blocks): activation tables and constants, the per-row vector
     memories, the host link's buffers."""
-    return np.array([1.0, design.config.hidden * design.config.layers / 64, float(design.host_link)])
+    c = design.config
+    return np.array([1.0, c.hidden * c.layers / 64, float(design.host_link), float(design.per_step and design.host_link),
+                     c.outputs * c.hidden * 8 / 4096])
 
 
 @dataclass(frozen=True)
