@@ -1,4 +1,5 @@
-"""Accelerator utilisation: ideal cycles 4H(X+H)/lanes ÷ cycles per step, at H = 64 and 128.
+"""Accelerator utilisation: ideal cycles 4H(X+H)/lanes ÷ cycles per step, at H = 64 and 128, and with every-step
+logits (a char-LM) the dense head's K·H/lanes beside it.
 
 The cycles per step come from `AccelConfig.cycles_per_step()` (the controller's schedule);
 this script first validates that count against amaranth.sim at small sizes — measured
@@ -21,8 +22,9 @@ from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import lower_stack
 
 
-def measured_cycles_per_step(hidden: int, input_size: int, lanes: int, layers: int = 1) -> tuple[int, int]:
-    model = lower_stack(random_stack(hidden, input_size, layers, 4, seed=0))
+def measured_cycles_per_step(hidden: int, input_size: int, lanes: int, layers: int = 1, classes: int = 4,
+                             every_step: bool = False) -> tuple[int, int]:
+    model = lower_stack(random_stack(hidden, input_size, layers, classes, seed=0, every_step=every_step))
     config = AccelConfig.for_model(model, lanes=lanes)
     rng = np.random.default_rng(0)
     counts = []
@@ -57,7 +59,46 @@ def main() -> None:
                 ideal = cfg.ideal_cycles_per_step()
                 print(f"{h:4d} {x:4d} {lanes:5d} {ideal:7.0f} {sched.cycles_per_step:7d} {ideal / sched.cycles_per_step:6.3f} "
                       f"{base:10d} {ideal / base:6.3f} {base / sched.cycles_per_step:6.3f}")
+    every_step_table()
     board_lanes()
+
+
+#: Issue 19's char-LM shape: H = 128, a vocabulary of ~100 characters in (one-hot) and out (logits every step).
+CHARLM_VOCAB = 104
+
+
+def serial_head_cycles_per_step(cfg: AccelConfig) -> int:
+    """The every-step schedule before the head had lanes (main at 7d89f0b): drain, then the burst on the row affine's
+    one multiplier — 1 + K·(H + 7) cycles (H products, 6 pipeline cycles, the handshake) — then one WAIT cycle."""
+    sched = cfg.schedule()
+    return sched.issue_cycles + sched.write_offset + 1 + cfg.outputs * (cfg.hidden + 7) + 1
+
+
+def every_step_table() -> None:
+    """Every-step logits (a char-LM): the dense head on its own lanes beside the next step vs the serial burst."""
+    print()
+    print("every-step validation in amaranth.sim (dense head beside the next step; K=40 at H=2: the head-bound HOLD)")
+    print(f"{'H':>4} {'X':>4} {'K':>4} {'L':>2} {'lanes':>5} {'measured':>9} {'expected':>9} {'sim s':>6}")
+    for h, x, k, lanes, layers in ((8, 8, 10, 4, 1), (16, 12, 20, 8, 1), (8, 4, 6, 2, 2), (2, 1, 40, 1, 1)):
+        t0 = time.time()
+        got, want = measured_cycles_per_step(h, x, lanes, layers, classes=k, every_step=True)
+        print(f"{h:4d} {x:4d} {k:4d} {layers:2d} {lanes:5d} {got:9d} {want:9d} {time.time() - t0:6.1f}"
+              + ("" if got == want else "  MISMATCH"))
+    print()
+    print("every-step utilisation: util = max(gates 4H(X+H)/(lanes·rows), head K·H/lanes) / cycles per step;")
+    print("util+ counts the head's K·H/lanes on top (as if it shared the gates' lanes); before: serial burst")
+    print(f"{'H':>4} {'X':>4} {'K':>4} {'lanes×rows':>10} {'gates':>6} {'head':>5} {'cycles':>7} {'util':>6} {'util+':>6}"
+          f" {'before':>7} {'util':>6} {'util+':>6} {'speed-up':>8}")
+    for h in (64, 128):
+        for lanes, rows in ((8, 1), (16, 1), (32, 1), (8, 4)):
+            x = k = CHARLM_VOCAB
+            cfg = AccelConfig(hidden=h, input=x, lanes=lanes, gate_rows=rows, outputs=k, output_steps="every_step",
+                              weight_memory="ebr", ebr_target="ecp5")
+            gates, head = cfg.gate_ideal_cycles_per_step(), cfg.head_ideal_cycles_per_step()
+            now, before = cfg.cycles_per_step(), serial_head_cycles_per_step(cfg)
+            print(f"{h:4d} {x:4d} {k:4d} {f'{lanes}×{rows}':>10} {gates:6.0f} {head:5.0f} {now:7d} {max(gates, head) / now:6.3f}"
+                  f" {(gates + head) / now:6.3f} {before:7d} {max(gates, head) / before:6.3f} {(gates + head) / before:6.3f}"
+                  f" {before / now:8.2f}")
 
 
 #: Lanes the UP5K board build used before the bandwidth-matched preference (issue 19): PREFERRED_LANES = 4,

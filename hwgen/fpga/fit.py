@@ -11,6 +11,7 @@ host-link buffers: :mod:`hwgen.fpga.block_ram`), checked by :func:`check_block_r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Optional
 
 from hwgen.errors import HwgenError
@@ -26,6 +27,9 @@ from hwgen.model.integer_model import IntegerModel
 #: accumulate lanes, the SPRAMs' whole 64-bit ternary word, as 8 vector lanes × 4 gate rows (H=256 board top: 4364 of
 #: 5280 LCs, 30 of 30 EBR); 4 MACs (8 DSPs, of which the row affine and the state update take 3). ECP5 85F: 16 and 16.
 LOGIC_LANES = {"ice40": {"accumulate": 32, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
+#: Multipliers a board has for the dense head's int8 lanes (`AccelConfig.head_lanes`) beside the row affine and the
+#: state update, before any int8 gate lanes take theirs: UP5K 8 DSPs − 3; ECP5 85F as many as its multiply lanes.
+HEAD_MULTIPLIERS = {"ice40": 5, "ecp5": 16}
 #: The widest vector chunk (lanes): UP5K H=64 at 32 lanes of one row took 4729 of 5280 LCs (vector memory, operand
 #: and output registers 32 values wide) and nextpnr found no legal placement; H=128 at 16 lanes placed (3953 LCs).
 VECTOR_LANES = 16
@@ -151,9 +155,24 @@ def _maker(board: Board, model: IntegerModel, kind: str, gate_rows: int,
     def make(lanes: int) -> AccelConfig:
         config = AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
                                        ebr_target=board.family, gate_rows=gate_rows)
-        if check is not None:
-            check(config)
-        return config
+        if config.outputs == 0:
+            if check is not None:
+                check(config)
+            return config
+        # The head's lanes: the most the board's spare multipliers allow, fewer while the design's block RAM
+        # (the head's weight words are head_lanes codes wide) does not fit.
+        spare = HEAD_MULTIPLIERS[board.family] - (config.products if kind == "int8" else 0)
+        error: Optional[ConfigError] = None
+        for n in sorted((d for d in _lane_choices(lanes) if d <= max(1, spare)), reverse=True):
+            candidate = replace(config, head_lanes=n)
+            try:
+                if check is not None:
+                    check(candidate)
+                return candidate
+            except ConfigError as err:
+                error = error or err
+        assert error is not None
+        raise error
 
     return make
 

@@ -6,6 +6,7 @@ Data path, one chunk per cycle (see `hwgen.hw.schedule` for the timing):
          │                       ├─► lanes (add/sub/skip | MAC) ─► adder tree ─► accumulator
          └──► x / h memories ────┘                                                   │
     output unit ◄── h memory ◄── state update ◄── activation unit ◄── row affine ◄───┘
+    (or dense head: int8 lanes, adder tree, accumulator, FIFO; every-step: its own copy of h)
 
 With `gate_rows=4` the word holds a unit's four gate rows: four lane sets, adder trees and
 accumulators on the same vector chunk, and a row serialiser between the accumulators and the affine.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -31,11 +32,12 @@ from hwgen.hw.activation import ActivationUnit
 from hwgen.hw.adder_tree import AdderTree
 from hwgen.hw.affine import RowAffine
 from hwgen.hw.controller import Controller
+from hwgen.hw.head_unit import HeadUnit
 from hwgen.hw.input_banks import InputBanks
 from hwgen.hw.lanes import Lanes
 from hwgen.hw.output_unit import OutputUnit
-from hwgen.hw.row_serialiser import RowSerialiser
 from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, clog2, delay, registered_read
+from hwgen.hw.row_serialiser import RowSerialiser
 from hwgen.hw.schedule import acc_offset, tree_leaves
 from hwgen.hw.state_update import StateUpdate
 from hwgen.hw.weight_memory import WeightMemory
@@ -84,7 +86,7 @@ class Accelerator(wiring.Component):
 
         issue_addr, codes_next = self._issue(m, ctrl, hb, len(v_raddr))
         tree_sums = self._lanes(m, ctrl, v_rdata, codes_next)
-        affine, state = self._rows(m, ctrl, tree_sums)
+        state = self._rows(m, ctrl, tree_sums)
 
         # The write port's address, data and enables are registered (VEC_WRITE_LATENCY): nothing combinational
         # from the state update or the input stream reaches the block RAM (or yosys's read/write collision logic).
@@ -100,19 +102,46 @@ class Accelerator(wiring.Component):
         m.d.comb += [v_wr.addr.eq(w_addr), v_wr.data.eq(w_data), v_wr.en.eq(w_en)]
 
         # ---- output -----------------------------------------------------------------------------------
-        head = self.model.head
-        m.submodules.out = out = OutputUnit(
-            cfg.hidden, lanes, a, cfg.out_bits, len(v_raddr), cfg.acc_bits, cfg.mult_bits,
-            [list(map(int, row)) for row in head.weights] if head is not None else [],
-            [int(b) for b in head.bias] if head is not None else [])
+        if self.model.head is not None:
+            self._head(m, ctrl, state, hb, v_raddr, v_rdata, issue_addr)
+            return m
+        m.submodules.out = out = OutputUnit(cfg.hidden, lanes, a, cfg.out_bits, len(v_raddr))
         m.d.comb += [out.start.eq(ctrl.output), out.h_base.eq(hb + ((L - 1) * 2 + ctrl.tag.bank) * hc),
-                     out.h_data.eq(v_rdata),
-                     affine.ext_a.eq(out.mul_a), affine.ext_b.eq(out.mul_b), out.product.eq(affine.product),
-                     ctrl.out_done.eq(out.done), out.seq_end.eq(ctrl.seq_end),
+                     out.h_data.eq(v_rdata), ctrl.out_done.eq(out.done), out.seq_end.eq(ctrl.seq_end),
                      self.out_valid.eq(out.out_valid), self.out_data.eq(out.out_data), self.out_last.eq(out.out_last),
                      out.out_ready.eq(self.out_ready)]
         m.d.comb += v_raddr.eq(Mux(ctrl.output, out.h_addr, issue_addr))
         return m
+
+    def _head(self, m: Module, ctrl: Controller, state: StateUpdate, hb: int, v_raddr: Signal, v_rdata: Value,
+              issue_addr: Signal) -> None:
+        """The dense head. Every-step outputs: beside the passes, from its own copy of the top layer's h, written as
+        the vector memory's h words are (the same registered write, VEC_WRITE_LATENCY). Last-step outputs: from the
+        vector memory's read port while the controller HOLDs. Start, bank and sequence end come from the controller."""
+        cfg, head = self.config, self.model.head
+        assert head is not None
+        L, hc = cfg.layers, cfg.h_chunks
+        copy = cfg.output_steps == "every_step"
+        sched = cfg.schedule()
+        m.submodules.head = unit = HeadUnit(
+            cfg.hidden, cfg.lanes, cfg.head_products, cfg.act_bits, cfg.out_bits, sched.head.delay,
+            images.head_words(cfg, self.model), [int(b) for b in head.bias], h_copy=copy,
+            h_bases=(hb + 2 * (L - 1) * hc, hb + (2 * (L - 1) + 1) * hc), addr_bits=len(v_raddr))
+        if copy:
+            ht = state.h_tag
+            top = Const(1) if L == 1 else (ht.layer == L - 1)
+            h_we, h_addr, h_en = Signal(), Signal.like(unit.h_addr), Signal.like(unit.h_en)
+            m.d.sync += [h_we.eq(state.h_we & top), h_addr.eq(Mux(ht.bank, ht.uchunk, hc + ht.uchunk)),
+                         h_en.eq(1 << ht.ulane)]
+            h_data = delay(m, state.h_value.as_unsigned().replicate(cfg.lanes), 1, "hd_wdata")
+            m.d.comb += [unit.h_we.eq(h_we), unit.h_addr.eq(h_addr), unit.h_en.eq(h_en), unit.h_data.eq(h_data),
+                         v_raddr.eq(issue_addr)]
+        else:
+            m.d.comb += [unit.h_rdata.eq(v_rdata), v_raddr.eq(Mux(unit.reading, unit.h_raddr, issue_addr))]
+        m.d.comb += [unit.start.eq(ctrl.head_start), unit.bank.eq(ctrl.head_bank), unit.seq_end.eq(ctrl.head_last),
+                     ctrl.head_busy.eq(unit.busy), ctrl.out_done.eq(0),
+                     self.out_valid.eq(unit.out_valid), self.out_data.eq(unit.out_data), self.out_last.eq(unit.out_last),
+                     unit.out_ready.eq(self.out_ready)]
 
     def _issue(self, m: Module, ctrl: Controller, hb: int, addr_width: int) -> tuple[Signal, Value]:
         """The weight memory (read at the controller's address) and the vector address of the chunk issued:
@@ -184,7 +213,7 @@ class Accelerator(wiring.Component):
             m.d.sync += held.eq(tag)
         return held
 
-    def _rows(self, m: Module, ctrl: Controller, tree_sums: list[Value]) -> tuple[RowAffine, StateUpdate]:
+    def _rows(self, m: Module, ctrl: Controller, tree_sums: list[Value]) -> StateUpdate:
         """The accumulators (one per gate row of a word; with four, the row serialiser), then per row the affine, the
         activation and the state update."""
         cfg, model, tag = self.config, self.model, ctrl.tag
@@ -228,4 +257,4 @@ class Accelerator(wiring.Component):
         m.d.comb += [state.valid_in.eq(delay(m, affine.valid_out, act.latency, "v_act")), state.value.eq(act.a_out),
                      state.tag.eq(delay(m, affine.tag_out, act.latency, "t_act")),
                      act.b_value.eq(state.tanh_value), state.tanh_out.eq(act.b_out)]
-        return affine, state
+        return state

@@ -6,21 +6,19 @@ same multiplier in consecutive cycles, so a new row may enter every 2 cycles
 (the controller guarantees rows at least 2 cycles apart). The multiplier has registered
 inputs and a registered output (nothing but a register between the constant ROM and it, and
 between it and the adders: it maps to one SB_MAC16 / MULT18X18D with both registers inside).
-When no row uses it, the multiplier serves the `ext_*` operands (the dense head), with the
-product on `product` two cycles later.
 
 Row constants live in a ROM (`rows` = [(mult_x, mult_h, bias)] in hardware row order).
 
 Ports: `valid_in` in, 1; `acc_x`, `acc_h` in, signed(acc_bits); `row` in (ROM address);
 `layer` in; `tag_in` in; `gate` out, signed(gate_bits); `valid_out` out; `tag_out` out;
-`ext_a` in, signed(acc_bits); `ext_b` in, signed(mult_bits); `product` out. Latency 6.
+`product` out (the multiplier's register). Latency 6.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from amaranth.hdl import Cat, Const, Module, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -77,7 +75,6 @@ class RowAffine(wiring.Component):
             "row": In(unsigned(clog2(len(self.rows)))), "layer": In(unsigned(clog2(len(self.shifts)))),
             "tag_in": In(unsigned(tag_bits)),
             "gate": Out(signed(gate_bits)), "valid_out": Out(1), "tag_out": Out(unsigned(tag_bits)),
-            "ext_a": In(signed(acc_bits)), "ext_b": In(signed(mult_bits)),
             "product": Out(signed(acc_bits + mult_bits)),
         })
 
@@ -106,13 +103,9 @@ class RowAffine(wiring.Component):
         m.d.sync += [ax1.eq(self.acc_x), ah1.eq(self.acc_h)]  # c1: stage-1 copies
         ah2, mh2, b2, b3 = Signal(signed(self.acc_bits)), Signal(signed(mb)), Signal(signed(bb)), Signal(signed(bb))
         m.d.sync += [ah2.eq(ah1), mh2.eq(mh), b2.eq(bias), b3.eq(b2)]  # c2, c3
+        # A row's h operands follow its x operands; rows are >= 2 cycles apart, so v[1] alone picks.
         a, b = Signal(signed(self.acc_bits)), Signal(signed(mb))
-        with m.If(v[0]):
-            m.d.comb += [a.eq(ax1), b.eq(mx)]
-        with m.Elif(v[1]):
-            m.d.comb += [a.eq(ah2), b.eq(mh2)]
-        with m.Else():
-            m.d.comb += [a.eq(self.ext_a), b.eq(self.ext_b)]
+        m.d.comb += [a.eq(Mux(v[1], ah2, ax1)), b.eq(Mux(v[1], mh2, mx))]
         a_r, b_r = Signal(signed(self.acc_bits)), Signal(signed(mb))
         m.d.sync += [a_r.eq(a), b_r.eq(b), self.product.eq(a_r * b_r)]
         s1 = Signal(signed(self.sum_bits))

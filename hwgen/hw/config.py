@@ -85,6 +85,8 @@ class AccelConfig:
     #: so the vector memory stays `lanes` wide while a wide weight word is used whole).
     gate_rows: int = 1
     outputs: int = 0  # dense-head outputs (logits); 0: output the last hidden state
+    #: The dense head's products a cycle (its int8 multiply lanes, `hwgen.hw.head_unit`); a divisor of lanes; 0: lanes.
+    head_lanes: int = 0
     weights_kind: str = "ternary"  # binary | ternary | int8
     weight_memory: str = "ebr"  # registers | ebr | spram
     act_bits: int = 8
@@ -100,7 +102,7 @@ class AccelConfig:
     #: None: generic Verilog for no particular device, so no budget is assumed.
     ebr_target: Optional[str] = None
     #: "last": outputs after a sequence's last step (a classifier); "every_step": after every step (a char-LM),
-    #: each step's K logits (or H hidden values) streamed before the next step starts.
+    #: each step's K logits (computed beside the next step) or H hidden values (streamed before it starts).
     output_steps: str = "last"
     #: The integer model whose weights fill the ROMs (None: a config for cycle/size analysis only).
     model: Optional[IntegerModel] = field(default=None, compare=False, repr=False)
@@ -118,6 +120,9 @@ class AccelConfig:
         for name in ("hidden", "input", "layers", "lanes"):
             if getattr(self, name) < 1:
                 errs.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.head_lanes < 0 or (self.head_lanes and self.lanes % self.head_lanes):
+            errs.append(f"head_lanes={self.head_lanes} must divide lanes={self.lanes} (or be 0: lanes); nearest valid: "
+                        f"{_nearest(self.head_lanes, _divisors(self.lanes))}")
         if self.gate_rows not in GATE_ROWS:
             errs.append(f"gate_rows must be one of {', '.join(map(str, GATE_ROWS))}, got {self.gate_rows}")
         if errs:
@@ -169,6 +174,11 @@ class AccelConfig:
     @property
     def h_chunks(self) -> int:
         return self.hidden // self.lanes
+
+    @property
+    def head_products(self) -> int:
+        """The dense head's products a cycle: `head_lanes`, or lanes."""
+        return self.head_lanes or self.lanes
 
     @property
     def products(self) -> int:
@@ -264,14 +274,17 @@ class AccelConfig:
     # ---- construction ------------------------------------------------------------------------
     @staticmethod
     def for_model(model: IntegerModel, lanes: int = 4, weight_memory: str = "ebr", weights_kind: Optional[str] = None,
-                  top: str = "hwgen_accel", ebr_target: Optional[str] = None, gate_rows: int = 1) -> "AccelConfig":
-        """The smallest config that runs `model` bit-exactly with `lanes` lanes (× `gate_rows` rows a word)."""
+                  top: str = "hwgen_accel", ebr_target: Optional[str] = None, gate_rows: int = 1,
+                  head_lanes: int = 0) -> "AccelConfig":
+        """The smallest config that runs `model` bit-exactly with `lanes` lanes (× `gate_rows` rows a word; the head's
+        `head_lanes` products a cycle, 0: lanes)."""
         kind = weights_kind or model.weights_kind
         biases = [np.abs(layer.gate.bias).max() for layer in model.layers] + [np.abs(layer.cell.bias).max() for layer in model.layers]
         cell_sum = max(bits_for(int(np.abs(layer.cell.mult).max()) * -model.cell_format.min + int(np.abs(layer.cell.bias).max()))
                        for layer in model.layers)
         return AccelConfig(
             hidden=model.hidden, input=model.input_size, layers=len(model.layers), lanes=lanes, gate_rows=gate_rows,
+            head_lanes=head_lanes,
             outputs=model.output_size if model.head is not None else 0, weights_kind=kind, weight_memory=weight_memory,
             act_bits=model.hidden_format.bits, acc_bits=max(model.accumulator_bits(), bits_for(-model.hidden_format.min * 127)),
             gate_bits=model.gate_format.bits, cell_bits=model.cell_format.bits, mult_bits=max(model.multiplier_bits(), 9),
@@ -321,8 +334,9 @@ class AccelConfig:
         return Schedule.of(self)
 
     def cycles_per_step(self) -> int:
-        """Steady-state cycles of one time step (all layers), state update overlapped with the next pass
-        (with every-step outputs: the passes, the drain of the last state update and the output burst)."""
+        """Steady-state cycles of one time step (all layers), state update overlapped with the next pass (with
+        every-step logits the dense head runs beside the next step; every-step hidden outputs add the drain of the
+        last state update and the output burst)."""
         return self.schedule().cycles_per_step  # type: ignore[attr-defined]
 
     def expected_cycles(self, steps: int) -> int:
@@ -332,9 +346,18 @@ class AccelConfig:
 
     def ideal_cycles_per_step(self) -> float:
         """Useful weight operations per step / products per cycle: 4H · (X_l + H) / (lanes · gate_rows) summed over
-        the layers, the bound a perfectly busy datapath reaches. Pad columns of an input that lanes do not divide are not useful work, so
-        they count against utilisation."""
+        the layers, the bound a perfectly busy datapath reaches. With every-step logits the dense head's K · H / lanes
+        (its own `head_products` a cycle, beside the gates' lanes) bounds it too: the larger of the two. Pad columns
+        of an input that lanes do not divide are not useful work, so they count against utilisation."""
+        return max(self.gate_ideal_cycles_per_step(), self.head_ideal_cycles_per_step())
+
+    def gate_ideal_cycles_per_step(self) -> float:
+        """The gate rows' products per step over the gates' lanes: 4H · (X_l + H) / (lanes · gate_rows), all layers."""
         return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.products
+
+    def head_ideal_cycles_per_step(self) -> float:
+        """The dense head's products per step over its lanes: K · H / head_products with every-step logits, else 0."""
+        return self.outputs * self.hidden / self.head_products if self.output_steps == "every_step" else 0.0
 
     def utilisation(self) -> float:
         return self.ideal_cycles_per_step() / self.cycles_per_step()

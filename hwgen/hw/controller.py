@@ -2,16 +2,20 @@
 
 States: WAIT (for a full input bank), ISSUE (one chunk of one row per cycle; rows in
 unit order i, f, g, o; layers one after another), GAP (the schedule's hazard wait before
-a pass), DRAIN (let the last state update land), OUTPUT (hand over to the output unit
-until `out_done`). DRAIN and OUTPUT follow the step that ends a sequence, or, with
-`output_steps="every_step"`, every step. Input vectors are double-buffered (`xsel` picks the bank being
+a pass), DRAIN (let the last state update land), OUTPUT (hand over to the hidden-state output
+unit until `out_done`), HOLD (a dense head still reads an earlier step's h bank). Without a dense
+head, DRAIN and OUTPUT follow the step that ends a sequence, or, with `output_steps="every_step"`,
+every step. With one, the head runs beside the next step (`hwgen.hw.head_unit`): a step whose
+outputs are due pulses `head_start` (with `head_bank`, `head_last`) and the next step goes on, after
+HOLD while `head_busy`. Input vectors are double-buffered (`xsel` picks the bank being
 computed on); `x_release` frees it at the end of the layer-0 pass.
 
 Ports: `full` in, 2 (input bank b is full), `last` in, 2 (bank b ends a sequence);
 `out_done` in, 1; issue outputs `issue`, `waddr`, `row`, `tag` (layer, unit, unit chunk,
 lane, gate, first step, bank), `chunk`, `is_h`, `first`, `first_h`, `last_chunk`, `xsel`;
 `x_release` out, 1 (pulse); `output` out, 1 (in OUTPUT state); `seq_end` out, 1 (the step
-being computed or output ends its sequence: the output unit raises `out_last` only then).
+being computed or output ends its sequence: the output unit raises `out_last` only then); with a dense
+head `head_busy` in, `head_start` out (pulse), `head_bank`, `head_last` out.
 """
 
 from __future__ import annotations
@@ -45,12 +49,15 @@ class Controller(wiring.Component):
         self.sched = config.schedule()
         self.layout = tag_layout(config.layers, config.hidden, config.lanes)
         kmax = max(config.chunks(layer) for layer in range(config.layers))
-        super().__init__({
+        ports = {
             "full": In(2), "last": In(2), "out_done": In(1),
             "issue": Out(1), "waddr": Out(unsigned(clog2(config.weight_words))), "tag": Out(self.layout),
             "chunk": Out(unsigned(clog2(kmax))), "is_h": Out(1), "first": Out(1), "first_h": Out(1), "last_chunk": Out(1),
             "xsel": Out(1), "x_release": Out(1), "output": Out(1), "seq_end": Out(1),
-        })
+        }
+        if self.sched.head is not None:
+            ports.update({"head_busy": In(1), "head_start": Out(1), "head_bank": Out(1), "head_last": Out(1)})
+        super().__init__(ports)
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
@@ -78,8 +85,10 @@ class Controller(wiring.Component):
         s.first_layer = Const(1) if L == 1 else (s.layer == 0)
         s.last_layer = Const(1) if L == 1 else (s.layer == L - 1)
 
+        if self.sched.head is not None:
+            m.d.sync += self.head_start.eq(0)  # a one-cycle pulse: the end of a step (or HOLD) sets it after this
         # The FSM as one-hot registers (no state decode in front of the counters' enables).
-        fsm = OneHotFSM(m, ("WAIT", "ISSUE", "GAP", "DRAIN", "OUTPUT"), "st")
+        fsm = OneHotFSM(m, ("WAIT", "ISSUE", "GAP", "DRAIN", "OUTPUT", "HOLD"), "st")
         with fsm.state("WAIT"):
             with m.If(self._ready(self.xsel)):
                 self._begin_step(m, s, self.xsel)
@@ -110,6 +119,8 @@ class Controller(wiring.Component):
             m.d.comb += self.output.eq(1)
             with m.If(self.out_done):
                 fsm.next("WAIT")
+        if self.sched.head is not None:
+            self._head_hold(m, s, fsm)
         with m.If(self.x_release):
             m.d.sync += self.xsel.eq(~self.xsel)
         return m
@@ -137,6 +148,7 @@ class Controller(wiring.Component):
         s.end_pass = Signal(name="end_pass")  # end_row & last_row, registered too
         # count == 0, registered: set with every load of count and as it passes 1, so GAP and DRAIN decide on a flop.
         s.count_end = Signal(name="count_end")
+        s.head_due = Signal(name="head_due")  # the step just ended starts the head (set at its end, read in HOLD)
         return s
 
     def _ready(self, sel: object) -> object:
@@ -191,7 +203,9 @@ class Controller(wiring.Component):
                 with m.Else():
                     m.d.sync += [s.layer.eq(0), s.row.eq(0), self.waddr.eq(0), s.bank.eq(~s.bank),
                                  s.first_step.eq(0)]
-                    if sched.every_step:  # output after every step: drain, then the output unit (seq_last: fresh state)
+                    if sched.head is not None:  # the head runs beside the next step: no drain, no output state
+                        self._end_of_step_with_head(m, s, fsm, sel_after)
+                    elif sched.every_step:  # output after every step: drain, then the output unit (seq_last: fresh state)
                         self._load_count(m, s, sched.write_offset - 1)
                         m.d.sync += s.first_step.eq(s.seq_last)
                         goto("DRAIN")
@@ -209,3 +223,42 @@ class Controller(wiring.Component):
                                     self._begin_step(m, s, sel_after)
                                 with m.Else():
                                     goto("WAIT")
+
+    def _next_step(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM, sel: object) -> None:
+        """After a step's last issue (or the HOLD that followed it): the hazard gap, the next step at once, or WAIT."""
+        gap = self.sched.gaps[0]
+        if gap:
+            self._load_count(m, s, gap - 1)
+            fsm.next("GAP")
+        else:
+            with m.If(self._ready(sel)):
+                self._begin_step(m, s, sel)
+                fsm.next("ISSUE")
+            with m.Else():
+                fsm.next("WAIT")
+
+    def _end_of_step_with_head(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM, sel: object) -> None:
+        """A step's last issue with a dense head, recording the bank the step wrote and whether it ends its sequence.
+        Every-step outputs: start the head (it reads its own copy of h while the next step runs); while it still
+        reads an earlier step's bank, HOLD (the next step would overwrite that bank; the start waits too). Last-step
+        outputs: at a sequence's end start the head and HOLD while it reads the vector memory."""
+        m.d.sync += [s.first_step.eq(s.seq_last), self.head_bank.eq(~s.bank), self.head_last.eq(s.seq_last)]
+        if self.sched.every_step:
+            m.d.sync += s.head_due.eq(1)
+            with m.If(self.head_busy):
+                fsm.next("HOLD")
+            with m.Else():
+                m.d.sync += self.head_start.eq(1)
+                self._next_step(m, s, fsm, sel)
+        else:  # once a sequence, from the vector memory: start it and HOLD while it reads
+            m.d.sync += s.head_due.eq(0)
+            with m.If(s.seq_last):
+                m.d.sync += self.head_start.eq(1)
+                fsm.next("HOLD")
+            with m.Else():
+                self._next_step(m, s, fsm, sel)
+
+    def _head_hold(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM) -> None:
+        with fsm.state("HOLD"), m.If(~self.head_busy):
+            m.d.sync += self.head_start.eq(s.head_due)
+            self._next_step(m, s, fsm, self.xsel)

@@ -55,6 +55,16 @@ def weight_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
     return words
 
 
+def head_words(config: "AccelConfig", model: IntegerModel) -> list[int]:
+    """The dense head's weight words: output k's codes W[k, c·n .. (c+1)·n) (n = `config.head_products`, code i at
+    bits [8i, 8i + 8)) at word k · H/n + c."""
+    if model.head is None:
+        return []
+    lanes, w = config.head_products, model.head.weights.astype(np.int64)
+    return [sum(encode_code(int(c), "int8") << (8 * i) for i, c in enumerate(row[j:j + lanes]))
+            for row in w for j in range(0, w.shape[1], lanes)]
+
+
 def row_params(model: IntegerModel) -> list[tuple[int, int, int]]:
     """(mult_x, mult_h, bias) per hardware row, layer after layer."""
     out = []

@@ -13,19 +13,21 @@ With `gate_rows=4` a word holds one chunk of a unit's four rows: a unit takes `c
 (`config.unit_cycles`), its four sums leave the accumulators together and enter the affine
 `ROW_SPACING` cycles apart (`serial_offset`), so a pass is H · chunks(l) cycles.
 
-Outputs: after the last step of a sequence the controller drains the state update
-(`write_offset` cycles after the last issue) and the output unit streams the logits
-(`output_cycles`). With `output_steps="every_step"` it does so after every step: the
-output unit shares the h memory's read port and the affine multiplier with the passes,
-so the burst cannot overlap the next step's accumulation; one WAIT cycle follows it
-before the next step's first issue. A step then takes `passes + inner gaps + write_offset
-+ output_cycles + 1` cycles, and no hazard gap is needed before layer 0 (all writes landed).
+Outputs with a dense head (`HeadTiming`): the head computes a step's logits on its own lanes from
+its own copy of h while the controller goes on with the next step; a step's end waits only while the
+head still reads an earlier step's bank. A step takes `passes + gaps` cycles, or the head's
+`period` when every step's logits take longer. Without a head, after the last step of a sequence
+(or every step) the controller drains the state update (`write_offset` cycles after the last issue)
+and the output unit streams h from the vector memory (`output_cycles`); it shares the memory's read
+port with the passes, so every-step bursts do not overlap: a step then takes `passes + inner gaps
++ write_offset + output_cycles + 1` cycles (one WAIT cycle), and no hazard gap is needed before
+layer 0 (all writes landed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from hwgen.hw.pipeline import clog2
 
@@ -38,7 +40,6 @@ ACC_LATENCY = 1
 AFFINE_LATENCY = 6
 ACT_LATENCY = 2  # activation port A: registered clamped table address, then the ROM read
 STATE_LATENCY = 12
-HEAD_LATENCY = 6  # dense head: memory, operand, multiplier in and out, product copy, accumulator registers
 VEC_WRITE_LATENCY = 1  # h value -> vector memory: the write port's register
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 ROW_SPACING = 2  # gate_rows=4: a unit's rows enter the shared affine 2 cycles apart (its multiplier takes two per row)
@@ -111,23 +112,54 @@ def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
+class HeadTiming:
+    """The dense head (`hwgen.hw.head_unit`): it starts the cycle after a step's last issue (or after the HOLD that
+    waited for it), waits `delay` cycles for the step's last h write, issues `issue` cycles (outputs × H/products)
+    and its last logit leaves `pipe` cycles after its last issue. With every-step outputs it runs beside the next
+    step; with last-step outputs (once a sequence) it reads the vector memory while the controller HOLDs."""
+
+    delay: int
+    issue: int
+    pipe: int
+
+    @staticmethod
+    def of(config: "AccelConfig", write_offset: int) -> "HeadTiming":
+        from hwgen.hw.head_unit import head_delay, head_pipe
+
+        n = config.head_products
+        return HeadTiming(head_delay(config.hidden, config.lanes, n, write_offset), config.outputs * config.hidden // n,
+                          head_pipe(n))
+
+    @property
+    def period(self) -> int:
+        """Fewest cycles from one step's end to the next one's when both start the head: its start register,
+        the delay, the issue and the cycle its busy flag drops."""
+        return 1 + self.delay + self.issue + 1
+
+    @property
+    def tail(self) -> int:
+        """Cycles from a step's end (its last issue, or its HOLD's last cycle) to the last logit, inclusive."""
+        return 1 + self.delay + self.issue + self.pipe
+
+
+@dataclass(frozen=True)
 class Schedule:
     start: int  # cycle of the first issue (the first input beat is cycle 0)
     pass_cycles: tuple[int, ...]
     gaps: tuple[int, ...]
     write_offset: int
     output_cycles: int
-    every_step: bool = False  # outputs after every step (drain + output burst + WAIT in each step)
+    every_step: bool = False  # outputs after every step
+    #: The dense head's timing (None: no head; the hidden state goes out after a drain, `output_cycles`).
+    head: Optional[HeadTiming] = None
 
     @staticmethod
     def of(config: "AccelConfig") -> "Schedule":
         w = write_offset(config)
         passes = tuple(config.hidden * config.unit_cycles(layer) for layer in range(config.layers))
-        if config.outputs:
-            out = 1 + config.outputs * (config.hidden + HEAD_LATENCY + 1)
-        else:
-            out = 1 + config.hidden * HIDDEN_OUT_CYCLES
-        return Schedule(config.input + 1, passes, _gaps(config, w), w, out, config.output_steps == "every_step")
+        head = HeadTiming.of(config, w) if config.outputs else None
+        out = head.tail if head is not None else 1 + config.hidden * HIDDEN_OUT_CYCLES
+        return Schedule(config.input + 1, passes, _gaps(config, w), w, out, config.output_steps == "every_step", head)
 
     @property
     def issue_cycles(self) -> int:
@@ -136,14 +168,19 @@ class Schedule:
 
     @property
     def cycles_per_step(self) -> int:
+        if self.head is not None:  # the head of step t runs beside step t + 1; a longer head holds the steps
+            return max(self.issue_cycles + self.gaps[0], self.head.period if self.every_step else 0)
         if self.every_step:
             return self.issue_cycles + self.write_offset + self.output_cycles + 1
         return self.issue_cycles + self.gaps[0]
 
     def last_issue(self, steps: int) -> int:
+        """The last step's end: its last issue (with a head, or after the HOLD that waited for the head)."""
         return self.start + (steps - 1) * self.cycles_per_step + self.issue_cycles - 1
 
     def sequence_cycles(self, steps: int) -> int:
         if steps < 1:
             raise ValueError(f"a sequence has at least one step, got {steps}")
+        if self.head is not None:
+            return self.last_issue(steps) + self.head.tail + 1
         return self.last_issue(steps) + self.write_offset + 1 + self.output_cycles

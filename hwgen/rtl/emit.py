@@ -88,7 +88,8 @@ def emit(build: RtlBuild, out: Path) -> dict[str, object]:
                                                                            "halves, hwgen.hw.activation.rom_image)")),
     ]
     if model.head is not None:
-        plan.append(("head_weights", [int(w) for w in model.head.weights.reshape(-1)], 8, True, "dense weights [K, H] row-major"))
+        plan.append(("head_weights", images.head_words(cfg, model), 8 * cfg.head_products, True,
+                     "dense weights, one word per head_products int8 codes of one output row (see hwgen.hw.images)"))
         plan.append(("head_bias", [int(b) for b in model.head.bias], cfg.out_bits, True, "dense bias [K]"))
     for name, words, bits, preloaded, what in plan:
         _hex(out / "mem" / f"{name}.hex", words, bits)

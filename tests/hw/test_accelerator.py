@@ -11,10 +11,10 @@ from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
 
 def _run(hidden, input_size, layers, classes, lanes, kind="ternary", memory="ebr", int8=False, steps=3, seed=0,
-         every_step=False, gate_rows=1, **sim_kw):
+         every_step=False, gate_rows=1, head_lanes=0, **sim_kw):
     stack = random_stack(hidden, input_size, layers, classes, kind=kind, seed=seed, every_step=every_step)
     model = lower_stack(stack, options=LoweringOptions(weights="int8" if int8 else "auto"))
-    config = AccelConfig.for_model(model, lanes=lanes, weight_memory=memory, gate_rows=gate_rows)
+    config = AccelConfig.for_model(model, lanes=lanes, weight_memory=memory, gate_rows=gate_rows, head_lanes=head_lanes)
     rng = np.random.default_rng(seed)
     seqs = [model.quantize_input(rng.uniform(-2, 2, (steps, input_size))) for _ in range(2)]
     result = simulate(config, seqs, **sim_kw)
@@ -57,10 +57,24 @@ def test_stalled_streams_change_timing_not_results(every_step):
     _run(4, 4, 1, 3, 2, every_step=every_step, in_valid_pattern=(1, 0, 0, 1, 1), out_ready_pattern=(0, 1, 0, 0))
 
 
+def test_last_step_head_with_fewer_lanes_reads_the_vector_memory():
+    config, result, steps = _run(8, 4, 1, 5, 4, head_lanes=1)
+    assert config.head_products == 1 and result.cycles[0] == config.expected_cycles(steps)
+
+
+def test_stalled_output_holds_a_head_longer_than_a_step():
+    """Back-pressure fills the head's FIFO and stops its issue; the steps wait for it (HOLD), nothing is lost."""
+    _run(4, 2, 1, 12, 4, every_step=True, out_ready_pattern=(0, 0, 1, 0, 0, 0, 1))
+
+
 EVERY_STEP_CASES = {
     "logits-every-step": dict(hidden=4, input_size=4, layers=1, classes=3, lanes=2),
     "hidden-every-step": dict(hidden=4, input_size=8, layers=1, classes=0, lanes=4),
     "two-layers-every-step": dict(hidden=4, input_size=2, layers=2, classes=2, lanes=2),
+    # the head's K·H/lanes cycles outlast a step (24 cycles): each step's end HOLDs until the head frees the bank
+    "head-longer-than-a-step": dict(hidden=2, input_size=1, layers=1, classes=40, lanes=1),
+    # fewer head lanes than vector lanes: an h word serves three head cycles through the shift register
+    "head-lanes-a-third": dict(hidden=12, input_size=5, layers=2, classes=7, lanes=6, head_lanes=2),
 }
 
 

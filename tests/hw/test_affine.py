@@ -33,8 +33,3 @@ def test_row_affine_is_multiplier_shift_saturate_with_latency_6(data, spacing):
     assert got == want
     assert [c for c, (v, *_) in enumerate(trace) if v][0] == RowAffine.latency
 
-
-def test_shared_multiplier_serves_external_operands_when_idle():
-    dut = RowAffine([(1, 1, 0)], [0], acc_bits=10, mult_bits=9, bias_bits=8, sum_bits=24, gate_bits=12, tag_bits=1)
-    trace = run_cycles(dut, 4, lambda c: [(dut.ext_a, -100 + c), (dut.ext_b, 77)], [dut.product])
-    assert [p for (p,) in trace[2:]] == [-100 * 77, -99 * 77]  # registered inputs and output: 2 cycles

@@ -91,14 +91,37 @@ def test_output_steps_is_validated_and_must_match_the_model():
         AccelConfig(**{**{f: getattr(config, f) for f in ("hidden", "input", "lanes", "outputs", "acc_bits")}, "model": model})
 
 
-@pytest.mark.parametrize("outputs", [0, 10])
-def test_every_step_schedule_adds_the_drain_and_the_output_burst_to_each_step(outputs):
-    last = AccelConfig(hidden=64, input=64, lanes=8, outputs=outputs, weight_memory="spram")
-    every = AccelConfig(hidden=64, input=64, lanes=8, outputs=outputs, weight_memory="spram", output_steps="every_step")
+def test_every_step_hidden_output_adds_the_drain_and_the_burst_to_each_step():
+    last = AccelConfig(hidden=64, input=64, lanes=8, weight_memory="spram")
+    every = AccelConfig(hidden=64, input=64, lanes=8, weight_memory="spram", output_steps="every_step")
     s = every.schedule()
     assert every.cycles_per_step() == sum(s.pass_cycles) + sum(s.gaps[1:]) + s.write_offset + s.output_cycles + 1
     assert every.expected_cycles(1) == last.expected_cycles(1)  # one step: the same drain and burst
     assert every.expected_cycles(5) - every.expected_cycles(4) == every.cycles_per_step()
+
+
+@pytest.mark.parametrize("outputs, bound", [(104, "passes"), (2000, "head")])
+def test_every_step_head_runs_beside_the_next_step(outputs, bound):
+    """The dense head's burst overlaps the next step: a step takes the passes (and gap), or the head's period when
+    its K·H/lanes products take longer; one step costs the same as with last-step outputs."""
+    last = AccelConfig(hidden=64, input=64, lanes=8, outputs=outputs, weight_memory="spram")
+    every = AccelConfig(hidden=64, input=64, lanes=8, outputs=outputs, weight_memory="spram", output_steps="every_step")
+    s = every.schedule()
+    passes = s.issue_cycles + s.gaps[0]
+    assert s.head.issue == outputs * 64 // 8
+    assert every.cycles_per_step() == (passes if bound == "passes" else s.head.period) > 0
+    assert (passes >= s.head.period) == (bound == "passes")
+    assert last.cycles_per_step() == passes
+    assert every.expected_cycles(1) == last.expected_cycles(1)
+    assert every.expected_cycles(5) - every.expected_cycles(4) == every.cycles_per_step()
+
+
+@pytest.mark.parametrize("lanes, rows", [(8, 1), (16, 1), (32, 1), (8, 4)])
+def test_every_step_charlm_utilisation_at_issue_size(lanes, rows):
+    """Issue 19: a char-LM (H=128, ~100 characters in and out, logits every step) at utilisation >= 0.9."""
+    config = AccelConfig(hidden=128, input=104, lanes=lanes, gate_rows=rows, outputs=104, output_steps="every_step",
+                         weight_memory="ebr")
+    assert config.utilisation() >= 0.9
 
 
 def test_choose_lanes_prefers_up_to_the_width_then_more():

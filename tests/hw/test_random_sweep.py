@@ -1,6 +1,6 @@
 """A random sweep of the whole accelerator in amaranth.sim over models × configurations: hidden, input, layers,
 weight kind, lanes (up to 16: the output unit walks an h word of up to 16 lanes through its shift register),
-gate rows a word (1 or 4), weight memory and output mode. Every case: outputs bit-exact with the integer reference and cycles ==
+gate rows a word (1 or 4), weight memory, output mode, dense-head size and head lanes. Every case: outputs bit-exact with the integer reference and cycles ==
 `expected_cycles()`. A few cases run by default, more with the slow marker."""
 
 import pytest
@@ -23,7 +23,10 @@ def cases(draw, max_hidden=16, max_input=19):
     gate_rows = draw(st.sampled_from([1, 4])) if chunks >= UNIT_MIN_CYCLES else 1
     if memory == "spram" and lanes * gate_rows * {"binary": 1, "ternary": 2, "int8": 8}[kind] > 64:
         memory = "ebr"  # wider than the UP5K's four SPRAMs side by side
-    return dict(hidden=hidden, input_size=input_size, layers=layers, classes=draw(st.integers(0, 4)), lanes=lanes,
+    # classes up to 40: a dense head whose every-step burst may outlast a step (the controller HOLDs for it)
+    classes = draw(st.one_of(st.integers(0, 4), st.integers(5, 40)))
+    head_lanes = draw(st.sampled_from([0] + [d for d in range(1, lanes + 1) if lanes % d == 0]))
+    return dict(hidden=hidden, input_size=input_size, layers=layers, classes=classes, lanes=lanes, head_lanes=head_lanes,
                 kind=kind, memory=memory, gate_rows=gate_rows, every_step=draw(st.booleans()),
                 seed=draw(st.integers(0, 10_000)))
 
