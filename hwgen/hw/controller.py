@@ -224,9 +224,9 @@ class Controller(wiring.Component):
                                 with m.Else():
                                     goto("WAIT")
 
-    def _next_step(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM, sel: object) -> None:
+    def _next_step(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM, sel: object, gap: bool = True) -> None:
         """After a step's last issue (or the HOLD that followed it): the hazard gap, the next step at once, or WAIT."""
-        gap = self.sched.gaps[0]
+        gap = self.sched.gaps[0] if gap else 0
         if gap:
             self._load_count(m, s, gap - 1)
             fsm.next("GAP")
@@ -259,6 +259,12 @@ class Controller(wiring.Component):
                 self._next_step(m, s, fsm, sel)
 
     def _head_hold(self, m: Module, s: SimpleNamespace, fsm: OneHotFSM) -> None:
+        """Every-step outputs: the hazard gap follows the HOLD (the step that just ended may still be writing).
+        Last-step outputs: the HOLD follows a sequence's end and lasts 1 + delay + issue >= write_offset + 1 cycles
+        (the head reads the last h word only after it is written), so every write has landed and the next
+        sequence starts as from reset: an isolated sequence takes the first one's cycles."""
+        head = self.sched.head
+        assert self.sched.every_step or 1 + head.delay + head.issue >= self.sched.write_offset + 1
         with fsm.state("HOLD"), m.If(~self.head_busy):
             m.d.sync += self.head_start.eq(s.head_due)
-            self._next_step(m, s, fsm, self.xsel)
+            self._next_step(m, s, fsm, self.xsel, gap=self.sched.every_step)

@@ -166,7 +166,8 @@ class HeadUnit(wiring.Component):
         # ---- datapath: operand registers, int8 lanes, adder tree, accumulator -----------------------------------
         h_op, w_op = Signal(n * a, reset_less=True), Signal(n * 8, reset_less=True)
         m.d.sync += [h_op.eq(h_word[:n * a]), w_op.eq(w_rdata)]
-        m.submodules.lanes = lane_unit = Lanes(n, a, "int8")
+        # not `lanes`: yosys selections of the gate lanes' multipliers (`*.lanes`, benchmarks/accel_vs_int8.py) leave it
+        m.submodules.multipliers = lane_unit = Lanes(n, a, "int8")
         for i in range(n):
             m.d.comb += [lane_unit.values[i].eq(h_op[i * a:(i + 1) * a].as_signed()),
                          lane_unit.codes[i].eq(w_op[i * 8:(i + 1) * 8])]
