@@ -211,6 +211,7 @@ def build_board(b: BoardPoint, work: Path, store: ResultStore) -> dict:
     row = {"device": device_for(b.board), "board": b.board, "task": b.task, "epochs": b.epochs,
            "weights_kind": acc["weights_kind"], "hidden": acc["hidden"], "input": acc["input"],
            "layers": acc["layers"], "lanes": acc["lanes"], "gate_rows": acc.get("gate_rows", 1),
+           "head_lanes": acc.get("head_lanes", 0),
            "outputs": acc.get("outputs", 10), "stream": manifest.get("stream", ""),
            "weight_memory": acc["weight_memory"], "act_bits": b.act_bits, "lcs": used.get("LC", 0),
            "ebr": used.get("EBR", 0), "spram": used.get("SPRAM", 0), "dsps": used.get("DSP", 0),

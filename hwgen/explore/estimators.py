@@ -60,6 +60,9 @@ class Design:
 
     config: AccelConfig
     host_link: bool = True
+    #: measured before the dense head had lanes of its own (calibration rows without "head_lanes"): its one
+    #: product a cycle used the row affine's multiplier, so it took no DSP of its own
+    serial_head: bool = False
 
     @property
     def int8_in_luts(self) -> bool:
@@ -68,6 +71,11 @@ class Design:
     @property
     def int8_in_dsps(self) -> bool:
         return self.config.weights_kind == "int8" and self.host_link
+
+    @property
+    def head_dsps(self) -> int:
+        """The dense head's multipliers, in DSPs on a board design (`AccelConfig.head_products`)."""
+        return self.config.head_products if self.host_link and self.config.outputs and not self.serial_head else 0
 
     @property
     def per_step(self) -> bool:
@@ -147,10 +155,11 @@ class Calibration:
     dsps_per_int8_product: dict[str, float] = field(default_factory=dict)
 
     def dsps_of(self, design: Design, device: str) -> int:
-        """The shared DSPs, plus the int8 products' where the board flow maps them to DSPs (rounded up, so the
-        board-fit check never accepts a design on too few)."""
+        """The shared DSPs, plus, in a board design, the int8 products' (rounded up, so the board-fit check never
+        accepts a design on too few) and the dense head's lanes (a multiplier each)."""
         per_product = self.dsps_per_int8_product.get(device, DSPS_PER_INT8_PRODUCT)
-        return self.dsps[device] + math.ceil(design.int8_in_dsps * design.config.products * per_product)
+        return (self.dsps[device] + math.ceil(design.int8_in_dsps * design.config.products * per_product)
+                + design.head_dsps)
 
 
 def load_points(path: Path = CALIBRATION, kind: str | None = None) -> list[dict]:
@@ -169,8 +178,9 @@ def design_of(row: dict) -> Design:
                          outputs=row.get("outputs", 10), weights_kind=row["weights_kind"],
                          weight_memory=row.get("weight_memory", kind), act_bits=row.get("act_bits", 8), acc_bits=48,
                          gate_rows=row.get("gate_rows", 1),
-                         output_steps="every_step" if row.get("stream") in ("logits", "argmax") else "last")
-    return Design(config, host_link="board" in row)
+                         output_steps="every_step" if row.get("stream") in ("logits", "argmax") else "last",
+                         head_lanes=row.get("head_lanes", 0))
+    return Design(config, host_link="board" in row, serial_head="head_lanes" not in row)
 
 
 def point_name(row: dict) -> str:
@@ -193,9 +203,9 @@ def fit(points: Sequence[dict]) -> Calibration:
         fmax[device] = _nnls([fmax_features(d) for d in designs], [p["fmax_mhz"] for p in rows], default["fmax"])
         ebr[device] = _nnls([ebr_features(d) for d in designs],
                             [p["ebr"] - _weight_ebr(d.config, device) for d, p in zip(designs, rows)], default["ebr"])
-        shared = [p["dsps"] for d, p in zip(designs, rows) if not d.int8_in_dsps]
+        shared = [p["dsps"] - d.head_dsps for d, p in zip(designs, rows) if not d.int8_in_dsps]
         dsps[device] = int(np.median(shared)) if shared else default["dsps"]
-        per_product[device] = max([(p["dsps"] - dsps[device]) / d.config.products
+        per_product[device] = max([(p["dsps"] - dsps[device] - d.head_dsps) / d.config.products
                                    for d, p in zip(designs, rows) if d.int8_in_dsps], default=DSPS_PER_INT8_PRODUCT)
     return Calibration(lcs, fmax, ebr, dsps, len(points), per_product)
 

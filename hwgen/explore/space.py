@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from hwgen.errors import HwgenError
 from hwgen.fpga.boards import BOARDS
+from hwgen.fpga.fit import head_lane_choices
 from hwgen.hw.config import GATE_ROWS, AccelConfig, ConfigError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
@@ -118,10 +119,13 @@ def accel_config(space: Space, point: Point) -> AccelConfig:
     """The model-less accelerator config of `point` (for sizes and cycles); ConfigError when it cannot be built
     (lanes that do not divide hidden, weights over the board's memory)."""
     inputs, outputs, _ = space.shape
-    return AccelConfig(hidden=point.hidden, input=inputs, layers=point.layers, lanes=point.lanes, outputs=outputs,
-                       weights_kind=point.weights, weight_memory=resolved_memory(point), act_bits=point.act_bits,
-                       acc_bits=48, ebr_target=BOARDS[point.board].family, gate_rows=point.gate_rows,
-                       output_steps="every_step" if space.task == "charlm" else "last")
+    family = BOARDS[point.board].family
+    config = AccelConfig(hidden=point.hidden, input=inputs, layers=point.layers, lanes=point.lanes, outputs=outputs,
+                         weights_kind=point.weights, weight_memory=resolved_memory(point), act_bits=point.act_bits,
+                         acc_bits=48, ebr_target=family, gate_rows=point.gate_rows,
+                         output_steps="every_step" if space.task == "charlm" else "last")
+    # the head's lanes as the board build gives them (its cycles, and its multipliers among the DSPs)
+    return replace(config, head_lanes=head_lane_choices(family, config)[0]) if outputs else config
 
 
 def _values(section: str, name: str, raw: Any, kind: type) -> tuple:

@@ -149,6 +149,14 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
         f"{board.weight_bits} bits ({last_error}); {suggestion}")
 
 
+def head_lane_choices(family: str, config: AccelConfig) -> list[int]:
+    """The dense head's lanes (`AccelConfig.head_lanes`) a board of `family` can give `config`, most first: the
+    divisors of its lanes within the multipliers left beside the row affine, the state update and any int8 gate
+    lanes (at least one). The board fit takes the first whose design fits; the explore estimators assume it."""
+    spare = HEAD_MULTIPLIERS[family] - (config.products if config.weights_kind == "int8" else 0)
+    return sorted((d for d in _lane_choices(config.lanes) if d <= max(1, spare)), reverse=True)
+
+
 def _maker(board: Board, model: IntegerModel, kind: str, gate_rows: int,
            check: Optional[Callable[[AccelConfig], None]]) -> Callable[[int], AccelConfig]:
     """`make(lanes)` for `AccelConfig.choose_lanes`: the board's config at `gate_rows`, refused by `check` too."""
@@ -161,9 +169,8 @@ def _maker(board: Board, model: IntegerModel, kind: str, gate_rows: int,
             return config
         # The head's lanes: the most the board's spare multipliers allow, fewer while the design's block RAM
         # (the head's weight words are head_lanes codes wide) does not fit.
-        spare = HEAD_MULTIPLIERS[board.family] - (config.products if kind == "int8" else 0)
         error: Optional[ConfigError] = None
-        for n in sorted((d for d in _lane_choices(lanes) if d <= max(1, spare)), reverse=True):
+        for n in head_lane_choices(board.family, config):
             candidate = replace(config, head_lanes=n)
             try:
                 if check is not None:

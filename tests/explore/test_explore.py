@@ -137,8 +137,9 @@ def test_board_estimate_adds_the_fitted_host_link_and_per_step_stream():
 
 
 def test_int8_board_designs_count_their_lane_multipliers_in_dsps():
-    """The board flow maps int8 lane products to DSPs: the estimate covers every calibrated board design's DSPs,
-    grows with the products, and an int8 board design with more products than the UP5K's 8 DSPs hold does not fit."""
+    """The board flow maps int8 lane products and the dense head's lanes to DSPs: the estimate covers every
+    calibrated board design's DSPs, grows with the products, and an int8 board design with more products than the
+    UP5K's 8 DSPs hold does not fit."""
     points = load_points()
     cal = fit(points)
     for row in load_points(kind="board_points"):
@@ -146,7 +147,8 @@ def test_int8_board_designs_count_their_lane_multipliers_in_dsps():
     space = parse_space(SPACE)
     ternary = accel_config(space, Point("icebreaker", 32, 1, "ternary", 8, 8, "auto"))
     int8 = {lanes: accel_config(space, Point("icebreaker", 32, 1, "int8", 8, lanes, "auto")) for lanes in (4, 8)}
-    assert board_estimate(ternary, "icebreaker", cal).dsps == cal.dsps["ice40-up5k"]
+    assert ternary.head_lanes == 4  # as the board fit: the largest divisor of 8 lanes within the UP5K's 5 spare multipliers
+    assert board_estimate(ternary, "icebreaker", cal).dsps == cal.dsps["ice40-up5k"] + ternary.head_products
     assert board_estimate(int8[4], "icebreaker", cal).dsps >= 8
     assert board_estimate(int8[8], "icebreaker", cal).dsps > 8  # the UP5K has 8
     assert estimate(int8[8], "icebreaker", cal).dsps == cal.dsps["ice40-up5k"]  # the harness: multipliers in LUTs
