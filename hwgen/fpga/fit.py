@@ -112,10 +112,13 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
     H, X, L = model.hidden, model.input_size, len(model.layers)
     if lanes is not None:
         try:
-            return AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
-                                         ebr_target=board.family, gate_rows=gate_rows or 1)
+            config = AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
+                                           ebr_target=board.family, gate_rows=gate_rows or 1)
         except ConfigError as err:
             raise ConfigError(f"lanes={lanes} on {board.name}: {err}") from None
+        # the head's lanes within the board's multipliers, as without `lanes` (its own lanes default to all of
+        # them: 4 int8 gate lanes + a 4-lane head took 12 of the UP5K's 8 DSPs); `fits` may narrow it further
+        return _with_head(board, config, fits, fallback=True)
     products = preferred_lanes(board, kind, weight_bits(H, X, L, kind))
     rows_choices = (gate_rows,) if gate_rows else GATE_ROW_CHOICES["multiply" if kind == "int8" else "accumulate"]
     last_error: Optional[ConfigError] = None
@@ -163,25 +166,34 @@ def _maker(board: Board, model: IntegerModel, kind: str, gate_rows: int,
     def make(lanes: int) -> AccelConfig:
         config = AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
                                        ebr_target=board.family, gate_rows=gate_rows)
-        if config.outputs == 0:
-            if check is not None:
-                check(config)
-            return config
-        # The head's lanes: the most the board's spare multipliers allow, fewer while the design's block RAM
-        # (the head's weight words are head_lanes codes wide) does not fit.
-        error: Optional[ConfigError] = None
-        for n in head_lane_choices(board.family, config):
-            candidate = replace(config, head_lanes=n)
-            try:
-                if check is not None:
-                    check(candidate)
-                return candidate
-            except ConfigError as err:
-                error = error or err
-        assert error is not None
-        raise error
+        return _with_head(board, config, check)
 
     return make
+
+
+def _with_head(board: Board, config: AccelConfig, check: Optional[Callable[[AccelConfig], None]],
+               fallback: bool = False) -> AccelConfig:
+    """`config` with the head's lanes: the most the board's spare multipliers allow, fewer while `check` (the
+    design's block RAM: the head's weight words are head_lanes codes wide) refuses; when it refuses every choice,
+    its first error, or with `fallback` the narrowest head (the caller's own check then says what overflows)."""
+    if config.outputs == 0:
+        if check is not None:
+            check(config)
+        return config
+    error: Optional[ConfigError] = None
+    choices = head_lane_choices(board.family, config)
+    for n in choices:
+        candidate = replace(config, head_lanes=n)
+        try:
+            if check is not None:
+                check(candidate)
+            return candidate
+        except ConfigError as err:
+            error = error or err
+    if fallback:
+        return replace(config, head_lanes=choices[-1])
+    assert error is not None
+    raise error
 
 
 def check_block_ram(board: Board, uses: tuple[MemoryUse, ...], what: str, suggestion: Callable[[], str]) -> None:

@@ -87,3 +87,13 @@ def test_ecp5_budgets_its_own_block_ram():
     config = choose_config(get_board("ulx3s-85f"), model)
     # 15 blocks of 1024 × 18 hold the weights: 270 bits a cycle side by side, within the ECP5's 16-code logic budget
     assert config.weight_memory == "ebr" and config.ebr_target == "ecp5" and config.products == 16
+
+
+def test_given_lanes_leave_the_head_within_the_boards_multipliers():
+    """With `lanes` given, the dense head still gets only the UP5K's spare multipliers (8 DSPs: 3 shared, the int8
+    gate lanes' own, then the head's), as when the fit chooses the lanes: 4 int8 lanes leave the head one."""
+    board = get_board("icebreaker")
+    int8 = lower_stack(random_stack(32, 8, classes=10, kind="int8"))
+    ternary = lower_stack(random_stack(32, 8, classes=10, kind="ternary"))
+    assert choose_config(board, int8, lanes=4).head_lanes == 1
+    assert choose_config(board, ternary, lanes=8).head_lanes == 4  # the largest divisor of 8 within 5
