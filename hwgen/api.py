@@ -16,6 +16,7 @@ import onnx
 from hwgen.errors import HwgenError
 from hwgen.frontend import import_onnx, load_graph
 from hwgen.ir.graph import Graph
+from hwgen.rtl.gated import check_pair_files
 from hwgen.targets import get_target
 
 Model = Union[str, Path, onnx.ModelProto, Graph]
@@ -36,4 +37,6 @@ def compile(model: Model, target: str, out: Union[str, Path], **options: Any) ->
     """Compile `model` for `target` into `out`; see the module docstring."""
     spec = get_target(target)
     made = spec.make_options(options)
+    if options.get("gated_with") is not None and isinstance(model, (str, Path)):
+        check_pair_files(model, options["gated_with"])  # a graph carries no metadata: only a file can be checked
     return spec.build(as_graph(model), Path(out), *made)

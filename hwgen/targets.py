@@ -20,7 +20,7 @@ from hwgen.fpga.options import BoardOptions
 from hwgen.ir.graph import Graph
 from hwgen.rtl import target as rtl_target
 from hwgen.rtl.api import build as rtl_build
-from hwgen.rtl.options import AccelOptions
+from hwgen.rtl.options import AccelOptions, GateOptions
 from hwgen.tvm_backend import build as tvm_build
 from hwgen.tvm_backend import target as tvm_target
 from hwgen.tvm_backend.options import TvmOptions
@@ -58,7 +58,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM accelerator",
            fpga_target.check, fpga_build, (AccelOptions, BoardOptions)),
     Target("rtl", "accumulate-only LSTM accelerator (Amaranth → Verilog): binary/ternary LSTM stack + dense head",
-           rtl_target.check, rtl_build, (AccelOptions,)),
+           rtl_target.check, rtl_build, (AccelOptions, GateOptions)),
     Target("tvm", "TVM Relax/TIR shared library for CPUs (host x86-64 or aarch64), packed binary/ternary LSTM kernels",
            tvm_target.check, tvm_build, (TvmOptions,)),
 )}

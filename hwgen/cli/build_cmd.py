@@ -12,6 +12,7 @@ from pathlib import Path
 from hwgen.cli.common import add_dump_ir, dump_ir
 from hwgen.cli.target_args import add_target_arguments, target_options
 from hwgen.frontend import load_graph
+from hwgen.rtl.gated import check_pair_files
 from hwgen.targets import TARGETS, get_target
 
 
@@ -29,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     target = get_target(args.target)
     graph = load_graph(args.model)
-    made = target.make_options(target_options(target, args, [v.name for v in graph.inputs], args.dump_ir))
+    options = target_options(target, args, [v.name for v in graph.inputs], args.dump_ir)
+    if options.get("gated_with") is not None:
+        check_pair_files(args.model, options["gated_with"])
+    made = target.make_options(options)
     dump_ir(args.dump_ir, 0, "import", graph)
     artifact = target.build(graph, args.output, *made)
     print(artifact.summary())

@@ -55,6 +55,13 @@ ACCEL_FLAGS = (
                                                           "else 8)")),
     Flag("--test-vectors", "test_vectors", dict(type=int, help="rtl: number of integer test vectors (default 4)")),
 )
+GATE_FLAGS = (
+    Flag("--gated-with", "gated_with", dict(metavar="BIG.onnx", help="rtl: build a surprisal-gated pair: MODEL is the "
+         "small char-LM, this the big one (both from export_pair, the gate in their ONNX metadata); one design with "
+         "both accelerators and the gating unit")),
+    Flag("--gate-threshold", "gate_threshold", dict(type=int, metavar="CODES", help="rtl, with --gated-with: the "
+         "gate's threshold in the small model's integer logit codes (default: from the ONNX metadata)")),
+)
 BOARD_FLAGS = (
     Flag("--board", "board", dict(choices=sorted(BOARDS), help="board to build a bitstream for (iCE40 UP5K: weights "
                                                               "in SPRAM; ECP5: EBR)")),
@@ -80,8 +87,9 @@ TVM_FLAGS = (
          "input's symbolic dimensions (NAME= and repeated for models with several inputs)"), parse_shapes),
 )
 #: Which flag groups each target takes.
-TARGET_FLAGS: dict[str, tuple[Flag, ...]] = {"rtl": ACCEL_FLAGS, "fpga": ACCEL_FLAGS + BOARD_FLAGS, "tvm": TVM_FLAGS}
-_GROUPS = (("--target rtl / fpga: the accelerator", ACCEL_FLAGS), ("--target fpga: the board", BOARD_FLAGS),
+TARGET_FLAGS: dict[str, tuple[Flag, ...]] = {"rtl": ACCEL_FLAGS + GATE_FLAGS, "fpga": ACCEL_FLAGS + BOARD_FLAGS, "tvm": TVM_FLAGS}
+_GROUPS = (("--target rtl / fpga: the accelerator", ACCEL_FLAGS), ("--target rtl: a surprisal-gated pair", GATE_FLAGS),
+           ("--target fpga: the board", BOARD_FLAGS),
            ("--target tvm", TVM_FLAGS))
 
 

@@ -29,6 +29,7 @@ import onnx
 import torch
 
 from hwgen.errors import HwgenError
+from hwgen.frontend.gate_metadata import GATE_KEYS, GATE_RULE, read_gate  # noqa: F401 (read_gate: re-exported)
 from hwgen.frontend.importer import import_onnx
 from hwgen.model.integer_model import IntegerModel
 from hwgen.model.surprisal_gate import GatedRun, SurprisalGatedPair
@@ -217,11 +218,6 @@ def split_ids(data: CharCorpus, split: str) -> np.ndarray:
     return np.asarray(getattr(data, split))
 
 
-#: ONNX metadata keys of an exported pair (each file carries all of them; `role` says which it is).
-GATE_KEYS = ("hwgen.gate.role", "hwgen.gate.rule", "hwgen.gate.threshold_codes", "hwgen.gate.threshold_logit")
-GATE_RULE = "margin-v1: the big model runs step t iff t == 0 or max(s_{t-1}) - s_{t-1}[x_t] > threshold"
-
-
 def export_pair(small: QuantLSTMModel, big: QuantLSTMModel, pair: SurprisalGatedPair,
                 out: Union[str, os.PathLike]) -> tuple[Path, Path]:
     """OUT/small.onnx and OUT/big.onnx: each a standard hwgen char-LM export (checked in onnxruntime) whose
@@ -245,12 +241,3 @@ def export_pair(small: QuantLSTMModel, big: QuantLSTMModel, pair: SurprisalGated
         onnx.save(proto, path)
         paths.append(path)
     return paths[0], paths[1]
-
-
-def read_gate(path: Union[str, os.PathLike]) -> dict[str, str]:
-    """The gate metadata of one exported model of a pair; a clear error when it has none."""
-    props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
-    missing = [k for k in GATE_KEYS if k not in props]
-    if missing:
-        raise HwgenError(f"{path}: not one of a surprisal-gated pair (metadata lacks {', '.join(missing)})")
-    return {k: props[k] for k in GATE_KEYS}

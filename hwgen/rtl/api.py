@@ -19,7 +19,8 @@ from hwgen.passes.match_lstm_stack import match_lstm_stack
 from hwgen.passes.pipeline import lower_for_accelerator
 from hwgen.rtl.artifact import RtlArtifact
 from hwgen.rtl.emit import RtlBuild, emit
-from hwgen.rtl.options import RTL_PREFERRED_LANES, AccelOptions
+from hwgen.rtl.gated import GatedArtifact, build_gated
+from hwgen.rtl.options import RTL_PREFERRED_LANES, AccelOptions, GateOptions
 
 
 def lower(graph: Graph, options: AccelOptions) -> IntegerModel:
@@ -59,8 +60,12 @@ def test_inputs(model: IntegerModel, options: AccelOptions, steps: int) -> np.nd
     return model.quantize_input(x)
 
 
-def build(graph: Graph, out: Union[str, Path], options: AccelOptions = AccelOptions()) -> RtlArtifact:
-    """Lower `graph` to the accelerator and write its RTL artifact into `out`."""
+def build(graph: Graph, out: Union[str, Path], options: AccelOptions = AccelOptions(),
+          gate: GateOptions = GateOptions()) -> "RtlArtifact | GatedArtifact":
+    """Lower `graph` to the accelerator and write its RTL artifact into `out`; with `gate.gated_with`, `graph` is
+    the small model of a surprisal-gated pair and the artifact the gated top's (`hwgen.rtl.gated`)."""
+    if gate.gated_with is not None:
+        return build_gated(graph, out, options, gate)
     model = lower(graph, options)
     config = accel_config(model, options)
     steps = _test_steps(graph, match_lstm_stack(graph, check=False).batch_first, options.test_steps)

@@ -87,3 +87,22 @@ class AccelOptions:
         """The calibration inputs as float64 (loaded when given as a path)."""
         data = as_array(self.calibration)
         return None if data is None else np.asarray(data, np.float64)
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """A surprisal-gated pair (`hwgen.rtl.gated`): the model given to `build` is the small char-LM.
+
+    gated_with      the big char-LM's .onnx (exported with `hwgen.quant.surprisal_gating.export_pair`, its gate in
+                    metadata_props); None: an ordinary single-model build.
+    gate_threshold  the gate's threshold in the small model's integer logit codes; None: from the metadata.
+    """
+
+    gated_with: Union[None, str, Path] = None
+    gate_threshold: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.gate_threshold is not None and self.gated_with is None:
+            raise OptionsError("gate_threshold needs gated_with (the big model of the pair)")
+        if self.gate_threshold is not None and self.gate_threshold < 0:
+            raise OptionsError(f"gate_threshold must be >= 0 (margins are), got {self.gate_threshold}")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from hwgen.errors import HwgenError
+from hwgen.rtl.gated import is_gated_folder
 from hwgen.sim.design import PORTS, Design, ModelSpec
 from hwgen.cache import cache_dir, content_hash
 
@@ -105,6 +106,10 @@ def load_model(argument: str) -> ArtifactModel:
 def design_from_artifact(out: Path) -> tuple[Design, ArtifactModel]:
     """The Design of an RTL artefact folder and its model."""
     out = Path(out).resolve()
+    if is_gated_folder(out):
+        from hwgen.sim.gated_model import design_from_gated  # a gated pair: its own model of the stream
+
+        return design_from_gated(out)  # type: ignore[return-value]
     model = load_model(str(out))
     artifact = model.artifact
     config = artifact.config

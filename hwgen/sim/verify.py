@@ -117,6 +117,13 @@ def expected_outputs(model: SequenceModel, sequences: list[np.ndarray]) -> tuple
     return tuple(np.asarray(model.run(s), dtype=np.int64).reshape(-1) for s in sequences)
 
 
+def sequence_cycles(model: SequenceModel, sequence: np.ndarray) -> int:
+    """The exact cycles of one sequence: `model.sequence_cycles(x)` where they depend on the data (a gated pair,
+    `hwgen.sim.gated_model`), else `expected_cycles(steps)`."""
+    exact = getattr(model, "sequence_cycles", None)
+    return int(exact(sequence)) if exact is not None else int(model.expected_cycles(int(sequence.shape[0])))
+
+
 def first_mismatch(design: Design, sequences: list[np.ndarray], expected: tuple[np.ndarray, ...],
                    run: SimRun) -> Optional[Mismatch]:
     """Compare bit-exactly, sequence by sequence; the first differing (or missing) element."""
@@ -187,7 +194,7 @@ def verify(design: Design, sequences: list[np.ndarray], engine: str = "cpp", sta
     elif vcd is not None and engine == "cpp":
         run_cpp(design, sequences, stalls, idle_limit=idle_limit, isolate=isolate, vcd=Path(vcd),
                 vcd_window=(0, min(run.cycles + 2, VCD_FULL_LIMIT)))
-    exp_cycles = np.array([model.expected_cycles(int(t)) for t in steps])
+    exp_cycles = np.array([sequence_cycles(model, s) for s in sequences])
     return Verification(design=design.top, engine=engine, run=run, expected=expected, steps=steps,
                         expected_cycles=exp_cycles, mismatch=mismatch, bench_errors=bench_errors,
                         resets_checked=resets, stalls=stalls, isolated=isolate and engine == "cpp")
