@@ -92,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         from hwgen.sim.artifact_model import design_from_artifact
 
         design, model = design_from_artifact(args.out)
+        if args.labels and design.step_elements == 1 and design.outputs_per_step > 1 and hasattr(model, "sequence_cycles"):
+            raise HwgenError(f"--labels: {args.out} is a gated pair, whose step is 1 + 2V beats (decision, used logits, "
+                             "small logits), not one class's logits; score its used logits instead")
         sequences = as_sequences(_inputs(args, model.quantize_input), design.step_elements)
     if args.reset_check and args.engine != "cocotb":
         raise HwgenError("--reset-check needs --engine cocotb")

@@ -56,11 +56,11 @@ ACCEL_FLAGS = (
     Flag("--test-vectors", "test_vectors", dict(type=int, help="rtl: number of integer test vectors (default 4)")),
 )
 GATE_FLAGS = (
-    Flag("--gated-with", "gated_with", dict(metavar="BIG.onnx", help="rtl: build a surprisal-gated pair: MODEL is the "
+    Flag("--gated-with", "gated_with", {"metavar": "BIG.onnx", "help": "rtl: build a surprisal-gated pair: MODEL is the "
          "small char-LM, this the big one (both from export_pair, the gate in their ONNX metadata); one design with "
-         "both accelerators and the gating unit")),
-    Flag("--gate-threshold", "gate_threshold", dict(type=int, metavar="CODES", help="rtl, with --gated-with: the "
-         "gate's threshold in the small model's integer logit codes (default: from the ONNX metadata)")),
+         "both accelerators and the gating unit"}),
+    Flag("--gate-threshold", "gate_threshold", {"type": int, "metavar": "CODES", "help": "rtl, with --gated-with: the "
+         "gate's threshold in the small model's integer logit codes (default: from the ONNX metadata)"}),
 )
 BOARD_FLAGS = (
     Flag("--board", "board", dict(choices=sorted(BOARDS), help="board to build a bitstream for (iCE40 UP5K: weights "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Union
 
 import onnx
 
@@ -40,7 +39,7 @@ class GateMetadata:
         return max(0, math.floor(self.threshold_logit / small_output_scale + 1e-9))
 
 
-def read_gate(path: Union[str, os.PathLike]) -> dict[str, str]:
+def read_gate(path: str | os.PathLike) -> dict[str, str]:
     """The gate metadata of one exported model of a pair; a clear error when it has none."""
     props = {p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}
     missing = [k for k in GATE_KEYS if k not in props]
@@ -49,7 +48,7 @@ def read_gate(path: Union[str, os.PathLike]) -> dict[str, str]:
     return {k: props[k] for k in GATE_KEYS}
 
 
-def gate_metadata(path: Union[str, os.PathLike], role: str) -> GateMetadata:
+def gate_metadata(path: str | os.PathLike, role: str) -> GateMetadata:
     """`read_gate`, checked and typed: `path` must be the `role` model of a pair under the rule hwgen builds."""
     props = read_gate(path)
     role_given, rule = props["hwgen.gate.role"], props["hwgen.gate.rule"]

@@ -20,8 +20,8 @@ decision beat, which overlaps the accelerators' first input beat). `expected_cyc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -117,7 +117,7 @@ class GatedConfig:
         """An upper bound of `expected_cycles` for any decisions of `steps` steps."""
         return steps * max(self.step_cycles(True), self.step_cycles(False))
 
-    def create(self) -> "object":
+    def create(self) -> object:
         from hwgen.hw.gated import GatedTop
 
         return GatedTop(self)

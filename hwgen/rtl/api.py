@@ -60,8 +60,12 @@ def test_inputs(model: IntegerModel, options: AccelOptions, steps: int) -> np.nd
     return model.quantize_input(x)
 
 
+#: A single-model build (no gated pair).
+NO_GATE = GateOptions()
+
+
 def build(graph: Graph, out: Union[str, Path], options: AccelOptions = AccelOptions(),
-          gate: GateOptions = GateOptions()) -> "RtlArtifact | GatedArtifact":
+          gate: GateOptions = NO_GATE) -> RtlArtifact | GatedArtifact:
     """Lower `graph` to the accelerator and write its RTL artifact into `out`; with `gate.gated_with`, `graph` is
     the small model of a surprisal-gated pair and the artifact the gated top's (`hwgen.rtl.gated`)."""
     if gate.gated_with is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Optional, Union
 
 import numpy as np
 
@@ -72,7 +71,7 @@ def _lowered(graph: Graph, options: AccelOptions, role: str) -> tuple[IntegerMod
     return model, accel_config(model, options)
 
 
-def check_pair_files(small_path: Union[str, Path], big_path: Union[str, Path]) -> None:
+def check_pair_files(small_path: str | Path, big_path: str | Path) -> None:
     """Where the small model is a file: it must be the small model of the same pair as `big_path`."""
     small, big = gate_metadata(small_path, "small"), gate_metadata(big_path, "big")
     if (small.threshold_codes, small.threshold_logit) != (big.threshold_codes, big.threshold_logit):
@@ -107,7 +106,7 @@ def vector_ids(config: GatedConfig, options: AccelOptions) -> np.ndarray:
     return np.random.default_rng(0).integers(0, config.vocab, (options.test_vectors, steps, 1))
 
 
-def build_gated(small_graph: Graph, out: Union[str, Path], options: AccelOptions, gate: GateOptions) -> GatedArtifact:
+def build_gated(small_graph: Graph, out: str | Path, options: AccelOptions, gate: GateOptions) -> GatedArtifact:
     """Lower the pair, write the gated top's Verilog, models, test vectors and manifest into `out`."""
     from amaranth.back import verilog
 
@@ -164,7 +163,7 @@ def is_gated(manifest: dict) -> bool:
     return manifest.get("kind") == MANIFEST_KIND
 
 
-def is_gated_folder(out: Union[str, Path]) -> bool:
+def is_gated_folder(out: str | Path) -> bool:
     """Whether `out` holds a gated build (False for anything else, which the single-model loader then judges)."""
     try:
         return is_gated(json.loads((Path(out) / "manifest.json").read_text()))
@@ -172,7 +171,7 @@ def is_gated_folder(out: Union[str, Path]) -> bool:
         return False
 
 
-def load_gated(out: Union[str, Path], manifest: Optional[dict] = None) -> GatedArtifact:
+def load_gated(out: str | Path, manifest: dict | None = None) -> GatedArtifact:
     """Read a gated build folder back (its configs carry their models, so `config.create()` rebuilds it)."""
     root = Path(out)
     if manifest is None:

@@ -98,8 +98,8 @@ class GateOptions:
     gate_threshold  the gate's threshold in the small model's integer logit codes; None: from the metadata.
     """
 
-    gated_with: Union[None, str, Path] = None
-    gate_threshold: Optional[int] = None
+    gated_with: str | Path | None = None
+    gate_threshold: int | None = None
 
     def __post_init__(self) -> None:
         if self.gate_threshold is not None and self.gated_with is None:

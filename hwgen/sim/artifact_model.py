@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from hwgen.cache import cache_dir, content_hash
 from hwgen.errors import HwgenError
 from hwgen.rtl.gated import is_gated_folder
 from hwgen.sim.design import PORTS, Design, ModelSpec
-from hwgen.cache import cache_dir, content_hash
 
 _PORT = re.compile(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?(?:\[(\d+):(\d+)\]\s*)?(\\?\w+)\s*;", re.M)
 

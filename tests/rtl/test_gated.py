@@ -112,7 +112,7 @@ def test_verilator_matches_the_integer_gate_and_its_cycles(built, pair_files, tm
 
 
 def test_bad_pairs_are_refused(pair_files, tmp_path, capsys):
-    root, s_path, b_path, _ = pair_files
+    _, s_path, b_path, _ = pair_files
 
     def build(small, big, *extra):
         code = main(["build", str(small), "--gated-with", str(big), "--target", "rtl", "-o", str(tmp_path / "x"), *extra])
