@@ -89,12 +89,17 @@ def run(args: argparse.Namespace) -> int:
             raise HwgenError("give the folder written by `hwgen build --target rtl -o OUT` (or --selftest)")
         if not args.out.is_dir():
             raise HwgenError(f"{args.out}: no such folder (build it with `hwgen build model.onnx --target rtl -o {args.out}`)")
+        from hwgen.rtl.gated import is_gated_folder
         from hwgen.sim.artifact_model import design_from_artifact
+        from hwgen.sim.gated_model import design_from_gated
 
-        design, model = design_from_artifact(args.out)
-        if args.labels and design.step_elements == 1 and design.outputs_per_step > 1 and hasattr(model, "sequence_cycles"):
-            raise HwgenError(f"--labels: {args.out} is a gated pair, whose step is 1 + 2V beats (decision, used logits, "
-                             "small logits), not one class's logits; score its used logits instead")
+        if is_gated_folder(args.out):  # a surprisal-gated pair (`hwgen build --gated-with`)
+            if args.labels:
+                raise HwgenError(f"--labels: {args.out} is a gated pair, whose step is 1 + 2V beats (decision, used "
+                                 "logits, small logits), not one class's logits; score its used logits instead")
+            design, model = design_from_gated(args.out)
+        else:
+            design, model = design_from_artifact(args.out)
         sequences = as_sequences(_inputs(args, model.quantize_input), design.step_elements)
     if args.reset_check and args.engine != "cocotb":
         raise HwgenError("--reset-check needs --engine cocotb")

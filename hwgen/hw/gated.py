@@ -28,13 +28,17 @@ are masked on a first step, as after any sequence.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from amaranth.hdl import Module, Mux, ResetInserter, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.gated_config import GatedConfig
 from hwgen.hw.pipeline import clog2
+
+if TYPE_CHECKING:  # gated_config.py builds the top (GatedConfig.create), so the class is only named here
+    from hwgen.hw.gated_config import GatedConfig
 
 
 class GatedTop(wiring.Component):

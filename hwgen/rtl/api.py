@@ -12,32 +12,14 @@ from typing import Optional, Union
 
 import numpy as np
 
-from hwgen.hw.config import AccelConfig
 from hwgen.ir.graph import Graph
 from hwgen.model.integer_model import IntegerModel
 from hwgen.passes.match_lstm_stack import match_lstm_stack
-from hwgen.passes.pipeline import lower_for_accelerator
 from hwgen.rtl.artifact import RtlArtifact
 from hwgen.rtl.emit import RtlBuild, emit
 from hwgen.rtl.gated import GatedArtifact, build_gated
-from hwgen.rtl.options import RTL_PREFERRED_LANES, AccelOptions, GateOptions
-
-
-def lower(graph: Graph, options: AccelOptions) -> IntegerModel:
-    """The integer model of `graph` under `options` (what the rtl and fpga targets both build)."""
-    return lower_for_accelerator(graph, options.calibration_data(), options.lowering(), dump=options.dump_ir)
-
-
-def accel_config(model: IntegerModel, options: AccelOptions) -> AccelConfig:
-    """The accelerator config for `model`: the given lanes, or the default policy's."""
-    def make(lanes: int) -> AccelConfig:
-        return AccelConfig.for_model(model, lanes=lanes, weight_memory=options.weight_memory or "ebr", top=options.top,
-                                     weights_kind="int8" if options.weights == "int8" else None,
-                                     ebr_target=options.device, gate_rows=options.gate_rows or 1)
-
-    if options.lanes is not None:
-        return make(options.lanes)
-    return AccelConfig.choose_lanes(model.hidden, make, prefer=RTL_PREFERRED_LANES)
+from hwgen.rtl.lowering import accel_config, lower
+from hwgen.rtl.options import AccelOptions, GateOptions
 
 
 def _test_steps(graph: Graph, batch_first: bool, given: Optional[int]) -> int:

@@ -1,6 +1,6 @@
 """`hwgen build small.onnx --gated-with big.onnx --target rtl -o OUT`: the surprisal-gated pair in one design.
 
-Both models are lowered as a single-model build lowers them (`hwgen.rtl.api.lower`, the same options),
+Both models are lowered as a single-model build lowers them (`hwgen.rtl.lowering.lower`, the same options),
 each gets its accelerator config (the same lanes policy), and `hwgen.hw.gated.GatedTop` puts them behind
 the gating unit. The threshold comes from the big model's gate metadata (`hwgen.frontend.gate_metadata`),
 converted to the codes of the small model as lowered here, unless `GateOptions.gate_threshold` gives it.
@@ -30,6 +30,7 @@ from hwgen.hw.gated_config import GatedConfig
 from hwgen.ir.graph import Graph
 from hwgen.model.integer_model import IntegerModel
 from hwgen.rtl.emit import config_dict
+from hwgen.rtl.lowering import accel_config, lower
 from hwgen.rtl.options import AccelOptions, GateOptions
 
 MANIFEST_KIND = "surprisal_gated"
@@ -62,8 +63,6 @@ class GatedArtifact:
 
 
 def _lowered(graph: Graph, options: AccelOptions, role: str) -> tuple[IntegerModel, AccelConfig]:
-    from hwgen.rtl.api import accel_config, lower
-
     model = lower(graph, options)
     if model.head is None or model.output_steps != "every_step":
         raise HwgenError(f"{graph.name}: the {role} model of a gated pair must be a char-LM (a dense head on every "

@@ -107,9 +107,8 @@ def design_from_artifact(out: Path) -> tuple[Design, ArtifactModel]:
     """The Design of an RTL artefact folder and its model."""
     out = Path(out).resolve()
     if is_gated_folder(out):
-        from hwgen.sim.gated_model import design_from_gated  # a gated pair: its own model of the stream
-
-        return design_from_gated(out)  # type: ignore[return-value]
+        raise HwgenError(f"{out} holds a surprisal-gated pair, whose stream is its own: "
+                         "hwgen.sim.gated_model.design_from_gated reads it")
     model = load_model(str(out))
     artifact = model.artifact
     config = artifact.config

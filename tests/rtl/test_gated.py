@@ -84,12 +84,12 @@ def test_the_threshold_and_both_models_come_from_the_pair(built, pair_files):
 def test_verilator_matches_the_integer_gate_and_its_cycles(built, pair_files, tmp_path, capsys):
     """Every beat bit-exact (decisions, used logits, small logits) and each isolated sequence takes exactly
     expected_cycles(its decisions); the big logits where it ran are the held-state reference's."""
-    from hwgen.sim.artifact_model import design_from_artifact
+    from hwgen.sim.gated_model import design_from_gated
     from hwgen.sim.verify import verify
 
     _, _, _, pair = pair_files
     cases = _cases(pair)
-    design, model = design_from_artifact(built)
+    design, model = design_from_gated(built)
     result = verify(design, cases, model=model, isolate=True)
     assert result.passed and result.cycles_match and result.cycles_compared == len(cases)
     config = model.artifact.config
