@@ -2,8 +2,9 @@
 
 `model` is an .onnx path, an `onnx.ModelProto` or an IR `Graph`; `target` a key of
 `hwgen.targets.TARGETS` ("rtl", "fpga", "tvm"); `options` the fields of the target's option
-dataclasses (`AccelOptions`, `BoardOptions`, `TvmOptions`). Returns the target's artifact
-(`RtlArtifact`, `FpgaArtifact`, `TvmArtifact`), each with `summary()`.
+dataclasses (`AccelOptions`, `GateOptions`, `BoardOptions`, `TvmOptions`). Returns the target's artifact
+(`RtlArtifact`, `FpgaArtifact`, `TvmArtifact`; `GatedArtifact` for a surprisal-gated pair:
+`compile("small.onnx", "rtl", out, gated_with="big.onnx")`), each with `summary()`.
 """
 
 from __future__ import annotations
