@@ -62,9 +62,10 @@ def alone_cycles_per_char(model: IntegerModel, seq: int) -> float:
 
 
 def gated_cycles_per_char(pair: SurprisalGatedPair, text: np.ndarray) -> tuple[float, GatedConfig]:
-    """The gated top's exact cycles per character over windows [N, T] under the gate's decisions on them."""
+    """The gated top's exact cycles per character over windows [N, T + 1] (inputs and next characters, as
+    `measure` reads them) under the gate's decisions on their inputs."""
     config = GatedConfig(accel_config(pair.small, AccelOptions()), accel_config(pair.big, AccelOptions()), pair.threshold)
-    ran = pair.run(text).big_ran
+    ran = pair.run(text[:, :-1]).big_ran
     return sum(config.expected_cycles(d) for d in ran) / ran.size, config
 
 
