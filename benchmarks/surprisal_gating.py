@@ -50,7 +50,7 @@ from hwgen.quant.data import build_corpus, corpus_from_bytes
 from hwgen.quant.surprisal_gating import (SKIP_RANGE, GatePoint, MarginGate, RandomSkips, candidate_thresholds,
                                           choose_threshold, integer_pair, measure, sweep, windows)
 from hwgen.quant.train import TrainConfig, train
-from hwgen.rtl.api import accel_config
+from hwgen.rtl.lowering import accel_config
 from hwgen.rtl.options import AccelOptions
 
 QUICK = dict(small_hidden=16, big_hidden=48, bytes=200_000, seq=50, batch=16, steps=40, eval_windows=30)
