@@ -83,9 +83,6 @@ def gated_config(small_graph: Graph, gate: GateOptions, options: AccelOptions) -
     """Lower both models and put them behind the gate (the threshold from the big model's metadata unless given)."""
     if gate.gated_with is None:
         raise HwgenError("a gated build needs gated_with: the big model's .onnx")
-    if options.weight_memory == "spram":
-        raise HwgenError("a gated build keeps both weight sets preloaded (ebr or registers); the gated top has no "
-                         "SPRAM upload ports")
     big_path = Path(gate.gated_with)
     meta = gate_metadata(big_path, "big")
     small, small_cfg = _lowered(small_graph, options, "small")
