@@ -81,6 +81,17 @@ def test_the_threshold_and_both_models_come_from_the_pair(built, pair_files):
     assert manifest["cycles"]["per_sequence"] == [art.config.expected_cycles(d) for d in run.big_ran]
 
 
+def test_the_library_builds_a_pair_with_the_threshold_overridden(pair_files, tmp_path):
+    import hwgen
+
+    _, s_path, b_path, pair = pair_files
+    art = hwgen.compile(str(s_path), "rtl", tmp_path / "lib", gated_with=str(b_path), gate_threshold=pair.threshold + 7,
+                        lanes=4, test_vectors=1, test_steps=3)
+    assert art.config.threshold == pair.threshold + 7 and load_gated(tmp_path / "lib").config.threshold == pair.threshold + 7
+    assert json.loads((tmp_path / "lib" / "manifest.json").read_text())["gate"]["threshold_from"] == "option"
+    assert "threshold" in art.summary() and art.verilog.is_file()
+
+
 def test_verilator_matches_the_integer_gate_and_its_cycles(built, pair_files, tmp_path, capsys):
     """Every beat bit-exact (decisions, used logits, small logits) and each isolated sequence takes exactly
     expected_cycles(its decisions); the big logits where it ran are the held-state reference's."""
