@@ -1,6 +1,7 @@
-"""Random binary/ternary LSTM models, for tests and benchmarks of the accelerator.
+"""Random binary/ternary LSTM and GRU models, for tests and benchmarks of the accelerator.
 
-`random_stack` gives an `LSTMStack` directly (any size, with the BN cell affine);
+`random_stack` gives an `LSTMStack` directly (any size, with the BN cell affine), `random_gru_stack`
+a `GRUStack` (linear_before_reset=1 unless asked otherwise);
 `write_onnx` writes the same kind of model as a standard ONNX file (DequantizeLinear
 weights with per-row scales, LSTM, then the head on the last step (Gather, Gemm) or on
 every step (Squeeze, MatMul + Add, as torch exports `nn.LSTM` + `nn.Linear`; or Reshape,
@@ -15,6 +16,7 @@ from typing import Union
 
 import numpy as np
 
+from hwgen.model.gru import GRUFloatLayer, GRUStack
 from hwgen.model.lstm_stack import FloatHead, FloatLayer, LSTMStack
 
 
@@ -49,6 +51,24 @@ def random_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0
     head = FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
     return LSTMStack(tuple(out), head, batch_first=False, input_name="x", output_name="y", final_softmax=False, name="random",
                      every_step=every_step)
+
+
+def random_gru_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0, kind: str = "ternary",
+                     seed: int = 0, every_step: bool = False, linear_before_reset: bool = True) -> GRUStack:
+    """A random GRU stack with weights scaled like a trained BN-GRU (gates of order 1; z biased towards keeping h)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for index in range(layers):
+        x = input_size if index == 0 else hidden
+        div = 127.0 if kind == "int8" else 1.0
+        w_scale = rng.uniform(0.5, 1.5, 3 * hidden) / np.sqrt(x) / div
+        r_scale = rng.uniform(0.5, 1.5, 3 * hidden) / np.sqrt(hidden) / div
+        wb, rb = rng.normal(0, 0.3, 3 * hidden), rng.normal(0, 0.3, 3 * hidden)
+        wb[:hidden] += 0.5
+        out.append(GRUFloatLayer(_codes(rng, (3 * hidden, x), kind), w_scale, _codes(rng, (3 * hidden, hidden), kind),
+                                 r_scale, wb, rb, kind, linear_before_reset))
+    head = FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
+    return GRUStack(tuple(out), head, every_step, "random_gru")
 
 
 def write_onnx(path: Union[str, Path], hidden: int, input_size: int, steps: int = 6, layers: int = 1, classes: int = 10,
