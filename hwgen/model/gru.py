@@ -94,6 +94,13 @@ class GRUStack:
     head: Optional[FloatHead]
     every_step: bool = False
     name: str = "gru"
+    #: How the graph it was matched in reads and writes (as `LSTMStack`'s): input [batch, T, X] (True) or [T, batch, X];
+    #: a per-step output [batch, T, K] (True) or [T, batch, K]; names; a final (Log)Softmax.
+    batch_first: bool = False
+    output_batch_first: bool = True
+    input_name: str = "x"
+    output_name: str = "y"
+    final_softmax: bool = False
 
     def run_float(self, x: np.ndarray) -> np.ndarray:
         """[N, T, X] -> [N, K] (or [N, T, K] with `every_step`): the float64 reference of the integer model."""

@@ -1,6 +1,6 @@
 """`hwgen.rtl.build(graph, out, AccelOptions(...)) -> RtlArtifact`: a graph to verified-ready Verilog.
 
-The pipeline: recognise the LSTM stack and lower it to the integer model (`hwgen.passes.pipeline`),
+The pipeline: recognise the LSTM (or GRU) stack and lower it to the integer model (`hwgen.passes.pipeline`),
 choose the accelerator config (`AccelConfig.choose_lanes`, the one lanes policy), draw integer test
 vectors, and emit Verilog, memory images, manifest, model and vectors (`hwgen.rtl.emit`).
 """
@@ -14,7 +14,9 @@ import numpy as np
 
 from hwgen.hw.config import AccelConfig
 from hwgen.ir.graph import Graph
-from hwgen.model.integer_model import IntegerModel
+from hwgen.ir import ops
+from hwgen.model.saved import RecurrentModel
+from hwgen.passes.lower_gru import match_gru_stack
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 from hwgen.passes.pipeline import lower_for_accelerator
 from hwgen.rtl.artifact import RtlArtifact
@@ -22,12 +24,12 @@ from hwgen.rtl.emit import RtlBuild, emit
 from hwgen.rtl.options import RTL_PREFERRED_LANES, AccelOptions
 
 
-def lower(graph: Graph, options: AccelOptions) -> IntegerModel:
+def lower(graph: Graph, options: AccelOptions) -> RecurrentModel:
     """The integer model of `graph` under `options` (what the rtl and fpga targets both build)."""
     return lower_for_accelerator(graph, options.calibration_data(), options.lowering(), dump=options.dump_ir)
 
 
-def accel_config(model: IntegerModel, options: AccelOptions) -> AccelConfig:
+def accel_config(model: RecurrentModel, options: AccelOptions) -> AccelConfig:
     """The accelerator config for `model`: the given lanes, or the default policy's."""
     def make(lanes: int) -> AccelConfig:
         return AccelConfig.for_model(model, lanes=lanes, weight_memory=options.weight_memory or "ebr", top=options.top,
@@ -47,7 +49,7 @@ def _test_steps(graph: Graph, batch_first: bool, given: Optional[int]) -> int:
     return d if isinstance(d, int) else 8
 
 
-def test_inputs(model: IntegerModel, options: AccelOptions, steps: int) -> np.ndarray:
+def test_inputs(model: RecurrentModel, options: AccelOptions, steps: int) -> np.ndarray:
     """Integer test vectors [N, T, X]: rows of the calibration data when given, else uniform in [-1, 1)."""
     rng = np.random.default_rng(0)
     calibration = options.calibration_data()
@@ -63,6 +65,8 @@ def build(graph: Graph, out: Union[str, Path], options: AccelOptions = AccelOpti
     """Lower `graph` to the accelerator and write its RTL artifact into `out`."""
     model = lower(graph, options)
     config = accel_config(model, options)
-    steps = _test_steps(graph, match_lstm_stack(graph, check=False).batch_first, options.test_steps)
+    gru = any(True for _ in graph.nodes_of(ops.GRUAttrs))
+    stack = match_gru_stack(graph, check=False) if gru else match_lstm_stack(graph, check=False)
+    steps = _test_steps(graph, stack.batch_first, options.test_steps)
     manifest = emit(RtlBuild(config, model, test_inputs(model, options, steps)), Path(out))
     return RtlArtifact(config, model, manifest, Path(out))
