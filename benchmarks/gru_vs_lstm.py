@@ -60,33 +60,33 @@ def integer_accuracy(model, cell: str, data, out: Path) -> float:
     return 100.0 * float((integer.run_real(data.x_test).argmax(1) == data.y_test).mean())
 
 
-def accel_config(cell: str, hidden: int, lanes: int) -> AccelConfig:
+def accel_config(cell: str, hidden: int, lanes: int, head_lanes: int) -> AccelConfig:
     """The digits classifier's accelerator (INPUT features a step, 10 logits) for `cell`, with random weights of the
     trained models' shape (cycles and logic do not depend on the weights' values)."""
     stack = (random_gru_stack if cell == "gru" else random_stack)(hidden, INPUT, classes=10, seed=0)
     model = lower_gru(stack) if cell == "gru" else lower_stack(stack)  # type: ignore[arg-type]
-    return AccelConfig.for_model(model, lanes=lanes)
+    return AccelConfig.for_model(model, lanes=lanes, head_lanes=head_lanes)
 
 
-def cycles(hidden: int, lanes: int, steps: int = 8) -> dict[str, dict[str, int]]:
+def cycles(hidden: int, lanes: int, head_lanes: int, steps: int = 8) -> dict[str, dict[str, int]]:
     """Cycles per step and per digits sequence (8 steps), both from the accelerator's schedule."""
     out = {}
     for cell in CELLS:
-        cfg = accel_config(cell, hidden, lanes)
+        cfg = accel_config(cell, hidden, lanes, head_lanes)
         out[cell] = {"step": cfg.cycles_per_step(), "sequence": cfg.expected_cycles(steps)}
     return out
 
 
-def synth(hidden: int, lanes: int, out: Path) -> dict[str, dict]:
+def synth(hidden: int, lanes: int, head_lanes: int, out: Path) -> dict[str, dict]:
     """Both accelerators through yosys + nextpnr for the UP5K (seed 1), one after the other."""
     from amaranth.back import verilog
 
-    from benchmarks.accel_vs_int8 import Harness
+    from accel_vs_int8 import Harness  # its two-pin harness (this folder is on sys.path when run as a script)
     from hwgen.fpga.synth import SynthOptions, synthesize
 
     result = {}
     for cell in CELLS:
-        text = verilog.convert(Harness(accel_config(cell, hidden, lanes)), name="bench_top", emit_src=False)
+        text = verilog.convert(Harness(accel_config(cell, hidden, lanes, head_lanes)), name="bench_top", emit_src=False)
         t0 = time.perf_counter()
         s = synthesize(text, SynthOptions("ice40-up5k", seed=1), work_dir=out / f"synth_{cell}", top="bench_top")
         result[cell] = {"lcs": s.lcs, "dsps": s.dsps, "ebr": s.ebr, "fmax": round(s.fmax_mhz or 0.0, 1),
@@ -127,6 +127,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--lanes", type=int, default=8)
+    p.add_argument("--head-lanes", type=int, default=2,
+                   help="the dense head's multipliers (2: both designs fit the UP5K's 8 DSPs beside their own)")
     p.add_argument("--lm-steps", type=int, default=0, help="char-LM training steps (0: no char-LM pair)")
     p.add_argument("--lm-hidden", type=int, default=128)
     p.add_argument("--lm-bytes", type=int, default=1_000_000)
@@ -158,7 +160,7 @@ def main() -> None:
             rows[cell].append(row)
             print(f"  seed {seed} {cell:4s} test {row['float']:6.2f} %  integer {row['integer']:6.2f} %  "
                   f"[{row['train_s']:.0f} s, {row['step_ms']:.1f} ms/step]", flush=True)
-    cyc = cycles(args.hidden, args.lanes)
+    cyc = cycles(args.hidden, args.lanes, args.head_lanes)
     med = {c: {k: statistics.median(r[k] for r in rows[c]) for k in ("float", "integer", "step_ms")} for c in CELLS}
     mean = {c: statistics.mean(r["float"] for r in rows[c]) for c in CELLS}
     print(f"\n{'cell':5s} {'test %':>7s} {'mean %':>7s} {'int %':>7s} {'weight B':>9s} {'cyc/step':>9s} "
@@ -173,7 +175,7 @@ def main() -> None:
     print(f"GRU - LSTM medians: {gap:+.2f} points (target >= -0.5: {'met' if gap >= -0.5 else 'NOT met'}); "
           f"cycles GRU/LSTM {ratio:.3f} (target <= 0.8: {'met' if ratio <= 0.8 else 'NOT met'})")
     lm = charlm(args, out) if args.lm_steps else None
-    logic = synth(args.hidden, args.lanes, out) if args.synth else None
+    logic = synth(args.hidden, args.lanes, args.head_lanes, out) if args.synth else None
     (out / "summary.json").write_text(json.dumps({"rows": rows, "medians": med, "cycles": cyc, "charlm": lm,
                                                   "logic": logic,
                                                   "args": {k: str(v) for k, v in vars(args).items()}}, indent=2) + "\n")
@@ -182,14 +184,14 @@ def main() -> None:
 
 def cycles_and_logic(args: argparse.Namespace, out: Path) -> None:
     """The hardware half alone: cycles per step and per sequence (and with --synth the logic) at args.hidden."""
-    cyc = cycles(args.hidden, args.lanes)
-    print(f"digits classifier, H={args.hidden}, X={INPUT}, 10 logits, lanes={args.lanes}: "
+    cyc = cycles(args.hidden, args.lanes, args.head_lanes)
+    print(f"digits classifier, H={args.hidden}, X={INPUT}, 10 logits, lanes={args.lanes}, head lanes {args.head_lanes}: "
           f"{'cell':5s} {'cyc/step':>9s} {'cyc/seq':>8s} {'weight B':>9s}")
     for c in CELLS:
         print(f"  {c:5s} {cyc[c]['step']:9d} {cyc[c]['sequence']:8d} {weight_bytes(c, args.hidden, args.weights):9d}")
     ratio = cyc["gru"]["step"] / cyc["lstm"]["step"]
     print(f"cycles GRU/LSTM {ratio:.3f} (target <= 0.8: {'met' if ratio <= 0.8 else 'NOT met'})")
-    logic = synth(args.hidden, args.lanes, out) if args.synth else None
+    logic = synth(args.hidden, args.lanes, args.head_lanes, out) if args.synth else None
     (out / "summary.json").write_text(json.dumps({"cycles": cyc, "logic": logic,
                                                   "args": {k: str(v) for k, v in vars(args).items()}}, indent=2) + "\n")
     print(f"wrote {out / 'summary.json'}")

@@ -20,12 +20,12 @@ For linear_before_reset=1 the reset gate multiplies the exact affine of R_h·h (
 `reset_bias`), and one floor shift follows: no extra rounding stage over the LSTM's. There is
 no cell state, so no cell format and no cell affine.
 
-Cycles (`gru_cycles_per_step`): with the LSTM accelerator's lanes structure a pass issues
-one chunk of `lanes` weights per cycle, rows × (ceil(X/lanes) + ceil(H/lanes)) chunks per
-layer and step. A GRU has 3H rows to the LSTM's 4H, so the same datapath needs 3/4 of the
-pass cycles; the per-step overhead (pipeline drain, hazard gaps) is the schedule's and is
-passed in. linear_before_reset=0 cannot stream the candidate rows' R·(r ⊙ h) until every
-unit's r is through σ and written back: each layer adds a `reset_drain` on top.
+The accelerator runs linear_before_reset=1 (`hwgen.hw.config.AccelConfig` with cell="gru",
+`hwgen.hw.gru_update`); its `expected_cycles` is the GRU's cycle count. `gru_cycles_per_step`
+remains the analytic count for the placement it does not run: with the lanes structure a
+pass issues rows × (ceil(X/lanes) + ceil(H/lanes)) chunks per layer and step, and
+linear_before_reset=0 cannot stream the candidate rows' R·(r ⊙ h) until every unit's r is
+through σ and written back: each layer adds a `reset_drain` on top.
 """
 
 from __future__ import annotations
