@@ -11,8 +11,8 @@ Row constants live in a ROM (`rows` = [(mult_x, mult_h, bias)] in hardware row o
 
 A GRU's rows carry a fourth constant, the reset bias (`hwgen.hw.images.row_params`): then the
 affine also keeps a row's two partial sums apart, `px` = mult_x·acc_x + bias (the first sum, as
-it passes) and `ph` = mult_h·acc_h + reset bias (one more adder on the second product), both
-registered and held from `valid_out` until the next row's, for the GRU state update's n row
+it passes) and `ph` = mult_h·acc_h + reset bias (one more adder and register on the second
+product), both held from `valid_out` until the next row's, for the GRU state update's n row
 (the reset gate multiplies ph before the two are added: `hwgen.model.gru`).
 
 Ports: `valid_in` in, 1; `acc_x`, `acc_h` in, signed(acc_bits); `row` in (ROM address);
@@ -128,8 +128,14 @@ class RowAffine(wiring.Component):
         m.d.sync += s2.eq(carry_select_add(m, s1, self.product, self.sum_bits, "s2"))  # c4
         shifted = shift_by_layer(m, s2, layers[n - 2], self.shifts, "shifted")
         m.d.sync += self.gate.eq(saturate(m, shifted, self.gate_bits, "gate_sat"))  # c5
-        if self.partial_sums:  # c4: s1 holds px and the product is mult_h·acc_h; held until the next row's c4
+        if self.partial_sums:  # c4: s1 holds px and the product is mult_h·acc_h (+ the reset bias into ph5 at c5)
             rb = delay(m, rd.data[2 * mb + bb:].as_signed(), 3, "rb")
+            ph5 = Signal(signed(self.sum_bits), name="ph5")
+            m.d.sync += ph5.eq(carry_select_add(m, self.product, rb, self.sum_bits, "ph"))
+            # Held until the next row's: loads of registers only (an enable in front of the adder was the
+            # critical path on the UP5K).
             with m.If(v[3]):
-                m.d.sync += [self.px.eq(s1), self.ph.eq(carry_select_add(m, self.product, rb, self.sum_bits, "ph"))]
+                m.d.sync += self.px.eq(s1)
+            with m.If(v[4]):
+                m.d.sync += self.ph.eq(ph5)
         return m

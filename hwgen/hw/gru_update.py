@@ -1,4 +1,4 @@
-"""The GRU state update of one unit (linear_before_reset=1): a fixed 8-cycle pipeline on two multipliers.
+"""The GRU state update of one unit (linear_before_reset=1): a fixed 8-cycle program on two multipliers.
 
 Rows arrive per unit in hardware order z, r, n. The z and r rows go through the row affine and
 σ like an LSTM's gates (`value`, `tag` at the activation unit's output); their σ codes are kept
@@ -6,19 +6,20 @@ here. The n row skips the activation unit: the affine hands over its two partial
 output (`n_valid`, `px` = mult_x·acc_x + bias, `ph` = mult_h·acc_h + reset_bias, `n_tag`), and
 from that cycle b0 the unit computes (A = act.frac, `hwgen.model.gru`):
 
-    g  = sat_G(((px << A) + σr·ph) >> (shift[layer] + A))      multiplier 1: σr × ph (act × sum bits)
+    g  = sat_G(((px << A) + σr·ph) >> (shift[layer] + A))      multiplier 1: σr × ph in two 16 × 16 parts
     n  = tanh(g)                                                through the activation unit's port B
-    h' = (σz·(h - n) + (n << A) + 2**(A-1)) >> A                multiplier 2: σz × (h - n) (act × act+1 bits)
+    h' = (σz·h + (2**A - σz)·n + 2**(A-1)) >> A                multiplier 2: σz × h at b2, (2**A - σz) × n at b6
 
-The last line is the model's (z·h + (2**A - z)·n + rnd) >> A rearranged to one product (exact in
-integers). `h` is the unit's old hidden state from a copy kept here (as the LSTM update keeps c),
+`h` is the unit's old hidden state from a copy kept here (as the LSTM update keeps c),
 read at b0 (zero on a sequence's first step) and written with h at `h_we` (b8). Every multiplier
-has registered inputs and a registered output (SB_MAC16 is 16 × 16 on the iCE40: σr × ph spans
-several; yosys splits it, the registers keep each piece's path short), and each sum and saturation
-has a register of its own. The pipeline is unconditional, so it takes a new unit every cycle;
-units arrive 3·chunks >= 6 cycles apart, σz is copied at b1 (the next unit's z lands at b0 + chunks
-+ 3 at the earliest) and σr is read at b1 (it landed by then: the r row leaves the affine chunks >= 2
-cycles before the n row, and σ takes 2).
+has registered inputs and a registered output, and σr × ph (act × sum bits, wider than the
+iCE40's 16 × 16 SB_MAC16) is two products, of ph's low 15 bits and of its rest, whose sum takes
+a cycle of its own; each sum and saturation has a register of its own. Units arrive 3·chunks >= 6
+cycles apart, so px, σz, the old h and the tag are loaded once and held until the next unit's, not
+carried down delay lines (the tag, read at b8, is copied at b5). σz is copied at b0 (the next
+unit's z lands at b0 + chunks + 3 at the earliest); σr is taken at b0 from the activation unit's
+output when it arrives in that cycle (rows 2 cycles long: the r row leaves the affine 2 cycles
+before the n row, and σ takes 2), else from its register.
 
 Ports: `valid_in` in, 1; `value` in, signed(act_bits) (σ); `tag` in (`hwgen.hw.controller.tag_layout`);
 `n_valid` in, 1; `px`, `ph` in, signed(sum_bits); `n_tag` in; `tanh_value` out, signed(gate_bits);
@@ -36,9 +37,13 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.hw.affine import saturate, shift_by_layer
-from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, carry_select_add, delay, registered_read
+from hwgen.hw.pipeline import BLOCK_RAM, NO_RW_CHECK, carry_select_add, registered_read
 from hwgen.hw.schedule import GRU_STATE_LATENCY
 from hwgen.model.fixed import FixedFormat
+
+
+#: Low bits of ph in multiplier 1's first part (unsigned, so 16 signed bits with the zero above them).
+LOW = 15
 
 
 class GRUStateUpdate(wiring.Component):
@@ -63,11 +68,12 @@ class GRUStateUpdate(wiring.Component):
         m.d.comb += step[0].eq(self.n_valid)
         m.d.sync += [step[i].eq(step[i - 1]) for i in range(1, n + 1)]
 
-        # σz and σr of the unit whose n row comes next.
+        # σz and σr of the unit whose n row comes next; σr may arrive in b0 itself (rows 2 cycles long).
         sz, sr = Signal(signed(a), name="sz"), Signal(signed(a), name="sr")
+        r_now = self.valid_in & (self.tag.gate == 1)
         with m.If(self.valid_in & (self.tag.gate == 0)):
             m.d.sync += sz.eq(self.value)
-        with m.If(self.valid_in & (self.tag.gate == 1)):
+        with m.If(r_now):
             m.d.sync += sr.eq(self.value)
 
         # The kept copy of h: read at b0 (data at b1), written with h_we. A unit's copy is read only after the
@@ -78,43 +84,58 @@ class GRUStateUpdate(wiring.Component):
         h_raddr, h_rdata = registered_read(m, hmem, "hmem")
         m.d.comb += h_raddr.eq(self.n_tag.layer * self.hidden + self.n_tag.unit)
 
-        # b0 -> b1: the partial sums and the tag enter the pipeline.
-        px1, ph1 = Signal(signed(sb), name="px1"), Signal(signed(sb), name="ph1")
-        tag1, first1 = Signal(self.layout, name="tag1"), Signal(name="first1")
-        m.d.sync += [px1.eq(self.px), ph1.eq(self.ph), tag1.eq(self.n_tag), first1.eq(self.n_tag.first)]
-        # b1 -> b2: multiplier 1's input registers (σr, ph); σz and the old h leave for the second stage.
-        m1a, m1b = Signal(signed(a), name="m1a"), Signal(signed(sb), name="m1b")
-        z2, h2 = Signal(signed(a), name="z2"), Signal(signed(a), name="h2")
-        m.d.sync += [m1a.eq(sr), m1b.eq(ph1), z2.eq(sz), h2.eq(Mux(first1, 0, h_rdata))]
-        px3 = delay(m, px1, 2, "px")  # b3
-        tag5 = delay(m, tag1.as_value(), 4, "gtag")  # b5
-        # b2 -> b3: the product σr·ph.
-        p1 = Signal(signed(a + sb), name="p1")
-        m.d.sync += p1.eq(m1a * m1b)
-        # b3 -> b4: (px << A) + σr·ph.
+        # Units are >= 6 cycles apart, so what a unit needs later is loaded once (b0, b1) and held until the next
+        # unit's load, not carried along a delay line; only the tag, read at b8, takes a second stage (at b5).
+        px, z, tag, first = Signal(signed(sb), name="px_h"), Signal(signed(a), name="z_h"), Signal(self.layout), Signal()
+        with m.If(step[0]):
+            m.d.sync += [px.eq(self.px), z.eq(sz), tag.eq(self.n_tag), first.eq(self.n_tag.first)]
+        h = Signal(signed(a), name="h_old")
+        with m.If(step[1]):
+            m.d.sync += h.eq(Mux(first, 0, h_rdata))
+        # b0 -> b1: multiplier 1's input registers: σr and ph in two parts, each a 16 × 16 SB_MAC16 on the iCE40
+        # (ph's low LOW bits, zero-extended, and its signed rest); b1 -> b2: the two products, registered. A whole
+        # act × sum_bits product would leave yosys's sum of its DSP pieces after the DSP's output register, in
+        # series with the next adder (the critical path at 54.5 MHz on the UP5K).
+        m1a = Signal(signed(a), name="m1a")
+        m1lo, m1hi = Signal(signed(LOW + 1), name="m1lo"), Signal(signed(max(sb - LOW, 2)), name="m1hi")
+        m.d.sync += [m1a.eq(Mux(r_now, self.value, sr)), m1lo.eq(Cat(self.ph[:LOW], Const(0, 1)).as_signed()),
+                     m1hi.eq(self.ph[LOW:].as_signed())]
+        plo, phi = Signal(signed(a + LOW + 1), name="plo"), Signal(signed(a + len(m1hi)), name="phi")
+        m.d.sync += [plo.eq(m1a * m1lo), phi.eq(m1a * m1hi)]
+        # b2 -> b3: (px << A) + σr·ph_lo; b3 -> b4: + σr·ph_hi << LOW; b4 -> b5: shifted by the layer's shift + A,
+        # saturated: the candidate's gate code, to port B (tanh on tanh_out at b6).
         gw = sb + fa + 1
+        part, phi3 = Signal(signed(gw), name="gpart"), Signal.like(phi, name="phi3")
+        m.d.sync += [part.eq(carry_select_add(m, px << fa, plo, gw, "gpart")), phi3.eq(phi)]
         gsum = Signal(signed(gw), name="gsum")
-        m.d.sync += gsum.eq(carry_select_add(m, px3 << fa, p1, gw, "gsum"))
-        # b4 -> b5: shift by the layer's shift + A, saturate: the candidate's gate code, to port B (tanh at b6).
+        m.d.sync += gsum.eq(carry_select_add(m, part, phi3 << LOW, gw, "gsum"))
         g = Signal(signed(self.gate_fmt.bits), name="g")
-        shifted = shift_by_layer(m, gsum, delay(m, tag1.layer, 3, "glayer"), [s + fa for s in self.shifts], "gshift")
+        shifted = shift_by_layer(m, gsum, tag.layer, [s + fa for s in self.shifts], "gshift")
         m.d.sync += g.eq(saturate(m, shifted, self.gate_fmt.bits, "g_sat"))
         m.d.comb += self.tanh_value.eq(g)
 
-        # b6 -> b7: multiplier 2's input registers (σz, h - n), n alongside; b7 -> b8: the product.
-        z6, h6 = delay(m, z2, 4, "z"), delay(m, h2, 4, "h")
-        m2a, m2b, n7 = Signal(signed(a), name="m2a"), Signal(signed(a + 1), name="m2b"), Signal(signed(a), name="n7")
-        m.d.sync += [m2a.eq(z6), m2b.eq(h6 - self.tanh_out), n7.eq(self.tanh_out)]
-        p2, n8 = Signal(signed(2 * a + 1), name="p2"), Signal(signed(a), name="n8")
-        m.d.sync += [p2.eq(m2a * m2b), n8.eq(n7)]
-        tag8 = self.layout(delay(m, tag5, 3, "htag"))
-        # b8: h' = (σz·(h - n) + (n << A) + rnd) >> A; (n << A) + rnd is wiring (rnd < 2**A).
+        # Multiplier 2 (registered inputs and output), twice a unit: inputs at b2 (σz, h) give z·h + rnd, held from
+        # b5; inputs at b6 (2**A - σz, tanh) give the rest at b8. The tanh goes straight from port B into the input
+        # register, as in the LSTM update: no adder behind the table read.
+        zc = Signal(signed(a + 1), name="zc")  # 2**A - σz, in 1 .. 2**A
+        with m.If(step[1]):
+            m.d.sync += zc.eq((1 << fa) - z)
+        m2a, m2b = Signal(signed(a + 1), name="m2a"), Signal(signed(a), name="m2b")
+        p2 = Signal(signed(2 * a + 1), name="p2")
+        m.d.sync += [m2a.eq(Mux(step[2], z, zc)), m2b.eq(Mux(step[2], h, self.tanh_out)), p2.eq(m2a * m2b)]
+        zh = Signal(signed(2 * a + 1), name="zh")
+        with m.If(step[4]):
+            m.d.sync += zh.eq(p2 + (1 << (fa - 1)))
+        tag2 = Signal(self.layout, name="tag2")
+        with m.If(step[5]):
+            m.d.sync += tag2.eq(tag)
+        # b8: h' = (σz·h + (2**A - σz)·n + rnd) >> A.
         total = Signal(signed(2 * a + 2), name="hsum")
-        m.d.comb += total.eq(p2 + Cat(Const(1 << (fa - 1), fa), n8).as_signed())
+        m.d.comb += total.eq(p2 + zh)
         h_new = Signal(signed(a), name="h_new")
         m.d.comb += h_new.eq(total >> fa)
         m.d.comb += [
-            self.h_we.eq(step[n]), self.h_we_next.eq(step[n - 1]), self.h_value.eq(h_new), self.h_tag.eq(tag8),
-            h_wr.en.eq(step[n]), h_wr.addr.eq(tag8.layer * self.hidden + tag8.unit), h_wr.data.eq(h_new),
+            self.h_we.eq(step[n]), self.h_we_next.eq(step[n - 1]), self.h_value.eq(h_new), self.h_tag.eq(tag2),
+            h_wr.en.eq(step[n]), h_wr.addr.eq(tag2.layer * self.hidden + tag2.unit), h_wr.data.eq(h_new),
         ]
         return m
