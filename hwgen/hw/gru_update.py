@@ -96,10 +96,12 @@ class GRUStateUpdate(wiring.Component):
         # (ph's low LOW bits, zero-extended, and its signed rest); b1 -> b2: the two products, registered. A whole
         # act × sum_bits product would leave yosys's sum of its DSP pieces after the DSP's output register, in
         # series with the next adder (the critical path at 54.5 MHz on the UP5K).
+        ph = Signal(signed(max(sb, LOW + 2)), name="ph_wide")  # sign-extended: a narrow ph still splits exactly
+        m.d.comb += ph.eq(self.ph)
         m1a = Signal(signed(a), name="m1a")
-        m1lo, m1hi = Signal(signed(LOW + 1), name="m1lo"), Signal(signed(max(sb - LOW, 2)), name="m1hi")
-        m.d.sync += [m1a.eq(Mux(r_now, self.value, sr)), m1lo.eq(Cat(self.ph[:LOW], Const(0, 1)).as_signed()),
-                     m1hi.eq(self.ph[LOW:].as_signed())]
+        m1lo, m1hi = Signal(signed(LOW + 1), name="m1lo"), Signal(signed(len(ph) - LOW), name="m1hi")
+        m.d.sync += [m1a.eq(Mux(r_now, self.value, sr)), m1lo.eq(Cat(ph[:LOW], Const(0, 1)).as_signed()),
+                     m1hi.eq(ph[LOW:].as_signed())]
         plo, phi = Signal(signed(a + LOW + 1), name="plo"), Signal(signed(a + len(m1hi)), name="phi")
         m.d.sync += [plo.eq(m1a * m1lo), phi.eq(m1a * m1hi)]
         # b2 -> b3: (px << A) + σr·ph_lo; b3 -> b4: + σr·ph_hi << LOW; b4 -> b5: shifted by the layer's shift + A,
