@@ -37,7 +37,7 @@ ORDER = ("frontend_vs_onnxruntime", "sim_throughput", "onnx_to_verified_rtl", "a
 #: Arguments `make bench` gives a script, so it reproduces the run docs/results.md reports: one build's
 #: Fmax moves by up to 5.6 MHz with the nextpnr seed, so fpga_boards reports medians over three seeds.
 ARGS: dict[str, tuple[str, ...]] = {"fpga_boards": ("--seeds", "1", "2", "3"),
-                                    "gru_vs_lstm": ("--seeds", "5", "--lm-steps", "300")}
+                                    "gru_vs_lstm": ("--seeds", "5", "--lm-steps", "300", "--synth")}
 
 
 # --- docs/results.md sections (pure functions over strings) ---------------------------------

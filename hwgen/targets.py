@@ -57,7 +57,7 @@ class Target:
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM accelerator",
            fpga_target.check, fpga_build, (AccelOptions, BoardOptions)),
-    Target("rtl", "accumulate-only LSTM accelerator (Amaranth → Verilog): binary/ternary LSTM stack + dense head",
+    Target("rtl", "accumulate-only LSTM/GRU accelerator (Amaranth → Verilog): binary/ternary LSTM or GRU stack + dense head",
            rtl_target.check, rtl_build, (AccelOptions, GateOptions)),
     Target("tvm", "TVM Relax/TIR shared library for CPUs (host x86-64 or aarch64), packed binary/ternary LSTM kernels",
            tvm_target.check, tvm_build, (TvmOptions,)),

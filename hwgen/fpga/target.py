@@ -7,10 +7,19 @@ from hwgen.fpga.fit import weight_bits
 from hwgen.ir.graph import Graph
 
 
+#: Why the board flow refuses GRUs (the check and the build say the same).
+GRU_ON_BOARDS = ("GRU node(s) {nodes}: the board flow (board fit, host link, board top) is built and measured for LSTM "
+                 "accelerators only; build a GRU with --target rtl (verified with `hwgen sim`) or --target tvm")
+
+
 def check(graph: Graph) -> list[str]:
     """Reasons `graph` cannot become a bitstream for any board (empty: at least one board takes it)."""
+    from hwgen.ir import ops
     from hwgen.passes.match_lstm_stack import accelerator_reasons, match_lstm_stack
 
+    grus = [n.name for n in graph.nodes_of(ops.GRUAttrs)]
+    if grus:
+        return [GRU_ON_BOARDS.format(nodes=", ".join(map(repr, grus)))]
     reasons = accelerator_reasons(graph)
     if reasons:
         return reasons

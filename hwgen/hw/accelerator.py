@@ -1,4 +1,4 @@
-"""The whole accumulate-only LSTM accelerator: the top module of the contract.
+"""The whole accumulate-only LSTM (or GRU) accelerator: the top module of the contract.
 
 Data path, one chunk per cycle (see `hwgen.hw.schedule` for the timing):
 
@@ -7,6 +7,10 @@ Data path, one chunk per cycle (see `hwgen.hw.schedule` for the timing):
          └──► x / h memories ────┘                                                   │
     output unit ◄── h memory ◄── state update ◄── activation unit ◄── row affine ◄───┘
     (or dense head: int8 lanes, adder tree, accumulator, FIFO; every-step: its own copy of h)
+
+A GRU (`config.cell == "gru"`) runs rows z, r, n through the same lanes, accumulator and affine; z and r
+through σ, the n row's two partial sums straight to `hwgen.hw.gru_update` (in place of the LSTM's
+`hwgen.hw.state_update`), which uses the activation unit's port B for tanh.
 
 With `gate_rows=4` the word holds a unit's four gate rows: four lane sets, adder trees and
 accumulators on the same vector chunk, and a row serialiser between the accumulators and the affine.
@@ -32,6 +36,7 @@ from hwgen.hw.activation import ActivationUnit
 from hwgen.hw.adder_tree import AdderTree
 from hwgen.hw.affine import RowAffine
 from hwgen.hw.controller import Controller
+from hwgen.hw.gru_update import GRUStateUpdate
 from hwgen.hw.head_unit import HeadUnit
 from hwgen.hw.input_banks import InputBanks
 from hwgen.hw.lanes import Lanes
@@ -41,14 +46,14 @@ from hwgen.hw.row_serialiser import RowSerialiser
 from hwgen.hw.schedule import acc_offset, tree_leaves
 from hwgen.hw.state_update import StateUpdate
 from hwgen.hw.weight_memory import WeightMemory
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.saved import RecurrentModel
 
 if TYPE_CHECKING:  # config.py builds the accelerator (AccelConfig.create), so the class is only named here
     from hwgen.hw.config import AccelConfig
 
 
 class Accelerator(wiring.Component):
-    def __init__(self, config: AccelConfig, model: IntegerModel, simulate: bool = False) -> None:
+    def __init__(self, config: AccelConfig, model: RecurrentModel, simulate: bool = False) -> None:
         self.config, self.model, self.simulate = config, model, simulate
         ports = {
             "in_valid": In(1), "in_ready": Out(1), "in_data": In(signed(config.act_bits)), "in_last": In(1),
@@ -213,7 +218,7 @@ class Accelerator(wiring.Component):
             m.d.sync += held.eq(tag)
         return held
 
-    def _rows(self, m: Module, ctrl: Controller, tree_sums: list[Value]) -> StateUpdate:
+    def _rows(self, m: Module, ctrl: Controller, tree_sums: list[Value]) -> "StateUpdate | GRUStateUpdate":
         """The accumulators (one per gate row of a word; with four, the row serialiser), then per row the affine, the
         activation and the state update."""
         cfg, model, tag = self.config, self.model, ctrl.tag
@@ -249,6 +254,16 @@ class Accelerator(wiring.Component):
                      affine.row.eq(acc_tag.row), affine.layer.eq(acc_tag.layer), affine.tag_in.eq(rest.as_value())]
         m.submodules.act = act = ActivationUnit(model.sigmoid, model.tanh)
         aff_tag = ctrl.layout(affine.tag_out)
+        if cfg.cell == "gru":  # port A: σ of z and r; the n row's partial sums go straight to the GRU update
+            m.d.comb += [act.a_value.eq(affine.gate), act.a_tanh.eq(0)]
+            m.submodules.state = gru = GRUStateUpdate(ctrl.layout, cfg.layers, cfg.hidden, shifts, model.hidden_format,
+                                                      model.gate_format, cfg.sum_bits)
+            m.d.comb += [gru.valid_in.eq(delay(m, affine.valid_out, act.latency, "v_act")), gru.value.eq(act.a_out),
+                         gru.tag.eq(delay(m, affine.tag_out, act.latency, "t_act")),
+                         gru.n_valid.eq(affine.valid_out & (aff_tag.gate == 2)), gru.px.eq(affine.px),
+                         gru.ph.eq(affine.ph), gru.n_tag.eq(affine.tag_out),
+                         act.b_value.eq(gru.tanh_value), gru.tanh_out.eq(act.b_out)]
+            return gru
         m.d.comb += [act.a_value.eq(affine.gate), act.a_tanh.eq(aff_tag.gate == 2)]
         m.submodules.state = state = StateUpdate(
             ctrl.layout, cfg.layers, cfg.hidden, images.cell_params(model),

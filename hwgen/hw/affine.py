@@ -9,9 +9,15 @@ between it and the adders: it maps to one SB_MAC16 / MULT18X18D with both regist
 
 Row constants live in a ROM (`rows` = [(mult_x, mult_h, bias)] in hardware row order).
 
+A GRU's rows carry a fourth constant, the reset bias (`hwgen.hw.images.row_params`): then the
+affine also keeps a row's two partial sums apart, `px` = mult_x·acc_x + bias (the first sum, as
+it passes) and `ph` = mult_h·acc_h + reset bias (one more adder and register on the second
+product), both held from `valid_out` until the next row's, for the GRU state update's n row
+(the reset gate multiplies ph before the two are added: `hwgen.model.gru`).
+
 Ports: `valid_in` in, 1; `acc_x`, `acc_h` in, signed(acc_bits); `row` in (ROM address);
 `layer` in; `tag_in` in; `gate` out, signed(gate_bits); `valid_out` out; `tag_out` out;
-`product` out (the multiplier's register). Latency 6.
+`product` out (the multiplier's register); with reset biases `px`, `ph` out, signed(sum_bits). Latency 6.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.hw.pipeline import carry_select_add, clog2
+from hwgen.hw.images import row_words
+from hwgen.hw.pipeline import carry_select_add, clog2, delay
 
 
 def saturate(m: Module, value: object, bits: int, name: str) -> Signal:
@@ -70,22 +77,29 @@ class RowAffine(wiring.Component):
                  bias_bits: int, sum_bits: int, gate_bits: int, tag_bits: int) -> None:
         self.rows, self.shifts = list(rows), list(shifts)
         self.acc_bits, self.mult_bits, self.bias_bits, self.sum_bits, self.gate_bits = acc_bits, mult_bits, bias_bits, sum_bits, gate_bits
-        super().__init__({
+        if len({len(r) for r in self.rows}) != 1 or len(self.rows[0]) not in (3, 4):
+            raise ValueError("rows must all be (mult_x, mult_h, bias) or all (mult_x, mult_h, bias, reset_bias)")
+        self.partial_sums = len(self.rows[0]) == 4
+        ports = {
             "valid_in": In(1), "acc_x": In(signed(acc_bits)), "acc_h": In(signed(acc_bits)),
             "row": In(unsigned(clog2(len(self.rows)))), "layer": In(unsigned(clog2(len(self.shifts)))),
             "tag_in": In(unsigned(tag_bits)),
             "gate": Out(signed(gate_bits)), "valid_out": Out(1), "tag_out": Out(unsigned(tag_bits)),
             "product": Out(signed(acc_bits + mult_bits)),
-        })
+        }
+        if self.partial_sums:
+            ports.update({"px": Out(signed(sum_bits)), "ph": Out(signed(sum_bits))})
+        super().__init__(ports)
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
         mb, bb = self.mult_bits, self.bias_bits
-        word = [(mx & ((1 << mb) - 1)) | ((mh & ((1 << mb) - 1)) << mb) | ((b & ((1 << bb) - 1)) << (2 * mb)) for mx, mh, b in self.rows]
-        m.submodules.rom = rom = Memory(shape=unsigned(2 * mb + bb), depth=len(word), init=word)
+        word = row_words(self.rows, mb, bb)
+        m.submodules.rom = rom = Memory(shape=unsigned(2 * mb + bb * (2 if self.partial_sums else 1)), depth=len(word),
+                                        init=word)
         rd = rom.read_port()
         m.d.comb += rd.addr.eq(self.row)
-        mx, mh, bias = rd.data[:mb].as_signed(), rd.data[mb:2 * mb].as_signed(), rd.data[2 * mb:].as_signed()
+        mx, mh, bias = rd.data[:mb].as_signed(), rd.data[mb:2 * mb].as_signed(), rd.data[2 * mb:2 * mb + bb].as_signed()
 
         n = self.latency
         v = [Signal(name=f"v{i}") for i in range(n)]
@@ -114,4 +128,14 @@ class RowAffine(wiring.Component):
         m.d.sync += s2.eq(carry_select_add(m, s1, self.product, self.sum_bits, "s2"))  # c4
         shifted = shift_by_layer(m, s2, layers[n - 2], self.shifts, "shifted")
         m.d.sync += self.gate.eq(saturate(m, shifted, self.gate_bits, "gate_sat"))  # c5
+        if self.partial_sums:  # c4: s1 holds px and the product is mult_h·acc_h (+ the reset bias into ph5 at c5)
+            rb = delay(m, rd.data[2 * mb + bb:].as_signed(), 3, "rb")
+            ph5 = Signal(signed(self.sum_bits), name="ph5")
+            m.d.sync += ph5.eq(carry_select_add(m, self.product, rb, self.sum_bits, "ph"))
+            # Held until the next row's: loads of registers only (an enable in front of the adder was the
+            # critical path on the UP5K).
+            with m.If(v[3]):
+                m.d.sync += self.px.eq(s1)
+            with m.If(v[4]):
+                m.d.sync += self.ph.eq(ph5)
         return m

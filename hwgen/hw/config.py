@@ -18,8 +18,13 @@ from hwgen.errors import HwgenError
 from hwgen.hw.lanes import WEIGHT_BITS
 from hwgen.hw.weight_memory import SPRAM_COUNT, SPRAM_WIDTH, SPRAM_WORDS, spram_depth
 from hwgen.model.fixed import bits_for
+from hwgen.model.gru import IntegerGRUModel
 from hwgen.model.integer_model import IntegerModel
+from hwgen.model.saved import RecurrentModel
 from hwgen.model.kinds import OUTPUT_STEPS, WEIGHT_MEMORIES
+
+#: `AccelConfig.cell` choices and their gate rows per unit (hardware order: LSTM i, f, g, o; GRU z, r, n).
+CELL_GATES = {"lstm": 4, "gru": 3}
 
 #: `AccelConfig.gate_rows` choices.
 GATE_ROWS = (1, 4)
@@ -104,8 +109,11 @@ class AccelConfig:
     #: "last": outputs after a sequence's last step (a classifier); "every_step": after every step (a char-LM),
     #: each step's K logits (computed beside the next step) or H hidden values (streamed before it starts).
     output_steps: str = "last"
+    #: The recurrent cell: "lstm", or "gru" (linear_before_reset=1, one gate row a word; its state update is
+    #: `hwgen.hw.gru_update`).
+    cell: str = "lstm"
     #: The integer model whose weights fill the ROMs (None: a config for cycle/size analysis only).
-    model: Optional[IntegerModel] = field(default=None, compare=False, repr=False)
+    model: Optional[RecurrentModel] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         errs: list[str] = []
@@ -125,6 +133,11 @@ class AccelConfig:
                         f"{_nearest(self.head_lanes, _divisors(self.lanes))}")
         if self.gate_rows not in GATE_ROWS:
             errs.append(f"gate_rows must be one of {', '.join(map(str, GATE_ROWS))}, got {self.gate_rows}")
+        if self.cell not in CELL_GATES:
+            errs.append(f"cell {self.cell!r} is not one of {', '.join(CELL_GATES)}")
+        elif self.cell == "gru" and self.gate_rows != 1:
+            errs.append(f"gate_rows={self.gate_rows} is for LSTMs (a unit's four rows in one word); a GRU reads one "
+                        "gate row a word: nearest valid choice: gate_rows=1")
         if errs:
             raise ConfigError("; ".join(errs))
         if self.hidden % self.lanes:
@@ -189,9 +202,14 @@ class AccelConfig:
     def word_bits(self) -> int:
         return self.products * self.weight_bits
 
+    @property
+    def gates(self) -> int:
+        """Gate rows per unit: 4 for an LSTM, 3 for a GRU."""
+        return CELL_GATES[self.cell]
+
     def unit_cycles(self, layer: int) -> int:
-        """Issue cycles of one unit's four rows in `layer`'s pass."""
-        return 4 * self.chunks(layer) // self.gate_rows
+        """Issue cycles of one unit's gate rows in `layer`'s pass."""
+        return self.gates * self.chunks(layer) // self.gate_rows
 
     @property
     def weight_words(self) -> int:
@@ -199,7 +217,7 @@ class AccelConfig:
 
     def words_for(self, lanes: int) -> int:
         """Weight words (chunks of all rows, `gate_rows` rows a word) with `lanes` lanes."""
-        return sum(4 * self.hidden * self.chunks(layer, lanes) // self.gate_rows for layer in range(self.layers))
+        return sum(self.gates * self.hidden * self.chunks(layer, lanes) // self.gate_rows for layer in range(self.layers))
 
     def acc_bound(self) -> int:
         """Worst case |accumulator|: every code at its largest magnitude on the widest row."""
@@ -244,7 +262,15 @@ class AccelConfig:
             raise ConfigError(f"a generic config has no block RAM geometry; name one of {', '.join(EBR_TARGETS)}")
         return EBR_TARGETS[name].blocks_for(self.weight_words, self.word_bits)
 
-    def _check_model(self, model: IntegerModel) -> None:
+    def _check_model(self, model: RecurrentModel) -> None:
+        is_gru = isinstance(model, IntegerGRUModel)
+        if is_gru != (self.cell == "gru"):
+            raise ConfigError(f"the model is {'a GRU' if is_gru else 'an LSTM'} but the config is for cell={self.cell!r}; "
+                              f"nearest valid choice: cell={'gru' if is_gru else 'lstm'!r}")
+        if is_gru and not model.linear_before_reset:
+            raise ConfigError("the GRU has linear_before_reset=0 (the reset gate before R_h, so a layer's candidate rows "
+                              "would wait for every unit's r ⊙ h); the accelerator supports linear_before_reset=1 "
+                              "(nn.GRU's form, what `hwgen train lstm --cell gru` trains)")
         want = (model.hidden, model.input_size, len(model.layers), model.output_size if model.head is not None else 0)
         have = (self.hidden, self.input, self.layers, self.outputs)
         if want != have:
@@ -259,10 +285,9 @@ class AccelConfig:
             for layer in model.layers:
                 if np.any(layer.w_codes == 0) or np.any(layer.r_codes == 0):
                     raise ConfigError("weights_kind='binary' cannot hold zero codes; nearest valid choice: weights_kind='ternary'")
-        widths = {
-            "act_bits": (self.act_bits, model.hidden_format.bits), "gate_bits": (self.gate_bits, model.gate_format.bits),
-            "cell_bits": (self.cell_bits, model.cell_format.bits),
-        }
+        widths = {"act_bits": (self.act_bits, model.hidden_format.bits), "gate_bits": (self.gate_bits, model.gate_format.bits)}
+        if isinstance(model, IntegerModel):
+            widths["cell_bits"] = (self.cell_bits, model.cell_format.bits)
         for name, (have_bits, want_bits) in widths.items():
             if have_bits != want_bits:
                 raise ConfigError(f"{name}={have_bits} differs from the model's format ({want_bits} bits); nearest valid: {want_bits}")
@@ -273,23 +298,30 @@ class AccelConfig:
 
     # ---- construction ------------------------------------------------------------------------
     @staticmethod
-    def for_model(model: IntegerModel, lanes: int = 4, weight_memory: str = "ebr", weights_kind: Optional[str] = None,
+    def for_model(model: RecurrentModel, lanes: int = 4, weight_memory: str = "ebr", weights_kind: Optional[str] = None,
                   top: str = "hwgen_accel", ebr_target: Optional[str] = None, gate_rows: int = 1,
                   head_lanes: int = 0) -> "AccelConfig":
         """The smallest config that runs `model` bit-exactly with `lanes` lanes (× `gate_rows` rows a word; the head's
         `head_lanes` products a cycle, 0: lanes)."""
         kind = weights_kind or model.weights_kind
-        biases = [np.abs(layer.gate.bias).max() for layer in model.layers] + [np.abs(layer.cell.bias).max() for layer in model.layers]
-        cell_sum = max(bits_for(int(np.abs(layer.cell.mult).max()) * -model.cell_format.min + int(np.abs(layer.cell.bias).max()))
-                       for layer in model.layers)
+        biases = [np.abs(layer.gate.bias).max() for layer in model.layers]
+        if isinstance(model, IntegerGRUModel):  # no cell state; the candidate rows' reset biases sit beside the biases
+            biases += [np.abs(layer.reset_bias).max() for layer in model.layers]
+            cell_sum, cell_bits, cell = 0, AccelConfig.cell_bits, "gru"
+        else:
+            biases += [np.abs(layer.cell.bias).max() for layer in model.layers]
+            cell_sum = max(bits_for(int(np.abs(layer.cell.mult).max()) * -model.cell_format.min
+                                    + int(np.abs(layer.cell.bias).max())) for layer in model.layers)
+            cell_bits, cell = model.cell_format.bits, "lstm"
         return AccelConfig(
             hidden=model.hidden, input=model.input_size, layers=len(model.layers), lanes=lanes, gate_rows=gate_rows,
             head_lanes=head_lanes,
             outputs=model.output_size if model.head is not None else 0, weights_kind=kind, weight_memory=weight_memory,
             act_bits=model.hidden_format.bits, acc_bits=max(model.accumulator_bits(), bits_for(-model.hidden_format.min * 127)),
-            gate_bits=model.gate_format.bits, cell_bits=model.cell_format.bits, mult_bits=max(model.multiplier_bits(), 9),
+            gate_bits=model.gate_format.bits, cell_bits=cell_bits, mult_bits=max(model.multiplier_bits(), 9),
             bias_bits=bits_for(int(max(biases))), sum_bits=max(model.affine_bits(), cell_sum),
-            out_bits=model.output_bits, top=top, ebr_target=ebr_target, output_steps=model.output_steps, model=model,
+            out_bits=model.output_bits, top=top, ebr_target=ebr_target, output_steps=model.output_steps, cell=cell,
+            model=model,
         )
 
     @staticmethod
@@ -310,7 +342,7 @@ class AccelConfig:
         assert error is not None
         raise error
 
-    def with_model(self, model: IntegerModel) -> "AccelConfig":
+    def with_model(self, model: RecurrentModel) -> "AccelConfig":
         return replace(self, model=model)
 
     def create(self, simulate: bool = False) -> "object":
@@ -322,7 +354,7 @@ class AccelConfig:
         return Accelerator(self, self.model, simulate=simulate)
 
     # ---- reference and timing ----------------------------------------------------------------------
-    def reference(self, model: IntegerModel, x_int: np.ndarray) -> np.ndarray:
+    def reference(self, model: RecurrentModel, x_int: np.ndarray) -> np.ndarray:
         """Bit-exact outputs of the hardware for one sequence [T, X] (or a batch [N, T, X]): [K] (or [N, K]),
         with every-step outputs [T, K] (or [N, T, K]) in stream order."""
         self._check_model(model)
@@ -345,15 +377,16 @@ class AccelConfig:
         return self.schedule().sequence_cycles(steps)  # type: ignore[attr-defined]
 
     def ideal_cycles_per_step(self) -> float:
-        """Useful weight operations per step / products per cycle: 4H · (X_l + H) / (lanes · gate_rows) summed over
+        """Useful weight operations per step / products per cycle: G·H · (X_l + H) / (lanes · gate_rows) summed over
         the layers, the bound a perfectly busy datapath reaches. With every-step logits the dense head's K · H / lanes
         (its own `head_products` a cycle, beside the gates' lanes) bounds it too: the larger of the two. Pad columns
         of an input that lanes do not divide are not useful work, so they count against utilisation."""
         return max(self.gate_ideal_cycles_per_step(), self.head_ideal_cycles_per_step())
 
     def gate_ideal_cycles_per_step(self) -> float:
-        """The gate rows' products per step over the gates' lanes: 4H · (X_l + H) / (lanes · gate_rows), all layers."""
-        return sum(4 * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.products
+        """The gate rows' products per step over the gates' lanes: G·H · (X_l + H) / (lanes · gate_rows), all layers
+        (G = `gates`: 4 for an LSTM, 3 for a GRU)."""
+        return sum(self.gates * self.hidden * (self.layer_input(layer) + self.hidden) for layer in range(self.layers)) / self.products
 
     def head_ideal_cycles_per_step(self) -> float:
         """The dense head's products per step over its lanes: K · H / head_products with every-step logits, else 0."""

@@ -1,7 +1,7 @@
 """The controller FSM: issues one chunk read per cycle, following `hwgen.hw.schedule`.
 
 States: WAIT (for a full input bank), ISSUE (one chunk of one row per cycle; rows in
-unit order i, f, g, o; layers one after another), GAP (the schedule's hazard wait before
+unit order i, f, g, o, or a GRU's z, r, n; layers one after another), GAP (the schedule's hazard wait before
 a pass), DRAIN (let the last state update land), OUTPUT (hand over to the hidden-state output
 unit until `out_done`), HOLD (a dense head still reads an earlier step's h bank). Without a dense
 head, DRAIN and OUTPUT follow the step that ends a sequence, or, with `output_steps="every_step"`,
@@ -169,11 +169,13 @@ class Controller(wiring.Component):
         with m.If(s.end_row):
             m.d.sync += [s.chunk.eq(0), s.row.eq(s.row + rows),
                          s.first_r.eq(1), s.is_h_r.eq(0), s.first_h_r.eq(0), s.end_row.eq(0), s.end_pass.eq(0)]
+            gates = self.config.gates  # rows a unit: 4 (LSTM i, f, g, o) or 3 (GRU z, r, n)
             if rows == 1:
-                m.d.sync += [s.gate.eq(s.gate + 1), s.last_row.eq((s.gate == 2) & s.last_unit)]
+                m.d.sync += [s.gate.eq(Mux(s.gate == gates - 1, 0, s.gate + 1)) if gates < 4 else s.gate.eq(s.gate + 1),
+                             s.last_row.eq((s.gate == gates - 2) & s.last_unit)]
             else:  # the next unit is the pass's last: unit == H - 2 now (H == 1: every unit is)
                 m.d.sync += s.last_row.eq(Const(1) if H == 1 else s.unit == H - 2)
-            with m.If(s.gate == 3 if rows == 1 else Const(1)):
+            with m.If(s.gate == gates - 1 if rows == 1 else Const(1)):
                 m.d.sync += [s.unit.eq(s.unit + 1), s.ulane.eq(s.ulane + 1), s.last_unit.eq(s.unit == H - 2)]
                 with m.If(s.ulane == lanes - 1):
                     m.d.sync += [s.ulane.eq(0), s.uchunk.eq(s.uchunk + 1)]

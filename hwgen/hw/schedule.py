@@ -1,8 +1,11 @@
 """The controller's schedule as data: pipeline latencies, pass lengths, hazard gaps, cycle counts.
 
 The accelerator issues one chunk read per cycle: a *pass* computes one layer for one
-time step (4H rows × `config.chunks(l)` = ceil(X_l / lanes) + H / lanes chunks, rows in
-unit order i, f, g, o; layer 0's input is zero-padded to whole chunks). The state
+time step (G·H rows × `config.chunks(l)` = ceil(X_l / lanes) + H / lanes chunks, rows in
+unit order i, f, g, o for an LSTM (G = 4), z, r, n for a GRU (G = 3); layer 0's input is
+zero-padded to whole chunks). A GRU's state update starts at its n row's affine output (the
+two partial sums bypass the activation unit), so its `write_offset` has GRU_STATE_LATENCY
+in place of the LSTM's ACT_LATENCY + STATE_LATENCY. The state
 update of the last units finishes `write_offset` cycles after their last issue, and
 the next pass starts at once — reading the input part first — unless a chunk it reads
 in its first row would still be in flight: then the controller waits `gaps[l]` cycles
@@ -40,6 +43,7 @@ ACC_LATENCY = 1
 AFFINE_LATENCY = 6
 ACT_LATENCY = 2  # activation port A: registered clamped table address, then the ROM read
 STATE_LATENCY = 12
+GRU_STATE_LATENCY = 8  # GRU: from the n row's partial sums leaving the affine to h_we (`hwgen.hw.gru_update`)
 VEC_WRITE_LATENCY = 1  # h value -> vector memory: the write port's register
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
 ROW_SPACING = 2  # gate_rows=4: a unit's rows enter the shared affine 2 cycles apart (its multiplier takes two per row)
@@ -71,10 +75,16 @@ def i_lead(config: "AccelConfig", layer: int) -> int:
     return 3 * config.chunks(layer) if config.gate_rows == 1 else ROW_SPACING * (config.gate_rows - 1)
 
 
+def state_read_lead(config: "AccelConfig", layer: int) -> int:
+    """Cycles from the state update reading a unit's kept state (LSTM: c, at its i gate; GRU: its old h, at its n
+    row's partial sums) to the cycle it writes the new one (h_we)."""
+    return GRU_STATE_LATENCY if config.cell == "gru" else STATE_LATENCY + i_lead(config, layer)
+
+
 def write_offset(config: "AccelConfig") -> int:
-    """Cycles from the issue of a unit's last chunk (o row) to the cycle its h and c are written."""
-    return (acc_offset(config) + ACC_LATENCY + serial_offset(config) + AFFINE_LATENCY + ACT_LATENCY + STATE_LATENCY
-            + VEC_WRITE_LATENCY)
+    """Cycles from the issue of a unit's last chunk (o row; GRU: n row) to the cycle its h (and c) are written."""
+    update = GRU_STATE_LATENCY if config.cell == "gru" else ACT_LATENCY + STATE_LATENCY
+    return acc_offset(config) + ACC_LATENCY + serial_offset(config) + AFFINE_LATENCY + update + VEC_WRITE_LATENCY
 
 
 def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
@@ -94,11 +104,11 @@ def _gaps(config: "AccelConfig", w: int) -> tuple[int, ...]:
                     key = (layer - 1, p) if p < kx and layer > 0 else (layer, p - kx) if p >= kx else None
                     if key is not None and key in written:
                         need[layer] = max(need[layer], written[key] + 1 - (t + p))
-                for u in range(hidden):  # the cell state of unit u is read when its i gate arrives
+                for u in range(hidden):  # the kept state of unit u (LSTM c, GRU h copy) is read before its h_we
                     key = ("c", layer, u)
                     if key in written:
-                        i_arrival = t + (u + 1) * ku - 1 + w - VEC_WRITE_LATENCY - STATE_LATENCY - i_lead(config, layer)
-                        need[layer] = max(need[layer], written[key] + 1 - i_arrival)
+                        read = t + (u + 1) * ku - 1 + w - VEC_WRITE_LATENCY - state_read_lead(config, layer)
+                        need[layer] = max(need[layer], written[key] + 1 - read)
                 for u in range(hidden):
                     done = t + (u + 1) * ku - 1 + w
                     key = (layer, u // lanes)

@@ -1,6 +1,7 @@
-"""Random binary/ternary LSTM models, for tests and benchmarks of the accelerator.
+"""Random binary/ternary LSTM and GRU models, for tests and benchmarks of the accelerator.
 
-`random_stack` gives an `LSTMStack` directly (any size, with the BN cell affine);
+`random_stack` gives an `LSTMStack` directly (any size, with the BN cell affine), `random_gru_stack`
+a `GRUStack` (linear_before_reset=1 unless asked otherwise);
 `write_onnx` writes the same kind of model as a standard ONNX file (DequantizeLinear
 weights with per-row scales, LSTM, then the head on the last step (Gather, Gemm) or on
 every step (Squeeze, MatMul + Add, as torch exports `nn.LSTM` + `nn.Linear`; or Reshape,
@@ -15,6 +16,7 @@ from typing import Union
 
 import numpy as np
 
+from hwgen.model.gru import GRUFloatLayer, GRUStack
 from hwgen.model.lstm_stack import FloatHead, FloatLayer, LSTMStack
 
 
@@ -51,16 +53,39 @@ def random_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0
                      every_step=every_step)
 
 
+def random_gru_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0, kind: str = "ternary",
+                     seed: int = 0, every_step: bool = False, linear_before_reset: bool = True) -> GRUStack:
+    """A random GRU stack with weights scaled like a trained BN-GRU (gates of order 1; z biased towards keeping h)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for index in range(layers):
+        x = input_size if index == 0 else hidden
+        div = 127.0 if kind == "int8" else 1.0
+        w_scale = rng.uniform(0.5, 1.5, 3 * hidden) / np.sqrt(x) / div
+        r_scale = rng.uniform(0.5, 1.5, 3 * hidden) / np.sqrt(hidden) / div
+        wb, rb = rng.normal(0, 0.3, 3 * hidden), rng.normal(0, 0.3, 3 * hidden)
+        wb[:hidden] += 0.5
+        out.append(GRUFloatLayer(_codes(rng, (3 * hidden, x), kind), w_scale, _codes(rng, (3 * hidden, hidden), kind),
+                                 r_scale, wb, rb, kind, linear_before_reset))
+    head = FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
+    return GRUStack(tuple(out), head, every_step, "random_gru")
+
+
 def write_onnx(path: Union[str, Path], hidden: int, input_size: int, steps: int = 6, layers: int = 1, classes: int = 10,
-               kind: str = "ternary", seed: int = 0, head: str = "last") -> Path:
-    """Write a random ternary/binary LSTM as ONNX: a classifier ([steps, 1, input] → [1, classes]) with
-    `head="last"`, a per-step model ([steps, 1, classes], or [steps, classes] through Gemm) otherwise."""
+               kind: str = "ternary", seed: int = 0, head: str = "last", cell: str = "lstm",
+               linear_before_reset: int = 1) -> Path:
+    """Write a random ternary/binary LSTM (or `cell="gru"`: GRU) as ONNX: a classifier ([steps, 1, input] → [1, classes])
+    with `head="last"`, a per-step model ([steps, 1, classes], or [steps, classes] through Gemm) otherwise."""
     if head not in HEADS:
         raise ValueError(f"head {head!r} is not one of {', '.join(HEADS)}")
+    if cell not in ("lstm", "gru"):
+        raise ValueError(f"cell {cell!r} is not one of lstm, gru")
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    stack = random_stack(hidden, input_size, layers, classes, kind, cell_bn=False, seed=seed)
+    stack: Union[LSTMStack, GRUStack] = (
+        random_gru_stack(hidden, input_size, layers, classes, kind, seed, linear_before_reset=bool(linear_before_reset))
+        if cell == "gru" else random_stack(hidden, input_size, layers, classes, kind, cell_bn=False, seed=seed))
     inits, nodes = [], []
     x = "x"
     for i, layer in enumerate(stack.layers):
@@ -68,10 +93,15 @@ def write_onnx(path: Union[str, Path], hidden: int, input_size: int, steps: int 
             inits.append(numpy_helper.from_array(codes[None].astype(np.int8), f"{nm}{i}_q"))
             inits.append(numpy_helper.from_array(scale.astype(np.float32), f"{nm}{i}_s"))
             nodes.append(helper.make_node("DequantizeLinear", [f"{nm}{i}_q", f"{nm}{i}_s"], [f"{nm}{i}"], axis=1))
-        b = np.concatenate([layer.bias, np.zeros(4 * hidden)])[None].astype(np.float32)
+        if isinstance(layer, GRUFloatLayer):
+            b = np.concatenate([layer.wb, layer.rb])[None].astype(np.float32)
+            extra = {"linear_before_reset": int(linear_before_reset)}
+        else:
+            b = np.concatenate([layer.bias, np.zeros(4 * hidden)])[None].astype(np.float32)
+            extra = {}
         inits.append(numpy_helper.from_array(b, f"B{i}"))
-        nodes.append(helper.make_node("LSTM", [x, f"W{i}", f"R{i}", f"B{i}"], [f"Y{i}", f"Yh{i}"], hidden_size=hidden,
-                                      name=f"lstm{i}"))
+        nodes.append(helper.make_node(cell.upper(), [x, f"W{i}", f"R{i}", f"B{i}"], [f"Y{i}", f"Yh{i}"], hidden_size=hidden,
+                                      name=f"{cell}{i}", **extra))
         if i + 1 < layers:
             inits.append(numpy_helper.from_array(np.array([1], np.int64), f"ax{i}"))
             nodes.append(helper.make_node("Squeeze", [f"Y{i}", f"ax{i}"], [f"X{i + 1}"]))
@@ -99,7 +129,7 @@ def write_onnx(path: Union[str, Path], hidden: int, input_size: int, steps: int 
         nodes.append(helper.make_node("Reshape", [top, "flat"], ["ys"]))  # [T, H]
         nodes.append(helper.make_node("Gemm", ["ys", "Wd", "bd"], ["y"], transB=1, name="dense"))
         out_shape = [steps, classes]
-    graph = helper.make_graph(nodes, "random_lstm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, input_size])],
+    graph = helper.make_graph(nodes, f"random_{cell}", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, input_size])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8

@@ -20,26 +20,28 @@ For linear_before_reset=1 the reset gate multiplies the exact affine of R_h·h (
 `reset_bias`), and one floor shift follows: no extra rounding stage over the LSTM's. There is
 no cell state, so no cell format and no cell affine.
 
-Cycles (`gru_cycles_per_step`): with the LSTM accelerator's lanes structure a pass issues
-one chunk of `lanes` weights per cycle, rows × (ceil(X/lanes) + ceil(H/lanes)) chunks per
-layer and step. A GRU has 3H rows to the LSTM's 4H, so the same datapath needs 3/4 of the
-pass cycles; the per-step overhead (pipeline drain, hazard gaps) is the schedule's and is
-passed in. linear_before_reset=0 cannot stream the candidate rows' R·(r ⊙ h) until every
-unit's r is through σ and written back: each layer adds a `reset_drain` on top.
+The accelerator runs linear_before_reset=1 (`hwgen.hw.config.AccelConfig` with cell="gru",
+`hwgen.hw.gru_update`); its `expected_cycles` is the GRU's cycle count. `gru_cycles_per_step`
+remains the analytic count for the placement it does not run: with the lanes structure a
+pass issues rows × (ceil(X/lanes) + ceil(H/lanes)) chunks per layer and step, and
+linear_before_reset=0 cannot stream the candidate rows' R·(r ⊙ h) until every unit's r is
+through σ and written back: each layer adds a `reset_drain` on top.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from pathlib import Path
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
-from hwgen.model.integer_model import DenseHead, GateAffine
-from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputSteps, WeightsKind, check_kind
+from hwgen.model.integer_model import DenseHead, GateAffine, _ro, read_npz
+from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputMode, OutputSteps, WeightsKind, check_kind
 from hwgen.model.lstm_stack import FloatHead
 from hwgen.model.layer_shape import CodesShape, IntegerCodes, StackShape
 
@@ -92,6 +94,13 @@ class GRUStack:
     head: Optional[FloatHead]
     every_step: bool = False
     name: str = "gru"
+    #: How the graph it was matched in reads and writes (as `LSTMStack`'s): input [batch, T, X] (True) or [T, batch, X];
+    #: a per-step output [batch, T, K] (True) or [T, batch, K]; names; a final (Log)Softmax.
+    batch_first: bool = False
+    output_batch_first: bool = True
+    input_name: str = "x"
+    output_name: str = "y"
+    final_softmax: bool = False
 
     def run_float(self, x: np.ndarray) -> np.ndarray:
         """[N, T, X] -> [N, K] (or [N, T, K] with `every_step`): the float64 reference of the integer model."""
@@ -126,14 +135,52 @@ class IntegerGRUModel(StackShape):
     linear_before_reset: bool = True
     output_steps: OutputSteps = "last"
     name: str = "gru"
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_kind("weights kind", self.weights_kind, WEIGHTS_KINDS)
         check_kind("output_steps", self.output_steps, OUTPUT_STEPS)
 
+    # ---- shape and bounds (what the accelerator's widths are chosen from, as `IntegerModel`'s) --------------
+    @property
+    def output(self) -> OutputMode:
+        return "logits" if self.head is not None else "hidden"
+
+    @property
+    def output_size(self) -> int:
+        return self.head.outputs if self.head is not None else self.hidden
+
+    @property
+    def output_bits(self) -> int:
+        return bits_for(self.head.bound(self.hidden_format)) if self.head is not None else self.hidden_format.bits
+
     @property
     def output_scale(self) -> float:
         return self.head.scale if self.head is not None else self.hidden_format.step
+
+    def multiplier_bits(self) -> int:
+        """Signed width of the per-row multiplier constants (and dense weights)."""
+        m = [int(np.abs(np.concatenate([layer.gate.mult_x, layer.gate.mult_h])).max()) for layer in self.layers]
+        if self.head is not None:
+            m.append(int(np.abs(self.head.weights).max(initial=0)))
+        return bits_for(max(m))
+
+    def affine_bits(self) -> int:
+        """Width of every row affine's sum: z/r rows' mult_x·acc_x + mult_h·acc_h + bias, and the candidate rows'
+        two partial sums px = mult_x·acc_x + bias and ph = mult_h·acc_h + reset_bias (kept apart for the reset gate)."""
+        bound = 0
+        for layer in self.layers:
+            bx, bh = layer.acc_bounds(self.hidden_format)
+            g, hid = layer.gate, layer.hidden
+            px = np.abs(g.mult_x) * bx + np.abs(g.bias)
+            ph = np.abs(g.mult_h) * bh + np.concatenate([np.zeros(2 * hid, np.int64), np.abs(layer.reset_bias)])
+            bound = max(bound, int((px[:2 * hid] + ph[:2 * hid]).max()), int(px[2 * hid:].max()), int(ph[2 * hid:].max()))
+        return bits_for(bound)
+
+    def saturation(self) -> str:
+        g = self.gate_format
+        return (f"saturating: gate pre-activations to ±{-g.min * g.step:g} ({g.bits} bits); no cell state; "
+                "all accumulators sized by worst-case bound")
 
     def accumulator_bits(self) -> int:
         """Width that holds every acc_x / acc_h of every layer (worst case, overflow impossible)."""
@@ -150,11 +197,14 @@ class IntegerGRUModel(StackShape):
         return np.asarray(self.run(self.quantize_input(x)), np.float64) * self.output_scale
 
     def run(self, x_int: np.ndarray) -> np.ndarray:
-        """Integer inputs [N, T, X] -> integer outputs [N, K] ([N, T, K] with every-step outputs)."""
+        """Integer inputs [N, T, X] -> integer outputs [N, K] ([N, T, K] with every-step outputs); one sequence
+        [T, X] -> [K] ([T, K]), as `IntegerModel.run`."""
         x = np.asarray(x_int)
-        if not np.issubdtype(x.dtype, np.integer) or x.ndim != 3 or x.shape[2] != self.input_size:
-            raise HwgenError(f"IntegerGRUModel.run takes integer codes [N, T, {self.input_size}], "
+        if not np.issubdtype(x.dtype, np.integer) or x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise HwgenError(f"IntegerGRUModel.run takes integer codes [N, T, {self.input_size}] or [T, {self.input_size}], "
                              f"got {x.dtype} {list(x.shape)}")
+        if x.ndim == 2:
+            return self.run(x[None])[0]
         f = self.input_format
         if x.min(initial=0) < f.min or x.max(initial=0) > f.max:
             raise HwgenError(f"input codes outside the {f.bits}-bit input format [{f.min}, {f.max}]")
@@ -194,6 +244,52 @@ class IntegerGRUModel(StackShape):
         return ys
 
 
+    # ---- persistence ---------------------------------------------------------------------------------------------
+    def save(self, path: Union[str, Path]) -> None:
+        """Write as .npz (arrays + a JSON header with `"cell": "gru"`); `IntegerGRUModel.load` reads it back exactly."""
+        arrays: dict[str, np.ndarray] = {"sigmoid": self.sigmoid.values, "tanh": self.tanh.values}
+        formats = {"input": self.input_format, "hidden": self.hidden_format, "gate": self.gate_format}
+        meta: dict[str, object] = {
+            "cell": "gru", "name": self.name, "weights_kind": self.weights_kind, "notes": list(self.notes),
+            "output_steps": self.output_steps, "linear_before_reset": self.linear_before_reset,
+            "formats": {k: [f.bits, f.frac] for k, f in formats.items()},
+            "table": [self.sigmoid.index_shift, self.sigmoid.index_bits],
+            "sample_bits": [self.sigmoid.sample_bits, self.tanh.sample_bits], "layers": [], "head": None,
+        }
+        for i, layer in enumerate(self.layers):
+            p = f"layer{i}_"
+            arrays.update({p + "w": layer.w_codes, p + "r": layer.r_codes, p + "mult_x": layer.gate.mult_x,
+                           p + "mult_h": layer.gate.mult_h, p + "bias": layer.gate.bias, p + "reset_bias": layer.reset_bias})
+            meta["layers"].append({"input_format": [layer.input_format.bits, layer.input_format.frac],  # type: ignore[union-attr]
+                                   "shift": layer.gate.shift})
+        if self.head is not None:
+            arrays.update({"head_w": self.head.weights, "head_b": self.head.bias})
+            meta["head"] = {"scale": self.head.scale}
+        np.savez(path, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+
+    @staticmethod
+    def load(path: Union[str, Path]) -> "IntegerGRUModel":
+        z, meta = read_npz(path)
+        if meta.get("cell") != "gru":
+            raise HwgenError(f"{path}: not an integer GRU model (load it with hwgen.model.saved.load_model)")
+        fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
+        shift, bits = meta["table"]
+        sample_sig, sample_tanh = meta["sample_bits"]
+        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"], sample_sig)
+        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"], sample_tanh)
+        layers = []
+        for i, lm in enumerate(meta["layers"]):
+            p = f"layer{i}_"
+            layers.append(IntegerGRULayer(
+                _ro(z[p + "w"]), _ro(z[p + "r"]), FixedFormat(*lm["input_format"]),
+                GateAffine(_ro(z[p + "mult_x"]), _ro(z[p + "mult_h"]), _ro(z[p + "bias"]), int(lm["shift"])),
+                _ro(z[p + "reset_bias"])))
+        head = DenseHead(_ro(z["head_w"]), _ro(z["head_b"]), float(meta["head"]["scale"])) if meta["head"] else None
+        return IntegerGRUModel(tuple(layers), head, fm["input"], fm["hidden"], fm["gate"], sig, tanh,
+                               meta["weights_kind"], bool(meta["linear_before_reset"]), meta["output_steps"],
+                               meta["name"], tuple(meta["notes"]))
+
+
 def pass_cycles(rows_per_unit: int, hidden: int, inputs: Sequence[int], lanes: int) -> int:
     """Issue cycles of one step's passes: Σ_l rows·H·(ceil(X_l/lanes) + ceil(H/lanes)) (one chunk per cycle)."""
     if lanes < 1 or hidden < 1:
@@ -212,52 +308,6 @@ def gru_cycles_per_step(hidden: int, inputs: Sequence[int], lanes: int, overhead
     """
     drains = 0 if linear_before_reset else reset_drain * len(inputs)
     return pass_cycles(GATES, hidden, inputs, lanes) + overhead + drains
-
-
-@dataclass(frozen=True)
-class GRUTiming:
-    """What a GRU accelerator config needs beside its hardware: the bit-exact reference and the cycle count.
-
-    The `AccelConfig` analogue for a GRU on the LSTM accelerator's lanes structure, as plain data:
-    `overhead` (per step) and `sequence_overhead` (per sequence: input beats of the first step,
-    the last drain, the output stream) are the schedule's constants, which a GRU controller
-    shares with the LSTM's (take them from the LSTM `AccelConfig` of the same sizes until a GRU
-    schedule exists); `reset_drain` only counts for linear_before_reset=0.
-    """
-
-    hidden: int
-    inputs: tuple[int, ...]  # each layer's input size: (X, H, H, ...)
-    lanes: int
-    linear_before_reset: bool = True
-    overhead: int = 0
-    reset_drain: int = 0
-    sequence_overhead: int = 0
-
-    @classmethod
-    def for_model(cls, model: IntegerGRUModel, lanes: int, **schedule: int) -> "GRUTiming":
-        inputs = tuple(layer.input_size for layer in model.layers)
-        return cls(model.hidden, inputs, lanes, model.linear_before_reset, **schedule)
-
-    def reference(self, model: IntegerGRUModel, x_int: np.ndarray) -> np.ndarray:
-        """Bit-exact outputs for integer inputs [N, T, X] (`IntegerGRUModel.run`), for the model this timing is of."""
-        if (model.hidden, tuple(layer.input_size for layer in model.layers), model.linear_before_reset) != \
-                (self.hidden, self.inputs, self.linear_before_reset):
-            raise HwgenError(f"the GRU model (hidden {model.hidden}, linear_before_reset {model.linear_before_reset}) "
-                             f"is not the one this timing is of (hidden {self.hidden}, "
-                             f"linear_before_reset {self.linear_before_reset})")
-        return model.run(x_int)
-
-    def ideal_cycles_per_step(self) -> float:
-        """Useful weight operations per step / lanes: 3H·(X_l + H) / lanes over the layers."""
-        return sum(GATES * self.hidden * (x + self.hidden) for x in self.inputs) / self.lanes
-
-    def cycles_per_step(self) -> int:
-        return gru_cycles_per_step(self.hidden, self.inputs, self.lanes, self.overhead, self.linear_before_reset,
-                                   self.reset_drain)
-
-    def expected_cycles(self, steps: int) -> int:
-        """Cycles of one sequence of `steps` steps: steps · cycles_per_step + sequence_overhead."""
-        return steps * self.cycles_per_step() + self.sequence_overhead
 
 
 def gru_weight_bytes(hidden: int, inputs: Sequence[int], kind: str) -> int:

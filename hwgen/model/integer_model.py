@@ -272,11 +272,10 @@ class IntegerModel(StackShape):
 
     @staticmethod
     def load(path: Union[str, Path]) -> "IntegerModel":
-        try:
-            z = np.load(path, allow_pickle=False)
-            meta = json.loads(bytes(z["meta"]).decode())
-        except Exception as err:
-            raise HwgenError(f"{path}: not an hwgen integer model (.npz) ({type(err).__name__}: {err})") from None
+        z, meta = read_npz(path)
+        if meta.get("cell", "lstm") != "lstm":
+            raise HwgenError(f"{path}: holds an integer {meta['cell'].upper()}, not an LSTM "
+                             "(load either with hwgen.model.saved.load_model)")
         fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
         shift, bits = meta["table"]
         sample_sig, sample_tanh = meta.get("sample_bits", [0, 0])
@@ -292,6 +291,15 @@ class IntegerModel(StackShape):
         head = DenseHead(_ro(z["head_w"]), _ro(z["head_b"]), float(meta["head"]["scale"])) if meta["head"] else None
         return IntegerModel(tuple(layers), head, fm["input"], fm["hidden"], fm["gate"], fm["cell"], sig, tanh,
                             meta["weights_kind"], meta["name"], tuple(meta["notes"]), meta.get("output_steps", "last"))
+
+
+def read_npz(path: Union[str, Path]) -> tuple[object, dict]:
+    """The arrays and JSON header of a saved integer model (.npz), or HwgenError saying it is not one."""
+    try:
+        z = np.load(path, allow_pickle=False)
+        return z, json.loads(bytes(z["meta"]).decode())
+    except Exception as err:
+        raise HwgenError(f"{path}: not an hwgen integer model (.npz) ({type(err).__name__}: {err})") from None
 
 
 def _ro(a: np.ndarray) -> np.ndarray:

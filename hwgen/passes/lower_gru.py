@@ -24,7 +24,7 @@ from hwgen.model.gru import GRUFloatLayer, GRUStack, IntegerGRULayer, IntegerGRU
 from hwgen.model.integer_model import GateAffine
 from hwgen.passes.lower_fixed_point import (LoweringOptions, _choose_shift, _input_frac, _int8_rows, _ro, _rounded,
                                             activation_tables, lower_head)
-from hwgen.passes.match_lstm_stack import _const, _head, _reads_every_step, _weight
+from hwgen.passes.match_lstm_stack import _check_against_interpreter, _const, _head, _reads_every_step, _weight
 
 
 def _layer(graph: Graph, node) -> GRUFloatLayer:
@@ -50,8 +50,10 @@ def _layer(graph: Graph, node) -> GRUFloatLayer:
                          bool(a.linear_before_reset))
 
 
-def match_gru_stack(graph: Graph) -> GRUStack:
-    """The GRUStack in `graph`, or UnsupportedError saying what does not fit."""
+def match_gru_stack(graph: Graph, check: bool = True) -> GRUStack:
+    """The GRUStack in `graph`, or UnsupportedError saying what does not fit. With `check`, the stack is run
+    beside the reference interpreter on random inputs (as `match_lstm_stack` does): a misread structure
+    (ops between the layers, another output) is refused rather than lowered."""
     grus = list(graph.nodes_of(ops.GRUAttrs))
     if not grus:
         raise UnsupportedError(f"graph {graph.name!r} has no GRU node")
@@ -59,8 +61,36 @@ def match_gru_stack(graph: Graph) -> GRUStack:
         raise UnsupportedError(f"graph {graph.name!r}: GRU layers of different hidden sizes are not supported")
     layers = tuple(_layer(graph, n) for n in grus)
     top = grus[-1]
-    head, _ = _head(graph, list(graph.nodes[graph.nodes.index(top) + 1:]))
-    return GRUStack(layers, head, _reads_every_step(graph, top), graph.name)
+    head, final = _head(graph, list(graph.nodes[graph.nodes.index(top) + 1:]))
+    src, batch_first = grus[0].inputs[0], False
+    prod = graph.producer(src)
+    if prod is not None and isinstance(prod.attrs, ops.TransposeAttrs) and prod.attrs.perm == (1, 0, 2):
+        batch_first, src = True, prod.inputs[0]
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1 or src != graph.inputs[0].name:
+        raise UnsupportedError(f"graph {graph.name!r}: a GRU stack has one input, the first GRU's (seq-first, or "
+                               "batch-first through one Transpose), and one output")
+    stack = GRUStack(layers, head, _reads_every_step(graph, top), graph.name, batch_first, True, graph.inputs[0].name,
+                     graph.outputs[0].name, final)
+    return _check_against_interpreter(graph, stack, top) if check else stack  # type: ignore[arg-type,return-value]
+
+
+def accelerator_reasons(graph: Graph) -> list[str]:
+    """Every reason the accelerator cannot take the GRU graph `graph` (empty: it can), as
+    `match_lstm_stack.accelerator_reasons` for LSTMs."""
+    try:
+        stack = match_gru_stack(graph)
+    except HwgenError as err:
+        return [str(err)]
+    reasons = []
+    if not all(layer.linear_before_reset for layer in stack.layers):
+        reasons.append("GRU with linear_before_reset=0: the accelerator places the reset gate after R_h·h "
+                       "(linear_before_reset=1, nn.GRU's form, what `hwgen train lstm --cell gru` trains); with 0 a "
+                       "layer's candidate rows would wait for every unit's r ⊙ h (lower it with hwgen.passes.lower_gru "
+                       "for the integer spec, or build it with --target tvm)")
+    if any(layer.kind == "float" for layer in stack.layers):
+        reasons.append("GRU with float weights; the multiplier-free accelerator needs binary/ternary codes with per-row "
+                       "scales (train with `hwgen train lstm --cell gru`, or quantize)")
+    return reasons
 
 
 def lower_gru_stack(stack: GRUStack, calibration: Optional[np.ndarray] = None,

@@ -95,9 +95,8 @@ def why_not(graph: Graph) -> list[str]:
     """Every reason this graph is not an LSTM stack (+ dense head) the accelerator can run (empty: it is)."""
     grus = [n.name for n in graph.nodes_of(ops.GRUAttrs)]
     if grus:  # one reason, not the LSTM-shape reasons a GRU graph trips in turn
-        return [f"GRU on the accelerator is not supported yet (node(s) {', '.join(map(repr, grus))}); supported: "
-                "LSTM stacks (+ one dense head). GRUs build for --target tvm, and hwgen.model.gru is their "
-                "integer spec"]
+        return [f"node(s) {', '.join(map(repr, grus))} are GRUs, not an LSTM stack (a GRU stack is matched by "
+                "hwgen.passes.lower_gru: --target rtl and tvm build it)"]
     reasons: list[str] = []
     if len(graph.inputs) != 1:
         reasons.append(f"needs exactly one input (the sequence), the graph has {len(graph.inputs)}")

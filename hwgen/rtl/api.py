@@ -1,6 +1,6 @@
 """`hwgen.rtl.build(graph, out, AccelOptions(...)) -> RtlArtifact`: a graph to verified-ready Verilog.
 
-The pipeline: recognise the LSTM stack and lower it to the integer model (`hwgen.passes.pipeline`),
+The pipeline: recognise the LSTM (or GRU) stack and lower it to the integer model (`hwgen.passes.pipeline`),
 choose the accelerator config (`AccelConfig.choose_lanes`, the one lanes policy), draw integer test
 vectors, and emit Verilog, memory images, manifest, model and vectors (`hwgen.rtl.emit`).
 """
@@ -13,7 +13,9 @@ from typing import Optional, Union
 import numpy as np
 
 from hwgen.ir.graph import Graph
-from hwgen.model.integer_model import IntegerModel
+from hwgen.ir import ops
+from hwgen.model.saved import RecurrentModel
+from hwgen.passes.lower_gru import match_gru_stack
 from hwgen.passes.match_lstm_stack import match_lstm_stack
 from hwgen.rtl.artifact import RtlArtifact
 from hwgen.rtl.emit import RtlBuild, emit
@@ -30,7 +32,7 @@ def _test_steps(graph: Graph, batch_first: bool, given: Optional[int]) -> int:
     return d if isinstance(d, int) else 8
 
 
-def test_inputs(model: IntegerModel, options: AccelOptions, steps: int) -> np.ndarray:
+def test_inputs(model: RecurrentModel, options: AccelOptions, steps: int) -> np.ndarray:
     """Integer test vectors [N, T, X]: rows of the calibration data when given, else uniform in [-1, 1)."""
     rng = np.random.default_rng(0)
     calibration = options.calibration_data()
@@ -54,6 +56,8 @@ def build(graph: Graph, out: Union[str, Path], options: AccelOptions = AccelOpti
         return build_gated(graph, out, options, gate)
     model = lower(graph, options)
     config = accel_config(model, options)
-    steps = _test_steps(graph, match_lstm_stack(graph, check=False).batch_first, options.test_steps)
+    gru = any(True for _ in graph.nodes_of(ops.GRUAttrs))
+    stack = match_gru_stack(graph, check=False) if gru else match_lstm_stack(graph, check=False)
+    steps = _test_steps(graph, stack.batch_first, options.test_steps)
     manifest = emit(RtlBuild(config, model, test_inputs(model, options, steps)), Path(out))
     return RtlArtifact(config, model, manifest, Path(out))

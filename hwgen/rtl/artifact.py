@@ -11,13 +11,13 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.hw.config import AccelConfig
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.saved import RecurrentModel, load_model
 
 
 @dataclass(frozen=True, eq=False)
 class RtlArtifact:
     config: AccelConfig  # with .model set: .create() rebuilds the same hardware
-    model: IntegerModel
+    model: RecurrentModel
     manifest: dict
     root: Path
 
@@ -35,7 +35,7 @@ class RtlArtifact:
         """One line: what was written and how fast it runs."""
         cfg, cyc = self.config, self.manifest["cycles"]
         steps = self.inputs().shape[1]
-        return (f"wrote {self.verilog}: {cfg.weights_kind} LSTM {cfg.input}->{cfg.hidden} x{cfg.layers}, {cfg.lanes} lanes, "
+        return (f"wrote {self.verilog}: {cfg.weights_kind} {cfg.cell.upper()} {cfg.input}->{cfg.hidden} x{cfg.layers}, {cfg.lanes} lanes, "
                 f"{cfg.weight_memory} weights{f' ({cfg.ebr_target} block RAM budget)' if cfg.ebr_target else ''}; "
                 f"{cyc['per_step']} cycles/step (utilisation {cyc['utilisation']:.3f}), {cyc['per_sequence']} cycles per "
                 f"{steps}-step sequence")
@@ -50,7 +50,7 @@ def load(out: Union[str, Path]) -> RtlArtifact:
         manifest = json.loads(mpath.read_text())
     except json.JSONDecodeError as err:
         raise HwgenError(f"{mpath}: not valid JSON ({err})") from None
-    model = IntegerModel.load(root / "model.npz")
+    model = load_model(root / "model.npz")
     names = {f.name for f in fields(AccelConfig)} - {"model"}
     unknown = set(manifest["config"]) - names
     if unknown:

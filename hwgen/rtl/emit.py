@@ -20,7 +20,8 @@ import numpy as np
 from hwgen.hw import images
 from hwgen.hw.activation import table_image
 from hwgen.hw.config import AccelConfig
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.gru import IntegerGRUModel
+from hwgen.model.saved import RecurrentModel
 
 MANIFEST_VERSION = 1
 
@@ -28,7 +29,7 @@ MANIFEST_VERSION = 1
 @dataclass(frozen=True, eq=False)
 class RtlBuild:
     config: AccelConfig
-    model: IntegerModel
+    model: RecurrentModel
     inputs: np.ndarray  # [N, T, X] integer test vectors
 
 
@@ -75,15 +76,19 @@ def emit(build: RtlBuild, out: Path) -> dict[str, object]:
 
     mems = []
     rows = images.row_params(model)
-    cells = images.cell_params(model)
     mb, bb = cfg.mult_bits, cfg.bias_bits
+    gru = isinstance(model, IntegerGRUModel)
     plan = [
         ("weights", images.weight_words(cfg, model), cfg.word_bits, cfg.weight_memory != "spram",
          "weight codes, one word per chunk of lanes codes of gate_rows rows (see hwgen.hw.images)"),
-        ("row_params", [(x & ((1 << mb) - 1)) | ((h & ((1 << mb) - 1)) << mb) | ((b & ((1 << bb) - 1)) << (2 * mb)) for x, h, b in rows],
-         2 * mb + bb, True, "per-row mult_x | mult_h << mult_bits | bias << 2*mult_bits"),
-        ("cell_params", [(c & ((1 << mb) - 1)) | ((b & ((1 << bb) - 1)) << mb) for c, b in cells], mb + bb, True,
-         "per-unit cell mult | bias << mult_bits"),
+        ("row_params", images.row_words(rows, mb, bb), 2 * mb + bb * (2 if gru else 1), True,
+         "per-row mult_x | mult_h << mult_bits | bias << 2*mult_bits"
+         + (" | reset_bias << 2*mult_bits+bias_bits (GRU n rows; 0 on z, r)" if gru else "")),
+    ]
+    if not gru:
+        plan.append(("cell_params", [(c & ((1 << mb) - 1)) | ((b & ((1 << bb) - 1)) << mb) for c, b in images.cell_params(model)],
+                     mb + bb, True, "per-unit cell mult | bias << mult_bits"))
+    plan += [
         ("act_tables", table_image(model.sigmoid, model.tanh), cfg.act_bits, True, ("sigmoid table then tanh table, whole (the Verilog ROMs hold only their k >= 0 "
                                                                            "halves, hwgen.hw.activation.rom_image)")),
     ]
@@ -114,8 +119,9 @@ def emit(build: RtlBuild, out: Path) -> dict[str, object]:
         "top": cfg.top,
         "verilog": vfile,
         "config": config_dict(cfg),
+        "cell": cfg.cell,
         "formats": {"input": fmt(model.input_format), "hidden": fmt(model.hidden_format), "gate": fmt(model.gate_format),
-                    "cell": fmt(model.cell_format)},
+                    **({} if gru else {"cell": fmt(model.cell_format)})},
         "output": {"mode": model.output, "size": model.output_size, "bits": cfg.out_bits, "scale": model.output_scale,
                    "steps": cfg.output_steps,
                    "when": ("after every step: size values per step, steps in order, out_last on the sequence's last value"

@@ -6,14 +6,20 @@ from hypothesis import Phase, given, settings, strategies as st
 
 from hwgen.hw.amaranth_sim import simulate
 from hwgen.hw.config import AccelConfig
-from hwgen.hw.synthetic import random_stack
+from hwgen.hw.synthetic import random_gru_stack, random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
+from hwgen.passes.lower_gru import lower_gru
 
 
 def _run(hidden, input_size, layers, classes, lanes, kind="ternary", memory="ebr", int8=False, steps=3, seed=0,
-         every_step=False, gate_rows=1, head_lanes=0, **sim_kw):
-    stack = random_stack(hidden, input_size, layers, classes, kind=kind, seed=seed, every_step=every_step)
-    model = lower_stack(stack, options=LoweringOptions(weights="int8" if int8 else "auto"))
+         every_step=False, gate_rows=1, head_lanes=0, cell="lstm", **sim_kw):
+    options = LoweringOptions(weights="int8" if int8 else "auto")
+    if cell == "gru":
+        model = lower_gru(random_gru_stack(hidden, input_size, layers, classes, kind=kind, seed=seed,
+                                           every_step=every_step), options=options)
+    else:
+        model = lower_stack(random_stack(hidden, input_size, layers, classes, kind=kind, seed=seed,
+                                         every_step=every_step), options=options)
     config = AccelConfig.for_model(model, lanes=lanes, weight_memory=memory, gate_rows=gate_rows, head_lanes=head_lanes)
     rng = np.random.default_rng(seed)
     seqs = [model.quantize_input(rng.uniform(-2, 2, (steps, input_size))) for _ in range(2)]

@@ -1,4 +1,5 @@
-"""A random sweep of the whole accelerator in amaranth.sim over models × configurations: hidden, input, layers,
+"""A random sweep of the whole accelerator in amaranth.sim over models × configurations: cell (LSTM or GRU), hidden,
+input, layers,
 weight kind, lanes (up to 16: the output unit walks an h word of up to 16 lanes through its shift register),
 gate rows a word (1 or 4), weight memory, output mode, dense-head size and head lanes. Every case: outputs bit-exact with the integer reference and cycles ==
 `expected_cycles()`. A few cases run by default, more with the slow marker."""
@@ -13,6 +14,7 @@ from tests.hw.test_accelerator import _run
 
 @st.composite
 def cases(draw, max_hidden=16, max_input=19):
+    cell = draw(st.sampled_from(["lstm", "gru"]))
     lanes = draw(st.sampled_from([d for d in (1, 2, 4, 8, 16) if d <= max_hidden]))
     hidden = lanes * draw(st.integers(1, max(1, max_hidden // lanes)))
     kind = draw(st.sampled_from(["binary", "ternary", "int8"]))
@@ -20,7 +22,7 @@ def cases(draw, max_hidden=16, max_input=19):
     input_size, layers = draw(st.integers(1, max_input)), draw(st.integers(1, 2))
     # four gate rows a word need >= UNIT_MIN_CYCLES chunks per unit in every layer (else the config refuses them)
     chunks = min([-(-input_size // lanes)] + [hidden // lanes] * (layers - 1)) + hidden // lanes
-    gate_rows = draw(st.sampled_from([1, 4])) if chunks >= UNIT_MIN_CYCLES else 1
+    gate_rows = draw(st.sampled_from([1, 4])) if chunks >= UNIT_MIN_CYCLES and cell == "lstm" else 1  # GRU: 1
     if memory == "spram" and lanes * gate_rows * {"binary": 1, "ternary": 2, "int8": 8}[kind] > 64:
         memory = "ebr"  # wider than the UP5K's four SPRAMs side by side
     # classes up to 40: a dense head whose every-step burst may outlast a step (the controller HOLDs for it)
@@ -28,7 +30,7 @@ def cases(draw, max_hidden=16, max_input=19):
     head_lanes = draw(st.sampled_from([0] + [d for d in range(1, lanes + 1) if lanes % d == 0]))
     return dict(hidden=hidden, input_size=input_size, layers=layers, classes=classes, lanes=lanes, head_lanes=head_lanes,
                 kind=kind, memory=memory, gate_rows=gate_rows, every_step=draw(st.booleans()),
-                seed=draw(st.integers(0, 10_000)))
+                seed=draw(st.integers(0, 10_000)), cell=cell)
 
 
 def _check(case):

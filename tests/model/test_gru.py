@@ -102,20 +102,6 @@ def test_cycles_are_three_quarters_of_the_lstm_passes():
     assert LoweringOptions().act_bits == 8  # the defaults the error bound above is documented for
 
 
-def test_timing_is_the_gru_accel_config_analogue():
-    from hwgen.model.gru import GRUTiming
-
-    model = lower_gru(random_stack(True, layers=2))
-    t = GRUTiming.for_model(model, lanes=4, overhead=25, sequence_overhead=40)
-    assert t.inputs == (X, H) and t.cycles_per_step() == pass_cycles(3, H, (X, H), 4) + 25
-    assert t.expected_cycles(T) == T * t.cycles_per_step() + 40
-    assert t.ideal_cycles_per_step() == 3 * H * ((X + H) + (H + H)) / 4
-    x = model.quantize_input(np.zeros((1, T, X)))
-    np.testing.assert_array_equal(t.reference(model, x), model.run(x))
-    with pytest.raises(Exception, match="not the one this timing is of"):
-        t.reference(lower_gru(random_stack(False, layers=2)), x)
-
-
 @pytest.mark.parametrize("lbr", [0, 1])
 def test_an_onnx_gru_of_either_reset_placement_imports_and_lowers(tmp_path, lbr):
     import onnx

@@ -113,23 +113,33 @@ def test_charlm_gru_exports_every_step(tmp_path):
     assert integer.output_steps == "every_step" and integer.run_real(x).shape == (3, 7, 11)
 
 
-def test_accelerator_targets_refuse_a_gru_with_one_clear_reason(gru_runs, tmp_path):
+def test_a_trained_gru_is_an_rtl_graph_and_not_a_board_or_lstm_graph(gru_runs, tmp_path):
+    from hwgen.fpga import target as fpga_target
+    from hwgen.rtl import target as rtl_target
+
     path, _ = export_model(gru_runs["ternary"].model, tmp_path / "gru.onnx")
     graph = load_graph(path)
-    reasons = accelerator_reasons(graph)
-    assert len(reasons) == 1 and reasons[0].startswith("GRU on the accelerator is not supported yet")
-    assert "supported: LSTM" in reasons[0]
-    with pytest.raises(UnsupportedError, match="GRU on the accelerator is not supported yet"):
+    assert rtl_target.check(graph) == []
+    reasons = fpga_target.check(graph)
+    assert len(reasons) == 1 and "board flow" in reasons[0] and "--target rtl" in reasons[0]
+    assert accelerator_reasons(graph)[0].endswith("are GRUs, not an LSTM stack (a GRU stack is matched by "
+                                                  "hwgen.passes.lower_gru: --target rtl and tvm build it)")
+    with pytest.raises(UnsupportedError, match="are GRUs, not an LSTM stack"):
         match_lstm_stack(graph)
 
 
-@pytest.mark.parametrize("target", [["rtl"], ["fpga", "--board", "icebreaker"]])
-def test_cli_build_accelerator_exits_2_for_a_gru(gru_runs, tmp_path, capsys, target):
+def test_cli_builds_a_trained_gru_for_rtl_and_refuses_the_board(gru_runs, tmp_path, capsys):
+    """The trained, exported GRU's RTL artefact holds its integer spec (Verilator runs GRUs in tests/rtl/test_gru.py)."""
     from hwgen.cli import main
+    from hwgen.rtl.artifact import load
 
     path, _ = export_model(gru_runs["ternary"].model, tmp_path / "gru.onnx")
-    assert main(["build", str(path), "--target", *target, "-o", str(tmp_path / "out")]) == 2
-    assert "GRU on the accelerator is not supported yet" in capsys.readouterr().err
+    assert main(["build", str(path), "--target", "rtl", "-o", str(tmp_path / "rtl")]) == 0
+    art = load(tmp_path / "rtl")
+    assert art.config.cell == "gru" and art.model.weights_kind == "ternary"
+    np.testing.assert_array_equal(art.expected(), art.model.run(art.inputs()))
+    assert main(["build", str(path), "--target", "fpga", "--board", "icebreaker", "-o", str(tmp_path / "fpga")]) == 2
+    assert "board flow (board fit, host link, board top)" in capsys.readouterr().err
 
 
 def test_cli_train_cell_gru(tmp_path, capsys):
