@@ -64,6 +64,9 @@ class GatedArtifact:
 
 def _lowered(graph: Graph, options: AccelOptions, role: str) -> tuple[IntegerModel, AccelConfig]:
     model = lower(graph, options)
+    if not isinstance(model, IntegerModel):
+        raise HwgenError(f"{graph.name}: the {role} model of a gated pair is a GRU; the gating unit pairs LSTM "
+                         "char-LMs (the gate's held state is an LSTM's h and c)")
     if model.head is None or model.output_steps != "every_step":
         raise HwgenError(f"{graph.name}: the {role} model of a gated pair must be a char-LM (a dense head on every "
                          f"step), but it outputs {model.output!r} on {model.output_steps!r} steps")

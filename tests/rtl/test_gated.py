@@ -154,3 +154,19 @@ def test_bad_pairs_are_refused(pair_files, tmp_path, capsys):
     assert code == 2 and "gate_threshold needs gated_with" in capsys.readouterr().err
     code = main(["build", str(s_path), "--gated-with", str(b_path), "--target", "tvm", "-o", str(tmp_path / "z")])
     assert code == 2 and "--gated-with is an option of --target rtl" in capsys.readouterr().err
+
+
+def test_a_gru_in_the_pair_is_refused(pair_files, tmp_path):
+    """The gating unit holds an LSTM's h and c over skipped steps: a GRU char-LM is refused by name."""
+    from hwgen.frontend import load_graph
+    from hwgen.hw.synthetic import write_onnx
+    from hwgen.rtl.api import build as rtl_build
+    from hwgen.rtl.options import AccelOptions, GateOptions
+
+    _, s_path, b_path, _ = pair_files
+    gru = write_onnx(tmp_path / "gru.onnx", 8, VOCAB, classes=VOCAB, cell="gru", head="every_step_matmul")
+    proto = onnx.load(gru)
+    proto.metadata_props.extend(onnx.load(b_path).metadata_props)
+    onnx.save(proto, gru)
+    with pytest.raises(HwgenError, match="is a GRU; the gating unit pairs LSTM"):
+        rtl_build(load_graph(s_path), tmp_path / "g", AccelOptions(), GateOptions(str(gru)))
