@@ -23,8 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from hwgen.errors import HwgenError
-from hwgen.frontend import load_graph
-from hwgen.frontend.gate_metadata import GATE_RULE, gate_metadata
 from hwgen.hw.config import AccelConfig
 from hwgen.hw.gated_config import GatedConfig
 from hwgen.ir.graph import Graph
@@ -75,6 +73,8 @@ def _lowered(graph: Graph, options: AccelOptions, role: str) -> tuple[IntegerMod
 
 def check_pair_files(small_path: str | Path, big_path: str | Path) -> None:
     """Where the small model is a file: it must be the small model of the same pair as `big_path`."""
+    from hwgen.frontend.gate_metadata import gate_metadata  # onnx on first use: explore and sim import this module
+
     small, big = gate_metadata(small_path, "small"), gate_metadata(big_path, "big")
     if (small.threshold_codes, small.threshold_logit) != (big.threshold_codes, big.threshold_logit):
         raise HwgenError(f"{small_path} and {big_path} are not one pair: their gate thresholds differ "
@@ -86,6 +86,9 @@ def gated_config(small_graph: Graph, gate: GateOptions, options: AccelOptions) -
     """Lower both models and put them behind the gate (the threshold from the big model's metadata unless given)."""
     if gate.gated_with is None:
         raise HwgenError("a gated build needs gated_with: the big model's .onnx")
+    from hwgen.frontend import load_graph
+    from hwgen.frontend.gate_metadata import gate_metadata
+
     big_path = Path(gate.gated_with)
     meta = gate_metadata(big_path, "big")
     small, small_cfg = _lowered(small_graph, options, "small")
@@ -122,6 +125,8 @@ def build_gated(small_graph: Graph, out: str | Path, options: AccelOptions, gate
     np.save(out / "vectors" / "inputs.npy", ids)
     np.save(out / "vectors" / "expected.npy", expected)
     np.save(out / "vectors" / "decisions.npy", run.big_ran)
+    from hwgen.frontend.gate_metadata import GATE_RULE
+
     V = config.vocab
     manifest = {
         "version": 1,
