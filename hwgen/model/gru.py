@@ -40,7 +40,7 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
-from hwgen.model.integer_model import DenseHead, GateAffine, _ro, read_npz
+from hwgen.model.integer_model import DenseHead, GateAffine, _ro, read_npz, saved_gate_affine, saved_parts
 from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputMode, OutputSteps, WeightsKind, check_kind
 from hwgen.model.lstm_stack import FloatHead
 from hwgen.model.layer_shape import CodesShape, IntegerCodes, StackShape
@@ -272,19 +272,12 @@ class IntegerGRUModel(StackShape):
         z, meta = read_npz(path)
         if meta.get("cell") != "gru":
             raise HwgenError(f"{path}: not an integer GRU model (load it with hwgen.model.saved.load_model)")
-        fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
-        shift, bits = meta["table"]
-        sample_sig, sample_tanh = meta["sample_bits"]
-        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"], sample_sig)
-        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"], sample_tanh)
+        fm, (sig, tanh), head = saved_parts(z, meta)
         layers = []
         for i, lm in enumerate(meta["layers"]):
             p = f"layer{i}_"
-            layers.append(IntegerGRULayer(
-                _ro(z[p + "w"]), _ro(z[p + "r"]), FixedFormat(*lm["input_format"]),
-                GateAffine(_ro(z[p + "mult_x"]), _ro(z[p + "mult_h"]), _ro(z[p + "bias"]), int(lm["shift"])),
-                _ro(z[p + "reset_bias"])))
-        head = DenseHead(_ro(z["head_w"]), _ro(z["head_b"]), float(meta["head"]["scale"])) if meta["head"] else None
+            layers.append(IntegerGRULayer(_ro(z[p + "w"]), _ro(z[p + "r"]), FixedFormat(*lm["input_format"]),
+                                          saved_gate_affine(z, p, lm), _ro(z[p + "reset_bias"])))
         return IntegerGRUModel(tuple(layers), head, fm["input"], fm["hidden"], fm["gate"], sig, tanh,
                                meta["weights_kind"], bool(meta["linear_before_reset"]), meta["output_steps"],
                                meta["name"], tuple(meta["notes"]))

@@ -276,21 +276,33 @@ class IntegerModel(StackShape):
         if meta.get("cell", "lstm") != "lstm":
             raise HwgenError(f"{path}: holds an integer {meta['cell'].upper()}, not an LSTM "
                              "(load either with hwgen.model.saved.load_model)")
-        fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
-        shift, bits = meta["table"]
-        sample_sig, sample_tanh = meta.get("sample_bits", [0, 0])
-        sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"], sample_sig)
-        tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"], sample_tanh)
+        fm, (sig, tanh), head = saved_parts(z, meta)
         layers = []
         for i, lm in enumerate(meta["layers"]):
             p = f"layer{i}_"
             layers.append(IntegerLayer(
-                _ro(z[p + "w"]), _ro(z[p + "r"]), FixedFormat(*lm["input_format"]),
-                GateAffine(_ro(z[p + "mult_x"]), _ro(z[p + "mult_h"]), _ro(z[p + "bias"]), int(lm["shift"])),
+                _ro(z[p + "w"]), _ro(z[p + "r"]), FixedFormat(*lm["input_format"]), saved_gate_affine(z, p, lm),
                 CellAffine(_ro(z[p + "cell_mult"]), _ro(z[p + "cell_bias"]), int(lm["cell_shift"]))))
-        head = DenseHead(_ro(z["head_w"]), _ro(z["head_b"]), float(meta["head"]["scale"])) if meta["head"] else None
         return IntegerModel(tuple(layers), head, fm["input"], fm["hidden"], fm["gate"], fm["cell"], sig, tanh,
                             meta["weights_kind"], meta["name"], tuple(meta["notes"]), meta.get("output_steps", "last"))
+
+
+def saved_parts(z, meta: dict) -> tuple[dict[str, FixedFormat], tuple[ActivationTable, ActivationTable],
+                                        Optional[DenseHead]]:
+    """What every saved integer model (LSTM or GRU) stores alike: its formats, σ/tanh tables and dense head."""
+    fm = {k: FixedFormat(*v) for k, v in meta["formats"].items()}
+    shift, bits = meta["table"]
+    sample_sig, sample_tanh = meta.get("sample_bits", [0, 0])
+    sig = ActivationTable("sigmoid", _ro(z["sigmoid"]), shift, bits, fm["gate"], fm["hidden"], sample_sig)
+    tanh = ActivationTable("tanh", _ro(z["tanh"]), shift, bits, fm["gate"], fm["hidden"], sample_tanh)
+    head = DenseHead(_ro(z["head_w"]), _ro(z["head_b"]), float(meta["head"]["scale"])) if meta["head"] else None
+    return fm, (sig, tanh), head
+
+
+def saved_gate_affine(z, prefix: str, layer_meta: dict) -> GateAffine:
+    """A saved layer's per-row gate affine (arrays under `prefix`)."""
+    return GateAffine(_ro(z[prefix + "mult_x"]), _ro(z[prefix + "mult_h"]), _ro(z[prefix + "bias"]),
+                      int(layer_meta["shift"]))
 
 
 def read_npz(path: Union[str, Path]) -> tuple[object, dict]:

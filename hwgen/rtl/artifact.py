@@ -14,10 +14,10 @@ from hwgen.hw.config import AccelConfig
 from hwgen.model.saved import RecurrentModel, load_model
 
 
-@dataclass(frozen=True, eq=False)
-class RtlArtifact:
-    config: AccelConfig  # with .model set: .create() rebuilds the same hardware
-    model: RecurrentModel
+class BuildFolder:
+    """What every accelerator build folder has (a single model's or a gated pair's): the Verilog and the test
+    vectors its manifest names."""
+
     manifest: dict
     root: Path
 
@@ -30,6 +30,14 @@ class RtlArtifact:
 
     def expected(self) -> np.ndarray:
         return np.load(self.root / self.manifest["vectors"]["expected"])
+
+
+@dataclass(frozen=True, eq=False)
+class RtlArtifact(BuildFolder):
+    config: AccelConfig  # with .model set: .create() rebuilds the same hardware
+    model: RecurrentModel
+    manifest: dict
+    root: Path
 
     def summary(self) -> str:
         """One line: what was written and how fast it runs."""

@@ -27,6 +27,7 @@ from hwgen.hw.config import AccelConfig
 from hwgen.hw.gated_config import GatedConfig
 from hwgen.ir.graph import Graph
 from hwgen.model.integer_model import IntegerModel
+from hwgen.rtl.artifact import BuildFolder
 from hwgen.rtl.emit import config_dict
 from hwgen.rtl.lowering import accel_config, lower
 from hwgen.rtl.options import AccelOptions, GateOptions
@@ -37,20 +38,10 @@ DEFAULT_TEST_STEPS = 12
 
 
 @dataclass(frozen=True, eq=False)
-class GatedArtifact:
+class GatedArtifact(BuildFolder):
     config: GatedConfig
     manifest: dict
     root: Path
-
-    @property
-    def verilog(self) -> Path:
-        return self.root / self.manifest["verilog"]
-
-    def inputs(self) -> np.ndarray:
-        return np.load(self.root / self.manifest["vectors"]["inputs"])
-
-    def expected(self) -> np.ndarray:
-        return np.load(self.root / self.manifest["vectors"]["expected"])
 
     def summary(self) -> str:
         cfg, cyc = self.config, self.manifest["cycles"]
