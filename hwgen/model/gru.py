@@ -40,10 +40,10 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
-from hwgen.model.integer_model import DenseHead, GateAffine, _ro, read_npz, saved_gate_affine, saved_parts
-from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputMode, OutputSteps, WeightsKind, check_kind
+from hwgen.model.integer_model import DenseHead, GateAffine, IntegerStack, _ro, read_npz, saved_gate_affine, saved_parts
+from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputSteps, WeightsKind, check_kind
 from hwgen.model.lstm_stack import FloatHead
-from hwgen.model.layer_shape import CodesShape, IntegerCodes, StackShape
+from hwgen.model.layer_shape import CodesShape, IntegerCodes
 
 GATES = 3
 
@@ -121,7 +121,7 @@ class IntegerGRULayer(IntegerCodes):
 
 
 @dataclass(frozen=True, eq=False)
-class IntegerGRUModel(StackShape):
+class IntegerGRUModel(IntegerStack):
     """The bit-exact integer GRU (see the module docstring); `run` is what a GRU accelerator must match."""
 
     layers: tuple[IntegerGRULayer, ...]
@@ -140,23 +140,6 @@ class IntegerGRUModel(StackShape):
     def __post_init__(self) -> None:
         check_kind("weights kind", self.weights_kind, WEIGHTS_KINDS)
         check_kind("output_steps", self.output_steps, OUTPUT_STEPS)
-
-    # ---- shape and bounds (what the accelerator's widths are chosen from, as `IntegerModel`'s) --------------
-    @property
-    def output(self) -> OutputMode:
-        return "logits" if self.head is not None else "hidden"
-
-    @property
-    def output_size(self) -> int:
-        return self.head.outputs if self.head is not None else self.hidden
-
-    @property
-    def output_bits(self) -> int:
-        return bits_for(self.head.bound(self.hidden_format)) if self.head is not None else self.hidden_format.bits
-
-    @property
-    def output_scale(self) -> float:
-        return self.head.scale if self.head is not None else self.hidden_format.step
 
     def multiplier_bits(self) -> int:
         """Signed width of the per-row multiplier constants (and dense weights)."""
@@ -182,37 +165,15 @@ class IntegerGRUModel(StackShape):
         return (f"saturating: gate pre-activations to ±{-g.min * g.step:g} ({g.bits} bits); no cell state; "
                 "all accumulators sized by worst-case bound")
 
-    def accumulator_bits(self) -> int:
-        """Width that holds every acc_x / acc_h of every layer (worst case, overflow impossible)."""
-        return max(bits_for(max(layer.acc_bounds(self.hidden_format))) for layer in self.layers)
-
-    def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        if x.shape[-1] != self.input_size:
-            raise HwgenError(f"input has {x.shape[-1]} features per step; the GRU takes {self.input_size}")
-        return self.input_format.quantize(x)
-
-    def run_real(self, x: np.ndarray) -> np.ndarray:
-        """Float inputs -> float outputs through the integer arithmetic (quantize, `run`, dequantize)."""
-        return np.asarray(self.run(self.quantize_input(x)), np.float64) * self.output_scale
-
     def run(self, x_int: np.ndarray) -> np.ndarray:
         """Integer inputs [N, T, X] -> integer outputs [N, K] ([N, T, K] with every-step outputs); one sequence
         [T, X] -> [K] ([T, K]), as `IntegerModel.run`."""
-        x = np.asarray(x_int)
-        if not np.issubdtype(x.dtype, np.integer) or x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
-            raise HwgenError(f"IntegerGRUModel.run takes integer codes [N, T, {self.input_size}] or [T, {self.input_size}], "
-                             f"got {x.dtype} {list(x.shape)}")
-        if x.ndim == 2:
-            return self.run(x[None])[0]
-        f = self.input_format
-        if x.min(initial=0) < f.min or x.max(initial=0) > f.max:
-            raise HwgenError(f"input codes outside the {f.bits}-bit input format [{f.min}, {f.max}]")
-        seq = x.astype(np.int64)
+        seq = self._check_codes(x_int)
+        if seq.ndim == 2:
+            return self.run(seq[None])[0]
         for layer in self.layers:
             seq = self._run_layer(layer, seq)
-        h = seq if self.output_steps == "every_step" else seq[:, -1]
-        return h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
+        return self.head_output(seq if self.output_steps == "every_step" else seq[:, -1])
 
     def _candidate(self, layer: IntegerGRULayer, ax: np.ndarray, h: np.ndarray, reset: np.ndarray,
                    r_h: np.ndarray) -> np.ndarray:

@@ -106,8 +106,67 @@ class SaturationReport:
                 f"cell state to ±{self.cell_range:g} ({self.cell_bits} bits); all accumulators sized by worst-case bound")
 
 
+class IntegerStack(StackShape):
+    """Mixin for an integer recurrent model (LSTM or GRU) with `layers`, an optional dense `head` and its
+    input and hidden formats: what its outputs are, its accumulator width, and the float/integer edges of `run`."""
+
+    head: Optional[DenseHead]
+    input_format: FixedFormat
+    hidden_format: FixedFormat
+
+    @property
+    def output(self) -> OutputMode:
+        return "logits" if self.head is not None else "hidden"
+
+    @property
+    def output_size(self) -> int:
+        return self.head.outputs if self.head is not None else self.hidden
+
+    @property
+    def output_bits(self) -> int:
+        return bits_for(self.head.bound(self.hidden_format)) if self.head is not None else self.hidden_format.bits
+
+    @property
+    def output_scale(self) -> float:
+        return self.head.scale if self.head is not None else self.hidden_format.step
+
+    def accumulator_bits(self) -> int:
+        """Width that holds every acc_x / acc_h of every layer (worst case, overflow impossible)."""
+        return max(bits_for(max(layer.acc_bounds(self.hidden_format))) for layer in self.layers)
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """Float inputs [..., T, X] → integer codes in the input format (int64)."""
+        x = np.asarray(x)
+        if x.shape[-1] != self.input_size:
+            raise HwgenError(f"input has {x.shape[-1]} features per step; the model takes {self.input_size}")
+        return self.input_format.quantize(x)
+
+    def dequantize_output(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, np.float64) * self.output_scale
+
+    def run_real(self, x: np.ndarray) -> np.ndarray:
+        """Float inputs → float outputs through the integer arithmetic (quantize, `run`, dequantize): what the
+        hardware computes, on the float model's scale, to compare the two."""
+        return self.dequantize_output(self.run(self.quantize_input(x)))
+
+    def head_output(self, h: np.ndarray) -> np.ndarray:
+        """The integer outputs for top-layer hidden states h [..., H]: logits through the dense head, else h."""
+        return h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
+
+    def _check_codes(self, x_int: np.ndarray) -> np.ndarray:
+        x = np.asarray(x_int)
+        if not np.issubdtype(x.dtype, np.integer):
+            raise HwgenError(f"{type(self).__name__}.run takes integer codes (use quantize_input), got {x.dtype}")
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise HwgenError(f"{type(self).__name__}.run takes [T, {self.input_size}] or [N, T, {self.input_size}], got {list(x.shape)}")
+        f = self.input_format
+        if x.min(initial=0) < f.min or x.max(initial=0) > f.max:
+            raise HwgenError(f"input codes outside the {f.bits}-bit input format [{f.min}, {f.max}]")
+        return x.astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False)
-class IntegerModel(StackShape):
+class IntegerModel(IntegerStack):
     layers: tuple[IntegerLayer, ...]
     head: Optional[DenseHead]
     input_format: FixedFormat
@@ -128,27 +187,6 @@ class IntegerModel(StackShape):
             raise HwgenError(f"cell format {self.cell_format} needs at least {self.hidden_format.frac} fraction bits "
                              f"(the activation output's)")
 
-    # ---- shape -----------------------------------------------------------------------------
-    @property
-    def output(self) -> str:
-        mode: OutputMode = "logits" if self.head is not None else "hidden"
-        return mode
-
-    @property
-    def output_size(self) -> int:
-        return self.head.outputs if self.head is not None else self.hidden
-
-    @property
-    def output_bits(self) -> int:
-        return bits_for(self.head.bound(self.hidden_format)) if self.head is not None else self.hidden_format.bits
-
-    @property
-    def output_scale(self) -> float:
-        return self.head.scale if self.head is not None else self.hidden_format.step
-
-    def accumulator_bits(self) -> int:
-        """Width that holds every acc_x / acc_h of every layer (worst case, overflow impossible)."""
-        return max(bits_for(max(layer.acc_bounds(self.hidden_format))) for layer in self.layers)
 
     def affine_bits(self) -> int:
         return max(bits_for(layer.affine_bound(self.hidden_format)) for layer in self.layers)
@@ -165,21 +203,6 @@ class IntegerModel(StackShape):
         return SaturationReport(g.bits, c.bits, -g.min * g.step, -c.min * c.step)
 
     # ---- execution -------------------------------------------------------------------------
-    def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        """Float inputs [..., T, X] → integer codes in the input format (int64)."""
-        x = np.asarray(x)
-        if x.shape[-1] != self.input_size:
-            raise HwgenError(f"input has {x.shape[-1]} features per step; the model takes {self.input_size}")
-        return self.input_format.quantize(x)
-
-    def dequantize_output(self, y: np.ndarray) -> np.ndarray:
-        return np.asarray(y, np.float64) * self.output_scale
-
-    def run_real(self, x: np.ndarray) -> np.ndarray:
-        """Float inputs → float outputs through the integer arithmetic (quantize, `run`, dequantize): what the
-        hardware computes, on the float model's scale, to compare the two."""
-        return self.dequantize_output(self.run(self.quantize_input(x)))
-
     def run(self, x_int: np.ndarray) -> np.ndarray:
         """Integer inputs [T, X] (or [N, T, X]) → integer outputs [K] (or [N, K]): logits or last hidden state;
         with output_steps "every_step", [T, K] (or [N, T, K]): the same after every step."""
@@ -213,21 +236,6 @@ class IntegerModel(StackShape):
             new.append((h, c))
             xs = h
         return tuple(new)
-
-    def head_output(self, h: np.ndarray) -> np.ndarray:
-        """The integer outputs for top-layer hidden states h [..., H]: logits through the dense head, else h."""
-        return h @ self.head.weights.T.astype(np.int64) + self.head.bias if self.head is not None else h
-
-    def _check_codes(self, x_int: np.ndarray) -> np.ndarray:
-        x = np.asarray(x_int)
-        if not np.issubdtype(x.dtype, np.integer):
-            raise HwgenError(f"IntegerModel.run takes integer codes (use quantize_input), got {x.dtype}")
-        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
-            raise HwgenError(f"IntegerModel.run takes [T, {self.input_size}] or [N, T, {self.input_size}], got {list(x.shape)}")
-        f = self.input_format
-        if x.min(initial=0) < f.min or x.max(initial=0) > f.max:
-            raise HwgenError(f"input codes outside the {f.bits}-bit input format [{f.min}, {f.max}]")
-        return x.astype(np.int64)
 
     def _layer_step(self, layer: IntegerLayer, x: np.ndarray, h: np.ndarray, c: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
