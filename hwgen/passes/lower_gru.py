@@ -24,7 +24,8 @@ from hwgen.model.gru import GRUFloatLayer, GRUStack, IntegerGRULayer, IntegerGRU
 from hwgen.model.integer_model import GateAffine
 from hwgen.passes.lower_fixed_point import (LoweringOptions, _choose_shift, _input_frac, _int8_rows, _ro, _rounded,
                                             activation_tables, lower_head)
-from hwgen.passes.match_lstm_stack import _check_against_interpreter, _const, _head, _reads_every_step, _weight
+from hwgen.passes.match_lstm_stack import (_check_against_interpreter, _const, _head, _reads_every_step, _weight,
+                                          sequence_source)
 
 
 def _layer(graph: Graph, node) -> GRUFloatLayer:
@@ -62,10 +63,7 @@ def match_gru_stack(graph: Graph, check: bool = True) -> GRUStack:
     layers = tuple(_layer(graph, n) for n in grus)
     top = grus[-1]
     head, final = _head(graph, list(graph.nodes[graph.nodes.index(top) + 1:]))
-    src, batch_first = grus[0].inputs[0], False
-    prod = graph.producer(src)
-    if prod is not None and isinstance(prod.attrs, ops.TransposeAttrs) and prod.attrs.perm == (1, 0, 2):
-        batch_first, src = True, prod.inputs[0]
+    batch_first, src = sequence_source(graph, grus[0])
     if len(graph.inputs) != 1 or len(graph.outputs) != 1 or src != graph.inputs[0].name:
         raise UnsupportedError(f"graph {graph.name!r}: a GRU stack has one input, the first GRU's (seq-first, or "
                                "batch-first through one Transpose), and one output")

@@ -91,6 +91,16 @@ def _weight(graph: Graph, name: str, what: str) -> tuple[np.ndarray, np.ndarray,
 # ---- structure --------------------------------------------------------------------------------
 
 
+def sequence_source(graph: Graph, first) -> tuple[bool, str]:
+    """Where the first recurrent layer's sequence comes from: (batch_first, tensor name), looking through one
+    [1, 0, 2] Transpose (a batch-first model's exported form)."""
+    src = first.inputs[0]
+    prod = graph.producer(src)
+    if prod is not None and isinstance(prod.attrs, ops.TransposeAttrs) and prod.attrs.perm == (1, 0, 2):
+        return True, prod.inputs[0]
+    return False, src
+
+
 def why_not(graph: Graph) -> list[str]:
     """Every reason this graph is not an LSTM stack (+ dense head) the accelerator can run (empty: it is)."""
     grus = [n.name for n in graph.nodes_of(ops.GRUAttrs)]
@@ -238,12 +248,7 @@ def match_lstm_stack(graph: Graph, check: bool = True) -> LSTMStack:
             cs, csh = s[0].astype(np.float64), t[0].astype(np.float64)
         kind = "int8" if "int8" in (wk, rk) else "ternary" if "ternary" in (wk, rk) else "binary"
         layers.append(FloatLayer(wc, ws, rc, rs, bias, cs, csh, kind))
-    first = lstms[0]
-    src = first.inputs[0]
-    batch_first = False
-    prod = graph.producer(src)
-    if prod is not None and isinstance(prod.attrs, ops.TransposeAttrs) and prod.attrs.perm == (1, 0, 2):
-        batch_first, src = True, prod.inputs[0]
+    batch_first, src = sequence_source(graph, lstms[0])
     if src != graph.inputs[0].name:
         raise UnsupportedError(f"the first LSTM's input must be the graph input {graph.inputs[0].name!r} "
                                "(seq-first, or batch-first through one Transpose)")

@@ -9,13 +9,15 @@ result can be written out (`dump`) so a user sees every stage.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
 from hwgen.ir.graph import Graph
 from hwgen.passes.describe import describe_model, describe_stack
 from hwgen.ir import ops
+from hwgen.model.gru import GRUStack
+from hwgen.model.lstm_stack import LSTMStack
 from hwgen.model.saved import RecurrentModel
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 from hwgen.passes.lower_gru import lower_gru_stack, match_gru_stack
@@ -35,14 +37,24 @@ INTEGER_GRU_PIPELINE = (
 )
 
 
+def has_gru(graph: Graph) -> bool:
+    """Whether `graph` is for the GRU pipeline (it has GRU nodes) rather than the LSTM one."""
+    return any(True for _ in graph.nodes_of(ops.GRUAttrs))
+
+
+def match_recurrent_stack(graph: Graph, check: bool = True) -> Union[LSTMStack, GRUStack]:
+    """The graph's GRU stack (`match_gru_stack`) if it has GRU nodes, else its LSTM stack (`match_lstm_stack`)."""
+    return match_gru_stack(graph, check=check) if has_gru(graph) else match_lstm_stack(graph, check=check)
+
+
 def lower_for_accelerator(graph: Graph, calibration: Optional[np.ndarray] = None,
                           options: LoweringOptions = LoweringOptions(), dump: Optional[Path] = None,
                           first_index: int = 1) -> RecurrentModel:
     """Run INTEGER_LSTM_PIPELINE (or, for a graph with GRU nodes, INTEGER_GRU_PIPELINE) on `graph`; with `dump`,
     write each step's result as text."""
-    gru = any(True for _ in graph.nodes_of(ops.GRUAttrs))
+    gru = has_gru(graph)
     steps = INTEGER_GRU_PIPELINE if gru else INTEGER_LSTM_PIPELINE
-    stack = match_gru_stack(graph) if gru else match_lstm_stack(graph)
+    stack = match_recurrent_stack(graph)
     if dump is not None:
         dump.mkdir(parents=True, exist_ok=True)
         (dump / f"{first_index:02d}-{steps[0][0]}.txt").write_text(describe_stack(stack))

@@ -13,10 +13,8 @@ from typing import Optional, Union
 import numpy as np
 
 from hwgen.ir.graph import Graph
-from hwgen.ir import ops
 from hwgen.model.saved import RecurrentModel
-from hwgen.passes.lower_gru import match_gru_stack
-from hwgen.passes.match_lstm_stack import match_lstm_stack
+from hwgen.passes.pipeline import match_recurrent_stack
 from hwgen.rtl.artifact import RtlArtifact
 from hwgen.rtl.emit import RtlBuild, emit
 from hwgen.rtl.gated import GatedArtifact, build_gated
@@ -56,8 +54,6 @@ def build(graph: Graph, out: Union[str, Path], options: AccelOptions = AccelOpti
         return build_gated(graph, out, options, gate)
     model = lower(graph, options)
     config = accel_config(model, options)
-    gru = any(True for _ in graph.nodes_of(ops.GRUAttrs))
-    stack = match_gru_stack(graph, check=False) if gru else match_lstm_stack(graph, check=False)
-    steps = _test_steps(graph, stack.batch_first, options.test_steps)
+    steps = _test_steps(graph, match_recurrent_stack(graph, check=False).batch_first, options.test_steps)
     manifest = emit(RtlBuild(config, model, test_inputs(model, options, steps)), Path(out))
     return RtlArtifact(config, model, manifest, Path(out))
