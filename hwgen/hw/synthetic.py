@@ -12,7 +12,7 @@ without training.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -32,6 +32,18 @@ def _codes(rng: np.random.Generator, shape: tuple[int, ...], kind: str) -> np.nd
 HEADS = ("last", "every_step_matmul", "every_step_gemm")
 
 
+def _row_scales(rng: np.random.Generator, rows: int, inputs: int, hidden: int, kind: str
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row W and R scales that keep a random layer's gates of order 1 (int8 codes are up to 127)."""
+    div = 127.0 if kind == "int8" else 1.0
+    w_scale = rng.uniform(0.5, 1.5, rows) / np.sqrt(inputs) / div
+    return w_scale, rng.uniform(0.5, 1.5, rows) / np.sqrt(hidden) / div
+
+
+def _random_head(rng: np.random.Generator, hidden: int, classes: int) -> Optional[FloatHead]:
+    return FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
+
+
 def random_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0, kind: str = "ternary",
                  cell_bn: bool = True, seed: int = 0, every_step: bool = False) -> LSTMStack:
     """A random LSTM stack with weights scaled like a trained BN-LSTM (gates of order 1)."""
@@ -39,16 +51,14 @@ def random_stack(hidden: int, input_size: int, layers: int = 1, classes: int = 0
     out = []
     for index in range(layers):
         x = input_size if index == 0 else hidden
-        div = 127.0 if kind == "int8" else 1.0
-        w_scale = rng.uniform(0.5, 1.5, 4 * hidden) / np.sqrt(x) / div
-        r_scale = rng.uniform(0.5, 1.5, 4 * hidden) / np.sqrt(hidden) / div
+        w_scale, r_scale = _row_scales(rng, 4 * hidden, x, hidden, kind)
         bias = rng.normal(0, 0.3, 4 * hidden)
         bias[2 * hidden:3 * hidden] += 1.0  # forget gate bias
         cs = rng.uniform(0.5, 1.5, hidden) if cell_bn else np.ones(hidden)
         csh = rng.normal(0, 0.1, hidden) if cell_bn else np.zeros(hidden)
         out.append(FloatLayer(_codes(rng, (4 * hidden, x), kind), w_scale, _codes(rng, (4 * hidden, hidden), kind), r_scale,
                               bias, cs, csh, kind))
-    head = FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
+    head = _random_head(rng, hidden, classes)
     return LSTMStack(tuple(out), head, batch_first=False, input_name="x", output_name="y", final_softmax=False, name="random",
                      every_step=every_step)
 
@@ -60,14 +70,12 @@ def random_gru_stack(hidden: int, input_size: int, layers: int = 1, classes: int
     out = []
     for index in range(layers):
         x = input_size if index == 0 else hidden
-        div = 127.0 if kind == "int8" else 1.0
-        w_scale = rng.uniform(0.5, 1.5, 3 * hidden) / np.sqrt(x) / div
-        r_scale = rng.uniform(0.5, 1.5, 3 * hidden) / np.sqrt(hidden) / div
+        w_scale, r_scale = _row_scales(rng, 3 * hidden, x, hidden, kind)
         wb, rb = rng.normal(0, 0.3, 3 * hidden), rng.normal(0, 0.3, 3 * hidden)
         wb[:hidden] += 0.5
         out.append(GRUFloatLayer(_codes(rng, (3 * hidden, x), kind), w_scale, _codes(rng, (3 * hidden, hidden), kind),
                                  r_scale, wb, rb, kind, linear_before_reset))
-    head = FloatHead(rng.normal(0, 1 / np.sqrt(hidden), (classes, hidden)), rng.normal(0, 0.1, classes)) if classes else None
+    head = _random_head(rng, hidden, classes)
     return GRUStack(tuple(out), head, every_step, "random_gru")
 
 
