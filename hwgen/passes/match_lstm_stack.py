@@ -16,6 +16,8 @@ the reference interpreter, so a structure that merely looks right cannot slip th
 
 from __future__ import annotations
 
+from collections import Counter
+
 from dataclasses import replace
 from typing import Optional
 
@@ -141,6 +143,7 @@ def why_not(graph: Graph) -> list[str]:
                                "binary/ternary codes with per-row scales (train with hwgen train, or quantize)")
     weight_feeds = {n.inputs[i] for n in lstms for i in (1, 2) if i < len(n.inputs)}
     heads = 0
+    stray: list[Node] = []
     for n in graph.nodes:
         if isinstance(n.attrs, ops.LSTMAttrs) or isinstance(n.attrs, _DATA_MOVEMENT):
             continue
@@ -151,11 +154,24 @@ def why_not(graph: Graph) -> list[str]:
             continue
         if isinstance(n.attrs, ops.AddAttrs) or isinstance(n.attrs, _FINAL):
             continue
-        reasons.append(f"node {n.name!r} ({n.op}) is not part of an LSTM stack + dense head "
-                       "(supported: LSTM, Dequantize, Gemm/MatMul(+Add), (Log)Softmax, data movement)")
+        stray.append(n)
+    if stray:
+        reasons.append(_stray_reason(stray))
     if heads > 1:
         reasons.append(f"has {heads} dense layers; one final dense layer is supported")
     return reasons
+
+
+def _stray_reason(stray: list[Node], named: int = 3) -> str:
+    """One line for the nodes outside an LSTM stack + dense head: the first few by name, the rest counted
+    by op, so a whole transformer's refusal stays readable."""
+    names = ", ".join(f"{n.name!r} ({n.op})" for n in stray[:named])
+    more = f" and {len(stray) - named} more" if len(stray) > named else ""
+    ops_count = Counter(n.op for n in stray)
+    by_op = ", ".join(f"{op} x{k}" if k > 1 else op for op, k in ops_count.most_common())
+    which = "node is" if len(stray) == 1 else f"{len(stray)} nodes are"
+    return (f"{which} not part of an LSTM stack + dense head: {names}{more} [{by_op}] "
+            "(supported: LSTM, Dequantize, Gemm/MatMul(+Add), (Log)Softmax, data movement)")
 
 
 def _head(graph: Graph, after: list[Node]) -> tuple[Optional[FloatHead], bool]:
