@@ -16,7 +16,10 @@ fine-tune runs --steps, each compressed row --qat-steps more from it):
 Columns: test accuracy (%), ECE (%, 15 bins), trained parameters, exported ONNX bytes, the
 encoder Linear weights as stored (int8 1 B, ternary 2 bit, + per-row scales) vs float32,
 and training wall time. QAT rows start from the float run (`--init`): they cost their own
-steps plus the float run's. Runs are kept in OUT/ and reused on a rerun (delete a RUN to
+steps plus the float run's. The issue's targets are then checked text by text on the test split: each
+accuracy target as a paired bootstrap interval (and McNemar's test) against the float fine-tune or
+vanilla KD, each ECE target as a paired bootstrap interval, met only where the whole interval is on
+its side (OUT/ROW/test_probs.npy keeps each row's re-scored probabilities). Runs are kept in OUT/ and reused on a rerun (delete a RUN to
 retrain it); the exports are written to OUT/onnx/.
 
     PYTHONPATH=. .venv/bin/python benchmarks/transformer_compression.py --steps 100 --qat-steps 20 --no-valid --limit 3200
@@ -93,6 +96,87 @@ def export_all(out: Path, results: dict[str, dict[str, Any]]) -> dict[str, dict[
     return exports
 
 
+def test_probs(out: Path, name: str, m: dict[str, Any], base: dict[str, Any]) -> Any:
+    """The row's class probabilities on the test texts (OUT/ROW/test_probs.npy), re-scored from its checkpoint and
+    checked against the run's own test accuracy, so rows can be compared text by text."""
+    import numpy as np
+    import torch
+
+    from hwgen.quant.transformer_checkpoint import load_transformer
+    from hwgen.quant.transformer_teachers import encode
+    from hwgen.quant.transformer_train import load_splits, predict_probs
+
+    path = out / name / "test_probs.npy"
+    ckpt = load_transformer(out / name)
+    test = load_splits(TransformerTrainConfig(**base), ckpt.spec.classes).test
+    if not path.exists():
+        torch.set_num_threads(base["threads"])
+        ids, mask = encode(ckpt.tokenizer, test.texts, base["max_len"])
+        np.save(path, predict_probs(ckpt.model, ids, mask))
+    probs = np.load(path)
+    if abs(100.0 * np.mean(probs.argmax(1) == test.labels) - m["test_accuracy"]) > 1e-6:
+        raise RuntimeError(f"{name}: re-scored test accuracy differs from the run's {m['test_accuracy']:.3f} %")
+    return probs, test.labels
+
+
+def paired_ece(a: Any, b: Any, labels: Any, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """ECE of b minus ECE of a (percentage points, as `ece` gives them) and its 95 % paired bootstrap interval."""
+    import numpy as np
+
+    from hwgen.quant.calibration import ece
+
+    idx = np.random.default_rng(seed).integers(0, len(labels), (resamples, len(labels)))
+    diffs = [ece(b[i], labels[i]) - ece(a[i], labels[i]) for i in idx]
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return ece(b, labels) - ece(a, labels), float(low), float(high)
+
+
+def _interval(diff: float, low: float, high: float) -> str:
+    return f"{diff:+.2f} [95 % {low:+.2f}, {high:+.2f}]"
+
+
+def _verdict(low: float, high: float, floor: float) -> str:
+    """"≥ floor": decided only where the whole interval is on one side of it."""
+    return "met" if low >= floor else "not met" if high < floor else f"undecided (the interval straddles {floor:+.1f})"
+
+
+def targets(out: Path, results: dict[str, dict[str, Any]], base: dict[str, Any]) -> list[str]:
+    """The issue's targets, each as a paired comparison on the same test texts (accuracy points, ECE points)."""
+    from hwgen.finetune.measure import compare_paired
+
+    if "float" not in results:
+        return []
+    probs = {name: test_probs(out, name, m, base) for name, m in results.items()}
+    labels = probs["float"][1]
+    correct = {name: p.argmax(1) == labels for name, (p, _) in probs.items()}
+
+    def acc(a: str, b: str, floor: float, what: str) -> str:
+        c = compare_paired(correct[a], correct[b])
+        return (f"{what}: {b} − {a} {_interval(c.difference, c.low, c.high)} points, {c.only_a} vs {c.only_b} texts "
+                f"only one gets right, McNemar p {c.p_value:.2g} → {_verdict(c.low, c.high, floor)}")
+
+    lines = []
+    if "int8" in correct:
+        lines.append(acc("float", "int8", -0.5, "int8 within 0.5 points of float"))
+    kds = [r for r in ("ternary+KD", "ternary+BD-KD", "ternary+CES-KD") if r in results]
+    if kds:
+        best = max(kds, key=lambda r: results[r]["test_accuracy"])
+        lines.append(acc("float", best, -1.5, f"ternary with its best KD ({best}) within 1.5 points"))
+    if "pruned50+KD" in correct:
+        lines.append(acc("float", "pruned50+KD", -1.0, "50 % structured pruning + KD within 1.0 point"))
+    for r in ("ternary+BD-KD", "ternary+CES-KD"):
+        if r in correct and "ternary+KD" in correct:
+            lines.append(acc("ternary+KD", r, 0.0, f"{r} at or above vanilla KD in accuracy"))
+            d, low, high = paired_ece(probs["ternary+KD"][0], probs[r][0], labels)
+            lines.append(f"{r} below vanilla KD in ECE: {_interval(d, low, high)} ECE points → "
+                         f"{'met' if high < 0 else 'not met' if low >= 0 else 'undecided (the interval straddles 0)'}")
+    if "ternary" in results:
+        m = results["ternary"]
+        ratio = m["encoder_weight_bytes"] / m["encoder_weight_bytes_float32"]
+        lines.append(f"ternary encoder weights {ratio:.3f} of float32 (≤ 1/12 = 0.083) → {'met' if ratio <= 1 / 12 else 'not met'}")
+    return lines
+
+
 def table(results: dict[str, dict[str, Any]], exports: dict[str, dict[str, Any]]) -> str:
     lines = ["| model | test acc % | ECE % | trained params | ONNX bytes | encoder weights stored (/ float32) "
              "| max abs diff ORT exact / default | train s |",
@@ -135,7 +219,12 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"{next(iter(results.values()))['train_texts']} training texts, {args.threads} threads "
           f"({time.perf_counter() - t:.0f} s this invocation)\n")
     print(table(results, exports))
-    (args.out / "summary.json").write_text(json.dumps({"results": results, "exports": exports}, indent=2) + "\n")
+    verdicts = targets(args.out, results, base)
+    print("\nTargets (paired on the test texts; a target counts as met only where the whole 95 % interval is on its side):")
+    for line in verdicts:
+        print(f"- {line}")
+    (args.out / "summary.json").write_text(json.dumps({"results": results, "exports": exports, "targets": verdicts},
+                                                      indent=2) + "\n")
     return 0
 
 
