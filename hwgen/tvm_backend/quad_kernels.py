@@ -30,6 +30,7 @@ from hwgen.model.integer_model import IntegerLayer, IntegerModel
 from hwgen.tvm_backend.integer_kernels import FixedPointStep
 from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
+from hwgen.tvm_backend.token_quant import quantise_macro
 
 #: int8 activations: |h| <= 128.
 ACT_MAX = 128
@@ -174,30 +175,13 @@ def linear(panels: QuadPanels, n: int | None, act_max: int, tokens: int = TOKENS
     np_, blocks = _shape(panels)
     k, kp, rows = panels.cols, panels.cols_padded, panels.rows_padded
     group, single = matvec_macro(panels, tokens), matvec_macro(panels, 1)
+    to_codes = quantise_macro(k, act_max)
     lanes = F32_LANES
-    kv = k // lanes * lanes
-
-    def vec(buf: tirx.Buffer, i: tirx.PrimExpr, j: tirx.PrimExpr) -> tirx.PrimExpr:
-        return buf[i, T.ramp(j, 1, lanes)]
 
     @T.macro
     def quantise(x, i, t, row, hsum, scale, peak, codes):
         """Token i of x into int8 codes row[t], their sum hsum[t] and its scale[t]."""
-        peak[0, T.ramp(0, 1, lanes)] = T.broadcast(T.float32(0), lanes)
-        for j0 in range(kv // lanes):
-            peak[0, T.ramp(0, 1, lanes)] = T.max(peak[0, T.ramp(0, 1, lanes)], T.abs(vec(x, i, j0 * lanes)))
-        for j in range(kv, k):
-            peak[0, 0] = T.max(peak[0, 0], T.abs(x[i, j]))
-        scale[t] = peak[0, 0]
-        for lane in range(1, lanes):
-            scale[t] = T.max(scale[t], peak[0, lane])
-        scale[t] = T.if_then_else(scale[t] == T.float32(0), T.float32(1), scale[t] / T.float32(act_max))
-        for j0 in range(kv // lanes):
-            codes[0, T.ramp(j0 * lanes, 1, lanes)] = T.max(T.min(
-                T.round(vec(x, i, j0 * lanes) / T.broadcast(scale[t], lanes)),
-                T.broadcast(T.float32(act_max), lanes)), T.broadcast(T.float32(-act_max), lanes))
-        for j in range(kv, k):
-            codes[0, j] = T.max(T.min(T.round(x[i, j] / scale[t]), T.float32(act_max)), T.float32(-act_max))
+        to_codes(x, i, codes, 0, scale, t, peak)
         hsum[t] = 0
         for j in range(k):
             row[t, j] = T.Cast("int8", codes[0, j])
