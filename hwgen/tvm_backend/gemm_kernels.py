@@ -22,6 +22,7 @@ from tvm.script import tirx as T
 
 from hwgen.tvm_backend.lstm_kernels import codes_per_word, decode, extent, panel_dtype
 from hwgen.tvm_backend.packing import PANEL, WeightKind
+from hwgen.tvm_backend.token_quant import quantise_macro
 
 #: float32 lanes per vector (AVX2; NEON uses two registers per vector).
 LANES = 8
@@ -35,6 +36,12 @@ def _tile_macro(k: int, nrows: int, ncols: int):
     """T.macro(x, src, sp, p, strip, start, wscale, bias, out): out[start:start+nrows, panel p, strip] from
     src[sp, k, PANEL] (float weights in panel layout)."""
 
+    def _cols(p, strip, c):
+        # The output columns as one expression: a named scalar (`col = ...`) in TVMScript is a local
+        # variable that TVM allocates on the heap (TVMBackendAllocWorkspace) at every use, which cost
+        # 8 allocations per tile, ~25 % of a K = 384 projection.
+        return T.ramp(p * PANEL + (strip * ncols + c) * LANES, 1, LANES)
+
     @T.macro
     def tile(x, src, sp, p, strip, start, wscale, bias, out):
         acc = T.alloc_buffer((nrows * ncols,), "float32x8")
@@ -47,9 +54,8 @@ def _tile_macro(k: int, nrows: int, ncols: int):
                         sp, kk, T.ramp((strip * ncols + c) * LANES, 1, LANES)]
         for r in T.unroll(nrows):
             for c in T.unroll(ncols):
-                col = p * PANEL + (strip * ncols + c) * LANES
-                out[start + r, T.ramp(col, 1, LANES)] = (acc[r * ncols + c] * wscale[T.ramp(col, 1, LANES)]
-                                                         + bias[T.ramp(col, 1, LANES)])
+                out[start + r, _cols(p, strip, c)] = (acc[r * ncols + c] * wscale[_cols(p, strip, c)]
+                                                      + bias[_cols(p, strip, c)])
 
     return tile
 
@@ -104,3 +110,81 @@ def projection(rows: int, k: int, n: int | None, kind: WeightKind, tile_rows: in
                             single(x, wdec, 0, p, strip, i, wscale, bias, out)
 
     return proj.with_attr("global_symbol", f"gemm_{kind}_{k}x{rows}")
+
+
+def _int_tile_macro(k: int, part: int, nrows: int, ncols: int):
+    """T.macro(x, src, p, strip, start, xs, wscale, bias, out): `_tile_macro` over integer-valued x and weight codes,
+    summed exactly: in float32 over parts of K of `part` (every partial sum an integer below 2**24), the parts
+    added in int32; out = sum * xs[row] * wscale + bias."""
+    parts = -(-k // part)
+
+    def _cols(p, strip, c):
+        return T.ramp(p * PANEL + (strip * ncols + c) * LANES, 1, LANES)
+
+    @T.macro
+    def tile(x, src, p, strip, start, xs, wscale, bias, out):
+        acc = T.alloc_buffer((nrows * ncols,), "float32x8")
+        total = T.alloc_buffer((nrows * ncols,), "int32x8")
+        for a in T.unroll(nrows * ncols):
+            total[a] = T.broadcast(T.int32(0), LANES)
+        for part_i in range(parts):
+            for a in T.unroll(nrows * ncols):
+                acc[a] = T.broadcast(T.float32(0), LANES)
+            for kk in range(part_i * part, T.min(part_i * part + part, k)):
+                for r in T.unroll(nrows):
+                    for c in T.unroll(ncols):
+                        acc[r * ncols + c] = acc[r * ncols + c] + T.broadcast(x[start + r, kk], LANES) * src[
+                            0, kk, T.ramp((strip * ncols + c) * LANES, 1, LANES)]
+            for a in T.unroll(nrows * ncols):
+                total[a] = total[a] + T.Cast("int32x8", acc[a])
+        for r in T.unroll(nrows):
+            for c in T.unroll(ncols):
+                out[start + r, _cols(p, strip, c)] = (T.Cast("float32x8", total[r * ncols + c])
+                                                      * T.broadcast(xs[start + r], LANES) * wscale[_cols(p, strip, c)]
+                                                      + bias[_cols(p, strip, c)])
+
+    return tile
+
+
+def int_linear(rows: int, k: int, kind: WeightKind, act_max: int, exact_k: int) -> tirx.PrimFunc:
+    """PrimFunc(x[n, K] float32, w panels of int8 / ternary / binary codes, wscale[rows], bias[rows], out[n, rows]):
+    a whole int8-activation Linear layer in one kernel (n symbolic): every token quantised to int8 codes
+    (`token_quant`), the codes times the weight codes summed exactly on the float tiles (parts of at most
+    `exact_k` of K, added in int32), out = sum * token scale * wscale + bias (`linear.reference_int8`)."""
+    per = codes_per_word(kind)
+    words = -(-k // per)
+    panels = rows // PANEL
+    strips = PANEL // (LANES * COLS)
+    wdtype = panel_dtype(kind)
+    n_ = extent(None, "n")
+    part = -(-k // -(-k // exact_k))  # near-equal parts, none longer than exact_k
+    tile = _int_tile_macro(k, part, ROWS, COLS)
+    single = _int_tile_macro(k, part, 1, COLS)
+    quantise = quantise_macro(k, act_max)
+
+    @T.prim_func
+    def lin(x: T.Buffer((n_, k), "float32"), w: T.Buffer((panels, words, PANEL), wdtype),
+            wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
+            out: T.Buffer((n_, rows), "float32")):
+        T.func_attr({"tir.noalias": True})
+        codes = T.alloc_buffer((n_, k), "float32")
+        xs = T.alloc_buffer((n_,), "float32")
+        peak = T.alloc_buffer((1, LANES), "float32")
+        wdec = T.alloc_buffer((1, k, PANEL), "float32")
+        for i in range(n_):
+            quantise(x, i, codes, i, xs, i, peak)
+        for p in range(panels):
+            for kw in range(words):
+                for s in T.unroll(per):
+                    if kw * per + s < k:
+                        for lane in T.vectorized(PANEL):
+                            wdec[0, kw * per + s, lane] = decode(kind, w[p, kw, lane], s)
+            for strip in range(strips):
+                if n_ >= ROWS:
+                    for io in range((n_ + ROWS - 1) // ROWS):
+                        tile(codes, wdec, p, strip, T.min(io * ROWS, n_ - ROWS), xs, wscale, bias, out)
+                else:
+                    for i in range(n_):
+                        single(codes, wdec, p, strip, i, xs, wscale, bias, out)
+
+    return lin.with_attr("global_symbol", f"int_linear_{kind}_{k}x{rows}")

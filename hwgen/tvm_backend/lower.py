@@ -32,7 +32,7 @@ from hwgen.reference.kernels import KERNELS
 from hwgen.ir.dims import add as dim_add
 from hwgen.ir.dims import is_symbolic
 from hwgen.ir.ops.shape import symbolic_slice_length
-from hwgen.tvm_backend import linear, quant_ops
+from hwgen.tvm_backend import linear, matmul_kernels, quant_ops
 from hwgen.tvm_backend import lower_recurrent  # noqa: F401  (registers the LSTM and GRU converters)
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.relax_context import (_CONVERTERS, LowerContext, Lowered, WeightsMode, converts,
@@ -309,10 +309,15 @@ def _linear_weight(ctx: LowerContext, name: str,
 
 @converts(ops.MatMulAttrs)
 def _matmul(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
-    """A Linear layer (x @ constant W) on the scheduled kernels of `linear`; any other matmul in Relax."""
+    """A Linear layer (x @ constant W) on the scheduled kernels of `linear`, a float32 (batched) matmul of two
+    run-time tensors (attention) on `matmul_kernels`; any other matmul in Relax."""
     w = _linear_weight(ctx, node.inputs[1], transposed=False)
     if w is not None:
         y = linear.lower_linear(ctx, node, node.inputs[0], w[0], w[1], np.zeros(w[0].shape[1], np.float32))
+        if y is not None:
+            return [y]
+    else:
+        y = matmul_kernels.lower_matmul(ctx, node)
         if y is not None:
             return [y]
     return [relax.op.matmul(ctx.expr(node.inputs[0]), ctx.expr(node.inputs[1]))]

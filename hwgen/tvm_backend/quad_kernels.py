@@ -30,6 +30,7 @@ from hwgen.model.integer_model import IntegerLayer, IntegerModel
 from hwgen.tvm_backend.integer_kernels import FixedPointStep
 from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
+from hwgen.tvm_backend.token_quant import quantise_macro
 
 #: int8 activations: |h| <= 128.
 ACT_MAX = 128
@@ -69,33 +70,37 @@ def _activations(x: tirx.Buffer, index: list) -> tirx.PrimExpr:
     return T.reinterpret("int8x32", T.broadcast(T.reinterpret("int32", x.vload(index, "int8x4")), 8))
 
 
-def matvec_macro(panels: QuadPanels):
-    """T.macro(x, xrow, hsum, w, p, acc32, acc16, out, orow): out[orow, rows of panel p] = sum_k w[row, k] * x[xrow, k]
-    (x: int8, zero beyond the weights' K; hsum: the sum of x[xrow]; acc32/acc16: VECTORS-long scratch buffers)."""
+def matvec_macro(panels: QuadPanels, tokens: int = 1):
+    """T.macro(x, xrow, hsum, hrow, w, p, acc32, acc16, out, orow): for t < `tokens`, out[orow + t, rows of panel p]
+    = sum_k w[row, k] * x[xrow + t, k] (x: int8, zero beyond the weights' K; hsum[hrow + t]: the sum of x[xrow + t];
+    acc32/acc16: tokens * VECTORS-long scratch buffers). Several tokens share each decoded weight vector (one
+    load, shift and mask for `tokens` multiply-adds)."""
     blocks = _shape(panels)[1]
     per, bits, mul = panels.per, panels.bits, panels.mul
     chunk = chunk_blocks(panels)
     rounds = -(-blocks // chunk)
 
     @T.macro
-    def body(x, xrow, hsum, w, p, acc32, acc16, out, orow):
-        for v in T.unroll(VECTORS):
-            acc32[v] = T.broadcast(T.int32(0), 8)
+    def body(x, xrow, hsum, hrow, w, p, acc32, acc16, out, orow):
+        for a in T.unroll(tokens * VECTORS):
+            acc32[a] = T.broadcast(T.int32(0), 8)
         for q0 in range(rounds):
-            for v in T.unroll(VECTORS):
-                acc16[v] = T.broadcast(T.int16(0), 16)
+            for a in T.unroll(tokens * VECTORS):
+                acc16[a] = T.broadcast(T.int16(0), 16)
             for q1 in range(T.min(chunk, blocks - q0 * chunk)):
                 for s in T.unroll(per):
                     for v in T.unroll(VECTORS):
-                        acc16[v] = acc16[v] + T.call_llvm_pure_intrin(
-                            "int16x16", "llvm.x86.avx2.pmadd.ub.sw", _codes(w, p, q0 * chunk + q1, v, s, bits),
-                            _activations(x, [xrow, (q0 * chunk + q1) * per * QUAD + s * QUAD]))
-            for v in T.unroll(VECTORS):
-                acc32[v] = acc32[v] + T.call_llvm_pure_intrin("int32x8", "llvm.x86.avx2.pmadd.wd", acc16[v],
+                        for t in T.unroll(tokens):
+                            acc16[t * VECTORS + v] = acc16[t * VECTORS + v] + T.call_llvm_pure_intrin(
+                                "int16x16", "llvm.x86.avx2.pmadd.ub.sw", _codes(w, p, q0 * chunk + q1, v, s, bits),
+                                _activations(x, [xrow + t, (q0 * chunk + q1) * per * QUAD + s * QUAD]))
+            for a in T.unroll(tokens * VECTORS):
+                acc32[a] = acc32[a] + T.call_llvm_pure_intrin("int32x8", "llvm.x86.avx2.pmadd.wd", acc16[a],
                                                               T.broadcast(T.int16(1), 16))
-        for v in T.unroll(VECTORS):
-            out[orow, T.ramp(p * QUAD_PANEL + v * ROWS_PER_VECTOR, 1, ROWS_PER_VECTOR)] = (
-                acc32[v] * T.broadcast(T.int32(mul), 8) - T.broadcast(hsum, 8))
+        for t in T.unroll(tokens):
+            for v in T.unroll(VECTORS):
+                out[orow + t, T.ramp(p * QUAD_PANEL + v * ROWS_PER_VECTOR, 1, ROWS_PER_VECTOR)] = (
+                    acc32[t * VECTORS + v] * T.broadcast(T.int32(mul), 8) - T.broadcast(hsum[hrow + t], 8))
 
     return body
 
@@ -117,7 +122,7 @@ def matvec(panels: QuadPanels) -> tirx.PrimFunc:
         for p in range(np_):
             acc32 = T.alloc_buffer((VECTORS,), "int32x8")
             acc16 = T.alloc_buffer((VECTORS,), "int16x16")
-            body(x, 0, hsum[0], w, p, acc32, acc16, out, 0)
+            body(x, 0, hsum, 0, w, p, acc32, acc16, out, 0)
 
     return mv.with_attr("global_symbol", f"quad_matvec_{panels.kind}")
 
@@ -146,7 +151,7 @@ def projection(panels: QuadPanels, n: Optional[int]) -> tirx.PrimFunc:
             for p in range(np_):
                 acc32 = T.alloc_buffer((VECTORS,), "int32x8")
                 acc16 = T.alloc_buffer((VECTORS,), "int16x16")
-                body(row, 0, hsum[0], w, p, acc32, acc16, out, i)
+                body(row, 0, hsum, 0, w, p, acc32, acc16, out, i)
 
     return proj
 
@@ -154,65 +159,72 @@ def projection(panels: QuadPanels, n: Optional[int]) -> tirx.PrimFunc:
 
 #: float32 lanes of the quantise / rescale loops around the matvec of `linear`.
 F32_LANES = 8
+#: Tokens `linear` runs through each decoded weight vector at once (2: 8 int16 accumulators, 2 broadcasts).
+TOKENS = 2
 
 
-def linear(panels: QuadPanels, n: int | None, act_max: int) -> tirx.PrimFunc:
+def linear(panels: QuadPanels, n: int | None, act_max: int, tokens: int = TOKENS) -> tirx.PrimFunc:
     """PrimFunc(x[n, K] float32, w, wscale[rows_p], bias[rows_p], out[n, rows_p] float32): a whole int8-activation
     Linear layer in one kernel. Per row (token) of x: scale = max|x_row| / act_max (1 for an all-zero row), codes
     = clip(round_half_even(x / scale), -act_max, act_max) as int8, acc = W codes exactly (int32), out = acc * scale *
     wscale + bias. The arithmetic of `linear.reference_int8`, without the four element-wise kernels (and their
-    tensors and VM calls) that quantising and rescaling around `projection` took."""
+    tensors and VM calls) that quantising and rescaling around `projection` took. Tokens run `tokens` at a time
+    through the weights; the last group of a symbolic n overlaps the one before (it recomputes a token with the
+    same values), only n < tokens runs one token at a time."""
     n = extent(n, "n")
     np_, blocks = _shape(panels)
     k, kp, rows = panels.cols, panels.cols_padded, panels.rows_padded
-    body = matvec_macro(panels)
+    group, single = matvec_macro(panels, tokens), matvec_macro(panels, 1)
+    to_codes = quantise_macro(k, act_max)
     lanes = F32_LANES
-    kv = k // lanes * lanes
 
-    def vec(buf: tirx.Buffer, i: tirx.PrimExpr, j: tirx.PrimExpr) -> tirx.PrimExpr:
-        return buf[i, T.ramp(j, 1, lanes)]
+    @T.macro
+    def quantise(x, i, t, row, hsum, scale, peak, codes):
+        """Token i of x into int8 codes row[t], their sum hsum[t] and its scale[t]."""
+        to_codes(x, i, codes, 0, scale, t, peak)
+        hsum[t] = 0
+        for j in range(k):
+            row[t, j] = T.Cast("int8", codes[0, j])
+            hsum[t] = hsum[t] + T.Cast("int32", codes[0, j])
+
+    @T.macro
+    def rescale(acc, t, scale, wscale, bias, out, i):
+        for j0 in range(rows // lanes):
+            out[i, T.ramp(j0 * lanes, 1, lanes)] = (
+                T.Cast(f"float32x{lanes}", acc[t, T.ramp(j0 * lanes, 1, lanes)]) * T.broadcast(scale[t], lanes)
+                * wscale[T.ramp(j0 * lanes, 1, lanes)] + bias[T.ramp(j0 * lanes, 1, lanes)])
 
     @T.prim_func
     def lin(x: T.Buffer((n, k), "float32"), w: T.Buffer((np_, blocks, VECTORS, 32), "uint8"),
             wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
             out: T.Buffer((n, rows), "float32")):
         T.func_attr({"tir.noalias": True})
-        row = T.alloc_buffer((1, kp), "int8")
+        row = T.alloc_buffer((tokens, kp), "int8")
         codes = T.alloc_buffer((1, kp), "float32")
-        acc = T.alloc_buffer((1, rows), "int32")
+        acc = T.alloc_buffer((tokens, rows), "int32")
         peak = T.alloc_buffer((1, lanes), "float32")
-        scale = T.alloc_buffer((1,), "float32")
-        hsum = T.alloc_buffer((1,), "int32")
-        for j in range(kp):
-            row[0, j] = T.int8(0)
-        for i in range(n):
-            peak[0, T.ramp(0, 1, lanes)] = T.broadcast(T.float32(0), lanes)
-            for j0 in range(kv // lanes):
-                peak[0, T.ramp(0, 1, lanes)] = T.max(peak[0, T.ramp(0, 1, lanes)], T.abs(vec(x, i, j0 * lanes)))
-            for j in range(kv, k):
-                peak[0, 0] = T.max(peak[0, 0], T.abs(x[i, j]))
-            scale[0] = peak[0, 0]
-            for lane in range(1, lanes):
-                scale[0] = T.max(scale[0], peak[0, lane])
-            scale[0] = T.if_then_else(scale[0] == T.float32(0), T.float32(1), scale[0] / T.float32(act_max))
-            for j0 in range(kv // lanes):
-                codes[0, T.ramp(j0 * lanes, 1, lanes)] = T.max(T.min(
-                    T.round(vec(x, i, j0 * lanes) / T.broadcast(scale[0], lanes)),
-                    T.broadcast(T.float32(act_max), lanes)), T.broadcast(T.float32(-act_max), lanes))
-            for j in range(kv, k):
-                codes[0, j] = T.max(T.min(T.round(x[i, j] / scale[0]), T.float32(act_max)), T.float32(-act_max))
-            hsum[0] = 0
-            for j in range(k):
-                row[0, j] = T.Cast("int8", codes[0, j])
-                hsum[0] = hsum[0] + T.Cast("int32", codes[0, j])
-            for p in range(np_):
-                acc32 = T.alloc_buffer((VECTORS,), "int32x8")
-                acc16 = T.alloc_buffer((VECTORS,), "int16x16")
-                body(row, 0, hsum[0], w, p, acc32, acc16, acc, 0)
-            for j0 in range(rows // lanes):
-                out[i, T.ramp(j0 * lanes, 1, lanes)] = (
-                    T.Cast(f"float32x{lanes}", acc[0, T.ramp(j0 * lanes, 1, lanes)]) * T.broadcast(scale[0], lanes)
-                    * wscale[T.ramp(j0 * lanes, 1, lanes)] + bias[T.ramp(j0 * lanes, 1, lanes)])
+        scale = T.alloc_buffer((tokens,), "float32")
+        hsum = T.alloc_buffer((tokens,), "int32")
+        for t, j in T.grid(tokens, kp):
+            row[t, j] = T.int8(0)
+        if n >= tokens:
+            for ig in range((n + tokens - 1) // tokens):
+                for t in range(tokens):
+                    quantise(x, T.min(ig * tokens, n - tokens) + t, t, row, hsum, scale, peak, codes)
+                for p in range(np_):
+                    acc32 = T.alloc_buffer((tokens * VECTORS,), "int32x8")
+                    acc16 = T.alloc_buffer((tokens * VECTORS,), "int16x16")
+                    group(row, 0, hsum, 0, w, p, acc32, acc16, acc, 0)
+                for t in range(tokens):
+                    rescale(acc, t, scale, wscale, bias, out, T.min(ig * tokens, n - tokens) + t)
+        else:
+            for i in range(n):
+                quantise(x, i, 0, row, hsum, scale, peak, codes)
+                for p in range(np_):
+                    acc32 = T.alloc_buffer((VECTORS,), "int32x8")
+                    acc16 = T.alloc_buffer((VECTORS,), "int16x16")
+                    single(row, 0, hsum, 0, w, p, acc32, acc16, acc, 0)
+                rescale(acc, 0, scale, wscale, bias, out, i)
 
     return lin
 
@@ -295,7 +307,7 @@ def recurrence(model: IntegerModel, layer: IntegerLayer, steps: Optional[int], b
                 for p in range(np_):
                     acc32 = T.alloc_buffer((VECTORS,), "int32x8")
                     acc16 = T.alloc_buffer((VECTORS,), "int16x16")
-                    body(h8, b, hsum[b], r, p, acc32, acc16, acch, 0)
+                    body(h8, b, hsum, b, r, p, acc32, acc16, acch, 0)
                 for j4 in range(rows // LANES):
                     gidx[T.ramp(j4 * LANES, 1, LANES)] = index(_clamp(_floor_shift(
                         mult_x[T.ramp(j4 * LANES, 1, LANES)] * f64(accx[t, b, T.ramp(j4 * LANES, 1, LANES)])

@@ -2,10 +2,11 @@
 
 Why: TVM's legalised operators are plain loop nests; TVM 0.27's dlight CPU rules cover row
 reductions (softmax, LayerNorm: `Reduction`) and matrix-vector products (`GEMV`) but have no
-matmul rule, and an unscheduled attention matmul (Q Kᵀ, softmax · V) runs its reduction
-innermost with scalar loads. `Matmul` here reorders the reduction outside the last spatial
-axis, so the innermost loops are vectorised row updates (C[i, j:j+32] += A[i, k] * B[k, j:j+32])
-over a register tile of `ROWS` rows x `CHAINS` vectors of C; `Injective` inlines the blocks of a fused
+matmul rule, and an unscheduled matmul runs its reduction innermost with scalar loads. `Matmul`
+here reorders the reduction outside the last spatial axis, so the innermost loops are vectorised
+row updates (C[i, j:j+32] += A[i, k] * B[k, j:j+32]) over a register tile of `ROWS` rows x `CHAINS`
+vectors of C (attention's matmuls, of equal leading dims, run on `matmul_kernels` instead: over a
+symbolic sequence this rule's tail predicates keep its tiles scalar); `Injective` inlines the blocks of a fused
 element-wise kernel into one loop nest (FuseOps' chain of add, divide, erf, ... otherwise wrote every
 intermediate to its own full-size buffer: the GELU took six passes over [tokens, 1536]) and vectorises it,
 as it does the element-wise epilogue of a matmul. Symbolic extents

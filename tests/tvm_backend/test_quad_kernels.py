@@ -48,3 +48,32 @@ def test_quad_matvec_is_exact(kind, rows, cols):
         out = tvm.runtime.tensor(np.zeros((1, panels.rows_padded), np.int32))
         run(tvm.runtime.tensor(padded), tvm.runtime.tensor(panels.data), out)
         np.testing.assert_array_equal(out.numpy()[0, :rows], codes.astype(np.int64) @ x.astype(np.int64))
+
+
+@avx2
+def test_linear_runs_tokens_in_groups_with_the_same_results_as_one_at_a_time():
+    """`linear` with TOKENS tokens per pass through the weights: one token (below a group), a whole group and an
+    odd count (the last group overlaps) give bit-for-bit what the one-token kernel gives, which is the integer
+    reference's arithmetic."""
+    from hwgen.tvm_backend.linear import reference_int8
+
+    assert quad_kernels.TOKENS > 1
+    rng = np.random.default_rng(5)
+    k, rows = 45, 40
+    codes = rng.choice(LEVELS["ternary"], (k, rows)).astype(np.int8)
+    panels = pack_quads(np.ascontiguousarray(codes.T), "ternary")
+    scale = rng.uniform(0.5, 1.0, panels.rows_padded).astype(np.float32)
+    bias = rng.normal(size=panels.rows_padded).astype(np.float32)
+    runs = {}
+    for tokens in (1, quad_kernels.TOKENS):
+        func = quad_kernels.linear(panels, None, 127, tokens).with_attr("global_symbol", f"linear{tokens}")
+        runs[tokens] = compile_module(tvm.IRModule({f"linear{tokens}": func}))[f"linear{tokens}"]
+    for n in (1, quad_kernels.TOKENS, 2 * quad_kernels.TOKENS + 1):
+        x = rng.normal(size=(n, k)).astype(np.float32)
+        got = {}
+        for tokens, run in runs.items():
+            out = tvm.runtime.tensor(np.zeros((n, panels.rows_padded), np.float32))
+            run(*(tvm.runtime.tensor(a) for a in (x, panels.data, scale, bias)), out)
+            got[tokens] = out.numpy()[:, :rows]
+        np.testing.assert_array_equal(got[quad_kernels.TOKENS], got[1])
+        np.testing.assert_allclose(got[1], reference_int8(x, codes, scale[:rows], bias[:rows]), rtol=1e-6, atol=1e-6)
