@@ -10,6 +10,8 @@ fine-tune runs --steps, each compressed row --qat-steps more from it):
     ternary+KD       ... + vanilla KD from the float fine-tune
     ternary+BD-KD    ... + BD-KD (entropy-balanced forward/reverse KL)
     ternary+CES-KD   ... + CES-KD over {int8, pruned, float} (smallest → easiest samples)
+    float+cont       control: the float fine-tune continued for --qat-steps with no compression, so a
+                     compressed row's loss can be split into the restarted schedule's and the compression's
     pruned50+KD      50 % of heads and FFN units cut out, float, KD from the float fine-tune
     TF-IDF + LR      word 1-2-grams + logistic regression on the same training texts
 
@@ -35,7 +37,7 @@ from typing import Any, Optional
 
 from hwgen.quant.transformer_train import TransformerTrainConfig, train_transformer
 
-ROWS = ("float", "int8", "pruned50+KD", "ternary", "ternary+KD", "ternary+BD-KD", "ternary+CES-KD")
+ROWS = ("float", "int8", "pruned50+KD", "ternary", "ternary+KD", "ternary+BD-KD", "ternary+CES-KD", "float+cont")
 
 
 def configs(out: Path, base: dict[str, Any], qat_steps: Optional[int] = None) -> dict[str, TransformerTrainConfig]:
@@ -51,6 +53,7 @@ def configs(out: Path, base: dict[str, Any], qat_steps: Optional[int] = None) ->
         "ternary+BD-KD": TransformerTrainConfig(weights="ternary", distill="bdkd", teachers=(f,), **qat),
         "ternary+CES-KD": TransformerTrainConfig(weights="ternary", distill="ceskd",
                                                  teachers=(str(out / "int8"), str(out / "pruned50+KD"), f), **qat),
+        "float+cont": TransformerTrainConfig(weights="float", **qat),
     }
 
 
@@ -170,6 +173,12 @@ def targets(out: Path, results: dict[str, dict[str, Any]], base: dict[str, Any])
             d, low, high = paired_ece(probs["ternary+KD"][0], probs[r][0], labels)
             lines.append(f"{r} below vanilla KD in ECE: {_interval(d, low, high)} ECE points → "
                          f"{'met' if high < 0 else 'not met' if low >= 0 else 'undecided (the interval straddles 0)'}")
+    if "float+cont" in correct:
+        for r in ("int8", "ternary+KD", "pruned50+KD"):
+            if r in correct:
+                c = compare_paired(correct["float+cont"], correct[r])
+                lines.append(f"(control) {r} − float+cont {_interval(c.difference, c.low, c.high)} points: the compression's "
+                             "share, with the restarted schedule on both sides")
     if "ternary" in results:
         m = results["ternary"]
         ratio = m["encoder_weight_bytes"] / m["encoder_weight_bytes_float32"]
