@@ -110,9 +110,9 @@ def test_probs(out: Path, name: str, m: dict[str, Any], base: dict[str, Any]) ->
     from hwgen.quant.transformer_train import load_splits, predict_probs
 
     path = out / name / "test_probs.npy"
-    ckpt = load_transformer(out / name)
-    test = load_splits(TransformerTrainConfig(**base), ckpt.spec.classes).test
-    if not path.exists():
+    test = load_splits(TransformerTrainConfig(**base), tuple(m["classes"])).test
+    if not path.exists():  # the checkpoint is loaded only to re-score
+        ckpt = load_transformer(out / name)
         torch.set_num_threads(base["threads"])
         ids, mask = encode(ckpt.tokenizer, test.texts, base["max_len"])
         np.save(path, predict_probs(ckpt.model, ids, mask))
