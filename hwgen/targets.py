@@ -55,7 +55,7 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM accelerator",
+    Target("fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM or GRU accelerator",
            fpga_target.check, fpga_build, (AccelOptions, BoardOptions)),
     Target("rtl", "accumulate-only LSTM/GRU accelerator (Amaranth → Verilog): binary/ternary LSTM or GRU stack + dense head",
            rtl_target.check, rtl_build, (AccelOptions, GateOptions)),

@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from hwgen.errors import UnsupportedError
 from hwgen.fpga.boards import get_board
 from hwgen.fpga.flow import FpgaDesign, build_bitstream, design_for
 from hwgen.fpga.options import BoardOptions
-from hwgen.fpga.target import GRU_ON_BOARDS
 from hwgen.fpga.reports import BuildReport
-from hwgen.ir import ops
 from hwgen.ir.graph import Graph
 from hwgen.rtl.api import lower
 from hwgen.rtl.options import AccelOptions, OptionsError
@@ -53,9 +50,6 @@ def _check_against_board(accel: AccelOptions, board: BoardOptions) -> None:
 def design(graph: Graph, accel: AccelOptions, board: BoardOptions) -> FpgaDesign:
     """The board design for `graph` (lowered, fitted, checked against the board's block RAM); no tools run."""
     _check_against_board(accel, board)
-    grus = [n.name for n in graph.nodes_of(ops.GRUAttrs)]
-    if grus:
-        raise UnsupportedError(GRU_ON_BOARDS.format(nodes=", ".join(map(repr, grus))))
     model = lower(graph, accel)
     return design_for(model, board.board, clock_mhz=board.clock_mhz, lanes=accel.lanes, gate_rows=accel.gate_rows,
                       weights_kind="int8" if accel.weights == "int8" else None,

@@ -20,7 +20,7 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 from hwgen.fpga.protocol import PROTOCOL_VERSION, StreamMode
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.saved import RecurrentModel, load_model
 
 if TYPE_CHECKING:  # the driver imports pyserial: only when a board is opened
     from hwgen.fpga.driver import Device
@@ -76,7 +76,7 @@ def stream_of(meta: dict) -> StreamMode:
     return StreamMode.parse(meta.get("stream", "sequence"))
 
 
-def expected_outputs(model: IntegerModel, mode: StreamMode, codes: np.ndarray) -> np.ndarray:
+def expected_outputs(model: RecurrentModel, mode: StreamMode, codes: np.ndarray) -> np.ndarray:
     """What the board returns for integer inputs [N, T, X]: the reference's outputs, per step reduced to the
     index of the first largest logit in argmax mode ([N, T])."""
     out = model.run(codes)
@@ -114,7 +114,7 @@ def _prepare(dev: "Device", folder: Path, meta: dict, where: str) -> None:
         dev.write_weights(np.load(folder / meta["weights"]))
 
 
-def input_codes(model: IntegerModel, x: np.ndarray) -> np.ndarray:
+def input_codes(model: RecurrentModel, x: np.ndarray) -> np.ndarray:
     """Integer inputs as they are (int arrays) or quantised from floats."""
     return x.astype(np.int64) if np.issubdtype(x.dtype, np.integer) else model.quantize_input(x)
 
@@ -125,7 +125,7 @@ def run_on_board(folder: Union[str, Path], port: Optional[str], x: np.ndarray, b
     compare with the reference."""
     folder = Path(folder)
     meta = load_build(folder)
-    model = IntegerModel.load(folder / meta["model"])
+    model = load_model(folder / meta["model"])
     codes = input_codes(model, x)
     if codes.ndim == 2:
         codes = codes[None]

@@ -17,10 +17,11 @@ from typing import Callable, Optional
 from hwgen.errors import HwgenError
 from hwgen.fpga.block_ram import MemoryUse
 from hwgen.fpga.boards import Board
-from hwgen.hw.config import EBR_TARGETS, AccelConfig, ConfigError
+from hwgen.hw.config import CELL_GATES, EBR_TARGETS, AccelConfig, ConfigError
 from hwgen.hw.lanes import WEIGHT_BITS
 from hwgen.hw.weight_memory import SPRAM_COUNT, SPRAM_WIDTH
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.gru import IntegerGRUModel
+from hwgen.model.saved import RecurrentModel
 
 #: The most weight codes a board's logic uses per cycle (lanes × gate rows) beside the rest of the accelerator and
 #: the host link, per lane kind: add/sub/skip lanes (binary, ternary) and multiply lanes (int8 MACs). UP5K: 32
@@ -36,6 +37,18 @@ VECTOR_LANES = 16
 #: Gate rows a word may hold, per lane kind (`AccelConfig.gate_rows`): four rows side by side keep the vector chunk
 #: narrow while the word is used whole; MAC lanes stay one row (each product is a multiplier).
 GATE_ROW_CHOICES = {"accumulate": (1, 4), "multiply": (1,)}
+
+
+def model_cell(model: RecurrentModel) -> str:
+    """"gru" for an `IntegerGRUModel`, else "lstm"."""
+    return "gru" if isinstance(model, IntegerGRUModel) else "lstm"
+
+
+def gate_row_choices(kind: str, cell: str) -> tuple[int, ...]:
+    """`GATE_ROW_CHOICES` for a weight kind and cell: a GRU's word holds one gate row (its n row's two partial sums
+    leave the lanes one row at a time; `AccelConfig` refuses gate_rows=4 for it)."""
+    choices = GATE_ROW_CHOICES["multiply" if kind == "int8" else "accumulate"]
+    return (1,) if cell == "gru" else choices
 
 
 #: The widest word one block RAM reads (iCE40 SB_RAM40_4K 256 × 16, ECP5 DP16KD 512 × 36): a small model's weights
@@ -71,32 +84,35 @@ def _lane_choices(hidden: int) -> list[int]:
     return [d for d in range(1, hidden + 1) if hidden % d == 0]
 
 
-def weight_bits(hidden: int, inputs: int, layers: int, kind: str) -> int:
+def weight_bits(hidden: int, inputs: int, layers: int, kind: str, cell: str = "lstm") -> int:
     bits = {"binary": 1, "ternary": 2}.get(kind, 8)  # int8 codes (the MAC baseline, or lowered floats)
-    return sum(4 * hidden * ((inputs if layer == 0 else hidden) + hidden) for layer in range(layers)) * bits
+    gates = CELL_GATES[cell]
+    return sum(gates * hidden * ((inputs if layer == 0 else hidden) + hidden) for layer in range(layers)) * bits
 
 
-def _analysis_config(board: Board, hidden: int, inputs: int, layers: int, lanes: int, kind: str) -> AccelConfig:
+def _analysis_config(board: Board, hidden: int, inputs: int, layers: int, lanes: int, kind: str,
+                     cell: str) -> AccelConfig:
     """A model-less config (for sizing only): wide accumulators so only the memory decides."""
     return AccelConfig(hidden=hidden, input=inputs, layers=layers, lanes=lanes, weights_kind=kind,
-                       weight_memory=board.weight_memory, acc_bits=48, ebr_target=board.family)
+                       weight_memory=board.weight_memory, acc_bits=48, ebr_target=board.family, cell=cell)
 
 
-def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, kind: str) -> Optional[tuple[int, int]]:
-    """(hidden, lanes) of the largest model with this input size, layer count and weight kind that fits."""
+def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, kind: str,
+                           cell: str = "lstm") -> Optional[tuple[int, int]]:
+    """(hidden, lanes) of the largest model with this input size, layer count, weight kind and cell that fits."""
     for h in range(hidden - 1, 0, -1):
-        if weight_bits(h, inputs, layers, kind) > board.weight_bits:
+        if weight_bits(h, inputs, layers, kind, cell) > board.weight_bits:
             continue
         for lanes in _lane_choices(h):
             try:
-                _analysis_config(board, h, inputs, layers, lanes, kind)
+                _analysis_config(board, h, inputs, layers, lanes, kind, cell)
                 return h, lanes
             except ConfigError:
                 continue
     return None
 
 
-def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None,
+def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = None,
                   weights_kind: Optional[str] = None,
                   fits: Optional[Callable[[AccelConfig], None]] = None,
                   gate_rows: Optional[int] = None) -> AccelConfig:
@@ -109,7 +125,9 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
     lanes are returned (the caller's own check then says what overflows in the smallest design). `gate_rows` (with or
     without `lanes`) fixes the gate rows; with `lanes` alone they are 1."""
     kind = weights_kind or model.weights_kind
-    H, X, L = model.hidden, model.input_size, len(model.layers)
+    H, X, L, cell = model.hidden, model.input_size, len(model.layers), model_cell(model)
+    if gate_rows not in (None, 1) and cell == "gru":  # said before any lanes search, not as "does not fit"
+        AccelConfig.for_model(model, lanes=1, weights_kind=kind, gate_rows=gate_rows)
     if lanes is not None:
         try:
             config = AccelConfig.for_model(model, lanes=lanes, weight_memory=board.weight_memory, weights_kind=kind,
@@ -119,8 +137,8 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
         # the head's lanes within the board's multipliers, as without `lanes` (its own lanes default to all of
         # them: 4 int8 gate lanes + a 4-lane head took 12 of the UP5K's 8 DSPs); `fits` may narrow it further
         return _with_head(board, config, fits, fallback=True)
-    products = preferred_lanes(board, kind, weight_bits(H, X, L, kind))
-    rows_choices = (gate_rows,) if gate_rows else GATE_ROW_CHOICES["multiply" if kind == "int8" else "accumulate"]
+    products = preferred_lanes(board, kind, weight_bits(H, X, L, kind, cell))
+    rows_choices = (gate_rows,) if gate_rows else gate_row_choices(kind, cell)
     last_error: Optional[ConfigError] = None
 
     def best(check: Optional[Callable[[AccelConfig], None]], narrowest: bool) -> Optional[AccelConfig]:
@@ -141,13 +159,14 @@ def choose_config(board: Board, model: IntegerModel, lanes: Optional[int] = None
     config = (fits and best(fits, False)) or best(None, fits is not None)
     if config is not None:
         return config
-    need = weight_bits(H, X, L, kind)
+    need = weight_bits(H, X, L, kind, cell)
     memory = board.resource(board.weight_memory.upper())
-    best = largest_fitting_hidden(board, H, X, L, kind)
-    suggestion = (f"the largest {kind} LSTM with input {X} and {L} layer(s) that fits is hidden={best[0]} "
-                  f"(lanes={best[1]})" if best else f"no {kind} LSTM with input {X} fits")
+    best = largest_fitting_hidden(board, H, X, L, kind, cell)
+    name = cell.upper()
+    suggestion = (f"the largest {kind} {name} with input {X} and {L} layer(s) that fits is hidden={best[0]} "
+                  f"(lanes={best[1]})" if best else f"no {kind} {name} with input {X} fits")
     raise ModelTooLarge(
-        f"the {kind} LSTM (hidden {H}, input {X}, {L} layer(s)) does not fit {board.description}: its weights need "
+        f"the {kind} {name} (hidden {H}, input {X}, {L} layer(s)) does not fit {board.description}: its weights need "
         f"{need} bits of {memory.name} and the board has {memory.capacity} × {memory.bits // 1024} Kb = "
         f"{board.weight_bits} bits ({last_error}); {suggestion}")
 
@@ -160,7 +179,7 @@ def head_lane_choices(family: str, config: AccelConfig) -> list[int]:
     return sorted((d for d in _lane_choices(config.lanes) if d <= max(1, spare)), reverse=True)
 
 
-def _maker(board: Board, model: IntegerModel, kind: str, gate_rows: int,
+def _maker(board: Board, model: RecurrentModel, kind: str, gate_rows: int,
            check: Optional[Callable[[AccelConfig], None]]) -> Callable[[int], AccelConfig]:
     """`make(lanes)` for `AccelConfig.choose_lanes`: the board's config at `gate_rows`, refused by `check` too."""
     def make(lanes: int) -> AccelConfig:

@@ -7,7 +7,7 @@ Writes into the output folder:
 - ``fpga.json``: board, clock, baud, device info (the protocol's INFO), accelerator config,
   expected cycles, host-link protocol version and stream mode (``sequence``, or for a per-step
   model ``logits`` / ``argmax``) — what ``hwgen run --device`` and ``hwgen generate`` need
-- ``model.npz`` (the IntegerModel: the reference), ``weights.npy`` (words to upload when the
+- ``model.npz`` (the integer model, LSTM or GRU: the reference), ``weights.npy`` (words to upload when the
   weights sit in SPRAM), ``build/`` (the toolchain's files and logs)
 """
 
@@ -33,7 +33,7 @@ from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, form
                                 read_report)
 from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.config import AccelConfig, ConfigError
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.saved import RecurrentModel, load_model
 from hwgen.rtl.emit import config_dict
 
 #: Input-buffer words by default: one 4 Kb EBR at 8-bit inputs. Longer sequences go in
@@ -46,7 +46,7 @@ class FpgaDesign:
     """Everything that goes onto the board, before any tool runs."""
 
     board: Board
-    model: IntegerModel
+    model: RecurrentModel
     config: AccelConfig
     clock: ClockPlan
     input_depth: int
@@ -82,7 +82,7 @@ class FpgaDesign:
         return np.array(weight_words(self.config, self.model), dtype=np.uint64)
 
 
-def stream_mode(model: IntegerModel, stream: Optional[str]) -> StreamMode:
+def stream_mode(model: RecurrentModel, stream: Optional[str]) -> StreamMode:
     """What the board returns: one burst per sequence for a last-step model; every step's logits (default) or
     their argmax for a per-step model (a char-LM)."""
     if model.output_steps == "last":
@@ -96,7 +96,7 @@ def stream_mode(model: IntegerModel, stream: Optional[str]) -> StreamMode:
     return mode
 
 
-def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[float] = None,
+def design_for(model: RecurrentModel, board: str | Board, *, clock_mhz: Optional[float] = None,
                lanes: Optional[int] = None, weights_kind: Optional[str] = None, gate_rows: Optional[int] = None,
                input_words: int = DEFAULT_INPUT_WORDS, baud: int = DEFAULT_BAUD, check_fit: bool = True,
                stream: Optional[str] = None) -> FpgaDesign:
@@ -125,7 +125,7 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
     if check_fit:
         cfg = design.config
         check_block_ram(board, block_ram_uses(design),
-                        f"the {cfg.weights_kind} LSTM (hidden {cfg.hidden}, input {cfg.input}, {cfg.layers} layer(s), "
+                        f"the {cfg.weights_kind} {cfg.cell.upper()} (hidden {cfg.hidden}, input {cfg.input}, {cfg.layers} layer(s), "
                         f"lanes {cfg.lanes}) with a {input_depth}-word input buffer",
                         lambda: _largest_fitting(design, input_words))
     return design
@@ -134,7 +134,7 @@ def design_for(model: IntegerModel, board: str | Board, *, clock_mhz: Optional[f
 def design_from_manifest(folder: Path, meta: dict) -> FpgaDesign:
     """The design a build folder recorded (fpga.json's accelerator config, buffers, clock and stream mode, with
     its model.npz), not re-fitted: what the host simulation of a built board runs."""
-    model = IntegerModel.load(Path(folder) / meta["model"])
+    model = load_model(Path(folder) / meta["model"])
     info = meta["device_info"]
     board = get_board(meta["board"])
     config = AccelConfig(**meta["accelerator"], model=model)
@@ -155,17 +155,19 @@ def block_ram_uses(design: FpgaDesign) -> tuple[MemoryUse, ...]:
 
 def _largest_fitting(design: FpgaDesign, input_words: int) -> str:
     """The largest hidden size whose whole design fits the block RAM (a random model lowered with the same formats)."""
-    from hwgen.hw.synthetic import random_stack
+    from hwgen.hw.synthetic import random_gru_stack, random_stack
     from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
+    from hwgen.passes.lower_gru import lower_gru
 
     cfg, model, board = design.config, design.model, design.board
     options = LoweringOptions.of_model(model, weights="int8" if cfg.weights_kind == "int8" else "auto")
     kind = "ternary" if cfg.weights_kind == "int8" else cfg.weights_kind  # int8 codes come from the lowering
 
     def fits(hidden: int) -> Optional[AccelConfig]:
-        stack = random_stack(hidden, cfg.input, layers=cfg.layers, classes=cfg.outputs, kind=kind)
+        make, lower = (random_gru_stack, lower_gru) if cfg.cell == "gru" else (random_stack, lower_stack)
+        stack = make(hidden, cfg.input, layers=cfg.layers, classes=cfg.outputs, kind=kind)
         try:
-            small = design_for(lower_stack(stack, None, options), board, weights_kind=cfg.weights_kind,
+            small = design_for(lower(stack, None, options), board, weights_kind=cfg.weights_kind,
                                input_words=input_words, check_fit=False)
         except HwgenError:
             return None
@@ -181,8 +183,8 @@ def _largest_fitting(design: FpgaDesign, input_words: int) -> str:
         else:
             hi = mid - 1
     if best is None:
-        return f"no {cfg.weights_kind} LSTM with input {cfg.input} fits; try a smaller --input-buffer"
-    return (f"the largest {cfg.weights_kind} LSTM with input {cfg.input}, {cfg.layers} layer(s) and this head that fits "
+        return f"no {cfg.weights_kind} {cfg.cell.upper()} with input {cfg.input} fits; try a smaller --input-buffer"
+    return (f"the largest {cfg.weights_kind} {cfg.cell.upper()} with input {cfg.input}, {cfg.layers} layer(s) and this head that fits "
             f"is about hidden={best.hidden} (lanes={best.lanes})")
 
 
@@ -244,7 +246,7 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
     report = read_report(board, products.report_json, design.clock.hz / 1e6, products.seconds, bitstream.name)
     cfg = design.config
     steps_note = {
-        "accelerator": f"{cfg.weights_kind} LSTM hidden={cfg.hidden} input={cfg.input} layers={cfg.layers} "
+        "accelerator": f"{cfg.weights_kind} {cfg.cell.upper()} hidden={cfg.hidden} input={cfg.input} layers={cfg.layers} "
                        f"lanes={cfg.lanes} gate_rows={cfg.gate_rows}, weights in {cfg.weight_memory.upper()}",
         "cycles per step": cfg.cycles_per_step(),
         "time per step": f"{cfg.cycles_per_step() / design.clock.hz * 1e6:.2f} us at {design.clock.hz / 1e6:g} MHz",

@@ -31,7 +31,7 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.fpga.board_run import board_session, expected_outputs, load_build, stream_of
 from hwgen.fpga.protocol import StreamMode
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.saved import RecurrentModel, load_model
 
 VOCAB_FILE = "vocab.json"
 
@@ -129,7 +129,7 @@ class Generation:
 Stepper = Callable[[np.ndarray, bool], np.ndarray]
 
 
-def check_request(model: IntegerModel, mode: StreamMode, vocab: Vocabulary, prompt: str, chars: int,
+def check_request(model: RecurrentModel, mode: StreamMode, vocab: Vocabulary, prompt: str, chars: int,
                   sampling: Sampling) -> np.ndarray:
     """The prompt's ids, after checking the build, the vocabulary and the request; HwgenErrors say what is wrong."""
     if mode == StreamMode.SEQUENCE or model.output_steps != "every_step":
@@ -151,7 +151,7 @@ def check_request(model: IntegerModel, mode: StreamMode, vocab: Vocabulary, prom
     return vocab.encode(prompt)
 
 
-def run_generation(model: IntegerModel, mode: StreamMode, vocab: Vocabulary, prompt: str, chars: int,
+def run_generation(model: RecurrentModel, mode: StreamMode, vocab: Vocabulary, prompt: str, chars: int,
                    sampling: Sampling, step: Stepper) -> Generation:
     """Feed the prompt, then each picked character, through `step`; the last step ends the sequence."""
     ids = list(check_request(model, mode, vocab, prompt, chars, sampling))
@@ -172,7 +172,7 @@ def run_generation(model: IntegerModel, mode: StreamMode, vocab: Vocabulary, pro
     return Generation(prompt, vocab.decode(produced), inputs, out, expected_outputs(model, mode, inputs[None])[0])
 
 
-def reference_stepper(model: IntegerModel, mode: StreamMode) -> Stepper:
+def reference_stepper(model: RecurrentModel, mode: StreamMode) -> Stepper:
     """The integer reference as a stepper (it reruns the growing prefix: for tests and short texts)."""
     prefix: list[np.ndarray] = []
 
@@ -193,7 +193,7 @@ def generate(folder: Union[str, Path], prompt: str, chars: int, *, sampling: Sam
     or without one in the Verilator host simulation of the whole board top; checked against the reference."""
     folder = Path(folder)
     meta = load_build(folder)
-    model = IntegerModel.load(folder / meta["model"])
+    model = load_model(folder / meta["model"])
     vocabulary = load_vocabulary(vocab if vocab is not None else folder)
     mode = stream_of(meta)
     check_request(model, mode, vocabulary, prompt, chars, sampling)  # before a simulator is built

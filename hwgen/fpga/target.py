@@ -1,4 +1,4 @@
-"""The `fpga` compile target for `hwgen inspect`: an accelerator graph whose weights fit a board."""
+"""The `fpga` compile target for `hwgen inspect`: an accelerator graph (LSTM or GRU stack) whose weights fit a board."""
 
 from __future__ import annotations
 
@@ -7,26 +7,18 @@ from hwgen.fpga.fit import weight_bits
 from hwgen.ir.graph import Graph
 
 
-#: Why the board flow refuses GRUs (the check and the build say the same).
-GRU_ON_BOARDS = ("GRU node(s) {nodes}: the board flow (board fit, host link, board top) is built and measured for LSTM "
-                 "accelerators only; build a GRU with --target rtl (verified with `hwgen sim`) or --target tvm")
-
-
 def check(graph: Graph) -> list[str]:
     """Reasons `graph` cannot become a bitstream for any board (empty: at least one board takes it)."""
-    from hwgen.ir import ops
-    from hwgen.passes.match_lstm_stack import accelerator_reasons, match_lstm_stack
+    from hwgen.passes.pipeline import has_gru, match_recurrent_stack
+    from hwgen.rtl import target as rtl_target
 
-    grus = [n.name for n in graph.nodes_of(ops.GRUAttrs)]
-    if grus:
-        return [GRU_ON_BOARDS.format(nodes=", ".join(map(repr, grus)))]
-    reasons = accelerator_reasons(graph)
+    reasons = rtl_target.check(graph)  # the accelerator's (LSTM or GRU stack)
     if reasons:
         return reasons
-    stack = match_lstm_stack(graph)
+    stack = match_recurrent_stack(graph)
     first = stack.layers[0]
     hidden, inputs, kind = first.hidden, first.w_codes.shape[1], stack.weights_kind
-    need = weight_bits(hidden, inputs, len(stack.layers), kind)
+    need = weight_bits(hidden, inputs, len(stack.layers), kind, "gru" if has_gru(graph) else "lstm")
     if all(need > board.weight_bits for board in BOARDS.values()):
         sizes = ", ".join(f"{b.name} {b.weight_memory.upper()} {b.weight_bits}" for b in BOARDS.values())
         return [f"its {kind} weights need {need} bits; the boards hold {sizes} bits"]

@@ -41,7 +41,7 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.model.fixed import ActivationTable, FixedFormat, bits_for
 from hwgen.model.integer_model import DenseHead, GateAffine, IntegerStack, _ro, read_npz, saved_gate_affine, saved_parts
-from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputSteps, WeightsKind, check_kind
+from hwgen.model.kinds import OUTPUT_STEPS, WEIGHTS_KINDS, LayerKind, OutputSteps, WeightsKind, check_kind, stack_kind
 from hwgen.model.lstm_stack import FloatHead
 from hwgen.model.layer_shape import CodesShape, IntegerCodes
 
@@ -101,6 +101,10 @@ class GRUStack:
     input_name: str = "x"
     output_name: str = "y"
     final_softmax: bool = False
+
+    @property
+    def weights_kind(self) -> LayerKind:
+        return stack_kind(layer.kind for layer in self.layers)
 
     def run_float(self, x: np.ndarray) -> np.ndarray:
         """[N, T, X] -> [N, K] (or [N, T, K] with `every_step`): the float64 reference of the integer model."""

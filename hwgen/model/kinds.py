@@ -7,7 +7,7 @@ kind is refused with the list of allowed ones instead of silently taking a defau
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar, get_args
+from typing import Iterable, Literal, TypeVar, get_args
 
 from hwgen.errors import HwgenError
 
@@ -39,3 +39,12 @@ def check_kind(what: str, value: str, allowed: tuple[str, ...], error: type[Exce
     if value not in allowed:
         raise error(f"{what} {value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def stack_kind(layer_kinds: Iterable[LayerKind]) -> LayerKind:
+    """A stack's weight kind: its widest layer's (float > int8 > ternary > binary), as the lowering treats it."""
+    kinds = set(layer_kinds)
+    for k in ("float", "int8", "ternary", "binary"):
+        if k in kinds:
+            return k  # type: ignore[return-value]
+    raise HwgenError(f"no known layer kind among {sorted(kinds)}")

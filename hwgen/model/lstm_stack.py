@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from hwgen.model.kinds import LayerKind
+from hwgen.model.kinds import LayerKind, stack_kind
 from hwgen.model.layer_shape import CodesShape
 
 
@@ -53,11 +53,7 @@ class LSTMStack:
 
     @property
     def weights_kind(self) -> LayerKind:
-        kinds = {layer.kind for layer in self.layers}
-        for k in ("float", "int8", "ternary", "binary"):
-            if k in kinds:
-                return k
-        raise AssertionError(kinds)
+        return stack_kind(layer.kind for layer in self.layers)
 
     def run_float(self, x: np.ndarray) -> np.ndarray:
         """Float64 forward pass of the same math on [N, T, X] (before any softmax): [N, K], or

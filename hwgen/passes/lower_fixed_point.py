@@ -30,6 +30,7 @@ from hwgen.errors import HwgenError, UnsupportedError
 from hwgen.ir.graph import Graph
 from hwgen.model.fixed import ActivationTable, FixedFormat
 from hwgen.model.integer_model import CellAffine, DenseHead, GateAffine, IntegerLayer, IntegerModel
+from hwgen.model.gru import IntegerGRUModel
 from hwgen.model.kinds import ACCEL_WEIGHTS, AccelWeights, check_kind
 from hwgen.model.lstm_stack import FloatHead, LSTMStack
 from hwgen.passes.match_lstm_stack import match_lstm_stack
@@ -72,12 +73,14 @@ class LoweringOptions:
             raise HwgenError(f"multiplier_bits must be >= 8 (int8 dense weights), got {self.multiplier_bits}")
 
     @classmethod
-    def of_model(cls, model: IntegerModel, weights: AccelWeights = "auto") -> "LoweringOptions":
+    def of_model(cls, model: Union[IntegerModel, IntegerGRUModel], weights: AccelWeights = "auto") -> "LoweringOptions":
         """The options that lower another stack to `model`'s formats and tables (its activation sample
-        resolutions included), e.g. a random stand-in of another size for a fit search."""
+        resolutions included), e.g. a random stand-in of another size for a fit search. A GRU has no cell
+        state: the cell format stays the default (`lower_gru` does not use it)."""
         sig, tanh = model.sigmoid, model.tanh
+        cell = model.cell_format if isinstance(model, IntegerModel) else FixedFormat(cls.cell_bits, cls.cell_frac)
         return cls(act_bits=model.hidden_format.bits, gate_bits=model.gate_format.bits, gate_frac=model.gate_format.frac,
-                   cell_bits=model.cell_format.bits, cell_frac=model.cell_format.frac, table_index_bits=sig.index_bits,
+                   cell_bits=cell.bits, cell_frac=cell.frac, table_index_bits=sig.index_bits,
                    sigmoid_bits=sig.sample_bits or sig.index_bits, tanh_bits=tanh.sample_bits or tanh.index_bits,
                    input_frac=model.input_format.frac, weights=weights)
 

@@ -1,4 +1,4 @@
-"""A tiny character-level LM made the way a user makes one: `hwgen train lstm --task charlm` (two training
+"""A tiny character-level LM made the way a user makes one: `hwgen train lstm --task charlm [--cell gru]` (two training
 steps on a small corpus: the real vocabulary and one-hot input encoding), exported to ONNX, lowered, and
 written as a board build folder (fpga.json, model.npz, weights.npy, vocab.json) without the toolchain.
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from hwgen.fpga.flow import FpgaDesign, design_for, write_run_files
 from hwgen.fpga.generate import VOCAB_FILE, Vocabulary
-from hwgen.model.integer_model import IntegerModel
+from hwgen.model.saved import RecurrentModel
 
 CORPUS = b"the cat sat on the mat. a dog ran to the cat; the mat was red. " * 8
 SEQ_LEN = 8
@@ -28,15 +28,15 @@ HIDDEN = 16
 class TinyCharLM:
     run: Path               # the training run folder (its checkpoint holds the vocabulary)
     onnx: Path
-    model: IntegerModel
+    model: RecurrentModel
     vocab: Vocabulary
 
 
-def train_tiny_charlm(root: Path) -> TinyCharLM:
+def train_tiny_charlm(root: Path, cell: str = "lstm") -> TinyCharLM:
     import torch
 
     from hwgen.frontend import load_graph
-    from hwgen.passes.lower_fixed_point import lower_fixed_point
+    from hwgen.passes.pipeline import lower_for_accelerator
     from hwgen.quant.data import corpus_from_bytes
     from hwgen.quant.export import export_run
     from hwgen.quant.train import TrainConfig, train
@@ -44,11 +44,11 @@ def train_tiny_charlm(root: Path) -> TinyCharLM:
     torch.set_num_threads(1)
     data = corpus_from_bytes(CORPUS, SEQ_LEN, "tiny corpus")
     config = TrainConfig(task="charlm", hidden=HIDDEN, epochs=1, steps_per_epoch=2, seq_len=SEQ_LEN, batch_size=4,
-                         progress=False)
+                         progress=False, cell=cell)
     train(config, root / "run", data=data)
     export_run(root / "run", root / "lm.onnx", evaluate_metric=False)
     calibration = np.eye(len(data.vocab), dtype=np.float32)[data.train[:64]][None]
-    model = lower_fixed_point(load_graph(root / "lm.onnx"), calibration=calibration)
+    model = lower_for_accelerator(load_graph(root / "lm.onnx"), calibration=calibration)
     return TinyCharLM(root / "run", root / "lm.onnx", model, Vocabulary(data.vocab))
 
 

@@ -49,12 +49,12 @@ def test_failed_timing_is_an_error(icebreaker_build):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("board", ["icebreaker", "ulx3s-85f"])
-def test_cli_build_real_accelerator(board, tmp_path):
+@pytest.mark.parametrize("board, cell", [("icebreaker", "lstm"), ("ulx3s-85f", "lstm"), ("icebreaker", "gru")])
+def test_cli_build_real_accelerator(board, cell, tmp_path):
     from hwgen.cli import main
     from hwgen.hw.synthetic import write_onnx
 
-    model = write_onnx(tmp_path / "m.onnx", 16, 8, steps=4, classes=4)
+    model = write_onnx(tmp_path / "m.onnx", 16, 8, steps=4, classes=4, cell=cell)
     assert main(["build", str(model), "--target", "fpga", "--board", board, "-o", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
     meta = json.loads((out / "fpga.json").read_text())

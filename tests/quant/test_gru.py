@@ -1,5 +1,5 @@
 """GRU training and export: float mode is nn.GRU, BN-GRU trains and folds, the export is a standard ONNX GRU
-that onnxruntime, PyTorch, hwgen's frontend + float interpreter all agree on; rtl/fpga builds refuse it."""
+that onnxruntime, PyTorch, hwgen's frontend + float interpreter all agree on; the rtl and fpga targets take it."""
 
 from __future__ import annotations
 
@@ -113,23 +113,26 @@ def test_charlm_gru_exports_every_step(tmp_path):
     assert integer.output_steps == "every_step" and integer.run_real(x).shape == (3, 7, 11)
 
 
-def test_a_trained_gru_is_an_rtl_graph_and_not_a_board_or_lstm_graph(gru_runs, tmp_path):
+def test_a_trained_gru_is_an_rtl_and_board_graph_and_not_an_lstm_graph(gru_runs, tmp_path):
     from hwgen.fpga import target as fpga_target
     from hwgen.rtl import target as rtl_target
 
     path, _ = export_model(gru_runs["ternary"].model, tmp_path / "gru.onnx")
     graph = load_graph(path)
     assert rtl_target.check(graph) == []
-    reasons = fpga_target.check(graph)
-    assert len(reasons) == 1 and "board flow" in reasons[0] and "--target rtl" in reasons[0]
+    assert fpga_target.check(graph) == []
     assert accelerator_reasons(graph)[0].endswith("are GRUs, not an LSTM stack (a GRU stack is matched by "
                                                   "hwgen.passes.lower_gru: --target rtl and tvm build it)")
     with pytest.raises(UnsupportedError, match="are GRUs, not an LSTM stack"):
         match_lstm_stack(graph)
 
 
-def test_cli_builds_a_trained_gru_for_rtl_and_refuses_the_board(gru_runs, tmp_path, capsys):
-    """The trained, exported GRU's RTL artefact holds its integer spec (Verilator runs GRUs in tests/rtl/test_gru.py)."""
+def test_cli_builds_a_trained_gru_for_rtl_and_fits_it_to_a_board(gru_runs, tmp_path):
+    """The trained, exported GRU's RTL artefact holds its integer spec (Verilator runs GRUs in tests/rtl/test_gru.py);
+    its board design is a GRU's (the board top runs in tests/fpga/test_gru_board.py)."""
+    from hwgen.fpga.api import design
+    from hwgen.fpga.options import BoardOptions
+    from hwgen.rtl.options import AccelOptions
     from hwgen.cli import main
     from hwgen.rtl.artifact import load
 
@@ -138,8 +141,9 @@ def test_cli_builds_a_trained_gru_for_rtl_and_refuses_the_board(gru_runs, tmp_pa
     art = load(tmp_path / "rtl")
     assert art.config.cell == "gru" and art.model.weights_kind == "ternary"
     np.testing.assert_array_equal(art.expected(), art.model.run(art.inputs()))
-    assert main(["build", str(path), "--target", "fpga", "--board", "icebreaker", "-o", str(tmp_path / "fpga")]) == 2
-    assert "board flow (board fit, host link, board top)" in capsys.readouterr().err
+    fpga = design(load_graph(path), AccelOptions(), BoardOptions(board="icebreaker"))
+    assert fpga.config.cell == "gru" and fpga.config.weight_memory == "spram"
+    np.testing.assert_array_equal(fpga.model.run(art.inputs()), art.expected())
 
 
 def test_cli_train_cell_gru(tmp_path, capsys):
