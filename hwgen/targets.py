@@ -55,8 +55,9 @@ class Target:
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM or GRU accelerator",
-           fpga_target.check, fpga_build, (AccelOptions, BoardOptions)),
+    Target("fpga", "iCE40 UP5K / ECP5 bitstream (yowasp toolchain) with a UART host link around the LSTM or GRU accelerator "
+                   "(or a surprisal-gated pair)",
+           fpga_target.check, fpga_build, (AccelOptions, BoardOptions, GateOptions)),
     Target("rtl", "accumulate-only LSTM/GRU accelerator (Amaranth → Verilog): binary/ternary LSTM or GRU stack + dense head",
            rtl_target.check, rtl_build, (AccelOptions, GateOptions)),
     Target("tvm", "TVM Relax/TIR shared library for CPUs (host x86-64 or aarch64), packed binary/ternary LSTM kernels",

@@ -56,10 +56,10 @@ ACCEL_FLAGS = (
     Flag("--test-vectors", "test_vectors", dict(type=int, help="rtl: number of integer test vectors (default 4)")),
 )
 GATE_FLAGS = (
-    Flag("--gated-with", "gated_with", {"metavar": "BIG.onnx", "help": "rtl: build a surprisal-gated pair: MODEL is the "
+    Flag("--gated-with", "gated_with", {"metavar": "BIG.onnx", "help": "rtl / fpga: build a surprisal-gated pair: MODEL is the "
          "small char-LM, this the big one (both from export_pair, the gate in their ONNX metadata); one design with "
          "both accelerators and the gating unit"}),
-    Flag("--gate-threshold", "gate_threshold", {"type": int, "metavar": "CODES", "help": "rtl, with --gated-with: the "
+    Flag("--gate-threshold", "gate_threshold", {"type": int, "metavar": "CODES", "help": "rtl / fpga, with --gated-with: the "
          "gate's threshold in the small model's integer logit codes (default: from the ONNX metadata)"}),
 )
 BOARD_FLAGS = (
@@ -87,8 +87,8 @@ TVM_FLAGS = (
          "input's symbolic dimensions (NAME= and repeated for models with several inputs)"), parse_shapes),
 )
 #: Which flag groups each target takes.
-TARGET_FLAGS: dict[str, tuple[Flag, ...]] = {"rtl": ACCEL_FLAGS + GATE_FLAGS, "fpga": ACCEL_FLAGS + BOARD_FLAGS, "tvm": TVM_FLAGS}
-_GROUPS = (("--target rtl / fpga: the accelerator", ACCEL_FLAGS), ("--target rtl: a surprisal-gated pair", GATE_FLAGS),
+TARGET_FLAGS: dict[str, tuple[Flag, ...]] = {"rtl": ACCEL_FLAGS + GATE_FLAGS, "fpga": ACCEL_FLAGS + GATE_FLAGS + BOARD_FLAGS, "tvm": TVM_FLAGS}
+_GROUPS = (("--target rtl / fpga: the accelerator", ACCEL_FLAGS), ("--target rtl / fpga: a surprisal-gated pair", GATE_FLAGS),
            ("--target fpga: the board", BOARD_FLAGS),
            ("--target tvm", TVM_FLAGS))
 

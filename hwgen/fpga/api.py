@@ -1,6 +1,6 @@
 """`hwgen.fpga.build(graph, out, AccelOptions(...), BoardOptions(...)) -> FpgaArtifact`.
 
-The graph is lowered as for the rtl target (`hwgen.rtl.api.lower`), fitted to the board
+The graph is lowered as for the rtl target (`hwgen.rtl.api.lower`; a gated pair: `hwgen.fpga.gated_board`), fitted to the board
 (`hwgen.fpga.fit`: the board's weight memory and block RAM, the one lanes policy), wrapped in
 the UART host link and built to a bitstream with reports (`hwgen.fpga.flow`).
 """
@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Union
 
 from hwgen.fpga.boards import get_board
-from hwgen.fpga.flow import FpgaDesign, build_bitstream, design_for
+from hwgen.fpga.flow import BoardDesign, FpgaDesign, build_bitstream, design_for
 from hwgen.fpga.options import BoardOptions
 from hwgen.fpga.reports import BuildReport
 from hwgen.ir.graph import Graph
 from hwgen.rtl.api import lower
-from hwgen.rtl.options import AccelOptions, OptionsError
+from hwgen.rtl.options import AccelOptions, GateOptions, OptionsError
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,7 +25,7 @@ class FpgaArtifact:
     """A board build: the design that went in, the toolchain's report, and the folder with the bitstream."""
 
     root: Path
-    design: FpgaDesign
+    design: BoardDesign
     report: BuildReport
 
     @property
@@ -56,8 +56,15 @@ def design(graph: Graph, accel: AccelOptions, board: BoardOptions) -> FpgaDesign
                       input_words=board.input_buffer, baud=board.baud, stream=board.stream)
 
 
-def build(graph: Graph, out: Union[str, Path], accel: AccelOptions, board: BoardOptions) -> FpgaArtifact:
-    """Build `graph` into a bitstream for `board` in `out` (reports, run files for `hwgen run --device`)."""
-    fpga_design = design(graph, accel, board)
+def build(graph: Graph, out: Union[str, Path], accel: AccelOptions, board: BoardOptions,
+          gate: GateOptions = GateOptions()) -> FpgaArtifact:
+    """Build `graph` into a bitstream for `board` in `out` (reports, run files for `hwgen run --device`); with
+    `gate.gated_with`, `graph` is the small char-LM of a surprisal-gated pair (`hwgen.fpga.gated_board`)."""
+    if gate.gated_with is not None:
+        from hwgen.fpga.gated_board import gated_design
+
+        fpga_design: BoardDesign = gated_design(graph, accel, board, gate)
+    else:
+        fpga_design = design(graph, accel, board)
     report = build_bitstream(fpga_design, Path(out), seed=board.seed)
     return FpgaArtifact(Path(out), fpga_design, report)

@@ -125,6 +125,9 @@ def run_on_board(folder: Union[str, Path], port: Optional[str], x: np.ndarray, b
     compare with the reference."""
     folder = Path(folder)
     meta = load_build(folder)
+    if "model" not in meta:  # a surprisal-gated pair (small.npz, big.npz): its input is a character id a step
+        raise HwgenError(f"{folder} holds a surprisal-gated pair; run it with `hwgen generate {folder} --prompt ...` "
+                         f"(each step's decision and logits are checked against the gated reference)")
     model = load_model(folder / meta["model"])
     codes = input_codes(model, x)
     if codes.ndim == 2:

@@ -28,9 +28,11 @@ from hwgen.model.saved import RecurrentModel
 #: accumulate lanes, the SPRAMs' whole 64-bit ternary word, as 8 vector lanes × 4 gate rows (H=256 board top: 4364 of
 #: 5280 LCs, 30 of 30 EBR); 4 MACs (8 DSPs, of which the row affine and the state update take 3). ECP5 85F: 16 and 16.
 LOGIC_LANES = {"ice40": {"accumulate": 32, "multiply": 4}, "ecp5": {"accumulate": 16, "multiply": 16}}
+#: Multipliers an accelerator's row affine and state update take.
+ACCEL_MULTIPLIERS = 3
 #: Multipliers a board has for the dense head's int8 lanes (`AccelConfig.head_lanes`) beside the row affine and the
 #: state update, before any int8 gate lanes take theirs: UP5K 8 DSPs − 3; ECP5 85F as many as its multiply lanes.
-HEAD_MULTIPLIERS = {"ice40": 5, "ecp5": 16}
+HEAD_MULTIPLIERS = {"ice40": 8 - ACCEL_MULTIPLIERS, "ecp5": 16}
 #: The widest vector chunk (lanes): UP5K H=64 at 32 lanes of one row took 4729 of 5280 LCs (vector memory, operand
 #: and output registers 32 values wide) and nextpnr found no legal placement; H=128 at 16 lanes placed (3953 LCs).
 VECTOR_LANES = 16
@@ -115,7 +117,7 @@ def largest_fitting_hidden(board: Board, hidden: int, inputs: int, layers: int, 
 def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = None,
                   weights_kind: Optional[str] = None,
                   fits: Optional[Callable[[AccelConfig], None]] = None,
-                  gate_rows: Optional[int] = None) -> AccelConfig:
+                  gate_rows: Optional[int] = None, max_products: Optional[int] = None) -> AccelConfig:
     """The accelerator config for ``model`` on ``board`` (weights in the board's RAM kind).
 
     Without `lanes`, for each gate-rows choice (`GATE_ROW_CHOICES`) the one lanes policy (`AccelConfig.choose_lanes`)
@@ -123,7 +125,8 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
     of those the config with the fewest cycles per step; `fits(config)` may refuse a choice with a ConfigError (the
     whole design's block RAM: `hwgen.fpga.flow.design_for`). When `fits` refuses every lane count, the fewest valid
     lanes are returned (the caller's own check then says what overflows in the smallest design). `gate_rows` (with or
-    without `lanes`) fixes the gate rows; with `lanes` alone they are 1."""
+    without `lanes`) fixes the gate rows; with `lanes` alone they are 1. `max_products` caps the codes per cycle
+    below the board's preference (an accelerator that shares the board's logic)."""
     kind = weights_kind or model.weights_kind
     H, X, L, cell = model.hidden, model.input_size, len(model.layers), model_cell(model)
     if gate_rows not in (None, 1) and cell == "gru":  # said before any lanes search, not as "does not fit"
@@ -137,7 +140,7 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
         # the head's lanes within the board's multipliers, as without `lanes` (its own lanes default to all of
         # them: 4 int8 gate lanes + a 4-lane head took 12 of the UP5K's 8 DSPs); `fits` may narrow it further
         return _with_head(board, config, fits, fallback=True)
-    products = preferred_lanes(board, kind, weight_bits(H, X, L, kind, cell))
+    products = min(preferred_lanes(board, kind, weight_bits(H, X, L, kind, cell)), max_products or VECTOR_LANES * 4)
     rows_choices = (gate_rows,) if gate_rows else gate_row_choices(kind, cell)
     last_error: Optional[ConfigError] = None
 
@@ -171,11 +174,14 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
         f"{board.weight_bits} bits ({last_error}); {suggestion}")
 
 
-def head_lane_choices(family: str, config: AccelConfig) -> list[int]:
+def head_lane_choices(family: str, config: AccelConfig, sharers: int = 1) -> list[int]:
     """The dense head's lanes (`AccelConfig.head_lanes`) a board of `family` can give `config`, most first: the
     divisors of its lanes within the multipliers left beside the row affine, the state update and any int8 gate
-    lanes (at least one). The board fit takes the first whose design fits; the explore estimators assume it."""
-    spare = HEAD_MULTIPLIERS[family] - (config.products if config.weights_kind == "int8" else 0)
+    lanes (at least one). The board fit takes the first whose design fits; the explore estimators assume it.
+    `sharers` accelerators on one board (a gated pair: 2) split what is left after the others' row affines and
+    state updates."""
+    others = (sharers - 1) * ACCEL_MULTIPLIERS
+    spare = (HEAD_MULTIPLIERS[family] - others) // sharers - (config.products if config.weights_kind == "int8" else 0)
     return sorted((d for d in _lane_choices(config.lanes) if d <= max(1, spare)), reverse=True)
 
 

@@ -18,7 +18,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from hwgen.fpga.boards import Board, get_board
 from hwgen.fpga.block_ram import MemoryUse, memory_uses
 from hwgen.fpga.fit import check_block_ram, choose_config
 from hwgen.fpga.link import HostLink
-from hwgen.fpga.protocol import PROTOCOL_VERSION, StreamMode
+from hwgen.fpga.protocol import PROTOCOL_VERSION, DeviceInfo, StreamMode
 from hwgen.fpga.reports import (BuildReport, check_resources, check_timing, format_report, plot_utilisation,
                                 read_report)
 from hwgen.fpga.toolchain import ToolchainError, run_build
@@ -65,11 +65,8 @@ class FpgaDesign:
                         input_depth=self.input_depth, output_depth=self.output_depth, stream=self.stream,
                         step_words=self.config.input, step_outputs=self.step_outputs)
 
-    def device_info(self):
-        """The INFO the built board reports (widths and depths), without elaborating anything."""
-        link = self.link(simulate=True)
-        link._MustUse__silence = link.accelerator._MustUse__silence = True  # built only to read widths
-        return link.info
+    def device_info(self) -> DeviceInfo:
+        return unelaborated_info(self.link(simulate=True))
 
     def top(self) -> BoardTop:
         return BoardTop(self.board, self.link(), self.clock)
@@ -80,6 +77,53 @@ class FpgaDesign:
         from hwgen.hw.images import weight_words
 
         return np.array(weight_words(self.config, self.model), dtype=np.uint64)
+
+    def describe(self) -> dict[str, object]:
+        """The report's lines about the design (report.txt, report.json `details`)."""
+        cfg = self.config
+        return {
+            "accelerator": f"{cfg.weights_kind} {cfg.cell.upper()} hidden={cfg.hidden} input={cfg.input} "
+                           f"layers={cfg.layers} lanes={cfg.lanes} gate_rows={cfg.gate_rows}, weights in "
+                           f"{cfg.weight_memory.upper()}",
+            "cycles per step": cfg.cycles_per_step(),
+            "time per step": f"{cfg.cycles_per_step() / self.clock.hz * 1e6:.2f} us at {self.clock.hz / 1e6:g} MHz",
+            **link_lines(self),
+        }
+
+    def smaller(self) -> str:
+        """What to try when the design overflows the board's logic."""
+        return f"try fewer lanes (now {self.config.lanes}) or a smaller hidden size (now {self.config.hidden})"
+
+    def write_run_files(self, out: Path, bitstream: str = "", fmax_mhz: Optional[float] = None) -> Path:
+        return write_run_files(self, out, bitstream, fmax_mhz)
+
+
+class BoardDesign(Protocol):
+    """What `build_bitstream` needs of a design (`FpgaDesign`, `hwgen.fpga.gated_board.GatedFpgaDesign`)."""
+
+    board: Board
+    clock: ClockPlan
+    input_depth: int
+    output_depth: int
+    stream: StreamMode
+
+    def link(self, simulate: bool = False, divisor: Optional[int] = None) -> HostLink: ...
+    def device_info(self) -> DeviceInfo: ...
+    def top(self) -> BoardTop: ...
+    def describe(self) -> dict[str, object]: ...
+    def smaller(self) -> str: ...
+    def write_run_files(self, out: Path, bitstream: str = "", fmax_mhz: Optional[float] = None) -> Path: ...
+
+
+def unelaborated_info(link: HostLink) -> DeviceInfo:
+    """The INFO a board with `link` reports (widths and depths), without elaborating anything."""
+    link._MustUse__silence = link.accelerator._MustUse__silence = True  # built only to read widths
+    return link.info
+
+
+def link_lines(design: BoardDesign) -> dict[str, object]:
+    return {"host link": f"UART {design.clock.baud} baud 8N1, input buffer {design.input_depth} words, "
+                         f"output buffer {design.output_depth} words"}
 
 
 def stream_mode(model: RecurrentModel, stream: Optional[str]) -> StreamMode:
@@ -148,7 +192,7 @@ def design_from_manifest(folder: Path, meta: dict) -> FpgaDesign:
     return design
 
 
-def block_ram_uses(design: FpgaDesign) -> tuple[MemoryUse, ...]:
+def block_ram_uses(design: BoardDesign) -> tuple[MemoryUse, ...]:
     """Each memory of the board design (accelerator and host link) and the EBR blocks it takes."""
     return memory_uses(design.link(), design.board.family)
 
@@ -205,30 +249,35 @@ def write_run_files(design: FpgaDesign, out: Path, bitstream: str = "",
 def _manifest(design: FpgaDesign, bitstream: str, fmax_mhz: Optional[float]) -> dict:
     cfg = config_dict(design.config)  # not replace(model=None): that re-validates against the generic worst case
     return {
-        "board": design.board.name, "clock_hz": design.clock.hz, "baud": design.clock.baud,
-        "pll": dataclasses.asdict(design.clock.pll) if design.clock.pll else None,
-        "device_info": dataclasses.asdict(design.device_info()), "accelerator": cfg,
+        **board_entries(design, bitstream, fmax_mhz), "accelerator": cfg,
         "cycles_per_step": design.config.cycles_per_step(),
-        "bitstream": bitstream, "weights": "weights.npy" if design.config.weight_memory == "spram" else None,
-        "model": "model.npz", "fmax_mhz": fmax_mhz,
-        "protocol": PROTOCOL_VERSION, "stream": design.stream.label,
+        "weights": "weights.npy" if design.config.weight_memory == "spram" else None, "model": "model.npz",
     }
 
 
-def _overflow_hint(design: FpgaDesign, usage) -> str:
+def board_entries(design: BoardDesign, bitstream: str, fmax_mhz: Optional[float]) -> dict:
+    """fpga.json's entries about the board, clock, host link and bitstream (every board build writes them)."""
+    return {
+        "board": design.board.name, "clock_hz": design.clock.hz, "baud": design.clock.baud,
+        "pll": dataclasses.asdict(design.clock.pll) if design.clock.pll else None,
+        "device_info": dataclasses.asdict(design.device_info()), "bitstream": bitstream,
+        "fmax_mhz": fmax_mhz, "protocol": PROTOCOL_VERSION, "stream": design.stream.label,
+    }
+
+
+def _overflow_hint(design: BoardDesign, usage) -> str:
     over = {u.name for u in usage if u.used > u.available}
-    cfg = design.config
     hints = []
     if "EBR" in over:
         link = sum(u.blocks for u in block_ram_uses(design) if not u.name.startswith("accel."))
         hints.append(f"the host link's buffers take about {link} of them "
                      f"(--input-buffer {design.input_depth} words: try a smaller one)")
     if over & {"LC", "DSP"}:
-        hints.append(f"try fewer lanes (now {cfg.lanes}) or a smaller hidden size (now {cfg.hidden})")
+        hints.append(design.smaller())
     return "; ".join(hints)
 
 
-def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed: int = 1) -> BuildReport:
+def build_bitstream(design: BoardDesign, out: Path, *, quiet: bool = False, seed: int = 1) -> BuildReport:
     """Run the toolchain for ``design`` into ``out`` and write every report; raise on overflow or failed timing."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -244,20 +293,12 @@ def build_bitstream(design: FpgaDesign, out: Path, *, quiet: bool = False, seed:
     bitstream = out / f"top{suffix}"
     shutil.copyfile(products.bitstream, bitstream)
     report = read_report(board, products.report_json, design.clock.hz / 1e6, products.seconds, bitstream.name)
-    cfg = design.config
-    steps_note = {
-        "accelerator": f"{cfg.weights_kind} {cfg.cell.upper()} hidden={cfg.hidden} input={cfg.input} layers={cfg.layers} "
-                       f"lanes={cfg.lanes} gate_rows={cfg.gate_rows}, weights in {cfg.weight_memory.upper()}",
-        "cycles per step": cfg.cycles_per_step(),
-        "time per step": f"{cfg.cycles_per_step() / design.clock.hz * 1e6:.2f} us at {design.clock.hz / 1e6:g} MHz",
-        "host link": f"UART {design.clock.baud} baud 8N1, input buffer {design.input_depth} words, "
-                     f"output buffer {design.output_depth} words",
-    }
+    steps_note = design.describe()
     report = dataclasses.replace(report, details={k.replace(" ", "_"): v for k, v in steps_note.items()})
     (out / "report.txt").write_text(format_report(report, steps_note))
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     plot_utilisation(report, out / "utilisation.png")
-    write_run_files(design, out, bitstream.name, report.fmax_mhz)
+    design.write_run_files(out, bitstream.name, report.fmax_mhz)
     check_resources(board, report.usage)
     check_timing(report)
     return report

@@ -31,7 +31,9 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.fpga.board_run import board_session, expected_outputs, load_build, stream_of
 from hwgen.fpga.protocol import StreamMode
+from hwgen.hw.gated_config import GatedConfig
 from hwgen.model.saved import RecurrentModel, load_model
+from hwgen.rtl.gated import is_gated
 
 VOCAB_FILE = "vocab.json"
 
@@ -96,11 +98,11 @@ class Sampling:
         if not self.temperature >= 0:
             raise HwgenError(f"--temperature {self.temperature}: must be >= 0 (0: the most likely character)")
 
-    def picker(self, scale: float) -> Callable[[np.ndarray], int]:
-        """A function from one step's integer logits (float = int × `scale`) to the next id."""
+    def picker(self) -> Callable[[np.ndarray, float], int]:
+        """A function from one step's integer logits and their scale (float = int × scale) to the next id."""
         rng = np.random.default_rng(self.seed)
 
-        def pick(logits: np.ndarray) -> int:
+        def pick(logits: np.ndarray, scale: float) -> int:
             if self.temperature == 0:
                 return int(np.argmax(logits))
             z = np.asarray(logits, np.float64) * (scale / self.temperature)
@@ -116,8 +118,10 @@ class Generation:
 
     prompt: str
     text: str
-    inputs: np.ndarray    # integer codes [T, V] fed step by step (the prompt, then all but the last generated id)
-    outputs: np.ndarray   # per-step outputs [T, K] (logits) or [T] (argmax) from the board
+    inputs: np.ndarray    # integer codes [T, V] fed step by step (the prompt, then all but the last generated id);
+                          # a gated pair: the ids [T, 1]
+    outputs: np.ndarray   # per-step outputs [T, K] (logits) or [T] (argmax) from the board; a gated pair: each
+                          # step's beats [T, 1 + 2V] (decision, logits used, small logits)
     expected: np.ndarray  # the integer reference's for the same inputs
 
     @property
@@ -140,36 +144,75 @@ def check_request(model: RecurrentModel, mode: StreamMode, vocab: Vocabulary, pr
     if len(vocab.symbols) != model.input_size or model.output_size != model.input_size:
         raise HwgenError(f"the vocabulary has {len(vocab.symbols)} symbols; the model takes {model.input_size} "
                          f"inputs and gives {model.output_size} logits: not this model's vocabulary")
-    if chars < 1:
-        raise HwgenError(f"--chars {chars}: generate at least 1 character")
-    if not prompt:
-        raise HwgenError("--prompt is empty: give at least one character to start from")
     if mode == StreamMode.ARGMAX and sampling.temperature != 0:
         raise HwgenError(f"--temperature {sampling.temperature:g}: this board was built with --stream argmax and "
                          f"returns only each step's most likely character; use --temperature 0, or rebuild with "
                          f"--stream logits to sample on the host")
+    return _text_request(vocab, prompt, chars)
+
+
+def _text_request(vocab: Vocabulary, prompt: str, chars: int) -> np.ndarray:
+    """The prompt's ids, after checking the prompt and the length."""
+    if chars < 1:
+        raise HwgenError(f"--chars {chars}: generate at least 1 character")
+    if not prompt:
+        raise HwgenError("--prompt is empty: give at least one character to start from")
     return vocab.encode(prompt)
+
+
+def _feed(ids: list[int], chars: int, step: Callable[[int, bool], np.ndarray],
+          pick: Callable[[np.ndarray], int]) -> tuple[list[int], np.ndarray, list[int]]:
+    """Feed the prompt's `ids`, then each picked id, through `step(id, final)`; the last step ends the sequence.
+    Returns every fed id, every step's outputs and the produced ids."""
+    ids = list(ids)
+    n_prompt, outputs, produced = len(ids), [], []
+    total = n_prompt + chars - 1
+    for t in range(total):
+        y = np.asarray(step(ids[t], t == total - 1))
+        outputs.append(y)
+        if t >= n_prompt - 1:
+            produced.append(pick(y))
+            if len(ids) < total:
+                ids.append(produced[-1])
+    return ids, np.stack(outputs), produced
 
 
 def run_generation(model: RecurrentModel, mode: StreamMode, vocab: Vocabulary, prompt: str, chars: int,
                    sampling: Sampling, step: Stepper) -> Generation:
     """Feed the prompt, then each picked character, through `step`; the last step ends the sequence."""
-    ids = list(check_request(model, mode, vocab, prompt, chars, sampling))
+    prompt_ids = check_request(model, mode, vocab, prompt, chars, sampling)
     eye = np.eye(len(vocab.symbols))
-    pick = sampling.picker(model.output_scale)
-    n_prompt, outputs, produced = len(ids), [], []
-    total = n_prompt + chars - 1
-    for t in range(total):
-        y = np.asarray(step(model.quantize_input(eye[ids[t]]), t == total - 1))
-        outputs.append(y)
-        if t >= n_prompt - 1:
-            produced.append(int(y[0]) if mode == StreamMode.ARGMAX else pick(y))
-            if len(ids) < total:
-                ids.append(produced[-1])
+    sample = sampling.picker()
+    argmax = mode == StreamMode.ARGMAX
+    ids, out, produced = _feed(list(prompt_ids), chars, lambda i, final: step(model.quantize_input(eye[i]), final),
+                               lambda y: int(y[0]) if argmax else sample(y, model.output_scale))
     inputs = model.quantize_input(eye[ids])
-    out = np.stack(outputs)
-    out = out[:, 0] if mode == StreamMode.ARGMAX else out
+    out = out[:, 0] if argmax else out
     return Generation(prompt, vocab.decode(produced), inputs, out, expected_outputs(model, mode, inputs[None])[0])
+
+
+def check_gated_request(config: GatedConfig, vocab: Vocabulary, prompt: str, chars: int) -> np.ndarray:
+    """`check_request` for a gated pair: the prompt's ids."""
+    if len(vocab.symbols) != config.vocab:
+        raise HwgenError(f"the vocabulary has {len(vocab.symbols)} symbols; the gated pair reads and predicts "
+                         f"{config.vocab}: not this pair's vocabulary")
+    return _text_request(vocab, prompt, chars)
+
+
+def run_gated_generation(config: GatedConfig, vocab: Vocabulary, prompt: str, chars: int, sampling: Sampling,
+                         step: Stepper) -> Generation:
+    """As `run_generation` for a surprisal-gated pair: `step` takes [id] and gives the step's 1 + 2V beats; the
+    next character is picked from the logits used (the big model's where it ran, at its scale, else the small's)."""
+    prompt_ids = check_gated_request(config, vocab, prompt, chars)
+    V, sample = config.vocab, sampling.picker()
+    scales = [m.output_scale for m in (config.small.model, config.big.model) if m is not None]
+
+    def pick(beats: np.ndarray) -> int:
+        return sample(beats[1:1 + V], scales[int(beats[0] != 0)])
+
+    ids, out, produced = _feed(list(prompt_ids), chars, lambda i, final: step(np.array([i]), final), pick)
+    expected, _ = config.reference(np.array(ids)[None])
+    return Generation(prompt, vocab.decode(produced), np.array(ids)[:, None], out, expected[0])
 
 
 def reference_stepper(model: RecurrentModel, mode: StreamMode) -> Stepper:
@@ -193,8 +236,16 @@ def generate(folder: Union[str, Path], prompt: str, chars: int, *, sampling: Sam
     or without one in the Verilator host simulation of the whole board top; checked against the reference."""
     folder = Path(folder)
     meta = load_build(folder)
-    model = load_model(folder / meta["model"])
     vocabulary = load_vocabulary(vocab if vocab is not None else folder)
+    if is_gated(meta):
+        from hwgen.rtl.gated import config_from_manifest
+
+        config = config_from_manifest(folder, meta, "fpga.json")
+        check_gated_request(config, vocabulary, prompt, chars)  # before a simulator is built
+        with board_session(folder, port, baud, timeout) as dev:
+            return run_gated_generation(config, vocabulary, prompt, chars, sampling,
+                                        lambda x, final: dev.step(x, final)[0])
+    model = load_model(folder / meta["model"])
     mode = stream_of(meta)
     check_request(model, mode, vocabulary, prompt, chars, sampling)  # before a simulator is built
     with board_session(folder, port, baud, timeout) as dev:

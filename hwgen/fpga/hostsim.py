@@ -42,6 +42,9 @@ def build_simulator(link: HostLink) -> Path:
                      "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint",
                      "--top-module", TOP_NAME, "-o", "hostsim", "--Mdir", "obj_dir",
                      "-CFLAGS", "-O1",
+                     # one translation unit: the wheel's verilated.mk leaves the precompiled header's -include flag
+                     # empty, so a design large enough to split (a gated pair's) fails in the split build
+                     "-MAKEFLAGS", "VM_PARALLEL_BUILDS=0",
                      f"{TOP_NAME}.v", "hostsim_main.cpp"], work, "verilator-hostsim")
 
     return cached_build("fpga-hostsim", [source, harness], "obj_dir/hostsim", build) / "obj_dir" / "hostsim"
@@ -90,9 +93,11 @@ def simulate(link: HostLink) -> SimulatedBoard:
 
 
 def simulate_build(folder: Path, meta: dict) -> SimulatedBoard:
-    """The simulated board of a `hwgen build --target fpga` folder (model.npz, fpga.json): the very design it
-    recorded (the accelerator config, buffers and stream mode, checked against its INFO), on a fast serial line."""
+    """The simulated board of a `hwgen build --target fpga` folder (fpga.json, model.npz or a gated pair's two): the
+    very design it recorded (the accelerator config, buffers and stream mode, checked against its INFO), on a fast serial line."""
     from hwgen.fpga.flow import design_from_manifest
+    from hwgen.fpga.gated_board import gated_design_from_manifest
+    from hwgen.rtl.gated import is_gated
 
-    design = design_from_manifest(Path(folder), meta)
-    return simulate(design.link(simulate=True, divisor=SIM_DIVISOR))
+    read = gated_design_from_manifest if is_gated(meta) else design_from_manifest
+    return simulate(read(Path(folder), meta).link(simulate=True, divisor=SIM_DIVISOR))
