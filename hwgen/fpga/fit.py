@@ -140,7 +140,9 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
         # the head's lanes within the board's multipliers, as without `lanes` (its own lanes default to all of
         # them: 4 int8 gate lanes + a 4-lane head took 12 of the UP5K's 8 DSPs); `fits` may narrow it further
         return _with_head(board, config, fits, fallback=True)
-    products = min(preferred_lanes(board, kind, weight_bits(H, X, L, kind, cell)), max_products or VECTOR_LANES * 4)
+    products = preferred_lanes(board, kind, weight_bits(H, X, L, kind, cell))
+    if max_products is not None:
+        products = min(products, max_products)
     rows_choices = (gate_rows,) if gate_rows else gate_row_choices(kind, cell)
     last_error: Optional[ConfigError] = None
 

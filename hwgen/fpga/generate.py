@@ -13,6 +13,10 @@ returns as one word per step. With a temperature, p = softmax(logits · scale / 
 character is drawn by ``numpy.random.default_rng(seed)``: the same integer logits and seed give the
 same text on any board, the simulation or the reference.
 
+A surprisal-gated pair's board (`hwgen.fpga.gated_board`) takes the character id itself and returns each step's
+decision and logits (1 + 2V words); the next character comes from the logits the step used, at the scale of the
+model that produced them, and every step is checked against `GatedConfig.reference` (`run_gated_generation`).
+
 The vocabulary (:class:`Vocabulary`) is the training run's: `hwgen train lstm --task charlm` keeps it
 in RUN/checkpoint.pt (byte id = its index in the sorted set of the corpus's bytes; the model's input
 is the one-hot vector of the id). The ONNX model does not carry it, so `generate` reads it from
