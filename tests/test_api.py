@@ -14,6 +14,7 @@ from hwgen.hw.config import ConfigError
 from hwgen.hw.synthetic import write_onnx
 from hwgen.rtl import AccelOptions, OptionsError, RtlArtifact
 from hwgen.rtl.api import accel_config, lower
+from hwgen.rtl.options import GateOptions
 from hwgen.targets import TARGETS, get_target
 
 
@@ -94,6 +95,6 @@ def test_generic_rtl_assumes_no_board_budget(tmp_path):
 
 def test_registry_lists_each_target_with_check_build_and_options():
     assert sorted(TARGETS) == ["fpga", "rtl", "tvm"]
-    assert get_target("fpga").options == (AccelOptions, BoardOptions)
+    assert get_target("fpga").options == (AccelOptions, BoardOptions, GateOptions)  # a gated pair builds for boards too
     for target in TARGETS.values():
         assert callable(target.check) and callable(target.build) and target.description
