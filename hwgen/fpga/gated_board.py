@@ -108,6 +108,8 @@ def gated_design(small_graph: Graph, accel: AccelOptions, board_options: BoardOp
     if accel.weight_memory not in (None, "ebr"):
         raise OptionsError(f"weight memory {accel.weight_memory!r}: a gated pair keeps both weight sets in block RAM "
                            f"(the gated top has no SPRAM upload port); leave it unset")
+    if accel.device is not None and accel.device != board.family:
+        raise OptionsError(f"device {accel.device!r}: board {board.name} is an {board.family} board; leave it unset")
     if board_options.stream not in (None, "logits"):
         raise OptionsError(f"--stream {board_options.stream}: a gated pair's board returns each step's decision and "
                            f"logits (1 + 2V words); --stream argmax is for a single char-LM")

@@ -84,6 +84,9 @@ def test_gated_board_requests_that_cannot_work_are_refused(folder, pair_files, t
     with pytest.raises(OptionsError, match="no SPRAM upload port"):
         gated_design(load_graph(s_path), AccelOptions(weight_memory="spram"), BoardOptions(board="icebreaker"),
                      GateOptions(gated_with=b_path))
+    with pytest.raises(OptionsError, match="board icebreaker is an ice40 board"):
+        gated_design(load_graph(s_path), AccelOptions(device="ecp5"), BoardOptions(board="icebreaker"),
+                     GateOptions(gated_with=b_path))
     with pytest.raises(HwgenError, match="not this pair's vocabulary"):
         generate(folder, "ab", 3, vocab=Vocabulary(b"abcdef").save(tmp_path / "v.json"))
     np.save(tmp_path / "x.npy", np.zeros((3, VOCAB), np.float32))
