@@ -13,7 +13,7 @@ from typing import Union
 
 from hwgen.fpga.boards import get_board
 from hwgen.fpga.flow import BoardDesign, FpgaDesign, build_bitstream, design_for
-from hwgen.fpga.options import BoardOptions
+from hwgen.fpga.options import BoardOptions, check_device
 from hwgen.fpga.reports import BuildReport
 from hwgen.ir.graph import Graph
 from hwgen.rtl.api import lower
@@ -43,8 +43,7 @@ def _check_against_board(accel: AccelOptions, board: BoardOptions) -> None:
     if accel.weight_memory is not None and accel.weight_memory != spec.weight_memory:
         raise OptionsError(f"weight memory {accel.weight_memory!r}: board {spec.name} keeps weights in "
                            f"{spec.weight_memory!r}; leave it unset for a board build")
-    if accel.device is not None and accel.device != spec.family:
-        raise OptionsError(f"device {accel.device!r}: board {spec.name} is an {spec.family} board; leave it unset")
+    check_device(accel.device, spec)
 
 
 def design(graph: Graph, accel: AccelOptions, board: BoardOptions) -> FpgaDesign:

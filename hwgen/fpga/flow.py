@@ -152,7 +152,7 @@ def design_for(model: RecurrentModel, board: str | Board, *, clock_mhz: Optional
     clock = plan_clock(board, clock_mhz, baud)
     if input_words < 1:
         raise HwgenError(f"input_buffer must be >= 1 word, got {input_words}")
-    input_depth = 1 << max(0, (max(input_words, model.input_size) - 1).bit_length())
+    input_depth = buffer_depth(input_words, model.input_size)
 
     def make(config: AccelConfig) -> FpgaDesign:
         # What one RUN outputs: the head's logits (or h) of a sequence, or of one step when streaming (the host
@@ -173,6 +173,11 @@ def design_for(model: RecurrentModel, board: str | Board, *, clock_mhz: Optional
                         f"lanes {cfg.lanes}) with a {input_depth}-word input buffer",
                         lambda: _largest_fitting(design, input_words))
     return design
+
+
+def buffer_depth(words: int, step_words: int) -> int:
+    """The input buffer's depth: `words` (at least one step's `step_words`) rounded up to a power of two."""
+    return 1 << max(0, (max(words, step_words) - 1).bit_length())
 
 
 def design_from_manifest(folder: Path, meta: dict) -> FpgaDesign:
@@ -206,9 +211,9 @@ def _largest_fitting(design: FpgaDesign, input_words: int) -> str:
     cfg, model, board = design.config, design.model, design.board
     options = LoweringOptions.of_model(model, weights="int8" if cfg.weights_kind == "int8" else "auto")
     kind = "ternary" if cfg.weights_kind == "int8" else cfg.weights_kind  # int8 codes come from the lowering
+    make, lower = (random_gru_stack, lower_gru) if cfg.cell == "gru" else (random_stack, lower_stack)
 
     def fits(hidden: int) -> Optional[AccelConfig]:
-        make, lower = (random_gru_stack, lower_gru) if cfg.cell == "gru" else (random_stack, lower_stack)
         stack = make(hidden, cfg.input, layers=cfg.layers, classes=cfg.outputs, kind=kind)
         try:
             small = design_for(lower(stack, None, options), board, weights_kind=cfg.weights_kind,

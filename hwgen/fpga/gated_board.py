@@ -29,9 +29,9 @@ from hwgen.errors import HwgenError
 from hwgen.fpga.board_top import BoardTop, ClockPlan, plan_clock
 from hwgen.fpga.boards import Board, get_board
 from hwgen.fpga.fit import check_block_ram, choose_config, head_lane_choices
-from hwgen.fpga.flow import block_ram_uses, board_entries, link_lines, unelaborated_info
+from hwgen.fpga.flow import block_ram_uses, board_entries, buffer_depth, link_lines, unelaborated_info
 from hwgen.fpga.link import HostLink
-from hwgen.fpga.options import BoardOptions
+from hwgen.fpga.options import BoardOptions, check_device
 from hwgen.fpga.protocol import DeviceInfo, StreamMode
 from hwgen.hw.config import AccelConfig
 from hwgen.hw.gated_config import GatedConfig
@@ -108,8 +108,7 @@ def gated_design(small_graph: Graph, accel: AccelOptions, board_options: BoardOp
     if accel.weight_memory not in (None, "ebr"):
         raise OptionsError(f"weight memory {accel.weight_memory!r}: a gated pair keeps both weight sets in block RAM "
                            f"(the gated top has no SPRAM upload port); leave it unset")
-    if accel.device is not None and accel.device != board.family:
-        raise OptionsError(f"device {accel.device!r}: board {board.name} is an {board.family} board; leave it unset")
+    check_device(accel.device, board)
     if board_options.stream not in (None, "logits"):
         raise OptionsError(f"--stream {board_options.stream}: a gated pair's board returns each step's decision and "
                            f"logits (1 + 2V words); --stream argmax is for a single char-LM")
@@ -120,9 +119,8 @@ def gated_design(small_graph: Graph, accel: AccelOptions, board_options: BoardOp
                                                             max_products=PAIR_PRODUCTS[board.family]))
                           for m in (small, big))
     config = GatedConfig(small_cfg, big_cfg, threshold, top=gated_top_name(accel))
-    words = max(board_options.input_buffer, 1)
     design = GatedFpgaDesign(board, config, plan_clock(board, board_options.clock_mhz, board_options.baud),
-                             1 << (words - 1).bit_length(), config.outputs_per_step,
+                             buffer_depth(board_options.input_buffer, 1), config.outputs_per_step,
                              "option" if gate.gate_threshold is not None else f"{gate.gated_with} metadata")
     check_block_ram(board, block_ram_uses(design),
                     f"the gated pair (small H={small.hidden}, big H={big.hidden}, {config.vocab} symbols, weights in "

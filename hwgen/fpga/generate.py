@@ -37,7 +37,7 @@ from hwgen.fpga.board_run import board_session, expected_outputs, load_build, st
 from hwgen.fpga.protocol import StreamMode
 from hwgen.hw.gated_config import GatedConfig
 from hwgen.model.saved import RecurrentModel, load_model
-from hwgen.rtl.gated import is_gated
+from hwgen.rtl.gated import config_from_manifest, is_gated
 
 VOCAB_FILE = "vocab.json"
 
@@ -209,7 +209,8 @@ def run_gated_generation(config: GatedConfig, vocab: Vocabulary, prompt: str, ch
     next character is picked from the logits used (the big model's where it ran, at its scale, else the small's)."""
     prompt_ids = check_gated_request(config, vocab, prompt, chars)
     V, sample = config.vocab, sampling.picker()
-    scales = [m.output_scale for m in (config.small.model, config.big.model) if m is not None]
+    pair = config.pair()
+    scales = (pair.small.output_scale, pair.big.output_scale)
 
     def pick(beats: np.ndarray) -> int:
         return sample(beats[1:1 + V], scales[int(beats[0] != 0)])
@@ -242,8 +243,6 @@ def generate(folder: Union[str, Path], prompt: str, chars: int, *, sampling: Sam
     meta = load_build(folder)
     vocabulary = load_vocabulary(vocab if vocab is not None else folder)
     if is_gated(meta):
-        from hwgen.rtl.gated import config_from_manifest
-
         config = config_from_manifest(folder, meta, "fpga.json")
         check_gated_request(config, vocabulary, prompt, chars)  # before a simulator is built
         with board_session(folder, port, baud, timeout) as dev:

@@ -6,10 +6,16 @@ from dataclasses import dataclass
 from typing import Optional
 
 from hwgen.fpga.board_top import DEFAULT_BAUD
-from hwgen.fpga.boards import BOARDS
+from hwgen.fpga.boards import BOARDS, Board
 from hwgen.fpga.flow import DEFAULT_INPUT_WORDS
 from hwgen.model.kinds import check_kind
 from hwgen.rtl.options import OptionsError
+
+def check_device(device: Optional[str], board: Board) -> None:
+    """A `--fit-device` given with a board build must be the board's own FPGA family."""
+    if device is not None and device != board.family:
+        raise OptionsError(f"device {device!r}: board {board.name} is an {board.family} board; leave it unset")
+
 
 #: What a board returns after each step of a per-step model (`hwgen.fpga.protocol.StreamMode`).
 STREAM_CHOICES = ("logits", "argmax")

@@ -15,7 +15,7 @@ def check(graph: Graph) -> list[str]:
     reasons = rtl_target.check(graph)  # the accelerator's (LSTM or GRU stack)
     if reasons:
         return reasons
-    stack = match_recurrent_stack(graph)
+    stack = match_recurrent_stack(graph, check=False)  # rtl_target.check ran the checked match
     first = stack.layers[0]
     hidden, inputs, kind = first.hidden, first.w_codes.shape[1], stack.weights_kind
     need = weight_bits(hidden, inputs, len(stack.layers), kind, "gru" if has_gru(graph) else "lstm")
