@@ -6,12 +6,13 @@ and the between-class scatter Σ_b = mean_c (μ_c - μ)(μ_c - μ)^T give
 
     J_l = trace(Σ_w Σ_b⁺)      (scale-free; small = the classes are far apart for their spread)
 
-`select_layers`: the classifier attaches after the layer of least J (layers above it are
-dropped, with at least k layers kept); the k layers to adapt, among those kept, are the ones
-whose pretrained transform separates the task least, gain_l = J_{l-1} - J_l (J_0: the
-embeddings), smallest first (ties: the higher layer): those have the most to learn, while
-layers that already separate the classes well stay frozen. `topk` is the baseline: the last
-k layers, classifier on top.
+`select_layers` follows Xie et al. (2022), "Hidden State Variability of Pretrained Language
+Models Can Guide Computation Reduction for Transfer Learning": the classifier attaches after the
+layer of least J, the most task-specialised one (layers above it are dropped, with at least k
+layers kept), and the k layers adapted are the ones just below it, attach − k + 1 .. attach. When
+the last layer has the least J the choice is the top-k baseline's, at no extra cost; when a lower
+layer has it, the layers above are never computed. `top_layers` is that baseline: the last k
+layers, classifier on top.
 """
 
 from __future__ import annotations
@@ -79,9 +80,7 @@ def select_layers(ratios: Sequence[float], k: int) -> LayerChoice:
     check_k(k, layers)
     j = np.asarray(ratios, np.float64)
     attach = k + int(np.argmin(j[k:]))
-    gain = j[:-1] - j[1:]  # gain[l - 1] for layer l
-    candidates = sorted(range(1, attach + 1), key=lambda n: (gain[n - 1], -n))
-    return LayerChoice(tuple(sorted(candidates[:k])), attach, tuple(float(r) for r in j))
+    return LayerChoice(tuple(range(attach - k + 1, attach + 1)), attach, tuple(float(r) for r in j))
 
 
 def top_layers(layers: int, k: int) -> LayerChoice:

@@ -28,13 +28,17 @@ def test_the_ratio_falls_as_the_classes_separate_and_ignores_scale():
 
 def test_a_synthetic_stack_with_a_known_answer():
     """Class means scaled by 1 (embeddings), then 1, 3, 3.2, 1.5, 1.5 with the same noise: layer 3 separates
-    best (attach there); layer 1 adds nothing, layer 3 little, layer 2 much: adapt 1, then 3, then 2."""
+    best, so the classifier attaches there (layers 4 and 5 are dropped) and the k layers just below it adapt."""
     seps = (1.0, 1.0, 3.0, 3.2, 1.5, 1.5)
     ratios = [variability_ratio(*_features(s, seed=7)) for s in seps]
-    for k, adapt in ((1, (1,)), (2, (1, 3)), (3, (1, 2, 3))):
+    for k, adapt in ((1, (3,)), (2, (2, 3)), (3, (1, 2, 3))):
         choice = select_layers(ratios, k)
         assert choice.attach == 3 and choice.adapt == adapt, (k, choice)
-    assert select_layers(ratios, 4).attach >= 4  # at least k layers kept
+    four = select_layers(ratios, 4)  # at least k layers kept: attach after layer 4 or 5, the 4 layers below it
+    assert four.attach >= 4 and four.adapt == tuple(range(four.attach - 3, four.attach + 1))
+    last = select_layers([5.0, 4.0, 3.0, 2.0], 2)  # the last layer separates best: the top-k baseline's choice
+    base = top_layers(3, 2)
+    assert (last.adapt, last.attach) == (base.adapt, base.attach) == ((2, 3), 3)
     assert top_layers(5, 2) == LayerChoice((4, 5), 5)
 
 
