@@ -59,7 +59,7 @@ def _config(row: str, a: argparse.Namespace):
     train = TransformerTrainConfig(steps=a.steps, limit=a.limit, batch_size=a.batch, max_len=a.max_len, threads=a.threads,
                                    lr=lr, epochs=1000, seed=0, progress=False, valid_each_epoch=False)
     return FinetuneConfig(train, method=method, prime_steps=a.prime_steps, k=int(k or 2), eval_every=a.eval_every,
-                          profile_steps=2, eval_limit=a.eval_limit, max_subsets=3)
+                          profile_steps=2, eval_limit=a.eval_limit, max_subsets=3, ticket_steps=a.ticket_steps)
 
 
 def worker(row: str, a: argparse.Namespace) -> None:
@@ -298,6 +298,8 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--adapter-lr", type=float, default=1e-3,
                    help="AdamW peak learning rate of learner, lora and ia3 (small modules want more than --lr)")
     p.add_argument("--quick", action="store_true", help="a minutes-long budget: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
+    p.add_argument("--ticket-steps", choices=("proportional", "same"), default="proportional",
+                   help="ticket: candidate subsets train proportionally fewer steps (default) or as many as the full set")
     p.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
     p.add_argument("--out", type=Path, default=Path("runs/efficient_finetuning"))
     p.add_argument("--plot", type=Path, default=None, help="accuracy against wall time (default OUT/accuracy_vs_time.png)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hwgen.finetune.choices import METHODS
+from hwgen.finetune.choices import METHODS, TICKET_STEPS
 from hwgen.quant.choices import (BN_X_MODES, CELLS, DISTILL_METHODS, EMBEDDING_KINDS, LR_SCHEDULES, PRUNE_METHODS, QUANTIZERS,
                                  TASKS, TRANSFORMER_WEIGHTS, WEIGHT_KINDS)
 
@@ -95,6 +95,9 @@ def add_method_args(t: argparse.ArgumentParser) -> None:
     g.add_argument("--far-fraction", type=float, default=0.6, help="far: share of each layer's FFN units frozen")
     g.add_argument("--rank", type=int, default=1, help="learner: rank of each learner (default 1)")
     g.add_argument("--layers-k", type=int, default=2, help="select, topk: layers adapted (default 2)")
+    g.add_argument("--ticket-steps", choices=TICKET_STEPS, default="proportional",
+                   help="ticket: a candidate subset's optimizer steps: proportional to its size (the full run's epochs; "
+                        "default) or the same as the full run's (more epochs on fewer texts)")
 
 
 def run_transformer(args: argparse.Namespace) -> int:
@@ -123,7 +126,7 @@ def run_method(args: argparse.Namespace, train) -> int:
     from hwgen.finetune.run import FinetuneConfig, finetune
 
     config = FinetuneConfig(train, method=args.method, prime_steps=args.prime_steps, far=FarOptions(args.far_fraction),
-                            learner=LearnerOptions(args.rank), k=args.layers_k)
+                            learner=LearnerOptions(args.rank), k=args.layers_k, ticket_steps=args.ticket_steps)
     m = finetune(config, args.output).metrics
     print(f"{args.method} fine-tune ({m['trained_parameters']:,} trained parameters, {m['steps']} steps): "
           f"test accuracy {m['test_accuracy']:.2f} %; TF-IDF + LR baseline {m['baseline']['test_accuracy']:.2f} %")

@@ -10,3 +10,8 @@
 """
 
 METHODS = ("full", "far", "learner", "lora", "ia3", "select", "topk", "ticket")
+
+#: `--ticket-steps`: the optimizer steps of a winning-ticket candidate subset: "proportional" to its size (the full
+#: run's epochs, so a smaller set also trains proportionally faster) or the "same" as the full run's (more epochs on
+#: fewer texts: the data saving alone).
+TICKET_STEPS = ("proportional", "same")

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from hwgen.finetune.choices import METHODS
+from hwgen.finetune.choices import METHODS, TICKET_STEPS
 from hwgen.finetune.data_prune import SuccessStats, candidate_subsets, winning_ticket
 from hwgen.finetune.errors import MethodError
 from hwgen.finetune.far import FarOptions, check_ffn, merge, reconfigure, unit_change
@@ -58,6 +58,7 @@ class FinetuneConfig:
     eval_limit: Optional[int] = None  # valid/test texts kept (a seeded subset; a budget run)
     tolerance: float = 0.3  # ticket: accuracy points a subset may lose
     max_subsets: int = 3
+    ticket_steps: str = "proportional"  # ticket: a subset's steps, `TICKET_STEPS`
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -71,6 +72,8 @@ class FinetuneConfig:
                                   f"(got --weights {self.train.weights}, --prune {self.train.prune})")
         if self.k < 1:
             raise MethodError(f"--layers-k must be >= 1, got {self.k}")
+        if self.ticket_steps not in TICKET_STEPS:
+            raise MethodError(f"unknown --ticket-steps {self.ticket_steps!r}; choose one of {', '.join(TICKET_STEPS)}")
         if self.eval_limit is not None and self.eval_limit < 2:
             raise MethodError(f"--eval-limit must be >= 2, got {self.eval_limit}")
 
@@ -220,9 +223,17 @@ def _ticket(config: FinetuneConfig, run: Path) -> dict[str, Any]:
     stats, n = holder["stats"], int(result.metrics["train_texts"])
     labels = full.prep.splits.train.labels
     subsets = candidate_subsets(stats, labels, config.max_subsets)
-    results = [result] + [_Run(config).train(
-        replace(config.train, valid_each_epoch=True, steps=max(1, math.ceil(result.metrics["steps"] * len(s) / n))),
-        run / "subsets" / str(len(s)), _eval_splits(config, s)) for s in subsets[1:]]
+    def budget(size: int) -> TransformerTrainConfig:
+        """A subset's training: the full run's epochs (about proportionally fewer steps), or its steps ("same":
+        as many epochs as those steps take)."""
+        full_steps = result.metrics["steps"]
+        if config.ticket_steps == "same":
+            epochs = max(config.train.epochs, math.ceil(full_steps / math.ceil(size / config.train.batch_size)))
+            return replace(config.train, valid_each_epoch=True, steps=full_steps, epochs=epochs)
+        return replace(config.train, valid_each_epoch=True, steps=max(1, math.ceil(full_steps * size / n)))
+
+    results = [result] + [_Run(config).train(budget(len(s)), run / "subsets" / str(len(s)), _eval_splits(config, s))
+                          for s in subsets[1:]]
     valid = [r.metrics["history"][-1]["valid_accuracy"] for r in results]
     ticket = winning_ticket([len(s) for s in subsets], valid, config.tolerance)
     shutil.copytree(results[ticket.chosen].run, run, dirs_exist_ok=True,

@@ -30,9 +30,22 @@ def test_statistics_come_from_the_run_and_subsets_shrink(ticket_run):
     sizes = f["sizes"]
     assert sizes[0] == 120 and all(a > b for a, b in zip(sizes, sizes[1:])) and len(sizes) >= 2
     assert f["chosen_size"] in sizes and len(f["test_accuracy"]) == len(sizes)
+    full = f["steps"][0]  # --ticket-steps proportional (the default): the full run's 3 epochs, fewer steps
+    assert all(0 < steps <= -(-full * n // 120) for steps, n in zip(f["steps"][1:], sizes[1:]))
     saved = json.loads((ticket_run.run / "metrics.json").read_text())
     assert saved["train_texts"] == f["chosen_size"]
     assert (ticket_run.run / "full" / "metrics.json").exists()
+
+
+def test_ticket_steps_same_trains_every_subset_as_long_as_the_full_set(tiny_bert, topics_jsonl, tmp_path):
+    from hwgen.finetune.run import finetune
+
+    torch.set_num_threads(1)
+    config = tiny_finetune(tiny_bert, topics_jsonl, "ticket", steps=18, limit=96, max_subsets=2, ticket_steps="same")
+    f = finetune(config, tmp_path / "run").metrics["finetune"]
+    assert len(f["sizes"]) == 2 and f["sizes"][1] < 96 and f["steps"] == [18, 18]  # the subset: more than 3 epochs
+    with pytest.raises(MethodError, match="--ticket-steps 'longer'; choose one of proportional, same"):
+        tiny_finetune(tiny_bert, topics_jsonl, "ticket", ticket_steps="longer")
 
 
 def test_stats_count_visits_and_forgetting():
