@@ -10,7 +10,8 @@ of such untrained models is not the point here (see transformer_compression for 
 
     hwgen-TVM fp32      --tvm-activations f32 (default): float Linear panels, logits ~1e-7 from onnxruntime
     hwgen-TVM int8      --tvm-activations int8: per-token int8 activations x int8 weight codes, int32 sums
-    hwgen-TVM ternary   --tvm-activations int8: per-token int8 activations x packed 2-bit codes (AVX2 u8 x s8)
+    hwgen-TVM ternary   --tvm-activations int8: per-token int8 activations x packed 2-bit codes (u8 x s8: AVX2
+                        `vpmaddubsw`, or AVX-512 VNNI `vpdpbusd` where the host has it)
 
 Each round runs every contender once per sequence length (interleaved, so load from other processes
 hits all alike); the table shows medians over the rounds and each as a multiple of onnxruntime
@@ -44,9 +45,19 @@ from hwgen.frontend import load_graph  # noqa: E402
 from hwgen.quant.transformer_export import ort_session, to_onnx  # noqa: E402
 from hwgen.quant.transformer_model import TextClassifier, load_pretrained  # noqa: E402
 from hwgen.quant.transformer_quant import quantize_encoder  # noqa: E402
-from hwgen.tvm_backend import TvmOptions, build, runner  # noqa: E402
+from hwgen.tvm_backend import TvmOptions, build, quad_kernels, runner  # noqa: E402
+from hwgen.tvm_backend.llvm import llvm_target  # noqa: E402
 
 Feeds = dict[str, np.ndarray]
+
+
+def cpu_model() -> str:
+    """The host CPU's model name (Linux), so a table says which machine it came from."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "unknown CPU"
+    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "unknown CPU")
 
 
 def models(tmp: Path) -> tuple[dict[str, TextClassifier], dict[str, Path]]:
@@ -170,8 +181,9 @@ def main() -> None:
         torch_models, paths = models(Path(tmp))
         builds = tvm_builds(paths, Path(tmp))
         runs = contenders(torch_models, paths, builds)
+        simd = quad_kernels.simd_level(llvm_target("host"))
         print(f"\nall-MiniLM-L6-v2 + 3-class head, batch 1, 1 thread; median of {rounds} interleaved rounds; "
-              "this project's 2-core shared x86-64 machine (AVX2)")
+              f"this project's 2-core shared machine: {cpu_model()}, hwgen kernels for {simd}")
         for seq in seqs:
             table(seq, race(runs, feeds(seq), rounds))
         accuracy(torch_models, paths, builds, feeds(seqs[0]))

@@ -30,9 +30,18 @@ LANES = 8
 ROWS = 4
 COLS = 2
 STRIPS = PANEL // (LANES * COLS)
+#: AVX-512's 16-lane vectors: 6 rows x 2 vectors (12 accumulators, a whole PANEL per row). On the Xeon of
+#: docs/results.md (K = 384 and 1536, 64 tokens) 5-7 rows ran at 66-78 G MAC/s, 4 rows 63-72, 8 and more rows
+#: 19-35 (against 39-45 for the AVX2 tile).
+WIDE_LANES, WIDE_ROWS = 16, 6
 
 
-def _tile_macro(k: int, nrows: int, ncols: int):
+def tile_for(simd: str) -> tuple[int, int, int]:
+    """(lanes, tile rows, tile cols) of the float tiles on a `quad_kernels.SIMD_LEVELS` level."""
+    return (WIDE_LANES, WIDE_ROWS, COLS) if simd == "avx512" else (LANES, ROWS, COLS)
+
+
+def _tile_macro(k: int, nrows: int, ncols: int, lanes: int = LANES):
     """T.macro(x, src, sp, p, strip, start, wscale, bias, out): out[start:start+nrows, panel p, strip] from
     src[sp, k, PANEL] (float weights in panel layout)."""
 
@@ -40,18 +49,18 @@ def _tile_macro(k: int, nrows: int, ncols: int):
         # The output columns as one expression: a named scalar (`col = ...`) in TVMScript is a local
         # variable that TVM allocates on the heap (TVMBackendAllocWorkspace) at every use, which cost
         # 8 allocations per tile, ~25 % of a K = 384 projection.
-        return T.ramp(p * PANEL + (strip * ncols + c) * LANES, 1, LANES)
+        return T.ramp(p * PANEL + (strip * ncols + c) * lanes, 1, lanes)
 
     @T.macro
     def tile(x, src, sp, p, strip, start, wscale, bias, out):
-        acc = T.alloc_buffer((nrows * ncols,), "float32x8")
+        acc = T.alloc_buffer((nrows * ncols,), f"float32x{lanes}")
         for a in T.unroll(nrows * ncols):
-            acc[a] = T.broadcast(T.float32(0), LANES)
+            acc[a] = T.broadcast(T.float32(0), lanes)
         for kk in range(k):
             for r in T.unroll(nrows):
                 for c in T.unroll(ncols):
-                    acc[r * ncols + c] = acc[r * ncols + c] + T.broadcast(x[start + r, kk], LANES) * src[
-                        sp, kk, T.ramp((strip * ncols + c) * LANES, 1, LANES)]
+                    acc[r * ncols + c] = acc[r * ncols + c] + T.broadcast(x[start + r, kk], lanes) * src[
+                        sp, kk, T.ramp((strip * ncols + c) * lanes, 1, lanes)]
         for r in T.unroll(nrows):
             for c in T.unroll(ncols):
                 out[start + r, _cols(p, strip, c)] = (acc[r * ncols + c] * wscale[_cols(p, strip, c)]
@@ -61,18 +70,19 @@ def _tile_macro(k: int, nrows: int, ncols: int):
 
 
 def projection(rows: int, k: int, n: int | None, kind: WeightKind, tile_rows: int = ROWS,
-               tile_cols: int = COLS) -> tirx.PrimFunc:
+               tile_cols: int = COLS, lanes: int = LANES) -> tirx.PrimFunc:
     """PrimFunc(x[n, k] float32, w panels [rows/PANEL, words, PANEL] (`packing.Panels.data` of `kind`),
     wscale[rows], bias[rows], out[n, rows]): out = (x W^T) * wscale + bias; n None: symbolic (any number of
-    rows; an LSTM's steps x batch, a transformer's tokens)."""
+    rows; an LSTM's steps x batch, a transformer's tokens). `lanes`, `tile_rows`, `tile_cols`: the register
+    tile (`tile_for`)."""
     per = codes_per_word(kind)
     words = -(-k // per)
     panels = rows // PANEL
-    strips = PANEL // (LANES * tile_cols)
+    strips = PANEL // (lanes * tile_cols)
     wdtype = panel_dtype(kind)
     n_ = extent(n, "n")
-    tile = _tile_macro(k, tile_rows, tile_cols)
-    single = _tile_macro(k, 1, tile_cols)
+    tile = _tile_macro(k, tile_rows, tile_cols, lanes)
+    single = _tile_macro(k, 1, tile_cols, lanes)
 
     if kind == "float":
         @T.prim_func
@@ -112,54 +122,56 @@ def projection(rows: int, k: int, n: int | None, kind: WeightKind, tile_rows: in
     return proj.with_attr("global_symbol", f"gemm_{kind}_{k}x{rows}")
 
 
-def _int_tile_macro(k: int, part: int, nrows: int, ncols: int):
+def _int_tile_macro(k: int, part: int, nrows: int, ncols: int, lanes: int = LANES):
     """T.macro(x, src, p, strip, start, xs, wscale, bias, out): `_tile_macro` over integer-valued x and weight codes,
     summed exactly: in float32 over parts of K of `part` (every partial sum an integer below 2**24), the parts
     added in int32; out = sum * xs[row] * wscale + bias."""
     parts = -(-k // part)
 
     def _cols(p, strip, c):
-        return T.ramp(p * PANEL + (strip * ncols + c) * LANES, 1, LANES)
+        return T.ramp(p * PANEL + (strip * ncols + c) * lanes, 1, lanes)
 
     @T.macro
     def tile(x, src, p, strip, start, xs, wscale, bias, out):
-        acc = T.alloc_buffer((nrows * ncols,), "float32x8")
-        total = T.alloc_buffer((nrows * ncols,), "int32x8")
+        acc = T.alloc_buffer((nrows * ncols,), f"float32x{lanes}")
+        total = T.alloc_buffer((nrows * ncols,), f"int32x{lanes}")
         for a in T.unroll(nrows * ncols):
-            total[a] = T.broadcast(T.int32(0), LANES)
+            total[a] = T.broadcast(T.int32(0), lanes)
         for part_i in range(parts):
             for a in T.unroll(nrows * ncols):
-                acc[a] = T.broadcast(T.float32(0), LANES)
+                acc[a] = T.broadcast(T.float32(0), lanes)
             for kk in range(part_i * part, T.min(part_i * part + part, k)):
                 for r in T.unroll(nrows):
                     for c in T.unroll(ncols):
-                        acc[r * ncols + c] = acc[r * ncols + c] + T.broadcast(x[start + r, kk], LANES) * src[
-                            0, kk, T.ramp((strip * ncols + c) * LANES, 1, LANES)]
+                        acc[r * ncols + c] = acc[r * ncols + c] + T.broadcast(x[start + r, kk], lanes) * src[
+                            0, kk, T.ramp((strip * ncols + c) * lanes, 1, lanes)]
             for a in T.unroll(nrows * ncols):
-                total[a] = total[a] + T.Cast("int32x8", acc[a])
+                total[a] = total[a] + T.Cast(f"int32x{lanes}", acc[a])
         for r in T.unroll(nrows):
             for c in T.unroll(ncols):
-                out[start + r, _cols(p, strip, c)] = (T.Cast("float32x8", total[r * ncols + c])
-                                                      * T.broadcast(xs[start + r], LANES) * wscale[_cols(p, strip, c)]
+                out[start + r, _cols(p, strip, c)] = (T.Cast(f"float32x{lanes}", total[r * ncols + c])
+                                                      * T.broadcast(xs[start + r], lanes) * wscale[_cols(p, strip, c)]
                                                       + bias[_cols(p, strip, c)])
 
     return tile
 
 
-def int_linear(rows: int, k: int, kind: WeightKind, act_max: int, exact_k: int) -> tirx.PrimFunc:
+def int_linear(rows: int, k: int, kind: WeightKind, act_max: int, exact_k: int, simd: str = "avx2") -> tirx.PrimFunc:
     """PrimFunc(x[n, K] float32, w panels of int8 / ternary / binary codes, wscale[rows], bias[rows], out[n, rows]):
     a whole int8-activation Linear layer in one kernel (n symbolic): every token quantised to int8 codes
     (`token_quant`), the codes times the weight codes summed exactly on the float tiles (parts of at most
-    `exact_k` of K, added in int32), out = sum * token scale * wscale + bias (`linear.reference_int8`)."""
+    `exact_k` of K, added in int32), out = sum * token scale * wscale + bias (`linear.reference_int8`). `simd`:
+    the register tile's level (`tile_for`)."""
     per = codes_per_word(kind)
     words = -(-k // per)
     panels = rows // PANEL
-    strips = PANEL // (LANES * COLS)
+    lanes, tile_rows, tile_cols = tile_for(simd)
+    strips = PANEL // (lanes * tile_cols)
     wdtype = panel_dtype(kind)
     n_ = extent(None, "n")
     part = -(-k // -(-k // exact_k))  # near-equal parts, none longer than exact_k
-    tile = _int_tile_macro(k, part, ROWS, COLS)
-    single = _int_tile_macro(k, part, 1, COLS)
+    tile = _int_tile_macro(k, part, tile_rows, tile_cols, lanes)
+    single = _int_tile_macro(k, part, 1, tile_cols, lanes)
     quantise = quantise_macro(k, act_max)
 
     @T.prim_func
@@ -180,9 +192,9 @@ def int_linear(rows: int, k: int, kind: WeightKind, act_max: int, exact_k: int) 
                         for lane in T.vectorized(PANEL):
                             wdec[0, kw * per + s, lane] = decode(kind, w[p, kw, lane], s)
             for strip in range(strips):
-                if n_ >= ROWS:
-                    for io in range((n_ + ROWS - 1) // ROWS):
-                        tile(codes, wdec, p, strip, T.min(io * ROWS, n_ - ROWS), xs, wscale, bias, out)
+                if n_ >= tile_rows:
+                    for io in range((n_ + tile_rows - 1) // tile_rows):
+                        tile(codes, wdec, p, strip, T.min(io * tile_rows, n_ - tile_rows), xs, wscale, bias, out)
                 else:
                     for i in range(n_):
                         single(codes, wdec, p, strip, i, xs, wscale, bias, out)

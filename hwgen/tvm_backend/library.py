@@ -185,7 +185,7 @@ def build(graph: Graph, out: Union[str, os.PathLike], options: TvmOptions = TvmO
         executable = compile_module(lowered_int.module, options.cpu)
     else:
         lowered = lower_graph(graph, options.weights, int8_activations=options.activations == "int8",
-                              avx2=quad_kernels.available(llvm_target(options.cpu)))
+                              simd=quad_kernels.simd_level(llvm_target(options.cpu)))
         executable = compile_lowered(lowered, options.cpu)
         manifest = manifest_for(lowered, options.cpu, options)
     out.mkdir(parents=True, exist_ok=True)

@@ -68,8 +68,9 @@ class LinearKernel:
     output: int
     weights: str  # float | int8 | ternary | binary
     activations: str  # f32 | int8
-    kernel: str  # projection (float / packed panels, float arithmetic) | quad (AVX2 u8 x s8, int32)
+    kernel: str  # projection (float / packed panels, float arithmetic) | quad (x86 u8 x s8, int32)
     weight_bytes: int
+    simd: str = "portable"  # the kernels' `quad_kernels.SIMD_LEVELS` entry (avx512: 16-lane tiles, VNNI)
 
 
 def quantized_weight(codes: np.ndarray, scale: np.ndarray, zero_point: Optional[np.ndarray], axis: Optional[int],
@@ -115,20 +116,25 @@ class LinearPlan:
     k: int
     n: int
     int8: bool  # int8 activations
-    simd: bool  # AVX2 quad kernels (int8 activations, ternary/binary weights)
+    simd: str  # the target's `quad_kernels.SIMD_LEVELS` entry
+
+    @property
+    def quad(self) -> bool:
+        """Whether `quad_kernels.linear` runs it (int8 activations, ternary/binary weights, an x86 SIMD level)."""
+        return self.int8 and self.simd != "portable" and self.kind in ("ternary", "binary")
 
     @property
     def kernel(self) -> str:
-        return "quad" if self.simd else "projection"
+        return "quad" if self.quad else "projection"
 
 
 def plan(weight: np.ndarray, quantized: Optional[QuantizedWeight], weights_mode: str, int8: bool,
-         avx2: bool) -> LinearPlan:
+         simd: str) -> LinearPlan:
     k, n = weight.shape
     if quantized is None:
-        return LinearPlan("float", k, n, False, False)
+        return LinearPlan("float", k, n, False, simd)
     kind = quantized.kind if (int8 or weights_mode == "auto") else "float"
-    return LinearPlan(kind, k, n, int8, int8 and avx2 and kind in ("ternary", "binary"))
+    return LinearPlan(kind, k, n, int8, simd)
 
 
 def float_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
@@ -143,7 +149,9 @@ def float_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax
         panels = packing.pack_int8(codes) if p.kind == "int8" else packing.pack_codes(codes, quantized.scale, p.kind)
         scale = _pad(quantized.scale, panels.rows_padded)
     rows = panels.rows_padded
-    func = add_func(("linear_f32", rows, p.k, p.kind), lambda: gemm_kernels.projection(rows, p.k, None, p.kind),
+    lanes, tile_rows, tile_cols = gemm_kernels.tile_for(p.simd)
+    func = add_func(("linear_f32", rows, p.k, p.kind),
+                    lambda: gemm_kernels.projection(rows, p.k, None, p.kind, tile_rows, tile_cols, lanes),
                     f"linear_{p.kind}_{p.k}x{p.n}")
     out = relax.call_tir(func, [x2, relax.const(panels.data), relax.const(scale), relax.const(_pad(bias, rows))],
                          relax.TensorType((rows_n, rows), "float32"))
@@ -159,7 +167,7 @@ def _quad_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax
     """The whole layer (quantise, u8 x s8 sums, rescale, bias) in one `quad_kernels.linear` call."""
     quads = packing.pack_quads(np.ascontiguousarray(quantized.codes.T), p.kind)
     rows = quads.rows_padded
-    func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.linear(quads, None, ACT_MAX),
+    func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.linear(quads, None, ACT_MAX, p.simd),
                     f"linear_quad_{p.kind}_{p.k}x{p.n}")
     y = relax.call_tir(func, [x2, relax.const(quads.data), relax.const(_pad(quantized.scale, rows)),
                               relax.const(_pad(bias, rows))], relax.TensorType((rows_n, rows), "float32"))
@@ -175,7 +183,7 @@ def _panel_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: rela
                                                                                   p.kind)
     rows = panels.rows_padded
     func = add_func(("linear_int", rows, p.k, p.kind),
-                    lambda: gemm_kernels.int_linear(rows, p.k, p.kind, ACT_MAX, EXACT_K), f"linear_{p.kind}_{p.k}x{p.n}")
+                    lambda: gemm_kernels.int_linear(rows, p.k, p.kind, ACT_MAX, EXACT_K, p.simd), f"linear_{p.kind}_{p.k}x{p.n}")
     y = relax.call_tir(func, [x2, relax.const(panels.data), relax.const(_pad(quantized.scale, rows)),
                               relax.const(_pad(bias, rows))], relax.TensorType((rows_n, rows), "float32"))
     return bb.emit(y), panels.nbytes
@@ -184,9 +192,9 @@ def _panel_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: rela
 def int8_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
                 quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
     """x2 [M, K] float32 -> [M, N_padded]: per-token int8 codes x weight codes summed exactly, then both scales
-    and b, in one kernel. AVX2 + ternary/binary: `quad_kernels.linear` (u8 x s8 multiply-adds, int32); otherwise
+    and b, in one kernel. x86 SIMD + ternary/binary: `quad_kernels.linear` (u8 x s8 multiply-adds, int32); otherwise
     `gemm_kernels.int_linear` (float panels over integer values)."""
-    make = _quad_linear if p.simd else _panel_linear
+    make = _quad_linear if p.quad else _panel_linear
     return make(bb, add_func, x2, rows_n, p, quantized, bias)
 
 
@@ -211,7 +219,7 @@ def lower_linear(ctx: LowerContext, node: Node, x_name: str, weight: np.ndarray,
     lead = ctx.shape(TensorType(x_type.shape[:-1], x_type.dtype))
     m = reduce(operator.mul, lead, 1)
     x2 = ctx.emit(relax.op.reshape(ctx.expr(x_name), (m, k)))
-    p = plan(weight, quantized, ctx.weights, ctx.int8_activations, ctx.avx2)
+    p = plan(weight, quantized, ctx.weights, ctx.int8_activations, ctx.simd)
     if p.int8:
         assert quantized is not None
         y, nbytes = int8_linear(ctx.bb, ctx.prim_func, x2, m, p, quantized, bias)
@@ -219,5 +227,5 @@ def lower_linear(ctx: LowerContext, node: Node, x_name: str, weight: np.ndarray,
         y, nbytes = float_linear(ctx.bb, ctx.prim_func, x2, m, p, weight, quantized, bias)
     if int(y.ty.shape.values[1]) != n:
         y = ctx.emit(relax.op.strided_slice(y, [1], [0], [n]))
-    ctx.linears.append(LinearKernel(node.name, k, n, p.kind, "int8" if p.int8 else "f32", p.kernel, nbytes))
+    ctx.linears.append(LinearKernel(node.name, k, n, p.kind, "int8" if p.int8 else "f32", p.kernel, nbytes, p.simd))
     return relax.op.reshape(y, [*lead, n])

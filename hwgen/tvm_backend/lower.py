@@ -539,18 +539,18 @@ def _params(graph: Graph, ctx: LowerContext) -> list[relax.Var]:
 
 
 def lower_graph(graph: Graph, weights: WeightsMode = "auto", int8_activations: bool = False,
-                avx2: bool = False) -> Lowered:
+                simd: str = "portable") -> Lowered:
     """Lower a typed IR graph to a Relax module whose "main" takes the graph inputs; symbolic input
     dims stay symbolic (one library for every batch size / sequence length). `int8_activations`: Linear
-    layers with DequantizeLinear weights take per-token int8 activations (`linear`), on the AVX2
-    u8 x s8 kernels when `avx2`."""
+    layers with DequantizeLinear weights take per-token int8 activations (`linear`), on the
+    u8 x s8 kernels of `simd` (`quad_kernels.SIMD_LEVELS`: "avx2", "avx512"; "portable": none)."""
     if not graph.types:
         graph = graph.with_types()
     problems = unsupported(graph)
     if problems:
         raise TVMUnsupportedError(f"graph {graph.name!r} cannot be compiled for TVM: " + "; ".join(problems))
     bb = relax.BlockBuilder()
-    ctx = LowerContext(graph, bb, weights, int8_activations=int8_activations, avx2=avx2)
+    ctx = LowerContext(graph, bb, weights, int8_activations=int8_activations, simd=simd)
     params = _params(graph, ctx)
     symbolic = tuple(ctx.dims)
     ctx.env.update({name: c.array for name, c in graph.constants.items()})

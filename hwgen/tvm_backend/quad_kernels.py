@@ -41,9 +41,24 @@ VECTORS = QUAD_PANEL // ROWS_PER_VECTOR
 LANES = 4
 
 
+#: x86 SIMD levels of the int8-activation kernels, lowest first: "portable" (`integer_kernels`, no SIMD assumed),
+#: "avx2" (`vpmaddubsw` into int16, widened every `chunk_blocks`), "avx512" (AVX-512 F/BW/VNNI: `vpdpbusd` into
+#: int32, 16 rows a vector, no widening).
+SIMD_LEVELS = ("portable", "avx2", "avx512")
+AVX512_FEATURES = ("avx512f", "avx512bw", "avx512vnni")
+
+
+def simd_level(target: dict[str, Any]) -> str:
+    """The highest `SIMD_LEVELS` entry the LLVM target `target` (a TVM target dict) has every instruction of."""
+    t = tvm.target.Target(target)
+    if all(tvm.target.codegen.target_has_features(f, t) for f in AVX512_FEATURES):
+        return "avx512"
+    return "avx2" if tvm.target.codegen.target_has_features("avx2", t) else "portable"
+
+
 def available(target: dict[str, Any]) -> bool:
-    """Whether the LLVM target `target` (a TVM target dict) has the AVX2 instructions these kernels use."""
-    return bool(tvm.target.codegen.target_has_features("avx2", tvm.target.Target(target)))
+    """Whether the LLVM target `target` has at least the AVX2 instructions these kernels use."""
+    return simd_level(target) != "portable"
 
 
 def chunk_blocks(panels: QuadPanels) -> int:
@@ -105,6 +120,49 @@ def matvec_macro(panels: QuadPanels, tokens: int = 1):
     return body
 
 
+#: Rows per AVX-512 int32 accumulator: a 64-byte load is two of the layout's 8-row vectors (16 rows x 4 k).
+ROWS_PER_ZMM = 16
+ZMMS = QUAD_PANEL // ROWS_PER_ZMM
+
+
+def vnni_macro(panels: QuadPanels, tokens: int):
+    """`matvec_macro`'s T.macro(x, xrow, hsum, hrow, w, p, out, orow) on AVX-512 VNNI: `vpdpbusd` adds 4 u8 x s8
+    products straight into each int32 lane (|u h| <= 256, so K up to 2**23 cannot overflow), 16 rows a vector;
+    the accumulators are the macro's own."""
+    blocks = _shape(panels)[1]
+    per, bits, mul = panels.per, panels.bits, panels.mul
+    mask = (1 << bits) - 1
+
+    def codes(w, p, q, z, s):
+        word = T.reinterpret("int16x32", w.vload([p, q, z * (ROWS_PER_ZMM // ROWS_PER_VECTOR), 0], "uint8x64"))
+        if not isinstance(s, int) or s:
+            word = T.shift_right(word, T.broadcast(T.Cast("int16", bits * s), 32))
+        return T.reinterpret("int8x64", T.bitwise_and(word, T.broadcast(T.int16(mask | (mask << 8)), 32)))
+
+    def activations(x, index):
+        return T.reinterpret("int8x64", T.broadcast(T.reinterpret("int32", x.vload(index, "int8x4")), ROWS_PER_ZMM))
+
+    @T.macro
+    def body(x, xrow, hsum, hrow, w, p, out, orow):
+        acc = T.alloc_buffer((tokens * ZMMS,), "int32x16")
+        for a in T.unroll(tokens * ZMMS):
+            acc[a] = T.broadcast(T.int32(0), ROWS_PER_ZMM)
+        for q in range(blocks):
+            for s in T.unroll(per):
+                for z in T.unroll(ZMMS):
+                    for t in T.unroll(tokens):
+                        acc[t * ZMMS + z] = T.call_llvm_pure_intrin(
+                            "int32x16", "llvm.x86.avx512.vpdpbusd.512", acc[t * ZMMS + z], codes(w, p, q, z, s),
+                            activations(x, [xrow + t, q * per * QUAD + s * QUAD]))
+        for t in T.unroll(tokens):
+            for z in T.unroll(ZMMS):
+                out[orow + t, T.ramp(p * QUAD_PANEL + z * ROWS_PER_ZMM, 1, ROWS_PER_ZMM)] = (
+                    acc[t * ZMMS + z] * T.broadcast(T.int32(mul), ROWS_PER_ZMM)
+                    - T.broadcast(hsum[hrow + t], ROWS_PER_ZMM))
+
+    return body
+
+
 def matvec(panels: QuadPanels) -> tirx.PrimFunc:
     """PrimFunc(x[1, K_p] int8, w, out[1, rows_p] int32): out = W x exactly, one packed matvec as in the recurrence
     (the benchmark compares it with the C microkernel of the same layout)."""
@@ -159,22 +217,47 @@ def projection(panels: QuadPanels, n: Optional[int]) -> tirx.PrimFunc:
 
 #: float32 lanes of the quantise / rescale loops around the matvec of `linear`.
 F32_LANES = 8
-#: Tokens `linear` runs through each decoded weight vector at once (2: 8 int16 accumulators, 2 broadcasts).
-TOKENS = 2
+#: Tokens `linear` runs through each decoded weight vector at once, per SIMD level (avx2: 8 int16 accumulators and
+#: 2 broadcasts; avx512: 8 int32 accumulators, 4 broadcasts for 2 decoded vectors).
+TOKENS = {"avx2": 2, "avx512": 4}
 
 
-def linear(panels: QuadPanels, n: int | None, act_max: int, tokens: int = TOKENS) -> tirx.PrimFunc:
+def _accumulate_macro(panels: QuadPanels, tokens: int, simd: str):
+    """T.macro(row, hsum, w, p, acc): acc[t, rows of panel p] = W row[t] exactly for t < `tokens`, on `simd`."""
+    if simd == "avx512":
+        vnni = vnni_macro(panels, tokens)
+
+        @T.macro
+        def by_vnni(row, hsum, w, p, acc):
+            vnni(row, 0, hsum, 0, w, p, acc, 0)
+        return by_vnni
+    pairs = matvec_macro(panels, tokens)
+
+    @T.macro
+    def by_pairs(row, hsum, w, p, acc):
+        acc32 = T.alloc_buffer((tokens * VECTORS,), "int32x8")
+        acc16 = T.alloc_buffer((tokens * VECTORS,), "int16x16")
+        pairs(row, 0, hsum, 0, w, p, acc32, acc16, acc, 0)
+    return by_pairs
+
+
+def linear(panels: QuadPanels, n: int | None, act_max: int, simd: str = "avx2",
+           tokens: Optional[int] = None) -> tirx.PrimFunc:
     """PrimFunc(x[n, K] float32, w, wscale[rows_p], bias[rows_p], out[n, rows_p] float32): a whole int8-activation
     Linear layer in one kernel. Per row (token) of x: scale = max|x_row| / act_max (1 for an all-zero row), codes
     = clip(round_half_even(x / scale), -act_max, act_max) as int8, acc = W codes exactly (int32), out = acc * scale *
     wscale + bias. The arithmetic of `linear.reference_int8`, without the four element-wise kernels (and their
     tensors and VM calls) that quantising and rescaling around `projection` took. Tokens run `tokens` at a time
     through the weights; the last group of a symbolic n overlaps the one before (it recomputes a token with the
-    same values), only n < tokens runs one token at a time."""
+    same values), only n < tokens runs one token at a time. `simd`: "avx2" or "avx512" (`SIMD_LEVELS`); `tokens`
+    defaults to the level's `TOKENS`."""
+    if simd not in TOKENS:
+        raise ValueError(f"quad_kernels.linear runs on {' or '.join(TOKENS)}, not {simd!r}")
+    tokens = tokens or TOKENS[simd]
     n = extent(n, "n")
     np_, blocks = _shape(panels)
     k, kp, rows = panels.cols, panels.cols_padded, panels.rows_padded
-    group, single = matvec_macro(panels, tokens), matvec_macro(panels, 1)
+    group, single = _accumulate_macro(panels, tokens, simd), _accumulate_macro(panels, 1, simd)
     to_codes = quantise_macro(k, act_max)
     lanes = F32_LANES
 
@@ -212,18 +295,14 @@ def linear(panels: QuadPanels, n: int | None, act_max: int, tokens: int = TOKENS
                 for t in range(tokens):
                     quantise(x, T.min(ig * tokens, n - tokens) + t, t, row, hsum, scale, peak, codes)
                 for p in range(np_):
-                    acc32 = T.alloc_buffer((tokens * VECTORS,), "int32x8")
-                    acc16 = T.alloc_buffer((tokens * VECTORS,), "int16x16")
-                    group(row, 0, hsum, 0, w, p, acc32, acc16, acc, 0)
+                    group(row, hsum, w, p, acc)
                 for t in range(tokens):
                     rescale(acc, t, scale, wscale, bias, out, T.min(ig * tokens, n - tokens) + t)
         else:
             for i in range(n):
                 quantise(x, i, 0, row, hsum, scale, peak, codes)
                 for p in range(np_):
-                    acc32 = T.alloc_buffer((VECTORS,), "int32x8")
-                    acc16 = T.alloc_buffer((VECTORS,), "int16x16")
-                    single(row, 0, hsum, 0, w, p, acc32, acc16, acc, 0)
+                    single(row, hsum, w, p, acc)
                 rescale(acc, 0, scale, wscale, bias, out, i)
 
     return lin

@@ -81,8 +81,8 @@ class LowerContext:
     dequantized: dict[str, tuple[str, np.ndarray, np.ndarray, Optional[np.ndarray], Optional[int]]] = \
         field(default_factory=dict)
     linears: list[Any] = field(default_factory=list)
-    #: Whether the host/target has AVX2 (the int8 Linear kernels' u8 x s8 path).
-    avx2: bool = False
+    #: The target's x86 SIMD level (`quad_kernels.SIMD_LEVELS`): which Linear kernels it runs.
+    simd: str = "portable"
 
     def type(self, name: str) -> TensorType:
         return self.graph.types[name]

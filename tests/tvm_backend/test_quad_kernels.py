@@ -14,6 +14,10 @@ from hwgen.tvm_backend.packing import QUAD_PANEL, pack_quads, unpack_quads
 
 LEVELS = {"ternary": [-1, 0, 1], "binary": [-1, 1]}
 avx2 = pytest.mark.skipif(not quad_kernels.available(llvm_target("host")), reason="the host CPU has no AVX2")
+HOST_SIMD = quad_kernels.simd_level(llvm_target("host"))
+#: The SIMD levels of `quad_kernels.linear` this host runs (every level up to its own).
+HOST_LEVELS = [lv for lv in quad_kernels.TOKENS
+               if quad_kernels.SIMD_LEVELS.index(lv) <= quad_kernels.SIMD_LEVELS.index(HOST_SIMD)]
 
 
 @settings(deadline=None, max_examples=40)
@@ -51,13 +55,15 @@ def test_quad_matvec_is_exact(kind, rows, cols):
 
 
 @avx2
-def test_linear_runs_tokens_in_groups_with_the_same_results_as_one_at_a_time():
-    """`linear` with TOKENS tokens per pass through the weights: one token (below a group), a whole group and an
-    odd count (the last group overlaps) give bit-for-bit what the one-token kernel gives, which is the integer
-    reference's arithmetic."""
+@pytest.mark.parametrize("simd", HOST_LEVELS)
+def test_linear_runs_tokens_in_groups_with_the_same_results_as_one_at_a_time(simd):
+    """`linear` with its level's TOKENS tokens per pass through the weights: one token (below a group), a whole
+    group and an odd count (the last group overlaps) give bit-for-bit what the one-token kernel gives, which is the
+    integer reference's arithmetic. K = 45 and 40 rows: a partial block and a partial panel (two AVX-512 vectors)."""
     from hwgen.tvm_backend.linear import reference_int8
 
-    assert quad_kernels.TOKENS > 1
+    group = quad_kernels.TOKENS[simd]
+    assert group > 1
     rng = np.random.default_rng(5)
     k, rows = 45, 40
     codes = rng.choice(LEVELS["ternary"], (k, rows)).astype(np.int8)
@@ -65,15 +71,15 @@ def test_linear_runs_tokens_in_groups_with_the_same_results_as_one_at_a_time():
     scale = rng.uniform(0.5, 1.0, panels.rows_padded).astype(np.float32)
     bias = rng.normal(size=panels.rows_padded).astype(np.float32)
     runs = {}
-    for tokens in (1, quad_kernels.TOKENS):
-        func = quad_kernels.linear(panels, None, 127, tokens).with_attr("global_symbol", f"linear{tokens}")
+    for tokens in (1, group):
+        func = quad_kernels.linear(panels, None, 127, simd, tokens).with_attr("global_symbol", f"linear{tokens}")
         runs[tokens] = compile_module(tvm.IRModule({f"linear{tokens}": func}))[f"linear{tokens}"]
-    for n in (1, quad_kernels.TOKENS, 2 * quad_kernels.TOKENS + 1):
+    for n in (1, group, 2 * group + 1):
         x = rng.normal(size=(n, k)).astype(np.float32)
         got = {}
         for tokens, run in runs.items():
             out = tvm.runtime.tensor(np.zeros((n, panels.rows_padded), np.float32))
             run(*(tvm.runtime.tensor(a) for a in (x, panels.data, scale, bias)), out)
             got[tokens] = out.numpy()[:, :rows]
-        np.testing.assert_array_equal(got[quad_kernels.TOKENS], got[1])
+        np.testing.assert_array_equal(got[group], got[1])
         np.testing.assert_allclose(got[1], reference_int8(x, codes, scale[:rows], bias[:rows]), rtol=1e-6, atol=1e-6)

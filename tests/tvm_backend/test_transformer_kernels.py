@@ -66,27 +66,29 @@ def activations(batch: int, seq: int, seed: int, k: int = K) -> np.ndarray:
     return x
 
 
-def compiled(graph: Graph, avx2: bool) -> runner.Compiled:
-    lowered = lower_graph(graph, int8_activations=True, avx2=avx2)
+def compiled(graph: Graph, simd: str) -> runner.Compiled:
+    lowered = lower_graph(graph, int8_activations=True, simd=simd)
     return runner.from_executable(compile_lowered(lowered), manifest_for(lowered, "host"))
 
 
-AVX2 = quad_kernels.available(llvm_target("host"))
+HOST_SIMD = quad_kernels.simd_level(llvm_target("host"))
+AVX2 = HOST_SIMD != "portable"
 
 
 @pytest.mark.parametrize("kind", ["ternary", "binary", "int8"])
-@pytest.mark.parametrize("avx2", [False, True], ids=["portable", "avx2"])
-def test_int8_linear_is_bit_exact_with_the_integer_reference(kind: str, avx2: bool, tmp_path: Path) -> None:
-    if avx2 and not AVX2:
-        pytest.skip("the host has no AVX2")
+@pytest.mark.parametrize("simd", quad_kernels.SIMD_LEVELS)
+def test_int8_linear_is_bit_exact_with_the_integer_reference(kind: str, simd: str, tmp_path: Path) -> None:
+    if quad_kernels.SIMD_LEVELS.index(simd) > quad_kernels.SIMD_LEVELS.index(HOST_SIMD):
+        pytest.skip(f"the host has no {simd}")
     rng = np.random.default_rng(3)
     codes = codes_of(kind, rng)
     scale = rng.uniform(0.01, 0.1, N).astype(np.float32)
     bias = rng.normal(size=N).astype(np.float32)
-    model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), avx2)
+    model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), simd)
     [kernel] = model.manifest["linear_kernels"]
     assert (kernel["weights"], kernel["activations"]) == (kind, "int8")
-    assert kernel["kernel"] == ("quad" if avx2 and kind != "int8" else "projection")
+    assert kernel["kernel"] == ("quad" if simd != "portable" and kind != "int8" else "projection")
+    assert kernel["simd"] == simd
     for batch, seq in ((1, 5), (3, 11)):  # one build, symbolic batch and sequence
         x = activations(batch, seq, seed=seq)
         want = linear.reference_int8(x.reshape(-1, K), codes, scale, bias).reshape(batch, seq, N)
@@ -95,11 +97,11 @@ def test_int8_linear_is_bit_exact_with_the_integer_reference(kind: str, avx2: bo
 
 @pytest.mark.skipif(not AVX2, reason="the host has no AVX2")
 def test_quad_linear_quantises_a_k_beyond_whole_vectors_exactly(tmp_path: Path) -> None:
-    """K = 43: the fused AVX2 kernel's peak and rounding loops run 5 whole 8-lane vectors and a 3-element tail."""
+    """K = 43: the fused x86 kernel's peak and rounding loops run 5 whole 8-lane vectors and a 3-element tail."""
     rng = np.random.default_rng(5)
     codes = rng.choice([-1, 0, 1], size=(43, N)).astype(np.int8)
     scale, bias = rng.uniform(0.01, 0.1, N).astype(np.float32), rng.normal(size=N).astype(np.float32)
-    model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), avx2=True)
+    model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), HOST_SIMD)
     assert model.manifest["linear_kernels"][0]["kernel"] == "quad"
     x = activations(2, 7, seed=1, k=43)
     x[1, 3, 42] = -50.0  # the peak of a token in the tail
@@ -125,7 +127,7 @@ def test_int8_weights_beyond_the_exact_float_length_are_summed_in_parts(tmp_path
     model.ir_version = 10
     onnx.save(model, str(tmp_path / "wide.onnx"))
     assert linear.EXACT_K < k < 2 * linear.EXACT_K  # two parts
-    got = compiled(load_graph(tmp_path / "wide.onnx"), avx2=False)({"x": x})["y"]
+    got = compiled(load_graph(tmp_path / "wide.onnx"), "portable")({"x": x})["y"]
     np.testing.assert_array_equal(got, linear.reference_int8(x.reshape(-1, k), codes, scale, bias).reshape(1, 2, 8))
 
 
