@@ -218,8 +218,9 @@ def projection(panels: QuadPanels, n: Optional[int]) -> tirx.PrimFunc:
 #: float32 lanes of the quantise / rescale loops around the matvec of `linear`.
 F32_LANES = 8
 #: Tokens `linear` runs through each decoded weight vector at once, per SIMD level (avx2: 8 int16 accumulators and
-#: 2 broadcasts; avx512: 8 int32 accumulators, 4 broadcasts for 2 decoded vectors).
-TOKENS = {"avx2": 2, "avx512": 4}
+#: 2 broadcasts; avx512: 12 int32 accumulators, 6 broadcasts for 2 decoded vectors: 4-5 % faster than 4 tokens and
+#: twice as fast as 8 on the Xeon of docs/results.md, K = 384, 64 tokens).
+TOKENS = {"avx2": 2, "avx512": 6}
 
 
 def _accumulate_macro(panels: QuadPanels, tokens: int, simd: str):
