@@ -53,7 +53,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -63,6 +63,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.cache import ResultStore, cache_dir
+from hwgen.fpga.fit import gate_row_choices
 from hwgen.fpga.synth import SynthOptions, ToolchainError, cache_key, synthesize
 from hwgen.hw.config import AccelConfig, ConfigError
 from hwgen.hw.synthetic import random_stack
@@ -178,11 +179,14 @@ class Job:
     hidden: int
     input: int
     lanes: int
+    gate_rows: int = 1  # gate rows a weight word (`AccelConfig.gate_rows`): codes a cycle = lanes x gate_rows
 
     @property
     def key(self) -> str:
         size = f"H{self.hidden}X{self.input}" if self.part != "datapath" else "lanes-only"
-        return f"{self.part}/{self.fpga}/{self.mapping}/{size}/lanes{self.lanes}/{self.design}"
+        rows = f"x{self.gate_rows}" if self.gate_rows > 1 else ""
+        return f"{self.part}/{self.fpga}/{self.mapping}/{size}/lanes{self.lanes}{rows}/{self.design}"
+
 
 
 def accel_config(job: Job) -> AccelConfig:
@@ -190,7 +194,22 @@ def accel_config(job: Job) -> AccelConfig:
     stack = random_stack(job.hidden, job.input, 1, 10, seed=0)
     model = lower_stack(stack, options=LoweringOptions(weights="int8")) if job.design == "int8" else lower_stack(stack)
     flow = FLOWS[job.fpga]
-    return AccelConfig.for_model(model, lanes=job.lanes, weight_memory=flow.weight_memory, ebr_target=job.fpga)
+    return AccelConfig.for_model(model, lanes=job.lanes, weight_memory=flow.weight_memory, ebr_target=job.fpga,
+                                 gate_rows=job.gate_rows)
+
+
+def board_gate_rows(job: Job) -> int:
+    """The gate rows a board build gives `job`'s design (`hwgen.fpga.fit.gate_row_choices`): an accumulate-only
+    design reads a whole word of four gate rows where that config is valid, an int8 design one row."""
+    if job.part != "accel":
+        return 1
+    for rows in sorted(gate_row_choices(job.design, "lstm"), reverse=True):
+        try:
+            accel_config(replace(job, gate_rows=rows))
+            return rows
+        except ConfigError:
+            continue
+    return 1
 
 
 def _source_commit() -> str:
@@ -218,10 +237,18 @@ def lane_prepass(job: Job) -> str:
     return f"proc; select -assert-count {n} {LANE_MULS}; booth {LANE_MULS}; select -assert-none {LANE_MULS}; "
 
 
+def paired(results: dict) -> dict[tuple, dict]:
+    """Results by (part, fpga, mapping, H, X, lanes, design): a ternary point and its int8 point share all but the
+    design (their gate rows may differ)."""
+    fields = ("part", "fpga", "mapping", "hidden", "input", "lanes", "design")
+    return {tuple(r[f] for f in fields): r for r in results.values()}
+
+
 def mixed_violations(results: dict) -> list[str]:
     """Pairs where ``mixed`` did not do what it says: ternary and int8 differ in DSPs, or an int8 lane datapath
     (no shared units) uses any."""
     bad = []
+    by_pair = paired(results)
     for key, r in results.items():
         if r.get("mapping") != "mixed" or r.get("design") != "int8" or not _ok(r):
             continue
@@ -229,7 +256,7 @@ def mixed_violations(results: dict) -> list[str]:
             if r["dsps"]:
                 bad.append(f"{key}: {r['dsps']} DSPs in the lane datapath (expected 0)")
             continue
-        t = results.get(key.rsplit("/", 1)[0] + "/ternary")
+        t = by_pair.get((r["part"], r["fpga"], "mixed", r["hidden"], r["input"], r["lanes"], "ternary"))
         if _ok(t) and t["dsps"] != r["dsps"]:
             bad.append(f"{key}: {r['dsps']} DSPs vs {t['dsps']} in the ternary design")
     return bad
@@ -323,8 +350,14 @@ def run_all(jobs: list[Job], work: Path, cache_path: Path, fresh: bool, workers:
     return results
 
 
+def _throughput(r: dict) -> float:
+    """Steps per second."""
+    return r["fmax"] * 1e6 / r["cycles_per_step"]
+
+
 def _ratio(t: dict, i: dict) -> float:
-    return (t["fmax"] / t["lcs"]) / (i["fmax"] / i["lcs"])
+    """Throughput per LC, ternary ÷ int8."""
+    return (_throughput(t) / t["lcs"]) / (_throughput(i) / i["lcs"])
 
 
 def _ok(r: Optional[dict]) -> bool:
@@ -335,12 +368,13 @@ def print_accel_table(results: dict, fpgas: list[str], mappings: list[str], size
                       lanes_list: list[int]) -> list[tuple]:
     """The whole-accelerator table; returns (fpga, mapping, H, lanes, ratio) for the plot."""
     points = []
-    get: Callable[..., Optional[dict]] = lambda f, mp, h, x, ln, d: results.get(Job("accel", f, mp, d, h, x, ln).key)
+    by_pair = paired(results)
+    get: Callable[..., Optional[dict]] = lambda f, mp, h, x, ln, d: by_pair.get(("accel", f, mp, h, x, ln, d))
     for f in fpgas:
         for mp in mappings:
             print(f"\nwhole accelerators on {FLOWS[f].label}, {MAPPING_LABEL[mp]} ({mp}); "
                   f"weights in {FLOWS[f].weight_memory.upper()}")
-            print(f"{'H':>4} {'X':>4} {'lanes':>5} {'cyc/step':>8} | {'design':7} {'LCs':>6} {'DSP':>4} {'EBR':>4} "
+            print(f"{'H':>4} {'X':>4} {'lanes':>5} {'cyc/step':>8} | {'design':7} {'rows':>4} {'LCs':>6} {'DSP':>4} {'EBR':>4} "
                   f"{'MHz':>6} {'steps/s':>9} {'steps/s/LC':>10} | {'LC i/t':>6} {'tput/LC t/i':>11}")
             for h, x in sizes:
                 for ln in lanes_list:
@@ -351,13 +385,13 @@ def print_accel_table(results: dict, fpgas: list[str], mappings: list[str], size
                     for d in DESIGNS:
                         r = rs[d]
                         cps = (r or {}).get("cycles_per_step", "-")
-                        head = f"{h:4d} {x:4d} {ln:5d} {cps:>8} | {d:7}"
+                        head = f"{h:4d} {x:4d} {ln:5d} {cps:>8} | {d:7} {(r or {}).get('gate_rows', 1):>4}"
                         if not r or r.get("status") == "not run":
                             print(f"{head} not run")
                         elif not _ok(r):
                             print(f"{head} {r['status']}: {r.get('message', '')[:150]}")
                         else:
-                            tput = r["fmax"] * 1e6 / r["cycles_per_step"]
+                            tput = _throughput(r)
                             print(f"{head} {r['lcs']:6d} {r['dsps']:4d} {r['ebr']:4d} {r['fmax']:6.1f} {tput:9.0f} "
                                   f"{tput / r['lcs']:10.2f}", end="")
                             if d == "int8" and _ok(rs["ternary"]):
@@ -459,14 +493,16 @@ def plot(points: list[tuple], path: Path) -> None:
 
 
 def plan(fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]], lanes: list[int], parts: list[str],
-         breakdown_lanes: list[int], designs: tuple[str, ...] = DESIGNS) -> list[Job]:
+         breakdown_lanes: list[int], designs: tuple[str, ...] = DESIGNS, rows: str = "board") -> list[Job]:
     """Tool runs in the order given (lanes too: `--lanes 64 8` builds 64 first), the breakdown and the lane
-    datapath after the whole accelerators of each FPGA and mapping. A stopped sweep keeps its finished points."""
+    datapath after the whole accelerators of each FPGA and mapping. A stopped sweep keeps its finished points.
+    `rows`: "board" gives each whole accelerator the gate rows a board build would (`board_gate_rows`), "1" one."""
     jobs: list[Job] = []
     for f in fpgas:
         for mp in mappings:
             if "accel" in parts:
-                jobs += [Job("accel", f, mp, d, h, x, ln) for h, x in sizes for ln in lanes for d in designs]
+                accel = [Job("accel", f, mp, d, h, x, ln) for h, x in sizes for ln in lanes for d in designs]
+                jobs += [replace(j, gate_rows=board_gate_rows(j)) if rows == "board" else j for j in accel]
             if "breakdown" in parts and f == "ecp5" and mp in BREAKDOWN_MAPPINGS:
                 jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in designs]
             if "datapath" in parts:
@@ -488,6 +524,10 @@ def main() -> None:
                     "(a later run with both, e.g. --cached-only, prints the pairs)")
     ap.add_argument("--cached-only", action="store_true", help="build nothing: print the tables from the cached results")
     ap.add_argument("--breakdown-lanes", type=int, nargs="+", default=[8, 64], help="lanes of the breakdown runs")
+    ap.add_argument("--gate-rows", choices=("board", "1"), default="board",
+                    help="whole accelerators' gate rows a word: as a board build picks them (default: an accumulate-only "
+                         "design reads four gate rows a word where valid, so both designs read lanes x 8 weight bits a "
+                         "cycle) or one")
     ap.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="builds at once (at most 2)")
     ap.add_argument("--cache", type=Path, default=None, help="results json (default .hwgen-cache/accel_vs_int8/results.json)")
     ap.add_argument("--plot", type=Path, default=None, help="ratio plot png (default next to the results json)")
@@ -497,7 +537,8 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     fpgas = [args.only] if args.only else ["ecp5", "ice40"]
     sizes = [(h, args.input or h) for h in args.hidden]
-    jobs = plan(fpgas, args.mapping, sizes, args.lanes, args.parts, args.breakdown_lanes, tuple(args.designs))
+    jobs = plan(fpgas, args.mapping, sizes, args.lanes, args.parts, args.breakdown_lanes, tuple(args.designs),
+                args.gate_rows)
     print(f"{len(jobs)} tool runs, {args.jobs} at a time; results cached in {cache_path}; tool runs in {root / 'runs'}",
           flush=True)
     results = run_all(jobs, root / "runs", cache_path, args.fresh, args.jobs, args.cached_only)
