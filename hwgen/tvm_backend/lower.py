@@ -32,7 +32,7 @@ from hwgen.reference.kernels import KERNELS
 from hwgen.ir.dims import add as dim_add
 from hwgen.ir.dims import is_symbolic
 from hwgen.ir.ops.shape import symbolic_slice_length
-from hwgen.tvm_backend import linear, matmul_kernels, quant_ops
+from hwgen.tvm_backend import linear, matmul_kernels, norm_kernels, quant_ops
 from hwgen.tvm_backend import lower_recurrent  # noqa: F401  (registers the LSTM and GRU converters)
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.relax_context import (_CONVERTERS, LowerContext, Lowered, WeightsMode, converts,
@@ -384,6 +384,10 @@ def _layer_norm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
         return relax.const(np.full(norm_shape, fill, np.float32))
 
     axes = list(range(axis, x_type.rank))
+    if axes == [x_type.rank - 1] and relax_dtype(x_type.dtype) == "float32" and norm_kernels.fits(norm_shape[0]):
+        lead = ctx.shape(TensorType(x_type.shape[:-1], x_type.dtype))
+        return [norm_kernels.lower_layer_norm(ctx, ctx.expr(node.inputs[0]), lead, norm_shape[0], param(1, 1.0),
+                                              param(2, 0.0), node.attrs.epsilon)]
     return [relax.op.nn.layer_norm(ctx.expr(node.inputs[0]), param(1, 1.0), param(2, 0.0), axes, node.attrs.epsilon)]
 
 

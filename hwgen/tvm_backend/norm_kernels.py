@@ -1,0 +1,77 @@
+"""LayerNormalization over a static last axis as one hand-vectorised kernel, each row in three passes.
+
+Why: Relax legalises layer_norm to TOPI's loop nest, and dlight's CPU row-reduction schedule left it
+at ~45 us for a [64, 384] input on the Xeon of docs/results.md, about a tenth of a ternary MiniLM
+inference over its 13 calls. Here a row's sum, its squared deviations and the normalised output are
+three passes of whole `LANES`-wide vectors (the row length a multiple of `LANES`; other lengths keep
+Relax's layer_norm): mean = sum / k, var = sum (x - mean)^2 / k (the two-pass form, as onnxruntime's),
+y = (x - mean) / sqrt(var + eps) * gamma + beta.
+"""
+
+from __future__ import annotations
+
+from tvm import relax, tirx
+from tvm.script import tirx as T
+
+from hwgen.tvm_backend.lstm_kernels import extent
+from hwgen.tvm_backend.relax_context import LowerContext
+
+#: float32 lanes of the row passes (AVX2 and NEON take them as one or two registers; AVX-512 as half of one).
+LANES = 8
+
+
+def fits(k: int) -> bool:
+    """Whether a row of length k runs on `layer_norm` (whole vectors)."""
+    return k % LANES == 0
+
+
+def layer_norm(k: int, eps: float) -> tirx.PrimFunc:
+    """PrimFunc(x[n, k], gamma[k], beta[k], out[n, k]) float32, n symbolic: each row normalised."""
+    if not fits(k):
+        raise ValueError(f"norm_kernels.layer_norm needs a row length that is a multiple of {LANES}, got {k}")
+    n = extent(None, "n")
+    vectors = k // LANES
+
+    def vec(buf, i, j0):
+        return buf[i, T.ramp(j0 * LANES, 1, LANES)]
+
+    @T.prim_func
+    def norm(x: T.Buffer((n, k), "float32"), gamma: T.Buffer((k,), "float32"), beta: T.Buffer((k,), "float32"),
+             out: T.Buffer((n, k), "float32")):
+        T.func_attr({"tir.noalias": True})
+        acc = T.alloc_buffer((1, LANES), "float32")
+        stats = T.alloc_buffer((2,), "float32")  # mean, 1 / sqrt(var + eps)
+        for i in range(n):
+            acc[0, T.ramp(0, 1, LANES)] = T.broadcast(T.float32(0), LANES)
+            for j0 in range(vectors):
+                acc[0, T.ramp(0, 1, LANES)] = acc[0, T.ramp(0, 1, LANES)] + vec(x, i, j0)
+            stats[0] = T.float32(0)
+            for lane in range(LANES):
+                stats[0] = stats[0] + acc[0, lane]
+            stats[0] = stats[0] / T.float32(k)
+            acc[0, T.ramp(0, 1, LANES)] = T.broadcast(T.float32(0), LANES)
+            for j0 in range(vectors):
+                acc[0, T.ramp(0, 1, LANES)] = acc[0, T.ramp(0, 1, LANES)] + (
+                    vec(x, i, j0) - T.broadcast(stats[0], LANES)) * (vec(x, i, j0) - T.broadcast(stats[0], LANES))
+            stats[1] = T.float32(0)
+            for lane in range(LANES):
+                stats[1] = stats[1] + acc[0, lane]
+            stats[1] = T.float32(1) / T.sqrt(stats[1] / T.float32(k) + T.float32(eps))
+            for j0 in range(vectors):
+                out[i, T.ramp(j0 * LANES, 1, LANES)] = (
+                    (vec(x, i, j0) - T.broadcast(stats[0], LANES)) * T.broadcast(stats[1], LANES)
+                    * gamma[T.ramp(j0 * LANES, 1, LANES)] + beta[T.ramp(j0 * LANES, 1, LANES)])
+
+    return norm
+
+
+def lower_layer_norm(ctx: LowerContext, x: relax.Expr, lead: list, k: int, gamma: relax.Expr, beta: relax.Expr,
+                     eps: float) -> relax.Expr:
+    """x [*lead, k] normalised over its last axis on `layer_norm` (the caller checked `fits(k)`)."""
+    rows = 1
+    for d in lead:
+        rows = rows * d
+    x2 = ctx.emit(relax.op.reshape(x, (rows, k)))
+    func = ctx.prim_func(("layer_norm", k, float(eps)), lambda: layer_norm(k, eps), "layer_norm")
+    y = ctx.emit(relax.call_tir(func, [x2, gamma, beta], relax.TensorType((rows, k), "float32")))
+    return relax.op.reshape(y, [*lead, k])
