@@ -30,7 +30,7 @@ from hwgen.model.integer_model import IntegerLayer, IntegerModel
 from hwgen.tvm_backend.integer_kernels import FixedPointStep
 from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
-from hwgen.tvm_backend.token_quant import quantise_macro
+from hwgen.tvm_backend.token_quant import quantise_int8_macro
 
 #: int8 activations: |h| <= 128.
 ACT_MAX = 128
@@ -215,8 +215,8 @@ def projection(panels: QuadPanels, n: Optional[int]) -> tirx.PrimFunc:
 
 
 
-#: float32 lanes of the quantise / rescale loops around the matvec of `linear`.
-F32_LANES = 8
+#: float32 lanes of the quantise / rescale loops around the matvec of `linear`, per SIMD level.
+F32_LANES = {"avx2": 8, "avx512": 16}
 #: Tokens `linear` runs through each decoded weight vector at once, per SIMD level (avx2: 8 int16 accumulators and
 #: 2 broadcasts; avx512: 12 int32 accumulators, 6 broadcasts for 2 decoded vectors: 4-5 % faster than 4 tokens and
 #: twice as fast as 8 on the Xeon of docs/results.md, K = 384, 64 tokens).
@@ -259,17 +259,8 @@ def linear(panels: QuadPanels, n: int | None, act_max: int, simd: str = "avx2",
     np_, blocks = _shape(panels)
     k, kp, rows = panels.cols, panels.cols_padded, panels.rows_padded
     group, single = _accumulate_macro(panels, tokens, simd), _accumulate_macro(panels, 1, simd)
-    to_codes = quantise_macro(k, act_max)
-    lanes = F32_LANES
-
-    @T.macro
-    def quantise(x, i, t, row, hsum, scale, peak, codes):
-        """Token i of x into int8 codes row[t], their sum hsum[t] and its scale[t]."""
-        to_codes(x, i, codes, 0, scale, t, peak)
-        hsum[t] = 0
-        for j in range(k):
-            row[t, j] = T.Cast("int8", codes[0, j])
-            hsum[t] = hsum[t] + T.Cast("int32", codes[0, j])
+    lanes = F32_LANES[simd]
+    quantise = quantise_int8_macro(k, act_max, lanes)
 
     @T.macro
     def rescale(acc, t, scale, wscale, bias, out, i):
@@ -284,7 +275,7 @@ def linear(panels: QuadPanels, n: int | None, act_max: int, simd: str = "avx2",
             out: T.Buffer((n, rows), "float32")):
         T.func_attr({"tir.noalias": True})
         row = T.alloc_buffer((tokens, kp), "int8")
-        codes = T.alloc_buffer((1, kp), "float32")
+        total = T.alloc_buffer((1, lanes), "int32")
         acc = T.alloc_buffer((tokens, rows), "int32")
         peak = T.alloc_buffer((1, lanes), "float32")
         scale = T.alloc_buffer((tokens,), "float32")
@@ -294,14 +285,14 @@ def linear(panels: QuadPanels, n: int | None, act_max: int, simd: str = "avx2",
         if n >= tokens:
             for ig in range((n + tokens - 1) // tokens):
                 for t in range(tokens):
-                    quantise(x, T.min(ig * tokens, n - tokens) + t, t, row, hsum, scale, peak, codes)
+                    quantise(x, T.min(ig * tokens, n - tokens) + t, row, t, hsum, scale, peak, total)
                 for p in range(np_):
                     group(row, hsum, w, p, acc)
                 for t in range(tokens):
                     rescale(acc, t, scale, wscale, bias, out, T.min(ig * tokens, n - tokens) + t)
         else:
             for i in range(n):
-                quantise(x, i, 0, row, hsum, scale, peak, codes)
+                quantise(x, i, row, 0, hsum, scale, peak, total)
                 for p in range(np_):
                     single(row, hsum, w, p, acc)
                 rescale(acc, 0, scale, wscale, bias, out, i)
