@@ -364,6 +364,11 @@ def _gemm(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
 @converts(ops.SoftmaxAttrs, ops.LogSoftmaxAttrs)
 def _softmax(ctx: LowerContext, node: Node) -> Sequence[relax.Expr]:
     assert isinstance(node.attrs, ops.SoftmaxAttrs)
+    x_type = ctx.type(node.inputs[0])
+    if (not isinstance(node.attrs, ops.LogSoftmaxAttrs) and relax_dtype(x_type.dtype) == "float32"
+            and x_type.rank >= 1 and node.attrs.axis % x_type.rank == x_type.rank - 1):
+        lead = ctx.shape(TensorType(x_type.shape[:-1], x_type.dtype))
+        return [norm_kernels.lower_softmax(ctx, ctx.expr(node.inputs[0]), lead, ctx.dim(x_type.shape[-1]))]
     fn = relax.op.nn.log_softmax if isinstance(node.attrs, ops.LogSoftmaxAttrs) else relax.op.nn.softmax
     return [fn(ctx.expr(node.inputs[0]), axis=node.attrs.axis)]
 

@@ -20,6 +20,7 @@ from tvm.script import tirx as T
 
 from hwgen.ir.graph import Node
 from hwgen.ir.types import TensorType
+from hwgen.tvm_backend.gemm_kernels import tile_for
 from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.relax_context import LowerContext, relax_dtype
 
@@ -31,46 +32,49 @@ COLS = 2
 WIDTH = LANES * COLS
 
 
-def _tile_macro(k, nrows: int):
-    """T.macro(a, b, bi, row, col, out): out[bi, row:row+nrows, col:col+WIDTH] = a[bi, rows, :] @ b[bi, :, cols]."""
+def _tile_macro(k, nrows: int, lanes: int = LANES):
+    """T.macro(a, b, bi, row, col, out): out[bi, row:row+nrows, col:col+COLS*lanes] = a[bi, rows, :] @ b[bi, :, cols]."""
 
     @T.macro
     def tile(a, b, bi, row, col, out):
-        acc = T.alloc_buffer((nrows * COLS,), "float32x8")
+        acc = T.alloc_buffer((nrows * COLS,), f"float32x{lanes}")
         for i in T.unroll(nrows * COLS):
-            acc[i] = T.broadcast(T.float32(0), LANES)
+            acc[i] = T.broadcast(T.float32(0), lanes)
         for kk in range(k):
             for r in T.unroll(nrows):
                 for c in T.unroll(COLS):
-                    acc[r * COLS + c] = acc[r * COLS + c] + T.broadcast(a[bi, row + r, kk], LANES) * b[
-                        bi, kk, T.ramp(col + c * LANES, 1, LANES)]
+                    acc[r * COLS + c] = acc[r * COLS + c] + T.broadcast(a[bi, row + r, kk], lanes) * b[
+                        bi, kk, T.ramp(col + c * lanes, 1, lanes)]
         for r in T.unroll(nrows):
             for c in T.unroll(COLS):
-                out[bi, row + r, T.ramp(col + c * LANES, 1, LANES)] = acc[r * COLS + c]
+                out[bi, row + r, T.ramp(col + c * lanes, 1, lanes)] = acc[r * COLS + c]
 
     return tile
 
 
-def batch_matmul(batch: int | None, m: int | None, k: int | None, n: int | None) -> tirx.PrimFunc:
+def batch_matmul(batch: int | None, m: int | None, k: int | None, n: int | None, lanes: int = LANES,
+                 rows: int = ROWS) -> tirx.PrimFunc:
     """PrimFunc(a[batch, m, k], b[batch, k, n], out[batch, m, n]) float32: out[i] = a[i] @ b[i]; a size None is
-    symbolic (a TIR variable: one kernel for every sequence length)."""
+    symbolic (a TIR variable: one kernel for every sequence length). `lanes` x `rows`: the register tile
+    (`gemm_kernels.tile_for`)."""
     bt, m_, k_, n_ = extent(batch, "batch"), extent(m, "m"), extent(k, "k"), extent(n, "n")
-    tile = _tile_macro(k_, ROWS)
-    single = _tile_macro(k_, 1)
+    width = lanes * COLS
+    tile = _tile_macro(k_, rows, lanes)
+    single = _tile_macro(k_, 1, lanes)
 
     @T.prim_func
     def bmm(a: T.Buffer((bt, m_, k_), "float32"), b: T.Buffer((bt, k_, n_), "float32"),
             out: T.Buffer((bt, m_, n_), "float32")):
         T.func_attr({"tir.noalias": True})
         for bi in range(bt):
-            if n_ >= WIDTH:
-                for cb in range((n_ + WIDTH - 1) // WIDTH):
-                    if m_ >= ROWS:
-                        for io in range((m_ + ROWS - 1) // ROWS):
-                            tile(a, b, bi, T.min(io * ROWS, m_ - ROWS), T.min(cb * WIDTH, n_ - WIDTH), out)
+            if n_ >= width:
+                for cb in range((n_ + width - 1) // width):
+                    if m_ >= rows:
+                        for io in range((m_ + rows - 1) // rows):
+                            tile(a, b, bi, T.min(io * rows, m_ - rows), T.min(cb * width, n_ - width), out)
                     else:
                         for i in range(m_):
-                            single(a, b, bi, i, T.min(cb * WIDTH, n_ - WIDTH), out)
+                            single(a, b, bi, i, T.min(cb * width, n_ - width), out)
             else:
                 for i, j in T.grid(m_, n_):
                     out[bi, i, j] = T.float32(0)
@@ -102,6 +106,7 @@ def lower_matmul(ctx: LowerContext, node: Node) -> relax.Expr | None:
     a3 = ctx.emit(relax.op.reshape(ctx.expr(a_name), (bt, ctx.dim(m), ctx.dim(k))))
     b3 = ctx.emit(relax.op.reshape(ctx.expr(b_name), (bt, ctx.dim(k), ctx.dim(n))))
     sizes = (static_bt, _static(m), _static(k), _static(n))
-    func = ctx.prim_func(("batch_matmul", *sizes), lambda: batch_matmul(*sizes), "batch_matmul")
+    lanes, rows, _ = tile_for(ctx.simd)
+    func = ctx.prim_func(("batch_matmul", *sizes), lambda: batch_matmul(*sizes, lanes, rows), "batch_matmul")
     out = ctx.emit(relax.call_tir(func, [a3, b3], relax.TensorType((bt, ctx.dim(m), ctx.dim(n)), "float32")))
     return relax.op.reshape(out, [*lead_r, ctx.dim(m), ctx.dim(n)])

@@ -1,4 +1,5 @@
-"""LayerNormalization over a static last axis as one hand-vectorised kernel, each row in three passes.
+"""Row normalisations as hand-vectorised kernels: LayerNormalization over a static last axis, softmax over any
+last axis (attention's, of the symbolic sequence length); each row in three passes.
 
 Why: Relax legalises layer_norm to TOPI's loop nest, and dlight's CPU row-reduction schedule left it
 at ~45 us for a [64, 384] input on the Xeon of docs/results.md, about a tenth of a ternary MiniLM
@@ -6,13 +7,19 @@ inference over its 13 calls. Here a row's sum, its squared deviations and the no
 three passes of whole `LANES`-wide vectors (the row length a multiple of `LANES`; other lengths keep
 Relax's layer_norm): mean = sum / k, var = sum (x - mean)^2 / k (the two-pass form, as onnxruntime's),
 y = (x - mean) / sqrt(var + eps) * gamma + beta.
+
+`softmax` replaces the TE form (`schedules.softmax_last_axis`, which no row-reduction schedule takes over a
+symbolic row): 1.5 ns an element at sequence 128, about a sixth of a ternary MiniLM inference there. Its passes:
+the row's peak, e = exp(x - peak) (`mathfns.exp`) stored and summed, e / sum; whole vectors and a scalar tail.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from tvm import relax, tirx
 from tvm.script import tirx as T
 
+from hwgen.tvm_backend import mathfns
 from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.relax_context import LowerContext
 
@@ -75,3 +82,63 @@ def lower_layer_norm(ctx: LowerContext, x: relax.Expr, lead: list, k: int, gamma
     func = ctx.prim_func(("layer_norm", k, float(eps)), lambda: layer_norm(k, eps), "layer_norm")
     y = ctx.emit(relax.call_tir(func, [x2, gamma, beta], relax.TensorType((rows, k), "float32")))
     return relax.op.reshape(y, [*lead, k])
+
+
+#: The most negative float32: the peak of a row starts there.
+LOWEST = -3.4028234663852886e38
+
+
+def softmax(lanes: int = LANES) -> tirx.PrimFunc:
+    """PrimFunc(x[r, n], lowest[1], out[r, n]) float32, r and n symbolic: softmax of each row. `lowest` (the float32
+    minimum, where a row's peak starts) is an input rather than a literal because TVM 0.27's RewriteDataflowReshape
+    inspects every one-input kernel for a reshape and asserts on a body without TIR blocks."""
+    r, n = extent(None, "r"), extent(None, "n")
+
+    @T.prim_func
+    def soft(x: T.Buffer((r, n), "float32"), lowest: T.Buffer((1,), "float32"), out: T.Buffer((r, n), "float32")):
+        T.func_attr({"tir.noalias": True})
+        acc = T.alloc_buffer((1, lanes), "float32")
+        stats = T.alloc_buffer((2,), "float32")  # peak, sum
+        for i in range(r):
+            for lane in T.vectorized(lanes):
+                acc[0, lane] = lowest[0]
+            for j0 in range(n // lanes):
+                for lane in T.vectorized(lanes):
+                    acc[0, lane] = T.max(acc[0, lane], x[i, j0 * lanes + lane])
+            stats[0] = lowest[0]
+            for lane in range(lanes):
+                stats[0] = T.max(stats[0], acc[0, lane])
+            for j in range(n // lanes * lanes, n):
+                stats[0] = T.max(stats[0], x[i, j])
+            for lane in T.vectorized(lanes):
+                acc[0, lane] = T.float32(0)
+            for j0 in range(n // lanes):
+                for lane in T.vectorized(lanes):
+                    out[i, j0 * lanes + lane] = mathfns.exp(x[i, j0 * lanes + lane] - stats[0])
+                    acc[0, lane] = acc[0, lane] + out[i, j0 * lanes + lane]
+            stats[1] = T.float32(0)
+            for lane in range(lanes):
+                stats[1] = stats[1] + acc[0, lane]
+            for j in range(n // lanes * lanes, n):
+                out[i, j] = mathfns.exp(x[i, j] - stats[0])
+                stats[1] = stats[1] + out[i, j]
+            for j0 in range(n // lanes):
+                for lane in T.vectorized(lanes):
+                    out[i, j0 * lanes + lane] = out[i, j0 * lanes + lane] / stats[1]
+            for j in range(n // lanes * lanes, n):
+                out[i, j] = out[i, j] / stats[1]
+
+    return soft
+
+
+def lower_softmax(ctx: LowerContext, x: relax.Expr, lead: list, n) -> relax.Expr:
+    """softmax of x [*lead, n] float32 over its last axis on `softmax`."""
+    rows = 1
+    for d in lead:
+        rows = rows * d
+    lanes = 16 if ctx.simd == "avx512" else LANES
+    x2 = ctx.emit(relax.op.reshape(x, (rows, n)))
+    func = ctx.prim_func(("softmax", lanes), lambda: softmax(lanes), "softmax")
+    lowest = relax.const(np.full(1, LOWEST, np.float32))
+    y = ctx.emit(relax.call_tir(func, [x2, lowest], relax.TensorType((rows, n), "float32")))
+    return relax.op.reshape(y, [*lead, n])

@@ -18,11 +18,17 @@ from hwgen.tvm_backend import matmul_kernels, runner
 from hwgen.tvm_backend.library import compile_lowered, manifest_for
 from hwgen.tvm_backend.llvm import PASS_CONFIG, llvm_target
 from hwgen.tvm_backend.lower import lower_graph
-from hwgen.tvm_backend.matmul_kernels import ROWS, WIDTH
+from hwgen.tvm_backend.gemm_kernels import tile_for
+from hwgen.tvm_backend.matmul_kernels import LANES, ROWS, WIDTH
+from hwgen.tvm_backend.quad_kernels import SIMD_LEVELS, simd_level
+
+#: The register tiles (lanes, rows) of every x86 SIMD level this host runs.
+HOST_TILES = sorted({tile_for(level)[:2] for level in SIMD_LEVELS[1:]
+                     if SIMD_LEVELS.index(level) <= SIMD_LEVELS.index(simd_level(llvm_target("host")))})
 
 
-def compiled(batch, m, k, n):
-    func = matmul_kernels.batch_matmul(batch, m, k, n)
+def compiled(batch, m, k, n, lanes=LANES, rows=ROWS):
+    func = matmul_kernels.batch_matmul(batch, m, k, n, lanes, rows)
     with tvm.transform.PassContext(config=PASS_CONFIG):
         lib = tvm.compile(func, target=tvm.target.Target(llvm_target("host")))
     entry = lib[func.attrs["global_symbol"]]
@@ -42,11 +48,13 @@ def check(call, batch: int, m: int, k: int, n: int, rng: np.random.Generator) ->
     np.testing.assert_allclose(call(a, b), want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
 
 
-def test_symbolic_extents_below_one_tile_overlapping_and_whole() -> None:
+@pytest.mark.parametrize("lanes,rows", HOST_TILES or [(LANES, ROWS)])
+def test_symbolic_extents_below_one_tile_overlapping_and_whole(lanes: int, rows: int) -> None:
     rng = np.random.default_rng(0)
-    call = compiled(None, None, None, None)
-    for batch, m, k, n in ((1, ROWS - 1, 5, WIDTH - 3), (3, 2 * ROWS + 1, 32, 2 * WIDTH + 5),
-                           (2, 4 * ROWS, 17, WIDTH), (1, 1, 1, 1), (2, ROWS + 2, 40, WIDTH - 1)):
+    call = compiled(None, None, None, None, lanes, rows)
+    width = 2 * lanes
+    for batch, m, k, n in ((1, rows - 1, 5, width - 3), (3, 2 * rows + 1, 32, 2 * width + 5),
+                           (2, 4 * rows, 17, width), (1, 1, 1, 1), (2, rows + 2, 40, width - 1)):
         check(call, batch, m, k, n, rng)
 
 

@@ -46,3 +46,23 @@ def test_layer_norm_matches_onnxruntime_over_any_number_of_rows(k: int, tmp_path
         x[0, 0] = 2.5  # a constant row: variance 0
         want = session.run(None, {"x": x})[0]
         np.testing.assert_allclose(model({"x": x})["y"], want, rtol=1e-5, atol=2e-5)
+
+
+def test_softmax_over_a_symbolic_last_axis_matches_onnxruntime(tmp_path: Path) -> None:
+    """Attention's shape: [batch, heads, seq, seq], the row length symbolic (whole vectors, a tail, shorter than
+    one vector), with a -1e4 mask added to some columns as BERT masks padding."""
+    graph = helper.make_graph([helper.make_node("Softmax", ["x"], ["y"], name="sm", axis=-1)], "sm",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, "seq", "seq"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, "seq", "seq"])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    onnx.save(model, str(tmp_path / "sm.onnx"))
+    lowered = lower_graph(load_graph(tmp_path / "sm.onnx"))
+    assert any(gv.name_hint.startswith("softmax") for gv in lowered.module.get_global_vars())
+    compiled = runner.from_executable(compile_lowered(lowered), manifest_for(lowered, "host"))
+    session = ort.InferenceSession(str(tmp_path / "sm.onnx"), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for batch, seq in ((1, 1), (2, 5), (1, 40), (1, 64)):
+        x = (rng.normal(size=(batch, 3, seq, seq)) * 4).astype(np.float32)
+        x[..., seq // 2:] += -1e4 if seq > 1 else 0
+        np.testing.assert_allclose(compiled({"x": x})["y"], session.run(None, {"x": x})[0], rtol=1e-5, atol=1e-7)
