@@ -40,6 +40,7 @@ from hwgen.fpga.link import HostLink
 from hwgen.fpga.boards import get_board
 from hwgen.fpga.flow import design_for
 from hwgen.fpga.reports import format_report, plot_utilisation, read_report, usage_from_log
+from hwgen.fpga.synth import NO_PLACEMENT
 from hwgen.fpga.toolchain import ToolchainError, run_build
 from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
@@ -92,7 +93,8 @@ class Row:
 
     name: str
     lcs: int = 0
-    fmaxes: list[float] = field(default_factory=list)  # one per seed, in --seeds order
+    fmaxes: list[float] = field(default_factory=list)  # one per placed seed, in --seeds order
+    unplaced: list[int] = field(default_factory=list)  # seeds at which nextpnr found no legal placement
     cycles: int = 0
     lanes: int = 0
     gate_rows: int = 1
@@ -130,16 +132,23 @@ def _build(board, top, clock, folder: Path, row: Row, seed: int) -> Row:
     utilisation.png stay in the folder."""
     try:
         try:
-            products = run_build(board, top, folder, seed=seed, quiet=True)
+            products = run_build(board, top, folder, seed=seed, quiet=True, placement_tries=1)
         except ToolchainError as err:
             if "Bus error" not in str(err):
                 raise
             # yowasp's wasm runtime has crashed ("Bus error") on a loaded machine: build once more.
             print(f"{row.name} seed {seed}: the toolchain crashed (Bus error); building again", flush=True)
-            products = run_build(board, top, folder, seed=seed, quiet=True)
+            products = run_build(board, top, folder, seed=seed, quiet=True, placement_tries=1)
     except ToolchainError:
         usage = usage_from_log(board, folder / "top.tim")
         over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
+        if not over and NO_PLACEMENT in (folder / "top.tim").read_text(errors="replace"):
+            print(f"{row.name} seed {seed}: nextpnr found no legal placement", flush=True)
+            row.unplaced.append(seed)  # each seed is one measurement: the flow itself would try the next seed
+            if not row.lcs:
+                u = {x.name: x.used for x in usage}
+                row.lcs, row.ebr, row.spram, row.dsp = u["LC"], u["EBR"], u.get("SPRAM", 0), u["DSP"]
+            return row
         if not over:
             raise
         u = {x.name: x.used for x in usage}
@@ -170,7 +179,9 @@ def _build_seeds(board, make_top, clock, work: Path, row: Row, seeds: list[int])
 
 def _fmax_text(row: Row) -> str:
     runs = "/".join(f"{f:.1f}" for f in row.fmaxes)
-    return f"Fmax {row.fmax:.1f} MHz" + (f" (median of {runs}; best {row.fmax_best:.1f})" if len(row.fmaxes) > 1 else "")
+    unplaced = f"; no legal placement at seed {', '.join(map(str, row.unplaced))}" if row.unplaced else ""
+    return (f"Fmax {row.fmax:.1f} MHz" + (f" (median of {runs}; best {row.fmax_best:.1f})" if len(row.fmaxes) > 1 else "")
+            + unplaced)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

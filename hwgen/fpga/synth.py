@@ -17,6 +17,7 @@ results (``benchmarks/accel_vs_int8.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import time
@@ -107,6 +108,8 @@ class SynthOptions:
     - ``multipliers``: ``dsp`` infers DSP blocks (SB_MAC16 / MULT18X18D), ``logic`` maps every multiplier to LUTs
     - ``before_synth``: yosys commands run after reading the design, before ``synth_<family>`` (e.g. ``booth``)
     - ``flatten``: False keeps the hierarchy for per-module cell counts and stops after synthesis (no place and route)
+    - ``placement_tries``: seeds ``seed``, ``seed + 1``, ... nextpnr may take in turn while its placer finds no legal
+      placement for a design that fits the device (at 85 % of a UP5K's LCs that depends on the seed); 1: ``seed`` only
     """
 
     device: DeviceName = "ice40-up5k"
@@ -115,6 +118,7 @@ class SynthOptions:
     multipliers: Multipliers = "dsp"
     before_synth: tuple[str, ...] = ()
     flatten: bool = True
+    placement_tries: int = 1
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -150,6 +154,7 @@ class SynthFiles:
     nextpnr_log: Optional[Path] = None
     report_json: Optional[Path] = None
     bitstream: Optional[Path] = None
+    seed: Optional[int] = None         # the seed nextpnr placed the design with
 
 
 @dataclass(frozen=True)
@@ -376,24 +381,35 @@ def synthesize(design: Design, options: SynthOptions = SynthOptions(), *, work_d
                        _count(stat, lambda c: c == dev.lut_cell), _cells(stat), files, time.monotonic() - start)
 
 
+#: nextpnr's message when its placer legalised no placement for a design within the device's resources.
+NO_PLACEMENT = "Unable to find legal placement"
+
+
 def _place(files: SynthFiles, options: SynthOptions, top: str, constraints: Optional[Path], bitstream: bool,
            tools: tuple, progress: Optional[Progress], board: Board) -> SynthFiles:
     """nextpnr (and the packer): the files they wrote, or ToolchainError with the device table when cells ran out."""
     env, nextpnr, packer = tools
     work_dir, dev = files.work_dir, options.target
     log = work_dir / f"{top}.tim"
-    try:
-        _run([nextpnr, *nextpnr_args(options, work_dir, top, constraints, bitstream)], files, env, "nextpnr",
-             "place and route", log, progress)
-    except ToolchainError as err:
-        usage = usage_from_log(board, log)
-        over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
-        message = f"the design does not fit the {dev.name} ({', '.join(over)}): {err}" if over else str(err)
-        raise ToolchainError(message, tool=err.tool, step=err.step, log=err.log, usage=usage) from None
+    for attempt in range(max(1, options.placement_tries)):
+        seeded = dataclasses.replace(options, seed=options.seed + attempt)
+        try:
+            _run([nextpnr, *nextpnr_args(seeded, work_dir, top, constraints, bitstream)], files, env, "nextpnr",
+                 "place and route", log, progress)
+            break
+        except ToolchainError as err:
+            usage = usage_from_log(board, log)
+            over = [f"{u.name} {u.used}/{u.available}" for u in usage if u.used > u.available]
+            if not over and attempt + 1 < options.placement_tries and NO_PLACEMENT in log.read_text(errors="replace"):
+                if progress:
+                    progress(f"seed {seeded.seed} found no legal placement; placing at seed {seeded.seed + 1}")
+                continue
+            message = f"the design does not fit the {dev.name} ({', '.join(over)}): {err}" if over else str(err)
+            raise ToolchainError(message, tool=err.tool, step=err.step, log=err.log, usage=usage) from None
     out = None
     if bitstream:
         pack_tool = board.tools[2][1].removeprefix("yowasp-")
         _run([packer, *pack_args(options, top)], files, env, pack_tool, "bitstream", files.toolchain_log, progress)
         out = work_dir / f"{top}{dev.bitstream_suffix}"
     return SynthFiles(**{**vars(files), "netlist": work_dir / f"{top}.json", "nextpnr_log": log,
-                         "report_json": work_dir / f"{top}.report.json", "bitstream": out})
+                         "report_json": work_dir / f"{top}.report.json", "bitstream": out, "seed": seeded.seed})

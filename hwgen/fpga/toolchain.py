@@ -47,14 +47,22 @@ def _write_plan(plan, build_dir: Path) -> list[Path]:
     return written
 
 
-def board_options(board: Board, seed: int = 1) -> SynthOptions:
+#: Seeds a board build's placement may take in turn (`SynthOptions.placement_tries`): the H=256 ternary board top
+#: (4507 of the UP5K's 5280 LCs) finds no legal placement at seed 1 and places at seed 2.
+PLACEMENT_TRIES = 3
+
+
+def board_options(board: Board, seed: int = 1, placement_tries: int = PLACEMENT_TRIES) -> SynthOptions:
     """The options of a board build: the board's device, multipliers in DSP blocks (synth_ice40 -dsp, synth_ecp5's
     default), the clocks from the platform's constraints."""
-    return SynthOptions(device=device_for(board), seed=seed, multipliers="dsp")
+    return SynthOptions(device=device_for(board), seed=seed, multipliers="dsp", placement_tries=placement_tries)
 
 
-def run_build(board: Board, top, build_dir: Path, *, seed: int = 1, quiet: bool = False) -> BuildProducts:
-    """Synthesise, place and route ``top`` for ``board`` into ``build_dir`` and pack its bitstream.
+def run_build(board: Board, top, build_dir: Path, *, seed: int = 1, quiet: bool = False,
+              placement_tries: int = PLACEMENT_TRIES) -> BuildProducts:
+    """Synthesise, place and route ``top`` for ``board`` into ``build_dir`` and pack its bitstream; placement starts
+    at ``seed`` and takes up to ``placement_tries`` seeds (1: exactly ``seed``, as a per-seed measurement needs;
+    ``products.result.files.seed`` says which placed).
 
     Timing is checked by the caller from the report (``--timing-allow-fail``), so a
     slow design still gives its Fmax and utilisation instead of only an error.
@@ -72,7 +80,7 @@ def run_build(board: Board, top, build_dir: Path, *, seed: int = 1, quiet: bool 
         def progress(step: str) -> None:
             status.update(f"[bold]{board.name}[/]: {step}  [dim]{time.monotonic() - start:5.0f} s[/]")
 
-        result = synthesize([design], board_options(board, seed), work_dir=build_dir, top=TOP,
+        result = synthesize([design], board_options(board, seed, placement_tries), work_dir=build_dir, top=TOP,
                             constraints=constraints, bitstream=True, progress=progress)
     f = result.files
     assert f.bitstream and f.report_json and f.nextpnr_log
