@@ -92,6 +92,9 @@ def add_method_args(t: argparse.ArgumentParser) -> None:
                         "lora, ia3: peft baselines; select / topk: adapt k layers chosen by class variability / the top k; "
                         "ticket: train on the winning-ticket subset of the texts")
     g.add_argument("--prime-steps", type=int, default=4, help="far, learner: full fine-tuning steps first (default 4)")
+    g.add_argument("--prime-lr", type=float, default=None,
+                   help="far, learner: the priming's peak learning rate (default: --lr), e.g. a full fine-tune's while "
+                        "--lr is the learners'")
     g.add_argument("--far-fraction", type=float, default=0.6, help="far: share of each layer's FFN units frozen")
     g.add_argument("--rank", type=int, default=1, help="learner: rank of each learner (default 1)")
     g.add_argument("--layers-k", type=int, default=2, help="select, topk: layers adapted (default 2)")
@@ -125,7 +128,8 @@ def run_method(args: argparse.Namespace, train) -> int:
     from hwgen.finetune.learners import LearnerOptions
     from hwgen.finetune.run import FinetuneConfig, finetune
 
-    config = FinetuneConfig(train, method=args.method, prime_steps=args.prime_steps, far=FarOptions(args.far_fraction),
+    config = FinetuneConfig(train, method=args.method, prime_steps=args.prime_steps, prime_lr=args.prime_lr,
+                            far=FarOptions(args.far_fraction),
                             learner=LearnerOptions(args.rank), k=args.layers_k, ticket_steps=args.ticket_steps)
     m = finetune(config, args.output).metrics
     print(f"{args.method} fine-tune ({m['trained_parameters']:,} trained parameters, {m['steps']} steps): "

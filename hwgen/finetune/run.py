@@ -49,6 +49,7 @@ class FinetuneConfig:
     train: TransformerTrainConfig
     method: str = "full"
     prime_steps: int = 4  # far, learner: full fine-tuning steps before freezing
+    prime_lr: Optional[float] = None  # far, learner: the priming's peak learning rate (None: train.lr)
     far: FarOptions = field(default_factory=FarOptions)
     learner: LearnerOptions = field(default_factory=LearnerOptions)
     k: int = 2  # select, topk: layers adapted
@@ -169,7 +170,8 @@ def _primed(config: FinetuneConfig, run: Path, method: str, check: Callable[[Tex
     `check` sees the model before anything is written, so a method that does not apply leaves no RUN/.
     """
     prime = _Run(replace(config, profile_steps=0), lambda prep: check(prep.model))  # profile the method's phase only
-    primed = prime.train(replace(config.train, steps=config.prime_steps, valid_each_epoch=False), run / "prime")
+    primed = prime.train(replace(config.train, steps=config.prime_steps, valid_each_epoch=False,
+                                 lr=config.prime_lr or config.train.lr), run / "prime")
     pretrained = _pretrained(config.train, len(primed.metrics["classes"]))
     rest = config.train.steps - config.prime_steps if config.train.steps is not None else None
     main = _Run(config, lambda prep: adapt(prep, pretrained), finalize)

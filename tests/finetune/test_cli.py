@@ -15,7 +15,7 @@ def _argv(tiny_bert, topics_jsonl, run, *extra):
             "--limit", "96", "--max-len", "16", "--threads", "1", "--quiet", "-o", str(run), *extra]
 
 
-@pytest.mark.parametrize("method, extra", [("far", []), ("learner", ["--rank", "2"]), ("lora", []),
+@pytest.mark.parametrize("method, extra", [("far", []), ("learner", ["--rank", "2", "--prime-lr", "3e-5"]), ("lora", []),
                                            ("select", ["--layers-k", "1"])])
 def test_each_method_writes_a_loadable_run(tiny_bert, topics_jsonl, tmp_path, capsys, method, extra):
     run = tmp_path / method
@@ -26,6 +26,9 @@ def test_each_method_writes_a_loadable_run(tiny_bert, topics_jsonl, tmp_path, ca
     assert 0 < m["trained_parameters"] < m["parameters"]
     ckpt = load_transformer(run)  # folded back into a plain model
     assert ckpt.spec.shape.heads[0] == 4
+    if method in ("far", "learner"):  # the priming's learning rate: --prime-lr, else --lr
+        lr = json.loads((run / "prime" / "config.json").read_text())["lr"]
+        assert lr == (3e-5 if "--prime-lr" in extra else json.loads((run / "config.json").read_text())["lr"])
 
 
 @pytest.mark.parametrize("extra, message", [
