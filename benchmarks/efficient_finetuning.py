@@ -61,7 +61,7 @@ def _config(row: str, a: argparse.Namespace):
                                    lr=lr, epochs=1000, seed=0, progress=False, valid_each_epoch=False)
     # A primed row's priming is a full fine-tune: it runs at full fine-tuning's --lr even where the row trains its
     # small modules at --adapter-lr. Learners' final validation accuracy (300 steps, 15 priming): primed and trained
-    # at 1e-3, 64.68 %; primed at 1e-4, trained at 1e-3 63.76 %, at 3e-3 68.12 % (primed at 3e-3: diverged, 23 %).
+    # at 1e-3, 64.68 %; primed at 1e-4, trained at 1e-3 63.76 %, at 3e-3 68.12 % (primed at 3e-3: diverged, 20 %).
     return FinetuneConfig(train, method=method, prime_steps=a.prime_steps, prime_lr=a.lr, k=int(k or 2),
                           eval_every=a.eval_every, profile_steps=2, eval_limit=a.eval_limit, max_subsets=3,
                           ticket_steps=a.ticket_steps)
