@@ -20,6 +20,7 @@ from tvm import relax, tirx
 from tvm.script import tirx as T
 
 from hwgen.tvm_backend import mathfns
+from hwgen.tvm_backend.gemm_kernels import tile_for
 from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.relax_context import LowerContext
 
@@ -136,7 +137,7 @@ def lower_softmax(ctx: LowerContext, x: relax.Expr, lead: list, n) -> relax.Expr
     rows = 1
     for d in lead:
         rows = rows * d
-    lanes = 16 if ctx.simd == "avx512" else LANES
+    lanes = tile_for(ctx.simd)[0]
     x2 = ctx.emit(relax.op.reshape(x, (rows, n)))
     func = ctx.prim_func(("softmax", lanes), lambda: softmax(lanes), "softmax")
     lowest = relax.const(np.full(1, LOWEST, np.float32))
