@@ -298,7 +298,7 @@ def build_bitstream(design: BoardDesign, out: Path, *, quiet: bool = False, seed
     bitstream = out / f"top{suffix}"
     shutil.copyfile(products.bitstream, bitstream)
     report = read_report(board, products.report_json, design.clock.hz / 1e6, products.seconds, bitstream.name)
-    steps_note = {**design.describe(), "placement seed": products.result.files.seed}
+    steps_note = {**design.describe(), "placement seed": products.synth.files.seed if products.synth else seed}
     report = dataclasses.replace(report, details={k.replace(" ", "_"): v for k, v in steps_note.items()})
     (out / "report.txt").write_text(format_report(report, steps_note))
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")

@@ -62,7 +62,7 @@ def run_build(board: Board, top, build_dir: Path, *, seed: int = 1, quiet: bool 
               placement_tries: int = PLACEMENT_TRIES) -> BuildProducts:
     """Synthesise, place and route ``top`` for ``board`` into ``build_dir`` and pack its bitstream; placement starts
     at ``seed`` and takes up to ``placement_tries`` seeds (1: exactly ``seed``, as a per-seed measurement needs;
-    ``products.result.files.seed`` says which placed).
+    ``products.synth.files.seed`` says which placed).
 
     Timing is checked by the caller from the report (``--timing-allow-fail``), so a
     slow design still gives its Fmax and utilisation instead of only an error.

@@ -57,3 +57,34 @@ def test_a_design_larger_than_the_device_is_not_retried(monkeypatch, tmp_path: P
     with pytest.raises(ToolchainError, match="does not fit"):
         place(tmp_path, tries=3)
     assert seeds == [1]
+
+
+def test_a_board_build_reports_the_seed_it_placed_at(monkeypatch, tmp_path: Path) -> None:
+    """`build_bitstream` writes the placement seed into report.txt / report.json (the toolchain faked: it placed at
+    seed 2 after seed 1)."""
+    import json
+
+    from hwgen.fpga import flow
+    from hwgen.fpga.synth import SynthResult
+    from hwgen.fpga.toolchain import BuildProducts
+    from hwgen.hw.synthetic import random_stack
+    from hwgen.passes.lower_fixed_point import lower_stack
+
+    board = get_board("icebreaker")
+    design = flow.design_for(lower_stack(random_stack(8, 4, classes=3, kind="ternary")), board)
+
+    def fake_build(board_, top, build_dir, *, seed=1, quiet=False, placement_tries=3):
+        build_dir.mkdir(parents=True, exist_ok=True)
+        report = build_dir / "top.report.json"
+        report.write_text(json.dumps({"fmax": {"sync": {"achieved": 90.0}},
+                                      "utilization": {r.cell: {"used": 1} for r in board.resources}}))
+        (build_dir / "top.bin").write_bytes(b"bitstream")
+        files = SynthFiles(build_dir, build_dir / "top.ys", build_dir / "y.log", build_dir / "s.json",
+                           build_dir / "tc.log", report_json=report, bitstream=build_dir / "top.bin", seed=seed + 1)
+        return BuildProducts(build_dir, build_dir / "top.bin", report, build_dir / "top.tim", build_dir / "y.log", 1.0,
+                             SynthResult("ice40-up5k", (), 90.0, 0, 0, {}, files, 1.0))
+
+    monkeypatch.setattr(flow, "run_build", fake_build)
+    report = flow.build_bitstream(design, tmp_path / "out", quiet=True)
+    assert report.details["placement_seed"] == 2
+    assert "placement seed" in (tmp_path / "out" / "report.txt").read_text()
