@@ -1,4 +1,4 @@
-"""AVX2 kernels of the int8-activation LSTM: packed ternary/binary weights x int8 activations.
+"""x86 kernels of int8-activation LSTMs and Linears: packed ternary/binary weights x int8 activations.
 
 Why: with float activations every 2-bit weight costs a decode (shift, shift, convert) plus an
 FMA, 8 weights per vector op. With int8 activations (the fixed-point model's hidden and input
@@ -16,6 +16,11 @@ The kernels are hand-vectorised TIR (vector loads, broadcasts and the LLVM x86 i
 TVM's schedules cannot express the u8 x s8 pair multiply-add, the same reason its own x86
 tensor intrinsics are written this way. `available(target)` says whether the target has AVX2;
 otherwise the portable int32 kernels of `integer_kernels` are used.
+
+On AVX-512 F/BW/VNNI targets (`simd_level` "avx512") the transformer Linears (`linear`) use
+`vpdpbusd` instead (`vnni_macro`): the same layout and codes, a 64-byte load for 16 rows, four
+products added straight into each int32 lane, so no int16 stage and no widening. The LSTM's
+recurrence keeps the AVX2 kernels on every x86 level.
 """
 
 from __future__ import annotations
