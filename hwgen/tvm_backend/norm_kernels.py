@@ -15,7 +15,11 @@ the row's peak, e = exp(x - peak) (`mathfns.exp`) stored and summed, e / sum; wh
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import numpy as np
+import tvm
 from tvm import relax, tirx
 from tvm.script import tirx as T
 
@@ -73,16 +77,21 @@ def layer_norm(k: int, eps: float) -> tirx.PrimFunc:
     return norm
 
 
+def _on_rows(ctx: LowerContext, func: tvm.ir.GlobalVar, x: relax.Expr, lead: list, last,
+             *args: relax.Expr) -> relax.Expr:
+    """`func`(x as [rows, last], *args) -> [rows, last], for x [*lead, last]: the kernels see one row per
+    leading index."""
+    rows = reduce(operator.mul, lead, 1)
+    x2 = ctx.emit(relax.op.reshape(x, (rows, last)))
+    y = ctx.emit(relax.call_tir(func, [x2, *args], relax.TensorType((rows, last), "float32")))
+    return relax.op.reshape(y, [*lead, last])
+
+
 def lower_layer_norm(ctx: LowerContext, x: relax.Expr, lead: list, k: int, gamma: relax.Expr, beta: relax.Expr,
                      eps: float) -> relax.Expr:
     """x [*lead, k] normalised over its last axis on `layer_norm` (the caller checked `fits(k)`)."""
-    rows = 1
-    for d in lead:
-        rows = rows * d
-    x2 = ctx.emit(relax.op.reshape(x, (rows, k)))
     func = ctx.prim_func(("layer_norm", k, float(eps)), lambda: layer_norm(k, eps), "layer_norm")
-    y = ctx.emit(relax.call_tir(func, [x2, gamma, beta], relax.TensorType((rows, k), "float32")))
-    return relax.op.reshape(y, [*lead, k])
+    return _on_rows(ctx, func, x, lead, k, gamma, beta)
 
 
 #: The most negative float32: the peak of a row starts there.
@@ -134,12 +143,6 @@ def softmax(lanes: int = LANES) -> tirx.PrimFunc:
 
 def lower_softmax(ctx: LowerContext, x: relax.Expr, lead: list, n) -> relax.Expr:
     """softmax of x [*lead, n] float32 over its last axis on `softmax`."""
-    rows = 1
-    for d in lead:
-        rows = rows * d
     lanes = tile_for(ctx.simd)[0]
-    x2 = ctx.emit(relax.op.reshape(x, (rows, n)))
     func = ctx.prim_func(("softmax", lanes), lambda: softmax(lanes), "softmax")
-    lowest = relax.const(np.full(1, LOWEST, np.float32))
-    y = ctx.emit(relax.call_tir(func, [x2, lowest], relax.TensorType((rows, n), "float32")))
-    return relax.op.reshape(y, [*lead, n])
+    return _on_rows(ctx, func, x, lead, n, relax.const(np.full(1, LOWEST, np.float32)))
