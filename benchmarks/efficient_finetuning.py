@@ -289,6 +289,8 @@ def plot(results: dict[str, dict[str, Any]], steps: dict[str, Any], path: Path) 
 
 
 def parse(argv: Optional[list[str]]) -> argparse.Namespace:
+    from hwgen.finetune.choices import TICKET_STEPS
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=300, help="optimizer steps of every row (priming included)")
     p.add_argument("--limit", type=int, default=1600, help="training texts (a seeded subset)")
@@ -303,7 +305,7 @@ def parse(argv: Optional[list[str]]) -> argparse.Namespace:
     p.add_argument("--adapter-lr", type=float, default=1e-3,
                    help="AdamW peak learning rate of learner, lora and ia3 (small modules want more than --lr)")
     p.add_argument("--quick", action="store_true", help="a minutes-long budget: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
-    p.add_argument("--ticket-steps", choices=("proportional", "same"), default="proportional",
+    p.add_argument("--ticket-steps", choices=TICKET_STEPS, default="proportional",
                    help="ticket: candidate subsets train proportionally fewer steps (default) or as many as the full set")
     p.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
     p.add_argument("--out", type=Path, default=Path("runs/efficient_finetuning"))

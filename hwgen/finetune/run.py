@@ -213,6 +213,15 @@ def _peft_adapt(method: str) -> Callable[[Prepared], dict]:
     return lambda prep: {"adapter_parameters": attach_peft(prep.model, method)}
 
 
+def _subset_training(config: FinetuneConfig, full_steps: int, full_size: int, size: int) -> TransformerTrainConfig:
+    """A ticket candidate's training (`config.ticket_steps`): the full run's epochs, about proportionally fewer
+    steps, or its steps ("same": as many epochs as those steps take)."""
+    if config.ticket_steps == "same":
+        epochs = max(config.train.epochs, math.ceil(full_steps / math.ceil(size / config.train.batch_size)))
+        return replace(config.train, valid_each_epoch=True, steps=full_steps, epochs=epochs)
+    return replace(config.train, valid_each_epoch=True, steps=max(1, math.ceil(full_steps * size / full_size)))
+
+
 def _ticket(config: FinetuneConfig, run: Path) -> dict[str, Any]:
     """Full run with success statistics, one run per candidate subset, the winning ticket copied to RUN."""
     holder: dict[str, SuccessStats] = {}
@@ -225,16 +234,9 @@ def _ticket(config: FinetuneConfig, run: Path) -> dict[str, Any]:
     stats, n = holder["stats"], int(result.metrics["train_texts"])
     labels = full.prep.splits.train.labels
     subsets = candidate_subsets(stats, labels, config.max_subsets)
-    def budget(size: int) -> TransformerTrainConfig:
-        """A subset's training: the full run's epochs (about proportionally fewer steps), or its steps ("same":
-        as many epochs as those steps take)."""
-        full_steps = result.metrics["steps"]
-        if config.ticket_steps == "same":
-            epochs = max(config.train.epochs, math.ceil(full_steps / math.ceil(size / config.train.batch_size)))
-            return replace(config.train, valid_each_epoch=True, steps=full_steps, epochs=epochs)
-        return replace(config.train, valid_each_epoch=True, steps=max(1, math.ceil(full_steps * size / n)))
-
-    results = [result] + [_Run(config).train(budget(len(s)), run / "subsets" / str(len(s)), _eval_splits(config, s))
+    full_steps = result.metrics["steps"]
+    results = [result] + [_Run(config).train(_subset_training(config, full_steps, n, len(s)),
+                                             run / "subsets" / str(len(s)), _eval_splits(config, s))
                           for s in subsets[1:]]
     valid = [r.metrics["history"][-1]["valid_accuracy"] for r in results]
     ticket = winning_ticket([len(s) for s in subsets], valid, config.tolerance)
