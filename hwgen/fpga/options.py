@@ -11,6 +11,7 @@ from hwgen.fpga.flow import DEFAULT_INPUT_WORDS
 from hwgen.model.kinds import check_kind
 from hwgen.rtl.options import OptionsError
 
+
 def check_device(device: Optional[str], board: Board) -> None:
     """A `--fit-device` given with a board build must be the board's own FPGA family."""
     if device is not None and device != board.family:

@@ -183,7 +183,8 @@ def _panel_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: rela
                                                                                   p.kind)
     rows = panels.rows_padded
     func = add_func(("linear_int", rows, p.k, p.kind),
-                    lambda: gemm_kernels.int_linear(rows, p.k, p.kind, ACT_MAX, EXACT_K, p.simd), f"linear_{p.kind}_{p.k}x{p.n}")
+                    lambda: gemm_kernels.int_linear(rows, p.k, p.kind, ACT_MAX, EXACT_K, p.simd),
+                    f"linear_{p.kind}_{p.k}x{p.n}")
     y = relax.call_tir(func, [x2, relax.const(panels.data), relax.const(_pad(quantized.scale, rows)),
                               relax.const(_pad(bias, rows))], relax.TensorType((rows_n, rows), "float32"))
     return bb.emit(y), panels.nbytes
