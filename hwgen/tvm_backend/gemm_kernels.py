@@ -38,7 +38,7 @@ WIDE_LANES, WIDE_ROWS = 16, 6
 
 def tile_for(simd: str) -> tuple[int, int, int]:
     """(lanes, tile rows, tile cols) of the float tiles on a `quad_kernels.SIMD_LEVELS` level."""
-    return (WIDE_LANES, WIDE_ROWS, COLS) if simd == "avx512" else (LANES, ROWS, COLS)
+    return (WIDE_LANES, WIDE_ROWS, COLS) if simd in ("avx512", "amx") else (LANES, ROWS, COLS)
 
 
 def _tile_macro(k: int, nrows: int, ncols: int, lanes: int = LANES):

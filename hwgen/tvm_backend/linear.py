@@ -12,7 +12,7 @@ constant W [K, N] is the LSTM's input projection with rows = N, so it runs on th
   is quantised to int8 codes with its own scale max|x_row| / 127 (round half to even), the codes
   times the weight codes are summed exactly, then y = acc * scale_row * scale_col + b in float32.
   Ternary/binary weights on AVX2: the whole layer is one `quad_kernels.linear` call (quantise, u8 x s8
-  multiply-adds into int32, rescale). Otherwise, and on every other CPU, one `gemm_kernels.int_linear`
+  multiply-adds into int32, rescale); on AMX hosts one `amx_kernels.linear` call (the same, on int8 tiles). Otherwise, and on every other CPU, one `gemm_kernels.int_linear`
   call: the same quantisation, the float tiles over integer-valued floats, exact because every
   partial sum stays below 2**24 (K is summed in parts of at most EXACT_K, added in int32), the same
   rescale (it had been six Relax element-wise kernels around the float projection, ~9 % of a MiniLM
@@ -35,7 +35,7 @@ from tvm import relax
 
 from hwgen.ir.graph import Node
 from hwgen.ir.types import TensorType
-from hwgen.tvm_backend import gemm_kernels, packing, quad_kernels
+from hwgen.tvm_backend import amx_kernels, gemm_kernels, packing, quad_kernels
 from hwgen.tvm_backend.errors import TVMUnsupportedError
 from hwgen.tvm_backend.packing import WeightKind
 from hwgen.tvm_backend.relax_context import LowerContext, relax_dtype
@@ -68,9 +68,9 @@ class LinearKernel:
     output: int
     weights: str  # float | int8 | ternary | binary
     activations: str  # f32 | int8
-    kernel: str  # projection (float / packed panels, float arithmetic) | quad (x86 u8 x s8, int32)
+    kernel: str  # projection (float / packed panels, float arithmetic) | quad (x86 u8 x s8, int32) | amx (int8 tiles)
     weight_bytes: int
-    simd: str = "portable"  # the kernels' `quad_kernels.SIMD_LEVELS` entry (avx512: 16-lane tiles, VNNI)
+    simd: str = "portable"  # the kernels' `quad_kernels.SIMD_LEVELS` entry (avx512: 16-lane tiles, VNNI; amx: tiles)
 
 
 def quantized_weight(codes: np.ndarray, scale: np.ndarray, zero_point: Optional[np.ndarray], axis: Optional[int],
@@ -125,7 +125,9 @@ class LinearPlan:
 
     @property
     def kernel(self) -> str:
-        return "quad" if self.quad else "projection"
+        if not self.quad:
+            return "projection"
+        return "amx" if self.simd == "amx" else "quad"
 
 
 def plan(weight: np.ndarray, quantized: Optional[QuantizedWeight], weights_mode: str, int8: bool,
@@ -164,11 +166,16 @@ EXACT_K = 2**24 // (ACT_MAX * ACT_MAX)
 
 def _quad_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
                  quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
-    """The whole layer (quantise, u8 x s8 sums, rescale, bias) in one `quad_kernels.linear` call."""
+    """The whole layer (quantise, exact integer sums, rescale, bias) in one call: `quad_kernels.linear` (u8 x s8
+    multiply-adds), or `amx_kernels.linear` (int8 tiles) on the "amx" level; the same packed weights either way."""
     quads = packing.pack_quads(np.ascontiguousarray(quantized.codes.T), p.kind)
     rows = quads.rows_padded
-    func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.linear(quads, None, ACT_MAX, p.simd),
-                    f"linear_quad_{p.kind}_{p.k}x{p.n}")
+    if p.kernel == "amx":
+        func = add_func(("linear_amx", p.k, p.n, p.kind), lambda: amx_kernels.linear(quads, None, ACT_MAX),
+                        f"linear_amx_{p.kind}_{p.k}x{p.n}")
+    else:
+        func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.linear(quads, None, ACT_MAX, p.simd),
+                        f"linear_quad_{p.kind}_{p.k}x{p.n}")
     y = relax.call_tir(func, [x2, relax.const(quads.data), relax.const(_pad(quantized.scale, rows)),
                               relax.const(_pad(bias, rows))], relax.TensorType((rows_n, rows), "float32"))
     return bb.emit(y), quads.nbytes

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import platform
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import tvm
@@ -21,10 +25,38 @@ def host_mcpu() -> str:
     return TUNING_OVERRIDES.get(cpu, cpu)
 
 
+#: Linux x86-64: SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA (a process may use AMX tiles only after
+#: asking for their state).
+SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA = 158, 0x1023, 18
+#: LLVM features of the AMX int8 tile kernels (`amx_kernels`).
+AMX_FEATURES = ("amx-tile", "amx-int8")
+
+
+@lru_cache(maxsize=1)
+def host_has_amx() -> bool:
+    """Whether this x86-64 Linux host has AMX-INT8 and lets this process use it: the CPU flags, then the OS's
+    permission. /proc/cpuinfo decides, not LLVM's host CPU name, which lacks the features on some virtual machines
+    (a Sapphire Rapids guest reported as "rocketlake")."""
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        return False
+    try:
+        flags = next((ln.split(":", 1)[1].split() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                      if ln.startswith("flags")), [])
+    except OSError:
+        return False
+    if not {"amx_tile", "amx_int8"} <= set(flags):
+        return False
+    return ctypes.CDLL(None).syscall(SYS_ARCH_PRCTL, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0
+
+
 def llvm_target(cpu: str) -> dict[str, Any]:
-    """The TVM target dict for `cpu`: the host's own CPU model, or a generic 64-bit Arm with NEON."""
+    """The TVM target dict for `cpu`: the host's own CPU model (plus AMX where the host has it and LLVM's CPU name
+    does not say so), or a generic 64-bit Arm with NEON."""
     if cpu == "host":
-        return {"kind": "llvm", "mtriple": _host_triple(), "mcpu": host_mcpu()}
+        target: dict[str, Any] = {"kind": "llvm", "mtriple": _host_triple(), "mcpu": host_mcpu()}
+        if host_has_amx():
+            target["mattr"] = [f"+{f}" for f in AMX_FEATURES]
+        return target
     if cpu == "aarch64":
         return {"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a72", "mattr": ["+neon"]}
     raise TVMBackendError(f"cpu {cpu!r} is not one of {', '.join(CPUS)}")

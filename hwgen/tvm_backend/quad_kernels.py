@@ -33,6 +33,7 @@ from tvm.script import tirx as T
 
 from hwgen.model.integer_model import IntegerLayer, IntegerModel
 from hwgen.tvm_backend.integer_kernels import FixedPointStep
+from hwgen.tvm_backend.llvm import AMX_FEATURES
 from hwgen.tvm_backend.lstm_kernels import extent
 from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
 from hwgen.tvm_backend.token_quant import quantise_int8_macro
@@ -48,8 +49,9 @@ LANES = 4
 
 #: x86 SIMD levels of the int8-activation kernels, lowest first: "portable" (`integer_kernels`, no SIMD assumed),
 #: "avx2" (`vpmaddubsw` into int16, widened every `chunk_blocks`), "avx512" (AVX-512 F/BW/VNNI: `vpdpbusd` into
-#: int32, 16 rows a vector, no widening).
-SIMD_LEVELS = ("portable", "avx2", "avx512")
+#: int32, 16 rows a vector, no widening), "amx" (AVX-512 plus AMX-INT8: the transformer Linears on `amx_kernels`'
+#: int8 tiles, everything else as avx512).
+SIMD_LEVELS = ("portable", "avx2", "avx512", "amx")
 AVX512_FEATURES = ("avx512f", "avx512bw", "avx512vnni")
 
 
@@ -57,7 +59,7 @@ def simd_level(target: dict[str, Any]) -> str:
     """The highest `SIMD_LEVELS` entry the LLVM target `target` (a TVM target dict) has every instruction of."""
     t = tvm.target.Target(target)
     if all(tvm.target.codegen.target_has_features(f, t) for f in AVX512_FEATURES):
-        return "avx512"
+        return "amx" if all(tvm.target.codegen.target_has_features(f, t) for f in AMX_FEATURES) else "avx512"
     return "avx2" if tvm.target.codegen.target_has_features("avx2", t) else "portable"
 
 

@@ -60,12 +60,25 @@ def quantise_macro(k: int, act_max: int, lanes: int = LANES):
     return quantise
 
 
-def quantise_int8_macro(k: int, act_max: int, lanes: int = LANES):
+def quantise_int8_macro(k: int, act_max: int, lanes: int = LANES, with_sum: bool = True):
     """T.macro(x, i, row, t, hsum, scale, peak, total): token i of x[., k] float32 into int8 codes row[t, :k], their
     sum hsum[t] and scale[t] (the codes of `quantise_macro`, written as int8 and summed in the same vector pass);
-    peak: a [1, lanes] float32 and total a [1, lanes] int32 scratch buffer."""
+    peak: a [1, lanes] float32 and total a [1, lanes] int32 scratch buffer. `with_sum` False: T.macro(x, i, row, t,
+    scale, peak), the codes and scale only (signed x signed products need no sum)."""
     kv = k // lanes * lanes
     token_scale = _scale_macro(k, act_max, lanes)
+
+    @T.macro
+    def codes_only(x, i, row, t, scale, peak):
+        token_scale(x, i, scale, t, peak)
+        for j0 in range(kv // lanes):
+            row[t, T.ramp(j0 * lanes, 1, lanes)] = T.Cast(
+                f"int8x{lanes}", _codes(x[i, T.ramp(j0 * lanes, 1, lanes)], scale[t], act_max, lanes))
+        for j in range(kv, k):
+            row[t, j] = T.Cast("int8", _codes(x[i, j], scale[t], act_max, 1))
+
+    if not with_sum:
+        return codes_only
 
     @T.macro
     def quantise(x, i, row, t, hsum, scale, peak, total):

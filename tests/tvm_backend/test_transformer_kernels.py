@@ -87,7 +87,8 @@ def test_int8_linear_is_bit_exact_with_the_integer_reference(kind: str, simd: st
     model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), simd)
     [kernel] = model.manifest["linear_kernels"]
     assert (kernel["weights"], kernel["activations"]) == (kind, "int8")
-    assert kernel["kernel"] == ("quad" if simd != "portable" and kind != "int8" else "projection")
+    assert kernel["kernel"] == ("projection" if simd == "portable" or kind == "int8" else "amx" if simd == "amx"
+                                else "quad")
     assert kernel["simd"] == simd
     for batch, seq in ((1, 5), (3, 11)):  # one build, symbolic batch and sequence
         x = activations(batch, seq, seed=seq)
@@ -97,12 +98,13 @@ def test_int8_linear_is_bit_exact_with_the_integer_reference(kind: str, simd: st
 
 @pytest.mark.skipif(not AVX2, reason="the host has no AVX2")
 def test_quad_linear_quantises_a_k_beyond_whole_vectors_exactly(tmp_path: Path) -> None:
-    """K = 43: the fused x86 kernel's peak and rounding loops run 5 whole 8-lane vectors and a 3-element tail."""
+    """K = 43: the fused x86 kernel's peak and rounding loops run whole vectors and a tail (5 x 8 + 3 on AVX2,
+    2 x 16 + 11 on AVX-512 and AMX, whose tiles also see K padded to 64 with zeros)."""
     rng = np.random.default_rng(5)
     codes = rng.choice([-1, 0, 1], size=(43, N)).astype(np.int8)
     scale, bias = rng.uniform(0.01, 0.1, N).astype(np.float32), rng.normal(size=N).astype(np.float32)
     model = compiled(load_graph(linear_model(tmp_path / "fc.onnx", codes, scale, bias)), HOST_SIMD)
-    assert model.manifest["linear_kernels"][0]["kernel"] == "quad"
+    assert model.manifest["linear_kernels"][0]["kernel"] == ("amx" if HOST_SIMD == "amx" else "quad")
     x = activations(2, 7, seed=1, k=43)
     x[1, 3, 42] = -50.0  # the peak of a token in the tail
     want = linear.reference_int8(x.reshape(-1, 43), codes, scale, bias).reshape(2, 7, N)

@@ -1,0 +1,140 @@
+"""Int8-activation Linear layers on Intel AMX tiles (`tdpbssd`): the "amx" SIMD level of `quad_kernels`.
+
+Why: on AVX-512 VNNI one `vpdpbusd` adds 64 products; an AMX `tdpbssd` multiplies a 16 x 64 tile of int8
+activations by a 64 x 16 tile of int8 weights into 16 x 16 int32 sums, 16,384 products per instruction, and a
+transformer Linear at sequence 64-128 is a GEMM of exactly that shape. onnxruntime's int8 GEMMs use AMX on
+such hosts; with VNNI alone hwgen's Linears ran at ~0.6x of their speed (MiniLM, sequence 128).
+
+The packed ternary/binary weights stay as they are (`packing.QuadPanels`, 2 or 1 bits a weight): a 64-byte
+vector of a panel at sub-step s, (load >> bits * s) & mask, is 16 output columns x 4 consecutive k, which is
+one row of an AMX weight tile. Each call decodes one 32-column panel (all of K) at a time into signed int8
+rows (w = u - 1 ternary, 2u - 1 binary) and runs every token through it, so each weight is decoded once per
+call. Activations are quantised per token as in `quad_kernels.linear` (the same macro, the same float
+operations) into a scratch of whole 16-token tiles (zero rows and columns beyond x), the sums are exact int32
+(|w h| <= 128, K < 2**24), and the rescale is the same float expression: the outputs are bit-identical to the
+VNNI kernel's.
+
+Tiles: C0-C3 the 32 x 32 int32 sums of two token tiles x two column halves, A4/A5 the token tiles, B6/B7 the
+weight tiles (8 tile registers, all configured 16 rows x 64 bytes). Linux lets a process use AMX state only
+after arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); every call asks (idempotent, ~1 us) and fails with a
+clear error if the OS refuses, so a model.so runs in any process that loads it.
+"""
+
+from __future__ import annotations
+
+from tvm import tirx
+from tvm.script import tirx as T
+
+from hwgen.tvm_backend.llvm import ARCH_REQ_XCOMP_PERM, SYS_ARCH_PRCTL, XFEATURE_XTILEDATA
+from hwgen.tvm_backend.lstm_kernels import extent
+from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
+from hwgen.tvm_backend.token_quant import quantise_int8_macro
+
+#: Tile geometry: 16 rows x 64 bytes (A: 16 tokens x 64 k; B: 16 k-quads x 16 columns x 4 k; C: 16 x 16 int32).
+TILE_ROWS = 16
+TILE_BYTES = 64
+#: k values per tile step.
+TILE_K = TILE_BYTES
+#: float32 lanes of the quantise / rescale loops (AVX-512).
+LANES = 16
+
+
+def _tile(op: str, *args) -> tirx.PrimExpr:
+    return T.call_llvm_intrin("void", f"llvm.x86.{op}", *args)
+
+
+def _load(tile: int, ptr, stride: int | tirx.PrimExpr) -> tirx.PrimExpr:
+    return _tile("tileloadd64", T.int8(tile), ptr, T.Cast("int64", stride))
+
+
+def linear(panels: QuadPanels, n: int | None, act_max: int) -> tirx.PrimFunc:
+    """`quad_kernels.linear`'s PrimFunc(x[n, K] float32, w, wscale[rows_p], bias[rows_p], out[n, rows_p] float32)
+    on AMX tiles: the same quantisation, exact int32 sums and rescale, so the same outputs bit for bit."""
+    n = extent(n, "n")
+    np_, blocks = int(panels.data.shape[0]), int(panels.data.shape[1])
+    k, rows, per, bits = panels.cols, panels.rows_padded, panels.per, panels.bits
+    quads = blocks * per  # k-quads the panels hold
+    kq = -(-quads // (TILE_K // QUAD)) * (TILE_K // QUAD)  # k-quads rounded up to whole tiles
+    kt = kq * QUAD  # k of the activation scratch (zero beyond K)
+    steps = kq // TILE_ROWS
+    mask = (1 << bits) - 1
+    quantise = quantise_int8_macro(k, act_max, LANES, with_sum=False)
+    half = QUAD_PANEL // 2  # columns per weight tile
+    mt = (n + TILE_ROWS - 1) // TILE_ROWS  # token tiles
+
+    def codes(w, p, q, h, s):
+        """int8x64: sub-step s of block q of panel p, columns half h, as signed weights."""
+        word = T.reinterpret("int16x32", w.vload([p, q, 2 * h, 0], "uint8x64"))
+        if not isinstance(s, int) or s:  # an unrolled loop variable: a constant shift once unrolled
+            word = T.shift_right(word, T.broadcast(T.Cast("int16", bits * s), 32))
+        u = T.reinterpret("int8x64", T.bitwise_and(word, T.broadcast(T.int16(mask | (mask << 8)), 32)))
+        if panels.kind == "ternary":
+            return u - T.broadcast(T.int8(1), 64)
+        return u + u - T.broadcast(T.int8(1), 64)
+
+    @T.macro
+    def rescale(acc, r, i, p, scale, wscale, bias, out):
+        for c in T.unroll(QUAD_PANEL // LANES):
+            out[i, T.ramp(p * QUAD_PANEL + c * LANES, 1, LANES)] = (
+                T.Cast(f"float32x{LANES}", acc[r, T.ramp(c * LANES, 1, LANES)]) * T.broadcast(scale[i], LANES)
+                * wscale[T.ramp(p * QUAD_PANEL + c * LANES, 1, LANES)]
+                + bias[T.ramp(p * QUAD_PANEL + c * LANES, 1, LANES)])
+
+    @T.prim_func
+    def lin(x: T.Buffer((n, k), "float32"), w: T.Buffer((np_, blocks, 4, 32), "uint8"),
+            wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
+            out: T.Buffer((n, rows), "float32")):
+        T.func_attr({"tir.noalias": True})
+        granted = T.call_extern("int64", "syscall", T.int64(SYS_ARCH_PRCTL), T.int64(ARCH_REQ_XCOMP_PERM),
+                                T.int64(XFEATURE_XTILEDATA))
+        assert granted == T.int64(0), "hwgen AMX kernel: the OS refused AMX tile state (arch_prctl XTILEDATA)"
+        xq = T.alloc_buffer((mt * TILE_ROWS, kt), "int8")
+        scale = T.alloc_buffer((mt * TILE_ROWS,), "float32")
+        peak = T.alloc_buffer((1, LANES), "float32")
+        wt = T.alloc_buffer((kq, 2, TILE_BYTES), "int8")
+        acc = T.alloc_buffer((2 * TILE_ROWS, QUAD_PANEL), "int32")
+        cfg = T.alloc_buffer((64,), "uint8")
+        for i in range(64):
+            cfg[i] = T.uint8(0)
+        cfg[0] = T.uint8(1)  # palette 1
+        for t in range(8):
+            cfg[16 + 2 * t] = T.uint8(TILE_BYTES)  # bytes per row (little-endian u16)
+            cfg[48 + t] = T.uint8(TILE_ROWS)
+        for i, j in T.grid(mt * TILE_ROWS - n, kt):  # padding tokens
+            xq[n + i, j] = T.int8(0)
+        for i, j in T.grid(n, kt - k):  # padding k
+            xq[i, k + j] = T.int8(0)
+        for q, h, j in T.grid(kq - quads, 2, TILE_BYTES):  # k-quads beyond the panels' blocks
+            wt[quads + q, h, j] = T.int8(0)
+        for i in range(n):
+            quantise(x, i, xq, i, scale, peak)
+        T.evaluate(_tile("ldtilecfg", T.address_of(cfg[0])))
+        for p in range(np_):
+            for q in range(blocks):
+                for s in T.unroll(per):
+                    for h in T.unroll(2):
+                        wt[q * per + s, h, T.ramp(0, 1, TILE_BYTES)] = codes(w, p, q, h, s)
+            for mb in range((mt + 1) // 2):
+                pair = T.min(mt - 2 * mb, 2)  # token tiles in this block: 2, or 1 at an odd end
+                for c in T.unroll(4):
+                    T.evaluate(_tile("tilezero", T.int8(c)))
+                for st in range(steps):
+                    T.evaluate(_load(6, T.address_of(wt[st * TILE_ROWS, 0, 0]), 2 * TILE_BYTES))
+                    T.evaluate(_load(7, T.address_of(wt[st * TILE_ROWS, 1, 0]), 2 * TILE_BYTES))
+                    T.evaluate(_load(4, T.address_of(xq[mb * 2 * TILE_ROWS, st * TILE_K]), kt))
+                    T.evaluate(_tile("tdpbssd", T.int8(0), T.int8(4), T.int8(6)))
+                    T.evaluate(_tile("tdpbssd", T.int8(1), T.int8(4), T.int8(7)))
+                    if pair == 2:
+                        T.evaluate(_load(5, T.address_of(xq[mb * 2 * TILE_ROWS + TILE_ROWS, st * TILE_K]), kt))
+                        T.evaluate(_tile("tdpbssd", T.int8(2), T.int8(5), T.int8(6)))
+                        T.evaluate(_tile("tdpbssd", T.int8(3), T.int8(5), T.int8(7)))
+                T.evaluate(_tile("tilestored64", T.int8(0), T.address_of(acc[0, 0]), T.int64(4 * QUAD_PANEL)))
+                T.evaluate(_tile("tilestored64", T.int8(1), T.address_of(acc[0, half]), T.int64(4 * QUAD_PANEL)))
+                T.evaluate(_tile("tilestored64", T.int8(2), T.address_of(acc[TILE_ROWS, 0]), T.int64(4 * QUAD_PANEL)))
+                T.evaluate(_tile("tilestored64", T.int8(3), T.address_of(acc[TILE_ROWS, half]),
+                                 T.int64(4 * QUAD_PANEL)))
+                for r in range(T.min(2 * TILE_ROWS, n - mb * 2 * TILE_ROWS)):
+                    rescale(acc, r, mb * 2 * TILE_ROWS + r, p, scale, wscale, bias, out)
+        T.evaluate(_tile("tilerelease"))
+
+    return lin
