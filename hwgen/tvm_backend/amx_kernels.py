@@ -27,14 +27,12 @@ from tvm.script import tirx as T
 
 from hwgen.tvm_backend.llvm import ARCH_REQ_XCOMP_PERM, SYS_ARCH_PRCTL, XFEATURE_XTILEDATA
 from hwgen.tvm_backend.lstm_kernels import extent
-from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, QuadPanels
+from hwgen.tvm_backend.packing import QUAD, QUAD_PANEL, TILE_K, Int8Tiles, QuadPanels
 from hwgen.tvm_backend.token_quant import quantise_int8_macro
 
 #: Tile geometry: 16 rows x 64 bytes (A: 16 tokens x 64 k; B: 16 k-quads x 16 columns x 4 k; C: 16 x 16 int32).
 TILE_ROWS = 16
 TILE_BYTES = 64
-#: k values per tile step.
-TILE_K = TILE_BYTES
 #: float32 lanes of the quantise / rescale loops (AVX-512).
 LANES = 16
 
@@ -47,14 +45,23 @@ def _load(tile: int, ptr, stride: int | tirx.PrimExpr) -> tirx.PrimExpr:
     return _tile("tileloadd64", T.int8(tile), ptr, T.Cast("int64", stride))
 
 
-def linear(panels: QuadPanels, n: int | None, act_max: int) -> tirx.PrimFunc:
+def linear(panels: QuadPanels | Int8Tiles, n: int | None, act_max: int) -> tirx.PrimFunc:
     """`quad_kernels.linear`'s PrimFunc(x[n, K] float32, w, wscale[rows_p], bias[rows_p], out[n, rows_p] float32)
-    on AMX tiles: the same quantisation, exact int32 sums and rescale, so the same outputs bit for bit."""
+    on AMX tiles: the same quantisation, exact int32 sums and rescale, so the same outputs bit for bit. `panels`:
+    packed ternary/binary codes (decoded into tiles a 32-column panel at a time) or int8 codes already in the tile
+    layout (`packing.Int8Tiles`, loaded straight into the tile registers)."""
     n = extent(n, "n")
-    np_, blocks = int(panels.data.shape[0]), int(panels.data.shape[1])
-    k, rows, per, bits = panels.cols, panels.rows_padded, panels.per, panels.bits
-    quads = blocks * per  # k-quads the panels hold
-    kq = -(-quads // (TILE_K // QUAD)) * (TILE_K // QUAD)  # k-quads rounded up to whole tiles
+    decoded = isinstance(panels, QuadPanels)
+    np_, k, rows = int(panels.data.shape[0]), panels.cols, panels.rows_padded
+    if decoded:
+        blocks, per, bits = int(panels.data.shape[1]), panels.per, panels.bits
+        quads = blocks * per  # k-quads the panels hold
+        kq = -(-quads // (TILE_K // QUAD)) * (TILE_K // QUAD)  # k-quads rounded up to whole tiles
+        wshape, wdtype = (np_, blocks, 4, 32), "uint8"
+    else:
+        blocks, per, bits = 0, 1, 8
+        quads = kq = int(panels.data.shape[1])
+        wshape, wdtype = (np_, kq, 2, TILE_BYTES), "int8"
     kt = kq * QUAD  # k of the activation scratch (zero beyond K)
     steps = kq // TILE_ROWS
     mask = (1 << bits) - 1
@@ -80,8 +87,18 @@ def linear(panels: QuadPanels, n: int | None, act_max: int) -> tirx.PrimFunc:
                 * wscale[T.ramp(p * QUAD_PANEL + c * LANES, 1, LANES)]
                 + bias[T.ramp(p * QUAD_PANEL + c * LANES, 1, LANES)])
 
+    @T.macro
+    def load_weights(w, wt, p, st):
+        """B6/B7: the two column halves of panel p at tile step st."""
+        if decoded:
+            T.evaluate(_load(6, T.address_of(wt[st * TILE_ROWS, 0, 0]), 2 * TILE_BYTES))
+            T.evaluate(_load(7, T.address_of(wt[st * TILE_ROWS, 1, 0]), 2 * TILE_BYTES))
+        else:
+            T.evaluate(_load(6, T.address_of(w[p, st * TILE_ROWS, 0, 0]), 2 * TILE_BYTES))
+            T.evaluate(_load(7, T.address_of(w[p, st * TILE_ROWS, 1, 0]), 2 * TILE_BYTES))
+
     @T.prim_func
-    def lin(x: T.Buffer((n, k), "float32"), w: T.Buffer((np_, blocks, 4, 32), "uint8"),
+    def lin(x: T.Buffer((n, k), "float32"), w: T.Buffer(wshape, wdtype),
             wscale: T.Buffer((rows,), "float32"), bias: T.Buffer((rows,), "float32"),
             out: T.Buffer((n, rows), "float32")):
         T.func_attr({"tir.noalias": True})
@@ -91,7 +108,7 @@ def linear(panels: QuadPanels, n: int | None, act_max: int) -> tirx.PrimFunc:
         xq = T.alloc_buffer((mt * TILE_ROWS, kt), "int8")
         scale = T.alloc_buffer((mt * TILE_ROWS,), "float32")
         peak = T.alloc_buffer((1, LANES), "float32")
-        wt = T.alloc_buffer((kq, 2, TILE_BYTES), "int8")
+        wt = T.alloc_buffer((kq if decoded else 1, 2, TILE_BYTES), "int8")
         acc = T.alloc_buffer((2 * TILE_ROWS, QUAD_PANEL), "int32")
         cfg = T.alloc_buffer((64,), "uint8")
         for i in range(64):
@@ -104,23 +121,24 @@ def linear(panels: QuadPanels, n: int | None, act_max: int) -> tirx.PrimFunc:
             xq[n + i, j] = T.int8(0)
         for i, j in T.grid(n, kt - k):  # padding k
             xq[i, k + j] = T.int8(0)
-        for q, h, j in T.grid(kq - quads, 2, TILE_BYTES):  # k-quads beyond the panels' blocks
-            wt[quads + q, h, j] = T.int8(0)
+        if decoded:
+            for q, h, j in T.grid(kq - quads, 2, TILE_BYTES):  # k-quads beyond the panels' blocks
+                wt[quads + q, h, j] = T.int8(0)
         for i in range(n):
             quantise(x, i, xq, i, scale, peak)
         T.evaluate(_tile("ldtilecfg", T.address_of(cfg[0])))
         for p in range(np_):
-            for q in range(blocks):
-                for s in T.unroll(per):
-                    for h in T.unroll(2):
-                        wt[q * per + s, h, T.ramp(0, 1, TILE_BYTES)] = codes(w, p, q, h, s)
+            if decoded:
+                for q in range(blocks):
+                    for s in T.unroll(per):
+                        for h in T.unroll(2):
+                            wt[q * per + s, h, T.ramp(0, 1, TILE_BYTES)] = codes(w, p, q, h, s)
             for mb in range((mt + 1) // 2):
                 pair = T.min(mt - 2 * mb, 2)  # token tiles in this block: 2, or 1 at an odd end
                 for c in T.unroll(4):
                     T.evaluate(_tile("tilezero", T.int8(c)))
                 for st in range(steps):
-                    T.evaluate(_load(6, T.address_of(wt[st * TILE_ROWS, 0, 0]), 2 * TILE_BYTES))
-                    T.evaluate(_load(7, T.address_of(wt[st * TILE_ROWS, 1, 0]), 2 * TILE_BYTES))
+                    load_weights(w, wt, p, st)
                     T.evaluate(_load(4, T.address_of(xq[mb * 2 * TILE_ROWS, st * TILE_K]), kt))
                     T.evaluate(_tile("tdpbssd", T.int8(0), T.int8(4), T.int8(6)))
                     T.evaluate(_tile("tdpbssd", T.int8(1), T.int8(4), T.int8(7)))

@@ -11,8 +11,9 @@ constant W [K, N] is the LSTM's input projection with rows = N, so it runs on th
 * int8 activations (`TvmOptions(activations="int8")` on a graph without LSTM): each row (token) of x
   is quantised to int8 codes with its own scale max|x_row| / 127 (round half to even), the codes
   times the weight codes are summed exactly, then y = acc * scale_row * scale_col + b in float32.
-  Ternary/binary weights on AVX2: the whole layer is one `quad_kernels.linear` call (quantise, u8 x s8
-  multiply-adds into int32, rescale); on AMX hosts one `amx_kernels.linear` call (the same, on int8 tiles). Otherwise, and on every other CPU, one `gemm_kernels.int_linear`
+  On AMX hosts the whole layer is one `amx_kernels.linear` call (quantise, int8 tiles into int32, rescale),
+  for ternary, binary and int8 weights. Ternary/binary weights on AVX2 / AVX-512: one `quad_kernels.linear`
+  call (the same with u8 x s8 multiply-adds). Otherwise, and on every other CPU, one `gemm_kernels.int_linear`
   call: the same quantisation, the float tiles over integer-valued floats, exact because every
   partial sum stays below 2**24 (K is summed in parts of at most EXACT_K, added in int32), the same
   rescale (it had been six Relax element-wise kernels around the float projection, ~9 % of a MiniLM
@@ -119,15 +120,15 @@ class LinearPlan:
     simd: str  # the target's `quad_kernels.SIMD_LEVELS` entry
 
     @property
-    def quad(self) -> bool:
-        """Whether `quad_kernels.linear` runs it (int8 activations, ternary/binary weights, an x86 SIMD level)."""
-        return self.int8 and self.simd != "portable" and self.kind in ("ternary", "binary")
-
-    @property
     def kernel(self) -> str:
-        if not self.quad:
-            return "projection"
-        return "amx" if self.simd == "amx" else "quad"
+        """amx: `amx_kernels.linear` (int8 activations, any quantized weights, an AMX host); quad:
+        `quad_kernels.linear` (int8 activations, ternary/binary weights, an x86 SIMD level); projection: the float
+        panels of `gemm_kernels` (float activations, or int8 ones on the panels' integer-valued floats)."""
+        if self.int8 and self.simd == "amx":
+            return "amx"
+        if self.int8 and self.simd != "portable" and self.kind in ("ternary", "binary"):
+            return "quad"
+        return "projection"
 
 
 def plan(weight: np.ndarray, quantized: Optional[QuantizedWeight], weights_mode: str, int8: bool,
@@ -167,8 +168,10 @@ EXACT_K = 2**24 // (ACT_MAX * ACT_MAX)
 def _quad_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
                  quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
     """The whole layer (quantise, exact integer sums, rescale, bias) in one call: `quad_kernels.linear` (u8 x s8
-    multiply-adds), or `amx_kernels.linear` (int8 tiles) on the "amx" level; the same packed weights either way."""
-    quads = packing.pack_quads(np.ascontiguousarray(quantized.codes.T), p.kind)
+    multiply-adds on packed ternary/binary codes), or `amx_kernels.linear` (int8 tiles, over the same packed codes
+    or over int8 codes in the tile layout)."""
+    codes = np.ascontiguousarray(quantized.codes.T)
+    quads = packing.pack_int8_tiles(codes) if p.kind == "int8" else packing.pack_quads(codes, p.kind)
     rows = quads.rows_padded
     if p.kernel == "amx":
         func = add_func(("linear_amx", p.k, p.n, p.kind), lambda: amx_kernels.linear(quads, None, ACT_MAX),
@@ -200,9 +203,9 @@ def _panel_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: rela
 def int8_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
                 quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
     """x2 [M, K] float32 -> [M, N_padded]: per-token int8 codes x weight codes summed exactly, then both scales
-    and b, in one kernel. x86 SIMD + ternary/binary: `quad_kernels.linear` (u8 x s8 multiply-adds, int32); otherwise
-    `gemm_kernels.int_linear` (float panels over integer values)."""
-    make = _quad_linear if p.quad else _panel_linear
+    and b, in one kernel. AMX: `amx_kernels.linear` (int8 tiles); x86 SIMD + ternary/binary: `quad_kernels.linear`
+    (u8 x s8 multiply-adds, int32); otherwise `gemm_kernels.int_linear` (float panels over integer values)."""
+    make = _panel_linear if p.kernel == "projection" else _quad_linear
     return make(bb, add_func, x2, rows_n, p, quantized, bias)
 
 

@@ -187,3 +187,38 @@ def unpack_quads(panels: QuadPanels) -> np.ndarray:
     u = (d[:, :, :, :, None, :] >> (bits * np.arange(per, dtype=np.uint8))[:, None]) & ((1 << bits) - 1)
     u = u.reshape(p * QUAD_PANEL, blocks * per * QUAD)[: panels.rows, : panels.cols].astype(np.int8)
     return (u - 1) if panels.kind == "ternary" else (2 * u - 1)
+
+
+#: k values per AMX tile row group: an int8 tile row is 64 bytes, 16 columns x 4 consecutive k.
+TILE_K = 64
+
+
+@dataclass(frozen=True, eq=False)
+class Int8Tiles:
+    """int8 weight codes in the AMX weight-tile layout, for `amx_kernels`: data[panel, q, h, 4 * c + j] holds the code
+    of row panel * 32 + 16 * h + c at k = 4 * q + j, so 16 consecutive q of one (panel, h) are one 16 x 64-byte tile
+    (row stride 128 bytes); rows padded to 32, K to 64 with zero codes."""
+
+    rows: int
+    cols: int
+    data: np.ndarray  # [rows_padded/32, K_padded/4, 2, 64] int8
+
+    kind = "int8"
+
+    @property
+    def rows_padded(self) -> int:
+        return int(self.data.shape[0]) * QUAD_PANEL
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+
+def pack_int8_tiles(codes: np.ndarray) -> Int8Tiles:
+    """Pack int8 codes [rows, K] into the AMX weight-tile layout (rows padded to 32, K to 64)."""
+    rows, cols = codes.shape
+    prow, pcol = -(-rows // QUAD_PANEL) * QUAD_PANEL, -(-cols // TILE_K) * TILE_K
+    w = np.zeros((prow, pcol), np.int8)
+    w[:rows, :cols] = codes
+    data = w.reshape(prow // QUAD_PANEL, 2, 16, pcol // QUAD, QUAD).transpose(0, 3, 1, 2, 4)  # panel, q, h, c, j
+    return Int8Tiles(rows, cols, np.ascontiguousarray(data.reshape(prow // QUAD_PANEL, pcol // QUAD, 2, 16 * QUAD)))

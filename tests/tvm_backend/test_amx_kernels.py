@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hwgen.tvm_backend import amx_kernels, quad_kernels
 from hwgen.tvm_backend.linear import ACT_MAX, reference_int8
 from hwgen.tvm_backend.llvm import compile_module, host_has_amx, llvm_target
-from hwgen.tvm_backend.packing import pack_quads
+from hwgen.tvm_backend.packing import pack_int8_tiles, pack_quads
 
 pytestmark = pytest.mark.skipif(not host_has_amx(), reason="the host has no AMX-INT8 (or the OS refuses its state)")
 LEVELS = {"ternary": [-1, 0, 1], "binary": [-1, 1]}
@@ -66,3 +66,24 @@ def test_amx_linear_extreme_codes_sum_exactly() -> None:
     got = _run(_compiled(amx_kernels.linear(panels, None, ACT_MAX), "amx"), x, panels, ones, zeros)
     np.testing.assert_allclose(got[:, :n], reference_int8(x, codes, ones[:n], zeros[:n]), rtol=1e-6)
     assert got[0, 0] == pytest.approx(k * 2.0) and got[0, 1] == pytest.approx(-k * 2.0)
+
+
+@settings(deadline=None, max_examples=8)
+@given(k=st.integers(1, 200), n=st.integers(1, 70), m=st.integers(1, 50), seed=st.integers(0, 2**16))
+def test_amx_int8_weights_match_the_float_panel_kernel(k, n, m, seed) -> None:
+    """int8 codes in the tile layout, loaded straight into the tile registers: the same outputs, bit for bit, as
+    `gemm_kernels.int_linear` (exact sums on integer-valued floats), which every other host runs."""
+    from hwgen.tvm_backend import gemm_kernels
+    from hwgen.tvm_backend.linear import EXACT_K
+    from hwgen.tvm_backend.packing import pack_int8
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(-127, 128, (k, n)).astype(np.int8)
+    tiles, panels = pack_int8_tiles(np.ascontiguousarray(codes.T)), pack_int8(np.ascontiguousarray(codes.T))
+    assert tiles.rows_padded == panels.rows_padded
+    scale = rng.uniform(0.01, 0.1, tiles.rows_padded).astype(np.float32)
+    bias = rng.normal(size=tiles.rows_padded).astype(np.float32)
+    x = rng.normal(size=(m, k)).astype(np.float32)
+    got = _run(_compiled(amx_kernels.linear(tiles, None, ACT_MAX), "amx"), x, tiles, scale, bias)
+    floats = _compiled(gemm_kernels.int_linear(panels.rows_padded, k, "int8", ACT_MAX, EXACT_K, "avx512"), "floats")
+    np.testing.assert_array_equal(got, _run(floats, x, panels, scale, bias))
