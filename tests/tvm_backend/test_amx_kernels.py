@@ -1,5 +1,6 @@
-"""The AMX int8-tile Linear (`amx_kernels.linear`): bit-identical with the AVX-512 VNNI kernel and exact against the
-integer reference (to the rescale's float rounding) at any token count, K and N (partial token tiles, an odd tile at the end, K padded to 64)."""
+"""The AMX int8-tile Linear (`amx_kernels.linear`): bit-identical with the AVX-512 VNNI kernel (packed weights) and
+the float-panel kernel (int8 weights), and the integer reference's sums, at any token count, K and N (partial token
+tiles, an odd tile at the end, K padded to 64)."""
 
 from __future__ import annotations
 
