@@ -17,6 +17,7 @@ this run did not re-measure, so a stopped run loses nothing.
     python benchmarks/explore_calibrate.py --dump       # only write the json from the cached results
     python benchmarks/explore_calibrate.py --only 3     # at most 3 new builds this run
     python benchmarks/explore_calibrate.py --recheck 22 # also re-synthesise the first 22 accelerators (drift)
+    python benchmarks/explore_calibrate.py --recheck-boards  # also rebuild the board points whose sources changed
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -41,6 +43,7 @@ from hwgen.explore.estimators import (
     LC_FEATURES,
     holdout_errors,
 )
+from hwgen.fpga.fit import head_lane_choices
 from hwgen.fpga.synth import cache_key, synthesize
 from hwgen.hw.config import AccelConfig
 from hwgen.hw.synthetic import random_stack
@@ -101,7 +104,7 @@ BOARD_POINTS = [
     BoardPoint("ulx3s-85f", "digits", "ternary", 32, 1, 8, 4, 1, 30),
     BoardPoint("ulx3s-85f", "digits", "ternary", 16, 1, 8, 4, 1, 1),
     BoardPoint("icebreaker", "digits", "ternary", 64, 1, 8, 8, 1, 3),
-    BoardPoint("icebreaker", "digits", "int8", 32, 1, 8, 4, 1, 3),
+    BoardPoint("icebreaker", "digits", "int8", 32, 1, 8, 2, 1, 3),  # 4 int8 lanes: DSP 9/8 since the head has lanes
     BoardPoint("ulx3s-85f", "digits", "ternary", 128, 1, 8, None, None, 3),
     BoardPoint("icebreaker", "charlm", "binary", 64, 1, 8, None, None, 3),
     BoardPoint("ulx3s-85f", "charlm", "ternary", 128, 1, 8, None, None, 1),
@@ -117,11 +120,14 @@ def point_key(p: tuple) -> str:
 
 
 def point_config(p: tuple) -> AccelConfig:
-    """The accelerator of a random stack of `p`'s size, lowered with its activation width (int8: int8 codes)."""
+    """The accelerator of a random stack of `p`'s size, lowered with its activation width (int8: int8 codes), its
+    dense head on as many lanes as a board of the family gives it (`fit.head_lane_choices`, as the explore space
+    assumes: with a head lane per gate lane, 8 lanes took 11 of the UP5K's 8 DSPs)."""
     f, d, h, x, layers, act, ln = p
     stack = random_stack(h, x, layers, 10, kind="ternary" if d == "int8" else d, seed=0)
     model = lower_stack(stack, options=LoweringOptions(act_bits=act, weights="int8" if d == "int8" else "auto"))
-    return AccelConfig.for_model(model, lanes=ln, weight_memory=FLOWS[f].weight_memory, ebr_target=f)
+    config = AccelConfig.for_model(model, lanes=ln, weight_memory=FLOWS[f].weight_memory, ebr_target=f)
+    return replace(config, head_lanes=head_lane_choices(f, config)[0])
 
 
 def synth_point(p: tuple, work: Path, store: ResultStore) -> dict | None:
@@ -140,7 +146,7 @@ def synth_point(p: tuple, work: Path, store: ResultStore) -> dict | None:
     synth = synthesize(text, options, work_dir=work / point_key(p).replace("/", "_"), top="bench_top")
     lc = next(u for u in synth.usage if u.name == "LC")
     row = {"device": FLOWS[f].device, "weights_kind": d, "hidden": h, "input": x, "layers": layers, "lanes": ln,
-           "weight_memory": FLOWS[f].weight_memory, "act_bits": act, "lcs": lc.used, "ebr": synth.ebr,
+           "head_lanes": config.head_lanes, "weight_memory": FLOWS[f].weight_memory, "act_bits": act, "lcs": lc.used, "ebr": synth.ebr,
            "spram": synth.spram, "dsps": synth.dsps, "fmax_mhz": round(synth.fmax_mhz or 0, 2),
            "clock_mhz": FLOWS[f].freq, "source": SOURCE, "seconds": round(time.time() - t0, 1)}
     return store.put(point_key(p), row, digest)
@@ -230,10 +236,13 @@ def row_key(row: dict) -> str:
 
 
 def write_json(measured: dict[str, dict]) -> dict:
-    """The json's rows, updated with `measured` (rows it held and this run did not measure stay)."""
+    """The json's rows, updated with `measured` (rows it held and this run did not measure stay), for the points
+    this script defines (a point dropped from POINTS / BOARD_POINTS leaves the json too)."""
     old = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}
     rows = {row_key(r): r for r in old.get("points", []) + old.get("board_points", [])}
     rows.update({k: {n: v for n, v in r.items() if n not in ("hash", "build")} for k, r in measured.items()})
+    defined = {point_key(p) for p in POINTS} | {board_key(b) for b in BOARD_POINTS}
+    rows = {k: r for k, r in rows.items() if k in defined}
     doc = {"mapping": "mixed", "harness": "benchmarks/accel_vs_int8.py Harness; board points: hwgen.compile fpga",
            "points": [r for k, r in rows.items() if k.startswith("accel/")],
            "board_points": [r for k, r in rows.items() if k.startswith("board/")]}
@@ -248,6 +257,8 @@ def main() -> None:
     ap.add_argument("--only", type=int, default=None, help="at most this many new syntheses")
     ap.add_argument("--recheck", type=int, default=0,
                     help="also re-synthesise the first N accelerator points the json holds (drift against main)")
+    ap.add_argument("--recheck-boards", action="store_true",
+                    help="also rebuild every board point the json holds whose generator sources changed since")
     args = ap.parse_args()
     root = cache_dir() / "explore_calibrate"
     store = ResultStore(root / "results.json")
@@ -255,8 +266,9 @@ def main() -> None:
     have = {row_key(r) for r in old.get("points", []) + old.get("board_points", [])}
     todo = [("board", b, board_key(b)) for b in BOARD_POINTS] + [("accel", p, point_key(p)) for p in POINTS]
     todo = [t for t in todo if t[2] not in have]
-    todo = ([t for t in todo if t[0] == "board"] + [("accel", p, point_key(p)) for p in POINTS[:args.recheck]]
-            + [t for t in todo if t[0] == "accel"])
+    boards = [("board", b, board_key(b)) for b in BOARD_POINTS] if args.recheck_boards else \
+        [t for t in todo if t[0] == "board"]
+    todo = boards + [("accel", p, point_key(p)) for p in POINTS[:args.recheck]] + [t for t in todo if t[0] == "accel"]
     budget = 0 if args.dump else len(todo) if args.only is None else args.only
     built = 0
     for kind, p, key in todo:
