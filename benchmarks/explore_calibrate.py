@@ -141,7 +141,8 @@ def synth_point(p: tuple, work: Path, store: ResultStore) -> dict | None:
     digest = cache_key([text], options, top="bench_top", extra=["explore_calibrate"])
     hit = store.get(point_key(p), digest)
     if hit:  # the Verilog fixes the head lanes; rows stored before they were recorded get them here
-        return hit if "head_lanes" in hit else store.put(point_key(p), {**hit, "head_lanes": config.head_lanes}, digest)
+        return hit if "head_lanes" in hit else store.put(point_key(p), {**hit, "head_lanes": config.head_lanes},
+                                                         digest)
     t0 = time.time()
     synth = synthesize(text, options, work_dir=work / point_key(p).replace("/", "_"), top="bench_top")
     lc = next(u for u in synth.usage if u.name == "LC")

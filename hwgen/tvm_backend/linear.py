@@ -165,23 +165,23 @@ def float_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax
 EXACT_K = 2**24 // (ACT_MAX * ACT_MAX)
 
 
-def _quad_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
-                 quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
-    """The whole layer (quantise, exact integer sums, rescale, bias) in one call: `quad_kernels.linear` (u8 x s8
+def _int32_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
+                  quantized: QuantizedWeight, bias: np.ndarray) -> tuple[relax.Expr, int]:
+    """The whole layer (quantise, exact int32 sums, rescale, bias) in one call: `quad_kernels.linear` (u8 x s8
     multiply-adds on packed ternary/binary codes), or `amx_kernels.linear` (int8 tiles, over the same packed codes
     or over int8 codes in the tile layout)."""
     codes = np.ascontiguousarray(quantized.codes.T)
-    quads = packing.pack_int8_tiles(codes) if p.kind == "int8" else packing.pack_quads(codes, p.kind)
-    rows = quads.rows_padded
+    weights = packing.pack_int8_tiles(codes) if p.kind == "int8" else packing.pack_quads(codes, p.kind)
+    rows = weights.rows_padded
     if p.kernel == "amx":
-        func = add_func(("linear_amx", p.k, p.n, p.kind), lambda: amx_kernels.linear(quads, None, ACT_MAX),
+        func = add_func(("linear_amx", p.k, p.n, p.kind), lambda: amx_kernels.linear(weights, None, ACT_MAX),
                         f"linear_amx_{p.kind}_{p.k}x{p.n}")
     else:
-        func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.linear(quads, None, ACT_MAX, p.simd),
+        func = add_func(("linear_quad", p.k, p.n, p.kind), lambda: quad_kernels.linear(weights, None, ACT_MAX, p.simd),
                         f"linear_quad_{p.kind}_{p.k}x{p.n}")
-    y = relax.call_tir(func, [x2, relax.const(quads.data), relax.const(_pad(quantized.scale, rows)),
+    y = relax.call_tir(func, [x2, relax.const(weights.data), relax.const(_pad(quantized.scale, rows)),
                               relax.const(_pad(bias, rows))], relax.TensorType((rows_n, rows), "float32"))
-    return bb.emit(y), quads.nbytes
+    return bb.emit(y), weights.nbytes
 
 
 def _panel_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.Expr, p: LinearPlan,
@@ -205,7 +205,7 @@ def int8_linear(bb: relax.BlockBuilder, add_func, x2: relax.Expr, rows_n: relax.
     """x2 [M, K] float32 -> [M, N_padded]: per-token int8 codes x weight codes summed exactly, then both scales
     and b, in one kernel. AMX: `amx_kernels.linear` (int8 tiles); x86 SIMD + ternary/binary: `quad_kernels.linear`
     (u8 x s8 multiply-adds, int32); otherwise `gemm_kernels.int_linear` (float panels over integer values)."""
-    make = _panel_linear if p.kernel == "projection" else _quad_linear
+    make = _panel_linear if p.kernel == "projection" else _int32_linear
     return make(bb, add_func, x2, rows_n, p, quantized, bias)
 
 

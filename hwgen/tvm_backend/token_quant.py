@@ -1,7 +1,8 @@
 """Per-token symmetric int8 quantisation inside a TIR kernel: the first step of every int8-activation Linear.
 
-The x86 kernel (`quad_kernels.linear`: int8 codes and their sum, `quantise_int8_macro`) and the float-panel one
-(`gemm_kernels.int_linear`: integer-valued float codes, `quantise_macro`) quantise with the same float operations,
+The x86 kernel (`quad_kernels.linear`: int8 codes and their sum, `quantise_int8_macro`), the float-panel one
+(`gemm_kernels.int_linear`: integer-valued float codes, `quantise_macro`) and the AMX one (`amx_kernels.linear`:
+int8 codes, `quantise_macro(..., "int8")`) quantise with the same float operations,
 those of `linear.reference_int8`: scale = max|x_token| / act_max (1 for an all-zero token), codes =
 clip(round_half_even(x / scale), -act_max, act_max).
 """
@@ -42,43 +43,34 @@ def _codes(v: tirx.PrimExpr, scale: tirx.PrimExpr, act_max: int, lanes: int) -> 
                  T.broadcast(T.float32(-act_max), lanes))
 
 
-def quantise_macro(k: int, act_max: int, lanes: int = LANES):
-    """T.macro(x, i, codes, crow, scale, srow, peak): token i of x[., k] float32 into codes[crow, :k]
-    (integer-valued float32) and scale[srow]; peak: a [1, lanes] float32 scratch buffer."""
+def quantise_macro(k: int, act_max: int, lanes: int = LANES, dtype: str = "float32"):
+    """T.macro(x, i, codes, crow, scale, srow, peak): token i of x[., k] float32 into codes[crow, :k] and
+    scale[srow]; peak: a [1, lanes] float32 scratch buffer. `dtype`: the codes' type, "float32" (integer-valued
+    floats, `gemm_kernels.int_linear`) or "int8" (`amx_kernels`: signed x signed products need no code sum)."""
     kv = k // lanes * lanes
     token_scale = _scale_macro(k, act_max, lanes)
+
+    def as_codes(v, n):
+        return v if dtype == "float32" else T.Cast(dtype if n == 1 else f"{dtype}x{n}", v)
 
     @T.macro
     def quantise(x, i, codes, crow, scale, srow, peak):
         token_scale(x, i, scale, srow, peak)
         for j0 in range(kv // lanes):
-            codes[crow, T.ramp(j0 * lanes, 1, lanes)] = _codes(x[i, T.ramp(j0 * lanes, 1, lanes)], scale[srow],
-                                                               act_max, lanes)
+            codes[crow, T.ramp(j0 * lanes, 1, lanes)] = as_codes(
+                _codes(x[i, T.ramp(j0 * lanes, 1, lanes)], scale[srow], act_max, lanes), lanes)
         for j in range(kv, k):
-            codes[crow, j] = _codes(x[i, j], scale[srow], act_max, 1)
+            codes[crow, j] = as_codes(_codes(x[i, j], scale[srow], act_max, 1), 1)
 
     return quantise
 
 
-def quantise_int8_macro(k: int, act_max: int, lanes: int = LANES, with_sum: bool = True):
+def quantise_int8_macro(k: int, act_max: int, lanes: int = LANES):
     """T.macro(x, i, row, t, hsum, scale, peak, total): token i of x[., k] float32 into int8 codes row[t, :k], their
     sum hsum[t] and scale[t] (the codes of `quantise_macro`, written as int8 and summed in the same vector pass);
-    peak: a [1, lanes] float32 and total a [1, lanes] int32 scratch buffer. `with_sum` False: T.macro(x, i, row, t,
-    scale, peak), the codes and scale only (signed x signed products need no sum)."""
+    peak: a [1, lanes] float32 and total a [1, lanes] int32 scratch buffer."""
     kv = k // lanes * lanes
     token_scale = _scale_macro(k, act_max, lanes)
-
-    @T.macro
-    def codes_only(x, i, row, t, scale, peak):
-        token_scale(x, i, scale, t, peak)
-        for j0 in range(kv // lanes):
-            row[t, T.ramp(j0 * lanes, 1, lanes)] = T.Cast(
-                f"int8x{lanes}", _codes(x[i, T.ramp(j0 * lanes, 1, lanes)], scale[t], act_max, lanes))
-        for j in range(kv, k):
-            row[t, j] = T.Cast("int8", _codes(x[i, j], scale[t], act_max, 1))
-
-    if not with_sum:
-        return codes_only
 
     @T.macro
     def quantise(x, i, row, t, hsum, scale, peak, total):
