@@ -17,7 +17,10 @@ fine-tune runs --steps, each compressed row --qat-steps more from it):
 
 Columns: test accuracy (%), ECE (%, 15 bins), trained parameters, exported ONNX bytes, the
 encoder Linear weights as stored (int8 1 B, ternary 2 bit, + per-row scales) vs float32,
-and training wall time. QAT rows start from the float run (`--init`): they cost their own
+and training wall time. `--qat-lr` sets the compressed rows' peak learning rate; given several, every row
+is trained at each (OUT/ROW@LR) and keeps the rate of its best final validation accuracy, so a row
+that only needs its weights rounded (int8) and one that must relearn them (ternary) each get theirs
+without the test split choosing. QAT rows start from the float run (`--init`): they cost their own
 steps plus the float run's. The issue's targets are then checked text by text on the test split: each
 accuracy target as a paired bootstrap interval (and McNemar's test) against the float fine-tune or
 vanilla KD, each ECE target as a paired bootstrap interval, met only where the whole interval is on
@@ -40,9 +43,13 @@ from hwgen.quant.transformer_train import TransformerTrainConfig, train_transfor
 ROWS = ("float", "int8", "pruned50+KD", "ternary", "ternary+KD", "ternary+BD-KD", "ternary+CES-KD", "float+cont")
 
 
-def configs(out: Path, base: dict[str, Any], qat_steps: Optional[int] = None) -> dict[str, TransformerTrainConfig]:
+def configs(out: Path, base: dict[str, Any], qat_steps: Optional[int] = None, qat_lr: Optional[float] = None,
+            chosen: Optional[dict[str, Path]] = None) -> dict[str, TransformerTrainConfig]:
+    """Every row's training at one QAT rate; CES-KD's int8 and pruned teachers are the runs `chosen` for those rows."""
+    chosen = chosen or {}
     f = str(out / "float")
-    qat = dict(base, init=f, steps=qat_steps or base["steps"])
+    qat = dict(base, init=f, steps=qat_steps or base["steps"], lr=qat_lr or base["lr"])
+    ces = tuple(str(chosen.get(row, out / row)) for row in ("int8", "pruned50+KD")) + (f,)
     return {
         "float": TransformerTrainConfig(weights="float", **base),
         "int8": TransformerTrainConfig(weights="int8", **qat),
@@ -51,8 +58,7 @@ def configs(out: Path, base: dict[str, Any], qat_steps: Optional[int] = None) ->
         "ternary": TransformerTrainConfig(weights="ternary", **qat),
         "ternary+KD": TransformerTrainConfig(weights="ternary", distill="kd", teachers=(f,), **qat),
         "ternary+BD-KD": TransformerTrainConfig(weights="ternary", distill="bdkd", teachers=(f,), **qat),
-        "ternary+CES-KD": TransformerTrainConfig(weights="ternary", distill="ceskd",
-                                                 teachers=(str(out / "int8"), str(out / "pruned50+KD"), f), **qat),
+        "ternary+CES-KD": TransformerTrainConfig(weights="ternary", distill="ceskd", teachers=ces, **qat),
         "float+cont": TransformerTrainConfig(weights="float", **qat),
     }
 
@@ -66,40 +72,54 @@ def _done(run: Path) -> Optional[dict[str, Any]]:
     return None
 
 
-def train_all(out: Path, base: dict[str, Any], only: Optional[list[str]],
-              qat_steps: Optional[int] = None) -> dict[str, dict[str, Any]]:
-    results = {}
-    for name, config in configs(out, base, qat_steps).items():
-        if only and name not in only:
-            continue
-        run = out / name
-        m = _done(run)
-        if m is None:
-            t = time.perf_counter()
-            m = train_transformer(config, run).metrics
-            print(f"{name}: test {m['test_accuracy']:.2f} %, ECE {m['test_ece']:.2f} % ({time.perf_counter() - t:.0f} s)",
-                  flush=True)
-        results[name] = m
-    return results
+def _valid(m: dict[str, Any]) -> float:
+    return m["history"][-1].get("valid_accuracy", float("nan")) if m.get("history") else float("nan")
 
 
-def export_all(out: Path, results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def train_all(out: Path, base: dict[str, Any], only: Optional[list[str]], qat_steps: Optional[int] = None,
+              qat_lrs: Optional[list[float]] = None) -> tuple[dict[str, dict[str, Any]], dict[str, Path]]:
+    """Train (or reuse) every row; a row after the float one is trained at each of `qat_lrs` (OUT/ROW@LR when there
+    are several, OUT/ROW for one) and the run with the best final validation accuracy is the row's (the first rate
+    on a tie), chosen before any test figure is looked at. Rows outside `only` are reused where trained, never
+    trained. Returns each row's metrics (with its "qat_lr") and run folder."""
+    rates = qat_lrs or [base["lr"]]
+    results: dict[str, dict[str, Any]] = {}
+    runs: dict[str, Path] = {}
+    for name in ROWS:
+        tried: dict[Path, tuple[float, dict[str, Any]]] = {}
+        for lr in ([base["lr"]] if name == "float" else rates):
+            run = out / name if name == "float" or len(rates) == 1 else out / f"{name}@{lr:g}"
+            m = _done(run)
+            if m is None and (not only or name in only):
+                t = time.perf_counter()
+                m = train_transformer(configs(out, base, qat_steps, lr, runs)[name], run).metrics
+                print(f"{run.name}: valid {_valid(m):.2f} %, test {m['test_accuracy']:.2f} %, "
+                      f"ECE {m['test_ece']:.2f} % ({time.perf_counter() - t:.0f} s)", flush=True)
+            if m is not None:
+                tried[run] = (lr, m)
+        if tried:
+            pick = max(tried, key=lambda r: _valid(tried[r][1]) if len(tried) > 1 else 0.0)
+            runs[name], results[name] = pick, dict(tried[pick][1], qat_lr=tried[pick][0])
+    return results, runs
+
+
+def export_all(out: Path, runs: dict[str, Path]) -> dict[str, dict[str, Any]]:
     from hwgen.quant.transformer_export import export_transformer_run
 
     exports = {}
-    for name in results:
+    for name, run in runs.items():
         record = out / "onnx" / f"{name}.json"  # reused while newer than the run's checkpoint
-        if record.exists() and record.stat().st_mtime > (out / name / "checkpoint.pt").stat().st_mtime:
+        if record.exists() and record.stat().st_mtime > (run / "checkpoint.pt").stat().st_mtime:
             exports[name] = json.loads(record.read_text())
             continue
-        r = export_transformer_run(out / name, out / "onnx" / f"{name}.onnx")
+        r = export_transformer_run(run, out / "onnx" / f"{name}.onnx")
         exports[name] = {"bytes": r.path.stat().st_size, "max_abs_diff": r.max_abs_diff,
                          "default_ort_diff": r.default_ort_diff}
         record.write_text(json.dumps(exports[name]) + "\n")
     return exports
 
 
-def test_probs(out: Path, name: str, m: dict[str, Any], base: dict[str, Any]) -> Any:
+def test_probs(run: Path, m: dict[str, Any], base: dict[str, Any]) -> Any:
     """The row's class probabilities on the test texts (OUT/ROW/test_probs.npy), re-scored from its checkpoint and
     checked against the run's own test accuracy, so rows can be compared text by text."""
     import numpy as np
@@ -109,16 +129,16 @@ def test_probs(out: Path, name: str, m: dict[str, Any], base: dict[str, Any]) ->
     from hwgen.quant.transformer_teachers import encode
     from hwgen.quant.transformer_train import load_splits, predict_probs
 
-    path = out / name / "test_probs.npy"
+    path = run / "test_probs.npy"
     test = load_splits(TransformerTrainConfig(**base), tuple(m["classes"])).test
     if not path.exists():  # the checkpoint is loaded only to re-score
-        ckpt = load_transformer(out / name)
+        ckpt = load_transformer(run)
         torch.set_num_threads(base["threads"])
         ids, mask = encode(ckpt.tokenizer, test.texts, base["max_len"])
         np.save(path, predict_probs(ckpt.model, ids, mask))
     probs = np.load(path)
     if abs(100.0 * np.mean(probs.argmax(1) == test.labels) - m["test_accuracy"]) > 1e-6:
-        raise RuntimeError(f"{name}: re-scored test accuracy differs from the run's {m['test_accuracy']:.3f} %")
+        raise RuntimeError(f"{run}: re-scored test accuracy differs from the run's {m['test_accuracy']:.3f} %")
     return probs, test.labels
 
 
@@ -143,13 +163,13 @@ def _verdict(low: float, high: float, floor: float) -> str:
     return "met" if low >= floor else "not met" if high < floor else f"undecided (the interval straddles {floor:+.1f})"
 
 
-def targets(out: Path, results: dict[str, dict[str, Any]], base: dict[str, Any]) -> list[str]:
+def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]], base: dict[str, Any]) -> list[str]:
     """The issue's targets, each as a paired comparison on the same test texts (accuracy points, ECE points)."""
     from hwgen.finetune.measure import compare_paired
 
     if "float" not in results:
         return []
-    probs = {name: test_probs(out, name, m, base) for name, m in results.items()}
+    probs = {name: test_probs(runs[name], m, base) for name, m in results.items()}
     labels = probs["float"][1]
     correct = {name: p.argmax(1) == labels for name, (p, _) in probs.items()}
 
@@ -187,18 +207,21 @@ def targets(out: Path, results: dict[str, dict[str, Any]], base: dict[str, Any])
 
 
 def table(results: dict[str, dict[str, Any]], exports: dict[str, dict[str, Any]]) -> str:
-    lines = ["| model | test acc % | ECE % | trained params | ONNX bytes | encoder weights stored (/ float32) "
+    lines = ["| model | qat lr | valid acc % | test acc % | ECE % | trained params | ONNX bytes | encoder weights stored (/ float32) "
              "| max abs diff ORT exact / default | train s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, m in results.items():
         e = exports.get(name, {})
         ratio = m["encoder_weight_bytes"] / m["encoder_weight_bytes_float32"]
-        lines.append(f"| {name} | {m['test_accuracy']:.2f} | {m['test_ece']:.2f} | {m['trained_parameters']:,} | "
+        valid = m["history"][-1].get("valid_accuracy") if m.get("history") else None
+        lr = "-" if name == "float" else f"{m['qat_lr']:g}"
+        lines.append(f"| {name} | {lr} | {'-' if valid is None else f'{valid:.2f}'} | {m['test_accuracy']:.2f} | "
+                     f"{m['test_ece']:.2f} | {m['trained_parameters']:,} | "
                      f"{e.get('bytes', 0):,} | {m['encoder_weight_bytes']:,} ({ratio:.3f}) | "
                      f"{e.get('max_abs_diff', float('nan')):.1e} / {e.get('default_ort_diff', float('nan')):.1e} | "
                      f"{m['train_seconds']:.0f} |")
     b = next(iter(results.values()))["baseline"]
-    lines.append(f"| TF-IDF + LR | {b['test_accuracy']:.2f} | {b['test_ece']:.2f} | {b['features'] * len(next(iter(results.values()))['classes']):,} | - | - | - | - |")
+    lines.append(f"| TF-IDF + LR | - | - | {b['test_accuracy']:.2f} | {b['test_ece']:.2f} | {b['features'] * len(next(iter(results.values()))['classes']):,} | - | - | - | - |")
     return "\n".join(lines)
 
 
@@ -211,7 +234,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--max-len", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float, default=1e-4, help="peak learning rate of the float fine-tune")
+    p.add_argument("--qat-lr", type=float, nargs="+", default=None,
+                   help="peak learning rate(s) of the rows that start from the float fine-tune (default --lr); with "
+                        "several, each row is trained at each and keeps the one of best validation accuracy")
     p.add_argument("--only", nargs="*", default=None, choices=ROWS, help="train only these rows (their teachers must exist)")
     p.add_argument("--no-export", action="store_true")
     p.add_argument("--no-valid", action="store_true", help="skip the valid split after each epoch (saves a pass over it)")
@@ -220,20 +246,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     base = dict(steps=args.steps, limit=args.limit, batch_size=args.batch, max_len=args.max_len, threads=args.threads,
                 lr=args.lr, epochs=1000, seed=0, progress=False, valid_each_epoch=not args.no_valid)
     t = time.perf_counter()
-    results = train_all(args.out, base, args.only, args.qat_steps)
-    exports = {} if args.no_export else export_all(args.out, results)
+    if args.qat_lr and len(args.qat_lr) > 1 and args.no_valid:
+        p.error("several --qat-lr rates are chosen on validation accuracy: drop --no-valid")
+    results, runs = train_all(args.out, base, args.only, args.qat_steps, args.qat_lr)
+    if not results:
+        p.error(f"no row is trained in {args.out} and --only trains none")
+    exports = {} if args.no_export else export_all(args.out, runs)
     print(f"\nDebian topics, all-MiniLM-L6-v2, seed 0, float fine-tune {args.steps} steps, then "
-          f"{args.qat_steps or args.steps} steps for each compressed row (from the float run), batch {args.batch}, "
+          f"{args.qat_steps or args.steps} steps for each compressed row from the float run (peak lr {args.lr:g} for the "
+          f"float run, the table's qat lr for the rest), batch {args.batch}, "
           f"{args.max_len} tokens, "
           f"{next(iter(results.values()))['train_texts']} training texts, {args.threads} threads "
           f"({time.perf_counter() - t:.0f} s this invocation)\n")
     print(table(results, exports))
-    verdicts = targets(args.out, results, base)
+    verdicts = targets(runs, results, base)
     print("\nTargets (paired on the test texts; a target counts as met only where the whole 95 % interval is on its side):")
     for line in verdicts:
         print(f"- {line}")
-    (args.out / "summary.json").write_text(json.dumps({"results": results, "exports": exports, "targets": verdicts},
-                                                      indent=2) + "\n")
+    (args.out / "summary.json").write_text(json.dumps({"results": results, "runs": {k: str(v) for k, v in runs.items()},
+                                                       "exports": exports, "targets": verdicts}, indent=2) + "\n")
     return 0
 
 
