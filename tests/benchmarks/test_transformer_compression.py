@@ -1,0 +1,69 @@
+"""benchmarks/transformer_compression.py's choice of each compressed row's QAT rate: by validation, never by test.
+
+Training is replaced by a stub that writes a finished metrics.json whose accuracies depend on the row and rate,
+so the selection, the reuse of finished runs and CES-KD's teachers are checked in milliseconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("transformer_compression", ROOT / "benchmarks" / "transformer_compression.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _bench()
+BASE = dict(steps=10, limit=None, batch_size=4, max_len=16, threads=1, lr=1e-4, epochs=1000, seed=0, progress=False,
+            valid_each_epoch=True)
+#: (row, rate) -> (valid, test): the test column rewards the rate validation does not choose
+SCORES = {("int8", 1e-5): (70.0, 80.0), ("int8", 3e-5): (71.0, 60.0), ("int8", 1e-4): (71.0, 50.0),
+          ("pruned50+KD", 1e-5): (60.0, 90.0), ("pruned50+KD", 3e-5): (65.0, 50.0), ("pruned50+KD", 1e-4): (66.0, 40.0)}
+
+
+def _fake_training(calls: list):
+    def train(config, run):
+        calls.append((Path(run).name, config))
+        valid, test = SCORES.get((Path(run).name.split("@")[0], config.lr), (50.0, 50.0))
+        run.mkdir(parents=True)
+        m = {"status": "done", "history": [{"valid_accuracy": valid}], "test_accuracy": test, "test_ece": 1.0}
+        (run / "metrics.json").write_text(json.dumps(m))
+        return type("Result", (), {"metrics": m})()
+    return train
+
+
+def test_each_row_keeps_the_rate_of_best_validation_and_the_first_on_a_tie(tmp_path, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(bench, "train_transformer", _fake_training(calls))
+    results, runs = bench.train_all(tmp_path, BASE, ["float", "int8", "pruned50+KD", "ternary+CES-KD"], 5,
+                                    [1e-5, 3e-5, 1e-4])
+    assert results["int8"]["qat_lr"] == 3e-5 and runs["int8"] == tmp_path / "int8@3e-05"  # tie with 1e-4: first
+    assert results["pruned50+KD"]["qat_lr"] == 1e-4  # the worst test figure: validation decides
+    assert runs["float"] == tmp_path / "float" and results["float"]["qat_lr"] == BASE["lr"]
+    ces = [c for name, c in calls if name.startswith("ternary+CES-KD@")]
+    assert len(ces) == 3 and all(c.teachers == (str(runs["int8"]), str(runs["pruned50+KD"]), str(tmp_path / "float"))
+                                 for c in ces)
+    assert all(c.steps == 5 and c.init == str(tmp_path / "float") for name, c in calls if name != "float")
+    assert set(results) == {"float", "int8", "pruned50+KD", "ternary+CES-KD"}  # rows outside --only: not trained
+
+    calls.clear()
+    again, _ = bench.train_all(tmp_path, BASE, None, 5, [1e-5, 3e-5, 1e-4])  # finished runs are reused
+    assert not any(name.startswith(("int8", "pruned50+KD", "float@", "ternary+CES-KD")) for name, _ in calls)
+    assert again["int8"]["qat_lr"] == 3e-5 and set(again) == set(bench.ROWS)
+
+
+def test_one_rate_keeps_the_plain_run_folders(tmp_path, monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(bench, "train_transformer", _fake_training(calls))
+    results, runs = bench.train_all(tmp_path, BASE, ["float", "int8"], 5, [3e-5])
+    assert runs["int8"] == tmp_path / "int8" and results["int8"]["qat_lr"] == 3e-5
+    assert [name for name, _ in calls] == ["float", "int8"]
