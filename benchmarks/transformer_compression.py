@@ -221,7 +221,8 @@ def table(results: dict[str, dict[str, Any]], exports: dict[str, dict[str, Any]]
                      f"{e.get('max_abs_diff', float('nan')):.1e} / {e.get('default_ort_diff', float('nan')):.1e} | "
                      f"{m['train_seconds']:.0f} |")
     b = next(iter(results.values()))["baseline"]
-    lines.append(f"| TF-IDF + LR | - | - | {b['test_accuracy']:.2f} | {b['test_ece']:.2f} | {b['features'] * len(next(iter(results.values()))['classes']):,} | - | - | - | - |")
+    features = b["features"] * len(next(iter(results.values()))["classes"])
+    lines.append(f"| TF-IDF + LR | - | - | {b['test_accuracy']:.2f} | {b['test_ece']:.2f} | {features:,} | - | - | - | - |")
     return "\n".join(lines)
 
 
@@ -253,9 +254,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         p.error(f"no row is trained in {args.out} and --only trains none")
     exports = {} if args.no_export else export_all(args.out, runs)
     print(f"\nDebian topics, all-MiniLM-L6-v2, seed 0, float fine-tune {args.steps} steps, then "
-          f"{args.qat_steps or args.steps} steps for each compressed row from the float run (peak lr {args.lr:g} for the "
-          f"float run, the table's qat lr for the rest), batch {args.batch}, "
-          f"{args.max_len} tokens, "
+          f"{args.qat_steps or args.steps} steps for each compressed row from the float run (peak lr {args.lr:g} for "
+          f"the float run, the table's qat lr for the rest), batch {args.batch}, {args.max_len} tokens, "
           f"{next(iter(results.values()))['train_texts']} training texts, {args.threads} threads "
           f"({time.perf_counter() - t:.0f} s this invocation)\n")
     print(table(results, exports))
@@ -263,8 +263,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     print("\nTargets (paired on the test texts; a target counts as met only where the whole 95 % interval is on its side):")
     for line in verdicts:
         print(f"- {line}")
-    (args.out / "summary.json").write_text(json.dumps({"results": results, "runs": {k: str(v) for k, v in runs.items()},
-                                                       "exports": exports, "targets": verdicts}, indent=2) + "\n")
+    summary = {"results": results, "runs": {k: str(v) for k, v in runs.items()}, "exports": exports, "targets": verdicts}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 
 

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("transformer_compression", ROOT / "benchmarks" / "transformer_compression.py")
+    path = ROOT / "benchmarks" / "transformer_compression.py"
+    spec = importlib.util.spec_from_file_location("transformer_compression", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
