@@ -241,7 +241,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--qat-lr", type=float, nargs="+", default=None,
                    help="peak learning rate(s) of the rows that start from the float fine-tune (default --lr); with "
                         "several, each row is trained at each and keeps the one of best validation accuracy")
-    p.add_argument("--only", nargs="*", default=None, choices=ROWS, help="train only these rows (their teachers must exist)")
+    p.add_argument("--only", nargs="*", default=None, choices=ROWS, help="train only these rows (their teachers must exist); the table and targets also "
+                        "take every other row already trained in OUT")
     p.add_argument("--no-export", action="store_true")
     p.add_argument("--no-valid", action="store_true", help="skip the valid split after each epoch (saves a pass over it)")
     p.add_argument("--out", type=Path, default=Path("runs/transformer_compression"))
