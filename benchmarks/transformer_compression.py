@@ -6,6 +6,8 @@ fine-tune runs --steps, each compressed row --qat-steps more from it):
 
     float            fine-tune all-MiniLM-L6-v2 (the teacher of every KD row)
     int8             int8 per-row QAT, starting from the float fine-tune
+    int8-ptq         int8 per-row post-training quantisation of the float fine-tune (`--steps 0`: no training,
+                     so no rate to choose), the baseline QAT must beat
     ternary          ternary QAT (seed method, per-row W0), from the float fine-tune
     ternary+KD       ... + vanilla KD from the float fine-tune
     ternary+BD-KD    ... + BD-KD (entropy-balanced forward/reverse KL)
@@ -40,7 +42,8 @@ from typing import Any, Optional
 
 from hwgen.quant.transformer_train import TransformerTrainConfig, train_transformer
 
-ROWS = ("float", "int8", "pruned50+KD", "ternary", "ternary+KD", "ternary+BD-KD", "ternary+CES-KD", "float+cont")
+ROWS = ("float", "int8", "int8-ptq", "pruned50+KD", "ternary", "ternary+KD", "ternary+BD-KD", "ternary+CES-KD", "float+cont")
+NO_QAT_RATE = ("float", "int8-ptq")  # one run each: the float fine-tune at --lr, the post-training row untrained
 
 
 def configs(out: Path, base: dict[str, Any], qat_steps: Optional[int] = None, qat_lr: Optional[float] = None,
@@ -53,6 +56,7 @@ def configs(out: Path, base: dict[str, Any], qat_steps: Optional[int] = None, qa
     return {
         "float": TransformerTrainConfig(weights="float", **base),
         "int8": TransformerTrainConfig(weights="int8", **qat),
+        "int8-ptq": TransformerTrainConfig(weights="int8", **dict(qat, steps=0)),
         "pruned50+KD": TransformerTrainConfig(weights="float", prune="structured", sparsity=0.5, distill="kd",
                                               teachers=(f,), **qat),
         "ternary": TransformerTrainConfig(weights="ternary", **qat),
@@ -87,8 +91,9 @@ def train_all(out: Path, base: dict[str, Any], only: Optional[list[str]], qat_st
     runs: dict[str, Path] = {}
     for name in ROWS:
         tried: dict[Path, tuple[float, dict[str, Any]]] = {}
-        for lr in ([base["lr"]] if name == "float" else rates):
-            run = out / name if name == "float" or len(rates) == 1 else out / f"{name}@{lr:g}"
+        once = name in NO_QAT_RATE
+        for lr in ([base["lr"]] if once else rates):
+            run = out / name if once or len(rates) == 1 else out / f"{name}@{lr:g}"
             m = _done(run)
             if m is None and (not only or name in only):
                 t = time.perf_counter()
@@ -181,6 +186,8 @@ def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]], base: dic
     lines = []
     if "int8" in correct:
         lines.append(acc("float", "int8", -0.5, "int8 within 0.5 points of float"))
+    if "int8-ptq" in correct:
+        lines.append(acc("float", "int8-ptq", -0.5, "int8 without QAT (post-training) within 0.5 points of float"))
     kds = [r for r in ("ternary+KD", "ternary+BD-KD", "ternary+CES-KD") if r in results]
     if kds:
         valid = all(_valid(results[r]) == _valid(results[r]) for r in kds)  # not NaN: every run validated
@@ -216,7 +223,7 @@ def table(results: dict[str, dict[str, Any]], exports: dict[str, dict[str, Any]]
         e = exports.get(name, {})
         ratio = m["encoder_weight_bytes"] / m["encoder_weight_bytes_float32"]
         valid = m["history"][-1].get("valid_accuracy") if m.get("history") else None
-        lr = "-" if name == "float" else f"{m['qat_lr']:g}"
+        lr = "-" if name in NO_QAT_RATE else f"{m['qat_lr']:g}"
         lines.append(f"| {name} | {lr} | {'-' if valid is None else f'{valid:.2f}'} | {m['test_accuracy']:.2f} | "
                      f"{m['test_ece']:.2f} | {m['trained_parameters']:,} | "
                      f"{e.get('bytes', 0):,} | {m['encoder_weight_bytes']:,} ({ratio:.3f}) | "

@@ -72,7 +72,7 @@ def add_transformer_parser(kinds: argparse._SubParsersAction) -> None:
     t.add_argument("--alpha", type=float, default=0.5, help="weight of the distillation term (default 0.5)")
     t.add_argument("--temperature", type=float, default=2.0)
     t.add_argument("--epochs", type=int, default=3)
-    t.add_argument("--steps", type=int, default=None, help="cap on optimizer steps")
+    t.add_argument("--steps", type=int, default=None, help="cap on optimizer steps; 0 with --init: post-training quantisation, no training")
     t.add_argument("--limit", type=int, default=None, help="cap on training texts (a seeded subset)")
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--max-len", type=int, default=64, help="tokens per text (truncated)")

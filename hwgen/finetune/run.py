@@ -64,6 +64,8 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise MethodError(f"unknown --method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.method != "full" and self.train.steps == 0:
+            raise MethodError(f"--method {self.method} trains: --steps 0 (post-training quantisation) takes --method full")
         if self.method in ("far", "learner"):
             steps = self.train.steps
             if steps is not None and not 1 <= self.prime_steps < steps:

@@ -6,7 +6,8 @@ AdamW (linear warm-up over `WARMUP` of the steps, linear decay to 0, gradient no
 1), seeded and deterministic on CPU for a seed and thread count, writing RUN/ as `train
 lstm` does: checkpoint + config.json first, the checkpoint and metrics.json after every
 epoch, and the final test accuracy, ECE and the TF-IDF + LR baseline at the end.
-`--steps` caps optimizer steps, `--limit` the training texts.
+`--steps` caps optimizer steps (`--steps 0` with `init`: post-training quantisation, the init
+run's weights rounded to the chosen kind and evaluated), `--limit` the training texts.
 
 The student starts from `model` (a local HF BERT folder; default all-MiniLM-L6-v2) or
 from a finished RUN (`init`, e.g. the float fine-tune, so QAT starts from a trained
@@ -82,9 +83,13 @@ class TransformerTrainConfig:
         for name in ("epochs", "batch_size", "max_len", "threads"):
             if getattr(self, name) < 1:
                 raise QuantConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("steps", "limit"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise QuantConfigError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        if self.limit is not None and self.limit < 1:
+            raise QuantConfigError(f"--limit must be >= 1, got {self.limit}")
+        if self.steps is not None and self.steps < 0:
+            raise QuantConfigError(f"--steps must be >= 0, got {self.steps}")
+        if self.steps == 0 and (self.init is None or self.distill != "none" or self.prune == "magnitude"):
+            raise QuantConfigError("--steps 0 quantises (and structurally prunes) an --init RUN without training: it "
+                                   "needs --init and takes no --distill or magnitude pruning")
         if self.max_len < 3:
             raise QuantConfigError(f"max_len must be >= 3 (CLS, one token, SEP), got {self.max_len}")
         if self.prune != "none" and not 0 < self.sparsity < 1:
@@ -266,7 +271,7 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
     ids, mask = encode(prep.tokenizer, prep.splits.train.texts, config.max_len)
     labels = torch.from_numpy(prep.splits.train.labels)
     per_epoch = max(1, math.ceil(len(ids) / config.batch_size))
-    total = min(config.steps or config.epochs * per_epoch, config.epochs * per_epoch)
+    total = min(config.epochs * per_epoch if config.steps is None else config.steps, config.epochs * per_epoch)
     epochs = math.ceil(total / per_epoch)
     opt = make_optimizer(prep.model, config)
     schedule = MagnitudeSchedule(config.sparsity, total) if config.prune == "magnitude" else None
@@ -314,6 +319,11 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
             history.append(entry)
             save_transformer(run, prep.model, prep.spec, prep.tokenizer, step, tconf)
             write_json(run / METRICS, metrics)
+    if total == 0 and config.valid_each_epoch:  # post-training quantisation: its validation figure, as an epoch's
+        valid = evaluate_split(prep.model, prep.tokenizer, prep.splits.valid.texts, prep.splits.valid.labels,
+                               config.max_len)
+        history.append({"epoch": 0, "step": 0, "valid_accuracy": valid["accuracy"], "valid_ece": valid["ece"]})
+        write_json(run / METRICS, metrics)
     seconds = time.perf_counter() - t0
     if hooks.finalize is not None:
         hooks.finalize(prep.model)

@@ -58,8 +58,11 @@ def test_each_row_keeps_the_rate_of_best_validation_and_the_first_on_a_tie(tmp_p
 
     calls.clear()
     again, _ = bench.train_all(tmp_path, BASE, None, 5, [1e-5, 3e-5, 1e-4])  # finished runs are reused
-    assert not any(name.startswith(("int8", "pruned50+KD", "float@", "ternary+CES-KD")) for name, _ in calls)
+    assert not any(name == "float" or name.startswith(("int8@", "pruned50+KD", "ternary+CES-KD")) for name, _ in calls)
     assert again["int8"]["qat_lr"] == 3e-5 and set(again) == set(bench.ROWS)
+    ptq = [(name, c) for name, c in calls if name.startswith("int8-ptq")]  # post-training: one untrained run
+    assert [name for name, _ in ptq] == ["int8-ptq"] and ptq[0][1].steps == 0 and ptq[0][1].weights == "int8"
+    assert ptq[0][1].init == str(tmp_path / "float")
 
 
 def test_one_rate_keeps_the_plain_run_folders(tmp_path, monkeypatch):

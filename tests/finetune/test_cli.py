@@ -38,6 +38,7 @@ def test_each_method_writes_a_loadable_run(tiny_bert, topics_jsonl, tmp_path, ca
     (["--method", "far", "--prime-steps", "6"], "--prime-steps 6 is out of range: with --steps 6 choose 1..5"),
     (["--method", "far", "--far-fraction", "1.5"], "must be in (0, 1)"),
     (["--method", "learner", "--rank", "40"], "choose 1..32"),
+    (["--method", "lora", "--steps", "0", "--init", "some-run"], "--method lora trains: --steps 0"),
 ])
 def test_a_method_that_does_not_apply_exits_2_with_one_line_and_no_run(tiny_bert, topics_jsonl, tmp_path, capsys,
                                                                        extra, message):

@@ -47,6 +47,44 @@ def test_steps_and_limit_cap_training(tiny_bert, topics_jsonl, tmp_path):
     assert "valid_accuracy" not in m["history"][0] and "test_accuracy" in m
 
 
+@pytest.mark.parametrize("weights", ["int8", "ternary"])
+def test_steps_zero_quantises_the_init_run_without_training(tiny_bert, topics_jsonl, tiny_runs, tmp_path, weights):
+    """Post-training quantisation: the float run's weights, rounded per row, nothing else changed; it exports."""
+    f = tiny_runs["float"]
+    r = train_transformer(tiny_train_config(tiny_bert, topics_jsonl, weights=weights, init=str(f.run), steps=0),
+                          tmp_path / "ptq")
+    m = r.metrics
+    assert m["status"] == "done" and m["steps"] == 0
+    assert m["history"] == [{"epoch": 0, "step": 0, "valid_accuracy": m["history"][0]["valid_accuracy"],
+                             "valid_ece": m["history"][0]["valid_ece"]}]
+    floats = {k: v for k, v in f.model.state_dict().items() if not k.endswith((".w0", ".mask"))}
+    for k, v in load_transformer(r.run).model.state_dict().items():
+        if k in floats:
+            assert torch.equal(v, floats[k]), k  # the shadow weights, biases, LayerNorms: untouched
+    for q in quant_linears(r.model):
+        codes, scale = q.codes_and_scale()
+        assert torch.equal(codes.float() * scale[:, None], q.quantized_weight())
+        if weights == "int8":  # round to nearest: within half a step of the float weight
+            assert (codes.float() * scale[:, None] - q.weight).abs().le(scale[:, None] / 2 * (1 + 1e-5)).all()
+        else:
+            assert set(codes.unique().tolist()) <= {-1, 0, 1}
+    if weights == "int8":  # rounding to 255 levels a row barely moves a prediction
+        assert abs(m["test_accuracy"] - f.metrics["test_accuracy"]) <= 100 / m["test_texts"] * 2
+    onnx_path = export_transformer_run(r.run, tmp_path / "ptq.onnx")
+    assert onnx_path.max_abs_diff <= 1e-4
+
+
+def test_steps_zero_needs_an_init_run_and_no_training_terms(tiny_bert, topics_jsonl, tiny_runs):
+    from hwgen.quant.transformer_quant import QuantConfigError
+
+    f = str(tiny_runs["float"].run)
+    for kw in ({}, {"init": f, "distill": "kd", "teachers": (f,)}, {"init": f, "prune": "magnitude", "weights": "int8"}):
+        with pytest.raises(QuantConfigError, match="--steps 0 quantises"):
+            tiny_train_config(tiny_bert, topics_jsonl, steps=0, **kw)
+    with pytest.raises(QuantConfigError, match="--steps must be >= 0"):
+        tiny_train_config(tiny_bert, topics_jsonl, steps=-1)
+
+
 def test_structured_pruning_removes_heads_and_ffn_units(tiny_runs):
     full, pruned = tiny_runs["float"].metrics, tiny_runs["pruned"].metrics
     assert pruned["shape"] == {"heads": [2, 2], "ffn": [32, 32]} and full["shape"] == {"heads": [4, 4], "ffn": [64, 64]}
