@@ -313,16 +313,12 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
                 apply_magnitude(prep.model, schedule.sparsity_at(step))
             entry = {"epoch": epoch, "step": step, "train_loss": loss_sum / max(count, 1)}
             if config.valid_each_epoch:
-                valid = evaluate_split(prep.model, prep.tokenizer, prep.splits.valid.texts, prep.splits.valid.labels,
-                                       config.max_len)
-                entry.update(valid_accuracy=valid["accuracy"], valid_ece=valid["ece"])
+                entry.update(_valid_figures(prep, config))
             history.append(entry)
             save_transformer(run, prep.model, prep.spec, prep.tokenizer, step, tconf)
             write_json(run / METRICS, metrics)
     if total == 0 and config.valid_each_epoch:  # post-training quantisation: its validation figure, as an epoch's
-        valid = evaluate_split(prep.model, prep.tokenizer, prep.splits.valid.texts, prep.splits.valid.labels,
-                               config.max_len)
-        history.append({"epoch": 0, "step": 0, "valid_accuracy": valid["accuracy"], "valid_ece": valid["ece"]})
+        history.append({"epoch": 0, "step": 0, **_valid_figures(prep, config)})
         write_json(run / METRICS, metrics)
     seconds = time.perf_counter() - t0
     if hooks.finalize is not None:
@@ -330,6 +326,12 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
         prep.spec = replace(prep.spec, hf_config=prep.model.encoder.config.to_json_string(), shape=prep.model.shape())
         save_transformer(run, prep.model, prep.spec, prep.tokenizer, step, tconf)
     return TransformerResult(run, prep.model, _finish(run, prep, config, metrics, step, seconds, trained))
+
+
+def _valid_figures(prep: Prepared, config: TransformerTrainConfig) -> dict[str, float]:
+    """The model's accuracy and ECE on the valid split, as a history entry records them."""
+    valid = evaluate_split(prep.model, prep.tokenizer, prep.splits.valid.texts, prep.splits.valid.labels, config.max_len)
+    return {"valid_accuracy": valid["accuracy"], "valid_ece": valid["ece"]}
 
 
 def write_json_dir(run: Path, tconf: dict[str, Any]) -> None:

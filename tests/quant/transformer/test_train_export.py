@@ -70,8 +70,8 @@ def test_steps_zero_quantises_the_init_run_without_training(tiny_bert, topics_js
             assert set(codes.unique().tolist()) <= {-1, 0, 1}
     if weights == "int8":  # rounding to 255 levels a row barely moves a prediction
         assert abs(m["test_accuracy"] - f.metrics["test_accuracy"]) <= 100 / m["test_texts"] * 2
-    onnx_path = export_transformer_run(r.run, tmp_path / "ptq.onnx")
-    assert onnx_path.max_abs_diff <= 1e-4
+    exported = export_transformer_run(r.run, tmp_path / "ptq.onnx")
+    assert exported.max_abs_diff <= 1e-4
 
 
 def test_steps_zero_needs_an_init_run_and_no_training_terms(tiny_bert, topics_jsonl, tiny_runs):
