@@ -138,10 +138,11 @@ class Controller(wiring.Component):
         s.unit = Signal(range(max(H, 2)), name="unit")
         s.gate = Signal(2, name="gate")
         # Fields that are bit slices of others when the sizes are powers of two: uchunk, ulane = unit's high and low
-        # bits, row = (layer, unit, gate) side by side. They are wires then, not counters, so each tag register down
-        # the pipeline holds those bits once (yosys merges flops of equal inputs): 8 + 10 fewer tag bits at H=256.
-        s.derived_lanes = _pow2(lanes) and _pow2(H)
-        s.derived_row = s.derived_lanes and self.config.gates == 4
+        # bits (lanes a power of two: unit = uchunk · lanes + ulane), row = (layer, unit, gate) side by side (H too,
+        # and four gates). They are wires then, not counters, so each tag register down the pipeline holds those
+        # bits once (yosys merges flops of equal inputs): 8 + 10 fewer tag bits at H=256.
+        s.derived_lanes = _pow2(lanes)
+        s.derived_row = s.derived_lanes and _pow2(H) and self.config.gates == 4
         k = lanes.bit_length() - 1  # log2(lanes) exactly (clog2 gives 1 bit for 1)
         if s.derived_lanes:
             s.uchunk, s.ulane = s.unit[k:], s.unit[:k]
