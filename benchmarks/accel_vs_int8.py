@@ -63,9 +63,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.cache import ResultStore, cache_dir
-from hwgen.fpga.fit import gate_row_choices
 from hwgen.fpga.synth import SynthOptions, ToolchainError, cache_key, synthesize
-from hwgen.hw.config import AccelConfig, ConfigError
+from hwgen.hw.config import GATE_ROWS, AccelConfig, ConfigError
 from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
@@ -198,12 +197,14 @@ def accel_config(job: Job) -> AccelConfig:
                                  gate_rows=job.gate_rows)
 
 
-def board_gate_rows(job: Job) -> int:
-    """The gate rows a board build gives `job`'s design (`hwgen.fpga.fit.gate_row_choices`): an accumulate-only
-    design reads a whole word of four gate rows where that config is valid, an int8 design one row."""
-    if job.part != "accel":
+def widest_gate_rows(job: Job) -> int:
+    """The most gate rows a word `job`'s design can hold at its lanes: an accumulate-only design four where that
+    config is valid (its unit takes at least `UNIT_MIN_CYCLES`), else two (rows i, f then g, o), else one; an int8
+    design one (`hwgen.fpga.fit.gate_row_choices`: each MAC lane is a multiplier). Four is what a board build picks
+    for the accumulate-only designs it builds; two covers lane counts whose units are too short for four."""
+    if job.part != "accel" or job.design == "int8":
         return 1
-    for rows in sorted(gate_row_choices(job.design, "lstm"), reverse=True):
+    for rows in sorted(GATE_ROWS, reverse=True):
         try:
             accel_config(replace(job, gate_rows=rows))
             return rows
@@ -493,16 +494,16 @@ def plot(points: list[tuple], path: Path) -> None:
 
 
 def plan(fpgas: list[str], mappings: list[str], sizes: list[tuple[int, int]], lanes: list[int], parts: list[str],
-         breakdown_lanes: list[int], designs: tuple[str, ...] = DESIGNS, rows: str = "board") -> list[Job]:
+         breakdown_lanes: list[int], designs: tuple[str, ...] = DESIGNS, rows: str = "widest") -> list[Job]:
     """Tool runs in the order given (lanes too: `--lanes 64 8` builds 64 first), the breakdown and the lane
     datapath after the whole accelerators of each FPGA and mapping. A stopped sweep keeps its finished points.
-    `rows`: "board" gives each whole accelerator the gate rows a board build would (`board_gate_rows`), "1" one."""
+    `rows`: "widest" gives each whole accelerator the most gate rows a word its lanes allow (`widest_gate_rows`), "1" one."""
     jobs: list[Job] = []
     for f in fpgas:
         for mp in mappings:
             if "accel" in parts:
                 accel = [Job("accel", f, mp, d, h, x, ln) for h, x in sizes for ln in lanes for d in designs]
-                jobs += [replace(j, gate_rows=board_gate_rows(j)) if rows == "board" else j for j in accel]
+                jobs += [replace(j, gate_rows=widest_gate_rows(j)) if rows == "widest" else j for j in accel]
             if "breakdown" in parts and f == "ecp5" and mp in BREAKDOWN_MAPPINGS:
                 jobs += [Job("breakdown", f, mp, d, h, x, ln) for h, x in sizes for ln in breakdown_lanes for d in designs]
             if "datapath" in parts:
@@ -524,10 +525,10 @@ def main() -> None:
                     "(a later run with both, e.g. --cached-only, prints the pairs)")
     ap.add_argument("--cached-only", action="store_true", help="build nothing: print the tables from the cached results")
     ap.add_argument("--breakdown-lanes", type=int, nargs="+", default=[8, 64], help="lanes of the breakdown runs")
-    ap.add_argument("--gate-rows", choices=("board", "1"), default="board",
-                    help="whole accelerators' gate rows a word: as a board build picks them (default: an accumulate-only "
+    ap.add_argument("--gate-rows", choices=("widest", "1"), default="widest",
+                    help="whole accelerators' gate rows a word: the most the lanes allow (default: an accumulate-only "
                          "design reads four gate rows a word where valid, so both designs read lanes x 8 weight bits a "
-                         "cycle) or one")
+                         "cycle, else two; int8 one) or one")
     ap.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="builds at once (at most 2)")
     ap.add_argument("--cache", type=Path, default=None, help="results json (default .hwgen-cache/accel_vs_int8/results.json)")
     ap.add_argument("--plot", type=Path, default=None, help="ratio plot png (default next to the results json)")

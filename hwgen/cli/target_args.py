@@ -38,9 +38,10 @@ ACCEL_FLAGS = (
     Flag("--lanes", "lanes", dict(type=int, help="parallel lanes (adder-tree width); must divide hidden, the input is "
                                             "zero-padded to whole chunks (default: the most up to 8 that fit; a board: "
                                             "its weight memory's word ÷ gate rows, within its logic budget)")),
-    Flag("--gate-rows", "gate_rows", dict(type=int, choices=GATE_ROWS, help="gate rows one weight word holds: 1, or "
+    Flag("--gate-rows", "gate_rows", dict(type=int, choices=GATE_ROWS, help="gate rows one weight word holds: 1, "
          "4 (a unit's four gate rows side by side, four adder trees on one vector chunk: a wide SPRAM word used "
-         "whole while the vector stays narrow); default 1 for rtl, the board's fastest fitting choice for fpga")),
+         "whole while the vector stays narrow) or 2 (rows i, f then g, o: for units too short for four); default 1 "
+         "for rtl, the board's fastest fitting choice for fpga")),
     Flag("--weight-memory", "weight_memory", dict(choices=WEIGHT_MEMORIES, help="rtl: where weights live: logic ROM, "
          "block RAM (preloaded) or SPRAM (uploaded at start-up); default ebr (a board: its own kind)")),
     Flag("--accel-weights", "weights", dict(choices=ACCEL_WEIGHTS, help="the accelerator's weight arithmetic: 'auto': "

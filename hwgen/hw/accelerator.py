@@ -12,8 +12,9 @@ A GRU (`config.cell == "gru"`) runs rows z, r, n through the same lanes, accumul
 through σ, the n row's two partial sums straight to `hwgen.hw.gru_update` (in place of the LSTM's
 `hwgen.hw.state_update`), which uses the activation unit's port B for tanh.
 
-With `gate_rows=4` the word holds a unit's four gate rows: four lane sets, adder trees and
-accumulators on the same vector chunk, and a row serialiser between the accumulators and the affine.
+With `gate_rows=4` the word holds a unit's four gate rows (with 2: rows i, f, then g, o): as many lane
+sets, adder trees and accumulators on the same vector chunk, and a row serialiser between the
+accumulators and the affine.
 
 Ports (flat, see docs/accelerator-interface.md): `in_valid`, `in_ready`, `in_data`
 (signed act_bits), `in_last`; `out_valid`, `out_ready`, `out_data` (signed out_bits),
@@ -177,7 +178,7 @@ class Accelerator(wiring.Component):
 
     def _lanes(self, m: Module, ctrl: Controller, v_rdata: Value, wdata: Value) -> list[Value]:
         """Operand registers, the lanes and the adder trees: each gate row's chunk sum (into its accumulator). With
-        gate_rows=4 the word's four rows meet the same vector chunk in four lane sets and trees."""
+        gate_rows > 1 the word's rows meet the same vector chunk in as many lane sets and trees."""
         cfg, tag = self.config, ctrl.tag
         lanes, a, wb = cfg.lanes, cfg.act_bits, cfg.weight_bits
         # Operand registers: the memories' read data (and the x/h/zero select) are registered before the lanes,

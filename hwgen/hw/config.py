@@ -27,9 +27,9 @@ from hwgen.model.kinds import OUTPUT_STEPS, WEIGHT_MEMORIES
 CELL_GATES = {"lstm": 4, "gru": 3}
 
 #: `AccelConfig.gate_rows` choices.
-GATE_ROWS = (1, 4)
-#: With gate_rows=4, the fewest cycles per unit: its four rows enter the shared affine 2 cycles apart, and the state
-#: update takes units at least 8 cycles apart.
+GATE_ROWS = (1, 2, 4)
+#: With gate_rows > 1, the fewest cycles per unit: its rows enter the shared affine 2 cycles apart (a word's rows
+#: within one word's cycles), and the state update takes units at least 8 cycles apart.
 UNIT_MIN_CYCLES = 8
 
 #: Weight bits a logic ROM ("registers") may hold before it is better placed in EBR.
@@ -85,9 +85,10 @@ class AccelConfig:
     input: int
     layers: int = 1
     lanes: int = 4
-    #: Gate rows read together: 1 (a weight word is one chunk of one row; rows in turn) or 4 (a unit's four gate
+    #: Gate rows read together: 1 (a weight word is one chunk of one row; rows in turn), 4 (a unit's four gate
     #: rows side by side in one word: `lanes` columns × 4 gates, four adder trees and accumulators on one vector chunk,
-    #: so the vector memory stays `lanes` wide while a wide weight word is used whole).
+    #: so the vector memory stays `lanes` wide while a wide weight word is used whole) or 2 (rows i, f in one word,
+    #: then g, o: for units too short for four rows, whose chunks are still enough for two).
     gate_rows: int = 1
     outputs: int = 0  # dense-head outputs (logits); 0: output the last hidden state
     #: The dense head's products a cycle (its int8 multiply lanes, `hwgen.hw.head_unit`); a divisor of lanes; 0: lanes.
@@ -145,13 +146,13 @@ class AccelConfig:
                               f"(each row is read in whole chunks of lanes codes, so a row takes >= 2 cycles and the "
                               f"shared affine multiplier keeps up; layer 0's input is zero-padded to a multiple of lanes); "
                               f"nearest valid lanes: {_nearest(self.lanes, _divisors(self.hidden))}")
-        if self.gate_rows > 1 and min(self.chunks(layer) for layer in range(self.layers)) < UNIT_MIN_CYCLES:
-            ok = [d for d in _divisors(self.hidden)
-                  if min(self.chunks(layer, d) for layer in range(self.layers)) >= UNIT_MIN_CYCLES]
+        if self.gate_rows > 1 and self._shortest_unit(self.lanes) < UNIT_MIN_CYCLES:
+            ok = [d for d in _divisors(self.hidden) if self._shortest_unit(d) >= UNIT_MIN_CYCLES]
+            fewer = ", ".join(str(r) for r in GATE_ROWS if r < self.gate_rows)
             raise ConfigError(f"gate_rows={self.gate_rows} with lanes={self.lanes}: a unit takes "
-                              f"{min(self.chunks(layer) for layer in range(self.layers))} cycles, fewer than the "
-                              f"{UNIT_MIN_CYCLES} its four rows need in the shared affine and the state update; "
-                              f"nearest valid lanes: {_nearest(self.lanes, ok)} (or gate_rows=1)")
+                              f"{self._shortest_unit(self.lanes)} cycles, fewer than the {UNIT_MIN_CYCLES} its rows need "
+                              f"in the shared affine and the state update; nearest valid lanes: {_nearest(self.lanes, ok)} "
+                              f"(or gate_rows {fewer})")
         if self.act_bits < 3 or self.act_bits > 16:
             raise ConfigError(f"act_bits={self.act_bits} must be in 3..16")
         need = self.required_acc_bits()
@@ -210,6 +211,10 @@ class AccelConfig:
     def unit_cycles(self, layer: int) -> int:
         """Issue cycles of one unit's gate rows in `layer`'s pass."""
         return self.gates * self.chunks(layer) // self.gate_rows
+
+    def _shortest_unit(self, lanes: int) -> int:
+        """The fewest issue cycles of a unit over the layers, with `lanes` lanes."""
+        return min(self.gates * self.chunks(layer, lanes) // self.gate_rows for layer in range(self.layers))
 
     @property
     def weight_words(self) -> int:

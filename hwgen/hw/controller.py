@@ -157,7 +157,7 @@ class Controller(wiring.Component):
         s.count = Signal(range(max(max(sched.gaps) + 1, sched.write_offset + 1, 2)), name="count")
         s.first_r, s.is_h_r, s.first_h_r, s.end_row, s.last_row = (
             Signal(init=1, name="first_r"), Signal(name="is_h_r"), Signal(name="first_h_r"), Signal(name="end_row"),
-            Signal(init=int(cfg.gate_rows > 1 and H == 1), name="last_row"))
+            Signal(init=int(cfg.gate_rows == cfg.gates and H == 1), name="last_row"))
         s.last_unit = Signal(init=int(H == 1), name="last_unit")  # unit == H - 1
         s.end_pass = Signal(name="end_pass")  # end_row & last_row, registered too
         # count == 0, registered: set with every load of count and as it passes 1, so GAP and DRAIN decide on a flop.
@@ -179,19 +179,20 @@ class Controller(wiring.Component):
         H, lanes, rows = self.config.hidden, self.config.lanes, self.config.gate_rows
         # end_row (and end_pass) are high only in ISSUE (set there, cleared with the row): the row step is decided
         # on the flag alone, without the state flop in its enables. With gate_rows=4 a "row" is a unit's four rows
-        # (gate stays 0; the accelerator's row serialiser numbers the gates), so every row step is a unit step.
+        # (gate stays 0; the accelerator's row serialiser numbers the gates), so every row step is a unit step; with
+        # gate_rows=2 it is rows i, f (gate 0) or g, o (gate 2), and the serialiser adds 1 to the second's gate.
         with m.If(s.end_row):
             if not s.derived_row:
                 m.d.sync += s.row.eq(s.row + rows)
             m.d.sync += [s.chunk.eq(0),
                          s.first_r.eq(1), s.is_h_r.eq(0), s.first_h_r.eq(0), s.end_row.eq(0), s.end_pass.eq(0)]
             gates = self.config.gates  # rows a unit: 4 (LSTM i, f, g, o) or 3 (GRU z, r, n)
-            if rows == 1:
-                m.d.sync += [s.gate.eq(Mux(s.gate == gates - 1, 0, s.gate + 1)) if gates < 4 else s.gate.eq(s.gate + 1),
-                             s.last_row.eq((s.gate == gates - 2) & s.last_unit)]
+            if rows < gates:  # the gate counter steps by `rows` (two bits: four gates wrap by themselves)
+                m.d.sync += [s.gate.eq(Mux(s.gate == gates - 1, 0, s.gate + 1)) if gates < 4 else s.gate.eq(s.gate + rows),
+                             s.last_row.eq((s.gate == gates - 2 * rows) & s.last_unit)]
             else:  # the next unit is the pass's last: unit == H - 2 now (H == 1: every unit is)
                 m.d.sync += s.last_row.eq(Const(1) if H == 1 else s.unit == H - 2)
-            with m.If(s.gate == gates - 1 if rows == 1 else Const(1)):
+            with m.If(s.gate == gates - rows if rows < gates else Const(1)):
                 m.d.sync += [s.unit.eq(s.unit + 1), s.last_unit.eq(s.unit == H - 2)]
                 if not s.derived_lanes:
                     m.d.sync += s.ulane.eq(s.ulane + 1)

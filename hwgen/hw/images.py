@@ -6,7 +6,7 @@ last row (o, or n) is done. A weight word holds
 `lanes` codes of one row (lane i at bits [i·b, (i+1)·b)), input-part chunks first, then
 hidden-part chunks; layer after layer. With `gate_rows=4` a word holds the same chunk of a
 unit's four rows side by side (gate q's lane i at bits [(q·lanes + i)·b, ...)), words in unit
-order, each unit's chunks in turn. The same lists fill the Amaranth ROM `init`s and
+order, each unit's chunks in turn; with `gate_rows=2`, rows i, f side by side, then g, o. The same lists fill the Amaranth ROM `init`s and
 the `$readmemh` files of `hwgen build --target rtl`.
 
 Layer 0's input part is padded to `config.padded_input()` columns when lanes do not divide the

@@ -1,14 +1,15 @@
-"""Row serialiser: a unit's four gate rows, summed side by side, into the shared row affine one after another.
+"""Row serialiser: a word's gate rows, summed side by side, into the shared row affine one after another.
 
-With `gate_rows=4` (see `hwgen.hw.config.AccelConfig.gate_rows`) four accumulators finish a unit's
-rows i, f, g, o in the same cycle; the row affine has one multiplier, which takes a row every
-`ROW_SPACING` cycles. In the cycle `load` is high (the unit's last chunk enters the accumulators) the
-four running sums (`acc_x`, `acc_h`: the accumulators' `sum_x`, `sum_h`) enter a shift chain, which is
-what replaces the accumulators' own output registers; row q leaves `1 + ROW_SPACING · q` cycles later
-(the accumulator's latency, then `SERIAL_LATENCY`), with `tag_in` (the accumulators' registered tag)
-and its gate set to q and its row to the unit's row + q (the controller counts rows in steps of 4, so
-the low two bits are free). Units are at least `UNIT_MIN_CYCLES` apart, so the chain is empty again
-before the next load. The chain has no reset: `valid_out` alone says when it holds a row.
+With `gate_rows` R = 4 or 2 (see `hwgen.hw.config.AccelConfig.gate_rows`) R accumulators finish R rows of
+a unit in the same cycle (R = 4: i, f, g, o; R = 2: i, f, then g, o); the row affine has one multiplier,
+which takes a row every `ROW_SPACING` cycles. In the cycle `load` is high (the word's last chunk enters the
+accumulators) the R running sums (`acc_x`, `acc_h`: the accumulators' `sum_x`, `sum_h`) enter a shift
+chain, which is what replaces the accumulators' own output registers; row q leaves `1 + ROW_SPACING · q`
+cycles later (the accumulator's latency, then `SERIAL_LATENCY`), with `tag_in` (the accumulators'
+registered tag) and its gate and row numbers + q (the controller counts both in steps of R, so their
+low log2(R) bits are free). Loads are at least `ROW_SPACING · R` cycles apart (a unit takes at least
+`UNIT_MIN_CYCLES`), so the chain is empty again before the next load. The chain has no reset:
+`valid_out` alone says when it holds a row.
 
 Ports: `load` in, 1; `acc_x`, `acc_h` in, rows × signed(acc_bits); `tag_in` in (the tag layout);
 `valid_out` out, 1; `acc_x_out`, `acc_h_out` out, signed(acc_bits); `tag_out` out (the tag layout).
@@ -27,8 +28,8 @@ class RowSerialiser(wiring.Component):
     latency = SERIAL_LATENCY
 
     def __init__(self, rows: int, acc_bits: int, layout: data.StructLayout) -> None:
-        if rows != 4 or ROW_SPACING != 2 or SERIAL_LATENCY != 0:
-            raise ValueError(f"the row serialiser takes a unit's 4 gate rows 2 cycles apart, not {rows}")
+        if rows not in (2, 4) or ROW_SPACING != 2 or SERIAL_LATENCY != 0:
+            raise ValueError(f"the row serialiser takes a word's 2 or 4 gate rows 2 cycles apart, not {rows}")
         self.rows, self.acc_bits = rows, acc_bits
         super().__init__({
             "load": In(1), "acc_x": In(signed(acc_bits)).array(rows), "acc_h": In(signed(acc_bits)).array(rows),
@@ -57,9 +58,11 @@ class RowSerialiser(wiring.Component):
                     with m.Elif(shift):
                         m.d.sync += reg.eq(chain[q + 1])
             m.d.comb += out.eq(chain[0])
-        q = phase[1:]
+        q = phase[1:]  # log2(rows) bits
+        k = len(q)
         m.d.comb += [
             self.valid_out.eq(active & ~phase[0]),
-            self.tag_out.eq(self.tag_in), self.tag_out.gate.eq(q), self.tag_out.row.eq(Cat(q, self.tag_in.row[2:])),
+            self.tag_out.eq(self.tag_in), self.tag_out.gate.eq(Cat(q, self.tag_in.gate[k:])),
+            self.tag_out.row.eq(Cat(q, self.tag_in.row[k:])),
         ]
         return m

@@ -14,7 +14,9 @@ so `expected_cycles` is exact, not an estimate.
 
 With `gate_rows=4` a word holds one chunk of a unit's four rows: a unit takes `chunks(l)` cycles
 (`config.unit_cycles`), its four sums leave the accumulators together and enter the affine
-`ROW_SPACING` cycles apart (`serial_offset`), so a pass is H · chunks(l) cycles.
+`ROW_SPACING` cycles apart (`serial_offset`), so a pass is H · chunks(l) cycles. With `gate_rows=2`
+a word holds rows i, f and the next g, o: a unit takes 2 · chunks(l) cycles, each word's two sums
+entering the affine ROW_SPACING apart.
 
 Outputs with a dense head (`HeadTiming`): the head computes a step's logits on its own lanes from
 its own copy of h while the controller goes on with the next step; a step's end waits only while the
@@ -46,8 +48,8 @@ STATE_LATENCY = 12
 GRU_STATE_LATENCY = 8  # GRU: from the n row's partial sums leaving the affine to h_we (`hwgen.hw.gru_update`)
 VEC_WRITE_LATENCY = 1  # h value -> vector memory: the write port's register
 HIDDEN_OUT_CYCLES = 3  # hidden-state output: read, select, handshake
-ROW_SPACING = 2  # gate_rows=4: a unit's rows enter the shared affine 2 cycles apart (its multiplier takes two per row)
-SERIAL_LATENCY = 0  # gate_rows=4: the row serialiser's chain loads with the accumulators' registers (no extra cycle)
+ROW_SPACING = 2  # gate_rows > 1: a word's rows enter the shared affine 2 cycles apart (its multiplier takes two per row)
+SERIAL_LATENCY = 0  # gate_rows > 1: the row serialiser's chain loads with the accumulators' registers (no extra cycle)
 
 
 def tree_leaves(config: "AccelConfig") -> int:
@@ -66,13 +68,15 @@ def acc_offset(config: "AccelConfig") -> int:
 
 def serial_offset(config: "AccelConfig") -> int:
     """Cycles from a unit's sums leaving the accumulators to its o row entering the affine (0 with one row a word:
-    the row goes straight on; with gate_rows=4 the rows i, f, g, o follow one another ROW_SPACING apart)."""
+    the row goes straight on; with gate_rows > 1 a word's rows follow one another ROW_SPACING apart, o last)."""
     return 0 if config.gate_rows == 1 else SERIAL_LATENCY + ROW_SPACING * (config.gate_rows - 1)
 
 
 def i_lead(config: "AccelConfig", layer: int) -> int:
-    """Cycles from a unit's i row reaching the state update to its o row reaching it."""
-    return 3 * config.chunks(layer) if config.gate_rows == 1 else ROW_SPACING * (config.gate_rows - 1)
+    """Cycles from a unit's i row reaching the state update to its o row reaching it: o is in the unit's last word,
+    `4 / gate_rows - 1` words of `chunks(layer)` cycles after i's, and last of that word's rows, ROW_SPACING apart."""
+    rows = config.gate_rows
+    return (4 // rows - 1) * config.chunks(layer) + (0 if rows == 1 else ROW_SPACING * (rows - 1))
 
 
 def state_read_lead(config: "AccelConfig", layer: int) -> int:

@@ -33,7 +33,7 @@ class AccelOptions:
 
     lanes          parallel accumulators (adder-tree width); must divide hidden. None: the one default
                    policy (`AccelConfig.choose_lanes`): rtl prefers 8, a board its own width.
-    gate_rows      gate rows a weight word holds: 1, or 4 (a unit's four rows side by side, four adder trees on
+    gate_rows      gate rows a weight word holds: 1, 2 or 4 (a unit's rows side by side, as many adder trees on
                    one vector chunk; see `AccelConfig.gate_rows`). None: 1 for rtl, the board's policy for fpga.
     weight_memory  "registers" | "ebr" | "spram"; None: "ebr" for rtl, the board's kind for fpga.
     weights        "auto": the model's binary/ternary codes (multiplier-free); "int8": the MAC baseline.

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import Phase, given, settings, strategies as st
 
 from hwgen.hw.amaranth_sim import simulate
-from hwgen.hw.config import AccelConfig
+from hwgen.hw.config import AccelConfig, ConfigError
 from hwgen.hw.synthetic import random_gru_stack, random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 from hwgen.passes.lower_gru import lower_gru
@@ -109,3 +109,32 @@ def test_four_gate_rows_a_word_are_bit_exact_and_take_expected_cycles(case):
     config, result, steps = _run(**GATE_ROW_CASES[case], gate_rows=4)
     assert config.gate_rows == 4 and config.word_bits == 4 * config.lanes * config.weight_bits
     assert result.cycles[0] == config.expected_cycles(steps)
+
+
+TWO_ROW_CASES = {  # rows i, f in one word, then g, o (gate_rows=2): two trees and accumulators, the row serialiser
+    "logits-shortest-unit": dict(hidden=4, input_size=4, layers=1, classes=3, lanes=2),  # 4 chunks: 8 cycles a unit
+    "hidden-out-odd-input": dict(hidden=4, input_size=10, layers=1, classes=0, lanes=4),
+    "two-layers-one-lane": dict(hidden=4, input_size=5, layers=2, classes=2, lanes=1),
+    "every-step": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=4, every_step=True),
+    "spram-binary": dict(hidden=8, input_size=8, layers=1, classes=2, lanes=4, memory="spram", kind="binary"),
+    "one-unit": dict(hidden=1, input_size=3, layers=1, classes=2, lanes=1),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TWO_ROW_CASES))
+def test_two_gate_rows_a_word_are_bit_exact_and_take_expected_cycles(case):
+    config, result, steps = _run(**TWO_ROW_CASES[case], gate_rows=2)
+    assert config.gate_rows == 2 and config.word_bits == 2 * config.lanes * config.weight_bits
+    assert result.cycles[0] == config.expected_cycles(steps)
+
+
+def test_gate_rows_refuses_units_too_short_for_their_rows():
+    """Two rows a word need 4 chunks a row (8 cycles a unit), four rows 8 chunks; the error names what is valid."""
+    model = lower_stack(random_stack(8, 8, 1, 2, seed=0))
+    assert AccelConfig.for_model(model, lanes=4, gate_rows=2).unit_cycles(0) == 8
+    with pytest.raises(ConfigError, match=r"gate_rows=4 with lanes=4: a unit takes 4 cycles.*nearest valid lanes: 2 "
+                                          r"\(or gate_rows 1, 2\)"):
+        AccelConfig.for_model(model, lanes=4, gate_rows=4)
+    with pytest.raises(ConfigError, match=r"gate_rows=2 with lanes=8: a unit takes 4 cycles.*nearest valid lanes: 4 "
+                                          r"\(or gate_rows 1\)"):
+        AccelConfig.for_model(model, lanes=8, gate_rows=2)
