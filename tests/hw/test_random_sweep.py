@@ -1,13 +1,13 @@
 """A random sweep of the whole accelerator in amaranth.sim over models × configurations: cell (LSTM or GRU), hidden,
 input, layers,
 weight kind, lanes (up to 16: the output unit walks an h word of up to 16 lanes through its shift register),
-gate rows a word (1 or 4), weight memory, output mode, dense-head size and head lanes. Every case: outputs bit-exact with the integer reference and cycles ==
+gate rows a word (1, 2 or 4), weight memory, output mode, dense-head size and head lanes. Every case: outputs bit-exact with the integer reference and cycles ==
 `expected_cycles()`. A few cases run by default, more with the slow marker."""
 
 import pytest
 from hypothesis import HealthCheck, given, reject, settings, strategies as st
 
-from hwgen.hw.config import UNIT_MIN_CYCLES, ConfigError
+from hwgen.hw.config import GATE_ROWS, UNIT_MIN_CYCLES, ConfigError
 
 from tests.hw.test_accelerator import _run
 
@@ -20,9 +20,11 @@ def cases(draw, max_hidden=16, max_input=19):
     kind = draw(st.sampled_from(["binary", "ternary", "int8"]))
     memory = draw(st.sampled_from(["registers", "ebr", "spram"]))
     input_size, layers = draw(st.integers(1, max_input)), draw(st.integers(1, 2))
-    # four gate rows a word need >= UNIT_MIN_CYCLES chunks per unit in every layer (else the config refuses them)
+    # R gate rows a word need units of 4 · chunks / R >= UNIT_MIN_CYCLES cycles in every layer (else the config
+    # refuses them); a GRU reads one row a word
     chunks = min([-(-input_size // lanes)] + [hidden // lanes] * (layers - 1)) + hidden // lanes
-    gate_rows = draw(st.sampled_from([1, 4])) if chunks >= UNIT_MIN_CYCLES and cell == "lstm" else 1  # GRU: 1
+    valid_rows = [r for r in GATE_ROWS if r == 1 or (cell == "lstm" and 4 * chunks // r >= UNIT_MIN_CYCLES)]
+    gate_rows = draw(st.sampled_from(valid_rows))
     if memory == "spram" and lanes * gate_rows * {"binary": 1, "ternary": 2, "int8": 8}[kind] > 64:
         memory = "ebr"  # wider than the UP5K's four SPRAMs side by side
     # classes up to 40: a dense head whose every-step burst may outlast a step (the controller HOLDs for it)
