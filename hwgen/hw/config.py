@@ -137,7 +137,7 @@ class AccelConfig:
         if self.cell not in CELL_GATES:
             errs.append(f"cell {self.cell!r} is not one of {', '.join(CELL_GATES)}")
         elif self.cell == "gru" and self.gate_rows != 1:
-            errs.append(f"gate_rows={self.gate_rows} is for LSTMs (a unit's four rows in one word); a GRU reads one "
+            errs.append(f"gate_rows={self.gate_rows} is for LSTMs (a word holds 2 or 4 of a unit's four rows); a GRU reads one "
                         "gate row a word: nearest valid choice: gate_rows=1")
         if errs:
             raise ConfigError("; ".join(errs))
