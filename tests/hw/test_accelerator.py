@@ -94,37 +94,27 @@ def test_every_step_outputs_are_bit_exact_and_take_expected_cycles(case):
     assert result.cycles[0] == config.expected_cycles(steps)
 
 
-GATE_ROW_CASES = {  # a unit's four rows in one word (gate_rows=4): four trees and accumulators, the row serialiser
-    "logits": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=2),
-    "hidden-out-odd-input": dict(hidden=4, input_size=30, layers=1, classes=0, lanes=4),
-    "two-layers-one-lane": dict(hidden=8, input_size=5, layers=2, classes=2, lanes=1),
-    "every-step": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=2, every_step=True),
-    "spram-binary": dict(hidden=8, input_size=12, layers=1, classes=2, lanes=2, memory="spram", kind="binary"),
-    "one-unit": dict(hidden=1, input_size=9, layers=1, classes=2, lanes=1),
+GATE_ROW_CASES = {  # a unit's rows in one word: R trees and accumulators, the row serialiser
+    # four rows (i, f, g, o)
+    "4-logits": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=2),
+    "4-hidden-out-odd-input": dict(hidden=4, input_size=30, layers=1, classes=0, lanes=4),
+    "4-two-layers-one-lane": dict(hidden=8, input_size=5, layers=2, classes=2, lanes=1),
+    "4-every-step": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=2, every_step=True),
+    "4-spram-binary": dict(hidden=8, input_size=12, layers=1, classes=2, lanes=2, memory="spram", kind="binary"),
+    "4-one-unit": dict(hidden=1, input_size=9, layers=1, classes=2, lanes=1),
+    # two rows (i, f, then g, o); the shortest unit: 4 chunks a row, 8 cycles a unit
+    "2-logits-shortest-unit": dict(hidden=4, input_size=4, layers=1, classes=3, lanes=2),
+    "2-two-layers-one-lane": dict(hidden=4, input_size=5, layers=2, classes=2, lanes=1),
+    "2-every-step": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=4, every_step=True),
+    "2-one-unit": dict(hidden=1, input_size=3, layers=1, classes=2, lanes=1),
 }
 
 
 @pytest.mark.parametrize("case", sorted(GATE_ROW_CASES))
-def test_four_gate_rows_a_word_are_bit_exact_and_take_expected_cycles(case):
-    config, result, steps = _run(**GATE_ROW_CASES[case], gate_rows=4)
-    assert config.gate_rows == 4 and config.word_bits == 4 * config.lanes * config.weight_bits
-    assert result.cycles[0] == config.expected_cycles(steps)
-
-
-TWO_ROW_CASES = {  # rows i, f in one word, then g, o (gate_rows=2): two trees and accumulators, the row serialiser
-    "logits-shortest-unit": dict(hidden=4, input_size=4, layers=1, classes=3, lanes=2),  # 4 chunks: 8 cycles a unit
-    "hidden-out-odd-input": dict(hidden=4, input_size=10, layers=1, classes=0, lanes=4),
-    "two-layers-one-lane": dict(hidden=4, input_size=5, layers=2, classes=2, lanes=1),
-    "every-step": dict(hidden=8, input_size=8, layers=1, classes=3, lanes=4, every_step=True),
-    "spram-binary": dict(hidden=8, input_size=8, layers=1, classes=2, lanes=4, memory="spram", kind="binary"),
-    "one-unit": dict(hidden=1, input_size=3, layers=1, classes=2, lanes=1),
-}
-
-
-@pytest.mark.parametrize("case", sorted(TWO_ROW_CASES))
-def test_two_gate_rows_a_word_are_bit_exact_and_take_expected_cycles(case):
-    config, result, steps = _run(**TWO_ROW_CASES[case], gate_rows=2)
-    assert config.gate_rows == 2 and config.word_bits == 2 * config.lanes * config.weight_bits
+def test_gate_rows_a_word_are_bit_exact_and_take_expected_cycles(case):
+    rows = int(case.split("-")[0])
+    config, result, steps = _run(**GATE_ROW_CASES[case], gate_rows=rows)
+    assert config.gate_rows == rows and config.word_bits == rows * config.lanes * config.weight_bits
     assert result.cycles[0] == config.expected_cycles(steps)
 
 
