@@ -63,7 +63,7 @@ def test_presets_load(preset):
     ({"board": "ulx3s-85f", "model": {**SPACE["model"], "weights": ["int8"], "hidden": [4096]},
       "accelerator": {"lanes": [1]}}, "board"),
     ({"colour": "red"}, "colour"),
-    ({"accelerator": {"lanes": [4], "gate_rows": [2]}}, "accelerator.gate_rows"),
+    ({"accelerator": {"lanes": [4], "gate_rows": [3]}}, "accelerator.gate_rows"),
 ])
 def test_bad_space_is_one_error_naming_the_field(tmp_path, capsys, change, field):
     path = _yaml(tmp_path, {**SPACE, **change})
