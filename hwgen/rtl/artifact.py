@@ -43,7 +43,8 @@ class RtlArtifact(BuildFolder):
         """One line: what was written and how fast it runs."""
         cfg, cyc = self.config, self.manifest["cycles"]
         steps = self.inputs().shape[1]
-        return (f"wrote {self.verilog}: {cfg.weights_kind} {cfg.cell.upper()} {cfg.input}->{cfg.hidden} x{cfg.layers}, {cfg.lanes} lanes, "
+        return (f"wrote {self.verilog}: {cfg.weights_kind} {cfg.cell.upper()} {cfg.input}->{cfg.hidden} x{cfg.layers}, {cfg.lanes} lanes"
+                f"{f' × {cfg.gate_rows} gate rows' if cfg.gate_rows > 1 else ''}, "
                 f"{cfg.weight_memory} weights{f' ({cfg.ebr_target} block RAM budget)' if cfg.ebr_target else ''}; "
                 f"{cyc['per_step']} cycles/step (utilisation {cyc['utilisation']:.3f}), {cyc['per_sequence']} cycles per "
                 f"{steps}-step sequence")
