@@ -37,8 +37,14 @@ HEAD_MULTIPLIERS = {"ice40": 8 - ACCEL_MULTIPLIERS, "ecp5": 16}
 #: and output registers 32 values wide) and nextpnr found no legal placement; H=128 at 16 lanes placed (3953 LCs).
 VECTOR_LANES = 16
 #: Gate rows a word may hold, per lane kind (`AccelConfig.gate_rows`): four rows side by side keep the vector chunk
-#: narrow while the word is used whole; MAC lanes stay one row (each product is a multiplier).
-GATE_ROW_CHOICES = {"accumulate": (1, 4), "multiply": (1,)}
+#: narrow while the word is used whole; two serve units too short for four; MAC lanes stay one row (each product is
+#: a multiplier).
+GATE_ROW_CHOICES = {"accumulate": (1, 4, 2), "multiply": (1,)}
+#: Two rows a word (a vector twice as wide as four rows' at the same codes a cycle) win only by at least this share
+#: of the cycles a step of the best one- or four-row choice: UP5K H=48, input 8, 10 classes, 16 × 2 against 6 × 4:
+#: 413 against 505 cycles, 4414 against 4046 LCs, 51.7 against 46.7 MHz (seed 1); a one-cycle saving (every-step
+#: 16 × 2 against 8 × 4) is not worth the wider vector.
+TWO_ROW_MIN_GAIN = 0.05
 
 
 def model_cell(model: RecurrentModel) -> str:
@@ -148,7 +154,7 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
 
     def best(check: Optional[Callable[[AccelConfig], None]], narrowest: bool) -> Optional[AccelConfig]:
         """Per gate-rows choice the one lanes policy's config (`narrowest`: from 1 lane up); the fewest cycles per
-        step of them (ties: one row a word, the simpler datapath)."""
+        step of them (`_fewest_cycles`)."""
         nonlocal last_error
         choices = []
         for rows in rows_choices:
@@ -157,7 +163,7 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
                 choices.append(AccelConfig.choose_lanes(H, _maker(board, model, kind, rows, check), prefer=prefer))
             except ConfigError as err:
                 last_error = last_error or err
-        return min(choices, key=lambda config: config.cycles_per_step()) if choices else None
+        return _fewest_cycles(choices)
 
     # With `fits`, only designs that fit; when none does, the narrowest valid one, so the caller's own check says what
     # overflows in the smallest design.
@@ -174,6 +180,20 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
         f"the {kind} {name} (hidden {H}, input {X}, {L} layer(s)) does not fit {board.description}: its weights need "
         f"{need} bits of {memory.name} and the board has {memory.capacity} × {memory.bits // 1024} Kb = "
         f"{board.weight_bits} bits ({last_error}); {suggestion}")
+
+
+def _fewest_cycles(choices: list[AccelConfig]) -> Optional[AccelConfig]:
+    """The config of fewest cycles a step (ties: the first, one row a word before four), a two-row one only when it
+    saves `TWO_ROW_MIN_GAIN` of the best other's."""
+    def cycles(config: AccelConfig) -> int:
+        return config.cycles_per_step()
+
+    others = [c for c in choices if c.gate_rows != 2]
+    best = min(others, key=cycles) if others else None
+    two = min((c for c in choices if c.gate_rows == 2), key=cycles, default=None)
+    if two is not None and (best is None or cycles(two) <= (1 - TWO_ROW_MIN_GAIN) * cycles(best)):
+        return two
+    return best
 
 
 def head_lane_choices(family: str, config: AccelConfig, sharers: int = 1) -> list[int]:

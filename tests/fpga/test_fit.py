@@ -97,3 +97,14 @@ def test_given_lanes_leave_the_head_within_the_boards_multipliers():
     ternary = lower_stack(random_stack(32, 8, classes=10, kind="ternary"))
     assert choose_config(board, int8, lanes=4).head_lanes == 1
     assert choose_config(board, ternary, lanes=8).head_lanes == 4  # the largest divisor of 8 within 5
+
+
+@pytest.mark.parametrize("hidden, inputs, every_step, expected", [
+    (48, 8, False, (16, 2, 413)),  # four rows force 6 lanes (505 cycles): two rows a word at 16 lanes save 18 %
+    (64, 64, True, (8, 4, 1639)),  # two rows at 16 lanes would save one cycle: not worth a vector twice as wide
+])
+def test_two_gate_rows_only_where_they_save_enough_cycles(hidden, inputs, every_step, expected):
+    model = lower_stack(random_stack(hidden, inputs, 1, 101 if every_step else 10, kind="ternary", seed=0,
+                                     every_step=every_step))
+    config = choose_config(get_board("icebreaker"), model)
+    assert (config.lanes, config.gate_rows, config.cycles_per_step()) == expected
