@@ -201,7 +201,7 @@ def widest_gate_rows(job: Job) -> int:
     """The most gate rows a word `job`'s design can hold at its lanes: an accumulate-only design four where that
     config is valid (its unit takes at least `UNIT_MIN_CYCLES`), else two (rows i, f then g, o), else one; an int8
     design one (`hwgen.fpga.fit.gate_row_choices`: each MAC lane is a multiplier). Four is what a board build picks
-    for the accumulate-only designs it builds; two covers lane counts whose units are too short for four."""
+    for the accumulate-only designs it builds here; two covers lane counts whose units are too short for four."""
     if job.part != "accel" or job.design == "int8":
         return 1
     for rows in sorted(GATE_ROWS, reverse=True):

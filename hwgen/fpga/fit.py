@@ -185,11 +185,8 @@ def choose_config(board: Board, model: RecurrentModel, lanes: Optional[int] = No
 def _fewest_cycles(choices: list[AccelConfig]) -> Optional[AccelConfig]:
     """The config of fewest cycles a step (ties: the first, one row a word before four), a two-row one only when it
     saves `TWO_ROW_MIN_GAIN` of the best other's."""
-    def cycles(config: AccelConfig) -> int:
-        return config.cycles_per_step()
-
-    others = [c for c in choices if c.gate_rows != 2]
-    best = min(others, key=cycles) if others else None
+    cycles = AccelConfig.cycles_per_step
+    best = min((c for c in choices if c.gate_rows != 2), key=cycles, default=None)
     two = min((c for c in choices if c.gate_rows == 2), key=cycles, default=None)
     if two is not None and (best is None or cycles(two) <= (1 - TWO_ROW_MIN_GAIN) * cycles(best)):
         return two

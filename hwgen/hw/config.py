@@ -146,11 +146,12 @@ class AccelConfig:
                               f"(each row is read in whole chunks of lanes codes, so a row takes >= 2 cycles and the "
                               f"shared affine multiplier keeps up; layer 0's input is zero-padded to a multiple of lanes); "
                               f"nearest valid lanes: {_nearest(self.lanes, _divisors(self.hidden))}")
-        if self.gate_rows > 1 and self._shortest_unit(self.lanes) < UNIT_MIN_CYCLES:
+        shortest = self._shortest_unit(self.lanes)
+        if self.gate_rows > 1 and shortest < UNIT_MIN_CYCLES:
             ok = [d for d in _divisors(self.hidden) if self._shortest_unit(d) >= UNIT_MIN_CYCLES]
             fewer = ", ".join(str(r) for r in GATE_ROWS if r < self.gate_rows)
             raise ConfigError(f"gate_rows={self.gate_rows} with lanes={self.lanes}: a unit takes "
-                              f"{self._shortest_unit(self.lanes)} cycles, fewer than the {UNIT_MIN_CYCLES} its rows need "
+                              f"{shortest} cycles, fewer than the {UNIT_MIN_CYCLES} its rows need "
                               f"in the shared affine and the state update; nearest valid lanes: {_nearest(self.lanes, ok)} "
                               f"(or gate_rows {fewer})")
         if self.act_bits < 3 or self.act_bits > 16:
@@ -208,13 +209,13 @@ class AccelConfig:
         """Gate rows per unit: 4 for an LSTM, 3 for a GRU."""
         return CELL_GATES[self.cell]
 
-    def unit_cycles(self, layer: int) -> int:
-        """Issue cycles of one unit's gate rows in `layer`'s pass."""
-        return self.gates * self.chunks(layer) // self.gate_rows
+    def unit_cycles(self, layer: int, lanes: Optional[int] = None) -> int:
+        """Issue cycles of one unit's gate rows in `layer`'s pass (with `lanes`, for another lane count)."""
+        return self.gates * self.chunks(layer, lanes) // self.gate_rows
 
     def _shortest_unit(self, lanes: int) -> int:
         """The fewest issue cycles of a unit over the layers, with `lanes` lanes."""
-        return min(self.gates * self.chunks(layer, lanes) // self.gate_rows for layer in range(self.layers))
+        return min(self.unit_cycles(layer, lanes) for layer in range(self.layers))
 
     @property
     def weight_words(self) -> int:
@@ -222,7 +223,7 @@ class AccelConfig:
 
     def words_for(self, lanes: int) -> int:
         """Weight words (chunks of all rows, `gate_rows` rows a word) with `lanes` lanes."""
-        return sum(self.gates * self.hidden * self.chunks(layer, lanes) // self.gate_rows for layer in range(self.layers))
+        return sum(self.hidden * self.unit_cycles(layer, lanes) for layer in range(self.layers))
 
     def acc_bound(self) -> int:
         """Worst case |accumulator|: every code at its largest magnitude on the widest row."""

@@ -76,7 +76,7 @@ def i_lead(config: "AccelConfig", layer: int) -> int:
     """Cycles from a unit's i row reaching the state update to its o row reaching it: o is in the unit's last word,
     `4 / gate_rows - 1` words of `chunks(layer)` cycles after i's, and last of that word's rows, ROW_SPACING apart."""
     rows = config.gate_rows
-    return (4 // rows - 1) * config.chunks(layer) + (0 if rows == 1 else ROW_SPACING * (rows - 1))
+    return (config.gates // rows - 1) * config.chunks(layer) + ROW_SPACING * (rows - 1)
 
 
 def state_read_lead(config: "AccelConfig", layer: int) -> int:

@@ -17,7 +17,7 @@ from tests.fpga.conftest import SIM_DIVISOR
 def gate_rows_board(request):
     from hwgen.fpga.hostsim import simulate
 
-    rows = request.param  # 2: rows i, f then g, o (asked for by name; the board fit picks 1 or 4)
+    rows = request.param  # 2: rows i, f then g, o (asked for by name; the board fit picks it only where it saves 5 %)
     model = lower_stack(random_stack(8, 11, classes=3, kind="ternary", seed=5))
     design = design_for(model, "icebreaker", lanes=2, gate_rows=rows, input_words=64)
     assert (design.config.gate_rows, design.config.word_bits) == (rows, rows * 2 * 2)
