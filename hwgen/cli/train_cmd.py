@@ -79,6 +79,9 @@ def add_transformer_parser(kinds: argparse._SubParsersAction) -> None:
     t.add_argument("--lr", type=float, default=1e-4, help="AdamW peak learning rate (10%% warm-up, linear decay)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--device", default="cpu", metavar="DEV",
+                   help="cpu (default; deterministic per seed and thread count), cuda or cuda:N: train on a GPU "
+                        "(--method full only)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("-o", "--output", type=Path, required=True, metavar="RUN", help="run directory to write")
     add_method_args(t)
@@ -111,7 +114,8 @@ def run_transformer(args: argparse.Namespace) -> int:
                                     sparsity=args.sparsity, distill=args.distill, teachers=tuple(args.teacher),
                                     alpha=args.alpha, temperature=args.temperature, epochs=args.epochs, steps=args.steps,
                                     limit=args.limit, batch_size=args.batch_size, max_len=args.max_len, lr=args.lr,
-                                    seed=args.seed, threads=args.threads, progress=not args.quiet)
+                                    seed=args.seed, threads=args.threads, device=args.device,
+                                    progress=not args.quiet)
     if args.method != "full":
         return run_method(args, config)
     m = train_transformer(config, args.output).metrics

@@ -64,6 +64,9 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise MethodError(f"unknown --method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.train.device != "cpu":
+            raise MethodError(f"--method {self.method} measures the CPU (peak resident memory, torch.profiler's CPU "
+                              f"events): it runs with --device cpu, not {self.train.device}")
         if self.method != "full" and self.train.steps == 0:
             raise MethodError(f"--method {self.method} trains: --steps 0 (post-training quantisation) takes --method full")
         if self.method in ("far", "learner"):

@@ -84,6 +84,6 @@ def ces_assign(difficulty: torch.Tensor, teachers: int) -> torch.Tensor:
     [2, 0, 1, 2, 0, 1]
     """
     n = difficulty.numel()
-    rank = torch.empty(n, dtype=torch.long)
-    rank[torch.argsort(difficulty, stable=True)] = torch.arange(n)
+    rank = torch.empty(n, dtype=torch.long, device=difficulty.device)
+    rank[torch.argsort(difficulty, stable=True)] = torch.arange(n, device=difficulty.device)
     return (rank * teachers) // max(n, 1)

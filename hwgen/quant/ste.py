@@ -58,17 +58,23 @@ def check_kind(kind: str) -> None:
 Level = Union[float, torch.Tensor]
 
 
+def _uniform(w: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+    """U[0, 1) draws shaped like w, on the generator's device (w's without one), then on w's."""
+    device = generator.device if generator is not None else w.device
+    return torch.rand(w.shape, generator=generator, dtype=w.dtype, device=device).to(w.device)
+
+
 def _signs(w: torch.Tensor, kind: str, w0: Level, stochastic: bool,
            generator: Optional[torch.Generator]) -> torch.Tensor:
     """The codes -1/0/+1 in w's dtype (+0.0 for zero): the one place the thresholds and sampling live."""
     if kind == "binary":
         if stochastic:
-            keep = torch.rand(w.shape, generator=generator, dtype=w.dtype) < ((w / w0 + 1) / 2).clamp(0, 1)
+            keep = _uniform(w, generator) < ((w / w0 + 1) / 2).clamp(0, 1)
         else:
             keep = w >= 0
         return torch.where(keep, 1.0, -1.0).to(w.dtype)
     if stochastic:
-        keep = torch.rand(w.shape, generator=generator, dtype=w.dtype) < (w.abs() / w0).clamp(0, 1)
+        keep = _uniform(w, generator) < (w.abs() / w0).clamp(0, 1)
         return torch.where(keep, torch.sign(w), 0.0)
     if isinstance(w0, torch.Tensor):  # per-row levels: hardshrink takes one threshold only
         return torch.where(w.abs() > w0 / 3, torch.sign(w), 0.0).to(w.dtype)

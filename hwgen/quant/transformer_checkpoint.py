@@ -76,7 +76,7 @@ def save_transformer(run: Path, model: TextClassifier, spec: ModelSpec, tokenize
         tokenizer.save_pretrained(str(run / TOKENIZER))
     path, tmp = run / CHECKPOINT, run / (CHECKPOINT + ".tmp")
     torch.save({"format": FORMAT, "version": VERSION, "spec": spec.to_dict(), "train_config": train_config,
-                "step": step, "state_dict": model.state_dict()}, tmp)
+                "step": step, "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}, tmp)
     os.replace(tmp, path)
     return path
 

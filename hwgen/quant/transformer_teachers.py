@@ -44,13 +44,18 @@ class Teachers:
     def __len__(self) -> int:
         return len(self.models)
 
+    @property
+    def _device(self) -> torch.device:
+        return next(self.models[-1].parameters()).device
+
     @torch.no_grad()
     def logits(self, k: int, idx: torch.Tensor) -> torch.Tensor:
         if k == len(self.models) - 1 and self._cache is not None and torch.equal(self._cache[0], idx):
             return self._cache[1]
         m = self.masks[k][idx]
         width = max(1, int(m.sum(1).max()))
-        return self.models[k](self.ids[k][idx][:, :width], m[:, :width])
+        device = next(self.models[k].parameters()).device
+        return self.models[k](self.ids[k][idx][:, :width].to(device), m[:, :width].to(device))
 
     @torch.no_grad()
     def difficulty(self, idx: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -63,18 +68,21 @@ class Teachers:
     def logits_by_choice(self, idx: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
         """Logits of teacher choice[i] for sample idx[i]; each teacher runs on its own samples only."""
         out: Optional[torch.Tensor] = None
+        choice = choice.to(idx.device)  # idx indexes the CPU-held texts
         for k in torch.unique(choice).tolist():
             sel = choice == k
-            rows = self.logits(k, idx)[sel] if k == len(self.models) - 1 else self.logits(k, idx[sel])
+            rows = self.logits(k, idx)[sel.to(self._device)] if k == len(self.models) - 1 else self.logits(k, idx[sel])
             if out is None:
                 out = rows.new_zeros(len(idx), rows.shape[1])
-            out[sel] = rows
+            out[sel.to(out.device)] = rows
         assert out is not None
         return out
 
 
-def load_teachers(runs: Sequence[str], splits: TextSplits, max_len: int) -> Teachers:
-    """Load teacher RUNs (eval mode), check their classes and position tables, encode the training texts."""
+def load_teachers(runs: Sequence[str], splits: TextSplits, max_len: int,
+                  device: torch.device = torch.device("cpu")) -> Teachers:
+    """Load teacher RUNs (eval mode) onto `device`, check their classes and position tables, encode the training
+    texts (kept on the CPU: each batch is moved as it is used)."""
     from hwgen.quant.transformer_checkpoint import load_transformer
 
     loaded = []
@@ -89,6 +97,6 @@ def load_teachers(runs: Sequence[str], splits: TextSplits, max_len: int) -> Teac
         for p in ckpt.model.parameters():
             p.requires_grad_(False)
         ids, mask = encode(ckpt.tokenizer, splits.train.texts, max_len)
-        loaded.append((model_bytes(ckpt.model), len(loaded), ckpt.model, ids, mask, str(run)))
+        loaded.append((model_bytes(ckpt.model), len(loaded), ckpt.model.to(device), ids, mask, str(run)))
     loaded.sort(key=lambda t: (t[0], t[1]))
     return Teachers([t[2] for t in loaded], [t[3] for t in loaded], [t[4] for t in loaded], [t[5] for t in loaded])

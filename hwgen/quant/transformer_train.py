@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -69,6 +70,7 @@ class TransformerTrainConfig:
     weight_decay: float = 0.01
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"  # "cuda" or "cuda:N": train and evaluate on a GPU (RUN/ is the same; CPU runs stay bit-reproducible)
     valid_each_epoch: bool = True  # False: skip the valid split (a budget run; test metrics are still measured)
     progress: bool = True
 
@@ -90,6 +92,8 @@ class TransformerTrainConfig:
         if self.steps == 0 and (self.init is None or self.distill != "none" or self.prune == "magnitude"):
             raise QuantConfigError("--steps 0 quantises (and structurally prunes) an --init RUN without training: it "
                                    "needs --init and takes no --distill or magnitude pruning")
+        if self.device != "cpu" and not re.fullmatch(r"cuda(:\d+)?", self.device):
+            raise QuantConfigError(f"unknown --device {self.device!r}; choose cpu, cuda or cuda:N")
         if self.max_len < 3:
             raise QuantConfigError(f"max_len must be >= 3 (CLS, one token, SEP), got {self.max_len}")
         if self.prune != "none" and not 0 < self.sparsity < 1:
@@ -176,7 +180,21 @@ def _student(config: TransformerTrainConfig) -> tuple[TextClassifier, Any, str, 
     return TextClassifier(encoder, 1), tokenizer, config.model or DEFAULT_MODEL, None
 
 
+def check_device(device: str) -> torch.device:
+    """The torch device for `device`, or a one-line error when this torch cannot reach it."""
+    if device != "cpu":
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if not torch.cuda.is_available():
+            raise QuantConfigError(f"--device {device}: this torch ({torch.__version__}) sees no CUDA device; "
+                                   "use --device cpu")
+        if index >= torch.cuda.device_count():
+            raise QuantConfigError(f"--device {device}: torch sees {torch.cuda.device_count()} CUDA device(s), "
+                                   f"cuda:0..cuda:{torch.cuda.device_count() - 1}")
+    return torch.device(device)
+
+
 def prepare(config: TransformerTrainConfig) -> Prepared:
+    device = check_device(config.device)
     model, tokenizer, source, classes = _student(config)
     if config.max_len > model.max_positions:
         raise QuantConfigError(f"--max-len {config.max_len} is beyond the model's position table "
@@ -184,24 +202,26 @@ def prepare(config: TransformerTrainConfig) -> Prepared:
     splits = load_splits(config, classes)
     if classes is None:  # a fresh head for this task's classes
         model = TextClassifier(model.encoder, len(splits.classes))
-    teachers = load_teachers(config.teachers, splits, config.max_len) if config.distill != "none" else None
+    teachers = load_teachers(config.teachers, splits, config.max_len, device) if config.distill != "none" else None
     torch.manual_seed(config.seed)
     if config.prune == "structured":
         prune_structured(model, config.sparsity)
     quantize_encoder(model.encoder, config.weights, config.quantizer == "stochastic", config.embeddings)
     spec = ModelSpec(model.encoder.config.to_json_string(), splits.classes, model.shape(), config.weights,
                      config.quantizer, config.embeddings, config.max_len)
-    return Prepared(model, spec, tokenizer, splits, source, teachers)
+    return Prepared(model.to(device), spec, tokenizer, splits, source, teachers)
 
 
 @torch.no_grad()
 def predict_probs(model: TextClassifier, ids: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
     model.eval()
+    device = next(model.parameters()).device
     out = []
     for k in range(0, len(ids), EVAL_BATCH):
         m = mask[k:k + EVAL_BATCH]
         width = max(1, int(m.sum(1).max()))
-        out.append(torch.softmax(model(ids[k:k + EVAL_BATCH, :width], m[:, :width]), -1).double().numpy())
+        logits = model(ids[k:k + EVAL_BATCH, :width].to(device), m[:, :width].to(device))
+        out.append(torch.softmax(logits, -1).double().cpu().numpy())
     return np.concatenate(out)
 
 
@@ -217,7 +237,7 @@ def lr_at(step: int, total: int, lr: float) -> float:
 
 def batch_loss(prep: Prepared, config: TransformerTrainConfig, ids: torch.Tensor, mask: torch.Tensor,
                 y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss, logits) of one batch."""
+    """(loss, logits) of one batch; `idx` (the texts' positions) stays on the CPU, the rest is on the model's device."""
     width = max(1, int(mask.sum(1).max()))
     logits = prep.model(ids[:, :width], mask[:, :width])
     if prep.teachers is None:
@@ -262,14 +282,19 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
     """Train into `run` (see the module docstring); returns the eval-mode model and the final metrics."""
     run = Path(run)
     set_determinism(config.seed, config.threads)
+    if config.device != "cpu":  # cuBLAS is deterministic only with a fixed workspace; some CUDA ops have no
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic kernel: warn, do not stop
+        torch.use_deterministic_algorithms(True, warn_only=True)
     prep = prepare(config)
     if hooks.splits is not None:
         prep.splits = hooks.splits(prep.splits)
     if hooks.adapt is not None:
         hooks.adapt(prep)
+        prep.model.to(config.device)  # modules the method added
     trained = trained_parameter_count(prep.model)  # before `finalize` folds the model back
     ids, mask = encode(prep.tokenizer, prep.splits.train.texts, config.max_len)
     labels = torch.from_numpy(prep.splits.train.labels)
+    device = torch.device(config.device)
     per_epoch = max(1, math.ceil(len(ids) / config.batch_size))
     total = min(config.epochs * per_epoch if config.steps is None else config.steps, config.epochs * per_epoch)
     epochs = math.ceil(total / per_epoch)
@@ -296,7 +321,8 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
                 for group in opt.param_groups:
                     group["lr"] = lr_at(step, total, config.lr)
                 idx = order[k:k + config.batch_size]
-                loss, logits = batch_loss(prep, config, ids[idx], mask[idx], labels[idx], idx)
+                loss, logits = batch_loss(prep, config, ids[idx].to(device), mask[idx].to(device),
+                                          labels[idx].to(device), idx)
                 if not torch.isfinite(loss):
                     metrics.update(status="diverged", diverged_at={"epoch": epoch, "step": step + 1})
                     write_json(run / METRICS, metrics)
@@ -305,7 +331,7 @@ def train_transformer(config: TransformerTrainConfig, run: Union[str, os.PathLik
                 optimizer_step(prep.model, opt, loss)
                 step += 1
                 if hooks.observe is not None:
-                    hooks.observe(step, idx, logits.detach(), labels[idx])
+                    hooks.observe(step, idx, logits.detach().cpu(), labels[idx])
                 loss_sum, count = loss_sum + float(loss.detach()), count + 1
                 progress.update(bar, advance=1, loss=loss_sum / count,
                                 description=f"train transformer {config.weights} epoch {epoch}/{epochs}")

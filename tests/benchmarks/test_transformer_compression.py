@@ -24,7 +24,7 @@ def _bench():
 
 
 bench = _bench()
-BASE = dict(steps=10, limit=None, batch_size=4, max_len=16, threads=1, lr=1e-4, epochs=1000, seed=0, progress=False,
+BASE = dict(steps=10, limit=None, batch_size=4, max_len=16, threads=1, device="cpu", lr=1e-4, epochs=1000, seed=0, progress=False,
             valid_each_epoch=True)
 #: (row, rate) -> (valid, test): the test column rewards the rate validation does not choose
 SCORES = {("int8", 1e-5): (70.0, 80.0), ("int8", 3e-5): (71.0, 60.0), ("int8", 1e-4): (71.0, 50.0),
@@ -36,15 +36,17 @@ def _fake_training(calls: list):
         calls.append((Path(run).name, config))
         valid, test = SCORES.get((Path(run).name.split("@")[0], config.lr), (50.0, 50.0))
         run.mkdir(parents=True)
-        m = {"status": "done", "history": [{"valid_accuracy": valid}], "test_accuracy": test, "test_ece": 1.0}
+        m = {"status": "done", "history": [{"valid_accuracy": valid}], "test_accuracy": test, "test_ece": 1.0,
+             "step_ms": 1.0, "classes": ["a", "b"]}
         (run / "metrics.json").write_text(json.dumps(m))
-        return type("Result", (), {"metrics": m})()
+        return type("Result", (), {"metrics": m, "model": None})()
     return train
 
 
 def test_each_row_keeps_the_rate_of_best_validation_and_the_first_on_a_tie(tmp_path, monkeypatch):
     calls: list = []
     monkeypatch.setattr(bench, "train_transformer", _fake_training(calls))
+    monkeypatch.setattr(bench, "save_test_probs", lambda *args: None)
     results, runs = bench.train_all(tmp_path, BASE, ["float", "int8", "pruned50+KD", "ternary+CES-KD"], 5,
                                     [1e-5, 3e-5, 1e-4])
     assert results["int8"]["qat_lr"] == 3e-5 and runs["int8"] == tmp_path / "int8@3e-05"  # tie with 1e-4: first
@@ -68,6 +70,34 @@ def test_each_row_keeps_the_rate_of_best_validation_and_the_first_on_a_tie(tmp_p
 def test_one_rate_keeps_the_plain_run_folders(tmp_path, monkeypatch):
     calls: list = []
     monkeypatch.setattr(bench, "train_transformer", _fake_training(calls))
+    monkeypatch.setattr(bench, "save_test_probs", lambda *args: None)
     results, runs = bench.train_all(tmp_path, BASE, ["float", "int8"], 5, [3e-5])
     assert runs["int8"] == tmp_path / "int8" and results["int8"]["qat_lr"] == 3e-5
     assert [name for name, _ in calls] == ["float", "int8"]
+
+
+def test_jobs_train_a_wave_in_processes_as_one_process_would(tmp_path):
+    """--jobs 2 trains int8 at both rates in spawned processes; each run equals the same config trained here."""
+    import subprocess
+
+    from hwgen.quant.transformer_train import train_transformer
+    from tests.quant.transformer.conftest import fabricated_rows, write_tiny_bert
+
+    model = write_tiny_bert(tmp_path / "model")
+    data = tmp_path / "topics.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in fabricated_rows(30)))
+    out = tmp_path / "out"
+    args = ["--model", str(model), "--data", str(data), "--steps", "6", "--qat-steps", "3", "--batch", "16", "--max-len", "24",
+            "--threads", "1", "--lr", "1e-3", "--qat-lr", "1e-3", "3e-3", "--only", "float", "int8", "--no-export",
+            "--jobs", "2", "--out", str(out)]
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "transformer_compression.py"), *args],
+                          capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "int8@0.001:" in done.stdout and "int8@0.003:" in done.stdout and "2 at once" in done.stdout
+    base = dict(BASE, steps=6, batch_size=16, max_len=24, lr=1e-3, model=str(model), data=str(data))
+    config = bench.configs(out, base, 3, 3e-3)["int8"]
+    here = train_transformer(config, tmp_path / "here").metrics
+    there = json.loads((out / "int8@0.003" / "metrics.json").read_text())
+    for key in ("test_accuracy", "test_ece", "history"):
+        assert here[key] == there[key], key
+    assert (out / "int8@0.003" / "test_probs.npy").exists()  # scored by the process that trained it

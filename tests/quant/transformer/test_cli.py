@@ -31,6 +31,9 @@ def test_train_then_export(tiny_bert, topics_jsonl, tmp_path, capsys):
     (["--distill", "kd"], "needs --teacher RUN"),
     (["--distill", "kd", "--teacher", "{tmp}/noteacher"], "no checkpoint"),
     (["--prune", "magnitude", "--weights", "binary"], "binary weights have no zero code"),
+    (["--device", "tpu"], "unknown --device 'tpu'; choose cpu, cuda or cuda:N"),
+    (["--device", "cuda:99"], "--device cuda:99: "),  # no CUDA here, or not 100 devices
+    (["--method", "far", "--steps", "8", "--device", "cuda"], "it runs with --device cpu, not cuda"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_run(tiny_bert, topics_jsonl, tmp_path, capsys, extra, message):
     (tmp_path / "broken").mkdir()
