@@ -27,9 +27,13 @@ steps plus the float run's. The issue's targets are then checked text by text on
 accuracy target as a paired bootstrap interval (and McNemar's test) against the float fine-tune or
 vanilla KD, each ECE target as a paired bootstrap interval, met only where the whole interval is on
 its side (OUT/ROW/test_probs.npy keeps each row's re-scored probabilities). Runs are kept in OUT/ and reused on a rerun (delete a RUN to
-retrain it); the exports are written to OUT/onnx/.
+retrain it); the exports are written to OUT/onnx/. `--device cuda` trains on a GPU; `--jobs N` trains
+each wave's runs (the float one; every row that starts from it; CES-KD, which also starts from the chosen int8 and
+pruned runs) N at once in their own processes, each scoring its own test texts.
 
     PYTHONPATH=. .venv/bin/python benchmarks/transformer_compression.py --steps 100 --qat-steps 20 --no-valid --limit 3200
+    PYTHONPATH=. python3 benchmarks/transformer_compression.py --device cuda --threads 1 --steps 1095 --qat-steps 407 \
+        --qat-lr 3e-5 1e-4 3e-4 --jobs 9          # the GPU budget of docs/results.md
 """
 
 from __future__ import annotations
