@@ -120,10 +120,12 @@ def load_tokenizer(path: Union[str, os.PathLike]) -> Any:
 
 
 def load_pretrained(path: Optional[Union[str, os.PathLike]] = None) -> tuple[nn.Module, Any, Path]:
-    """(BertModel without pooler, tokenizer, folder) from `path` (default: all-MiniLM-L6-v2)."""
+    """(BertModel without pooler, tokenizer, folder) from `path` (default: all-MiniLM-L6-v2), in float32 whatever the
+    folder's weights are stored in (many published folders hold float16 or bfloat16)."""
     folder = check_model_folder(path if path is not None else default_model_path())
     try:
-        encoder = _transformers().AutoModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False)
+        encoder = _transformers().AutoModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False,
+                                                            dtype=torch.float32)  # QAT and export are float32
     except Exception as err:
         raise PretrainedModelError(f"{folder}: cannot load the weights ({type(err).__name__}: "
                                    f"{str(err).splitlines()[0] if str(err) else ''})") from None

@@ -151,3 +151,21 @@ def test_frontend_sees_exact_ternary_and_binary_weights(exports):
 def test_pruned_export_is_smaller(exports):
     assert exports["pruned"].path.stat().st_size < exports["float"].path.stat().st_size
     assert exports["ternary"].path.stat().st_size < exports["float"].path.stat().st_size
+
+
+def test_a_half_precision_model_folder_trains_in_float32(tiny_bert, topics_jsonl, tmp_path):
+    """Published folders often hold float16 weights: they are loaded as float32 and train as the float32 folder does."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    half = tmp_path / "half"
+    shutil.copytree(tiny_bert, half)
+    weights = load_file(str(half / "model.safetensors"))
+    save_file({k: v.half() if v.is_floating_point() else v for k, v in weights.items()}, str(half / "model.safetensors"),
+              metadata={"format": "pt"})
+    config = json.loads((half / "config.json").read_text())
+    (half / "config.json").write_text(json.dumps(dict(config, dtype="float16")))  # as such folders declare it
+    result = train_transformer(tiny_train_config(half, topics_jsonl, steps=3), tmp_path / "run")
+    assert {p.dtype for p in result.model.parameters()} == {torch.float32}
+    assert np.isfinite(result.metrics["test_accuracy"]) and result.metrics["status"] == "done"
