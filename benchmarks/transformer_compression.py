@@ -270,10 +270,11 @@ def table(results: dict[str, dict[str, Any]], exports: dict[str, dict[str, Any]]
         ratio = m["encoder_weight_bytes"] / m["encoder_weight_bytes_float32"]
         valid = m["history"][-1].get("valid_accuracy") if m.get("history") else None
         lr = "-" if name in NO_QAT_RATE else f"{m['qat_lr']:g}"
+        onnx_bytes = f"{e['bytes']:,}" if e else "-"
+        diffs = f"{e['max_abs_diff']:.1e} / {e['default_ort_diff']:.1e}" if e else "- (not exported)"
         lines.append(f"| {name} | {lr} | {'-' if valid is None else f'{valid:.2f}'} | {m['test_accuracy']:.2f} | "
                      f"{m['test_ece']:.2f} | {m['trained_parameters']:,} | "
-                     f"{e.get('bytes', 0):,} | {m['encoder_weight_bytes']:,} ({ratio:.3f}) | "
-                     f"{e.get('max_abs_diff', float('nan')):.1e} / {e.get('default_ort_diff', float('nan')):.1e} | "
+                     f"{onnx_bytes} | {m['encoder_weight_bytes']:,} ({ratio:.3f}) | {diffs} | "
                      f"{m['train_seconds']:.0f} |")
     b = next(iter(results.values()))["baseline"]
     features = b["features"] * len(next(iter(results.values()))["classes"])
