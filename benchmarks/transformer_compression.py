@@ -1,8 +1,9 @@
 """Compressed all-MiniLM-L6-v2 on the Debian topics task: one table, same seed and budget (issue 15).
 
-Rows (seed 0, every student trained for the same --steps at batch --batch, --max-len tokens,
-on the same --limit training texts; test accuracy and ECE on the full test split; the float
-fine-tune runs --steps, each compressed row --qat-steps more from it):
+Rows (seed --seed, 0 by default, which draws the split, the head's initialisation and the batches: rows are
+compared within one seed; every student trained for the same --steps at batch --batch, --max-len tokens, on the
+same --limit training texts; test accuracy and ECE on the full test split; the float fine-tune runs --steps, each
+compressed row --qat-steps more from it):
 
     float            fine-tune all-MiniLM-L6-v2 (the teacher of every KD row)
     int8             int8 per-row QAT, starting from the float fine-tune
@@ -302,6 +303,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                         "several, each row is trained at each and keeps the one of best validation accuracy")
     p.add_argument("--only", nargs="*", default=None, choices=ROWS, help="train only these rows (their teachers must exist); the table and targets also "
                         "take every other row already trained in OUT")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of every run (the data split, the classifier head, the batches); one OUT per seed")
     p.add_argument("--jobs", type=int, default=1,
                    help="runs trained at once, each in its own process with --threads (a GPU holds several)")
     p.add_argument("--no-export", action="store_true")
@@ -309,7 +312,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/transformer_compression"))
     args = p.parse_args(argv)
     base = dict(steps=args.steps, limit=args.limit, batch_size=args.batch, max_len=args.max_len, threads=args.threads,
-                device=args.device, model=args.model, data=args.data, lr=args.lr, epochs=1000, seed=0, progress=False,
+                device=args.device, model=args.model, data=args.data, lr=args.lr, epochs=1000, seed=args.seed, progress=False,
                 valid_each_epoch=not args.no_valid)
     t = time.perf_counter()
     if args.qat_lr and len(args.qat_lr) > 1 and args.no_valid:
@@ -321,7 +324,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         p.error(f"no row is trained in {args.out} and --only trains none")
     exports = {} if args.no_export else export_all(args.out, runs)
     first = results.get("float", next(iter(results.values())))
-    print(f"\n{first['data']}, {first['model']}, seed 0, float fine-tune {args.steps} steps, then "
+    print(f"\n{first['data']}, {first['model']}, seed {args.seed}, float fine-tune {args.steps} steps, then "
           f"{args.qat_steps or args.steps} steps for each compressed row from the float run (peak lr {args.lr:g} for "
           f"the float run, the table's qat lr for the rest), batch {args.batch}, {args.max_len} tokens, "
           f"{first['train_texts']} training texts, {args.threads} threads a run on {args.device}, {args.jobs} at once "
