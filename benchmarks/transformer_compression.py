@@ -1,7 +1,7 @@
 """Compressed all-MiniLM-L6-v2 on the Debian topics task: one table, same seed and budget (issue 15).
 
-Rows (seed --seed, 0 by default, which draws the split, the head's initialisation and the batches: rows are
-compared within one seed; every student trained for the same --steps at batch --batch, --max-len tokens, on the
+Rows (seed 0 unless --seeds, which draws the split, the head's initialisation and the batches: rows are compared
+within one seed, and with several seeds each target's paired difference is averaged over them; every student trained for the same --steps at batch --batch, --max-len tokens, on the
 same --limit training texts; test accuracy and ECE on the full test split; the float fine-tune runs --steps, each
 compressed row --qat-steps more from it):
 
@@ -43,7 +43,7 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 from hwgen.quant.transformer_train import TransformerTrainConfig, train_transformer
 
@@ -215,40 +215,63 @@ def _verdict(low: float, high: float, floor: float) -> str:
     return "met" if low >= floor else "not met" if high < floor else f"undecided (the interval straddles {floor:+.1f})"
 
 
-def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]], base: dict[str, Any]) -> list[str]:
-    """The issue's targets, each as a paired comparison on the same test texts (accuracy points, ECE points)."""
+#: The targets that compare two rows, keyed as `targets` reports their differences: (what, floor, "above" when met
+#: with the whole interval at or above the floor, "below" when met with it under the floor).
+PAIRED_TARGETS = {
+    "int8": ("int8 within 0.5 points of float", -0.5, "above"),
+    "int8-ptq": ("int8 without QAT (post-training) within 0.5 points of float", -0.5, "above"),
+    "best KD": ("ternary with its best KD within 1.5 points", -1.5, "above"),
+    "pruned50+KD": ("50 % structured pruning + KD within 1.0 point", -1.0, "above"),
+    "BD-KD accuracy": ("ternary+BD-KD at or above vanilla KD in accuracy", 0.0, "above"),
+    "BD-KD ECE": ("ternary+BD-KD below vanilla KD in ECE", 0.0, "below"),
+    "CES-KD accuracy": ("ternary+CES-KD at or above vanilla KD in accuracy", 0.0, "above"),
+    "CES-KD ECE": ("ternary+CES-KD below vanilla KD in ECE", 0.0, "below"),
+}
+
+
+def _below_verdict(low: float, high: float, floor: float) -> str:
+    return "met" if high < floor else "not met" if low >= floor else f"undecided (the interval straddles {floor:+.1f})"
+
+
+def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]],
+            base: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
+    """The issue's targets, each as a paired comparison on the same test texts (accuracy points, ECE points): the
+    report's lines, and each `PAIRED_TARGETS` difference (for the average over seeds)."""
     from hwgen.finetune.measure import compare_paired
 
     if "float" not in results:
-        return []
+        return [], {}
     probs = {name: test_probs(runs[name], m, base) for name, m in results.items()}
     labels = probs["float"][1]
     correct = {name: p.argmax(1) == labels for name, (p, _) in probs.items()}
+    diffs: dict[str, float] = {}
 
-    def acc(a: str, b: str, floor: float, what: str) -> str:
+    def acc(a: str, b: str, key: str, what: str) -> str:
         c = compare_paired(correct[a], correct[b])
+        diffs[key] = c.difference
         return (f"{what}: {b} − {a} {_interval(c.difference, c.low, c.high)} points, {c.only_a} vs {c.only_b} texts "
-                f"only one gets right, McNemar p {c.p_value:.2g} → {_verdict(c.low, c.high, floor)}")
+                f"only one gets right, McNemar p {c.p_value:.2g} → {_verdict(c.low, c.high, PAIRED_TARGETS[key][1])}")
 
     lines = []
     if "int8" in correct:
-        lines.append(acc("float", "int8", -0.5, "int8 within 0.5 points of float"))
+        lines.append(acc("float", "int8", "int8", PAIRED_TARGETS["int8"][0]))
     if "int8-ptq" in correct:
-        lines.append(acc("float", "int8-ptq", -0.5, "int8 without QAT (post-training) within 0.5 points of float"))
+        lines.append(acc("float", "int8-ptq", "int8-ptq", PAIRED_TARGETS["int8-ptq"][0]))
     kds = [r for r in ("ternary+KD", "ternary+BD-KD", "ternary+CES-KD") if r in results]
     if kds:
         valid = all(_valid(results[r]) == _valid(results[r]) for r in kds)  # not NaN: every run validated
         best = max(kds, key=lambda r: _valid(results[r]) if valid else results[r]["test_accuracy"])
         how = "best on validation" if valid else "best on test: the runs kept no validation figure"
-        lines.append(acc("float", best, -1.5, f"ternary with its best KD ({best}, {how}) within 1.5 points"))
+        lines.append(acc("float", best, "best KD", f"ternary with its best KD ({best}, {how}) within 1.5 points"))
     if "pruned50+KD" in correct:
-        lines.append(acc("float", "pruned50+KD", -1.0, "50 % structured pruning + KD within 1.0 point"))
-    for r in ("ternary+BD-KD", "ternary+CES-KD"):
+        lines.append(acc("float", "pruned50+KD", "pruned50+KD", PAIRED_TARGETS["pruned50+KD"][0]))
+    for r, short in (("ternary+BD-KD", "BD-KD"), ("ternary+CES-KD", "CES-KD")):
         if r in correct and "ternary+KD" in correct:
-            lines.append(acc("ternary+KD", r, 0.0, f"{r} at or above vanilla KD in accuracy"))
+            lines.append(acc("ternary+KD", r, f"{short} accuracy", PAIRED_TARGETS[f"{short} accuracy"][0]))
             d, low, high = paired_ece(probs["ternary+KD"][0], probs[r][0], labels)
-            lines.append(f"{r} below vanilla KD in ECE: {_interval(d, low, high)} ECE points → "
-                         f"{'met' if high < 0 else 'not met' if low >= 0 else 'undecided (the interval straddles 0)'}")
+            diffs[f"{short} ECE"] = d
+            lines.append(f"{PAIRED_TARGETS[f'{short} ECE'][0]}: {_interval(d, low, high)} ECE points → "
+                         f"{_below_verdict(low, high, 0.0)}")
     if "float+cont" in correct:
         for r in ("int8", "ternary+KD", "pruned50+KD"):
             if r in correct:
@@ -259,6 +282,27 @@ def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]], base: dic
         m = results["ternary"]
         ratio = m["encoder_weight_bytes"] / m["encoder_weight_bytes_float32"]
         lines.append(f"ternary encoder weights {ratio:.3f} of float32 (≤ 1/12 = 0.083) → {'met' if ratio <= 1 / 12 else 'not met'}")
+    return lines, diffs
+
+
+def over_seeds(per_seed: dict[int, dict[str, float]]) -> list[str]:
+    """Each paired target's difference averaged over seeds, with a 95 % t-interval over the seeds (each seed is
+    one draw of split, head and batches; the texts of different seeds differ, so the seeds, not the texts, are
+    the samples)."""
+    import numpy as np
+    from scipy import stats
+
+    lines = []
+    for key, (what, floor, side) in PAIRED_TARGETS.items():
+        seeds = [s for s in per_seed if key in per_seed[s]]
+        if len(seeds) < 2:
+            continue
+        d = np.array([per_seed[s][key] for s in seeds])
+        half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+        low, high = d.mean() - half, d.mean() + half
+        verdict = _verdict(low, high, floor) if side == "above" else _below_verdict(low, high, floor)
+        lines.append(f"{what}: {' / '.join(f'{x:+.2f}' for x in d)} (seeds {', '.join(map(str, seeds))}), mean "
+                     f"{_interval(d.mean(), low, high)} → {verdict}")
     return lines
 
 
@@ -303,40 +347,63 @@ def main(argv: Optional[list[str]] = None) -> int:
                         "several, each row is trained at each and keeps the one of best validation accuracy")
     p.add_argument("--only", nargs="*", default=None, choices=ROWS, help="train only these rows (their teachers must exist); the table and targets also "
                         "take every other row already trained in OUT")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of every run (the data split, the classifier head, the batches); one OUT per seed")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0],
+                   help="seed of every run (the data split, the classifier head, the batches); with several, each seed's "
+                        "table in OUT/seed-S and the paired targets averaged over the seeds")
     p.add_argument("--jobs", type=int, default=1,
                    help="runs trained at once, each in its own process with --threads (a GPU holds several)")
     p.add_argument("--no-export", action="store_true")
     p.add_argument("--no-valid", action="store_true", help="skip the valid split after each epoch (saves a pass over it)")
     p.add_argument("--out", type=Path, default=Path("runs/transformer_compression"))
     args = p.parse_args(argv)
-    base = dict(steps=args.steps, limit=args.limit, batch_size=args.batch, max_len=args.max_len, threads=args.threads,
-                device=args.device, model=args.model, data=args.data, lr=args.lr, epochs=1000, seed=args.seed, progress=False,
-                valid_each_epoch=not args.no_valid)
-    t = time.perf_counter()
-    if args.qat_lr and len(args.qat_lr) > 1 and args.no_valid:
-        p.error("several --qat-lr rates are chosen on validation accuracy: drop --no-valid")
     if args.jobs < 1:
         p.error(f"--jobs must be >= 1, got {args.jobs}")
-    results, runs = train_all(args.out, base, args.only, args.qat_steps, args.qat_lr, args.jobs)
+    if args.qat_lr and len(args.qat_lr) > 1 and args.no_valid:
+        p.error("several --qat-lr rates are chosen on validation accuracy: drop --no-valid")
+    per_seed: dict[int, dict[str, float]] = {}
+    summary: dict[str, Any] = {}
+    for seed in args.seeds:
+        out = args.out if len(args.seeds) == 1 else args.out / f"seed-{seed}"
+        per_seed[seed], summary[str(seed)] = one_seed(args, seed, out, p.error)
+    if len(args.seeds) > 1:
+        lines = over_seeds(per_seed)
+        print(f"\nOver seeds {', '.join(map(str, args.seeds))} (each seed's difference, their mean and its 95 % t-interval "
+              "over the seeds):")
+        for line in lines:
+            print(f"- {line}")
+        summary["over_seeds"] = lines
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def one_seed(args: argparse.Namespace, seed: int, out: Path,
+             fail: Callable[[str], NoReturn]) -> tuple[dict[str, float], dict[str, Any]]:
+    """Train (or reuse) one seed's rows in `out`, print its table and targets, write out/summary.json; returns the
+    paired targets' differences and that summary."""
+    base = dict(steps=args.steps, limit=args.limit, batch_size=args.batch, max_len=args.max_len, threads=args.threads,
+                device=args.device, model=args.model, data=args.data, lr=args.lr, epochs=1000, seed=seed,
+                progress=False, valid_each_epoch=not args.no_valid)
+    t = time.perf_counter()
+    results, runs = train_all(out, base, args.only, args.qat_steps, args.qat_lr, args.jobs)
     if not results:
-        p.error(f"no row is trained in {args.out} and --only trains none")
-    exports = {} if args.no_export else export_all(args.out, runs)
+        fail(f"no row is trained in {out} and --only trains none")
+    exports = {} if args.no_export else export_all(out, runs)
     first = results.get("float", next(iter(results.values())))
-    print(f"\n{first['data']}, {first['model']}, seed {args.seed}, float fine-tune {args.steps} steps, then "
+    print(f"\n{first['data']}, {first['model']}, seed {seed}, float fine-tune {args.steps} steps, then "
           f"{args.qat_steps or args.steps} steps for each compressed row from the float run (peak lr {args.lr:g} for "
           f"the float run, the table's qat lr for the rest), batch {args.batch}, {args.max_len} tokens, "
           f"{first['train_texts']} training texts, {args.threads} threads a run on {args.device}, {args.jobs} at once "
           f"({time.perf_counter() - t:.0f} s this invocation)\n")
     print(table(results, exports))
-    verdicts = targets(runs, results, base)
+    verdicts, diffs = targets(runs, results, base)
     print("\nTargets (paired on the test texts; a target counts as met only where the whole 95 % interval is on its side):")
     for line in verdicts:
         print(f"- {line}")
-    summary = {"results": results, "runs": {k: str(v) for k, v in runs.items()}, "exports": exports, "targets": verdicts}
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return 0
+    summary = {"results": results, "runs": {k: str(v) for k, v in runs.items()}, "exports": exports, "targets": verdicts,
+               "differences": diffs}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return diffs, summary
 
 
 if __name__ == "__main__":

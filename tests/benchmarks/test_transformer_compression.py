@@ -101,3 +101,15 @@ def test_jobs_train_a_wave_in_processes_as_one_process_would(tmp_path):
     for key in ("test_accuracy", "test_ece", "history"):
         assert here[key] == there[key], key
     assert (out / "int8@0.003" / "test_probs.npy").exists()  # scored by the process that trained it
+
+
+def test_targets_over_seeds_use_a_t_interval_over_the_seeds():
+    per_seed = {0: {"int8": -0.2, "BD-KD ECE": -1.0, "pruned50+KD": -3.0, "CES-KD accuracy": 1.0},
+                1: {"int8": -0.3, "BD-KD ECE": -2.0, "pruned50+KD": -2.5},
+                2: {"int8": -0.1, "BD-KD ECE": -1.5, "pruned50+KD": -3.5}}
+    lines = {line.split(":")[0]: line for line in bench.over_seeds(per_seed)}
+    # mean -0.2, half-width t(0.975, 2) * 0.1 / sqrt(3) = 0.248: [-0.45, +0.05], inside the -0.5 floor
+    assert "mean -0.20 [95 % -0.45, +0.05] → met" in lines["int8 within 0.5 points of float"]
+    assert lines["ternary+BD-KD below vanilla KD in ECE"].endswith("→ met")  # [-2.74, -0.26], all below 0
+    assert lines["50 % structured pruning + KD within 1.0 point"].endswith("→ not met")  # [-4.24, -1.76]
+    assert "ternary+CES-KD at or above vanilla KD in accuracy" not in lines  # one seed has it: no interval
