@@ -146,8 +146,7 @@ class AccelConfig:
                               f"(each row is read in whole chunks of lanes codes, so a row takes >= 2 cycles and the "
                               f"shared affine multiplier keeps up; layer 0's input is zero-padded to a multiple of lanes); "
                               f"nearest valid lanes: {_nearest(self.lanes, _divisors(self.hidden))}")
-        shortest = self._shortest_unit(self.lanes)
-        if self.gate_rows > 1 and shortest < UNIT_MIN_CYCLES:
+        if self.gate_rows > 1 and (shortest := self._shortest_unit(self.lanes)) < UNIT_MIN_CYCLES:
             ok = [d for d in _divisors(self.hidden) if self._shortest_unit(d) >= UNIT_MIN_CYCLES]
             fewer = ", ".join(str(r) for r in GATE_ROWS if r < self.gate_rows)
             raise ConfigError(f"gate_rows={self.gate_rows} with lanes={self.lanes}: a unit takes "
