@@ -44,10 +44,6 @@ class Teachers:
     def __len__(self) -> int:
         return len(self.models)
 
-    @property
-    def _device(self) -> torch.device:
-        return next(self.models[-1].parameters()).device
-
     @torch.no_grad()
     def logits(self, k: int, idx: torch.Tensor) -> torch.Tensor:
         if k == len(self.models) - 1 and self._cache is not None and torch.equal(self._cache[0], idx):
@@ -68,13 +64,12 @@ class Teachers:
     def logits_by_choice(self, idx: torch.Tensor, choice: torch.Tensor) -> torch.Tensor:
         """Logits of teacher choice[i] for sample idx[i]; each teacher runs on its own samples only."""
         out: Optional[torch.Tensor] = None
-        choice = choice.to(idx.device)  # idx indexes the CPU-held texts
         for k in torch.unique(choice).tolist():
-            sel = choice == k
-            rows = self.logits(k, idx)[sel.to(self._device)] if k == len(self.models) - 1 else self.logits(k, idx[sel])
+            sel = choice == k  # on the teachers' device, as `choice`; idx indexes the CPU-held texts
+            rows = self.logits(k, idx)[sel] if k == len(self.models) - 1 else self.logits(k, idx[sel.cpu()])
             if out is None:
                 out = rows.new_zeros(len(idx), rows.shape[1])
-            out[sel.to(out.device)] = rows
+            out[sel] = rows
         assert out is not None
         return out
 
