@@ -4,8 +4,9 @@ Word uni- and bigrams (sublinear tf, min_df 2 when the training set allows) and 
 multinomial logistic regression (C = 10, lbfgs) trained on exactly the training texts the
 transformer saw (after --limit); accuracy and ECE on the same test split. The fit takes
 about a minute on MiniLM's task, and every run of a benchmark on one split would repeat it,
-so the result is cached under the hash of the split's texts and labels, the seed, this
-module's source and the scikit-learn version (concurrent runs wait for one fit).
+so the result is cached under the hash of the split's texts and labels, the seed, the
+source of this module and of the scores (`calibration`), and the scikit-learn version
+(concurrent runs wait for one fit).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hwgen.cache import build_once, content_hash
+from hwgen.quant import calibration
 from hwgen.quant.calibration import scores
 from hwgen.quant.text_data import TextSplits, TextTable
 
@@ -25,8 +27,8 @@ def tfidf_baseline(splits: TextSplits, seed: int = 0) -> dict[str, Any]:
     """The baseline's test accuracy, ECE and feature count, from the cache when this split and seed were fitted."""
     import sklearn
 
-    key = content_hash([Path(__file__), sklearn.__version__, str(seed), str(len(splits.classes)),
-                        *_table_parts(splits.train), *_table_parts(splits.test)])
+    key = content_hash([Path(__file__), Path(calibration.__file__), sklearn.__version__, str(seed),
+                        str(len(splits.classes)), *_table_parts(splits.train), *_table_parts(splits.test)])
 
     def fit(folder: Path) -> None:
         (folder / RESULT).write_text(json.dumps(_fit(splits, seed)) + "\n")
