@@ -233,6 +233,12 @@ def _below_verdict(low: float, high: float, floor: float) -> str:
     return "met" if high < floor else "not met" if low >= floor else f"undecided (the interval straddles {floor:+.1f})"
 
 
+def _target_verdict(key: str, low: float, high: float) -> str:
+    """The verdict on `PAIRED_TARGETS[key]` of a difference's 95 % interval (one seed's or over seeds)."""
+    _, floor, side = PAIRED_TARGETS[key]
+    return _verdict(low, high, floor) if side == "above" else _below_verdict(low, high, floor)
+
+
 def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]],
             base: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
     """The issue's targets, each as a paired comparison on the same test texts (accuracy points, ECE points): the
@@ -250,7 +256,7 @@ def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]],
         c = compare_paired(correct[a], correct[b])
         diffs[key] = c.difference
         return (f"{what}: {b} − {a} {_interval(c.difference, c.low, c.high)} points, {c.only_a} vs {c.only_b} texts "
-                f"only one gets right, McNemar p {c.p_value:.2g} → {_verdict(c.low, c.high, PAIRED_TARGETS[key][1])}")
+                f"only one gets right, McNemar p {c.p_value:.2g} → {_target_verdict(key, c.low, c.high)}")
 
     lines = []
     if "int8" in correct:
@@ -271,7 +277,7 @@ def targets(runs: dict[str, Path], results: dict[str, dict[str, Any]],
             d, low, high = paired_ece(probs["ternary+KD"][0], probs[r][0], labels)
             diffs[f"{short} ECE"] = d
             lines.append(f"{PAIRED_TARGETS[f'{short} ECE'][0]}: {_interval(d, low, high)} ECE points → "
-                         f"{_below_verdict(low, high, 0.0)}")
+                         f"{_target_verdict(f'{short} ECE', low, high)}")
     if "float+cont" in correct:
         for r in ("int8", "ternary+KD", "pruned50+KD"):
             if r in correct:
@@ -293,16 +299,15 @@ def over_seeds(per_seed: dict[int, dict[str, float]]) -> list[str]:
     from scipy import stats
 
     lines = []
-    for key, (what, floor, side) in PAIRED_TARGETS.items():
+    for key, (what, _, _) in PAIRED_TARGETS.items():
         seeds = [s for s in per_seed if key in per_seed[s]]
         if len(seeds) < 2:
             continue
         d = np.array([per_seed[s][key] for s in seeds])
         half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
         low, high = d.mean() - half, d.mean() + half
-        verdict = _verdict(low, high, floor) if side == "above" else _below_verdict(low, high, floor)
         lines.append(f"{what}: {' / '.join(f'{x:+.2f}' for x in d)} (seeds {', '.join(map(str, seeds))}), mean "
-                     f"{_interval(d.mean(), low, high)} → {verdict}")
+                     f"{_interval(d.mean(), low, high)} → {_target_verdict(key, low, high)}")
     return lines
 
 
