@@ -17,7 +17,6 @@ from typing import Any
 
 from hwgen.cache import build_once, content_hash
 from hwgen.quant import calibration
-from hwgen.quant.calibration import scores
 from hwgen.quant.text_data import TextSplits, TextTable
 
 RESULT = "baseline.json"
@@ -50,7 +49,8 @@ def _fit(splits: TextSplits, seed: int) -> dict[str, Any]:
     clf.fit(x, splits.train.labels)
     probs = clf.predict_proba(vec.transform(splits.test.texts))
     full = probs if probs.shape[1] == len(splits.classes) else _widen(probs, clf.classes_, len(splits.classes))
-    out = {"method": "tfidf+logreg", **{f"test_{k}": v for k, v in scores(full, splits.test.labels).items()}}
+    test = calibration.scores(full, splits.test.labels)
+    out = {"method": "tfidf+logreg", **{f"test_{k}": v for k, v in test.items()}}
     out["features"] = int(x.shape[1])
     return out
 
