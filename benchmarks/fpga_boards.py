@@ -46,6 +46,13 @@ from hwgen.hw.synthetic import random_stack
 from hwgen.passes.lower_fixed_point import LoweringOptions, lower_stack
 
 
+def lfsr16(m: Module) -> Signal:
+    """A 16-bit maximal LFSR stepping every cycle: test inputs that synthesis cannot fold into constants."""
+    lfsr = Signal(16, init=1, name="lfsr")
+    m.d.sync += lfsr.eq((lfsr << 1) | (lfsr[15] ^ lfsr[14] ^ lfsr[12] ^ lfsr[3]))
+    return lfsr
+
+
 class Accumulator24(Elaboratable):
     """acc += sign-extended 8-bit LFSR value, every cycle; the MSB drives an LED so nothing is removed."""
 
@@ -56,9 +63,8 @@ class Accumulator24(Elaboratable):
         m = Module()
         if self.clock.pll is not None:
             add_pll_domain(m, platform, self.clock)  # same clocking as the accelerator designs
-        lfsr = Signal(16, init=1)
+        lfsr = lfsr16(m)
         acc = Signal(24)
-        m.d.sync += lfsr.eq((lfsr << 1) | (lfsr[15] ^ lfsr[14] ^ lfsr[12] ^ lfsr[3]))
         m.d.sync += acc.eq(acc + lfsr[:8].as_signed())
         m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
         m.d.comb += led.o.eq(acc[23])

@@ -37,7 +37,7 @@ from amaranth.hdl import (
 )
 from amaranth.lib import io
 from amaranth.lib.memory import Memory
-from fpga_boards import Accumulator24, Row, _build_seeds, _fmax_text
+from fpga_boards import Accumulator24, Row, _build_seeds, _fmax_text, lfsr16
 
 from hwgen.fpga.board_top import add_pll_domain, plan_clock
 from hwgen.fpga.boards import get_board
@@ -56,8 +56,7 @@ class Probe(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         add_pll_domain(m, platform, self.clock)
-        lfsr = Signal(16, init=1)
-        m.d.sync += lfsr.eq((lfsr << 1) | (lfsr[15] ^ lfsr[14] ^ lfsr[12] ^ lfsr[3]))
+        lfsr = lfsr16(m)
         result = Signal(2 * WIDTH)
         if self.kind == "bram":
             m.submodules.mem = mem = Memory(shape=WIDTH, depth=DEPTH,
